@@ -1,0 +1,143 @@
+//! The contract between the runner and everything that watches it: [`RunEvent`] and the
+//! per-cell [`CellResult`] that the store, the progress bar and the reporters consume.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of one assertion on one output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssertionResult {
+    /// The assertion type as written in the eval (`contains`, `not-regex`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether it held.
+    pub pass: bool,
+    /// A score in `[0, 1]`.
+    pub score: f64,
+    /// Why it passed or failed, for a person.
+    pub reason: String,
+    /// The metric name the score is reported under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The weight of this assertion in the case score.
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// The outcome of one cell: one case × prompt × model × repeat.
+///
+/// This is a line of `results.jsonl` and an entry of the run record's `results`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// The eval's name.
+    pub eval: String,
+    /// The prompt reference as resolved, e.g. `sentiment@2`.
+    pub prompt: String,
+    /// The model (provider) name.
+    pub model: String,
+    /// The dataset case id.
+    pub case_id: String,
+    /// The repeat index, from 0.
+    #[serde(default)]
+    pub repeat: u32,
+    /// The row's variables.
+    pub vars: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The model's output, when there is one.
+    pub output: Option<String>,
+    /// What went wrong when there is no scored output (provider or render error).
+    pub error: Option<String>,
+    /// Wall time of the request, in milliseconds (all attempts).
+    pub latency_ms: f64,
+    /// Prompt tokens, when the provider reports them.
+    pub tokens_in: Option<u64>,
+    /// Completion tokens, when the provider reports them.
+    pub tokens_out: Option<u64>,
+    /// Cost in US dollars, when the price is known.
+    pub cost_usd: Option<f64>,
+    /// Whether the response came from the cache.
+    #[serde(default)]
+    pub cached: bool,
+    /// Whether the case passed (false when `error` is set).
+    pub pass: bool,
+    /// The weighted case score in `[0, 1]`.
+    pub score: f64,
+    /// Each assertion's outcome.
+    pub assertions: Vec<AssertionResult>,
+}
+
+impl CellResult {
+    /// The status of the cell for tables.
+    pub fn status(&self) -> CellStatus {
+        if self.error.is_some() {
+            CellStatus::Error
+        } else if self.pass {
+            CellStatus::Pass
+        } else {
+            CellStatus::Fail
+        }
+    }
+}
+
+/// Pass, fail or error: the three ways a cell ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellStatus {
+    /// The provider failed or the prompt could not be rendered.
+    Error,
+    /// An assertion failed.
+    Fail,
+    /// Every assertion held.
+    Pass,
+}
+
+impl CellStatus {
+    /// `PASS`, `FAIL` or `ERROR`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CellStatus::Pass => "PASS",
+            CellStatus::Fail => "FAIL",
+            CellStatus::Error => "ERROR",
+        }
+    }
+}
+
+/// Something that happened during a run, in the order it happened.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// The run has started and will execute `total_cells` cells.
+    Started {
+        /// The run id.
+        run_id: &'a str,
+        /// How many cells the plan holds.
+        total_cells: usize,
+    },
+    /// A provider is waiting before retrying a request.
+    Retrying {
+        /// The model (provider) name.
+        model: &'a str,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Why it is retrying.
+        reason: &'a str,
+    },
+    /// A cell finished (scored, failed or errored).
+    CellFinished(&'a CellResult),
+    /// The run was interrupted (Ctrl-C); no further cells will finish.
+    Interrupted,
+    /// The run is over; `completed` cells finished.
+    Finished {
+        /// How many cells finished.
+        completed: usize,
+    },
+}
+
+/// Anything that consumes run events: the store, the progress bar, a summary.
+pub trait RunSink {
+    /// Handles one event. Errors stop the run (the store failing to write, say).
+    fn on_event(&mut self, event: &RunEvent<'_>) -> std::io::Result<()>;
+}

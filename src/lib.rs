@@ -1,0 +1,20 @@
+//! prompteval: a prompt-template registry and evaluation harness.
+//!
+//! Data flows one way: load ([`project`], [`registry`], [`dataset`]) → validate and plan
+//! ([`spec`]) → execute ([`run`], [`provider`]) → score ([`score`]) → store ([`store`]) →
+//! report ([`report`]) → gate ([`gate`]). The runner talks to everything that watches it
+//! through [`events::RunEvent`]. The library never prints and never exits.
+
+pub mod dataset;
+pub mod diagnostic;
+pub mod events;
+pub mod gate;
+pub mod message;
+pub mod provider;
+pub mod registry;
+pub mod report;
+pub mod score;
+pub mod store;
+pub mod summary;
+pub mod template;
+pub mod yaml;

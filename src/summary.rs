@@ -1,0 +1,198 @@
+//! Per eval × prompt × model statistics, accumulated cell by cell so that memory does not
+//! grow with the outputs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::{CellResult, CellStatus};
+
+/// One line of the summary table and of the run record's `summary`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// The eval's name.
+    pub eval: String,
+    /// The prompt reference as resolved (`sentiment@2`).
+    pub prompt: String,
+    /// The model (provider) name.
+    pub model: String,
+    /// Cells run (cases × repeats).
+    pub cases: u64,
+    /// Cells whose assertions held.
+    pub passed: u64,
+    /// Cells with a failed assertion.
+    pub failed: u64,
+    /// Cells without a scored output (provider or render errors).
+    pub errors: u64,
+    /// `passed / (passed + failed)`; errors are counted apart. `None` when nothing was scored.
+    pub pass_rate: Option<f64>,
+    /// Mean case score over scored cells.
+    pub score_mean: Option<f64>,
+    /// Median latency in milliseconds over cells with an output.
+    pub latency_ms_p50: Option<f64>,
+    /// 95th percentile latency in milliseconds.
+    pub latency_ms_p95: Option<f64>,
+    /// Total prompt tokens reported.
+    pub tokens_in: u64,
+    /// Total completion tokens reported.
+    pub tokens_out: u64,
+    /// Total cost; `None` when any cell's price was unknown.
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Default)]
+struct Acc {
+    passed: u64,
+    failed: u64,
+    errors: u64,
+    score_sum: f64,
+    latencies: Vec<f64>,
+    tokens_in: u64,
+    tokens_out: u64,
+    cost: f64,
+    cost_unknown: bool,
+}
+
+/// Builds the summary from cell results as they arrive.
+///
+/// Row order is the order in which each eval × prompt × model was first declared with
+/// [`SummaryBuilder::declare`], so tables follow the eval file, not completion order.
+#[derive(Default)]
+pub struct SummaryBuilder {
+    order: Vec<(String, String, String)>,
+    accs: BTreeMap<(String, String, String), Acc>,
+}
+
+impl SummaryBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares a row so it appears (in this order) even if none of its cells finish.
+    pub fn declare(&mut self, eval: &str, prompt: &str, model: &str) {
+        let key = (eval.to_string(), prompt.to_string(), model.to_string());
+        if !self.accs.contains_key(&key) {
+            self.order.push(key.clone());
+            self.accs.insert(key, Acc::default());
+        }
+    }
+
+    /// Adds one finished cell.
+    pub fn add(&mut self, cell: &CellResult) {
+        let key = (cell.eval.clone(), cell.prompt.clone(), cell.model.clone());
+        if !self.accs.contains_key(&key) {
+            self.order.push(key.clone());
+        }
+        let acc = self.accs.entry(key).or_default();
+        match cell.status() {
+            CellStatus::Pass => acc.passed += 1,
+            CellStatus::Fail => acc.failed += 1,
+            CellStatus::Error => acc.errors += 1,
+        }
+        if cell.error.is_none() {
+            acc.score_sum += cell.score;
+            acc.latencies.push(cell.latency_ms);
+            match cell.cost_usd {
+                Some(cost) => acc.cost += cost,
+                None => acc.cost_unknown = true,
+            }
+        }
+        acc.tokens_in += cell.tokens_in.unwrap_or(0);
+        acc.tokens_out += cell.tokens_out.unwrap_or(0);
+    }
+
+    /// The summary rows, in declaration order.
+    pub fn finish(mut self) -> Vec<SummaryRow> {
+        self.order
+            .into_iter()
+            .map(|key| {
+                let mut acc = self.accs.remove(&key).unwrap_or_default();
+                let scored = acc.passed + acc.failed;
+                acc.latencies.sort_by(f64::total_cmp);
+                let (eval, prompt, model) = key;
+                SummaryRow {
+                    eval,
+                    prompt,
+                    model,
+                    cases: scored + acc.errors,
+                    passed: acc.passed,
+                    failed: acc.failed,
+                    errors: acc.errors,
+                    pass_rate: (scored > 0).then(|| acc.passed as f64 / scored as f64),
+                    score_mean: (scored > 0).then(|| acc.score_sum / scored as f64),
+                    latency_ms_p50: percentile(&acc.latencies, 0.50),
+                    latency_ms_p95: percentile(&acc.latencies, 0.95),
+                    tokens_in: acc.tokens_in,
+                    tokens_out: acc.tokens_out,
+                    cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn cell(prompt: &str, pass: bool, error: bool, latency: f64) -> CellResult {
+        CellResult {
+            eval: "e".into(),
+            prompt: prompt.into(),
+            model: "echo".into(),
+            case_id: "1".into(),
+            repeat: 0,
+            vars: Arc::new(Default::default()),
+            output: (!error).then(|| "x".into()),
+            error: error.then(|| "boom".into()),
+            latency_ms: latency,
+            tokens_in: Some(3),
+            tokens_out: Some(1),
+            cost_usd: None,
+            cached: false,
+            pass,
+            score: if pass { 1.0 } else { 0.0 },
+            assertions: vec![],
+        }
+    }
+
+    #[test]
+    fn errors_are_counted_apart_from_failures() {
+        let mut b = SummaryBuilder::new();
+        b.declare("e", "p@2", "echo");
+        b.declare("e", "p@1", "echo");
+        b.add(&cell("p@1", true, false, 10.0));
+        b.add(&cell("p@1", false, false, 20.0));
+        b.add(&cell("p@1", false, true, 30.0));
+        let rows = b.finish();
+        assert_eq!(rows[0].prompt, "p@2");
+        assert_eq!(rows[0].cases, 0);
+        assert_eq!(rows[0].pass_rate, None);
+        let r = &rows[1];
+        assert_eq!((r.cases, r.passed, r.failed, r.errors), (3, 1, 1, 1));
+        assert_eq!(r.pass_rate, Some(0.5));
+        assert_eq!(r.latency_ms_p50, Some(10.0));
+        assert_eq!(r.latency_ms_p95, Some(20.0));
+        assert_eq!(r.tokens_in, 9);
+        assert_eq!(r.cost_usd, None);
+    }
+
+    #[test]
+    fn percentile_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), Some(50.0));
+        assert_eq!(percentile(&v, 0.95), Some(95.0));
+        assert_eq!(percentile(&[7.0], 0.95), Some(7.0));
+    }
+}

@@ -1,0 +1,163 @@
+//! Typed YAML loading with the error context people need: the file, the line and column,
+//! the key path of a bad value, and a warning for every unknown key.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::{Location, Warning};
+
+/// A YAML file that could not be read into the expected shape.
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    /// The file could not be read.
+    #[error("failed to read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not valid YAML, or a value has the wrong type.
+    #[error("{location}: {}{message}", key_path.as_deref().map(|p| format!("at `{p}`: ")).unwrap_or_default())]
+    Invalid {
+        /// Where the problem is.
+        location: Location,
+        /// The key path of the offending value (`models[1].kind`), when known.
+        key_path: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl YamlError {
+    /// Where the problem is, when known.
+    pub fn location(&self) -> Location {
+        match self {
+            YamlError::Read { path, .. } => Location::file(path),
+            YamlError::Invalid { location, .. } => location.clone(),
+        }
+    }
+}
+
+/// Reads `path` and deserializes it; `display` is the name used in messages.
+pub fn read<T: DeserializeOwned>(
+    path: &Path,
+    display: &Path,
+) -> Result<(T, Vec<Warning>), YamlError> {
+    let text = std::fs::read_to_string(path).map_err(|source| YamlError::Read {
+        path: display.to_path_buf(),
+        source,
+    })?;
+    parse(&text, display)
+}
+
+/// Deserializes YAML `text`; `file` names the source in errors and warnings.
+///
+/// Unknown keys do not fail: each becomes a [`Warning`] with its key path.
+pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
+    let mut unknown = Vec::new();
+    let de = serde_yaml::Deserializer::from_str(text);
+    let mut track = serde_path_to_error::Track::new();
+    let de = serde_path_to_error::Deserializer::new(de, &mut track);
+    let result: Result<T, _> =
+        serde_ignored::deserialize(de, |path| unknown.push(path.to_string()));
+    match result {
+        Ok(value) => {
+            let warnings = unknown
+                .into_iter()
+                .map(|key| Warning {
+                    location: Location::line_of_key(file, text, &key),
+                    message: format!("unknown key `{key}` ignored"),
+                })
+                .collect();
+            Ok((value, warnings))
+        }
+        Err(err) => {
+            let path = track.path().to_string();
+            let key_path = (path != "." && !path.is_empty()).then_some(path);
+            let location = match err.location() {
+                Some(loc) => Location::at(file, loc.line(), loc.column()),
+                None => Location::file(file),
+            };
+            Err(YamlError::Invalid {
+                location,
+                key_path,
+                message: strip_location(&err.to_string()),
+            })
+        }
+    }
+}
+
+/// serde_yaml appends " at line L column C" to messages; the location is shown separately.
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(idx) => message[..idx].to_string(),
+        None => message.to_string(),
+    }
+}
+
+impl Location {
+    /// Best-effort line of the last segment of a key path (`a.b.c` → the line that starts
+    /// with `c:`); falls back to the file alone.
+    pub fn line_of_key(file: &Path, text: &str, key_path: &str) -> Location {
+        let last = key_path
+            .rsplit('.')
+            .next()
+            .unwrap_or(key_path)
+            .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[');
+        if last.is_empty() {
+            return Location::file(file);
+        }
+        for (idx, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start().trim_start_matches("- ");
+            if let Some(rest) = trimmed.strip_prefix(last) {
+                if rest.trim_start().starts_with(':') {
+                    return Location::line(file, idx + 1);
+                }
+            }
+        }
+        Location::file(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Doc {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        count: u32,
+    }
+
+    #[test]
+    fn unknown_key_is_a_warning_with_line() {
+        let (_, warnings): (Doc, _) =
+            parse("name: a\ncount: 2\ncolour: red\n", Path::new("x.yaml")).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            warnings[0].to_string(),
+            "x.yaml:3: unknown key `colour` ignored"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_key_path_and_line() {
+        let err = parse::<Doc>("name: a\ncount: many\n", Path::new("x.yaml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("x.yaml:2:"), "{text}");
+        assert!(text.contains("at `count`"), "{text}");
+    }
+
+    #[test]
+    fn malformed_yaml_has_line_and_column() {
+        let err = parse::<Doc>("name: [a\ncount: 2\n", Path::new("x.yaml")).unwrap_err();
+        assert!(err.to_string().starts_with("x.yaml:"), "{err}");
+        assert!(err.location().line.is_some());
+    }
+}
