@@ -7,14 +7,24 @@
 
 pub mod dataset;
 pub mod diagnostic;
+pub mod error;
 pub mod events;
 pub mod gate;
+pub mod git;
 pub mod message;
+pub mod project;
 pub mod provider;
 pub mod registry;
 pub mod report;
+pub mod run;
 pub mod score;
+pub mod session;
+pub mod spec;
 pub mod store;
 pub mod summary;
 pub mod template;
 pub mod yaml;
+
+pub use error::{Error, ErrorKind};
+pub mod cli;
+pub mod scaffold;

@@ -1,3 +1,5 @@
+//! The `prompteval` binary: all of it lives in the library's `cli` module.
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    prompteval::cli::main()
 }

@@ -3,7 +3,7 @@
 
 mod reference;
 
-pub use reference::{PromptRef, Selector};
+pub use reference::{is_valid_name, ParseRefError, PromptRef, Selector};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

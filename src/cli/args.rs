@@ -1,0 +1,197 @@
+//! Command-line arguments: clap types as close to the flags as possible. Commands turn
+//! them into library settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Prompt-template registry and evaluation harness.
+#[derive(Debug, Parser)]
+#[command(name = "prompteval", version, about, propagate_version = true)]
+#[command(
+    after_help = "Examples:\n  prompteval run                     run every eval in evals/\n  prompteval run sentiment -o report.md\n  prompteval prompt diff sentiment@1 sentiment@2\n\nExit codes: 0 every gate held, 1 a quality gate failed, 2 invalid input or configuration (nothing was sent to a model), 3 the run could not finish."
+)]
+pub struct Cli {
+    /// Run as if started in DIR (the project root or below it).
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// When to use colours.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to use colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render prompts over datasets, call the models, score and compare.
+    #[command(
+        after_help = "Examples:\n  prompteval run\n  prompteval run sentiment --prompt sentiment@3 --limit 10\n  prompteval run --model gpt-mini -j 8 -o results.json -o report.md\n  prompteval run --fail-under 0.9            # CI: fail below 90% pass rate"
+    )]
+    Run(RunArgs),
+    /// Check prompts, datasets, evals and providers without calling a model.
+    #[command(after_help = "Example:\n  prompteval validate && echo ok")]
+    Validate(SelectArgs),
+    /// Work with the prompt registry.
+    #[command(subcommand)]
+    Prompt(PromptCommand),
+    /// Look at stored runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Create a working example project.
+    #[command(
+        after_help = "Example:\n  prompteval init my-prompts && cd my-prompts && prompteval run"
+    )]
+    Init {
+        /// Where to create it (default: the current directory).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  prompteval completions bash > ~/.local/share/bash-completion/completions/prompteval"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which evals, prompts, models and cases.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Eval names (file stems in evals/) or paths; default: all.
+    #[arg(value_name = "EVAL")]
+    pub evals: Vec<String>,
+    /// Run these prompt versions instead of the eval's versions of the same prompt.
+    #[arg(long = "prompt", value_name = "REF")]
+    pub prompts: Vec<String>,
+    /// Run on these models instead of the eval's.
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// Only cases whose id matches this regular expression.
+    #[arg(long, value_name = "PATTERN")]
+    pub case: Option<String>,
+    /// Only the first N cases of each dataset.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// `prompteval run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Cells in flight at once (each provider also keeps its own limit).
+    #[arg(short = 'j', long = "jobs", env = "PROMPTEVAL_JOBS", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Write a report: .json (run record), .csv, .xml (JUnit) or .md. Repeatable.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Fail the gate when any prompt × model passes fewer than RATE of its cases (0..1).
+    #[arg(long, value_name = "RATE")]
+    pub fail_under: Option<f64>,
+    /// Rows shown in the case matrix (failures first).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_rows: usize,
+    /// Don't print the case matrix.
+    #[arg(long)]
+    pub no_matrix: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `prompteval prompt …`.
+#[derive(Debug, Subcommand)]
+pub enum PromptCommand {
+    /// List prompts, versions, aliases and lock state.
+    List,
+    /// Show one version.
+    #[command(after_help = "Example:\n  prompteval prompt show sentiment@production")]
+    Show {
+        /// The prompt reference (`name`, `name@3`, `name@alias`).
+        reference: String,
+    },
+    /// Unified diff of two versions' templates and params.
+    #[command(after_help = "Example:\n  prompteval prompt diff sentiment@1 sentiment@2")]
+    Diff {
+        /// The old version.
+        old: String,
+        /// The new version.
+        new: String,
+    },
+    /// Create the next version of a prompt (or a new prompt).
+    #[command(after_help = "Example:\n  prompteval prompt new sentiment -m \"few-shot examples\"")]
+    New {
+        /// The prompt's name.
+        name: String,
+        /// Why this version exists.
+        #[arg(short = 'm', long = "message", value_name = "NOTE")]
+        note: Option<String>,
+    },
+    /// Point an alias at a version.
+    #[command(after_help = "Example:\n  prompteval prompt alias sentiment production 2")]
+    Alias {
+        /// The prompt's name.
+        name: String,
+        /// The alias.
+        alias: String,
+        /// The version number.
+        version: u32,
+    },
+    /// Render a version with variables.
+    #[command(
+        after_help = "Example:\n  prompteval prompt render sentiment@2 --var review='Great phone'"
+    )]
+    Render {
+        /// The prompt reference.
+        reference: String,
+        /// A variable, `key=value` (repeatable); values are strings.
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Record the hashes of all versions not yet locked in prompts.lock.
+    Lock,
+    /// Fail if a locked version changed.
+    Check,
+}
+
+/// `prompteval runs …`.
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List stored runs, newest first.
+    List {
+        /// At most N runs.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        limit: usize,
+    },
+    /// Show a stored run's tables.
+    #[command(after_help = "Example:\n  prompteval runs show latest --all")]
+    Show {
+        /// The run id, a unique prefix, or `latest`.
+        id: String,
+        /// Show every case in the matrix.
+        #[arg(long)]
+        all: bool,
+        /// Rows shown in the case matrix.
+        #[arg(long, default_value_t = 20, value_name = "N")]
+        max_rows: usize,
+        /// Also write a report (.json, .csv, .xml, .md). Repeatable.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        outputs: Vec<PathBuf>,
+    },
+}

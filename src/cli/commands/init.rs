@@ -1,0 +1,28 @@
+//! `prompteval init [DIR]`.
+
+use std::path::Path;
+
+use crate::cli::diagnostics::{self, Exit};
+use crate::scaffold;
+
+/// Creates the example project and says what to do next.
+pub(crate) fn init(dir: &Path) -> Exit {
+    match scaffold::init(dir) {
+        Ok(files) => {
+            for f in &files {
+                println!("created {}", f.display());
+            }
+            let cd = if dir == Path::new(".") {
+                String::new()
+            } else {
+                format!("cd {} && ", dir.display())
+            };
+            println!("\nnext: {cd}prompteval run");
+            Exit::Success
+        }
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            Exit::Input
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! `prompteval prompt …`: the registry from the command line.
+
+use std::collections::BTreeMap;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+use super::{load, Context};
+use crate::cli::args::PromptCommand;
+use crate::cli::diagnostics::{self, Exit};
+use crate::error::Error;
+use crate::message::RenderedPrompt;
+use crate::registry::{self, LockState, PromptBody, PromptRef, Registry};
+use crate::template::TemplateSet;
+
+/// Runs a prompt subcommand.
+pub(crate) fn prompt(ctx: &Context, cmd: PromptCommand) -> Exit {
+    match run(ctx, cmd) {
+        Ok(exit) => exit,
+        Err(e) => diagnostics::error(&e),
+    }
+}
+
+fn resolve<'r>(
+    registry: &'r Registry,
+    reference: &str,
+) -> Result<&'r registry::PromptVersion, Error> {
+    let r: PromptRef =
+        reference
+            .parse()
+            .map_err(|source| crate::spec::SpecError::BadReference {
+                location: crate::diagnostic::Location::file("argument"),
+                source,
+            })?;
+    Ok(registry.resolve(&r)?)
+}
+
+fn lock_label(state: &LockState) -> &'static str {
+    match state {
+        LockState::Locked => "locked",
+        LockState::Draft => "draft",
+        LockState::Changed { .. } => "CHANGED",
+    }
+}
+
+fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
+    let (project, registry) = load(ctx)?;
+    match cmd {
+        PromptCommand::List => {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED);
+            table.set_header(["prompt", "versions", "aliases", "description"]);
+            let mut any = false;
+            for p in registry.prompts() {
+                any = true;
+                let versions = p
+                    .versions
+                    .values()
+                    .map(|v| match registry.lock_state(v) {
+                        LockState::Locked => format!("{}", v.version),
+                        s => format!("{} ({})", v.version, lock_label(&s)),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let aliases = p
+                    .meta
+                    .aliases
+                    .iter()
+                    .map(|(a, v)| format!("{a}→{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                table.add_row([
+                    p.name.clone(),
+                    versions,
+                    aliases,
+                    p.meta.description.clone().unwrap_or_default(),
+                ]);
+            }
+            if any {
+                println!("{table}");
+            } else {
+                println!("no prompts yet; `prompteval prompt new NAME` creates one");
+            }
+        }
+        PromptCommand::Show { reference } => {
+            let v = resolve(&registry, &reference)?;
+            println!("{}  ({})", v.reference(), v.path.display());
+            println!("hash:   {}", v.hash);
+            println!("state:  {}", lock_label(&registry.lock_state(v)));
+            if let Some(prompt) = registry.get(&v.name) {
+                let aliases: Vec<_> = prompt
+                    .meta
+                    .aliases
+                    .iter()
+                    .filter(|(_, n)| **n == v.version)
+                    .map(|(a, _)| a.as_str())
+                    .collect();
+                if !aliases.is_empty() {
+                    println!("alias:  {}", aliases.join(", "));
+                }
+            }
+            if let Some(note) = &v.note {
+                println!("note:   {note}");
+            }
+            for (k, val) in &v.params {
+                println!("param:  {k} = {val}");
+            }
+            println!();
+            match &v.body {
+                PromptBody::Text(t) => println!("{t}"),
+                PromptBody::Chat(messages) => {
+                    for m in messages {
+                        println!("[{}]\n{}\n", m.role.as_str(), m.content);
+                    }
+                }
+            }
+        }
+        PromptCommand::Diff { old, new } => {
+            let a = resolve(&registry, &old)?;
+            let b = resolve(&registry, &new)?;
+            let diff = registry::diff(a, b, ctx.color);
+            if diff.is_empty() {
+                println!("{} and {} are identical", a.reference(), b.reference());
+            } else {
+                print!("{diff}");
+            }
+        }
+        PromptCommand::New { name, note } => {
+            let path = Registry::new_version(&project.root, &name, note.as_deref())?;
+            println!("created {}", project.relative(&path).display());
+            println!(
+                "edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it"
+            );
+        }
+        PromptCommand::Alias {
+            name,
+            alias,
+            version,
+        } => {
+            Registry::set_alias(&project.root, &name, &alias, version)?;
+            println!("{name}@{alias} → {name}@{version}");
+        }
+        PromptCommand::Render { reference, vars } => {
+            let v = resolve(&registry, &reference)?;
+            let mut map = BTreeMap::new();
+            for kv in &vars {
+                let Some((k, val)) = kv.split_once('=') else {
+                    eprintln!("error: --var expects KEY=VALUE, got `{kv}`");
+                    return Ok(Exit::Input);
+                };
+                map.insert(k.to_string(), val.to_string());
+            }
+            let mut templates = TemplateSet::new(registry.partials())?;
+            templates.add_prompt(v)?;
+            let missing: Vec<_> = templates
+                .prompt_variables(v)
+                .into_iter()
+                .filter(|name| !map.contains_key(name))
+                .collect();
+            if !missing.is_empty() {
+                eprintln!(
+                    "error: {} needs {}",
+                    v.reference(),
+                    missing
+                        .iter()
+                        .map(|m| format!("--var {m}=…"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                return Ok(Exit::Input);
+            }
+            let context = minijinja::Value::from_serialize(&map);
+            match templates.render_prompt(v, &context)? {
+                RenderedPrompt::Text(t) => println!("{t}"),
+                RenderedPrompt::Chat(messages) => {
+                    for m in messages {
+                        println!("[{}]\n{}\n", m.role.as_str(), m.content);
+                    }
+                }
+            }
+        }
+        PromptCommand::Lock => {
+            let report = registry.write_lock()?;
+            if report.newly_locked.is_empty() {
+                println!("nothing to lock: every version is already in prompts.lock");
+            }
+            for r in &report.newly_locked {
+                println!("locked {r}");
+            }
+        }
+        PromptCommand::Check => {
+            registry.check()?;
+            let (mut locked, mut drafts) = (0, 0);
+            for p in registry.prompts() {
+                for v in p.versions.values() {
+                    match registry.lock_state(v) {
+                        LockState::Locked => locked += 1,
+                        _ => drafts += 1,
+                    }
+                }
+            }
+            println!("ok: {locked} locked versions unchanged, {drafts} drafts");
+        }
+    }
+    Ok(Exit::Success)
+}

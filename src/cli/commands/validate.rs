@@ -1,0 +1,39 @@
+//! `prompteval validate`: every check a run makes, without calling a model.
+
+use super::{load, Context};
+use crate::cli::args::SelectArgs;
+use crate::cli::diagnostics::{self, Exit};
+use crate::spec;
+
+/// Plans the selected evals and reports what would run.
+pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
+    let result = load(ctx).and_then(|(project, registry)| {
+        let selection = args.to_selection()?;
+        spec::plan(&project, &registry, &selection)
+    });
+    match result {
+        Ok((plan, warnings)) => {
+            diagnostics::warnings(&warnings);
+            for note in &plan.notes {
+                eprintln!("note: {note}");
+            }
+            for eval in &plan.evals {
+                println!(
+                    "ok  {}: {} prompts × {} models × {} cases × {} repeats = {} cells",
+                    eval.name,
+                    eval.prompts.len(),
+                    eval.models.len(),
+                    eval.rows.len(),
+                    eval.repeat,
+                    eval.cells()
+                );
+            }
+            println!(
+                "{} cells in all; nothing was sent to any model",
+                plan.total_cells()
+            );
+            Exit::Success
+        }
+        Err(e) => diagnostics::error(&e),
+    }
+}

@@ -1,0 +1,83 @@
+//! The only place that prints errors and warnings and picks exit codes.
+
+use std::error::Error as StdError;
+use std::process::ExitCode;
+
+use console::style;
+
+use crate::diagnostic::Warning;
+use crate::error::{Error, ErrorKind};
+
+/// The documented exit statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The run finished and every gate held.
+    Success = 0,
+    /// The run finished and a quality gate failed.
+    GateFailed = 1,
+    /// Invalid input or configuration: nothing was sent to any model.
+    Input = 2,
+    /// The run could not finish.
+    Runtime = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Prints warnings to stderr.
+pub fn warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("{} {w}", style("warning:").yellow().bold());
+    }
+}
+
+/// Prints an error with its cause chain and hint; returns the exit status it maps to.
+pub fn error(err: &Error) -> Exit {
+    match err {
+        Error::Many(errors) => {
+            for e in errors {
+                print_one(e, e.hint());
+            }
+            eprintln!(
+                "{} {} problems found; nothing was sent to any model",
+                style("error:").red().bold(),
+                errors.len()
+            );
+        }
+        e => print_one(e, e.hint()),
+    }
+    match err.kind() {
+        ErrorKind::Input => Exit::Input,
+        ErrorKind::Runtime => Exit::Runtime,
+    }
+}
+
+/// Prints any error (not from the library's error type) as a runtime failure.
+pub fn other(err: &(dyn StdError + 'static), hint: Option<String>) {
+    print_one(err, hint);
+}
+
+fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
+    eprintln!("{} {err}", style("error:").red().bold());
+    let mut source = err.source();
+    while let Some(cause) = source {
+        // Transparent wrappers repeat their inner message; show each cause once.
+        let text = cause.to_string();
+        if text != err.to_string() {
+            for (i, line) in text.lines().enumerate() {
+                if i == 0 {
+                    eprintln!("  {} {line}", style("caused by:").dim());
+                } else {
+                    eprintln!("    {line}");
+                }
+            }
+        }
+        source = cause.source();
+    }
+    if let Some(hint) = hint {
+        eprintln!("{} {hint}", style("hint:").cyan().bold());
+    }
+}

@@ -1,0 +1,96 @@
+//! One cell: render the prompt with the row, call the model, score the output.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::events::CellResult;
+use crate::provider::{ProviderRequest, RetryNotice};
+use crate::score::{score_case, ScoreInput};
+use crate::spec::Plan;
+
+/// Which cell of the plan: indexes into evals, rows, prompts and models.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CellId {
+    pub eval: usize,
+    pub row: usize,
+    pub prompt: usize,
+    pub model: usize,
+    pub repeat: u32,
+}
+
+/// Runs one cell to its end: every path returns a result, scored or errored.
+pub(crate) async fn run_cell(
+    plan: Arc<Plan>,
+    id: CellId,
+    retries: Option<UnboundedSender<RetryNotice>>,
+) -> CellResult {
+    let eval = &plan.evals[id.eval];
+    let row = &eval.rows[id.row];
+    let prompt = &eval.prompts[id.prompt];
+    let model = &eval.models[id.model];
+    let mut result = CellResult {
+        eval: eval.name.clone(),
+        prompt: prompt.version.reference(),
+        model: model.clone(),
+        case_id: row.id.clone(),
+        repeat: id.repeat,
+        vars: row.vars.clone(),
+        output: None,
+        error: None,
+        latency_ms: 0.0,
+        tokens_in: None,
+        tokens_out: None,
+        cost_usd: None,
+        cached: false,
+        pass: false,
+        score: 0.0,
+        assertions: Vec::new(),
+    };
+    let rendered = match plan.templates.render_prompt(&prompt.version, &row.context) {
+        Ok(r) => r,
+        Err(e) => {
+            result.error = Some(format!("could not render {}: {e}", result.prompt));
+            return result;
+        }
+    };
+    let Some(provider) = plan.providers.get(model) else {
+        result.error = Some(format!("model `{model}` has no provider"));
+        return result;
+    };
+    let request = ProviderRequest {
+        prompt: rendered,
+        params: eval.params[id.prompt][id.model].clone(),
+        retries,
+    };
+    let started = Instant::now();
+    match provider.complete(request).await {
+        Ok(response) => {
+            result.latency_ms = response.latency_ms;
+            result.tokens_in = response.tokens_in;
+            result.tokens_out = response.tokens_out;
+            result.cost_usd = provider.cost(response.tokens_in, response.tokens_out);
+            let input = ScoreInput {
+                output: &response.output,
+                vars: &row.context,
+                latency_ms: response.latency_ms,
+            };
+            let case = score_case(
+                eval.assertions.iter().chain(&eval.row_assertions[id.row]),
+                &input,
+                &plan.templates,
+                eval.threshold,
+            );
+            result.pass = case.pass;
+            result.score = case.score;
+            result.assertions = case.assertions;
+            result.output = Some(response.output);
+        }
+        Err(e) => {
+            result.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            result.error = Some(e.message);
+        }
+    }
+    result
+}

@@ -1,0 +1,177 @@
+//! The scheduler: walks the plan's cells in a stable order, keeps at most `concurrency`
+//! in flight, hands every event to the sinks, and stops cleanly when cancelled.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::cell::{run_cell, CellId};
+use crate::events::{RunEvent, RunSink};
+use crate::provider::RetryNotice;
+use crate::spec::Plan;
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Cells in flight at once (each provider also keeps its own limit).
+    pub concurrency: usize,
+}
+
+/// How the run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Cells that finished.
+    pub completed: usize,
+    /// Whether the run was cancelled before every cell finished.
+    pub interrupted: bool,
+}
+
+/// The run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A sink (the store, a reporter) failed.
+    #[error("failed to record results")]
+    Sink(#[source] std::io::Error),
+    /// A cell task panicked: a bug in prompteval.
+    #[error("internal error in a cell task")]
+    Panic(#[source] tokio::task::JoinError),
+}
+
+/// A new run id: UTC time to the second and a random suffix (`20261127-031502-a1b2`).
+pub fn new_run_id() -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // 2026-11-27T03:15:02Z → 20261127-031502
+    let digits: String = now.chars().filter(char::is_ascii_digit).collect();
+    format!(
+        "{}-{}-{:04x}",
+        &digits[..8],
+        &digits[8..14],
+        fastrand::u16(..)
+    )
+}
+
+fn cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
+    plan.evals.iter().enumerate().flat_map(|(e, eval)| {
+        (0..eval.rows.len()).flat_map(move |row| {
+            (0..eval.prompts.len()).flat_map(move |prompt| {
+                (0..eval.models.len()).flat_map(move |model| {
+                    (0..eval.repeat).map(move |repeat| CellId {
+                        eval: e,
+                        row,
+                        prompt,
+                        model,
+                        repeat,
+                    })
+                })
+            })
+        })
+    })
+}
+
+/// Runs every cell of `plan`, sending events to `sinks` in order. Returns when all cells
+/// finished or `cancel` resolved (in-flight requests are dropped, finished cells kept).
+pub async fn execute(
+    plan: Arc<Plan>,
+    options: &RunOptions,
+    run_id: &str,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<RunOutcome, RunError> {
+    let emit = |sinks: &mut [&mut dyn RunSink], event: RunEvent<'_>| -> Result<(), RunError> {
+        for sink in sinks.iter_mut() {
+            sink.on_event(&event).map_err(RunError::Sink)?;
+        }
+        Ok(())
+    };
+    let total = plan.total_cells();
+    emit(
+        sinks,
+        RunEvent::Started {
+            run_id,
+            total_cells: total,
+        },
+    )?;
+
+    // Retry notices from every provider, tagged with the model's name.
+    let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<(String, RetryNotice)>();
+    let mut per_model: BTreeMap<&str, mpsc::UnboundedSender<RetryNotice>> = BTreeMap::new();
+    for name in plan.providers.keys() {
+        let (tx, mut rx) = mpsc::unbounded_channel::<RetryNotice>();
+        let forward = notice_tx.clone();
+        let name_owned = name.clone();
+        tokio::spawn(async move {
+            while let Some(n) = rx.recv().await {
+                if forward.send((name_owned.clone(), n)).is_err() {
+                    break;
+                }
+            }
+        });
+        per_model.insert(name.as_str(), tx);
+    }
+    drop(notice_tx);
+
+    let concurrency = options.concurrency.max(1);
+    let mut pending = cells(&plan).peekable();
+    let mut tasks = JoinSet::new();
+    let mut completed = 0;
+    let mut interrupted = false;
+    tokio::pin!(cancel);
+    loop {
+        while tasks.len() < concurrency {
+            let Some(id) = pending.next() else { break };
+            let model = plan.evals[id.eval].models[id.model].as_str();
+            let retries = per_model.get(model).cloned();
+            tasks.spawn(run_cell(plan.clone(), id, retries));
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            () = &mut cancel => {
+                tasks.abort_all();
+                interrupted = true;
+                break;
+            }
+            Some((model, notice)) = notice_rx.recv() => {
+                emit(sinks, RunEvent::Retrying {
+                    model: &model,
+                    attempt: notice.attempt,
+                    reason: &notice.reason,
+                })?;
+            }
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { continue };
+                let cell = joined.map_err(RunError::Panic)?;
+                completed += 1;
+                emit(sinks, RunEvent::CellFinished(&cell))?;
+            }
+        }
+    }
+    drop(per_model);
+    // Let aborted tasks wind down so no request outlives the run.
+    while tasks.join_next().await.is_some() {}
+    if interrupted {
+        emit(sinks, RunEvent::Interrupted)?;
+    }
+    emit(sinks, RunEvent::Finished { completed })?;
+    Ok(RunOutcome {
+        completed,
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let id = new_run_id();
+        assert_eq!(id.len(), "20261127-031502-a1b2".len());
+        assert!(id[..8].chars().all(|c| c.is_ascii_digit()));
+    }
+}

@@ -1,0 +1,197 @@
+//! One run from a validated plan to a stored record and a verdict: creates the run
+//! directory, wires the store and the summary to the runner's events, decides the gate.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::events::{RunEvent, RunSink};
+use crate::gate;
+use crate::project::Project;
+use crate::run::{self, RunError, RunOptions, RunOutcome};
+use crate::spec::Plan;
+use crate::store::{
+    EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
+    StoredRun, RECORD_VERSION,
+};
+use crate::summary::SummaryBuilder;
+
+/// Settings of a run that are not in the plan.
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// Recorded settings (concurrency, filters, fail-under).
+    pub settings: RunSettings,
+}
+
+/// A finished (or interrupted) run.
+#[derive(Debug)]
+pub struct SessionResult {
+    /// The stored run (record with summary and verdict, and its results file).
+    pub run: StoredRun,
+    /// How the runner ended.
+    pub outcome: RunOutcome,
+}
+
+impl SessionResult {
+    /// Cells that ended in an error.
+    pub fn errors(&self) -> u64 {
+        self.run.record.summary.iter().map(|r| r.errors).sum()
+    }
+}
+
+/// A run that failed midway; the partial record is on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The store could not be written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The runner failed.
+    #[error("the run stopped early; finished cells are in {}", dir.display())]
+    Run {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: RunError,
+    },
+}
+
+struct SummarySink<'a>(&'a mut SummaryBuilder);
+
+impl RunSink for SummarySink<'_> {
+    fn on_event(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
+        if let RunEvent::CellFinished(cell) = event {
+            self.0.add(cell);
+        }
+        Ok(())
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// The record a run starts with (status `running`, no summary yet).
+pub fn initial_record(
+    project: &Project,
+    plan: &Plan,
+    run_id: &str,
+    options: &SessionOptions,
+) -> RunRecord {
+    RunRecord {
+        version: RECORD_VERSION,
+        run_id: run_id.to_string(),
+        status: RunStatus::Running,
+        started_at: now(),
+        finished_at: None,
+        duration_ms: None,
+        prompteval_version: env!("CARGO_PKG_VERSION").to_string(),
+        git: crate::git::info(&project.root),
+        settings: options.settings.clone(),
+        providers: plan.provider_configs.clone(),
+        evals: plan
+            .evals
+            .iter()
+            .map(|e| EvalInfo {
+                name: e.name.clone(),
+                path: e.path.display().to_string(),
+                description: e.description.clone(),
+                dataset: e.dataset.path.display().to_string(),
+                dataset_hash: e.dataset.hash.clone(),
+                cases: e.rows.len(),
+                repeat: e.repeat,
+                prompts: e
+                    .prompts
+                    .iter()
+                    .map(|p| PromptInfo {
+                        requested: p.requested.clone(),
+                        reference: p.version.reference(),
+                        path: p.version.path.display().to_string(),
+                        hash: p.version.hash.clone(),
+                    })
+                    .collect(),
+                models: e.models.clone(),
+                gate: e.gate.clone(),
+            })
+            .collect(),
+        total_cells: plan.total_cells(),
+        completed_cells: 0,
+        summary: Vec::new(),
+        gate: None,
+    }
+}
+
+/// Runs `plan`, storing everything under the project's store, and decides the gate.
+/// `sinks` (a progress bar, say) see every event after the store has.
+pub async fn run(
+    project: &Project,
+    plan: Plan,
+    options: &SessionOptions,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<SessionResult, SessionError> {
+    let store = Store::new(project.store_dir());
+    let run_id = run::new_run_id();
+    let dir = store.create_run(&run_id)?;
+    let mut record = initial_record(project, &plan, &run_id, options);
+    let mut writer = RunWriter::create(&dir, &record)?;
+
+    let mut summary = SummaryBuilder::new();
+    for eval in &plan.evals {
+        for p in &eval.prompts {
+            for m in &eval.models {
+                summary.declare(&eval.name, &p.version.reference(), m);
+            }
+        }
+    }
+    let gates: BTreeMap<String, gate::GateConfig> = plan
+        .evals
+        .iter()
+        .map(|e| (e.name.clone(), e.gate.clone()))
+        .collect();
+
+    let started = Instant::now();
+    let run_options = RunOptions {
+        concurrency: options.settings.concurrency,
+    };
+    let plan = Arc::new(plan);
+    let outcome = {
+        let mut summary_sink = SummarySink(&mut summary);
+        let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];
+        for s in sinks.iter_mut() {
+            all.push(&mut **s);
+        }
+        run::execute(plan, &run_options, &run_id, &mut all, cancel).await
+    };
+
+    record.finished_at = Some(now());
+    record.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    record.summary = summary.finish();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(source) => {
+            record.status = RunStatus::Failed;
+            writer.finish(&record)?;
+            return Err(SessionError::Run { dir, source });
+        }
+    };
+    record.completed_cells = outcome.completed;
+    record.status = if outcome.interrupted {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Finished
+    };
+    record.gate = Some(gate::evaluate(
+        |eval| gates.get(eval).cloned().unwrap_or_default(),
+        &record.summary,
+        options.settings.fail_under,
+    ));
+    writer.finish(&record)?;
+    Ok(SessionResult {
+        run: StoredRun { dir, record },
+        outcome,
+    })
+}
