@@ -1,5 +1,18 @@
 //! Providers: the models prompts are sent to. One file per kind; retries, timeouts and
 //! concurrency limits live at this edge. Providers never read templates or datasets.
+//!
+//! How a remote provider behaves (see [`OpenAiProvider`]):
+//! - **Concurrency** is enforced inside the provider by a semaphore held for the whole
+//!   request, retries and backoff included; [`Provider::concurrency`] reports the limit so
+//!   a scheduler can size its own queue, but it need not enforce it.
+//! - **Retries**: 429, 500, 502, 503, 504, 529, connection errors and timeouts are retried
+//!   up to `max_retries` times, waiting a random time between zero and
+//!   `base × 2^(attempt-1)` (base 500ms, cap 30s; [`RETRY_BASE_ENV`] overrides the base), or
+//!   what the server's `Retry-After` (seconds or HTTP date; OpenAI's `retry-after-ms` first)
+//!   asks, up to [`MAX_RETRY_AFTER`]: a longer request fails at once with a message saying
+//!   so. Other 4xx, malformed 200 bodies and responses without content fail at once.
+//! - **Secrets**: the API key is read once in [`build`], never shown by `Debug`, and
+//!   scrubbed from error bodies that echo it. Errors name the variable, never its value.
 
 mod echo;
 mod openai;

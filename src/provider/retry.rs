@@ -72,17 +72,20 @@ pub(crate) fn parse_retry_after_ms(value: &str) -> Option<Duration> {
 
 /// Reads [`RETRY_BASE_ENV`]: `Ok(None)` when unset.
 pub(crate) fn base_from_env() -> Result<Option<Duration>, String> {
-    match std::env::var(RETRY_BASE_ENV) {
+    parse_base(std::env::var(RETRY_BASE_ENV))
+}
+
+fn parse_base(value: Result<String, std::env::VarError>) -> Result<Option<Duration>, String> {
+    let invalid = |shown: &str| {
+        format!("{RETRY_BASE_ENV} must be a whole number of milliseconds, not `{shown}`")
+    };
+    match value {
         Err(std::env::VarError::NotPresent) => Ok(None),
         Ok(text) => match text.trim().parse::<u64>() {
             Ok(ms) => Ok(Some(Duration::from_millis(ms))),
-            Err(_) => Err(format!(
-                "{RETRY_BASE_ENV} must be a whole number of milliseconds, not `{text}`"
-            )),
+            Err(_) => Err(invalid(&text)),
         },
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
-            "{RETRY_BASE_ENV} must be a whole number of milliseconds"
-        )),
+        Err(std::env::VarError::NotUnicode(raw)) => Err(invalid(&raw.to_string_lossy())),
     }
 }
 
@@ -134,6 +137,23 @@ mod tests {
         );
         assert_eq!(parse_retry_after_ms("-3"), None);
         assert_eq!(parse_retry_after_ms("x"), None);
+    }
+
+    #[test]
+    fn retry_base_from_environment() {
+        use std::env::VarError;
+        assert_eq!(parse_base(Err(VarError::NotPresent)), Ok(None));
+        assert_eq!(
+            parse_base(Ok(" 10 ".into())),
+            Ok(Some(Duration::from_millis(10)))
+        );
+        assert_eq!(
+            parse_base(Ok("fast".into())),
+            Err(
+                "PROMPTEVAL_RETRY_BASE_MS must be a whole number of milliseconds, not `fast`"
+                    .into()
+            )
+        );
     }
 
     #[test]
