@@ -1,5 +1,22 @@
 //! Providers: the models prompts are sent to. One file per kind; retries, timeouts and
 //! concurrency limits live at this edge. Providers never read templates or datasets.
+//!
+//! How a remote provider behaves (see [`OpenAiProvider`]):
+//! - **Concurrency** is enforced inside the provider by a semaphore held for the whole
+//!   request, retries and backoff included; [`Provider::concurrency`] reports the limit so
+//!   a scheduler can size its own queue, but it need not enforce it.
+//! - **Retries**: 429, 500, 502, 503, 504, 529, connection errors and timeouts are retried
+//!   up to `max_retries` times, waiting a random time between zero and
+//!   `base × 2^(attempt-1)` (base 500ms, cap 30s; [`RETRY_BASE_ENV`] overrides the base), or
+//!   what the server's `Retry-After` (seconds or HTTP date; OpenAI's `retry-after-ms` first)
+//!   asks, up to [`MAX_RETRY_AFTER`]: a longer request fails at once with a message saying
+//!   so. Other 4xx, malformed 200 bodies and responses without content fail at once.
+//! - **Secrets**: the API key is read once in [`build`], never shown by `Debug`, and
+//!   scrubbed from error bodies that echo it. Errors name the variable, never its value.
+
+mod echo;
+mod openai;
+mod retry;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +27,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::message::RenderedPrompt;
 use crate::registry::Params;
+
+pub use echo::EchoProvider;
+pub use openai::{OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
+pub use retry::{
+    parse_retry_after, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
+};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -134,18 +157,274 @@ pub trait Provider: Send + Sync {
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64>;
 }
 
+impl ProviderConfigError {
+    /// Creates an error for provider `provider`.
+    pub fn new(provider: &str, message: impl Into<String>, hint: Option<String>) -> Self {
+        ProviderConfigError {
+            provider: provider.to_string(),
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
+
+impl ProviderError {
+    /// What the user can do about it, judged from the last HTTP status.
+    pub fn hint(&self) -> Option<String> {
+        match self.status? {
+            401 | 403 => Some("check the API key in the provider's `api_key_env` variable".into()),
+            404 => Some("check the provider's `model` and `base_url`".into()),
+            429 => Some("lower the provider's `concurrency` or raise `max_retries`".into()),
+            _ => None,
+        }
+    }
+}
+
+/// The timeout used when a provider sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The retry count used when a provider sets none.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+
 /// Builds a provider from its settings; checks everything it can without a request
 /// (known kind, API key variable set, valid URL and timeout).
+///
+/// Environment variables are read here, once: the API key named by `api_key_env`, and
+/// [`RETRY_BASE_ENV`] (a whole number of milliseconds replacing the 500ms backoff base,
+/// for tests that must not wait).
 pub fn build(
     name: &str,
     config: &ProviderConfig,
 ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
-    let _ = (name, config);
-    todo!()
+    match config.kind.as_str() {
+        "echo" => Ok(Arc::new(EchoProvider::new(name, config)?)),
+        "openai" => Ok(Arc::new(OpenAiProvider::new(name, config)?)),
+        other => Err(ProviderConfigError::new(
+            name,
+            format!(
+                "unknown provider kind `{other}`. Choose from: {}",
+                KINDS.join(", ")
+            ),
+            Some("set `kind:` to one of the kinds above".into()),
+        )),
+    }
 }
 
 /// The settings an inline model id stands for: `echo`, or `openai:MODEL`.
 pub fn inline(id: &str) -> Option<ProviderConfig> {
-    let _ = id;
-    todo!()
+    if id == "echo" {
+        return Some(ProviderConfig {
+            kind: "echo".into(),
+            ..ProviderConfig::default()
+        });
+    }
+    let model = id.strip_prefix("openai:")?;
+    if model.trim().is_empty() {
+        return None;
+    }
+    Some(ProviderConfig {
+        kind: "openai".into(),
+        model: Some(model.to_string()),
+        ..ProviderConfig::default()
+    })
+}
+
+/// The settings every kind shares, checked and with defaults applied.
+#[derive(Clone, Debug)]
+pub(crate) struct Common {
+    pub(crate) timeout: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) price: Option<Price>,
+}
+
+impl Common {
+    /// Checks the shared settings of provider `name`.
+    pub(crate) fn resolve(
+        name: &str,
+        config: &ProviderConfig,
+        default_concurrency: usize,
+    ) -> Result<Self, ProviderConfigError> {
+        let timeout = match &config.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(text) => parse_timeout(name, text)?,
+        };
+        let concurrency = config.concurrency.unwrap_or(default_concurrency);
+        if concurrency == 0 {
+            return Err(ProviderConfigError::new(
+                name,
+                "`concurrency` must be at least 1",
+                Some(format!(
+                    "remove `concurrency` to use the default of {default_concurrency}"
+                )),
+            ));
+        }
+        if let Some(price) = config.price {
+            for (key, value) in [("input", price.input), ("output", price.output)] {
+                if !value.is_finite() || value < 0.0 {
+                    return Err(ProviderConfigError::new(
+                        name,
+                        format!("`price.{key}` must be a number of dollars per million tokens, not {value}"),
+                        Some("write e.g. `price: {input: 0.15, output: 0.6}`".into()),
+                    ));
+                }
+            }
+        }
+        let base = retry::base_from_env().map_err(|message| {
+            ProviderConfigError::new(
+                name,
+                message,
+                Some(format!("unset {RETRY_BASE_ENV} or set it to e.g. 10")),
+            )
+        })?;
+        Ok(Common {
+            timeout,
+            concurrency,
+            policy: RetryPolicy {
+                max_retries: config.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+                base: base.unwrap_or(RETRY_BASE_DEFAULT),
+                cap: RETRY_CAP,
+            },
+            price: config.price,
+        })
+    }
+}
+
+fn parse_timeout(name: &str, text: &str) -> Result<Duration, ProviderConfigError> {
+    let hint = Some("write a duration such as `30s`, `500ms` or `2m`".to_string());
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err(ProviderConfigError::new(
+            name,
+            "`timeout` must be longer than zero",
+            hint,
+        )),
+        Ok(d) => Ok(d),
+        Err(err) => Err(ProviderConfigError::new(
+            name,
+            format!("invalid `timeout` `{text}`: {err}"),
+            hint,
+        )),
+    }
+}
+
+/// Cost in dollars from per-million prices; unknown when a price or a count is missing.
+pub(crate) fn price_cost(
+    price: Option<Price>,
+    tokens_in: Option<u64>,
+    tokens_out: Option<u64>,
+) -> Option<f64> {
+    let price = price?;
+    Some(tokens_in? as f64 * price.input / 1e6 + tokens_out? as f64 * price.output / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: &str) -> ProviderConfig {
+        ProviderConfig {
+            kind: kind.into(),
+            ..ProviderConfig::default()
+        }
+    }
+
+    fn build_err(config: &ProviderConfig) -> ProviderConfigError {
+        match build("p", config) {
+            Ok(_) => panic!("expected an error"),
+            Err(err) => err,
+        }
+    }
+
+    #[test]
+    fn unknown_kind_lists_choices() {
+        let err = build_err(&config("anthropic"));
+        assert_eq!(
+            err.to_string(),
+            "provider `p`: unknown provider kind `anthropic`. Choose from: echo, openai"
+        );
+        assert!(err.hint().is_some());
+    }
+
+    #[test]
+    fn bad_timeout_is_rejected() {
+        let mut c = config("echo");
+        c.timeout = Some("soon".into());
+        let err = build_err(&c);
+        assert!(err.message.starts_with("invalid `timeout` `soon`"), "{err}");
+        c.timeout = Some("0s".into());
+        assert!(build_err(&c).message.contains("longer than zero"));
+        c.timeout = Some("250ms".into());
+        assert!(build("p", &c).is_ok());
+    }
+
+    #[test]
+    fn zero_concurrency_is_rejected() {
+        let mut c = config("echo");
+        c.concurrency = Some(0);
+        assert!(build_err(&c).message.contains("at least 1"));
+    }
+
+    #[test]
+    fn defaults_for_concurrency() {
+        assert_eq!(build("e", &config("echo")).unwrap().concurrency(), 64);
+        let mut c = config("openai");
+        c.model = Some("m".into());
+        c.base_url = Some("http://127.0.0.1:9/v1".into());
+        assert_eq!(build("o", &c).unwrap().concurrency(), 4);
+        c.concurrency = Some(9);
+        assert_eq!(build("o", &c).unwrap().concurrency(), 9);
+    }
+
+    #[test]
+    fn negative_price_is_rejected() {
+        let mut c = config("echo");
+        c.price = Some(Price {
+            input: -1.0,
+            output: 0.0,
+        });
+        assert!(build_err(&c).message.contains("price.input"));
+    }
+
+    #[test]
+    fn inline_ids() {
+        assert_eq!(inline("echo"), Some(config("echo")));
+        let c = inline("openai:gpt-4o-mini").unwrap();
+        assert_eq!(c.kind, "openai");
+        assert_eq!(c.model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(c.base_url, None);
+        assert_eq!(inline("openai:"), None);
+        assert_eq!(inline("gpt-4o"), None);
+        assert_eq!(inline("anthropic:claude"), None);
+        assert_eq!(inline("Echo"), None);
+    }
+
+    #[test]
+    fn cost_needs_price_and_both_counts() {
+        let price = Some(Price {
+            input: 0.15,
+            output: 0.6,
+        });
+        let cost = price_cost(price, Some(1_000_000), Some(500_000)).unwrap();
+        assert!((cost - 0.45).abs() < 1e-12, "{cost}");
+        assert_eq!(price_cost(price, None, Some(1)), None);
+        assert_eq!(price_cost(price, Some(1), None), None);
+        assert_eq!(price_cost(None, Some(1), Some(1)), None);
+    }
+
+    #[test]
+    fn provider_error_hints_follow_status() {
+        let err = |status| ProviderError {
+            message: String::new(),
+            status,
+            attempts: 1,
+        };
+        assert!(err(Some(401)).hint().unwrap().contains("API key"));
+        assert!(err(Some(429)).hint().unwrap().contains("concurrency"));
+        assert_eq!(err(Some(500)).hint(), None);
+        assert_eq!(err(None).hint(), None);
+    }
 }

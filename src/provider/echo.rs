@@ -1,0 +1,137 @@
+//! The `echo` provider: returns the prompt as its output, for free, with no I/O.
+
+use std::time::Instant;
+
+use super::{
+    BoxFuture, Common, Provider, ProviderConfig, ProviderConfigError, ProviderError,
+    ProviderRequest, ProviderResponse,
+};
+
+/// Requests in flight at once when `concurrency` is not set.
+const DEFAULT_CONCURRENCY: usize = 64;
+
+/// A provider whose output is the prompt's text ([`crate::message::RenderedPrompt::to_text`]).
+/// Token counts are whitespace-separated words. It never fails and costs nothing, which
+/// makes it the model for dry runs, template debugging and benchmarks.
+#[derive(Clone, Debug)]
+pub struct EchoProvider {
+    concurrency: usize,
+}
+
+impl EchoProvider {
+    /// Builds an echo provider from its settings (only `concurrency` and `timeout` are checked;
+    /// the rest do not apply).
+    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        Ok(EchoProvider {
+            concurrency: common.concurrency,
+        })
+    }
+
+    /// Answers a request synchronously.
+    pub fn respond(&self, request: &ProviderRequest) -> ProviderResponse {
+        let start = Instant::now();
+        let output = request.prompt.to_text();
+        let tokens_in = match &request.prompt {
+            crate::message::RenderedPrompt::Text(text) => words(text),
+            // to_text adds one `role:` word per message that the prompt did not contain.
+            crate::message::RenderedPrompt::Chat(messages) => {
+                messages.iter().map(|m| words(&m.content)).sum()
+            }
+        };
+        let tokens_out = words(&output);
+        ProviderResponse {
+            output,
+            tokens_in: Some(tokens_in),
+            tokens_out: Some(tokens_out),
+            latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+            attempts: 1,
+        }
+    }
+}
+
+fn words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+impl Provider for EchoProvider {
+    fn complete(
+        &self,
+        request: ProviderRequest,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        let response = self.respond(&request);
+        Box::pin(std::future::ready(Ok(response)))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    fn cost(&self, _tokens_in: Option<u64>, _tokens_out: Option<u64>) -> Option<f64> {
+        Some(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Message, RenderedPrompt, Role};
+
+    fn request(prompt: RenderedPrompt) -> ProviderRequest {
+        ProviderRequest {
+            prompt,
+            params: Default::default(),
+            retries: None,
+        }
+    }
+
+    fn echo() -> EchoProvider {
+        EchoProvider::new(
+            "echo",
+            &ProviderConfig {
+                kind: "echo".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn echoes_text() {
+        let response = echo()
+            .complete(request(RenderedPrompt::Text(
+                "Q: capital of France?\nA:".into(),
+            )))
+            .await
+            .unwrap();
+        assert_eq!(response.output, "Q: capital of France?\nA:");
+        assert_eq!(response.tokens_in, Some(5));
+        assert_eq!(response.tokens_out, Some(5));
+        assert_eq!(response.attempts, 1);
+        assert!(response.latency_ms >= 0.0);
+    }
+
+    #[tokio::test]
+    async fn echoes_chat_as_role_lines() {
+        let prompt = RenderedPrompt::Chat(vec![
+            Message {
+                role: Role::System,
+                content: "Be terse.".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "Hi there".into(),
+            },
+        ]);
+        let response = echo().complete(request(prompt)).await.unwrap();
+        assert_eq!(response.output, "system: Be terse.\nuser: Hi there");
+        assert_eq!(response.tokens_in, Some(4));
+        assert_eq!(response.tokens_out, Some(6));
+    }
+
+    #[test]
+    fn echo_is_free() {
+        assert_eq!(echo().cost(Some(10), Some(10)), Some(0.0));
+        assert_eq!(echo().cost(None, None), Some(0.0));
+    }
+}
