@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark: 5,000 rows × 2 prompts × 2 echo models × 4 assertions = 20,000 scored cells,
+# writing the full run record (run.json, results.jsonl and a JSON report).
+# Usage: scripts/bench.sh [ROWS]   — prints wall time and peak memory of each run.
+set -euo pipefail
+rows=${1:-5000}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/prompts/classify" "$work/datasets" "$work/evals"
+cat > "$work/prompteval.yaml" <<'YAML'
+providers:
+  echo-a: {kind: echo}
+  echo-b: {kind: echo}
+YAML
+printf 'Classify the sentiment of this review as positive or negative.\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v1.jinja"
+printf 'You label product reviews.\nExamples:\nReview: Love it.\nSentiment: positive\nReview: Broke in a day.\nSentiment: negative\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v2.jinja"
+python3 - "$work/datasets/reviews.csv" "$rows" <<'PY'
+import csv, random, sys
+random.seed(7)
+words = "great terrible battery screen fast slow love hate cheap sturdy broke works fine awful".split()
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "review", "expected"])
+    for i in range(int(sys.argv[2])):
+        review = " ".join(random.choice(words) for _ in range(random.randint(8, 30)))
+        w.writerow([f"r{i}", review, random.choice(["positive", "negative"])])
+PY
+cat > "$work/evals/bench.yaml" <<'YAML'
+prompts: [classify@1, classify@2]
+models: [echo-a, echo-b]
+dataset: datasets/reviews.csv
+assert:
+  - type: contains
+    value: "{{ review }}"
+  - type: icontains
+    value: sentiment
+  - type: regex
+    value: "Review: \\w+"
+  - type: levenshtein
+    value: "{{ expected }}"
+    threshold: 0.1
+gate:
+  min_pass_rate: 0.0
+YAML
+cells=$(( rows * 4 ))
+echo "prompteval bench: $rows rows × 2 prompts × 2 models × 4 assertions = $cells cells"
+for i in 1 2 3; do
+  /usr/bin/time -f "%e %M" -o "$work/time" \
+    "$bin" -C "$work" run --no-progress --no-matrix -o "$work/out.json" >/dev/null 2>"$work/stderr" || {
+      cat "$work/stderr"; exit 1; }
+  read -r secs kb < "$work/time"
+  printf 'run %d: wall %.2f s, peak RSS %.1f MB\n' "$i" "$secs" "$(echo "$kb / 1024" | bc -l)"
+done
+lines=$(wc -l < "$(ls -d "$work"/.prompteval/runs/*/ | tail -1)results.jsonl")
+echo "results.jsonl of the last run: $lines lines; report: $(du -h "$work/out.json" | cut -f1)"
