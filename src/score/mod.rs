@@ -1,9 +1,17 @@
 //! Scoring: assertion specs from eval files and dataset rows, compiled once, evaluated on
 //! each output.
 //!
-//! Every type lives in one family file: [`text`](self) (`equals`, `contains`, `regex`,
-//! lengths, word counts), `json` (`is-json`, `json-schema`), `similarity`
-//! (`levenshtein`) and `latency`. Each implements one internal `Check` trait.
+//! Every type lives in one family file: `text.rs` (`equals`, `contains`, `regex`,
+//! lengths, `word-count`), `json.rs` (`is-json`, `json-schema`), `similarity.rs`
+//! (`levenshtein`) and `latency.rs`. Each implements one internal `Check` trait.
+//!
+//! Value shapes: a string for `equals`, `contains`, `icontains`, `starts-with`,
+//! `ends-with`, `regex` and `levenshtein` (numbers and booleans are taken as their text);
+//! a list of strings for the `-any`/`-all` types; a whole number of characters for
+//! `max-length`/`min-length`; for `word-count` a whole number (the maximum) or
+//! `{min, max}` (either may be left out); a schema mapping for `json-schema`; nothing for
+//! `is-json`. `levenshtein` takes `threshold` in `[0, 1]` (default 0.8; the score is the
+//! similarity); `latency` requires `threshold` in milliseconds.
 //!
 //! Conventions shared by all types:
 //! - every type but `latency` has a `not-` form that inverts the result (score becomes
@@ -103,7 +111,9 @@ pub struct AssertionSpec {
     /// The type (`contains`, `not-regex`, `levenshtein`, …).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The expected value; strings are templates over the row.
+    /// The expected value; strings are templates over the row. When absent, the
+    /// single-string types (`equals`, `contains`, `icontains`, `starts-with`, `ends-with`,
+    /// `levenshtein`) read the row's `expected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
     /// A threshold (similarity, latency in ms), where the type takes one.
@@ -128,6 +138,28 @@ pub struct ScoreInput<'a> {
 }
 
 /// A compiled assertion.
+///
+/// ```
+/// use prompteval::diagnostic::Location;
+/// use prompteval::score::{Assertion, AssertionSpec, ScoreInput};
+/// use prompteval::template::TemplateSet;
+///
+/// let mut templates = TemplateSet::new(&Default::default()).unwrap();
+/// let spec = AssertionSpec {
+///     kind: "not-contains".into(),
+///     value: Some("sorry".into()),
+///     threshold: None,
+///     weight: None,
+///     metric: None,
+/// };
+/// let origin = Location::line("evals/e.yaml", 3);
+/// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
+/// let vars = minijinja::Value::from(());
+/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0 };
+/// let result = assertion.evaluate(&input, &templates);
+/// assert!(!result.pass);
+/// assert_eq!(result.reason, r#"output contains "sorry" (not-contains)"#);
+/// ```
 pub struct Assertion {
     spec: AssertionSpec,
     negated: bool,
@@ -319,6 +351,12 @@ mod tests {
     use super::testing::*;
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn assertions_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Assertion>();
+    }
 
     #[test]
     fn every_base_kind_has_a_not_form_except_latency() {
