@@ -1,0 +1,114 @@
+//! The errors of compiling an assertion: unknown types, wrong value shapes, bad regexes
+//! and schemas, each naming where the assertion was written.
+
+use crate::diagnostic::Location;
+use crate::template::TemplateError;
+
+/// An assertion that cannot be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// The type is not one of [`KINDS`](super::KINDS).
+    #[error(
+        "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but `latency` also as `not-<type>`)",
+        super::BASE_KINDS.join(", ")
+    )]
+    UnknownKind {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written.
+        kind: String,
+        /// The closest known type, when one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A type that has no `not-` form was negated.
+    #[error("{origin}: assertion type `{kind}` cannot be negated")]
+    NotNegatable {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written (`not-latency`).
+        kind: String,
+    },
+    /// The `value`, `threshold` or `weight` has the wrong shape for the type.
+    #[error("{origin}: `{kind}` assertion: {message}")]
+    InvalidValue {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written.
+        kind: String,
+        /// What is wrong.
+        message: String,
+        /// A correct example of this type, in eval-file YAML.
+        example: &'static str,
+    },
+    /// The regex does not compile.
+    #[error("{origin}: `{kind}` assertion: invalid regex {pattern:?}")]
+    InvalidRegex {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written.
+        kind: String,
+        /// The pattern.
+        pattern: String,
+        /// Why it does not compile.
+        #[source]
+        source: Box<regex::Error>,
+    },
+    /// The JSON schema is not a valid draft 2020-12 schema.
+    #[error("{origin}: `{kind}` assertion: invalid JSON schema: {message}")]
+    InvalidSchema {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written.
+        kind: String,
+        /// What the schema compiler said.
+        message: String,
+    },
+    /// A value template does not compile.
+    #[error("{origin}: `{kind}` assertion: invalid value template")]
+    Template {
+        /// Where the assertion was written.
+        origin: Location,
+        /// The type as written.
+        kind: String,
+        /// The template error.
+        #[source]
+        source: Box<TemplateError>,
+    },
+}
+
+impl ScoreError {
+    /// Where the assertion was written.
+    pub fn origin(&self) -> &Location {
+        match self {
+            ScoreError::UnknownKind { origin, .. }
+            | ScoreError::NotNegatable { origin, .. }
+            | ScoreError::InvalidValue { origin, .. }
+            | ScoreError::InvalidRegex { origin, .. }
+            | ScoreError::InvalidSchema { origin, .. }
+            | ScoreError::Template { origin, .. } => origin,
+        }
+    }
+
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ScoreError::UnknownKind { suggestion, .. } => {
+                suggestion.map(|s| format!("did you mean `{s}`?"))
+            }
+            ScoreError::NotNegatable { .. } => Some(
+                "use `latency` with a `threshold` in milliseconds; there is no `not-latency`"
+                    .to_string(),
+            ),
+            ScoreError::InvalidValue { example, .. } => Some(format!("for example: {example}")),
+            ScoreError::InvalidRegex { .. } => Some(
+                "regexes use Rust syntax (https://docs.rs/regex); escape literal characters such as `.` or `(` with a backslash"
+                    .to_string(),
+            ),
+            ScoreError::InvalidSchema { .. } => Some(
+                "`value` must be a JSON schema (draft 2020-12), e.g. {type: json-schema, value: {type: object, required: [answer]}}"
+                    .to_string(),
+            ),
+            ScoreError::Template { source, .. } => source.hint(),
+        }
+    }
+}
