@@ -87,9 +87,11 @@ pub(crate) fn eval_groups(record: &RunRecord) -> Vec<EvalGroup<'_>> {
 /// single row, or when every row ties (there is no winner then).
 pub(crate) fn best_rows(rows: &[&SummaryRow]) -> Vec<bool> {
     let rates: Vec<Option<f64>> = rows.iter().map(|r| r.pass_rate).collect();
-    let best = rates.iter().flatten().copied().fold(None, |m: Option<f64>, r| {
-        Some(m.map_or(r, |m| m.max(r)))
-    });
+    let best = rates
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
     let marks: Vec<bool> = rates
         .iter()
         .map(|r| matches!((r, best), (Some(r), Some(b)) if (r - b).abs() < 1e-12))

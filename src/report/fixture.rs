@@ -149,6 +149,9 @@ fn record(evals: Vec<EvalInfo>, results: &[CellResult]) -> RunRecord {
     }
 }
 
+/// A prompt, a model, and the output (or error) for each of four cases.
+type Column<'a> = (&'a str, &'a str, [Result<&'a str, &'a str>; 4]);
+
 /// Two evals: `sentiment` (2 prompts × 2 models × 4 cases: failures, an error, a long
 /// multi-line output, `|`, `<` and `&` in inputs and outputs) and `capitals` (1 × 1 × 2
 /// cases × 2 repeats, one flaky case, unknown cost).
@@ -164,7 +167,10 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
         (
             "2",
             vars(&[
-                ("review", "Terrible. Broke after a day & the <support> was useless"),
+                (
+                    "review",
+                    "Terrible. Broke after a day & the <support> was useless",
+                ),
                 ("expected", "negative"),
             ]),
         ),
@@ -184,8 +190,7 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
         ),
     ];
     let long = "Let me think about this review step by step.\nFirst, the customer says they loved it.\nSecond, they would buy again.\nSo the sentiment is: positive";
-    // (prompt, model, per-case outputs)
-    let plan: [(&str, &str, [Result<&str, &str>; 4]); 4] = [
+    let plan: [Column<'_>; 4] = [
         (
             "sentiment@1",
             "echo",
@@ -204,12 +209,22 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
         (
             "sentiment@2",
             "echo",
-            [Ok("positive"), Ok("negative"), Ok("neutral"), Ok("positive")],
+            [
+                Ok("positive"),
+                Ok("negative"),
+                Ok("neutral"),
+                Ok("positive"),
+            ],
         ),
         (
             "sentiment@2",
             "gemma-local",
-            [Ok("positive"), Ok("negative"), Ok("positive"), Ok("positive")],
+            [
+                Ok("positive"),
+                Ok("negative"),
+                Ok("positive"),
+                Ok("positive"),
+            ],
         ),
     ];
     let mut results = Vec::new();
@@ -296,7 +311,10 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
         let id = i.to_string();
         let vars = vars(&[
             ("expected", "yes"),
-            ("question", &format!("Is {i} a number worth asking about twice?")),
+            (
+                "question",
+                &format!("Is {i} a number worth asking about twice?"),
+            ),
         ]);
         let p1 = if i % 97 == 0 { "no" } else { "yes" };
         let p2: Result<&str, &str> = if i % 250 == 0 {
@@ -308,9 +326,27 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
         };
         let latency = f64::from(i % 50) + 2.0;
         results.push(cell(
-            "big", "p@1", "echo", &id, 0, &vars, Ok(p1), latency, Some(0.0),
+            "big",
+            "p@1",
+            "echo",
+            &id,
+            0,
+            &vars,
+            Ok(p1),
+            latency,
+            Some(0.0),
         ));
-        results.push(cell("big", "p@2", "echo", &id, 0, &vars, p2, latency, Some(0.0)));
+        results.push(cell(
+            "big",
+            "p@2",
+            "echo",
+            &id,
+            0,
+            &vars,
+            p2,
+            latency,
+            Some(0.0),
+        ));
     }
     let evals = vec![EvalInfo {
         name: "big".into(),

@@ -30,7 +30,8 @@ pub fn write_json(
             }
         };
         w.write_all(b"{")?;
-        for (key, value) in &fields {
+        // `results` is written below, streamed; a record field of that name would clash.
+        for (key, value) in fields.iter().filter(|(key, _)| key.as_str() != "results") {
             serde_json::to_writer(&mut *w, key).map_err(to_io)?;
             w.write_all(b":")?;
             serde_json::to_writer(&mut *w, value).map_err(to_io)?;

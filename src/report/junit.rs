@@ -109,12 +109,19 @@ pub fn write_junit(
     })
 }
 
-fn write_suite(suite: &Suite, results: &dyn ResultSource, w: &mut dyn Write) -> Result<(), Failure> {
+fn write_suite(
+    suite: &Suite,
+    results: &dyn ResultSource,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
     let counts = &suite.counts;
     writeln!(
         w,
         r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="0" time="{:.3}">"#,
-        escape(&format!("{} / {} / {}", suite.eval, suite.prompt, suite.model)),
+        escape(&format!(
+            "{} / {} / {}",
+            suite.eval, suite.prompt, suite.model
+        )),
         counts.tests,
         counts.failures,
         counts.errors,
@@ -124,8 +131,7 @@ fn write_suite(suite: &Suite, results: &dyn ResultSource, w: &mut dyn Write) -> 
         let classname = escape(&format!("{}.{}.{}", suite.eval, suite.prompt, suite.model));
         for cell in results.results().map_err(Failure::Read)? {
             let cell = common::read(cell)?;
-            if cell.eval == suite.eval && cell.prompt == suite.prompt && cell.model == suite.model
-            {
+            if cell.eval == suite.eval && cell.prompt == suite.prompt && cell.model == suite.model {
                 write_case(&cell, &classname, suite.repeat, w)?;
             }
         }
@@ -326,12 +332,17 @@ mod tests {
         }
         for (i, _) in text.match_indices('&') {
             let entity = &text[i..];
-            let known = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#10;", "&#13;", "&#9;"];
+            let known = [
+                "&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#10;", "&#13;", "&#9;",
+            ];
             if !known.iter().any(|k| entity.starts_with(k)) {
                 return Err(format!("bad entity at {entity:?}"));
             }
         }
-        if text.chars().any(|c| !matches!(c, '\n' | '\t') && !is_xml_char(c)) {
+        if text
+            .chars()
+            .any(|c| !matches!(c, '\n' | '\t') && !is_xml_char(c))
+        {
             return Err(format!("invalid character in {text:?}"));
         }
         Ok(())
@@ -364,10 +375,15 @@ mod tests {
         assert_eq!(escape("line\nbreak\ttab"), "line&#10;break&#9;tab");
         assert_eq!(escape("bell\u{7}nul\u{0}\u{FFFE}ok"), "bellnulok");
         assert_eq!(escape("é 日本 🎉"), "é 日本 🎉");
-        assert_eq!(escape_text("a\n<b> & \"c\"\r\u{1b}"), "a\n&lt;b&gt; &amp; \"c\"&#13;");
+        assert_eq!(
+            escape_text("a\n<b> & \"c\"\r\u{1b}"),
+            "a\n&lt;b&gt; &amp; \"c\"&#13;"
+        );
         check_text(&escape("<&\"\u{1b}[31m")).unwrap();
         assert!(check_text("<oops>").is_err());
-        assert!(check_well_formed("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><b></a></b>").is_err());
+        assert!(
+            check_well_formed("<?xml version=\"1.0\" encoding=\"UTF-8\"?><a><b></a></b>").is_err()
+        );
     }
 
     #[test]

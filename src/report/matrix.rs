@@ -147,7 +147,10 @@ pub fn write_matrix(
         let groups = common::eval_groups(record);
         let columns = Columns::new(&groups);
 
-        let mut evals: Vec<EvalCases> = groups.iter().map(|g| EvalCases::new(g.rows.len())).collect();
+        let mut evals: Vec<EvalCases> = groups
+            .iter()
+            .map(|g| EvalCases::new(g.rows.len()))
+            .collect();
         for cell in results.results().map_err(Failure::Read)? {
             let cell = common::read(cell)?;
             if let Some((g, c)) = columns.find(&cell) {
@@ -159,7 +162,13 @@ pub fn write_matrix(
         let mut positions: Vec<HashMap<usize, usize>> = Vec::with_capacity(evals.len());
         for cases in &evals {
             let chosen = choose_rows(cases, opts.max_rows);
-            positions.push(chosen.iter().enumerate().map(|(pos, case)| (*case, pos)).collect());
+            positions.push(
+                chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(pos, case)| (*case, pos))
+                    .collect(),
+            );
             shown.push(
                 chosen
                     .into_iter()
@@ -222,7 +231,11 @@ fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
 
 /// The output's (or error's) first characters on one line; `(empty)` for empty output.
 fn cell_snippet(cell: &CellResult, max: usize) -> String {
-    let text = cell.error.as_deref().or(cell.output.as_deref()).unwrap_or("");
+    let text = cell
+        .error
+        .as_deref()
+        .or(cell.output.as_deref())
+        .unwrap_or("");
     if text.trim().is_empty() {
         "(empty)".to_string()
     } else {
@@ -266,9 +279,7 @@ fn write_eval(
 
     let hidden = cases.ids.len() - rows.len();
     if hidden > 0 {
-        let hidden_failing = (0..cases.ids.len())
-            .filter(|c| cases.rank(*c) < 2)
-            .count()
+        let hidden_failing = (0..cases.ids.len()).filter(|c| cases.rank(*c) < 2).count()
             - rows.iter().filter(|r| cases.rank(r.case) < 2).count();
         let failing = if hidden_failing == 0 {
             "all passing".to_string()
@@ -334,12 +345,17 @@ mod tests {
         let text = render(&record, &results, &MatrixOptions::default());
         insta::assert_snapshot!(text);
         // Cases 97, 113, 194, … fail somewhere; 250, 500, 750, 1000 error.
-        let problems = (1..=1000).filter(|i| i % 97 == 0 || i % 113 == 0 || i % 250 == 0).count();
+        let problems = (1..=1000)
+            .filter(|i| i % 97 == 0 || i % 113 == 0 || i % 250 == 0)
+            .count();
         let hidden_failing = problems - 20;
         assert!(text.contains(&format!(
             "… 980 more cases not shown ({hidden_failing} failing); see --output or `prompteval runs show 20260101-120000-a1b2 --all`"
         )), "{text}");
-        assert!(!text.contains("│ 1 "), "a passing case was shown before failing ones");
+        assert!(
+            !text.contains("│ 1 "),
+            "a passing case was shown before failing ones"
+        );
     }
 
     #[test]
@@ -363,7 +379,11 @@ mod tests {
         pass.error = None;
         let mut fail = pass.clone();
         fail.pass = false;
-        for (id, a, b) in [("a", &pass, &pass), ("b", &fail, &fail), ("c", &pass, &fail)] {
+        for (id, a, b) in [
+            ("a", &pass, &pass),
+            ("b", &fail, &fail),
+            ("c", &pass, &fail),
+        ] {
             let mut a = a.clone();
             let mut b = b.clone();
             a.case_id = id.into();

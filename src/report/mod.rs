@@ -104,12 +104,10 @@ pub fn write(
             write_markdown(record, results, &MarkdownOptions::default(), &mut buffered)?
         }
     }
-    buffered
-        .flush()
-        .map_err(|source| ReportError::Write {
-            format: format.name(),
-            source,
-        })
+    buffered.flush().map_err(|source| ReportError::Write {
+        format: format.name(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -118,10 +116,22 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(Format::from_path(Path::new("run.json")).unwrap(), Format::Json);
-        assert_eq!(Format::from_path(Path::new("a/b.CSV")).unwrap(), Format::Csv);
-        assert_eq!(Format::from_path(Path::new("junit.xml")).unwrap(), Format::Junit);
-        assert_eq!(Format::from_path(Path::new("pr.md")).unwrap(), Format::Markdown);
+        assert_eq!(
+            Format::from_path(Path::new("run.json")).unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            Format::from_path(Path::new("a/b.CSV")).unwrap(),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::from_path(Path::new("junit.xml")).unwrap(),
+            Format::Junit
+        );
+        assert_eq!(
+            Format::from_path(Path::new("pr.md")).unwrap(),
+            Format::Markdown
+        );
     }
 
     #[test]
@@ -133,7 +143,52 @@ mod tests {
         );
         assert!(err.hint().unwrap().contains("run.json"));
         let err = Format::from_path(Path::new("report")).unwrap_err();
-        assert!(err.to_string().starts_with("report file `report` has no extension"));
+        assert!(err
+            .to_string()
+            .starts_with("report file `report` has no extension"));
+    }
+
+    /// Counts how often the results are read, to check that reports stream them.
+    struct Counting {
+        cells: Vec<crate::events::CellResult>,
+        reads: std::cell::Cell<usize>,
+    }
+
+    impl ResultSource for Counting {
+        fn results(
+            &self,
+        ) -> std::io::Result<
+            Box<dyn Iterator<Item = std::io::Result<crate::events::CellResult>> + '_>,
+        > {
+            self.reads.set(self.reads.get() + 1);
+            self.cells.results()
+        }
+    }
+
+    #[test]
+    fn reports_read_the_results_a_bounded_number_of_times() {
+        let (record, cells) = fixture::small();
+        let source = Counting {
+            cells,
+            reads: Default::default(),
+        };
+        let reads = |f: &dyn Fn(&mut Vec<u8>)| {
+            source.reads.set(0);
+            f(&mut Vec::new());
+            source.reads.get()
+        };
+        let opts = MatrixOptions::default();
+        assert_eq!(
+            reads(&|w| write_matrix(&record, &source, &opts, w).unwrap()),
+            2
+        );
+        // One pass to count each suite, then one per suite (5 summary rows).
+        assert_eq!(reads(&|w| write_junit(&record, &source, w).unwrap()), 6);
+        for format in [Format::Json, Format::Csv, Format::Markdown] {
+            assert_eq!(reads(&|w| write(format, &record, &source, w).unwrap()), 1);
+        }
+        let table = TableOptions::default();
+        assert_eq!(reads(&|w| write_summary(&record, &table, w).unwrap()), 0);
     }
 
     #[test]

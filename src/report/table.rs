@@ -88,7 +88,7 @@ pub(crate) fn status_line(record: &RunRecord) -> String {
 
 fn eval_table(record: &RunRecord, group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
     let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
-    table.set_header(TERMINAL_HEADERS.iter().map(|h| Cell::new(h)));
+    table.set_header(TERMINAL_HEADERS.iter().map(Cell::new));
     let best = common::best_rows(&group.rows);
     for (row, is_best) in group.rows.iter().zip(best) {
         let values = common::summary_values(row);
@@ -255,7 +255,10 @@ mod tests {
         };
         let coloured = render(&record, &opts);
         assert!(coloured.contains('\u{1b}'));
-        assert_eq!(console::strip_ansi_codes(&coloured).lines().count(), plain.lines().count());
+        assert_eq!(
+            console::strip_ansi_codes(&coloured).lines().count(),
+            plain.lines().count()
+        );
     }
 
     #[test]
