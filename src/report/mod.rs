@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::store::{ResultSource, RunRecord};
 
-pub use self::csv::write_csv;
+pub use self::csv::{write_csv, CSV_COLUMNS};
 pub use error::ReportError;
 pub use json::write_json;
 pub use junit::write_junit;
