@@ -1,0 +1,259 @@
+//! Pieces shared by several reports: evals grouped with their summary rows, the best row
+//! of an eval, gate status per row, and the lookup from a cell to its table column.
+
+use std::collections::HashMap;
+use std::io;
+
+use crate::events::CellResult;
+use crate::store::{EvalInfo, RunRecord};
+use crate::summary::SummaryRow;
+
+use super::error::Failure;
+use super::format;
+
+/// One eval with its summary rows, in summary order.
+pub(crate) struct EvalGroup<'a> {
+    /// The eval's name.
+    pub name: &'a str,
+    /// What the record says about the eval, when it lists it.
+    pub info: Option<&'a EvalInfo>,
+    /// Its prompt × model rows.
+    pub rows: Vec<&'a SummaryRow>,
+}
+
+impl EvalGroup<'_> {
+    /// Repeats per case (1 when unknown).
+    pub fn repeat(&self) -> u32 {
+        self.info.map_or(1, |i| i.repeat.max(1))
+    }
+
+    /// `sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases`.
+    pub fn heading(&self) -> String {
+        let mut parts = vec![self.name.to_string()];
+        if let Some(info) = self.info {
+            if let Some(description) = info.description.as_deref().filter(|d| !d.is_empty()) {
+                parts[0] = format!("{} — {}", self.name, description);
+            }
+            parts.push(info.dataset.clone());
+            let mut cases = format!(
+                "{} {}",
+                format::thousands(info.cases as u64),
+                plural(info.cases as u64, "case", "cases")
+            );
+            if info.repeat > 1 {
+                cases.push_str(&format!(" × {} repeats", info.repeat));
+            }
+            parts.push(cases);
+        }
+        parts.join(" · ")
+    }
+}
+
+/// `word` or `words` by count.
+pub(crate) fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// The evals of a run with their summary rows: the record's evals in order, then any eval
+/// that only the summary names.
+pub(crate) fn eval_groups(record: &RunRecord) -> Vec<EvalGroup<'_>> {
+    let mut groups: Vec<EvalGroup<'_>> = record
+        .evals
+        .iter()
+        .map(|info| EvalGroup {
+            name: &info.name,
+            info: Some(info),
+            rows: Vec::new(),
+        })
+        .collect();
+    for row in &record.summary {
+        match groups.iter_mut().find(|g| g.name == row.eval) {
+            Some(group) => group.rows.push(row),
+            None => groups.push(EvalGroup {
+                name: &row.eval,
+                info: None,
+                rows: vec![row],
+            }),
+        }
+    }
+    groups
+}
+
+/// Which rows hold the best pass rate of their eval. Nothing is marked when there is a
+/// single row, or when every row ties (there is no winner then).
+pub(crate) fn best_rows(rows: &[&SummaryRow]) -> Vec<bool> {
+    let rates: Vec<Option<f64>> = rows.iter().map(|r| r.pass_rate).collect();
+    let best = rates
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    let marks: Vec<bool> = rates
+        .iter()
+        .map(|r| matches!((r, best), (Some(r), Some(b)) if (r - b).abs() < 1e-12))
+        .collect();
+    if rows.len() < 2 || marks.iter().all(|m| *m) {
+        vec![false; rows.len()]
+    } else {
+        marks
+    }
+}
+
+/// Whether the gate held for this row: `None` when the record has no gate or the gate
+/// checked nothing for the row.
+pub(crate) fn row_gate_passed(record: &RunRecord, row: &SummaryRow) -> Option<bool> {
+    let gate = record.gate.as_ref()?;
+    let mut checks = gate
+        .checks
+        .iter()
+        .filter(|c| c.eval == row.eval && c.prompt == row.prompt && c.model == row.model)
+        .peekable();
+    checks.peek()?;
+    Some(checks.all(|c| c.passed))
+}
+
+/// Whether a row looks good: its gate checks held, or without a gate, nothing failed.
+pub(crate) fn row_ok(record: &RunRecord, row: &SummaryRow) -> bool {
+    row_gate_passed(record, row).unwrap_or(row.failed == 0 && row.errors == 0)
+}
+
+/// The column headers of a summary table (terminal and Markdown).
+pub(crate) const SUMMARY_HEADERS: [&str; 13] = [
+    "prompt",
+    "model",
+    "cases",
+    "passed",
+    "failed",
+    "errors",
+    "pass rate",
+    "score",
+    "p50",
+    "p95",
+    "tokens in",
+    "tokens out",
+    "cost",
+];
+
+/// The index of the pass-rate column in [`SUMMARY_HEADERS`].
+pub(crate) const PASS_RATE_COLUMN: usize = 6;
+
+/// The cells of one summary row, in [`SUMMARY_HEADERS`] order.
+pub(crate) fn summary_values(row: &SummaryRow) -> [String; 13] {
+    [
+        row.prompt.clone(),
+        row.model.clone(),
+        format::thousands(row.cases),
+        format::thousands(row.passed),
+        format::thousands(row.failed),
+        format::thousands(row.errors),
+        format::percent_opt(row.pass_rate),
+        format::score(row.score_mean),
+        format::duration_ms_opt(row.latency_ms_p50),
+        format::duration_ms_opt(row.latency_ms_p95),
+        format::thousands(row.tokens_in),
+        format::thousands(row.tokens_out),
+        format::cost(row.cost_usd),
+    ]
+}
+
+/// Finds the (eval, column) of a cell from its eval, prompt and model.
+pub(crate) struct Columns {
+    index: HashMap<String, (usize, usize)>,
+}
+
+impl Columns {
+    /// Columns for `groups`: column `j` of eval `i` is `groups[i].rows[j]`.
+    pub fn new(groups: &[EvalGroup<'_>]) -> Self {
+        let mut index = HashMap::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (c, row) in group.rows.iter().enumerate() {
+                index
+                    .entry(key(&row.eval, &row.prompt, &row.model))
+                    .or_insert((g, c));
+            }
+        }
+        Columns { index }
+    }
+
+    /// The (eval, column) of a cell; `None` for a cell the summary does not know.
+    pub fn find(&self, cell: &CellResult) -> Option<(usize, usize)> {
+        self.index
+            .get(&key(&cell.eval, &cell.prompt, &cell.model))
+            .copied()
+    }
+}
+
+fn key(eval: &str, prompt: &str, model: &str) -> String {
+    format!("{eval}\u{0}{prompt}\u{0}{model}")
+}
+
+/// Unwraps one streamed result; a failure is a read failure.
+pub(crate) fn read(result: io::Result<CellResult>) -> Result<CellResult, Failure> {
+    result.map_err(Failure::Read)
+}
+
+/// The reasons of a cell's failed assertions, `type: reason` each.
+pub(crate) fn failed_reasons(cell: &CellResult) -> impl Iterator<Item = String> + '_ {
+    cell.assertions.iter().filter(|a| !a.pass).map(|a| {
+        if a.reason.is_empty() {
+            a.kind.clone()
+        } else {
+            format!("{}: {}", a.kind, a.reason)
+        }
+    })
+}
+
+/// The first string variable that is not `expected`, for a short input preview.
+pub(crate) fn input_preview(cell: &CellResult) -> Option<&str> {
+    cell.vars
+        .iter()
+        .filter(|(name, _)| name.as_str() != "expected")
+        .find_map(|(_, value)| value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn groups_follow_the_record() {
+        let (record, _) = fixture::small();
+        let groups = eval_groups(&record);
+        let names: Vec<_> = groups.iter().map(|g| g.name).collect();
+        assert_eq!(names, ["sentiment", "capitals"]);
+        assert_eq!(groups[0].rows.len(), 4);
+        assert_eq!(groups[1].repeat(), 2);
+        assert_eq!(
+            groups[0].heading(),
+            "sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases"
+        );
+    }
+
+    #[test]
+    fn best_row_is_marked_only_when_there_is_a_winner() {
+        let (record, _) = fixture::small();
+        let groups = eval_groups(&record);
+        let marks = best_rows(&groups[0].rows);
+        assert_eq!(marks.iter().filter(|m| **m).count(), 1);
+        assert_eq!(best_rows(&groups[1].rows), [false]);
+        let mut tie = record.summary[0].clone();
+        tie.pass_rate = Some(1.0);
+        assert_eq!(best_rows(&[&tie, &tie]), [false, false]);
+    }
+
+    #[test]
+    fn columns_find_cells() {
+        let (record, results) = fixture::small();
+        let groups = eval_groups(&record);
+        let columns = Columns::new(&groups);
+        assert_eq!(columns.find(&results[0]), Some((0, 0)));
+        let mut stray = results[0].clone();
+        stray.model = "other".into();
+        assert_eq!(columns.find(&stray), None);
+    }
+}

@@ -1,0 +1,417 @@
+//! The terminal case matrix: per eval, one row per case and one column per prompt × model,
+//! failures first, capped at a number of rows.
+//!
+//! Memory stays bounded on runs of tens of thousands of cells: a first pass over the
+//! results keeps only a few numbers per case and column (to choose which rows to show), a
+//! second pass keeps the output snippets of the chosen rows only.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL;
+use comfy_table::{Cell, Color};
+
+use crate::events::{CellResult, CellStatus};
+use crate::store::{ResultSource, RunRecord};
+
+use super::common::{self, Columns, EvalGroup};
+use super::error::{named, Failure};
+use super::format;
+use super::table::{new_table, write_table};
+use super::ReportError;
+
+/// How the case matrix is drawn.
+#[derive(Clone, Debug)]
+pub struct MatrixOptions {
+    /// Rows shown per eval, failing and disagreeing cases first (`usize::MAX` for all).
+    pub max_rows: usize,
+    /// The widest a table may be, in columns.
+    pub max_width: u16,
+    /// Whether to colour statuses. Never detected here: the caller decides.
+    pub color: bool,
+    /// Characters of output shown per cell.
+    pub snippet_chars: usize,
+    /// Characters of input shown in the `input` column.
+    pub preview_chars: usize,
+}
+
+impl Default for MatrixOptions {
+    fn default() -> Self {
+        MatrixOptions {
+            max_rows: 20,
+            max_width: 100,
+            color: false,
+            snippet_chars: 24,
+            preview_chars: 30,
+        }
+    }
+}
+
+/// What pass 1 keeps about one case in one column.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    /// The lowest repeat seen, whose status and output are shown.
+    first_repeat: u32,
+    /// That repeat's status; `None` while no cell was seen.
+    first: Option<CellStatus>,
+    /// Cells (repeats) that passed.
+    passed: u32,
+    /// Cells (repeats) seen.
+    total: u32,
+}
+
+impl Tally {
+    fn add(&mut self, cell: &CellResult) {
+        let status = cell.status();
+        if self.first.is_none() || cell.repeat < self.first_repeat {
+            self.first = Some(status);
+            self.first_repeat = cell.repeat;
+        }
+        self.total += 1;
+        if status == CellStatus::Pass {
+            self.passed += 1;
+        }
+    }
+}
+
+/// Pass 1's view of one eval: case ids and a tally per case and column.
+struct EvalCases {
+    columns: usize,
+    index: HashMap<String, usize>,
+    ids: Vec<String>,
+    tallies: Vec<Tally>,
+}
+
+impl EvalCases {
+    fn new(columns: usize) -> Self {
+        EvalCases {
+            columns,
+            index: HashMap::new(),
+            ids: Vec::new(),
+            tallies: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, column: usize, cell: &CellResult) {
+        let case = match self.index.get(&cell.case_id) {
+            Some(case) => *case,
+            None => {
+                let case = self.ids.len();
+                self.index.insert(cell.case_id.clone(), case);
+                self.ids.push(cell.case_id.clone());
+                self.tallies
+                    .extend(std::iter::repeat_n(Tally::default(), self.columns));
+                case
+            }
+        };
+        self.tallies[case * self.columns + column].add(cell);
+    }
+
+    fn tallies(&self, case: usize) -> &[Tally] {
+        &self.tallies[case * self.columns..(case + 1) * self.columns]
+    }
+
+    /// 0: columns disagree (or repeats do); 1: every column fails or errors; 2: all pass.
+    fn rank(&self, case: usize) -> u8 {
+        let seen: Vec<&Tally> = self.tallies(case).iter().filter(|t| t.total > 0).collect();
+        let all_pass = seen.iter().all(|t| t.passed == t.total);
+        if all_pass {
+            return 2;
+        }
+        let flaky = seen.iter().any(|t| t.passed > 0 && t.passed < t.total);
+        let first = seen.first().and_then(|t| t.first);
+        let mixed = seen.iter().any(|t| t.first != first);
+        if flaky || mixed {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// One row chosen for display, filled in pass 2.
+struct ShownRow {
+    case: usize,
+    preview: Option<String>,
+    snippets: Vec<Option<String>>,
+}
+
+/// Writes the case matrix of every eval in `record`, reading `results` twice.
+pub fn write_matrix(
+    record: &RunRecord,
+    results: &dyn ResultSource,
+    opts: &MatrixOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("matrix", || {
+        let groups = common::eval_groups(record);
+        let columns = Columns::new(&groups);
+
+        let mut evals: Vec<EvalCases> = groups
+            .iter()
+            .map(|g| EvalCases::new(g.rows.len()))
+            .collect();
+        for cell in results.results().map_err(Failure::Read)? {
+            let cell = common::read(cell)?;
+            if let Some((g, c)) = columns.find(&cell) {
+                evals[g].add(c, &cell);
+            }
+        }
+
+        let mut shown: Vec<Vec<ShownRow>> = Vec::with_capacity(evals.len());
+        let mut positions: Vec<HashMap<usize, usize>> = Vec::with_capacity(evals.len());
+        for cases in &evals {
+            let chosen = choose_rows(cases, opts.max_rows);
+            positions.push(
+                chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(pos, case)| (*case, pos))
+                    .collect(),
+            );
+            shown.push(
+                chosen
+                    .into_iter()
+                    .map(|case| ShownRow {
+                        case,
+                        preview: None,
+                        snippets: vec![None; cases.columns],
+                    })
+                    .collect(),
+            );
+        }
+
+        if shown.iter().any(|rows| !rows.is_empty()) {
+            for cell in results.results().map_err(Failure::Read)? {
+                let cell = common::read(cell)?;
+                let Some((g, c)) = columns.find(&cell) else {
+                    continue;
+                };
+                let Some(&case) = evals[g].index.get(&cell.case_id) else {
+                    continue;
+                };
+                let Some(&pos) = positions[g].get(&case) else {
+                    continue;
+                };
+                let row = &mut shown[g][pos];
+                if row.preview.is_none() {
+                    row.preview = Some(
+                        common::input_preview(&cell)
+                            .map(|p| format::snippet(p, opts.preview_chars))
+                            .unwrap_or_default(),
+                    );
+                }
+                let tally = evals[g].tallies(case)[c];
+                if cell.repeat == tally.first_repeat && row.snippets[c].is_none() {
+                    row.snippets[c] = Some(cell_snippet(&cell, opts.snippet_chars));
+                }
+            }
+        }
+
+        for (g, group) in groups.iter().enumerate() {
+            if g > 0 {
+                writeln!(w)?;
+            }
+            write_eval(record, group, &evals[g], &shown[g], opts, w)?;
+        }
+        Ok(())
+    })
+}
+
+/// The cases to show, in display order: disagreements, then failures, then passes, each
+/// in natural case order, at most `max_rows`.
+fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
+    let mut order: Vec<(u8, usize)> = (0..cases.ids.len()).map(|c| (cases.rank(c), c)).collect();
+    order.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| format::natural_cmp(&cases.ids[a.1], &cases.ids[b.1]))
+    });
+    order.into_iter().take(max_rows).map(|(_, c)| c).collect()
+}
+
+/// The output's (or error's) first characters on one line; `(empty)` for empty output.
+fn cell_snippet(cell: &CellResult, max: usize) -> String {
+    let text = cell
+        .error
+        .as_deref()
+        .or(cell.output.as_deref())
+        .unwrap_or("");
+    if text.trim().is_empty() {
+        "(empty)".to_string()
+    } else {
+        format::snippet(text, max)
+    }
+}
+
+fn write_eval(
+    record: &RunRecord,
+    group: &EvalGroup<'_>,
+    cases: &EvalCases,
+    rows: &[ShownRow],
+    opts: &MatrixOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    writeln!(w, "{}", group.heading())?;
+    if cases.ids.is_empty() {
+        writeln!(w, "  no results")?;
+        return Ok(());
+    }
+    let mut table = new_table(UTF8_FULL, opts.max_width, opts.color);
+    let mut header = vec![Cell::new("case"), Cell::new("input")];
+    header.extend(
+        group
+            .rows
+            .iter()
+            .map(|r| Cell::new(format!("{}\n{}", r.prompt, r.model))),
+    );
+    table.set_header(header);
+    for row in rows {
+        let mut cells = vec![
+            Cell::new(&cases.ids[row.case]),
+            Cell::new(row.preview.as_deref().unwrap_or("")),
+        ];
+        for (tally, snippet) in cases.tallies(row.case).iter().zip(&row.snippets) {
+            cells.push(status_cell(tally, snippet.as_deref(), opts.color));
+        }
+        table.add_row(cells);
+    }
+    write_table(w, &table)?;
+
+    let hidden = cases.ids.len() - rows.len();
+    if hidden > 0 {
+        let hidden_failing = (0..cases.ids.len()).filter(|c| cases.rank(*c) < 2).count()
+            - rows.iter().filter(|r| cases.rank(r.case) < 2).count();
+        let failing = if hidden_failing == 0 {
+            "all passing".to_string()
+        } else {
+            format!("{} failing", format::thousands(hidden_failing as u64))
+        };
+        writeln!(
+            w,
+            "… {} more {} not shown ({failing}); see --output or `prompteval runs show {} --all`",
+            format::thousands(hidden as u64),
+            common::plural(hidden as u64, "case", "cases"),
+            record.run_id
+        )?;
+    }
+    Ok(())
+}
+
+/// `PASS`, `FAIL 1/3`, `ERROR` over a snippet; `—` when the cell never ran.
+fn status_cell(tally: &Tally, snippet: Option<&str>, color: bool) -> Cell {
+    let Some(status) = tally.first else {
+        return Cell::new(format::UNKNOWN);
+    };
+    let mut text = status.label().to_string();
+    if tally.total > 1 {
+        text.push_str(&format!(" {}/{}", tally.passed, tally.total));
+    }
+    if let Some(snippet) = snippet {
+        text.push('\n');
+        text.push_str(snippet);
+    }
+    let cell = Cell::new(text);
+    if !color {
+        return cell;
+    }
+    cell.fg(match status {
+        CellStatus::Pass if tally.passed == tally.total => Color::Green,
+        CellStatus::Pass => Color::Yellow,
+        CellStatus::Fail => Color::Red,
+        CellStatus::Error => Color::Magenta,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    fn render(record: &RunRecord, results: &dyn ResultSource, opts: &MatrixOptions) -> String {
+        let mut out = Vec::new();
+        write_matrix(record, results, opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn matrix_snapshot() {
+        let (record, results) = fixture::small();
+        insta::assert_snapshot!(render(&record, &results, &MatrixOptions::default()));
+    }
+
+    #[test]
+    fn big_matrix_is_capped_with_failures_first() {
+        let (record, results) = fixture::big();
+        let text = render(&record, &results, &MatrixOptions::default());
+        insta::assert_snapshot!(text);
+        // Cases 97, 113, 194, … fail somewhere; 250, 500, 750, 1000 error.
+        let problems = (1..=1000)
+            .filter(|i| i % 97 == 0 || i % 113 == 0 || i % 250 == 0)
+            .count();
+        let hidden_failing = problems - 20;
+        assert!(text.contains(&format!(
+            "… 980 more cases not shown ({hidden_failing} failing); see --output or `prompteval runs show 20260101-120000-a1b2 --all`"
+        )), "{text}");
+        assert!(
+            !text.contains("│ 1 "),
+            "a passing case was shown before failing ones"
+        );
+    }
+
+    #[test]
+    fn all_rows_when_uncapped() {
+        let (record, results) = fixture::big();
+        let opts = MatrixOptions {
+            max_rows: usize::MAX,
+            ..MatrixOptions::default()
+        };
+        let text = render(&record, &results, &opts);
+        assert!(!text.contains("more cases not shown"));
+        assert!(text.contains("│ 1000 "));
+    }
+
+    #[test]
+    fn ranks_disagreement_before_uniform_failure() {
+        let mut cases = EvalCases::new(2);
+        let (_, results) = fixture::small();
+        let mut pass = results[0].clone();
+        pass.pass = true;
+        pass.error = None;
+        let mut fail = pass.clone();
+        fail.pass = false;
+        for (id, a, b) in [
+            ("a", &pass, &pass),
+            ("b", &fail, &fail),
+            ("c", &pass, &fail),
+        ] {
+            let mut a = a.clone();
+            let mut b = b.clone();
+            a.case_id = id.into();
+            b.case_id = id.into();
+            cases.add(0, &a);
+            cases.add(1, &b);
+        }
+        assert_eq!((cases.rank(0), cases.rank(1), cases.rank(2)), (2, 1, 0));
+        assert_eq!(choose_rows(&cases, 2), [2, 1]);
+    }
+
+    #[test]
+    fn repeats_show_the_first_status_and_a_count() {
+        let (record, results) = fixture::small();
+        let text = render(&record, &results, &MatrixOptions::default());
+        assert!(text.contains("PASS 1/2"), "{text}");
+        assert!(text.contains("PASS 2/2"), "{text}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let (record, results) = fixture::small();
+        let plain = render(&record, &results, &MatrixOptions::default());
+        assert!(!plain.contains('\u{1b}'));
+        let opts = MatrixOptions {
+            color: true,
+            ..MatrixOptions::default()
+        };
+        assert!(render(&record, &results, &opts).contains('\u{1b}'));
+    }
+}

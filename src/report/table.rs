@@ -1,0 +1,289 @@
+//! The terminal summary: per eval, one table row per prompt × model, then the gate verdict.
+
+use std::io::Write;
+
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+};
+use console::style;
+
+use crate::store::{RunRecord, RunStatus};
+
+use super::common::{self, EvalGroup, PASS_RATE_COLUMN};
+use super::error::{named, Failure};
+use super::format;
+use super::ReportError;
+
+/// How the terminal summary is drawn.
+#[derive(Clone, Debug)]
+pub struct TableOptions {
+    /// The widest a table may be, in columns (the terminal width, or 100 when not a terminal).
+    pub max_width: u16,
+    /// Whether to colour (pass rates green or red, the verdict). Never detected here: the
+    /// caller decides.
+    pub color: bool,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            max_width: 100,
+            color: false,
+        }
+    }
+}
+
+/// Marks the best pass rate of an eval.
+pub(crate) const BEST: &str = "★";
+
+/// Writes the summary of `record`: a heading and a table per eval, then the gate verdict.
+///
+/// Only the summary rows are used, so this never reads the results.
+pub fn write_summary(
+    record: &RunRecord,
+    opts: &TableOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("summary", || {
+        if record.status != RunStatus::Finished {
+            writeln!(w, "{}", status_line(record))?;
+            writeln!(w)?;
+        }
+        for (i, group) in common::eval_groups(record).iter().enumerate() {
+            if i > 0 {
+                writeln!(w)?;
+            }
+            let heading = group.heading();
+            if opts.color {
+                writeln!(w, "{}", style(heading).bold().force_styling(true))?;
+            } else {
+                writeln!(w, "{heading}")?;
+            }
+            if group.rows.is_empty() {
+                writeln!(w, "  no results")?;
+                continue;
+            }
+            write_table(w, &eval_table(record, group, opts))?;
+        }
+        writeln!(w)?;
+        write_gate(record, opts, w)
+    })
+}
+
+/// `run 2026…: interrupted, 120 of 400 cells finished`.
+pub(crate) fn status_line(record: &RunRecord) -> String {
+    let status = match record.status {
+        RunStatus::Running => "still running (or its process died)",
+        RunStatus::Finished => "finished",
+        RunStatus::Interrupted => "interrupted",
+        RunStatus::Failed => "failed",
+    };
+    format!(
+        "run {}: {status}, {} of {} cells finished",
+        record.run_id,
+        format::thousands(record.completed_cells as u64),
+        format::thousands(record.total_cells as u64)
+    )
+}
+
+fn eval_table(record: &RunRecord, group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(TERMINAL_HEADERS.iter().map(Cell::new));
+    let best = common::best_rows(&group.rows);
+    for (row, is_best) in group.rows.iter().zip(best) {
+        let values = common::summary_values(row);
+        let cells = values.into_iter().enumerate().map(|(i, value)| {
+            if i != PASS_RATE_COLUMN {
+                return Cell::new(value);
+            }
+            let mut cell = if is_best {
+                Cell::new(format!("{BEST} {value}"))
+            } else {
+                Cell::new(value)
+            };
+            if opts.color && row.pass_rate.is_some() {
+                let color = if common::row_ok(record, row) {
+                    Color::Green
+                } else {
+                    Color::Red
+                };
+                cell = cell.fg(color);
+                if is_best {
+                    cell = cell.add_attribute(Attribute::Bold);
+                }
+            }
+            cell
+        });
+        table.add_row(cells);
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        if index < 2 {
+            column.set_padding((0, 1));
+            // Prompt and model names wrap; the numbers never do.
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+        } else {
+            column.set_padding((0, 0));
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
+/// Short headers, so that thirteen columns fit in a 100-column terminal; the same columns
+/// as [`common::SUMMARY_HEADERS`].
+const TERMINAL_HEADERS: [&str; 13] = [
+    "prompt",
+    "model",
+    "cases",
+    "pass",
+    "fail",
+    "error",
+    "pass\nrate",
+    "score",
+    "p50",
+    "p95",
+    "tokens\nin",
+    "tokens\nout",
+    "cost",
+];
+
+/// A rule under the header and no other lines: thirteen columns fit in 100 terminal columns
+/// only without vertical borders.
+const SUMMARY_PRESET: &str = "     ──            ";
+
+/// A table with the given preset, never wider than `max_width` (unless its numbers cannot
+/// fit), styled only when `color` is set — never by looking at the terminal.
+pub(crate) fn new_table(preset: &str, max_width: u16, color: bool) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(preset)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(max_width);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// Writes a table without the trailing spaces that padding leaves at the end of lines.
+pub(crate) fn write_table(w: &mut dyn Write, table: &Table) -> Result<(), Failure> {
+    for line in table.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
+    let Some(gate) = &record.gate else {
+        writeln!(w, "gate: not evaluated (the run did not finish)")?;
+        return Ok(());
+    };
+    let verdict = if gate.passed { "passed" } else { "FAILED" };
+    if opts.color {
+        let styled = if gate.passed {
+            style(verdict).green()
+        } else {
+            style(verdict).red().bold()
+        };
+        writeln!(w, "gate: {}", styled.force_styling(true))?;
+    } else {
+        writeln!(w, "gate: {verdict}")?;
+    }
+    for reason in &gate.reasons {
+        writeln!(w, "  • {reason}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    fn render(record: &RunRecord, opts: &TableOptions) -> String {
+        let mut out = Vec::new();
+        write_summary(record, opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn summary_snapshot() {
+        let (record, _) = fixture::small();
+        insta::assert_snapshot!(render(&record, &TableOptions::default()));
+    }
+
+    #[test]
+    fn big_summary_snapshot() {
+        let (record, _) = fixture::big();
+        insta::assert_snapshot!(render(&record, &TableOptions::default()));
+    }
+
+    #[test]
+    fn fits_a_100_column_terminal() {
+        let (record, _) = fixture::small();
+        let text = render(&record, &TableOptions::default());
+        for line in text.lines() {
+            assert!(console::measure_text_width(line) <= 100, "too wide: {line}");
+        }
+    }
+
+    #[test]
+    fn narrow_terminal_wraps_names_but_never_numbers() {
+        let (record, _) = fixture::small();
+        let opts = TableOptions {
+            max_width: 60,
+            color: false,
+        };
+        let text = render(&record, &opts);
+        for number in ["33.3%", "$0.0001", "701ms", "★ 100%"] {
+            assert!(text.contains(number), "{number} was broken:\n{text}");
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let (record, _) = fixture::small();
+        let plain = render(&record, &TableOptions::default());
+        assert!(!plain.contains('\u{1b}'));
+        let opts = TableOptions {
+            color: true,
+            ..TableOptions::default()
+        };
+        let coloured = render(&record, &opts);
+        assert!(coloured.contains('\u{1b}'));
+        assert_eq!(
+            console::strip_ansi_codes(&coloured).lines().count(),
+            plain.lines().count()
+        );
+    }
+
+    #[test]
+    fn gate_verdict_lines() {
+        let (mut record, _) = fixture::small();
+        let text = render(&record, &TableOptions::default());
+        assert!(text.contains("gate: FAILED\n  • sentiment: sentiment@1 × gemma-local: pass rate 33.3% is below min_pass_rate 75.0%\n"));
+        record.gate.as_mut().unwrap().passed = true;
+        record.gate.as_mut().unwrap().reasons.clear();
+        assert!(render(&record, &TableOptions::default()).ends_with("\ngate: passed\n"));
+        record.gate = None;
+        record.status = RunStatus::Interrupted;
+        record.completed_cells = 7;
+        let text = render(&record, &TableOptions::default());
+        assert!(text.starts_with("run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\n"));
+        assert!(text.ends_with("gate: not evaluated (the run did not finish)\n"));
+    }
+
+    #[test]
+    fn best_row_is_starred() {
+        let (record, _) = fixture::small();
+        let text = render(&record, &TableOptions::default());
+        let starred: Vec<_> = text.lines().filter(|l| l.contains(BEST)).collect();
+        assert_eq!(starred.len(), 1);
+        let words: Vec<_> = starred[0].split_whitespace().take(2).collect();
+        assert_eq!(words, ["sentiment@2", "echo"]);
+    }
+}
