@@ -27,17 +27,18 @@ pub(crate) fn print_run(
         let options = report::MatrixOptions {
             max_rows,
             color: ctx.color,
-            width: ctx.width,
-            run_id: run.record.run_id.clone(),
+            max_width: ctx.width,
+            ..Default::default()
         };
         report::write_matrix(&run.record, run, &options, &mut out)?;
+        writeln!(out).map_err(|e| ReportError::Write { format: "table", source: e })?;
     }
     let options = report::TableOptions {
         color: ctx.color,
-        width: ctx.width,
+        max_width: ctx.width,
     };
     report::write_summary(&run.record, &options, &mut out)?;
-    out.flush().map_err(ReportError::from)?;
+    out.flush().map_err(|source| ReportError::Write { format: "table", source })?;
     Ok(())
 }
 
@@ -49,7 +50,7 @@ pub(crate) fn write_outputs(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for (path, format) in outputs {
-        write_file(path, |w| report::write(*format, record, run, w))?;
+        write_file(path, format.name(), |w| report::write(*format, record, run, w))?;
         written.push(path.clone());
     }
     Ok(written)
@@ -57,13 +58,18 @@ pub(crate) fn write_outputs(
 
 fn write_file(
     path: &Path,
+    format: &'static str,
     write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
+    let err = |e: std::io::Error| ReportError::Write {
+        format,
+        source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+    };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(ReportError::from)?;
+        std::fs::create_dir_all(parent).map_err(err)?;
     }
-    let file = std::fs::File::create(path).map_err(ReportError::from)?;
+    let file = std::fs::File::create(path).map_err(err)?;
     let mut w = std::io::BufWriter::new(file);
     write(&mut w)?;
-    w.flush().map_err(ReportError::from)
+    w.flush().map_err(err)
 }
