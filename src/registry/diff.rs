@@ -47,7 +47,11 @@ pub fn diff(a: &PromptVersion, b: &PromptVersion, color: bool) -> String {
     let a_path = a.path.display().to_string();
     let b_path = b.path.display().to_string();
     let sections = [
-        (String::new(), with_newline(a.body_text()), with_newline(b.body_text())),
+        (
+            String::new(),
+            with_newline(a.body_text()),
+            with_newline(b.body_text()),
+        ),
         (" (params)".to_string(), a.params_text(), b.params_text()),
         (
             " (note)".to_string(),
@@ -64,7 +68,10 @@ pub fn diff(a: &PromptVersion, b: &PromptVersion, color: bool) -> String {
         let text = diff
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{a_path}{suffix}"), &format!("b/{b_path}{suffix}"))
+            .header(
+                &format!("a/{a_path}{suffix}"),
+                &format!("b/{b_path}{suffix}"),
+            )
             .to_string();
         out.push_str(&text);
     }

@@ -53,10 +53,14 @@ impl Registry {
         let latest = existing.as_ref().and_then(|p| p.latest());
         let (path, contents, plain_note_version) = match latest {
             Some(latest) => {
-                let n = latest.version.checked_add(1).ok_or_else(|| RegistryError::InvalidVersion {
-                    path: latest.path.clone(),
-                    problem: "no version number left after this one".into(),
-                })?;
+                let n =
+                    latest
+                        .version
+                        .checked_add(1)
+                        .ok_or_else(|| RegistryError::InvalidVersion {
+                            path: latest.path.clone(),
+                            problem: "no version number left after this one".into(),
+                        })?;
                 let ext = latest
                     .path
                     .extension()
@@ -96,7 +100,8 @@ impl Registry {
             if !meta.notes.is_empty() {
                 let notes = serde_yaml::to_string(&serde_yaml::Mapping::from_iter([(
                     "notes".into(),
-                    serde_yaml::to_value(&meta.notes).map_err(|e| yaml_write_error(&meta_path, e))?,
+                    serde_yaml::to_value(&meta.notes)
+                        .map_err(|e| yaml_write_error(&meta_path, e))?,
                 )]))
                 .map_err(|e| yaml_write_error(&meta_path, e))?;
                 text.push_str(&notes);

@@ -74,7 +74,10 @@ pub enum RegistryError {
         suggestion: Option<String>,
     },
     /// The prompt exists, but not this version.
-    #[error("{prompt}@{version} does not exist; available versions: {}", version_list(available))]
+    #[error(
+        "{prompt}@{version} does not exist; available versions: {}",
+        version_list(available)
+    )]
     UnknownVersion {
         /// The prompt.
         prompt: String,

@@ -188,8 +188,7 @@ pub(crate) fn classify(file_name: &str) -> FileKind {
     let Some(digits) = stem.strip_prefix('v') else {
         return FileKind::Other;
     };
-    if digits.is_empty() || digits.starts_with('0') || !digits.chars().all(|c| c.is_ascii_digit())
-    {
+    if digits.is_empty() || digits.starts_with('0') || !digits.chars().all(|c| c.is_ascii_digit()) {
         return FileKind::Other;
     }
     let Ok(n) = digits.parse::<u32>() else {
@@ -331,7 +330,10 @@ fn read_version(
         if note.is_some() && meta_note.is_some() {
             warnings.push(warning(
                 &rel.with_file_name(META_FILE),
-                format!("note for version {n} ignored: {} has its own `note`", rel.display()),
+                format!(
+                    "note for version {n} ignored: {} has its own `note`",
+                    rel.display()
+                ),
             ));
         }
         (body, params, note.or(meta_note))
@@ -360,16 +362,16 @@ pub(crate) fn parse_yaml_version(
         problem: problem.to_string(),
     };
     if text.trim().is_empty() {
-        return Err(invalid("empty YAML version: it has neither `messages` nor `prompt`"));
+        return Err(invalid(
+            "empty YAML version: it has neither `messages` nor `prompt`",
+        ));
     }
     let (file, w) = crate::yaml::parse::<VersionFile>(text, rel)?;
     warnings.extend(w);
     let body = match (file.messages, file.prompt) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "has both `messages` and `prompt`; a version is either chat messages or one template",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(invalid(
+            "has both `messages` and `prompt`; a version is either chat messages or one template",
+        )),
         (None, None) => return Err(invalid("has neither `messages` nor `prompt`")),
         (Some(messages), None) if messages.is_empty() => {
             return Err(invalid("`messages` is empty"))

@@ -68,7 +68,10 @@ fn sentiment() -> Fixture {
     ])
 }
 
-fn resolve<'a>(registry: &'a Registry, reference: &str) -> Result<&'a PromptVersion, RegistryError> {
+fn resolve<'a>(
+    registry: &'a Registry,
+    reference: &str,
+) -> Result<&'a PromptVersion, RegistryError> {
     registry.resolve(&reference.parse().unwrap())
 }
 
@@ -83,7 +86,10 @@ fn loads_versions_meta_and_partials() {
 
     let v1 = &prompt.versions[&1];
     assert_eq!(v1.path, PathBuf::from("prompts/sentiment/v1.jinja"));
-    assert_eq!(v1.body, PromptBody::Text("Review: {{ review }}\nSentiment:\n".into()));
+    assert_eq!(
+        v1.body,
+        PromptBody::Text("Review: {{ review }}\nSentiment:\n".into())
+    );
     assert_eq!(v1.note.as_deref(), Some("first try"));
     assert!(v1.hash.starts_with("sha256:") && v1.hash.len() == 7 + 64);
 
@@ -99,7 +105,10 @@ fn loads_versions_meta_and_partials() {
     assert_eq!(prompt.aliases_for(2), ["staging"]);
 
     assert_eq!(
-        registry.partials().get("_partials/header.jinja").map(String::as_str),
+        registry
+            .partials()
+            .get("_partials/header.jinja")
+            .map(String::as_str),
         Some("You are careful.\n")
     );
 }
@@ -118,18 +127,30 @@ fn resolves_every_reference_form() {
     assert_eq!(resolve(&registry, "sentiment").unwrap().version, 2);
     assert_eq!(resolve(&registry, "sentiment@latest").unwrap().version, 2);
     assert_eq!(resolve(&registry, "sentiment@1").unwrap().version, 1);
-    assert_eq!(resolve(&registry, "sentiment@production").unwrap().version, 1);
-    assert_eq!(resolve(&registry, "sentiment@staging").unwrap().reference(), "sentiment@2");
+    assert_eq!(
+        resolve(&registry, "sentiment@production").unwrap().version,
+        1
+    );
+    assert_eq!(
+        resolve(&registry, "sentiment@staging").unwrap().reference(),
+        "sentiment@2"
+    );
 }
 
 #[test]
 fn unknown_prompt_lists_known_and_suggests() {
     let (registry, _) = sentiment().load();
     let err = resolve(&registry, "sentimnet").unwrap_err();
-    assert_eq!(err.to_string(), "unknown prompt `sentimnet`. Choose from: sentiment");
+    assert_eq!(
+        err.to_string(),
+        "unknown prompt `sentimnet`. Choose from: sentiment"
+    );
     assert_eq!(err.hint().unwrap(), "did you mean `sentiment`?");
     let err = resolve(&registry, "zzz").unwrap_err();
-    assert_eq!(err.hint().unwrap(), "create it with `prompteval prompt new zzz`");
+    assert_eq!(
+        err.hint().unwrap(),
+        "create it with `prompteval prompt new zzz`"
+    );
 }
 
 #[test]
@@ -155,20 +176,29 @@ fn missing_alias_lists_defined_aliases() {
 #[test]
 fn alias_to_missing_version_is_a_load_error() {
     let fixture = sentiment();
-    fixture.write("prompts/sentiment/prompt.yaml", "aliases:\n  production: 9\n");
+    fixture.write(
+        "prompts/sentiment/prompt.yaml",
+        "aliases:\n  production: 9\n",
+    );
     let err = fixture.load_err();
     assert_eq!(
         err.to_string(),
         "prompts/sentiment/prompt.yaml: alias `production` points to sentiment@9, which does not exist; available versions: 1, 2"
     );
-    assert!(err.hint().unwrap().contains("prompteval prompt alias sentiment production"));
+    assert!(err
+        .hint()
+        .unwrap()
+        .contains("prompteval prompt alias sentiment production"));
 }
 
 #[test]
 fn alias_that_reads_as_a_version_is_rejected() {
     let fixture = sentiment();
     fixture.write("prompts/sentiment/prompt.yaml", "aliases:\n  latest: 1\n");
-    assert!(matches!(fixture.load_err(), RegistryError::InvalidAlias { .. }));
+    assert!(matches!(
+        fixture.load_err(),
+        RegistryError::InvalidAlias { .. }
+    ));
 }
 
 #[test]
@@ -207,13 +237,20 @@ fn stray_files_and_empty_prompts_are_warnings() {
 fn invalid_directory_name_is_an_error() {
     let fixture = Fixture::new(&[("prompts/my prompt/v1.jinja", "hi")]);
     let err = fixture.load_err();
-    assert!(err.to_string().starts_with("invalid prompt name `my prompt`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("invalid prompt name `my prompt`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_keys_in_yaml_are_warnings_with_lines() {
     let fixture = sentiment();
-    fixture.write("prompts/sentiment/v2.yaml", &format!("{CHAT_V2}temprature: 1\n"));
+    fixture.write(
+        "prompts/sentiment/v2.yaml",
+        &format!("{CHAT_V2}temprature: 1\n"),
+    );
     let (_, warnings) = fixture.load();
     assert_eq!(
         warnings[0].to_string(),
@@ -294,7 +331,10 @@ fn crlf_and_lf_files_hash_the_same() {
 fn lock_then_edit_fails_check_with_the_file_and_hint() {
     let fixture = sentiment();
     let (registry, _) = fixture.load();
-    assert_eq!(registry.lock_state(resolve(&registry, "sentiment@1").unwrap()), LockState::Draft);
+    assert_eq!(
+        registry.lock_state(resolve(&registry, "sentiment@1").unwrap()),
+        LockState::Draft
+    );
     let report = registry.write_lock().unwrap();
     assert_eq!(report.newly_locked, ["sentiment@1", "sentiment@2"]);
     assert!(fixture.read("prompts.lock").starts_with(
@@ -307,7 +347,10 @@ fn lock_then_edit_fails_check_with_the_file_and_hint() {
     assert_eq!(registry.lock_state(v1), LockState::Locked);
     assert!(registry.write_lock().unwrap().newly_locked.is_empty());
 
-    fixture.write("prompts/sentiment/v1.jinja", "Review: {{ review }}\nMood:\n");
+    fixture.write(
+        "prompts/sentiment/v1.jinja",
+        "Review: {{ review }}\nMood:\n",
+    );
     let (registry, _) = fixture.load();
     let v1 = resolve(&registry, "sentiment@1").unwrap();
     assert!(matches!(registry.lock_state(v1), LockState::Changed { .. }));
@@ -321,7 +364,10 @@ fn lock_then_edit_fails_check_with_the_file_and_hint() {
         "restore the file (`git checkout -- prompts/sentiment/v1.jinja`) and put your edit in a new version: `prompteval prompt new sentiment`"
     );
     let before = fixture.read("prompts.lock");
-    assert!(registry.write_lock().is_err(), "a changed version is never re-hashed");
+    assert!(
+        registry.write_lock().is_err(),
+        "a changed version is never re-hashed"
+    );
     assert_eq!(fixture.read("prompts.lock"), before);
 }
 
@@ -346,7 +392,10 @@ fn new_draft_versions_are_locked_without_touching_old_ones() {
     fixture.load().0.write_lock().unwrap();
     fixture.write("prompts/sentiment/v3.jinja", "new");
     let (registry, _) = fixture.load();
-    assert_eq!(registry.lock_state(resolve(&registry, "sentiment@3").unwrap()), LockState::Draft);
+    assert_eq!(
+        registry.lock_state(resolve(&registry, "sentiment@3").unwrap()),
+        LockState::Draft
+    );
     let report = registry.write_lock().unwrap();
     assert_eq!(report.newly_locked, ["sentiment@3"]);
     assert_eq!(report.already_locked, 2);
@@ -386,7 +435,10 @@ fn new_version_of_a_plain_template_keeps_its_note_in_prompt_yaml() {
     assert_eq!(path, PathBuf::from("prompts/qa/v2.txt"));
     assert_eq!(fixture.read("prompts/qa/v2.txt"), "Q: {{ q }}\nA:");
     let (registry, _) = fixture.load();
-    assert_eq!(resolve(&registry, "qa@2").unwrap().note.as_deref(), Some("why"));
+    assert_eq!(
+        resolve(&registry, "qa@2").unwrap().note.as_deref(),
+        Some("why")
+    );
 }
 
 #[test]
@@ -409,17 +461,29 @@ fn set_alias_validates_and_rewrites_prompt_yaml() {
     let fixture = sentiment();
     Registry::set_alias(fixture.root(), "sentiment", "production", 2).unwrap();
     let (registry, _) = fixture.load();
-    assert_eq!(resolve(&registry, "sentiment@production").unwrap().version, 2);
-    assert_eq!(registry.get("sentiment").unwrap().meta.notes[&1], "first try");
+    assert_eq!(
+        resolve(&registry, "sentiment@production").unwrap().version,
+        2
+    );
+    assert_eq!(
+        registry.get("sentiment").unwrap().meta.notes[&1],
+        "first try"
+    );
 
     let err = Registry::set_alias(fixture.root(), "sentiment", "canary", 5).unwrap_err();
-    assert_eq!(err.to_string(), "sentiment@5 does not exist; available versions: 1, 2");
+    assert_eq!(
+        err.to_string(),
+        "sentiment@5 does not exist; available versions: 1, 2"
+    );
     let err = Registry::set_alias(fixture.root(), "sentiment", "3", 1).unwrap_err();
     assert!(matches!(err, RegistryError::InvalidAlias { .. }));
     let err = Registry::set_alias(fixture.root(), "sentimen", "canary", 1).unwrap_err();
     assert_eq!(err.hint().unwrap(), "did you mean `sentiment`?");
 
-    assert_eq!(Registry::remove_alias(fixture.root(), "sentiment", "staging").unwrap(), 2);
+    assert_eq!(
+        Registry::remove_alias(fixture.root(), "sentiment", "staging").unwrap(),
+        2
+    );
     let (registry, _) = fixture.load();
     assert!(resolve(&registry, "sentiment@staging").is_err());
 }
@@ -427,7 +491,10 @@ fn set_alias_validates_and_rewrites_prompt_yaml() {
 #[test]
 fn set_alias_repairs_a_dangling_alias() {
     let fixture = sentiment();
-    fixture.write("prompts/sentiment/prompt.yaml", "aliases:\n  production: 9\n");
+    fixture.write(
+        "prompts/sentiment/prompt.yaml",
+        "aliases:\n  production: 9\n",
+    );
     assert!(Registry::load(fixture.root()).is_err());
     Registry::set_alias(fixture.root(), "sentiment", "production", 1).unwrap();
     fixture.load();
@@ -474,8 +541,14 @@ fn diff_shows_template_params_and_note() {
     );
     assert_eq!(diff(v2, v2, false), "");
     let colored = diff(v2, v3, true);
-    assert!(colored.contains("\u{1b}[31m-max_tokens: 5\u{1b}[0m"), "{colored:?}");
-    assert!(colored.contains("\u{1b}[32m+max_tokens: 3\u{1b}[0m"), "{colored:?}");
+    assert!(
+        colored.contains("\u{1b}[31m-max_tokens: 5\u{1b}[0m"),
+        "{colored:?}"
+    );
+    assert!(
+        colored.contains("\u{1b}[32m+max_tokens: 3\u{1b}[0m"),
+        "{colored:?}"
+    );
     assert_eq!(console::strip_ansi_codes(&colored), text);
 }
 
@@ -485,7 +558,10 @@ fn diff_between_text_and_chat_versions() {
     let v1 = resolve(&registry, "sentiment@1").unwrap();
     let v2 = resolve(&registry, "sentiment@2").unwrap();
     let text = diff(v1, v2, false);
-    assert!(text.starts_with("--- a/prompts/sentiment/v1.jinja\n+++ b/prompts/sentiment/v2.yaml\n"), "{text}");
+    assert!(
+        text.starts_with("--- a/prompts/sentiment/v1.jinja\n+++ b/prompts/sentiment/v2.yaml\n"),
+        "{text}"
+    );
     assert!(text.contains("+[system]\n"), "{text}");
     assert!(text.contains("+temperature: 0\n"), "{text}");
 }
