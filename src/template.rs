@@ -25,9 +25,21 @@ use crate::diagnostic::Location;
 use crate::message::{Message, RenderedPrompt};
 use crate::registry::{PromptBody, PromptVersion};
 
-/// A template that cannot be compiled or rendered.
+/// A template that cannot be compiled or rendered. Boxed so that results stay small on the
+/// hot render path; [`TemplateError::kind`] tells what happened.
 #[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
+#[error(transparent)]
+pub struct TemplateError(Box<TemplateErrorKind>);
+
+impl From<TemplateErrorKind> for TemplateError {
+    fn from(kind: TemplateErrorKind) -> Self {
+        TemplateError(Box::new(kind))
+    }
+}
+
+/// What went wrong with a template, with where and what to show.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateErrorKind {
     /// The template does not parse.
     #[error("{location}: invalid template {reference}{}: {message}", part_text(part.as_deref(), *template_line))]
     Syntax {
@@ -123,15 +135,32 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 impl TemplateError {
+    /// What happened.
+    pub fn kind(&self) -> &TemplateErrorKind {
+        &self.0
+    }
+
     /// What the user can do about it, when there is something to say. For syntax and
     /// render errors this starts with the offending source line and a `^` marker.
     pub fn hint(&self) -> Option<String> {
+        self.0.hint()
+    }
+
+    /// The file and line (when known) of the problem.
+    pub fn location(&self) -> Option<&Location> {
+        self.0.location()
+    }
+}
+
+impl TemplateErrorKind {
+    /// See [`TemplateError::hint`].
+    pub fn hint(&self) -> Option<String> {
         match self {
-            TemplateError::Syntax { source_line, .. } => Some(with_snippet(
+            TemplateErrorKind::Syntax { source_line, .. } => Some(with_snippet(
                 source_line,
                 "fix the template syntax (minijinja, like Jinja2: `{{ var }}`, `{% if %}…{% endif %}`)",
             )),
-            TemplateError::Render {
+            TemplateErrorKind::Render {
                 variable: Some(var),
                 source_line,
                 ..
@@ -141,26 +170,26 @@ impl TemplateError {
                     "`{var}` must be a dataset column; to make it optional write `{{{{ {var} | default(\"\") }}}}`"
                 ),
             )),
-            TemplateError::Render { source_line, .. } => source_line.clone(),
-            TemplateError::UnknownPartial { .. } => Some(
+            TemplateErrorKind::Render { source_line, .. } => source_line.clone(),
+            TemplateErrorKind::UnknownPartial { .. } => Some(
                 "partials live in prompts/_partials/ and are included by that name: `{% include \"_partials/header.jinja\" %}`".into(),
             ),
-            TemplateError::MissingVariables { available, .. } => Some(format!(
+            TemplateErrorKind::MissingVariables { available, .. } => Some(format!(
                 "the dataset's columns are: {}; rename a column or the variable, or give it a default with `| default(\"\")`",
                 if available.is_empty() { "(none)".to_string() } else { available.join(", ") }
             )),
-            TemplateError::NotCompiled { .. } => None,
+            TemplateErrorKind::NotCompiled { .. } => None,
         }
     }
 
-    /// The file and line (when known) of the problem.
+    /// See [`TemplateError::location`].
     pub fn location(&self) -> Option<&Location> {
         match self {
-            TemplateError::Syntax { location, .. }
-            | TemplateError::UnknownPartial { location, .. }
-            | TemplateError::Render { location, .. }
-            | TemplateError::MissingVariables { location, .. } => Some(location),
-            TemplateError::NotCompiled { .. } => None,
+            TemplateErrorKind::Syntax { location, .. }
+            | TemplateErrorKind::UnknownPartial { location, .. }
+            | TemplateErrorKind::Render { location, .. }
+            | TemplateErrorKind::MissingVariables { location, .. } => Some(location),
+            TemplateErrorKind::NotCompiled { .. } => None,
         }
     }
 }
@@ -314,12 +343,13 @@ impl TemplateSet {
                     return Ok(());
                 };
                 let (location, _) = origin.locate(Some(line));
-                return Err(TemplateError::UnknownPartial {
+                return Err(TemplateErrorKind::UnknownPartial {
                     location,
                     reference: origin.reference.clone(),
                     name: included,
                     available: self.partial_names.iter().cloned().collect(),
-                });
+                }
+                .into());
             }
         }
         Ok(())
@@ -382,12 +412,13 @@ impl TemplateSet {
         if missing.is_empty() {
             return Ok(());
         }
-        Err(TemplateError::MissingVariables {
+        Err(TemplateErrorKind::MissingVariables {
             location: Location::file(&version.path),
             reference: version.reference(),
             missing,
             available: columns.iter().cloned().collect(),
-        })
+        }
+        .into())
     }
 
     /// Renders a version with one row's variables.
@@ -452,7 +483,7 @@ impl TemplateSet {
         let template = self
             .env
             .get_template(name)
-            .map_err(|_| TemplateError::NotCompiled {
+            .map_err(|_| TemplateErrorKind::NotCompiled {
                 name: name.to_string(),
             })?;
         template
@@ -467,9 +498,10 @@ impl TemplateSet {
         err: &minijinja::Error,
     ) -> TemplateError {
         let Some(top) = self.origins.get(rendered) else {
-            return TemplateError::NotCompiled {
+            return TemplateErrorKind::NotCompiled {
                 name: rendered.to_string(),
-            };
+            }
+            .into();
         };
         // An error inside an included partial arrives wrapped ("could not render include");
         // the innermost error has the partial's name, line and span.
@@ -506,7 +538,7 @@ impl TemplateSet {
             }
             _ => describe(err),
         };
-        TemplateError::Render {
+        TemplateErrorKind::Render {
             location,
             reference: top.reference.clone(),
             part: failing.part.clone(),
@@ -515,6 +547,7 @@ impl TemplateSet {
             variable,
             source_line,
         }
+        .into()
     }
 
     /// The top-level variable of template `name` that `vars` lacks and that the failing
@@ -564,7 +597,7 @@ fn describe(err: &minijinja::Error) -> String {
 
 fn syntax_error(err: &minijinja::Error, source: &str, origin: &Origin) -> TemplateError {
     let (location, template_line) = origin.locate(err.line());
-    TemplateError::Syntax {
+    TemplateErrorKind::Syntax {
         location,
         reference: origin.reference.clone(),
         part: origin.part.clone(),
@@ -572,6 +605,7 @@ fn syntax_error(err: &minijinja::Error, source: &str, origin: &Origin) -> Templa
         message: describe(err),
         source_line: snippet(source, err.line(), err.range()),
     }
+    .into()
 }
 
 /// The source line `line` (1-based) with its number, and a `^` marker under `range` (byte
@@ -830,15 +864,31 @@ mod tests {
     }
 
     #[test]
+    fn missing_attribute_is_an_undefined_value_not_a_variable() {
+        let v = text_version("qa", 1, "{{ row.text }}");
+        let set = set_with(&v);
+        let row = minijinja::Value::from_serialize(serde_json::json!({"row": {"id": 1}}));
+        let err = set.render_prompt(&v, &row).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "prompts/qa/v1.jinja:1: cannot render qa@1: undefined value `row.text`"
+        );
+        let TemplateErrorKind::Render { variable, .. } = err.kind() else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*variable, None);
+    }
+
+    #[test]
     fn syntax_error_has_file_line_and_marked_source() {
         let v = text_version("qa", 1, "Intro\nQ: {{ question }\n");
         let mut set = TemplateSet::new(&BTreeMap::new()).unwrap();
         let err = set.add_prompt(&v).unwrap_err();
-        let TemplateError::Syntax {
+        let TemplateErrorKind::Syntax {
             location,
             source_line,
             ..
-        } = &err
+        } = err.kind()
         else {
             panic!("{err:?}")
         };
@@ -997,10 +1047,8 @@ mod tests {
                 .starts_with("evals/s.yaml:9: invalid template assert-1:"),
             "{err}"
         );
-        assert!(matches!(
-            set.render_inline("nope", &vars(&[])),
-            Err(TemplateError::NotCompiled { .. })
-        ));
+        let err = set.render_inline("nope", &vars(&[])).unwrap_err();
+        assert!(matches!(err.kind(), TemplateErrorKind::NotCompiled { .. }));
     }
 
     #[test]

@@ -149,12 +149,13 @@ impl Registry {
         let mut already_locked = 0;
         for prompt in self.prompts.values() {
             for version in prompt.versions.values() {
-                let entry = lock.entry(prompt.name.clone()).or_default();
-                if entry.contains_key(&version.version) {
-                    already_locked += 1;
-                } else {
-                    entry.insert(version.version, version.hash.clone());
-                    newly_locked.push(version.reference());
+                let versions = lock.entry(prompt.name.clone()).or_default();
+                match versions.entry(version.version) {
+                    std::collections::btree_map::Entry::Occupied(_) => already_locked += 1,
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(version.hash.clone());
+                        newly_locked.push(version.reference());
+                    }
                 }
             }
         }
