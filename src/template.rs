@@ -1069,6 +1069,44 @@ mod tests {
     }
 
     #[test]
+    fn renders_a_loaded_registry_with_partials() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("prompts/_partials/rules.jinja", "Answer with one word.\n");
+        write(
+            "prompts/s/v1.yaml",
+            "messages:\n  - role: system\n    content: |\n      {% include \"_partials/rules.jinja\" %}\n  - role: user\n    content: \"{{ review }}\"\n",
+        );
+        let (registry, _) = crate::registry::Registry::load(dir.path()).unwrap();
+        let mut set = TemplateSet::new(registry.partials()).unwrap();
+        let v = registry.resolve(&"s".parse().unwrap()).unwrap();
+        set.add_prompt(v).unwrap();
+        let out = set.render_prompt(v, &vars(&[("review", "meh")])).unwrap();
+        assert_eq!(
+            out.to_messages(),
+            [
+                Message {
+                    role: Role::System,
+                    content: "Answer with one word.".into()
+                },
+                Message {
+                    role: Role::User,
+                    content: "meh".into()
+                },
+            ]
+        );
+        let err = set.render_prompt(v, &vars(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "prompts/s/v1.yaml: cannot render s@1 (messages[1].content, line 1): undefined variable `review`"
+        );
+    }
+
+    #[test]
     fn finds_include_names_and_bindings() {
         let src = "{% include 'a' %}\n{%- include \"b\" ignore missing %}{% from \"c\" import m %}";
         assert_eq!(
