@@ -1,174 +1,23 @@
 //! The prompt registry: prompts on disk, their numbered versions, aliases, the lock file
 //! and diffs between versions. It reads and writes files; it never renders templates.
 
+mod diff;
+mod edit;
+mod error;
+mod load;
+mod lock;
+mod model;
 mod reference;
+mod resolve;
 
+#[cfg(test)]
+mod tests;
+
+pub use diff::diff;
+pub use error::{LockViolation, RegistryError};
+pub use load::content_hash;
+pub use lock::{LockReport, LOCK_FILE, LOCK_FORMAT_VERSION};
+pub use model::{
+    LockState, MessageTemplate, Params, Prompt, PromptBody, PromptMeta, PromptVersion, Registry,
+};
 pub use reference::{is_valid_name, ParseRefError, PromptRef, Selector};
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use crate::diagnostic::{Location, Warning};
-use crate::message::Role;
-
-/// Sampling and request parameters of a version (`temperature`, `max_tokens`, `stop`, …),
-/// passed through to providers as they are.
-pub type Params = serde_json::Map<String, serde_json::Value>;
-
-/// Everything that can be wrong with the registry on disk.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    /// Placeholder until the registry is implemented.
-    #[error("{0}")]
-    Other(String),
-}
-
-impl RegistryError {
-    /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        None
-    }
-}
-
-/// One message template of a chat version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageTemplate {
-    /// Who speaks.
-    pub role: Role,
-    /// The template source.
-    pub content: String,
-}
-
-/// The template(s) of a version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PromptBody {
-    /// A plain template file (`.jinja`, `.txt`, `.md`).
-    Text(String),
-    /// A YAML version with `messages`.
-    Chat(Vec<MessageTemplate>),
-}
-
-/// One numbered version of a prompt.
-#[derive(Clone, Debug)]
-pub struct PromptVersion {
-    /// The prompt's name (its directory).
-    pub name: String,
-    /// The version number (from the file name `vN.ext`).
-    pub version: u32,
-    /// The version file, relative to the project root.
-    pub path: PathBuf,
-    /// The template(s).
-    pub body: PromptBody,
-    /// Request parameters from a YAML version.
-    pub params: Params,
-    /// Why this version exists.
-    pub note: Option<String>,
-    /// `sha256:<hex>` of the file's bytes with CRLF normalised to LF.
-    pub hash: String,
-}
-
-impl PromptVersion {
-    /// The canonical reference, `name@N`.
-    pub fn reference(&self) -> String {
-        format!("{}@{}", self.name, self.version)
-    }
-}
-
-/// The contents of `prompt.yaml`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PromptMeta {
-    /// What the prompt is for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Free-form tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Alias → version number (`production: 2`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub aliases: BTreeMap<String, u32>,
-    /// Notes for versions whose file cannot hold one (plain templates): version → note.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub notes: BTreeMap<u32, String>,
-}
-
-/// A prompt: a directory under `prompts/` with its versions.
-#[derive(Clone, Debug)]
-pub struct Prompt {
-    /// The name (directory name).
-    pub name: String,
-    /// The directory, relative to the project root.
-    pub dir: PathBuf,
-    /// `prompt.yaml`.
-    pub meta: PromptMeta,
-    /// Versions by number.
-    pub versions: BTreeMap<u32, PromptVersion>,
-}
-
-/// The state of a version with respect to `prompts.lock`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LockState {
-    /// Locked and unchanged.
-    Locked,
-    /// Not in the lock file yet: a draft that may still change.
-    Draft,
-    /// Locked, but the file changed since.
-    Changed {
-        /// The hash in the lock file.
-        locked: String,
-    },
-}
-
-/// All prompts of a project.
-#[derive(Clone, Debug)]
-pub struct Registry {
-    root: PathBuf,
-    prompts: BTreeMap<String, Prompt>,
-    partials: BTreeMap<String, String>,
-    lock: BTreeMap<String, BTreeMap<u32, String>>,
-}
-
-impl Registry {
-    /// Loads `prompts/` and `prompts.lock` under the project `root`. A missing `prompts/`
-    /// directory is an empty registry.
-    pub fn load(root: &Path) -> Result<(Registry, Vec<Warning>), RegistryError> {
-        let _ = (root, Location::file(root));
-        todo!()
-    }
-
-    /// The project root this registry was loaded from.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// All prompts by name.
-    pub fn prompts(&self) -> impl Iterator<Item = &Prompt> {
-        self.prompts.values()
-    }
-
-    /// A prompt by name.
-    pub fn get(&self, name: &str) -> Option<&Prompt> {
-        self.prompts.get(name)
-    }
-
-    /// Partials: name as used in `{% include %}` (`_partials/x.jinja`) → source.
-    pub fn partials(&self) -> &BTreeMap<String, String> {
-        &self.partials
-    }
-
-    /// Resolves a reference to a version.
-    pub fn resolve(&self, reference: &PromptRef) -> Result<&PromptVersion, RegistryError> {
-        let _ = reference;
-        todo!()
-    }
-
-    /// The lock state of a version.
-    pub fn lock_state(&self, version: &PromptVersion) -> LockState {
-        let _ = (version, &self.lock);
-        todo!()
-    }
-
-    /// Fails on the first locked version whose file changed.
-    pub fn check(&self) -> Result<(), RegistryError> {
-        todo!()
-    }
-}

@@ -1,0 +1,281 @@
+//! Changing the registry on disk: new versions, aliases, and the atomic writes they use.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::error::RegistryError;
+use super::load::{
+    check_alias_name, load_prompt_dir, parse_yaml_version, META_FILE, PARTIALS_DIR, PROMPTS_DIR,
+};
+use super::model::{is_yaml_path, Registry};
+use super::reference::is_valid_name;
+use super::resolve::suggest;
+
+/// The first version of a new prompt.
+const STARTER_TEMPLATE: &str = "\
+{#- A new prompt. Every {{ variable }} comes from a dataset column; a missing one is an error. -#}
+Answer the question in one sentence.
+
+Question: {{ question }}
+Answer:
+";
+
+impl Registry {
+    /// Creates the next version of prompt `name` and returns its path, relative to `root`.
+    ///
+    /// When the prompt exists, its latest version file is copied to `v<N+1>` with the same
+    /// extension. The new version gets `note` (or none: the old note described the old
+    /// version): YAML versions hold it in their `note` key, plain templates in the `notes`
+    /// of `prompt.yaml`. When the prompt does not exist, `prompts/<name>/prompt.yaml` and a
+    /// starter `v1.jinja` are created.
+    pub fn new_version(
+        root: &Path,
+        name: &str,
+        note: Option<&str>,
+    ) -> Result<PathBuf, RegistryError> {
+        let dir = PathBuf::from(PROMPTS_DIR).join(name);
+        if !is_valid_name(name) || name == PARTIALS_DIR {
+            return Err(RegistryError::InvalidName {
+                name: name.to_string(),
+                path: dir,
+            });
+        }
+        let dir_abs = root.join(&dir);
+        let existing = if dir_abs.is_dir() {
+            Some(load_prompt_dir(root, name)?.0)
+        } else {
+            std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
+                path: dir.clone(),
+                source,
+            })?;
+            None
+        };
+        let latest = existing.as_ref().and_then(|p| p.latest());
+        let (path, contents, plain_note_version) = match latest {
+            Some(latest) => {
+                let n =
+                    latest
+                        .version
+                        .checked_add(1)
+                        .ok_or_else(|| RegistryError::InvalidVersion {
+                            path: latest.path.clone(),
+                            problem: "no version number left after this one".into(),
+                        })?;
+                let ext = latest
+                    .path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("jinja");
+                let path = dir.join(format!("v{n}.{ext}"));
+                let text = std::fs::read_to_string(root.join(&latest.path)).map_err(|source| {
+                    RegistryError::Read {
+                        path: latest.path.clone(),
+                        source,
+                    }
+                })?;
+                if is_yaml_path(&latest.path) {
+                    (path.clone(), set_yaml_note(&text, note, &path)?, None)
+                } else {
+                    (path, text, Some(n))
+                }
+            }
+            None => (dir.join("v1.jinja"), STARTER_TEMPLATE.to_string(), Some(1)),
+        };
+        write_new(root, &path, contents.as_bytes())?;
+
+        let meta_path = dir.join(META_FILE);
+        let mut meta = existing.map(|p| p.meta).unwrap_or_default();
+        let meta_exists = root.join(&meta_path).exists();
+        if let (Some(n), Some(note)) = (plain_note_version, note) {
+            meta.notes.insert(n, note.to_string());
+            if meta_exists {
+                write_meta(root, &meta_path, &meta)?;
+            }
+        }
+        if !meta_exists {
+            let mut text = format!(
+                "# {name}: what this prompt is for. Aliases map names to versions (`production: 1`).\n\
+                 description: TODO say what this prompt is for\n"
+            );
+            if !meta.notes.is_empty() {
+                let notes = serde_yaml::to_string(&serde_yaml::Mapping::from_iter([(
+                    "notes".into(),
+                    serde_yaml::to_value(&meta.notes)
+                        .map_err(|e| yaml_write_error(&meta_path, e))?,
+                )]))
+                .map_err(|e| yaml_write_error(&meta_path, e))?;
+                text.push_str(&notes);
+            }
+            write_atomic(root, &meta_path, text.as_bytes())?;
+        }
+        Ok(path)
+    }
+
+    /// Points `alias` of prompt `name` at `version`, rewriting `prompt.yaml`.
+    ///
+    /// The file is rewritten from its parsed form, so comments and unknown keys in
+    /// `prompt.yaml` are not kept.
+    pub fn set_alias(
+        root: &Path,
+        name: &str,
+        alias: &str,
+        version: u32,
+    ) -> Result<(), RegistryError> {
+        let prompt = load_existing_prompt(root, name)?;
+        let meta_path = prompt.meta_path();
+        check_alias_name(alias, &meta_path)?;
+        if !prompt.versions.contains_key(&version) {
+            return Err(RegistryError::UnknownVersion {
+                prompt: name.to_string(),
+                version,
+                available: prompt.versions.keys().copied().collect(),
+            });
+        }
+        let mut meta = prompt.meta;
+        meta.aliases.insert(alias.to_string(), version);
+        write_meta(root, &meta_path, &meta)
+    }
+
+    /// Removes `alias` from prompt `name`, returning the version it pointed at.
+    ///
+    /// Like [`Registry::set_alias`], this rewrites `prompt.yaml` without its comments.
+    pub fn remove_alias(root: &Path, name: &str, alias: &str) -> Result<u32, RegistryError> {
+        let prompt = load_existing_prompt(root, name)?;
+        let meta_path = prompt.meta_path();
+        let mut meta = prompt.meta;
+        let Some(version) = meta.aliases.remove(alias) else {
+            return Err(RegistryError::UnknownAlias {
+                prompt: name.to_string(),
+                alias: alias.to_string(),
+                file: meta_path,
+                aliases: meta.aliases.keys().cloned().collect(),
+            });
+        };
+        write_meta(root, &meta_path, &meta)?;
+        Ok(version)
+    }
+}
+
+/// Loads one prompt directory for editing, or says which prompts exist.
+fn load_existing_prompt(root: &Path, name: &str) -> Result<super::model::Prompt, RegistryError> {
+    let dir = PathBuf::from(PROMPTS_DIR).join(name);
+    if !is_valid_name(name) || !root.join(&dir).is_dir() || name == PARTIALS_DIR {
+        let known = prompt_names(root);
+        return Err(RegistryError::UnknownPrompt {
+            suggestion: suggest(name, &known),
+            name: name.to_string(),
+            known,
+        });
+    }
+    Ok(load_prompt_dir(root, name)?.0)
+}
+
+/// The names of the prompt directories under `root/prompts`, without loading them.
+fn prompt_names(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(PROMPTS_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_valid_name(n) && n != PARTIALS_DIR)
+        .collect();
+    names.sort();
+    names
+}
+
+fn yaml_write_error(path: &Path, err: serde_yaml::Error) -> RegistryError {
+    RegistryError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(err),
+    }
+}
+
+fn write_meta(
+    root: &Path,
+    meta_path: &Path,
+    meta: &super::model::PromptMeta,
+) -> Result<(), RegistryError> {
+    let text = serde_yaml::to_string(meta).map_err(|e| yaml_write_error(meta_path, e))?;
+    write_atomic(root, meta_path, text.as_bytes())
+}
+
+/// The YAML version `text` with its top-level `note` replaced by `note` (or removed).
+///
+/// Edits the text so that comments and layout survive; falls back to a parse and rewrite
+/// when the document is not in block style.
+fn set_yaml_note(text: &str, note: Option<&str>, path: &Path) -> Result<String, RegistryError> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut in_note = false;
+    for line in text.split_inclusive('\n') {
+        if in_note && (line.starts_with([' ', '\t']) || line.trim().is_empty()) {
+            continue;
+        }
+        in_note = line.starts_with("note:");
+        if !in_note {
+            out.push_str(line);
+        }
+    }
+    if let Some(note) = note {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        let value = serde_yaml::to_string(note).map_err(|e| yaml_write_error(path, e))?;
+        out.push_str("note: ");
+        out.push_str(&value);
+    }
+    let wanted = note.map(str::to_string);
+    match parse_yaml_version(&out, path, &mut Vec::new()) {
+        Ok((_, _, parsed)) if parsed == wanted => Ok(out),
+        _ => {
+            let mut value: serde_yaml::Value =
+                serde_yaml::from_str(text).map_err(|e| yaml_write_error(path, e))?;
+            if let Some(map) = value.as_mapping_mut() {
+                match note {
+                    Some(note) => {
+                        map.insert("note".into(), note.into());
+                    }
+                    None => {
+                        map.remove("note");
+                    }
+                }
+            }
+            serde_yaml::to_string(&value).map_err(|e| yaml_write_error(path, e))
+        }
+    }
+}
+
+/// Writes a file that must not exist yet.
+fn write_new(root: &Path, rel: &Path, contents: &[u8]) -> Result<(), RegistryError> {
+    let write_err = |source| RegistryError::Write {
+        path: rel.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(root.join(rel))
+        .map_err(write_err)?;
+    file.write_all(contents).map_err(write_err)
+}
+
+/// Replaces `root/rel` with `contents` through a temporary file and a rename, so that a
+/// reader never sees half a file.
+pub(crate) fn write_atomic(root: &Path, rel: &Path, contents: &[u8]) -> Result<(), RegistryError> {
+    let target = root.join(rel);
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let write_err = |source| RegistryError::Write {
+        path: rel.to_path_buf(),
+        source,
+    };
+    let result = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, &target));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(write_err)
+}
