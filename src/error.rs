@@ -59,6 +59,7 @@ impl Error {
     /// Which exit status this error maps to.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            Error::Store(StoreError::NotFound { .. }) => ErrorKind::Input,
             Error::Store(_) => ErrorKind::Runtime,
             Error::Many(errors) if errors.iter().any(|e| e.kind() == ErrorKind::Runtime) => {
                 ErrorKind::Runtime

@@ -106,6 +106,21 @@ pub enum SpecError {
         /// The row lacking it (id, line), when only some rows lack it.
         row: Option<(String, usize)>,
     },
+    /// A prompt that does not render with a row (an unknown filter, a missing attribute).
+    #[error("{reference} does not render with {}:{line} (case {case})", dataset.display())]
+    RenderFailed {
+        /// `sentiment@2`.
+        reference: String,
+        /// The dataset file.
+        dataset: PathBuf,
+        /// The case id.
+        case: String,
+        /// The row's line.
+        line: usize,
+        /// Why.
+        #[source]
+        source: crate::template::TemplateError,
+    },
     /// A bad value in an eval file.
     #[error("{location}: {message}")]
     Invalid {
@@ -174,6 +189,7 @@ impl SpecError {
                     "column"
                 }
             )),
+            SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
             SpecError::NoCases { .. } => Some("check --case and --limit".into()),
             SpecError::PromptNotUsed { .. } => Some(
@@ -736,6 +752,30 @@ impl EvalContext<'_> {
             }
         }
 
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Render every prompt with every row once: what static checks cannot see (an
+        // unknown filter, a missing nested key) stops here, before any model call.
+        for p in &prompts {
+            if let Some((row, source)) = rows.iter().find_map(|row| {
+                templates
+                    .render_prompt(&p.version, &row.context)
+                    .err()
+                    .map(|e| (row, e))
+            }) {
+                errors.push(
+                    SpecError::RenderFailed {
+                        reference: p.version.reference(),
+                        dataset: dataset.path.clone(),
+                        case: row.id.clone(),
+                        line: row.line,
+                        source,
+                    }
+                    .into(),
+                );
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -15,7 +15,10 @@ fn check(name: &str, args: &[&str], edit: impl FnOnce(&TestProject)) -> (i32, St
         "{name}: a run was stored although the input was invalid"
     );
     settings(&p).bind(|| {
-        insta::assert_snapshot!(name, format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}"));
+        insta::assert_snapshot!(
+            name,
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
     });
     (code, stderr)
 }
@@ -25,7 +28,10 @@ const EVAL: &str = "evals/greet.yaml";
 #[test]
 fn malformed_yaml_names_line_and_column() {
     let (code, _) = check("malformed_yaml", &["run"], |p| {
-        p.write(EVAL, "prompts: [greet@1\nmodels: [echo]\ndataset: datasets/people.csv\n");
+        p.write(
+            EVAL,
+            "prompts: [greet@1\nmodels: [echo]\ndataset: datasets/people.csv\n",
+        );
     });
     assert_eq!(code, 2);
 }
@@ -113,7 +119,10 @@ fn csv_row_with_wrong_field_count_names_the_line() {
 #[test]
 fn template_syntax_error_shows_file_line_and_source() {
     let (code, stderr) = check("template_syntax", &["run"], |p| {
-        p.write("prompts/greet/v2.jinja", "Hi {{ name }},\nwelcome to {{ city }.\n");
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }},\nwelcome to {{ city }.\n",
+        );
     });
     assert_eq!(code, 2);
     assert!(stderr.contains("prompts/greet/v2.jinja:2"), "{stderr}");
@@ -122,10 +131,18 @@ fn template_syntax_error_shows_file_line_and_source() {
 #[test]
 fn undefined_variable_names_prompt_variable_dataset_and_columns() {
     let (code, stderr) = check("undefined_variable", &["run"], |p| {
-        p.write("prompts/greet/v2.jinja", "Hi {{ name }} from {{ country }}.\n");
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }} from {{ country }}.\n",
+        );
     });
     assert_eq!(code, 2);
-    for part in ["greet@2", "country", "datasets/people.csv", "id, name, city, expected"] {
+    for part in [
+        "greet@2",
+        "country",
+        "datasets/people.csv",
+        "id, name, city, expected",
+    ] {
         assert!(stderr.contains(part), "missing {part:?} in {stderr}");
     }
 }
@@ -205,7 +222,10 @@ fn missing_api_key_variable_is_named_without_a_value() {
         );
     });
     assert_eq!(code, 2);
-    assert!(stderr.contains("PROMPTEVAL_TEST_SURELY_UNSET_KEY"), "{stderr}");
+    assert!(
+        stderr.contains("PROMPTEVAL_TEST_SURELY_UNSET_KEY"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -214,4 +234,13 @@ fn not_a_project() {
     let (code, _, stderr) = p.run(&["run"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("prompteval init"), "{stderr}");
+}
+
+#[test]
+fn a_prompt_that_fails_to_render_with_a_row_stops_before_any_call() {
+    let (code, stderr) = check("render_failure", &["run"], |p| {
+        p.write("prompts/greet/v2.jinja", "Hi {{ name | shout }}.\n");
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet@2"), "{stderr}");
 }

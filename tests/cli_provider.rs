@@ -111,7 +111,13 @@ fn full_run_against_an_openai_compatible_server() {
     // 30 prompt tokens at $1/M + 6 completion tokens at $2/M.
     let cost = row["cost_usd"].as_f64().unwrap();
     assert!((cost - 42e-6).abs() < 1e-12, "{cost}");
-    assert_eq!(record["results"][0]["output"].as_str().unwrap().starts_with("Hi "), true);
+    assert_eq!(
+        record["results"][0]["output"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hi "),
+        true
+    );
 }
 
 #[test]
@@ -119,7 +125,11 @@ fn provider_errors_exit_3_and_keep_every_cell() {
     // Every second request fails for good (500 twice: one try and one retry).
     let (port, _) = serve(Arc::new(|_, body: &str| {
         if body.contains("Bob") {
-            (500, "{\"error\":{\"message\":\"boom\"}}".into(), Duration::ZERO)
+            (
+                500,
+                "{\"error\":{\"message\":\"boom\"}}".into(),
+                Duration::ZERO,
+            )
         } else {
             (200, completion("Hi Ada Cy"), Duration::ZERO)
         }
@@ -144,7 +154,10 @@ fn provider_errors_exit_3_and_keep_every_cell() {
         .find(|r| !r["error"].is_null())
         .unwrap();
     let message = errored["error"].as_str().unwrap();
-    assert!(message.contains("500") && message.contains("2 attempts"), "{message}");
+    assert!(
+        message.contains("500") && message.contains("2 attempts"),
+        "{message}"
+    );
     assert_eq!(errored["pass"], false);
 }
 
@@ -152,7 +165,11 @@ fn provider_errors_exit_3_and_keep_every_cell() {
 fn ctrl_c_stops_cleanly_keeps_finished_cells_and_exits_3() {
     // Two quick answers, then the server stalls.
     let (port, count) = serve(Arc::new(|n, _: &str| {
-        let delay = if n < 2 { Duration::ZERO } else { Duration::from_secs(30) };
+        let delay = if n < 2 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(30)
+        };
         (200, completion("Hi Ada"), delay)
     }));
     let p = project(port);
@@ -175,7 +192,10 @@ fn ctrl_c_stops_cleanly_keeps_finished_cells_and_exits_3() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("interrupted: 2 of 6 cells finished"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: 2 of 6 cells finished"),
+        "{stderr}"
+    );
     let run = p.latest_run();
     let results = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
     assert_eq!(results.lines().count(), 2);

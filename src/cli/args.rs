@@ -151,7 +151,8 @@ pub enum PromptCommand {
         /// The alias.
         alias: String,
         /// The version number.
-        version: u32,
+        #[arg(value_name = "VERSION")]
+        number: u32,
     },
     /// Render a version with variables.
     #[command(
@@ -194,4 +195,14 @@ pub enum RunsCommand {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         outputs: Vec<PathBuf>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -207,11 +207,11 @@ pub(crate) fn failed_reasons(cell: &CellResult) -> impl Iterator<Item = String> 
     })
 }
 
-/// The first string variable that is not `expected`, for a short input preview.
+/// The first string variable that is not `id` or `expected`, for a short input preview.
 pub(crate) fn input_preview(cell: &CellResult) -> Option<&str> {
     cell.vars
         .iter()
-        .filter(|(name, _)| name.as_str() != "expected")
+        .filter(|(name, _)| !matches!(name.as_str(), "id" | "expected"))
         .find_map(|(_, value)| value.as_str())
 }
 

@@ -542,7 +542,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs template engine"]
     fn templated_values_render_per_row() {
         let r = eval(
             json!({"type": "contains", "value": "{{ city | upper }}"}),
@@ -564,7 +563,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs template engine"]
     fn template_that_fails_to_render_fails_the_assertion() {
         let r = eval(
             json!({"type": "contains", "value": "{{ missing.attr }}"}),
@@ -580,7 +578,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs template engine"]
     fn bad_value_template_is_a_compile_error_with_origin() {
         let err = compile_err(json!({"type": "contains", "value": "{{ oops"}));
         assert!(matches!(err, ScoreError::Template { .. }), "{err}");

@@ -21,13 +21,19 @@ impl TestProject {
     /// A small valid project: one prompt with two versions, a CSV dataset, one eval on echo.
     pub fn basic() -> TestProject {
         let p = TestProject::empty();
-        p.write("prompteval.yaml", "providers:\n  echo: {kind: echo}\n  echo2: {kind: echo}\n");
+        p.write(
+            "prompteval.yaml",
+            "providers:\n  echo: {kind: echo}\n  echo2: {kind: echo}\n",
+        );
         p.write(
             "prompts/greet/prompt.yaml",
             "description: greet someone\naliases:\n  production: 1\n",
         );
         p.write("prompts/greet/v1.jinja", "Hello {{ name }}!\n");
-        p.write("prompts/greet/v2.jinja", "Hi {{ name }}, welcome to {{ city }}.\n");
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }}, welcome to {{ city }}.\n",
+        );
         p.write(
             "datasets/people.csv",
             "id,name,city,expected\na,Ada,Paris,Ada\nb,Bob,Oslo,Bob\nc,Cy,Rome,Rome\n",

@@ -134,10 +134,10 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
         PromptCommand::Alias {
             name,
             alias,
-            version,
+            number,
         } => {
-            Registry::set_alias(&project.root, &name, &alias, version)?;
-            println!("{name}@{alias} → {name}@{version}");
+            Registry::set_alias(&project.root, &name, &alias, number)?;
+            println!("{name}@{alias} → {name}@{number}");
         }
         PromptCommand::Render { reference, vars } => {
             let v = resolve(&registry, &reference)?;

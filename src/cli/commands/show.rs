@@ -31,14 +31,20 @@ pub(crate) fn print_run(
             ..Default::default()
         };
         report::write_matrix(&run.record, run, &options, &mut out)?;
-        writeln!(out).map_err(|e| ReportError::Write { format: "table", source: e })?;
+        writeln!(out).map_err(|e| ReportError::Write {
+            format: "table",
+            source: e,
+        })?;
     }
     let options = report::TableOptions {
         color: ctx.color,
         max_width: ctx.width,
     };
     report::write_summary(&run.record, &options, &mut out)?;
-    out.flush().map_err(|source| ReportError::Write { format: "table", source })?;
+    out.flush().map_err(|source| ReportError::Write {
+        format: "table",
+        source,
+    })?;
     Ok(())
 }
 
@@ -50,7 +56,9 @@ pub(crate) fn write_outputs(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for (path, format) in outputs {
-        write_file(path, format.name(), |w| report::write(*format, record, run, w))?;
+        write_file(path, format.name(), |w| {
+            report::write(*format, record, run, w)
+        })?;
         written.push(path.clone());
     }
     Ok(written)
