@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: 5,000 rows × 2 prompts × 2 echo models × 4 assertions = 20,000 scored cells,
 # writing the full run record (run.json, results.jsonl and a JSON report).
-# Usage: scripts/bench.sh [ROWS]   — prints wall time and peak memory of each run.
+# Usage: scripts/bench.sh [ROWS] [REPEAT] — prints wall time and peak memory of each run.
+# REPEAT > 1 multiplies the cells without growing the dataset: memory should stay flat.
 set -euo pipefail
 rows=${1:-5000}
+repeat=${2:-1}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
@@ -32,6 +34,7 @@ cat > "$work/evals/bench.yaml" <<'YAML'
 prompts: [classify@1, classify@2]
 models: [echo-a, echo-b]
 dataset: datasets/reviews.csv
+repeat: REPEAT
 assert:
   - type: contains
     value: "{{ review }}"
@@ -45,8 +48,9 @@ assert:
 gate:
   min_pass_rate: 0.0
 YAML
-cells=$(( rows * 4 ))
-echo "prompteval bench: $rows rows × 2 prompts × 2 models × 4 assertions = $cells cells"
+sed -i "s/REPEAT/$repeat/" "$work/evals/bench.yaml"
+cells=$(( rows * 4 * repeat ))
+echo "prompteval bench: $rows rows × 2 prompts × 2 models × $repeat repeats × 4 assertions = $cells cells"
 for i in 1 2 3; do
   /usr/bin/time -f "%e %M" -o "$work/time" \
     "$bin" -C "$work" run --no-progress --no-matrix -o "$work/out.json" >/dev/null 2>"$work/stderr" || {

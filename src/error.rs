@@ -44,15 +44,21 @@ pub enum Error {
     /// A provider's settings.
     #[error(transparent)]
     ProviderConfig(#[from] ProviderConfigError),
-    /// An eval file or the plan.
+    /// An eval file or the plan (boxed: it carries the most context).
     #[error(transparent)]
-    Spec(#[from] SpecError),
+    Spec(Box<SpecError>),
     /// The run store.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Several problems, all found before anything ran.
     #[error("{} problems found", .0.len())]
     Many(Vec<Error>),
+}
+
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Error {
+        Error::Spec(Box::new(e))
+    }
 }
 
 impl Error {

@@ -283,7 +283,7 @@ impl Plan {
 }
 
 /// Eval names (file stems) available in the project.
-pub fn eval_names(project: &Project) -> Result<Vec<(String, PathBuf)>, SpecError> {
+pub fn eval_names(project: &Project) -> Result<Vec<(String, PathBuf)>, Error> {
     let files = project
         .eval_files()
         .map_err(|source| SpecError::ListEvals {

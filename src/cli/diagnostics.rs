@@ -63,10 +63,12 @@ pub fn other(err: &(dyn StdError + 'static), hint: Option<String>) {
 fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
     eprintln!("{} {err}", style("error:").red().bold());
     let mut source = err.source();
+    let mut shown = err.to_string();
     while let Some(cause) = source {
-        // Transparent wrappers repeat their inner message; show each cause once.
+        // Some messages already include their cause; show each text once.
         let text = cause.to_string();
-        if text != err.to_string() {
+        if !shown.contains(&text) {
+            shown.push_str(&text);
             for (i, line) in text.lines().enumerate() {
                 if i == 0 {
                     eprintln!("  {} {line}", style("caused by:").dim());
