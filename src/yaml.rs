@@ -81,12 +81,34 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
                 Some(loc) => Location::at(file, loc.line(), loc.column()),
                 None => Location::file(file),
             };
+            let mut message = strip_location(&err.to_string());
+            // serde_yaml puts the key path in front of its message; it is shown once, apart.
+            if let Some(rest) = key_path
+                .as_deref()
+                .and_then(|p| message.strip_prefix(&format!("{p}: ")))
+            {
+                message = rest.to_string();
+            }
             Err(YamlError::Invalid {
                 location,
                 key_path,
-                message: strip_location(&err.to_string()),
+                message: plain_type_names(&message),
             })
         }
+    }
+}
+
+/// Serde names Rust types (`expected struct EvalFile`); users wrote a YAML mapping.
+fn plain_type_names(message: &str) -> String {
+    match message.find("struct ") {
+        Some(idx) => {
+            let rest = &message[idx + "struct ".len()..];
+            let end = rest
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .unwrap_or(rest.len());
+            format!("{}a mapping (key: value){}", &message[..idx], &rest[end..])
+        }
+        None => message.to_string(),
     }
 }
 
@@ -152,6 +174,26 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("x.yaml:2:"), "{text}");
         assert!(text.contains("at `count`"), "{text}");
+    }
+
+    #[test]
+    fn messages_name_yaml_shapes_not_rust_types_and_the_path_once() {
+        let err = parse::<Doc>("- a\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:1:1: invalid type: sequence, expected a mapping (key: value)"
+        );
+        #[derive(Debug, Deserialize)]
+        struct Outer {
+            #[allow(dead_code)]
+            inner: Doc,
+        }
+        let err = parse::<Outer>("inner:\n  name: a\n  count: [1]\n", Path::new("x.yaml"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:3:10: at `inner.count`: invalid type: sequence, expected u32"
+        );
     }
 
     #[test]

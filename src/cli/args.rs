@@ -46,10 +46,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  prompteval validate && echo ok")]
     Validate(SelectArgs),
     /// Work with the prompt registry.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  prompteval prompt new sentiment -m \"few-shot\" && prompteval prompt diff sentiment@1 sentiment@2")]
     Prompt(PromptCommand),
     /// Look at stored runs.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  prompteval runs show latest")]
     Runs(RunsCommand),
     /// Create a working example project.
     #[command(
@@ -119,6 +119,7 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum PromptCommand {
     /// List prompts, versions, aliases and lock state.
+    #[command(after_help = "Example:\n  prompteval prompt list")]
     List,
     /// Show one version.
     #[command(after_help = "Example:\n  prompteval prompt show sentiment@production")]
@@ -166,8 +167,10 @@ pub enum PromptCommand {
         vars: Vec<String>,
     },
     /// Record the hashes of all versions not yet locked in prompts.lock.
+    #[command(after_help = "Example:\n  prompteval prompt lock && git add prompts.lock")]
     Lock,
     /// Fail if a locked version changed.
+    #[command(after_help = "Example (CI):\n  prompteval prompt check")]
     Check,
 }
 
@@ -175,6 +178,7 @@ pub enum PromptCommand {
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// List stored runs, newest first.
+    #[command(after_help = "Example:\n  prompteval runs list --limit 5")]
     List {
         /// At most N runs.
         #[arg(long, default_value_t = 20, value_name = "N")]
@@ -204,5 +208,18 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            let path = format!("{path} {}", cmd.get_name());
+            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(help.contains("Example"), "`{path} --help` has no example");
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path);
+            }
+        }
+        walk(&super::Cli::command(), "");
     }
 }

@@ -230,16 +230,29 @@ fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
 }
 
 /// The output's (or error's) first characters on one line; `(empty)` for empty output.
+/// A failed cell first names the assertions that failed (metric, else type), so the
+/// matrix says *why* at a glance.
 fn cell_snippet(cell: &CellResult, max: usize) -> String {
     let text = cell
         .error
         .as_deref()
         .or(cell.output.as_deref())
         .unwrap_or("");
-    if text.trim().is_empty() {
+    let output = if text.trim().is_empty() {
         "(empty)".to_string()
     } else {
         format::snippet(text, max)
+    };
+    let failed: Vec<&str> = cell
+        .assertions
+        .iter()
+        .filter(|a| !a.pass)
+        .map(|a| a.metric.as_deref().unwrap_or(&a.kind))
+        .collect();
+    if cell.error.is_none() && !failed.is_empty() {
+        format!("✗ {}\n{output}", format::snippet(&failed.join(", "), max.saturating_sub(2)))
+    } else {
+        output
     }
 }
 
