@@ -188,8 +188,8 @@ mod tests {
             #[allow(dead_code)]
             inner: Doc,
         }
-        let err = parse::<Outer>("inner:\n  name: a\n  count: [1]\n", Path::new("x.yaml"))
-            .unwrap_err();
+        let err =
+            parse::<Outer>("inner:\n  name: a\n  count: [1]\n", Path::new("x.yaml")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "x.yaml:3:10: at `inner.count`: invalid type: sequence, expected u32"

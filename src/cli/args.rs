@@ -46,7 +46,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  prompteval validate && echo ok")]
     Validate(SelectArgs),
     /// Work with the prompt registry.
-    #[command(subcommand, after_help = "Example:\n  prompteval prompt new sentiment -m \"few-shot\" && prompteval prompt diff sentiment@1 sentiment@2")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  prompteval prompt new sentiment -m \"few-shot\" && prompteval prompt diff sentiment@1 sentiment@2"
+    )]
     Prompt(PromptCommand),
     /// Look at stored runs.
     #[command(subcommand, after_help = "Example:\n  prompteval runs show latest")]
@@ -214,7 +217,10 @@ mod tests {
     fn every_command_has_an_example_in_its_help() {
         fn walk(cmd: &clap::Command, path: &str) {
             let path = format!("{path} {}", cmd.get_name());
-            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             assert!(help.contains("Example"), "`{path} --help` has no example");
             for sub in cmd.get_subcommands() {
                 walk(sub, &path);

@@ -250,7 +250,10 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
         .map(|a| a.metric.as_deref().unwrap_or(&a.kind))
         .collect();
     if cell.error.is_none() && !failed.is_empty() {
-        format!("✗ {}\n{output}", format::snippet(&failed.join(", "), max.saturating_sub(2)))
+        format!(
+            "✗ {}\n{output}",
+            format::snippet(&failed.join(", "), max.saturating_sub(2))
+        )
     } else {
         output
     }

@@ -22,6 +22,9 @@ pub struct TableOptions {
     /// Whether to colour (pass rates green or red, the verdict). Never detected here: the
     /// caller decides.
     pub color: bool,
+    /// Whether to end with the run's status (when it did not finish) and the gate verdict.
+    /// Off when the caller prints one eval at a time and the verdict once at the end.
+    pub verdict: bool,
 }
 
 impl Default for TableOptions {
@@ -29,6 +32,7 @@ impl Default for TableOptions {
         TableOptions {
             max_width: 100,
             color: false,
+            verdict: true,
         }
     }
 }
@@ -45,10 +49,6 @@ pub fn write_summary(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("summary", || {
-        if record.status != RunStatus::Finished {
-            writeln!(w, "{}", status_line(record))?;
-            writeln!(w)?;
-        }
         for (i, group) in common::eval_groups(record).iter().enumerate() {
             if i > 0 {
                 writeln!(w)?;
@@ -65,7 +65,13 @@ pub fn write_summary(
             }
             write_table(w, &eval_table(record, group, opts))?;
         }
+        if !opts.verdict {
+            return Ok(());
+        }
         writeln!(w)?;
+        if record.status != RunStatus::Finished {
+            writeln!(w, "{}", status_line(record))?;
+        }
         write_gate(record, opts, w)
     })
 }
@@ -235,7 +241,7 @@ mod tests {
         let (record, _) = fixture::small();
         let opts = TableOptions {
             max_width: 60,
-            color: false,
+            ..TableOptions::default()
         };
         let text = render(&record, &opts);
         for number in ["33.3%", "$0.0001", "701ms", "★ 100%"] {
@@ -273,8 +279,9 @@ mod tests {
         record.status = RunStatus::Interrupted;
         record.completed_cells = 7;
         let text = render(&record, &TableOptions::default());
-        assert!(text.starts_with("run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\n"));
-        assert!(text.ends_with("gate: not evaluated (the run did not finish)\n"));
+        assert!(text.ends_with(
+            "run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\ngate: not evaluated (the run did not finish)\n"
+        ));
     }
 
     #[test]

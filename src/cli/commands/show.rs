@@ -15,7 +15,7 @@ pub(crate) fn output_formats(outputs: &[PathBuf]) -> Result<Vec<(PathBuf, Format
         .collect()
 }
 
-/// Prints the summary table, the case matrix and the verdict to stdout.
+/// Prints, eval by eval, the case matrix and the summary table, then the verdict.
 pub(crate) fn print_run(
     ctx: &Context,
     run: &StoredRun,
@@ -23,28 +23,38 @@ pub(crate) fn print_run(
 ) -> Result<(), ReportError> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if let Some(max_rows) = max_rows {
-        let options = report::MatrixOptions {
-            max_rows,
-            color: ctx.color,
-            max_width: ctx.width,
-            ..Default::default()
-        };
-        report::write_matrix(&run.record, run, &options, &mut out)?;
-        writeln!(out).map_err(|e| ReportError::Write {
-            format: "table",
-            source: e,
-        })?;
-    }
-    let options = report::TableOptions {
-        color: ctx.color,
-        max_width: ctx.width,
-    };
-    report::write_summary(&run.record, &options, &mut out)?;
-    out.flush().map_err(|source| ReportError::Write {
+    let record = &run.record;
+    let write_err = |source| ReportError::Write {
         format: "table",
         source,
-    })?;
+    };
+    for (i, eval) in record.evals.iter().enumerate() {
+        // One eval at a time, so its matrix and its summary stand together.
+        let mut part = record.clone();
+        part.evals = vec![eval.clone()];
+        part.summary.retain(|row| row.eval == eval.name);
+        let last = i + 1 == record.evals.len();
+        if let Some(max_rows) = max_rows {
+            let options = report::MatrixOptions {
+                max_rows,
+                color: ctx.color,
+                max_width: ctx.width,
+                ..Default::default()
+            };
+            report::write_matrix(&part, run, &options, &mut out)?;
+            writeln!(out).map_err(write_err)?;
+        }
+        let options = report::TableOptions {
+            color: ctx.color,
+            max_width: ctx.width,
+            verdict: last,
+        };
+        report::write_summary(&part, &options, &mut out)?;
+        if !last {
+            writeln!(out).map_err(write_err)?;
+        }
+    }
+    out.flush().map_err(write_err)?;
     Ok(())
 }
 
