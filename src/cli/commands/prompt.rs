@@ -106,11 +106,19 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
             }
             println!();
             match &v.body {
-                PromptBody::Text(t) => println!("{t}"),
+                PromptBody::Text(t) => println!("{}", t.trim_end_matches('\n')),
                 PromptBody::Chat(messages) => {
-                    for m in messages {
-                        println!("[{}]\n{}\n", m.role.as_str(), m.content);
-                    }
+                    let parts: Vec<String> = messages
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "[{}]\n{}",
+                                m.role.as_str(),
+                                m.content.trim_end_matches('\n')
+                            )
+                        })
+                        .collect();
+                    println!("{}", parts.join("\n\n"));
                 }
             }
         }
