@@ -5,6 +5,7 @@
 //! report ([`report`]) → gate ([`gate`]). The runner talks to everything that watches it
 //! through [`events::RunEvent`]. The library never prints and never exits.
 
+pub mod cache;
 pub mod dataset;
 pub mod diagnostic;
 pub mod error;

@@ -109,7 +109,7 @@ impl Project {
     /// Loads the project rooted at `root`.
     pub fn load(root: &Path) -> Result<(Project, Vec<Warning>), ProjectError> {
         let path = root.join(CONFIG_FILE);
-        let (config, warnings): (ProjectConfig, _) = if path.is_file() {
+        let (mut config, warnings): (ProjectConfig, _) = if path.is_file() {
             yaml::read(&path, Path::new(CONFIG_FILE)).map_err(ProjectError::Config)?
         } else {
             (ProjectConfig::default(), Vec::new())
@@ -125,6 +125,10 @@ impl Project {
                     name: name.clone(),
                 });
             }
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        for provider in config.providers.values_mut() {
+            resolve_provider_paths(provider, root, home.as_deref());
         }
         Ok((
             Project {
@@ -173,6 +177,32 @@ impl Project {
     }
 }
 
+/// Makes a provider's file settings absolute, since building a provider does not know the
+/// root: `model_path` always, `binary` when it is a path rather than a bare name looked up
+/// on `PATH`. See [`resolve_user_path`].
+pub fn resolve_provider_paths(provider: &mut ProviderConfig, root: &Path, home: Option<&Path>) {
+    if let Some(model) = &provider.model_path {
+        provider.model_path = Some(resolve_user_path(model, root, home));
+    }
+    if let Some(binary) = &provider.binary {
+        if binary.components().count() > 1 || binary.starts_with("~") {
+            provider.binary = Some(resolve_user_path(binary, root, home));
+        }
+    }
+}
+
+/// A path from the user's config: `~/x` is under `home` (kept as written when there is no
+/// home), a relative path is under `root`, an absolute path stays.
+pub fn resolve_user_path(path: &Path, root: &Path, home: Option<&Path>) -> PathBuf {
+    if let Ok(rest) = path.strip_prefix("~") {
+        if let Some(home) = home {
+            return home.join(rest);
+        }
+        return path.to_path_buf();
+    }
+    root.join(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +227,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = Project::discover(dir.path()).unwrap_err();
         assert!(err.hint().unwrap().contains("prompteval init"));
+    }
+
+    #[test]
+    fn user_paths() {
+        let root = Path::new("/proj");
+        let home = Some(Path::new("/home/u"));
+        let r = |p: &str| resolve_user_path(Path::new(p), root, home);
+        assert_eq!(r("models/m.gguf"), PathBuf::from("/proj/models/m.gguf"));
+        assert_eq!(r("./m.gguf"), PathBuf::from("/proj/./m.gguf"));
+        assert_eq!(r("/abs/m.gguf"), PathBuf::from("/abs/m.gguf"));
+        assert_eq!(r("~/m.gguf"), PathBuf::from("/home/u/m.gguf"));
+        assert_eq!(r("~"), PathBuf::from("/home/u"));
+        assert_eq!(r("~x/m.gguf"), PathBuf::from("/proj/~x/m.gguf"));
+        assert_eq!(
+            resolve_user_path(Path::new("~/m"), root, None),
+            PathBuf::from("~/m")
+        );
+    }
+
+    #[test]
+    fn provider_paths_are_resolved_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "providers:\n  local:\n    kind: llamacpp\n    model_path: models/m.gguf\n    binary: bin/llama-server\n  path:\n    kind: llamacpp\n    binary: llama-server\n",
+        )
+        .unwrap();
+        let (project, _) = Project::load(dir.path()).unwrap();
+        let local = &project.config.providers["local"];
+        assert_eq!(local.model_path, Some(dir.path().join("models/m.gguf")));
+        assert_eq!(local.binary, Some(dir.path().join("bin/llama-server")));
+        let path = &project.config.providers["path"];
+        assert_eq!(path.binary, Some(PathBuf::from("llama-server")));
+        assert_eq!(path.model_path, None);
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! One run from a validated plan to a stored record and a verdict: creates the run
-//! directory, wires the store and the summary to the runner's events, decides the gate.
+//! directory, starts the providers, wires the store and the summary to the runner's
+//! events, decides the gate.
+//!
+//! The plan owns the providers, and local providers own their model servers: the plan is
+//! dropped before [`run`] returns, on every path (finished, interrupted, failed), so no
+//! server outlives the run.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -11,6 +16,7 @@ use std::time::{Instant, SystemTime};
 use crate::events::{RunEvent, RunSink};
 use crate::gate;
 use crate::project::Project;
+use crate::provider::ProviderError;
 use crate::run::{self, RunError, RunOptions, RunOutcome};
 use crate::spec::Plan;
 use crate::store::{
@@ -48,6 +54,18 @@ pub enum SessionError {
     /// The store could not be written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A provider could not get ready (a local model server did not start); no request
+    /// was sent.
+    #[error("provider `{provider}` could not start; the failed run is recorded in {}", dir.display())]
+    Start {
+        /// The provider's name.
+        provider: String,
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: ProviderError,
+    },
     /// The runner failed.
     #[error("the run stopped early; finished cells are in {}", dir.display())]
     Run {
@@ -57,6 +75,18 @@ pub enum SessionError {
         #[source]
         source: RunError,
     },
+}
+
+impl SessionError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SessionError::Start { provider, .. } => Some(format!(
+                "check the settings of provider `{provider}` in prompteval.yaml (`binary`, `model_path`, `startup_timeout`) and the server output above"
+            )),
+            SessionError::Store(_) | SessionError::Run { .. } => None,
+        }
+    }
 }
 
 struct SummarySink<'a>(&'a mut SummaryBuilder);
@@ -124,8 +154,22 @@ pub fn initial_record(
     }
 }
 
+/// Starts every provider of `plan`, one after the other; the first failure stops.
+async fn start_providers(plan: &Plan) -> Result<(), (String, ProviderError)> {
+    for (name, provider) in &plan.providers {
+        provider.start().await.map_err(|e| (name.clone(), e))?;
+    }
+    Ok(())
+}
+
 /// Runs `plan`, storing everything under the project's store, and decides the gate.
 /// `sinks` (a progress bar, say) see every event after the store has.
+///
+/// Every provider is started ([`crate::provider::Provider::start`]) before the first
+/// request, on the calling task: call this from the future given to `block_on`, so local
+/// servers are spawned by the thread that lives for the whole run. A provider that fails
+/// to start fails the run (record status `failed`); `cancel` resolving while providers
+/// start ends the run as interrupted with no cells.
 pub async fn run(
     project: &Project,
     plan: Plan,
@@ -154,17 +198,45 @@ pub async fn run(
         .collect();
 
     let started = Instant::now();
-    let run_options = RunOptions {
-        concurrency: options.settings.concurrency,
+    tokio::pin!(cancel);
+    let start = tokio::select! {
+        biased;
+        () = &mut cancel => None,
+        result = start_providers(&plan) => Some(result),
     };
-    let plan = Arc::new(plan);
-    let outcome = {
-        let mut summary_sink = SummarySink(&mut summary);
-        let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];
-        for s in sinks.iter_mut() {
-            all.push(&mut **s);
+    let outcome = match start {
+        Some(Ok(())) => {
+            let run_options = RunOptions {
+                concurrency: options.settings.concurrency,
+            };
+            let mut summary_sink = SummarySink(&mut summary);
+            let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];
+            for s in sinks.iter_mut() {
+                all.push(&mut **s);
+            }
+            // `execute` consumes the plan: the providers (and their servers) are dropped
+            // when it returns, whether it finished, was cancelled or failed.
+            run::execute(Arc::new(plan), &run_options, &run_id, &mut all, cancel).await
         }
-        run::execute(plan, &run_options, &run_id, &mut all, cancel).await
+        Some(Err((provider, source))) => {
+            drop(plan);
+            record.finished_at = Some(now());
+            record.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            record.status = RunStatus::Failed;
+            writer.finish(&record)?;
+            return Err(SessionError::Start {
+                provider,
+                dir,
+                source,
+            });
+        }
+        None => {
+            drop(plan);
+            Ok(RunOutcome {
+                completed: 0,
+                interrupted: true,
+            })
+        }
     };
 
     record.finished_at = Some(now());

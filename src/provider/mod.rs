@@ -13,12 +13,17 @@
 //!   so. Other 4xx, malformed 200 bodies and responses without content fail at once.
 //! - **Secrets**: the API key is read once in [`build`], never shown by `Debug`, and
 //!   scrubbed from error bodies that echo it. Errors name the variable, never its value.
+//!
+//! Local providers ([`LlamaCppProvider`]) manage a server process: [`Provider::start`]
+//! starts it once per run, and dropping the last provider using it stops it.
 
 mod echo;
+pub mod llamacpp;
 mod openai;
 mod retry;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +34,8 @@ use crate::message::RenderedPrompt;
 use crate::registry::Params;
 
 pub use echo::EchoProvider;
-pub use openai::{OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
+pub use llamacpp::LlamaCppProvider;
+pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
 pub use retry::{
     parse_retry_after, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
@@ -38,7 +44,7 @@ pub use retry::{
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The provider kinds this build knows.
-pub const KINDS: &[&str] = &["echo", "openai"];
+pub const KINDS: &[&str] = &["echo", "openai", "llamacpp"];
 
 /// Prices in US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,7 +59,7 @@ pub struct Price {
 /// A provider's settings, as written under `providers:` in `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProviderConfig {
-    /// `echo` or `openai`.
+    /// One of [`KINDS`].
     pub kind: String,
     /// The model id sent to the API (`gpt-4o-mini`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +85,28 @@ pub struct ProviderConfig {
     /// Price per million tokens; without it cost is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// `llamacpp`: the GGUF model file. Relative paths and `~/` are resolved against the
+    /// project root when the project is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<PathBuf>,
+    /// `llamacpp`: the `llama-server` binary (a path, or a name looked up on `PATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
+    /// `llamacpp`: `completion` (plain prompt, the default) or `chat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `llamacpp`: the server's context size in tokens, shared by its slots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctx_size: Option<u32>,
+    /// `llamacpp`: the server's parallel slots (also the provider's default concurrency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<usize>,
+    /// `llamacpp`: CPU threads the server uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    /// `llamacpp`: how long the server may take to load the model, e.g. `120s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_timeout: Option<String>,
 }
 
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
@@ -155,6 +183,16 @@ pub trait Provider: Send + Sync {
 
     /// Cost of a response in US dollars, when the price is known.
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64>;
+
+    /// Gets ready for requests: a local provider starts (or joins) its server here. A run
+    /// calls it once per provider before the first request; [`build`] and validation never
+    /// do. Remote providers have nothing to start.
+    ///
+    /// Await it on the thread that drives the run (the `block_on` thread): a server's
+    /// `PR_SET_PDEATHSIG` is tied to the thread that spawned it.
+    fn start(&self) -> BoxFuture<'_, Result<(), ProviderError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 impl ProviderConfigError {
@@ -203,6 +241,7 @@ pub fn build(
     match config.kind.as_str() {
         "echo" => Ok(Arc::new(EchoProvider::new(name, config)?)),
         "openai" => Ok(Arc::new(OpenAiProvider::new(name, config)?)),
+        "llamacpp" => Ok(Arc::new(LlamaCppProvider::new(name, config)?)),
         other => Err(ProviderConfigError::new(
             name,
             format!(
@@ -214,11 +253,12 @@ pub fn build(
     }
 }
 
-/// The settings an inline model id stands for: `echo`, or `openai:MODEL`.
+/// The settings an inline model id stands for: `echo`, `llamacpp` (the default local
+/// model), or `openai:MODEL`.
 pub fn inline(id: &str) -> Option<ProviderConfig> {
-    if id == "echo" {
+    if id == "echo" || id == "llamacpp" {
         return Some(ProviderConfig {
-            kind: "echo".into(),
+            kind: id.into(),
             ..ProviderConfig::default()
         });
     }
@@ -344,7 +384,7 @@ mod tests {
         let err = build_err(&config("anthropic"));
         assert_eq!(
             err.to_string(),
-            "provider `p`: unknown provider kind `anthropic`. Choose from: echo, openai"
+            "provider `p`: unknown provider kind `anthropic`. Choose from: echo, openai, llamacpp"
         );
         assert!(err.hint().is_some());
     }
@@ -392,6 +432,7 @@ mod tests {
     #[test]
     fn inline_ids() {
         assert_eq!(inline("echo"), Some(config("echo")));
+        assert_eq!(inline("llamacpp"), Some(config("llamacpp")));
         let c = inline("openai:gpt-4o-mini").unwrap();
         assert_eq!(c.kind, "openai");
         assert_eq!(c.model.as_deref(), Some("gpt-4o-mini"));

@@ -1,5 +1,6 @@
-//! The `openai` provider: OpenAI-compatible chat completions over HTTP (OpenAI itself,
-//! llama.cpp's `llama-server`, vLLM, Ollama…), with retries and a concurrency limit.
+//! The `openai` provider: OpenAI-compatible chat completions (or legacy text completions)
+//! over HTTP (OpenAI itself, llama.cpp's `llama-server`, vLLM, Ollama…), with retries and a
+//! concurrency limit.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,6 +27,27 @@ const DEFAULT_CONCURRENCY: usize = 4;
 /// How much of an error body goes into a message.
 const MAX_DETAIL_CHARS: usize = 200;
 
+/// Which OpenAI-compatible endpoint requests go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST {base_url}/chat/completions` with `messages`; the output is
+    /// `choices[0].message.content`.
+    #[default]
+    Chat,
+    /// `POST {base_url}/completions` with a plain `prompt` (a chat prompt is sent as
+    /// [`crate::message::RenderedPrompt::to_text`]); the output is `choices[0].text`.
+    Completions,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "chat/completions",
+            Endpoint::Completions => "completions",
+        }
+    }
+}
+
 /// An API key. It is read once, when the provider is built, and never printed: its
 /// `Debug` is `***`, and error bodies that echo it are scrubbed.
 #[derive(Clone)]
@@ -37,7 +59,8 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// An OpenAI-compatible chat completions endpoint.
+/// An OpenAI-compatible chat completions endpoint (or, built with
+/// [`OpenAiProvider::with_endpoint`], a text completions endpoint).
 ///
 /// The concurrency limit is held here, by a semaphore acquired in
 /// [`Provider::complete`] for the whole request (backoff waits included, so a provider
@@ -47,6 +70,7 @@ impl fmt::Debug for ApiKey {
 pub struct OpenAiProvider {
     name: String,
     model: String,
+    endpoint: Endpoint,
     url: Url,
     key: Option<ApiKey>,
     auth: Option<HeaderValue>,
@@ -81,6 +105,16 @@ impl OpenAiProvider {
     /// `OPENAI_API_KEY`. A custom `base_url` without `api_key_env` sends no
     /// `Authorization` header (local servers need none).
     pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        Self::with_endpoint(name, config, Endpoint::Chat)
+    }
+
+    /// Builds the provider named `name` like [`OpenAiProvider::new`], sending requests to
+    /// `endpoint`.
+    pub fn with_endpoint(
+        name: &str,
+        config: &ProviderConfig,
+        endpoint: Endpoint,
+    ) -> Result<Self, ProviderConfigError> {
         let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
         let model = match config.model.as_deref().map(str::trim) {
             Some(model) if !model.is_empty() => model.to_string(),
@@ -102,7 +136,7 @@ impl OpenAiProvider {
             .unwrap_or(DEFAULT_OPENAI_BASE_URL)
             .trim()
             .trim_end_matches('/');
-        let url = parse_base_url(name, base_text)?;
+        let url = parse_base_url(name, base_text, endpoint)?;
         let key_env = match &config.api_key_env {
             Some(var) => Some(var.as_str()),
             None if base_text == DEFAULT_OPENAI_BASE_URL => Some(DEFAULT_OPENAI_KEY_ENV),
@@ -145,6 +179,7 @@ impl OpenAiProvider {
         Ok(OpenAiProvider {
             name: name.to_string(),
             model,
+            endpoint,
             url,
             key,
             auth,
@@ -169,21 +204,34 @@ impl OpenAiProvider {
         self.policy
     }
 
-    /// The request body: `model` and `messages`, then the provider's default params
-    /// overlaid by the request's params, as top-level fields. Params named `model` or
-    /// `messages` are ignored: those come from the provider and the prompt.
+    /// The endpoint requests go to.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// The request body: `model` and `messages` (or `prompt` for [`Endpoint::Completions`]),
+    /// then the provider's default params overlaid by the request's params, as top-level
+    /// fields. Params named `model`, `messages` or `prompt` are ignored: those come from the
+    /// provider and the prompt.
     fn body(&self, request: &ProviderRequest) -> serde_json::Value {
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
-        let messages = request
-            .prompt
-            .to_messages()
-            .into_iter()
-            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
-        body.insert("messages".into(), serde_json::Value::Array(messages));
+        match self.endpoint {
+            Endpoint::Chat => {
+                let messages = request
+                    .prompt
+                    .to_messages()
+                    .into_iter()
+                    .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+                    .collect();
+                body.insert("messages".into(), serde_json::Value::Array(messages));
+            }
+            Endpoint::Completions => {
+                body.insert("prompt".into(), request.prompt.to_text().into());
+            }
+        }
         for (key, value) in self.params.iter().chain(request.params.iter()) {
-            if key != "model" && key != "messages" {
+            if !matches!(key.as_str(), "model" | "messages" | "prompt") {
                 body.insert(key.clone(), value.clone());
             }
         }
@@ -290,10 +338,11 @@ impl OpenAiProvider {
             .into_iter()
             .next()
             .ok_or_else(|| fatal("response had no choices".into()))?;
-        let output = choice
-            .message
-            .and_then(|m| m.content)
-            .ok_or_else(|| fatal("response had no content".into()))?;
+        let output = match self.endpoint {
+            Endpoint::Chat => choice.message.and_then(|m| m.content),
+            Endpoint::Completions => choice.text,
+        }
+        .ok_or_else(|| fatal("response had no content".into()))?;
         let usage = parsed.usage.unwrap_or_default();
         Ok(Completion {
             output,
@@ -375,6 +424,9 @@ struct ChatResponse {
 struct Choice {
     #[serde(default)]
     message: Option<ChoiceMessage>,
+    /// Text completions answer here instead of in `message`.
+    #[serde(default)]
+    text: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -391,7 +443,7 @@ struct Usage {
     completion_tokens: Option<u64>,
 }
 
-fn parse_base_url(name: &str, text: &str) -> Result<Url, ProviderConfigError> {
+fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, ProviderConfigError> {
     let hint = Some(format!(
         "write the API root up to and including `/v1`, e.g. `{DEFAULT_OPENAI_BASE_URL}` or `http://127.0.0.1:8080/v1`"
     ));
@@ -409,7 +461,7 @@ fn parse_base_url(name: &str, text: &str) -> Result<Url, ProviderConfigError> {
             hint,
         ));
     }
-    Url::parse(&format!("{text}/chat/completions")).map_err(|err| {
+    Url::parse(&format!("{text}/{}", endpoint.path())).map_err(|err| {
         ProviderConfigError::new(name, format!("invalid `base_url` `{text}`: {err}"), hint)
     })
 }
@@ -660,6 +712,36 @@ mod tests {
                 "max_tokens": 5,
                 "stop": ["\n"],
             })
+        );
+    }
+
+    #[test]
+    fn completions_endpoint_sends_a_plain_prompt() {
+        use crate::message::{Message, Role};
+        let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
+        c.params.insert("max_tokens".into(), 5.into());
+        c.params.insert("prompt".into(), "ignored".into());
+        let p = OpenAiProvider::with_endpoint("local", &c, Endpoint::Completions).unwrap();
+        assert_eq!(p.endpoint(), Endpoint::Completions);
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/completions");
+        let chat = RenderedPrompt::Chat(vec![
+            Message {
+                role: Role::System,
+                content: "Be terse.".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "Hi".into(),
+            },
+        ]);
+        let body = p.body(&ProviderRequest {
+            prompt: chat.clone(),
+            params: Params::new(),
+            retries: None,
+        });
+        assert_eq!(
+            body,
+            serde_json::json!({"model": "m", "prompt": chat.to_text(), "max_tokens": 5})
         );
     }
 

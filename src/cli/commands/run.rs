@@ -78,7 +78,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            diagnostics::other(&e, None);
+            diagnostics::other(&e, e.hint());
             return Exit::Runtime;
         }
     };

@@ -1,0 +1,158 @@
+//! [`LlamaCppProvider`]: the `llamacpp` kind, an OpenAI-compatible client in front of a
+//! managed (or given) `llama-server`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::config::{Mode, Settings, Target};
+use super::discover::LookupEnv;
+use super::registry::shared_server;
+use super::server::ManagedServer;
+use crate::provider::{
+    BoxFuture, OpenAiProvider, Provider, ProviderConfig, ProviderConfigError, ProviderError,
+    ProviderRequest, ProviderResponse,
+};
+
+/// A local llama.cpp model. With `base_url` it talks to a server someone else runs;
+/// otherwise [`Provider::start`] starts (or joins) a `llama-server` for `model_path`, and
+/// the server stops when the last provider using it is dropped. Requests go through
+/// [`OpenAiProvider`] (retries, timeout, concurrency limit); responses cost nothing.
+pub struct LlamaCppProvider {
+    name: String,
+    settings: Settings,
+    state: tokio::sync::OnceCell<Ready>,
+}
+
+/// A provider that can take requests.
+struct Ready {
+    client: OpenAiProvider,
+    server: Option<Arc<ManagedServer>>,
+}
+
+impl fmt::Debug for LlamaCppProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlamaCppProvider")
+            .field("name", &self.name)
+            .field("mode", &self.settings.mode)
+            .field("target", &self.settings.target)
+            .field("started", &self.state.initialized())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlamaCppProvider {
+    /// Checks the settings of provider `name`, finding the binary and checking that the
+    /// model file exists (see [`LookupEnv::from_process`] for the environment read).
+    /// Starts nothing.
+    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        Self::with_env(name, config, &LookupEnv::from_process())
+    }
+
+    /// Like [`LlamaCppProvider::new`], with the environment given.
+    pub fn with_env(
+        name: &str,
+        config: &ProviderConfig,
+        env: &LookupEnv,
+    ) -> Result<Self, ProviderConfigError> {
+        let settings = Settings::resolve(name, config, env)?;
+        let state = tokio::sync::OnceCell::new();
+        if settings.target == Target::Remote {
+            let client =
+                OpenAiProvider::with_endpoint(name, &settings.client, settings.mode.endpoint())?;
+            let _ = state.set(Ready {
+                client,
+                server: None,
+            });
+        }
+        Ok(LlamaCppProvider {
+            name: name.to_string(),
+            settings,
+            state,
+        })
+    }
+
+    /// The checked settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Completion or chat.
+    pub fn mode(&self) -> Mode {
+        self.settings.mode
+    }
+
+    /// The managed server, once started.
+    pub fn server(&self) -> Option<&Arc<ManagedServer>> {
+        self.state.get().and_then(|ready| ready.server.as_ref())
+    }
+
+    async fn launch(&self) -> Result<Ready, ProviderError> {
+        let Target::Managed {
+            server,
+            startup_timeout,
+        } = &self.settings.target
+        else {
+            // Remote providers are ready from the start; this is not reached.
+            let client = self.client_for(self.settings.client.base_url.clone())?;
+            return Ok(Ready {
+                client,
+                server: None,
+            });
+        };
+        let server = shared_server(server)?;
+        server.wait_ready(*startup_timeout).await?;
+        let client = self.client_for(Some(server.base_url()))?;
+        Ok(Ready {
+            client,
+            server: Some(server),
+        })
+    }
+
+    fn client_for(&self, base_url: Option<String>) -> Result<OpenAiProvider, ProviderError> {
+        let config = ProviderConfig {
+            base_url,
+            ..self.settings.client.clone()
+        };
+        OpenAiProvider::with_endpoint(&self.name, &config, self.settings.mode.endpoint()).map_err(
+            |e| ProviderError {
+                message: e.to_string(),
+                status: None,
+                attempts: 0,
+            },
+        )
+    }
+}
+
+impl Provider for LlamaCppProvider {
+    fn complete(
+        &self,
+        request: ProviderRequest,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        match self.state.get() {
+            Some(ready) => ready.client.complete(request),
+            None => Box::pin(std::future::ready(Err(ProviderError {
+                message: format!(
+                    "provider `{}` was not started before its first request",
+                    self.name
+                ),
+                status: None,
+                attempts: 0,
+            }))),
+        }
+    }
+
+    fn concurrency(&self) -> usize {
+        self.settings.client.concurrency.unwrap_or(1)
+    }
+
+    fn cost(&self, _tokens_in: Option<u64>, _tokens_out: Option<u64>) -> Option<f64> {
+        Some(0.0)
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.state.get_or_try_init(|| self.launch()).await?;
+            Ok(())
+        })
+    }
+}
