@@ -448,7 +448,8 @@ mod tests {
     #[test]
     fn bad_values_are_rejected() {
         let f = fixture();
-        let cases: Vec<(fn(&mut ProviderConfig), &str)> = vec![
+        type Change = fn(&mut ProviderConfig);
+        let cases: Vec<(Change, &str)> = vec![
             (
                 |c| c.mode = Some("instruct".into()),
                 "unknown `mode` `instruct`. Choose from: completion, chat",
