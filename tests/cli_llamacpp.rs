@@ -218,21 +218,28 @@ fn validate_starts_no_server() {
     assert!(server_pids(&p).is_empty());
 }
 
-fn spawn_slow_run(p: &TestProject) -> Child {
+/// A run whose completions take 20s, returned once the server has its first request.
+fn spawn_slow_run(p: &TestProject) -> (Child, i32) {
+    let requests = p.path().join("requests");
     let mut cmd = command(p, &["run"]);
     cmd.env("FAKE_LLAMA_DELAY_MS", "20000")
+        .env("FAKE_LLAMA_REQUESTS_FILE", &requests)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    cmd.spawn().unwrap()
+    let child = cmd.spawn().unwrap();
+    let server = wait_for_pid(p);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&requests).map_or(0, |m| m.len()) == 0 {
+        assert!(Instant::now() < deadline, "no request reached the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, server)
 }
 
 #[test]
 fn ctrl_c_stops_the_server() {
     let p = project("");
-    let child = spawn_slow_run(&p);
-    let server = wait_for_pid(&p);
-    // Let the server get healthy and the first requests go out.
-    std::thread::sleep(Duration::from_millis(800));
+    let (child, server) = spawn_slow_run(&p);
     // SAFETY: sends SIGINT to the prompteval process this test spawned.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
@@ -246,9 +253,7 @@ fn ctrl_c_stops_the_server() {
 #[test]
 fn kill_9_of_prompteval_takes_the_server_down() {
     let p = project("");
-    let mut child = spawn_slow_run(&p);
-    let server = wait_for_pid(&p);
-    std::thread::sleep(Duration::from_millis(500));
+    let (mut child, server) = spawn_slow_run(&p);
     assert!(alive(server));
     child.kill().unwrap();
     child.wait().unwrap();
