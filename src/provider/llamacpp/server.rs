@@ -1,5 +1,6 @@
 //! One `llama-server` process: spawned on a free port, polled until healthy, and stopped
-//! (SIGTERM, then SIGKILL) when dropped. Its output is drained into a [`LogTail`].
+//! (SIGTERM, then SIGKILL) when dropped. Its output (stdout and stderr through one pipe, so
+//! lines keep their order) is drained into a [`LogTail`].
 
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -43,11 +44,9 @@ impl ManagedServer {
         let binary = settings.binary.display();
         let port = free_port().map_err(|e| fail(format!("cannot find a free port: {e}")))?;
         let mut command = Command::new(&settings.binary);
-        command
-            .args(settings.args(port))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(settings.args(port)).stdin(Stdio::null());
+        let merged = output_pipe(&mut command)
+            .map_err(|e| fail(format!("cannot create a pipe for the server's output: {e}")))?;
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
@@ -55,10 +54,15 @@ impl ManagedServer {
         }
         #[cfg(target_os = "linux")]
         die_with_parent(&mut command);
-        let mut child = command
-            .spawn()
-            .map_err(|e| fail(format!("cannot start {binary}: {e}")))?;
+        let spawned = command.spawn();
+        // The command holds our copies of the pipe's write end: without dropping it the
+        // log would never see the end of the output.
+        drop(command);
+        let mut child = spawned.map_err(|e| fail(format!("cannot start {binary}: {e}")))?;
         let log = LogTail::default();
+        if let Some(out) = merged {
+            log.drain_in_background(out);
+        }
         if let Some(out) = child.stdout.take() {
             log.drain_in_background(out);
         }
@@ -218,6 +222,36 @@ fn die_with_parent(command: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// Sends the child's stdout and stderr into one pipe, so its lines keep their order, and
+/// returns the read end. Where that is not available, both streams are piped separately
+/// (and read from the child's handles) and `None` is returned.
+#[cfg(target_os = "linux")]
+fn output_pipe(command: &mut Command) -> std::io::Result<Option<std::fs::File>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds: [libc::c_int; 2] = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    let (read, write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    command
+        .stdout(Stdio::from(write.try_clone()?))
+        .stderr(Stdio::from(write));
+    Ok(Some(read))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn output_pipe(command: &mut Command) -> std::io::Result<Option<std::fs::File>> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    Ok(None)
 }
 
 fn free_port() -> std::io::Result<u16> {
