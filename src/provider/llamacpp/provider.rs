@@ -156,3 +156,101 @@ impl Provider for LlamaCppProvider {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::RenderedPrompt;
+
+    fn fake_server() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-llama-server.py")
+    }
+
+    fn env(dir: &std::path::Path) -> LookupEnv {
+        LookupEnv {
+            llama_server: None,
+            path: None,
+            cache_dir: dir.join("cache"),
+        }
+    }
+
+    fn managed(dir: &std::path::Path, ctx_size: u32) -> LlamaCppProvider {
+        let model = dir.join("m.gguf");
+        std::fs::write(&model, "GGUF").unwrap();
+        let config = ProviderConfig {
+            kind: "llamacpp".into(),
+            binary: Some(fake_server()),
+            model_path: Some(model),
+            ctx_size: Some(ctx_size),
+            ..ProviderConfig::default()
+        };
+        LlamaCppProvider::with_env("local", &config, &env(dir)).unwrap()
+    }
+
+    fn request(text: &str) -> ProviderRequest {
+        ProviderRequest {
+            prompt: RenderedPrompt::Text(text.into()),
+            params: Default::default(),
+            retries: None,
+        }
+    }
+
+    fn alive(pid: u32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        !matches!(state, Some("Z") | Some("X") | None)
+    }
+
+    #[tokio::test]
+    async fn requests_before_start_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = managed(dir.path(), 512);
+        let err = p.complete(request("hi")).await.unwrap_err();
+        assert_eq!(
+            err.message,
+            "provider `local` was not started before its first request"
+        );
+        assert!(p.server().is_none());
+        assert_eq!(p.cost(Some(100), Some(100)), Some(0.0));
+        assert_eq!(p.concurrency(), 2);
+    }
+
+    #[tokio::test]
+    async fn base_url_is_ready_without_start() {
+        let config = ProviderConfig {
+            kind: "llamacpp".into(),
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            ..ProviderConfig::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = LlamaCppProvider::with_env("remote", &config, &env(dir.path())).unwrap();
+        p.start().await.unwrap();
+        assert!(p.server().is_none());
+        assert_eq!(p.mode(), Mode::Completion);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn start_shares_the_server_and_drop_stops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A context size no other test uses, so no server of another test is shared.
+        let a = managed(dir.path(), 777);
+        let b = managed(dir.path(), 777);
+        a.start().await.unwrap();
+        b.start().await.unwrap();
+        let server = a.server().unwrap().clone();
+        assert!(Arc::ptr_eq(&server, b.server().unwrap()));
+        let response = a.complete(request("say hi")).await.unwrap();
+        assert_eq!(response.output, "SAY HI");
+        assert_eq!(response.tokens_in, Some(2));
+        let pid = server.pid();
+        drop(server);
+        drop(a);
+        assert!(alive(pid), "b still uses the server");
+        drop(b);
+        assert!(!alive(pid), "the last provider stops the server");
+    }
+}
