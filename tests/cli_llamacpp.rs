@@ -1,7 +1,8 @@
 //! The `llamacpp` provider's server lifecycle, end to end through the CLI, against
 //! `tests/fixtures/fake-llama-server.py`: a full run; the server is gone after a passing
 //! run, a failing run, Ctrl-C and `kill -9` of prompteval; start-up failures (exit 3 with
-//! the server's output); a missing model or binary (exit 2); `validate` starts nothing;
+//! the server's output); Ctrl-C during start-up; a missing model or binary (exit 2);
+//! `validate` starts nothing;
 //! providers with the same model share one server.
 
 mod common;
@@ -246,6 +247,26 @@ fn ctrl_c_stops_the_server() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_gone(server);
+    assert_eq!(record(&p)["status"], "interrupted");
+}
+
+#[test]
+fn ctrl_c_while_the_server_starts_stops_it() {
+    let p = project("");
+    let mut cmd = command(&p, &["run"]);
+    cmd.env("FAKE_LLAMA_MODE", "hang")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let server = wait_for_pid(&p);
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sends SIGINT to the prompteval process this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("interrupted: 0 of 6 cells"), "{stderr}");
     assert_gone(server);
     assert_eq!(record(&p)["status"], "interrupted");
 }
