@@ -2,8 +2,7 @@
 //! `tests/fixtures/fake-llama-server.py`: a full run; the server is gone after a passing
 //! run, a failing run, Ctrl-C and `kill -9` of prompteval; start-up failures (exit 3 with
 //! the server's output); Ctrl-C during start-up; a missing model or binary (exit 2);
-//! `validate` starts nothing;
-//! providers with the same model share one server.
+//! `validate` starts nothing; providers with the same model share one server.
 
 mod common;
 
