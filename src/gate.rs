@@ -14,6 +14,10 @@ pub struct GateConfig {
     /// Every prompt × model must reach at least this mean score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_score: Option<f64>,
+    /// Only these prompts are held to the gate (resolved references, `name@N`); the others
+    /// are in the eval for comparison. Empty: every prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<String>,
 }
 
 /// One rule checked against one summary row.
@@ -57,6 +61,9 @@ pub fn evaluate<'a>(
     let mut reasons = Vec::new();
     for row in summary {
         let mut config = gates(&row.eval);
+        if !config.prompts.is_empty() && !config.prompts.contains(&row.prompt) {
+            continue;
+        }
         if fail_under.is_some() {
             config.min_pass_rate = fail_under;
         }
@@ -152,7 +159,7 @@ mod tests {
     fn min_pass_rate_and_fail_under() {
         let gate = |_: &str| GateConfig {
             min_pass_rate: Some(0.8),
-            min_score: None,
+            ..GateConfig::default()
         };
         assert!(evaluate(gate, &[row(8, 2)], None).passed);
         let v = evaluate(gate, &[row(7, 3)], None);
@@ -161,6 +168,26 @@ mod tests {
             ["e: p@1 × m: pass rate 70.0% is below min_pass_rate 80.0%"]
         );
         assert!(evaluate(gate, &[row(7, 3)], Some(0.5)).passed);
+    }
+
+    #[test]
+    fn only_the_named_prompts_are_gated() {
+        let gate = |_: &str| GateConfig {
+            min_pass_rate: Some(0.8),
+            prompts: vec!["p@2".into()],
+            ..GateConfig::default()
+        };
+        let mut baseline = row(1, 9);
+        baseline.prompt = "p@1".into();
+        let mut candidate = row(9, 1);
+        candidate.prompt = "p@2".into();
+        let v = evaluate(gate, &[baseline.clone(), candidate.clone()], None);
+        assert!(v.passed, "{:?}", v.reasons);
+        assert_eq!(v.checks.len(), 1);
+        candidate.passed = 5;
+        candidate.failed = 5;
+        candidate.pass_rate = Some(0.5);
+        assert!(!evaluate(gate, &[baseline, candidate], None).passed);
     }
 
     #[test]

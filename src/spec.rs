@@ -598,7 +598,37 @@ impl EvalContext<'_> {
                 );
             }
         }
-        let gate = file.gate.clone().unwrap_or_default();
+        let mut gate = file.gate.clone().unwrap_or_default();
+        if !self.selection.prompts.is_empty() {
+            // --prompt replaced the eval's versions: hold every prompt run to the gate.
+            gate.prompts.clear();
+        }
+        let mut gated = Vec::new();
+        for (i, wanted) in gate.prompts.iter().enumerate() {
+            let found = prompts.iter().find(|p| {
+                p.requested == *wanted
+                    || p.version.reference() == *wanted
+                    || wanted
+                        .parse::<PromptRef>()
+                        .ok()
+                        .and_then(|r| self.registry.resolve(&r).ok())
+                        .is_some_and(|v| v.reference() == p.version.reference())
+            });
+            match found {
+                Some(p) => gated.push(p.version.reference()),
+                None => errors.push(
+                    SpecError::Invalid {
+                        location: self.loc(&text, &format!("gate.prompts[{i}]")),
+                        message: format!(
+                            "`gate.prompts` names `{wanted}`, which is not one of this eval's prompts ({})",
+                            prompts.iter().map(|p| p.requested.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    }
+                    .into(),
+                ),
+            }
+        }
+        gate.prompts = gated;
         for (key, v) in [
             ("min_pass_rate", gate.min_pass_rate),
             ("min_score", gate.min_score),

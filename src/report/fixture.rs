@@ -284,6 +284,7 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
             gate: GateConfig {
                 min_pass_rate: Some(0.75),
                 min_score: None,
+                prompts: vec![],
             },
         },
         EvalInfo {
@@ -361,6 +362,7 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
         gate: GateConfig {
             min_pass_rate: Some(0.95),
             min_score: None,
+            prompts: vec![],
         },
     }];
     let record = record(evals, &results);
