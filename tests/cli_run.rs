@@ -231,10 +231,11 @@ fn init_scaffolds_a_project_that_runs() {
 }
 
 #[test]
-fn the_shipped_example_project_runs() {
+fn the_shipped_offline_examples_run() {
+    // The Gemma eval is covered by tests/e2e_llamacpp.rs; these two use the echo model.
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let p = TestProject::copy_of(repo, &["prompteval.yaml", "prompts", "datasets", "evals"]);
-    let (code, stdout, stderr) = p.run(&["run", "-o", "r.json"]);
+    let (code, stdout, stderr) = p.run(&["run", "triage", "reply", "-o", "r.json"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
     let failed: u64 = record["summary"]
