@@ -181,14 +181,8 @@ fn ctrl_c_stops_cleanly_keeps_finished_cells_and_exits_3() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let (code, stderr) = common::interrupt(child);
+    assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("interrupted: 2 of 6 cells finished"),
         "{stderr}"

@@ -169,14 +169,8 @@ fn ctrl_c_keeps_finished_cells_and_stops_the_server() {
         !servers_of(&p).is_empty(),
         "the server should be running mid-run"
     );
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let (code, stderr) = common::interrupt(child);
+    assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(finished_cells() >= 1);
     assert_no_server_left(&p);

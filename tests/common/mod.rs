@@ -99,6 +99,20 @@ impl TestProject {
     }
 }
 
+/// Sends Ctrl-C (SIGINT) to a running prompteval and waits: (exit code, stderr).
+pub fn interrupt(child: std::process::Child) -> (i32, String) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "could not signal prompteval");
+    let out = child.wait_with_output().expect("wait for prompteval");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn copy_tree(src: &Path, dst: &Path) {
     if src.is_dir() {
         std::fs::create_dir_all(dst).unwrap();
