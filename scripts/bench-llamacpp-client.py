@@ -20,7 +20,10 @@ the server's `llamacpp:requests_processing` gauge from /metrics every 50 ms.
 
 import concurrent.futures
 import json
+import os
 import random
+import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -90,25 +93,95 @@ class Sampler(threading.Thread):
             self.stop.wait(max(0.0, SAMPLE_INTERVAL - (time.perf_counter() - tick)))
 
 
+TIMING = re.compile(
+    r"^(\d+)\.(\d+)\.(\d+)\.(\d+) .*print_timing: id +(\d+) \| task (\d+) \| +total time = +([\d.]+) ms"
+)
+
+
+def server_requests(log, offset, expected):
+    """(start, end) in seconds of server time of every request the server finished after
+    byte `offset` of its log: its `total time` (prompt + generation) ending at the line's
+    timestamp; and every gap on a slot from releasing one request to launching the next.
+    Waits briefly for the log to catch up with the responses."""
+    deadline = time.monotonic() + 5
+    while True:
+        with open(log, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        spans, gaps, released = [], [], {}
+        for line in text.splitlines():
+            e = SLOT_EVENT.match(line)
+            if e:
+                mins, secs, ms, us = (int(g) for g in e.groups()[:4])
+                t, slot = mins * 60 + secs + ms / 1e3 + us / 1e6, int(e.group(6))
+                if e.group(5) == "release":
+                    released[slot] = t
+                elif slot in released:
+                    gaps.append(t - released.pop(slot))
+            m = TIMING.match(line)
+            if m:
+                mins, secs, ms, us = (int(g) for g in m.groups()[:4])
+                end = mins * 60 + secs + ms / 1e3 + us / 1e6
+                spans.append((end - float(m.group(7)) / 1e3, end))
+        if len(spans) >= expected or time.monotonic() > deadline:
+            return spans, gaps
+
+
+SLOT_EVENT = re.compile(
+    r"^(\d+)\.(\d+)\.(\d+)\.(\d+) .*slot +(release|launch_slot_): id +(\d+) \|"
+)
+
+
+def busy_stats(spans, parallel):
+    """Server-side figures from the per-request busy spans: their sum, the span from the
+    first request's start to the last one's end, and the time-weighted slot occupancy."""
+    if not spans:
+        return {"log_requests": 0, "log_sum_s": 0.0, "log_span_s": 0.0, "log_mean_busy": 0.0,
+                "log_full": 0.0, "log_idle_s": 0.0}
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    active, last, weighted, full, idle = 0, events[0][0], 0.0, 0.0, 0.0
+    for t, step in events:
+        weighted += active * (t - last)
+        full += (t - last) if active >= parallel else 0.0
+        idle += (t - last) if active == 0 else 0.0
+        active, last = active + step, t
+    span = events[-1][0] - events[0][0]
+    return {
+        "log_requests": len(spans),
+        "log_sum_s": sum(b - a for a, b in spans),
+        "log_span_s": span,
+        "log_mean_busy": weighted / span if span else 0.0,
+        "log_full": full / span if span else 0.0,
+        "log_idle_s": idle,
+    }
+
+
 def busy_slot_decodes(m):
     # n_busy_slots_per_decode is cumulative busy-slot count / n_decode_total.
     return m.get("n_busy_slots_per_decode", 0.0) * m.get("n_decode_total", 0.0)
 
 
 def cmd_measure(args):
-    pass_no, mode, url, parallel, prompts_file, params = args[:6]
+    pass_no, mode, url, parallel, prompts_file, params, log = args[:7]
     parallel = int(parallel)
-    cmd = args[7:] if len(args) > 6 and args[6] == "--" else []
+    cmd = args[8:] if len(args) > 7 and args[7] == "--" else []
+    log_offset = os.path.getsize(log)
     prompts = json.load(open(prompts_file))
     params = json.loads(params)
     before = metrics(url)
     sampler = Sampler(url)
     sampler.start()
     record = {"pass": int(pass_no), "mode": mode}
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     if mode == "prompteval":
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wall = time.perf_counter() - t0
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        record["cpu_s"] = (children1.ru_utime - children0.ru_utime) + (
+            children1.ru_stime - children0.ru_stime
+        )
         if proc.returncode != 0:
             sys.stderr.write(proc.stderr.decode(errors="replace"))
             sys.exit(f"bench-llamacpp: prompteval exited with {proc.returncode}")
@@ -125,6 +198,7 @@ def cmd_measure(args):
         with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
             done = list(pool.map(lambda p: complete(url, p, params), prompts))
         wall = time.perf_counter() - t0
+        record["cpu_s"] = time.process_time() - cpu0  # includes the sampler thread
         record["outputs"] = [d["text"] for d in done]
         record["tokens_out"] = sum(d["tokens_out"] or 0 for d in done)
         record["latency_sum_s"] = sum(d["client_ms"] for d in done) / 1000
@@ -139,8 +213,15 @@ def cmd_measure(args):
         return after.get(key, 0.0) - before.get(key, 0.0)
 
     decodes = delta("n_decode_total")
+    busy, gaps = server_requests(log, log_offset, len(record["outputs"]))
+    record.update(busy_stats(busy, parallel))
+    record.update(
+        gap_median_ms=statistics.median(gaps) * 1000 if gaps else 0.0,
+        gap_mean_ms=statistics.fmean(gaps) * 1000 if gaps else 0.0,
+    )
     record.update(
         wall_s=wall,
+        load1=os.getloadavg()[0],
         requests=len(record["outputs"]),
         server_sum_s=delta("prompt_seconds_total") + delta("tokens_predicted_seconds_total"),
         prompt_tokens=delta("prompt_tokens_total"),
@@ -163,22 +244,26 @@ def cmd_report(args):
     runs = [json.loads(line) for line in open(path) if line.strip()]
     pe = [r for r in runs if r["mode"] == "prompteval"]
     di = [r for r in runs if r["mode"] == "direct"]
+    med = statistics.median
 
-    def busy(r):  # server busy time: summed per-request prompt+generation time / slots
-        return r["server_sum_s"] / parallel
+    def busy(r):  # the server's own time: summed per-request prompt + generation time / slots
+        return r["log_sum_s"] / parallel
 
-    def pct(a, b):
-        return f"{(a / b - 1) * 100:+.1f}%"
+    def pct(x):
+        return f"{x * 100:+.1f}%"
 
     print(
-        f"{'pass':<5} {'client':<11} {'wall s':>7} {'server Σ/P s':>12} {'wall vs Σ/P':>11}"
-        f" {'in flight':>9} {f'all {parallel} busy':>10} {'busy/decode':>11} {'tokens':>7}"
+        f"{'pass':<4} {'client':<10} {'wall s':>7} {'Σ/P s':>7} {'wall/(Σ/P)':>10} {'span s':>7}"
+        f" {'busy slots':>10} {f'{parallel} busy':>7} {'sampled':>7} {f'{parallel} busy':>7}"
+        f" {'per decode':>10} {'CPU s':>6} {'load':>5}"
     )
     for r in runs:
         print(
-            f"{r['pass']:<5} {r['mode']:<11} {r['wall_s']:7.2f} {busy(r):12.2f} {pct(r['wall_s'], busy(r)):>11}"
-            f" {r['sampled_mean']:9.2f} {r['sampled_full'] * 100:9.0f}% {r['busy_per_decode']:11.2f}"
-            f" {int(r['predicted_tokens']):7d}"
+            f"{r['pass']:<4} {r['mode']:<10} {r['wall_s']:7.2f} {busy(r):7.2f}"
+            f" {pct(r['wall_s'] / busy(r) - 1):>10} {r['log_span_s']:7.2f}"
+            f" {r['log_mean_busy']:10.2f} {r['log_full'] * 100:6.1f}%"
+            f" {r['sampled_mean']:7.2f} {r['sampled_full'] * 100:6.1f}%"
+            f" {r['busy_per_decode']:10.2f} {r['cpu_s']:6.2f} {r['load1']:5.1f}"
         )
     print()
     pairs = []
@@ -188,38 +273,48 @@ def cmd_report(args):
         pairs.append(a["wall_s"] / b["wall_s"] - 1)
         same = sum(x == y for x, y in zip(a["outputs"], b["outputs"]))
         print(
-            f"pass {p}: prompteval {a['wall_s']:.2f} s vs direct {b['wall_s']:.2f} s:"
-            f" {pct(a['wall_s'], b['wall_s'])}; identical outputs {same}/{len(a['outputs'])}"
+            f"pass {p}: prompteval {a['wall_s']:.2f} s, direct {b['wall_s']:.2f} s:"
+            f" prompteval {pct(pairs[-1])}; identical outputs {same}/{len(a['outputs'])}"
         )
-    med = statistics.median
     print()
-    print(f"median over {len(pe)} passes (N={n}, P={parallel}):")
+    print(f"median of {len(pe)} passes, N={n} completions, P={parallel} slots:")
+    for name, rs in (("prompteval", pe), ("direct", di)):
+        print(
+            f"  {name:<10} wall {med(r['wall_s'] for r in rs):6.2f} s;"
+            f" server Σ/P {med(busy(r) for r in rs):6.2f} s;"
+            f" wall over Σ/P {pct(med(r['wall_s'] / busy(r) - 1 for r in rs))};"
+            f" outside the server's first-to-last request span"
+            f" {med(r['wall_s'] - r['log_span_s'] for r in rs):.2f} s"
+        )
+        print(
+            f"  {'':<10} slots busy {med(r['log_mean_busy'] for r in rs):.3f} of {parallel}"
+            f" (time-weighted, server log), all {parallel} busy"
+            f" {med(r['log_full'] for r in rs) * 100:.1f}% of the span;"
+            f" sampled gauge {med(r['sampled_mean'] for r in rs):.2f}"
+            f" ({med(r['sampled_full'] for r in rs) * 100:.0f}% of samples all busy);"
+            f" {med(r['busy_per_decode'] for r in rs):.2f} busy per decode step"
+        )
+        print(
+            f"  {'':<10} slot gap, release to next launch: median {med(r['gap_median_ms'] for r in rs):.0f} ms,"
+            f" mean {med(r['gap_mean_ms'] for r in rs):.0f} ms"
+        )
+    print(f"  prompteval vs direct: {pct(med(pairs))} wall time (median of the per-pass ratios)")
     print(
-        f"  prompteval wall        {med(r['wall_s'] for r in pe):7.2f} s"
-        f"   (server Σ/P {med(busy(r) for r in pe):.2f} s; overhead vs Σ/P"
-        f" {med(r['wall_s'] / busy(r) - 1 for r in pe) * 100:+.1f}%)"
+        f"  client CPU: prompteval {med(r['cpu_s'] for r in pe):.2f} s"
+        f" ({med(r['cpu_s'] / r['wall_s'] for r in pe) * 100:.1f}% of one core),"
+        f" direct Python client {med(r['cpu_s'] for r in di):.2f} s"
     )
+    checks = [
+        f"{r['timings_sum_s']:.2f}/{r['log_sum_s']:.2f}/{r['server_sum_s']:.2f}" for r in di
+    ]
     print(
-        f"  direct client wall     {med(r['wall_s'] for r in di):7.2f} s"
-        f"   (server Σ/P {med(busy(r) for r in di):.2f} s; overhead vs Σ/P"
-        f" {med(r['wall_s'] / busy(r) - 1 for r in di) * 100:+.1f}%)"
+        "  check, direct runs: Σ response timings (prompt_ms + predicted_ms) / Σ server log"
+        " total time / /metrics prompt + generation seconds: "
+        + ", ".join(checks)
     )
-    print(f"  prompteval vs direct   {med(pairs) * 100:+.1f}%  (paired, per pass)")
-    print(
-        f"  slots busy (prompteval): {med(r['sampled_mean'] for r in pe):.2f} of {parallel} on average"
-        f" ({med(r['sampled_full'] for r in pe) * 100:.0f}% of samples with all {parallel} busy),"
-        f" {med(r['busy_per_decode'] for r in pe):.2f} per decode step"
-    )
-    print(
-        f"  slots busy (direct):     {med(r['sampled_mean'] for r in di):.2f} of {parallel} on average"
-        f" ({med(r['sampled_full'] for r in di) * 100:.0f}% of samples with all {parallel} busy),"
-        f" {med(r['busy_per_decode'] for r in di):.2f} per decode step"
-    )
-    sums = [(r["timings_sum_s"], r["server_sum_s"]) for r in di]
-    print(
-        "  check: per-response timings (prompt_ms+predicted_ms) vs /metrics counters, direct passes: "
-        + ", ".join(f"{t:.2f}/{m:.2f} s" for t, m in sums)
-    )
+    short = [r for r in runs if r["log_requests"] != r["requests"]]
+    if short:
+        print(f"  warning: {len(short)} runs found fewer server log entries than requests")
 
 
 def cmd_dataset(args):

@@ -8,7 +8,8 @@
 # 50 ms: it shows whether every slot stayed busy.
 # Usage: scripts/bench-llamacpp.sh [N] [P] [MAX_TOKENS] — defaults 64 cases, 2 slots, 16 tokens.
 # Environment: LLAMA_THREADS (server --threads; default: llama-server's own choice),
-# PROMPTEVAL_CACHE (where scripts/setup-local-model.sh installed the server and model).
+# PROMPTEVAL_CACHE (where scripts/setup-local-model.sh installed the server and model),
+# BENCH_KEEP=1 (keep the temporary directory: project, server log, runs.jsonl).
 set -euo pipefail
 n=${1:-64}
 parallel=${2:-2}
@@ -40,7 +41,7 @@ cleanup() {
     kill -9 "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "bench-llamacpp: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -84,11 +85,14 @@ YAML
 python3 "$client" prompts "$work/echo.json" "$work/prompts.json"
 
 # The server. --cache-ram 0: no host-memory prompt cache, so a prompt seen in an earlier run
-# is not served from cache in a later one (each slot still reuses the shared few-shot prefix).
+# is not served from cache in a later one. (Gemma 3 uses sliding-window attention, so a slot
+# re-processes the whole prompt anyway: every request costs the same whoever sends it.)
+# --log-timestamps: each request's `total time` line, stamped, gives its busy span.
 threads=()
 [ -n "${LLAMA_THREADS:-}" ] && threads=(--threads "$LLAMA_THREADS")
 "$server_bin" -m "$model" --host 127.0.0.1 --port "$port" --parallel "$parallel" \
   --ctx-size 4096 --metrics --no-webui --cache-ram 0 "${threads[@]}" \
+  --log-timestamps --log-prefix --log-colors off \
   >"$work/server.log" 2>&1 &
 server_pid=$!
 if ! python3 "$client" wait "$url" 120; then
@@ -101,12 +105,13 @@ echo "llama.cpp overhead bench: N=$n completions of $max_tokens tokens, P=$paral
   "$(basename "$model"), $(nproc) CPUs, $passes passes"
 pe() {
   rm -rf "$work/proj/.prompteval"
-  python3 "$client" measure "$1" prompteval "$url" "$parallel" "$work/prompts.json" "$params" -- \
+  python3 "$client" measure "$1" prompteval "$url" "$parallel" "$work/prompts.json" "$params" \
+    "$work/server.log" -- \
     "$bin" -C "$work/proj" run --no-progress --no-matrix -o "$work/pe.json" >>"$work/runs.jsonl"
 }
 direct() {
   python3 "$client" measure "$1" direct "$url" "$parallel" "$work/prompts.json" "$params" \
-    >>"$work/runs.jsonl"
+    "$work/server.log" >>"$work/runs.jsonl"
 }
 for pass in $(seq "$passes"); do
   if [ $((pass % 2)) -eq 1 ]; then pe "$pass"; direct "$pass"; else direct "$pass"; pe "$pass"; fi

@@ -201,6 +201,22 @@ fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Res
     for reason in &gate.reasons {
         writeln!(w, "  • {reason}")?;
     }
+    // Rows that no rule looked at ran for comparison only (`gate.prompts`): say so, so a
+    // reader does not take their numbers for a verdict.
+    let ungated: Vec<String> = record
+        .summary
+        .iter()
+        .filter(|row| {
+            !gate
+                .checks
+                .iter()
+                .any(|c| c.eval == row.eval && c.prompt == row.prompt && c.model == row.model)
+        })
+        .map(|row| format!("{} × {}", row.prompt, row.model))
+        .collect();
+    if !ungated.is_empty() {
+        writeln!(w, "  not gated (comparison only): {}", ungated.join(", "))?;
+    }
     Ok(())
 }
 
@@ -264,6 +280,26 @@ mod tests {
         assert_eq!(
             console::strip_ansi_codes(&coloured).lines().count(),
             plain.lines().count()
+        );
+    }
+
+    #[test]
+    fn rows_without_a_gate_check_are_marked_comparison_only() {
+        let (mut record, _) = fixture::small();
+        let text = render(&record, &TableOptions::default());
+        assert!(!text.contains("not gated"), "{text}");
+        let first = record.summary[0].clone();
+        let gate = record.gate.as_mut().unwrap();
+        gate.checks.retain(|c| {
+            !(c.prompt == first.prompt && c.model == first.model && c.eval == first.eval)
+        });
+        let text = render(&record, &TableOptions::default());
+        assert!(
+            text.contains(&format!(
+                "  not gated (comparison only): {} × {}\n",
+                first.prompt, first.model
+            )),
+            "{text}"
         );
     }
 
