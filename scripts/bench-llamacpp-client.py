@@ -299,6 +299,20 @@ def cmd_report(args):
             f" mean {med(r['gap_mean_ms'] for r in rs):.0f} ms"
         )
     print(f"  prompteval vs direct: {pct(med(pairs))} wall time (median of the per-pass ratios)")
+    norm = []
+    for p in sorted({r["pass"] for r in runs}):
+        a = next(r for r in pe if r["pass"] == p)
+        b = next(r for r in di if r["pass"] == p)
+        norm.append((a["wall_s"] / busy(a)) / (b["wall_s"] / busy(b)) - 1)
+        if abs(busy(a) / busy(b) - 1) > 0.1:
+            print(
+                f"  warning: pass {p}: the server's own time differs by more than 10% between the"
+                " two clients (other load on the machine?); trust the normalised figure below"
+            )
+    print(
+        f"  prompteval vs direct, each normalised by the server's own time (wall / (Σ/P)):"
+        f" {pct(med(norm))} (median; per pass: {', '.join(pct(x) for x in norm)})"
+    )
     print(
         f"  client CPU: prompteval {med(r['cpu_s'] for r in pe):.2f} s"
         f" ({med(r['cpu_s'] / r['wall_s'] for r in pe) * 100:.1f}% of one core),"
