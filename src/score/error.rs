@@ -7,7 +7,7 @@ use crate::template::TemplateError;
 /// An assertion that cannot be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
-    /// The type is not one of [`KINDS`](super::KINDS).
+    /// The type is not one of [`kinds`](super::kinds).
     #[error(
         "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but `latency` also as `not-<type>`)",
         super::BASE_KINDS.join(", ")
@@ -18,7 +18,7 @@ pub enum ScoreError {
         /// The type as written.
         kind: String,
         /// The closest known type, when one is close.
-        suggestion: Option<&'static str>,
+        suggestion: Option<String>,
     },
     /// A type that has no `not-` form was negated.
     #[error("{origin}: assertion type `{kind}` cannot be negated")]
@@ -93,7 +93,7 @@ impl ScoreError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ScoreError::UnknownKind { suggestion, .. } => {
-                suggestion.map(|s| format!("did you mean `{s}`?"))
+                suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
             }
             ScoreError::NotNegatable { .. } => Some(
                 "use `latency` with a `threshold` in milliseconds; there is no `not-latency`"
