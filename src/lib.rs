@@ -21,6 +21,7 @@ pub mod run;
 pub mod score;
 pub mod session;
 pub mod spec;
+pub mod stats;
 pub mod store;
 pub mod summary;
 pub mod template;
