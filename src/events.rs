@@ -23,6 +23,10 @@ pub struct AssertionResult {
     /// The weight of this assertion in the case score.
     #[serde(default = "one")]
     pub weight: f64,
+    /// Scorer-specific data kept with the result: a judge's raw reply, a metric's
+    /// sufficient statistics for corpus-level aggregation, an external scorer's metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 fn one() -> f64 {

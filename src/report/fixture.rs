@@ -32,6 +32,7 @@ fn equals(output: &str, expected: &str) -> AssertionResult {
         },
         metric: None,
         weight: 1.0,
+        detail: None,
     }
 }
 
@@ -45,6 +46,7 @@ fn max_length(output: &str, max: usize) -> AssertionResult {
         reason: format!("output is {len} characters (max {max})"),
         metric: None,
         weight: 1.0,
+        detail: None,
     }
 }
 

@@ -14,6 +14,8 @@ pub(crate) struct Outcome {
     /// A better phrasing for when the `not-` form passes, where the plain fact would read
     /// oddly (`expected "a", got "b"` under `not-equals`).
     pub(crate) negated_reason: Option<String>,
+    /// Scorer-specific data stored with the result (see `AssertionResult::detail`).
+    pub(crate) detail: Option<serde_json::Value>,
 }
 
 impl Outcome {
@@ -43,7 +45,15 @@ impl Outcome {
             score,
             reason,
             negated_reason: None,
+            detail: None,
         }
+    }
+
+    /// Attaches scorer-specific data to the result.
+    #[allow(dead_code)] // the first users (BLEU statistics, judge replies) are being added
+    pub(crate) fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
     }
 
     /// Sets the phrasing used when the `not-` form passes.

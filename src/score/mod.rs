@@ -228,18 +228,22 @@ impl Assertion {
 
     /// Evaluates the assertion on one output.
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
-        let (pass, score, reason) = match self.check.check(input, templates) {
-            Err(reason) => (false, 0.0, reason),
-            Ok(outcome) if !self.negated => (outcome.pass, outcome.score, outcome.reason),
+        let (pass, score, reason, detail) = match self.check.check(input, templates) {
+            Err(reason) => (false, 0.0, reason, None),
+            Ok(outcome) if !self.negated => {
+                (outcome.pass, outcome.score, outcome.reason, outcome.detail)
+            }
             Ok(outcome) if outcome.pass => (
                 false,
                 1.0 - outcome.score,
                 format!("{} ({})", outcome.reason, self.spec.kind),
+                outcome.detail,
             ),
             Ok(outcome) => (
                 true,
                 1.0 - outcome.score,
                 outcome.negated_reason.unwrap_or(outcome.reason),
+                outcome.detail,
             ),
         };
         let score = if score.is_nan() {
@@ -254,6 +258,7 @@ impl Assertion {
             reason,
             metric: self.spec.metric.clone(),
             weight: self.weight,
+            detail,
         }
     }
 }
