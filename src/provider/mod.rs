@@ -1,6 +1,11 @@
 //! Providers: the models prompts are sent to. One file per kind; retries, timeouts and
 //! concurrency limits live at this edge. Providers never read templates or datasets.
 //!
+//! Layers of a remote provider: [`transport`] (HTTP client, secrets, one attempt and the
+//! classification of its failure), [`run_with_retries`] (the one retry loop), and
+//! [`limiter`] (requests in flight). A provider file only builds its request body and reads
+//! its response shape.
+//!
 //! How a remote provider behaves (see [`OpenAiProvider`]):
 //! - **Concurrency** is enforced inside the provider by a semaphore held for the whole
 //!   request, retries and backoff included; [`Provider::concurrency`] reports the limit so
@@ -18,9 +23,11 @@
 //! starts it once per run, and dropping the last provider using it stops it.
 
 mod echo;
+pub mod limiter;
 pub mod llamacpp;
 mod openai;
 mod retry;
+pub mod transport;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -37,7 +44,8 @@ pub use echo::EchoProvider;
 pub use llamacpp::LlamaCppProvider;
 pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
 pub use retry::{
-    parse_retry_after, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
+    parse_retry_after, run_with_retries, AttemptFailure, Completion, FailureClass, RetryPolicy,
+    MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
 
 /// A boxed, sendable future.

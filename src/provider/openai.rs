@@ -3,18 +3,17 @@
 //! concurrency limit.
 
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::Url;
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 
-use super::retry::{parse_retry_after, parse_retry_after_ms, MAX_RETRY_AFTER};
+use super::limiter::Limiter;
+use super::retry::{run_with_retries, AttemptFailure, Completion};
+use super::transport::{parse_http_url, read_secret, Secret, Transport};
 use super::{
     price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, RetryNotice, RetryPolicy,
+    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
 };
 use crate::registry::Params;
 
@@ -24,8 +23,6 @@ pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_OPENAI_KEY_ENV: &str = "OPENAI_API_KEY";
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
-/// How much of an error body goes into a message.
-const MAX_DETAIL_CHARS: usize = 200;
 
 /// Which OpenAI-compatible endpoint requests go to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,17 +45,6 @@ impl Endpoint {
     }
 }
 
-/// An API key. It is read once, when the provider is built, and never printed: its
-/// `Debug` is `***`, and error bodies that echo it are scrubbed.
-#[derive(Clone)]
-struct ApiKey(String);
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 /// An OpenAI-compatible chat completions endpoint (or, built with
 /// [`OpenAiProvider::with_endpoint`], a text completions endpoint).
 ///
@@ -72,15 +58,13 @@ pub struct OpenAiProvider {
     model: String,
     endpoint: Endpoint,
     url: Url,
-    key: Option<ApiKey>,
+    key: Option<Secret>,
     auth: Option<HeaderValue>,
-    client: reqwest::Client,
-    timeout: Duration,
+    transport: Transport,
     policy: RetryPolicy,
     params: Params,
     price: Option<Price>,
-    limit: Arc<Semaphore>,
-    concurrency: usize,
+    limiter: Limiter,
 }
 
 impl fmt::Debug for OpenAiProvider {
@@ -90,9 +74,9 @@ impl fmt::Debug for OpenAiProvider {
             .field("model", &self.model)
             .field("url", &self.url.as_str())
             .field("key", &self.key)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.transport.timeout())
             .field("policy", &self.policy)
-            .field("concurrency", &self.concurrency)
+            .field("concurrency", &self.limiter.limit())
             .finish_non_exhaustive()
     }
 }
@@ -142,39 +126,12 @@ impl OpenAiProvider {
             None if base_text == DEFAULT_OPENAI_BASE_URL => Some(DEFAULT_OPENAI_KEY_ENV),
             None => None,
         };
-        let key = key_env.map(|var| read_key(name, var)).transpose()?;
+        let key = key_env.map(|var| read_secret(name, var)).transpose()?;
         let auth = match (&key, key_env) {
-            (Some(key), Some(var)) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.0)).map_err(|_| {
-                    ProviderConfigError::new(
-                        name,
-                        format!("the API key in environment variable `{var}` contains characters not allowed in an HTTP header"),
-                        Some(format!("check the value of {var} for stray quotes or line breaks")),
-                    )
-                })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
+            (Some(key), Some(var)) => Some(key.header(name, var, "Bearer ")?),
             _ => None,
         };
-
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let mut builder = reqwest::Client::builder()
-            .timeout(common.timeout)
-            .default_headers(headers)
-            .user_agent(concat!("prompteval/", env!("CARGO_PKG_VERSION")));
-        if is_loopback(&url) {
-            // A server on this machine is never reached through an HTTP proxy from the environment.
-            builder = builder.no_proxy();
-        }
-        let client = builder.build().map_err(|err| {
-            ProviderConfigError::new(
-                name,
-                format!("cannot create the HTTP client: {}", root_cause(&err)),
-                None,
-            )
-        })?;
+        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
 
         Ok(OpenAiProvider {
             name: name.to_string(),
@@ -183,13 +140,11 @@ impl OpenAiProvider {
             url,
             key,
             auth,
-            client,
-            timeout: common.timeout,
+            transport,
             policy: common.policy,
             params: config.params.clone(),
             price: common.price,
-            limit: Arc::new(Semaphore::new(common.concurrency)),
-            concurrency: common.concurrency,
+            limiter: Limiter::new(common.concurrency),
         })
     }
 
@@ -239,144 +194,44 @@ impl OpenAiProvider {
     }
 
     async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let _permit = self.limit.acquire().await.map_err(|_| ProviderError {
-            message: "provider is shut down".into(),
-            status: None,
-            attempts: 0,
-        })?;
-        let start = Instant::now();
         let body = self.body(&request).to_string();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.attempt(&body).await {
-                Ok(done) => {
-                    return Ok(ProviderResponse {
-                        output: done.output,
-                        tokens_in: done.tokens_in,
-                        tokens_out: done.tokens_out,
-                        latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-                        attempts: attempt,
-                    })
-                }
-                Err(failure) => failure,
-            };
-            if !failure.retryable || attempt > self.policy.max_retries {
-                return Err(self.give_up(failure.message, failure.status, attempt));
-            }
-            let wait = match failure.retry_after {
-                Some(wait) if wait > MAX_RETRY_AFTER => {
-                    let message = format!(
-                        "{}: server asked to wait {} before retrying, more than the {} limit",
-                        failure.message,
-                        humantime::format_duration(round_secs(wait)),
-                        humantime::format_duration(MAX_RETRY_AFTER),
-                    );
-                    return Err(self.give_up(message, failure.status, attempt));
-                }
-                Some(wait) => wait,
-                None => self.policy.backoff(attempt),
-            };
-            if let Some(tx) = &request.retries {
-                // Nobody listening is fine.
-                let _ = tx.send(RetryNotice {
-                    attempt,
-                    reason: failure.message.clone(),
-                    wait,
-                });
-            }
-            tokio::time::sleep(wait).await;
-        }
+        run_with_retries(
+            &self.limiter,
+            &self.policy,
+            request.retries.as_ref(),
+            || self.attempt(&body),
+        )
+        .await
     }
 
-    fn give_up(&self, message: String, status: Option<u16>, attempts: u32) -> ProviderError {
-        let plural = if attempts == 1 { "" } else { "s" };
-        ProviderError {
-            message: format!("{message} (after {attempts} attempt{plural})"),
-            status,
-            attempts,
-        }
-    }
-
-    async fn attempt(&self, body: &str) -> Result<Completion, Failure> {
-        let mut request = self.client.post(self.url.clone()).body(body.to_string());
+    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
+        let mut request = self
+            .transport
+            .client()
+            .post(self.url.clone())
+            .body(body.to_string());
         if let Some(auth) = &self.auth {
             request = request.header(AUTHORIZATION, auth.clone());
         }
-        let response = request.send().await.map_err(|err| self.transport(&err))?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let bytes = response.bytes().await.map_err(|err| self.transport(&err))?;
-        if !status.is_success() {
-            let mut message = status_line(status);
-            if let Some(detail) = error_detail(&bytes) {
-                message = format!("{message}: {}", self.scrub(&detail));
-            }
-            return Err(Failure {
-                message,
-                status: Some(status.as_u16()),
-                retryable: is_retryable(status),
-                retry_after,
-            });
-        }
-        // A 200 with a body we cannot read is the server's bug; retrying would usually get
-        // the same answer and cost money, so it fails at once.
-        let fatal = |message: String| Failure {
-            message,
-            status: Some(status.as_u16()),
-            retryable: false,
-            retry_after: None,
-        };
-        let parsed: ChatResponse = serde_json::from_slice(&bytes).map_err(|err| {
-            fatal(format!(
-                "malformed response: {}",
-                one_line(&err.to_string())
-            ))
-        })?;
+        let (status, bytes) = self.transport.send(request).await?;
+        let fatal = |message: &str| AttemptFailure::fatal(message, Some(status.as_u16()));
+        let parsed: ChatResponse = self.transport.parse_json(status, &bytes)?;
         let choice = parsed
             .choices
             .into_iter()
             .next()
-            .ok_or_else(|| fatal("response had no choices".into()))?;
+            .ok_or_else(|| fatal("response had no choices"))?;
         let output = match self.endpoint {
             Endpoint::Chat => choice.message.and_then(|m| m.content),
             Endpoint::Completions => choice.text,
         }
-        .ok_or_else(|| fatal("response had no content".into()))?;
+        .ok_or_else(|| fatal("response had no content"))?;
         let usage = parsed.usage.unwrap_or_default();
         Ok(Completion {
             output,
             tokens_in: usage.prompt_tokens,
             tokens_out: usage.completion_tokens,
         })
-    }
-
-    /// A failure to send or receive: timeouts and connection errors are worth retrying.
-    fn transport(&self, err: &reqwest::Error) -> Failure {
-        let message = if err.is_timeout() {
-            format!(
-                "request timed out after {}",
-                humantime::format_duration(self.timeout)
-            )
-        } else if err.is_connect() {
-            format!("connection failed: {}", self.scrub(&root_cause(err)))
-        } else {
-            format!("request failed: {}", self.scrub(&root_cause(err)))
-        };
-        Failure {
-            message,
-            status: None,
-            retryable: true,
-            retry_after: None,
-        }
-    }
-
-    /// Removes the API key from text a server sent back.
-    fn scrub(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) if !key.0.is_empty() => text.replace(&key.0, "***"),
-            _ => text.to_string(),
-        }
     }
 }
 
@@ -389,27 +244,12 @@ impl Provider for OpenAiProvider {
     }
 
     fn concurrency(&self) -> usize {
-        self.concurrency
+        self.limiter.limit()
     }
 
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         price_cost(self.price, tokens_in, tokens_out)
     }
-}
-
-/// A successful attempt.
-struct Completion {
-    output: String,
-    tokens_in: Option<u64>,
-    tokens_out: Option<u64>,
-}
-
-/// A failed attempt.
-struct Failure {
-    message: String,
-    status: Option<u16>,
-    retryable: bool,
-    retry_after: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -447,126 +287,10 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
     let hint = Some(format!(
         "write the API root up to and including `/v1`, e.g. `{DEFAULT_OPENAI_BASE_URL}` or `http://127.0.0.1:8080/v1`"
     ));
-    let base = Url::parse(text).map_err(|err| {
-        ProviderConfigError::new(
-            name,
-            format!("invalid `base_url` `{text}`: {err}"),
-            hint.clone(),
-        )
-    })?;
-    if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
-        return Err(ProviderConfigError::new(
-            name,
-            format!("invalid `base_url` `{text}`: expected an http:// or https:// URL"),
-            hint,
-        ));
-    }
+    parse_http_url(name, "base_url", text, hint.clone())?;
     Url::parse(&format!("{text}/{}", endpoint.path())).map_err(|err| {
         ProviderConfigError::new(name, format!("invalid `base_url` `{text}`: {err}"), hint)
     })
-}
-
-fn read_key(name: &str, var: &str) -> Result<ApiKey, ProviderConfigError> {
-    let hint = Some(format!("export {var}=..."));
-    match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => Ok(ApiKey(value.trim().to_string())),
-        Ok(_) => Err(ProviderConfigError::new(
-            name,
-            format!("environment variable `{var}` (the API key) is empty"),
-            hint,
-        )),
-        Err(std::env::VarError::NotPresent) => Err(ProviderConfigError::new(
-            name,
-            format!("environment variable `{var}` (the API key) is not set"),
-            hint,
-        )),
-        Err(std::env::VarError::NotUnicode(_)) => Err(ProviderConfigError::new(
-            name,
-            format!("environment variable `{var}` (the API key) is not valid UTF-8"),
-            hint,
-        )),
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// 429 and the 5xx statuses that mean "try again later" (529: overloaded).
-fn is_retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504 | 529)
-}
-
-fn status_line(status: StatusCode) -> String {
-    match status.canonical_reason() {
-        Some(reason) => format!("HTTP {} {reason}", status.as_u16()),
-        None => format!("HTTP {}", status.as_u16()),
-    }
-}
-
-/// The wait a server asked for: `retry-after-ms` (OpenAI) or `Retry-After`.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    header("retry-after-ms")
-        .and_then(parse_retry_after_ms)
-        .or_else(|| header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now())))
-}
-
-/// The server's explanation of an error: `error.message` (OpenAI), `error` or `message`
-/// when the body is JSON, else the body itself; one line, truncated.
-fn error_detail(body: &[u8]) -> Option<String> {
-    let text = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(json) => {
-            let found = json
-                .pointer("/error/message")
-                .or_else(|| json.get("error"))
-                .or_else(|| json.get("message"))
-                .or_else(|| json.get("detail"));
-            match found {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => json.to_string(),
-            }
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    let text = one_line(&text);
-    if text.is_empty() {
-        return None;
-    }
-    Some(truncate(&text, MAX_DETAIL_CHARS))
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
-}
-
-/// The innermost cause of an error, which says what happened without reqwest's URL
-/// preamble ("error sending request for url …").
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    one_line(&cause.to_string())
-}
-
-fn round_secs(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs())
 }
 
 #[cfg(test)]
@@ -649,7 +373,7 @@ mod tests {
         assert!(!debug.contains("sk-very-secret-value"), "{debug}");
         assert!(debug.contains("***"), "{debug}");
         assert_eq!(
-            p.scrub("bad key sk-very-secret-value given"),
+            p.transport.scrub("bad key sk-very-secret-value given"),
             "bad key *** given"
         );
     }
@@ -743,42 +467,6 @@ mod tests {
             body,
             serde_json::json!({"model": "m", "prompt": chat.to_text(), "max_tokens": 5})
         );
-    }
-
-    #[test]
-    fn error_details() {
-        assert_eq!(
-            error_detail(br#"{"error": {"message": "Incorrect API key provided", "type": "x"}}"#)
-                .as_deref(),
-            Some("Incorrect API key provided")
-        );
-        assert_eq!(
-            error_detail(br#"{"error": "model not loaded"}"#).as_deref(),
-            Some("model not loaded")
-        );
-        assert_eq!(error_detail(b"  \n").as_deref(), None);
-        assert_eq!(
-            error_detail(b"<html>\n<body>Bad\nGateway</body></html>").as_deref(),
-            Some("<html> <body>Bad Gateway</body></html>")
-        );
-        let long = "x".repeat(1000);
-        let detail = error_detail(long.as_bytes()).unwrap();
-        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
-    }
-
-    #[test]
-    fn retryable_statuses() {
-        for code in [429, 500, 502, 503, 504, 529] {
-            assert!(is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-        for code in [400, 401, 403, 404, 422, 501] {
-            assert!(!is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-        assert_eq!(
-            status_line(StatusCode::UNAUTHORIZED),
-            "HTTP 401 Unauthorized"
-        );
-        assert_eq!(status_line(StatusCode::from_u16(529).unwrap()), "HTTP 529");
     }
 
     #[test]

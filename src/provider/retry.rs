@@ -1,6 +1,13 @@
-//! The retry policy: exponential backoff with full jitter, and `Retry-After` parsing.
+//! The retry policy (exponential backoff with full jitter, `Retry-After` parsing) and the
+//! one retry loop every remote provider runs its attempts through.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::limiter::Limiter;
+use super::{ProviderError, ProviderResponse, RetryNotice};
 
 /// The first backoff ceiling; it doubles on each retry.
 pub const RETRY_BASE_DEFAULT: Duration = Duration::from_millis(500);
@@ -89,9 +96,256 @@ fn parse_base(value: Result<String, std::env::VarError>) -> Result<Option<Durati
     }
 }
 
+/// How a failed attempt is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The server refused for load (429, 529, an overload error): retry, and tell the
+    /// limiter so it can slow down.
+    Overloaded,
+    /// Worth retrying, says nothing about load (500/502/503/504, timeouts, connection
+    /// errors).
+    Transient,
+    /// Retrying would get the same answer (other 4xx, a 200 body that cannot be read).
+    Fatal,
+}
+
+impl FailureClass {
+    /// The class of a non-success HTTP status: 429 and 529 are overload, 500, 502, 503 and
+    /// 504 transient, the rest fatal.
+    pub fn of_status(status: u16) -> FailureClass {
+        match status {
+            429 | 529 => FailureClass::Overloaded,
+            500 | 502 | 503 | 504 => FailureClass::Transient,
+            _ => FailureClass::Fatal,
+        }
+    }
+}
+
+/// A failed attempt.
+#[derive(Clone, Debug)]
+pub struct AttemptFailure {
+    /// One line saying what happened (`HTTP 429 Too Many Requests: slow down`).
+    pub message: String,
+    /// The HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// Whether and how to retry.
+    pub class: FailureClass,
+    /// The wait the server asked for.
+    pub retry_after: Option<Duration>,
+}
+
+impl AttemptFailure {
+    /// A failure not worth retrying.
+    pub fn fatal(message: impl Into<String>, status: Option<u16>) -> Self {
+        AttemptFailure {
+            message: message.into(),
+            status,
+            class: FailureClass::Fatal,
+            retry_after: None,
+        }
+    }
+}
+
+/// A successful attempt.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    /// The generated text.
+    pub output: String,
+    /// Prompt tokens, when reported.
+    pub tokens_in: Option<u64>,
+    /// Completion tokens, when reported.
+    pub tokens_out: Option<u64>,
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the retries are spent, holding a
+/// slot of `limiter` throughout.
+///
+/// Waits between attempts follow `policy`, or the server's `Retry-After` up to
+/// [`MAX_RETRY_AFTER`] (a longer request fails at once, saying so). Each wait is reported
+/// on `notices`. The final error says how many attempts were made.
+pub async fn run_with_retries<F, Fut>(
+    limiter: &Limiter,
+    policy: &RetryPolicy,
+    notices: Option<&UnboundedSender<RetryNotice>>,
+    mut attempt: F,
+) -> Result<ProviderResponse, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Completion, AttemptFailure>>,
+{
+    let _permit = limiter.acquire().await?;
+    let start = Instant::now();
+    let mut attempts: u32 = 0;
+    loop {
+        attempts += 1;
+        let failure = match attempt().await {
+            Ok(done) => {
+                limiter.on_success();
+                return Ok(ProviderResponse {
+                    output: done.output,
+                    tokens_in: done.tokens_in,
+                    tokens_out: done.tokens_out,
+                    latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+                    attempts,
+                });
+            }
+            Err(failure) => failure,
+        };
+        match failure.class {
+            FailureClass::Overloaded => limiter.on_overload(),
+            FailureClass::Transient => limiter.on_transient(),
+            FailureClass::Fatal => {}
+        }
+        if failure.class == FailureClass::Fatal || attempts > policy.max_retries {
+            return Err(give_up(failure.message, failure.status, attempts));
+        }
+        let wait = match failure.retry_after {
+            Some(wait) if wait > MAX_RETRY_AFTER => {
+                let message = format!(
+                    "{}: server asked to wait {} before retrying, more than the {} limit",
+                    failure.message,
+                    humantime::format_duration(Duration::from_secs(wait.as_secs())),
+                    humantime::format_duration(MAX_RETRY_AFTER),
+                );
+                return Err(give_up(message, failure.status, attempts));
+            }
+            Some(wait) => wait,
+            None => policy.backoff(attempts),
+        };
+        if let Some(tx) = notices {
+            // Nobody listening is fine.
+            let _ = tx.send(RetryNotice {
+                attempt: attempts,
+                reason: failure.message.clone(),
+                wait,
+            });
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The error a request ends with: the last failure and the number of attempts.
+fn give_up(message: String, status: Option<u16>, attempts: u32) -> ProviderError {
+    let plural = if attempts == 1 { "" } else { "s" };
+    ProviderError {
+        message: format!("{message} (after {attempts} attempt{plural})"),
+        status,
+        attempts,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quick(max_retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_retries,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(2),
+        }
+    }
+
+    fn failure(class: FailureClass) -> AttemptFailure {
+        AttemptFailure {
+            message: "HTTP 503 Service Unavailable".into(),
+            status: Some(503),
+            class,
+            retry_after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_transient_failures_then_succeeds() {
+        let limiter = Limiter::new(1);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut calls = 0;
+        let response = run_with_retries(&limiter, &quick(3), Some(&tx), || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err(failure(FailureClass::Transient))
+                } else {
+                    Ok(Completion {
+                        output: "ok".into(),
+                        ..Default::default()
+                    })
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(response.output, "ok");
+        assert_eq!(response.attempts, 3);
+        assert_eq!(rx.recv().await.unwrap().attempt, 1);
+        assert_eq!(rx.recv().await.unwrap().attempt, 2);
+    }
+
+    #[tokio::test]
+    async fn fatal_failures_are_not_retried() {
+        let limiter = Limiter::new(1);
+        let mut calls = 0;
+        let err = run_with_retries(&limiter, &quick(5), None, || {
+            calls += 1;
+            async { Err(AttemptFailure::fatal("HTTP 400 Bad Request", Some(400))) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls, 1);
+        assert_eq!(err.message, "HTTP 400 Bad Request (after 1 attempt)");
+        assert_eq!(err.status, Some(400));
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_retries() {
+        let limiter = Limiter::new(1);
+        let mut calls = 0;
+        let err = run_with_retries(&limiter, &quick(2), None, || {
+            calls += 1;
+            async { Err(failure(FailureClass::Overloaded)) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls, 3);
+        assert_eq!(err.attempts, 3);
+        assert!(
+            err.message.ends_with("(after 3 attempts)"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test]
+    async fn too_long_retry_after_fails_at_once() {
+        let limiter = Limiter::new(1);
+        let err = run_with_retries(&limiter, &quick(5), None, || async {
+            Err(AttemptFailure {
+                retry_after: Some(MAX_RETRY_AFTER * 2),
+                ..failure(FailureClass::Overloaded)
+            })
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.attempts, 1);
+        assert!(
+            err.message.contains("server asked to wait 2m"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(FailureClass::of_status(429), FailureClass::Overloaded);
+        assert_eq!(FailureClass::of_status(529), FailureClass::Overloaded);
+        for s in [500, 502, 503, 504] {
+            assert_eq!(FailureClass::of_status(s), FailureClass::Transient);
+        }
+        for s in [400, 401, 404, 422] {
+            assert_eq!(FailureClass::of_status(s), FailureClass::Fatal);
+        }
+    }
 
     #[test]
     fn retry_after_seconds() {
