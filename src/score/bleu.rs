@@ -16,6 +16,7 @@ use super::metric::{self, References};
 use super::ngram::{is_py_space, ngram_count, ngram_matches, py_split, FxMap, Interner};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
+use crate::events::AssertionResult;
 use crate::template::TemplateSet;
 
 const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
@@ -261,6 +262,15 @@ pub fn corpus_bleu<'a>(segments: impl IntoIterator<Item = &'a BleuStats>) -> f64
         sum.add(s);
     }
     sum.score(false)
+}
+
+/// The statistics kept by the first `bleu` (or `not-bleu`) result of a cell, if any.
+pub fn stats_of(results: &[AssertionResult]) -> Option<BleuStats> {
+    results
+        .iter()
+        .find(|r| r.kind.strip_prefix("not-").unwrap_or(&r.kind) == "bleu")
+        .and_then(|r| r.detail.as_ref())
+        .and_then(|d| BleuStats::deserialize(d).ok())
 }
 
 /// Compiles `bleu` (`not-` already removed).
