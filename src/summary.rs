@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::{CellResult, CellStatus};
+use crate::score::bleu::{self, BleuStats};
 
 /// One line of the summary table and of the run record's `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,10 @@ pub struct SummaryRow {
     pub tokens_out: u64,
     /// Total cost; `None` when any cell's price was unknown.
     pub cost_usd: Option<f64>,
+    /// Corpus BLEU (sacrebleu's `corpus_bleu`, 0–100) of the outputs against their
+    /// references, from each scored cell's first `bleu` assertion; `None` without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus_bleu: Option<f64>,
 }
 
 #[derive(Default)]
@@ -51,6 +56,7 @@ struct Acc {
     tokens_out: u64,
     cost: f64,
     cost_unknown: bool,
+    bleu: Option<BleuStats>,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -97,6 +103,9 @@ impl SummaryBuilder {
                 Some(cost) => acc.cost += cost,
                 None => acc.cost_unknown = true,
             }
+            if let Some(stats) = bleu::stats_of(&cell.assertions) {
+                acc.bleu.get_or_insert_with(BleuStats::default).add(&stats);
+            }
         }
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
@@ -126,6 +135,7 @@ impl SummaryBuilder {
                     tokens_in: acc.tokens_in,
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
+                    corpus_bleu: acc.bleu.map(|s| s.score(false)),
                 }
             })
             .collect()
@@ -186,6 +196,41 @@ mod tests {
         assert_eq!(r.latency_ms_p95, Some(20.0));
         assert_eq!(r.tokens_in, 9);
         assert_eq!(r.cost_usd, None);
+    }
+
+    #[test]
+    fn corpus_bleu_adds_the_statistics_of_scored_cells() {
+        use crate::events::AssertionResult;
+        let with_bleu = |hyp: &str, reference: &str, error: bool| {
+            let mut c = cell("p@1", true, error, 1.0);
+            let stats = bleu::bleu_stats(hyp, &[reference]);
+            c.assertions = vec![AssertionResult {
+                kind: "bleu".into(),
+                pass: true,
+                score: 0.0,
+                reason: String::new(),
+                metric: None,
+                weight: 1.0,
+                detail: Some(serde_json::to_value(stats).unwrap()),
+            }];
+            c
+        };
+        let mut b = SummaryBuilder::new();
+        b.declare("e", "p@2", "echo");
+        b.add(&with_bleu("the cat sat on the mat", "the cat sat on a mat", false));
+        b.add(&with_bleu("a dog ran", "the dog ran away", false));
+        b.add(&with_bleu("ignored", "because the cell errored", true));
+        let rows = b.finish();
+        assert_eq!(rows[0].corpus_bleu, None);
+        let want = bleu::corpus_bleu(&[
+            bleu::bleu_stats("the cat sat on the mat", &["the cat sat on a mat"]),
+            bleu::bleu_stats("a dog ran", &["the dog ran away"]),
+        ]);
+        assert_eq!(rows[1].corpus_bleu, Some(want));
+        assert!(want > 0.0 && want < 100.0, "{want}");
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(json["corpus_bleu"], want);
+        assert!(serde_json::to_value(&rows[0]).unwrap().get("corpus_bleu").is_none());
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //!
 //! Every type lives in one family file: `text.rs` (`equals`, `contains`, `regex`,
 //! lengths, `word-count`), `json.rs` (`is-json`, `json-schema`), `similarity.rs`
-//! (`levenshtein`) and `latency.rs`. Each implements one internal `Check` trait.
+//! (`levenshtein`, `levenshtein-distance`), `latency.rs`, and the text metrics that match
+//! their reference implementations: `rouge.rs` (`rouge-1`, `rouge-2`, `rouge-l`, as
+//! Google's `rouge-score`), `bleu.rs` (`bleu`, as sacrebleu), `chrf.rs` (`chrf`, as
+//! sacrebleu) and `squad.rs` (`f1`, `exact-match`, as the SQuAD script). Each implements
+//! one internal `Check` trait.
 //!
 //! Value shapes: a string for `equals`, `contains`, `icontains`, `starts-with`,
 //! `ends-with`, `regex` and `levenshtein` (numbers and booleans are taken as their text);
@@ -11,7 +15,15 @@
 //! `max-length`/`min-length`; for `word-count` a whole number (the maximum) or
 //! `{min, max}` (either may be left out); a schema mapping for `json-schema`; nothing for
 //! `is-json`. `levenshtein` takes `threshold` in `[0, 1]` (default 0.8; the score is the
-//! similarity); `latency` requires `threshold` in milliseconds.
+//! similarity); `levenshtein-distance` takes `threshold` as a whole number of edits
+//! (default 5); `latency` requires `threshold` in milliseconds.
+//!
+//! The text metrics take a string, or a list of strings for several references (`bleu`,
+//! `chrf`) or acceptable answers (`f1`, `exact-match`); `rouge-*` take one string. Their
+//! `threshold` is in `[0, 1]` (default 0.5; `exact-match` takes none) and their score is
+//! the metric in `[0, 1]` (BLEU and chrF divided by 100). Only `rouge-*` read `measure`
+//! (`f`, `precision` or `recall`; default `f`) and `stem` (default false); any other type
+//! given one of them is a compile error.
 //!
 //! Conventions shared by all types:
 //! - every type but `latency` has a `not-` form that inverts the result (score becomes
@@ -20,18 +32,27 @@
 //!   exactly `{{ name }}` reads the row variable directly. Values without template syntax
 //!   are prepared once at compile time (regexes and schemas compiled, needles lowercased);
 //! - the single-string types (`equals`, `contains`, `icontains`, `starts-with`,
-//!   `ends-with`, `levenshtein`) default their `value` to `{{ expected }}`; the caller
+//!   `ends-with`, `levenshtein`) and the text metrics default their `value` to
+//!   `{{ expected }}`; the caller
 //!   checks through [`Assertion::variables`] that the dataset has that column;
 //! - whitespace around the output is ignored by `equals`, `starts-with`, `ends-with`,
 //!   `levenshtein`, the length types and `word-count`, because models often emit a
 //!   leading space or a trailing newline; `contains` and `regex` see the output as is;
-//! - `threshold` is only accepted by the types that read one (`levenshtein`, `latency`).
+//! - `threshold` is only accepted by the types that read one (`levenshtein`,
+//!   `levenshtein-distance`, `latency` and the text metrics but `exact-match`).
 
+pub mod bleu;
 mod check;
+pub mod chrf;
 mod error;
 mod json;
 mod latency;
+mod metric;
+mod ngram;
+pub mod porter;
+pub mod rouge;
 mod similarity;
+pub mod squad;
 mod text;
 mod value;
 
@@ -65,8 +86,19 @@ pub const BASE_KINDS: &[&str] = &[
     "is-json",
     "json-schema",
     "levenshtein",
+    "levenshtein-distance",
+    "rouge-1",
+    "rouge-2",
+    "rouge-l",
+    "bleu",
+    "chrf",
+    "f1",
+    "exact-match",
     "latency",
 ];
+
+/// Where `measure` and `stem` belong, for the error that finds them elsewhere.
+const EX_ROUGE_OPTIONS: &str = "{type: rouge-l, measure: recall, stem: true}";
 
 /// The one base type without a `not-` form: "slower than" is not a useful check.
 const NOT_NEGATABLE: &str = "latency";
@@ -100,6 +132,12 @@ pub struct AssertionSpec {
     /// Name the score is reported under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
+    /// Which ROUGE figure is the score: `f` (default), `precision` or `recall`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+    /// Whether ROUGE stems tokens with the Porter stemmer (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem: Option<bool>,
 }
 
 /// What an assertion looks at.
@@ -126,6 +164,8 @@ pub struct ScoreInput<'a> {
 ///     threshold: None,
 ///     weight: None,
 ///     metric: None,
+///     measure: None,
+///     stem: None,
 /// };
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
@@ -191,9 +231,17 @@ impl Assertion {
                 ))
             }
         };
+        if !base.starts_with("rouge-") {
+            metric::no_rouge_options(&compiler, EX_ROUGE_OPTIONS)?;
+        }
         let check = match base {
             "is-json" | "json-schema" => json::compile(base, &mut compiler)?,
             "levenshtein" => similarity::compile(&mut compiler)?,
+            "levenshtein-distance" => similarity::compile_distance(&mut compiler)?,
+            "rouge-1" | "rouge-2" | "rouge-l" => rouge::compile(base, &mut compiler)?,
+            "bleu" => bleu::compile(&mut compiler)?,
+            "chrf" => chrf::compile(&mut compiler)?,
+            "f1" | "exact-match" => squad::compile(base, &mut compiler)?,
             "latency" => latency::compile(&mut compiler)?,
             _ => text::compile(base, &mut compiler)?,
         };

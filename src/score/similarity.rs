@@ -1,5 +1,8 @@
 //! Similarity assertions: `levenshtein`, the normalised edit similarity between the trimmed
-//! output and the value (default `{{ expected }}`), passing at `threshold` (default 0.8).
+//! output and the value (default `{{ expected }}`), passing at `threshold` (default 0.8);
+//! and `levenshtein-distance`, the same comparison read as a number of edits, passing when
+//! it is at most `threshold` (a whole number, default 5). Both keep the distance and the
+//! similarity in the result's `detail`; both score the similarity.
 
 use super::check::{Check, Outcome};
 use super::value::{show, Compiler, Text};
@@ -7,6 +10,10 @@ use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
 const EX_LEVENSHTEIN: &str = "{type: levenshtein, value: \"{{ expected }}\", threshold: 0.8}";
+const EX_DISTANCE: &str = "{type: levenshtein-distance, value: \"{{ expected }}\", threshold: 3}";
+
+/// The most edits `levenshtein-distance` allows when the spec gives no threshold.
+pub(crate) const DEFAULT_MAX_EDITS: usize = 5;
 
 /// The threshold when the spec gives none.
 pub(crate) const DEFAULT_THRESHOLD: f64 = 0.8;
@@ -27,6 +34,75 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
     Ok(Box::new(Levenshtein { value, threshold }))
 }
 
+/// Compiles `levenshtein-distance` (`not-` already removed).
+pub(crate) fn compile_distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let max_edits = match c.spec.threshold {
+        None => DEFAULT_MAX_EDITS,
+        Some(t) => super::value::count(&serde_json::json!(t)).ok_or_else(|| {
+            c.invalid(
+                format!("`threshold` must be a whole number of edits ≥ 0, found {t}"),
+                EX_DISTANCE,
+            )
+        })?,
+    };
+    let value = c.text_value(true, EX_DISTANCE)?;
+    Ok(Box::new(Distance { value, max_edits }))
+}
+
+/// Edit distance in characters, and 1 − distance / length of the longer string.
+fn compare(output: &str, expected: &str) -> (usize, f64) {
+    let distance = strsim::levenshtein(output, expected);
+    let longest = output.chars().count().max(expected.chars().count());
+    let similarity = if longest == 0 {
+        1.0
+    } else {
+        1.0 - distance as f64 / longest as f64
+    };
+    (distance, similarity)
+}
+
+fn detail(distance: usize, similarity: f64) -> serde_json::Value {
+    serde_json::json!({"distance": distance, "similarity": similarity})
+}
+
+/// `levenshtein-distance`: passes when the edit distance is at most `max_edits`.
+struct Distance {
+    value: Text,
+    max_edits: usize,
+}
+
+impl Check for Distance {
+    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
+        let expected = self.value.resolve(input, templates)?;
+        let expected = expected.trim();
+        let (distance, similarity) = compare(input.output.trim(), expected);
+        let max = self.max_edits;
+        let edits = |n: usize| if n == 1 { "edit" } else { "edits" };
+        Ok(if distance <= max {
+            Outcome::scored(
+                true,
+                similarity,
+                format!(
+                    "{distance} {} from {} (at most {max})",
+                    edits(distance),
+                    show(expected)
+                ),
+            )
+        } else {
+            Outcome::scored(
+                false,
+                similarity,
+                format!(
+                    "{distance} {} from {}, more than {max}",
+                    edits(distance),
+                    show(expected)
+                ),
+            )
+        }
+        .with_detail(detail(distance, similarity)))
+    }
+}
+
 /// `levenshtein`: score = 1 − edit distance / length of the longer string, in characters.
 struct Levenshtein {
     value: Text,
@@ -37,7 +113,7 @@ impl Check for Levenshtein {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
         let expected = self.value.resolve(input, templates)?;
         let expected = expected.trim();
-        let similarity = strsim::normalized_levenshtein(input.output.trim(), expected);
+        let (distance, similarity) = compare(input.output.trim(), expected);
         let threshold = self.threshold;
         Ok(if similarity >= threshold {
             Outcome::scored(
@@ -57,7 +133,8 @@ impl Check for Levenshtein {
                     show(expected)
                 ),
             )
-        })
+        }
+        .with_detail(detail(distance, similarity)))
     }
 }
 
@@ -125,6 +202,40 @@ mod tests {
         assert!(!r.pass);
         assert_eq!(r.score, 0.0);
         assert!(r.reason.ends_with("(not-levenshtein)"), "{}", r.reason);
+    }
+
+    #[test]
+    fn distance_passes_at_most_threshold_edits_and_scores_the_similarity() {
+        let r = eval(
+            json!({"type": "levenshtein-distance", "value": "kitten", "threshold": 3}),
+            "sitting",
+            json!({}),
+        );
+        assert!(r.pass);
+        assert_eq!(r.reason, r#"3 edits from "kitten" (at most 3)"#);
+        assert!((r.score - (1.0 - 3.0 / 7.0)).abs() < 1e-9);
+        assert_eq!(r.detail.as_ref().unwrap()["distance"], 3);
+        let r = eval(
+            json!({"type": "levenshtein-distance", "threshold": 0}),
+            "Pariss",
+            json!({"expected": "Paris"}),
+        );
+        assert!(!r.pass);
+        assert_eq!(r.reason, r#"1 edit from "Paris", more than 0"#);
+        // Default: at most 5 edits.
+        let r = eval(json!({"type": "levenshtein-distance", "value": "abcdef"}), "", json!({}));
+        assert!(!r.pass, "{}", r.reason);
+        let r = eval(json!({"type": "levenshtein-distance", "value": ""}), "", json!({}));
+        assert!(r.pass);
+        assert_eq!(r.score, 1.0);
+        let err = compile_err(json!({"type": "levenshtein-distance", "value": "a", "threshold": 0.5}));
+        assert!(err.to_string().contains("whole number of edits"), "{err}");
+    }
+
+    #[test]
+    fn levenshtein_keeps_the_distance_in_detail() {
+        let r = eval(json!({"type": "levenshtein", "value": "kitten"}), "sitting", json!({}));
+        assert_eq!(r.detail.unwrap()["distance"], 3);
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! Benchmark of the text metrics: ROUGE-L + BLEU + chrF over N output/reference pairs of
+//! about 100 words, on every core. Run through `scripts/bench-score.sh` (release mode).
+//!
+//! Usage: `bench_score [PAIRS] [THREADS]` (defaults 20000 and the number of cores).
+//! Prints the time of the pure metric functions and of the same three metrics as
+//! compiled assertions (value `{{ expected }}` read from each row, reasons and details
+//! built), the way `prompteval run` evaluates them.
+
+use std::time::Instant;
+
+use prompteval::diagnostic::Location;
+use prompteval::score::{bleu, chrf, rouge, Assertion, AssertionSpec, ScoreInput};
+use prompteval::template::TemplateSet;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let pairs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let data = corpus(pairs);
+    let words: usize = data.iter().map(|(o, r)| o.split(' ').count() + r.split(' ').count()).sum();
+    println!(
+        "{pairs} pairs, {:.1} words per text on average, {threads} threads",
+        words as f64 / (2 * pairs) as f64
+    );
+
+    // The pure metrics.
+    let start = Instant::now();
+    let sums = parallel(&data, threads, |(output, reference)| {
+        let l = rouge::rouge(rouge::RougeKind::RougeL, reference, output, false).fmeasure;
+        let b = bleu::sentence_bleu(output, &[reference]);
+        let c = chrf::sentence_chrf(output, &[reference]);
+        l + b / 100.0 + c / 100.0
+    });
+    let metrics = start.elapsed();
+    println!(
+        "metrics    (rouge-l + bleu + chrf): {:>7.1} ms   mean sum {:.4}",
+        metrics.as_secs_f64() * 1e3,
+        sums / pairs as f64
+    );
+
+    // The same through compiled assertions.
+    let mut templates = TemplateSet::new(&Default::default()).expect("template set");
+    let origin = Location::line("bench.yaml", 1);
+    let assertions: Vec<Assertion> = ["rouge-l", "bleu", "chrf"]
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let spec = AssertionSpec {
+                kind: kind.to_string(),
+                value: None,
+                threshold: None,
+                weight: None,
+                metric: None,
+                measure: None,
+                stem: None,
+            };
+            Assertion::compile(&spec, &format!("a{i}"), &origin, &mut templates).expect("compiles")
+        })
+        .collect();
+    let rows: Vec<minijinja::Value> = data
+        .iter()
+        .map(|(_, r)| minijinja::context! { expected => r })
+        .collect();
+    let indexed: Vec<(usize, &(String, String))> = data.iter().enumerate().collect();
+    let start = Instant::now();
+    let sums = parallel(&indexed, threads, |(i, (output, _))| {
+        let input = ScoreInput {
+            output,
+            vars: &rows[*i],
+            latency_ms: 0.0,
+        };
+        assertions
+            .iter()
+            .map(|a| a.evaluate(&input, &templates).score)
+            .sum::<f64>()
+    });
+    let through = start.elapsed();
+    println!(
+        "assertions (rouge-l + bleu + chrf): {:>7.1} ms   mean sum {:.4}",
+        through.as_secs_f64() * 1e3,
+        sums / pairs as f64
+    );
+}
+
+/// Sums `f` over `items`, split in `threads` contiguous chunks.
+fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) -> f64 + Sync) -> f64 {
+    let chunk = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(|| part.iter().map(&f).sum::<f64>()))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker")).sum()
+    })
+}
+
+/// `n` (output, reference) pairs: references of 80–120 words drawn from a Zipf-like
+/// vocabulary with some punctuation and numbers; outputs are references with words
+/// dropped, replaced, repeated and swapped.
+fn corpus(n: usize) -> Vec<(String, String)> {
+    let mut rng = fastrand::Rng::with_seed(42);
+    let syllables = ["ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pre", "ul", "ex", "or"];
+    let vocab: Vec<String> = (0..3000)
+        .map(|_| {
+            let len = rng.usize(1..4);
+            (0..len).map(|_| syllables[rng.usize(..syllables.len())]).collect()
+        })
+        .collect();
+    let mut word = |rng: &mut fastrand::Rng| -> String {
+        // Zipf-like: small indices are much more frequent.
+        let r = rng.f64();
+        let idx = ((vocab.len() as f64).powf(r) as usize).saturating_sub(1);
+        let mut w = vocab[idx.min(vocab.len() - 1)].clone();
+        match rng.u8(..40) {
+            0 => w.push(','),
+            1 => w.push('.'),
+            2 => w = format!("{}.{}", rng.u8(..100), rng.u8(..10)),
+            3 => w = w.to_uppercase(),
+            _ => {}
+        }
+        w
+    };
+    (0..n)
+        .map(|_| {
+            let len = rng.usize(80..=120);
+            let reference: Vec<String> = (0..len).map(|_| word(&mut rng)).collect();
+            let mut output = Vec::with_capacity(len + 10);
+            for w in &reference {
+                match rng.u8(..20) {
+                    0 => {}
+                    1 | 2 => output.push(word(&mut rng)),
+                    3 => {
+                        output.push(w.clone());
+                        output.push(w.clone());
+                    }
+                    _ => output.push(w.clone()),
+                }
+            }
+            if output.len() > 4 {
+                let i = rng.usize(..output.len() - 1);
+                output.swap(i, i + 1);
+            }
+            (output.join(" "), reference.join(" "))
+        })
+        .collect()
+}

@@ -1,0 +1,190 @@
+//! SQuAD-style answer checks: `f1` (token F1) and `exact-match` between the output and the
+//! value (default `{{ expected }}`; a list means several acceptable answers, the best one
+//! counts), after the official SQuAD v2.0 evaluation script's normalisation: lowercase,
+//! drop ASCII punctuation, drop the articles `a`, `an`, `the`, collapse whitespace.
+//!
+//! `f1` passes at `threshold` (default 0.5); `exact-match` passes when a normalised
+//! answer equals the normalised output, and takes no threshold.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::check::{Check, Outcome};
+use super::metric::{self, References};
+use super::ngram::{ngram_matches, py_split, Interner};
+use super::value::Compiler;
+use super::{ScoreError, ScoreInput};
+use crate::template::TemplateSet;
+
+const EX_F1: &str = "{type: f1, value: \"{{ expected }}\", threshold: 0.5}";
+const EX_EXACT: &str = "{type: exact-match, value: \"{{ expected }}\"}";
+
+fn articles() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\b(a|an|the)\b").expect("static regex"))
+}
+
+/// The SQuAD script's `normalize_answer`.
+///
+/// ```
+/// use prompteval::score::squad::normalize_answer;
+/// assert_eq!(normalize_answer("  The Eiffel-Tower, in PARIS!"), "eiffeltower in paris");
+/// ```
+pub fn normalize_answer(text: &str) -> String {
+    let lower = text.to_lowercase();
+    let no_punct: String = lower.chars().filter(|c| !c.is_ascii_punctuation()).collect();
+    let no_articles = articles().replace_all(&no_punct, " ");
+    py_split(&no_articles).collect::<Vec<_>>().join(" ")
+}
+
+/// The SQuAD script's `compute_f1`: token F1 of the normalised texts (1 when both are
+/// empty, 0 when one is).
+///
+/// ```
+/// use prompteval::score::squad::f1;
+/// assert!((f1("the big red dog", "a red dog") - 0.8).abs() < 1e-12);
+/// ```
+pub fn f1(prediction: &str, truth: &str) -> f64 {
+    let pred = normalize_answer(prediction);
+    let gold = normalize_answer(truth);
+    let mut interner = Interner::new();
+    let p = interner.ids(py_split(&pred));
+    let g = interner.ids(py_split(&gold));
+    if p.is_empty() || g.is_empty() {
+        return f64::from(u8::from(p == g));
+    }
+    let same = ngram_matches(&p, &g, interner.alphabet(), 1)[0];
+    if same == 0 {
+        return 0.0;
+    }
+    let precision = 1.0 * same as f64 / p.len() as f64;
+    let recall = 1.0 * same as f64 / g.len() as f64;
+    (2.0 * precision * recall) / (precision + recall)
+}
+
+/// The SQuAD script's `compute_exact`.
+pub fn exact_match(prediction: &str, truth: &str) -> bool {
+    normalize_answer(prediction) == normalize_answer(truth)
+}
+
+/// Compiles `f1` or `exact-match` (`not-` already removed).
+pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    if base == "exact-match" {
+        c.no_threshold(EX_EXACT)?;
+        let answers = References::compile(c, EX_EXACT)?;
+        return Ok(Box::new(ExactMatch { answers }));
+    }
+    let threshold = metric::unit_threshold(c, EX_F1)?;
+    let answers = References::compile(c, EX_F1)?;
+    Ok(Box::new(F1 { threshold, answers }))
+}
+
+struct F1 {
+    threshold: f64,
+    answers: References,
+}
+
+impl Check for F1 {
+    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
+        let answers = self.answers.resolve(input, templates)?;
+        let best = answers
+            .iter()
+            .map(|a| f1(input.output, a))
+            .fold(0.0, f64::max);
+        Ok(metric::outcome(
+            best,
+            self.threshold,
+            format!("token F1 {best:.2}"),
+            metric::show_refs(&answers),
+        ))
+    }
+}
+
+struct ExactMatch {
+    answers: References,
+}
+
+impl Check for ExactMatch {
+    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
+        let answers = self.answers.resolve(input, templates)?;
+        let output = normalize_answer(input.output);
+        let hit = answers.iter().any(|a| normalize_answer(a) == output);
+        let shown = metric::show_refs(&answers);
+        Ok(if hit {
+            Outcome::pass(format!("output matches {shown} after normalisation"))
+        } else {
+            Outcome::fail(format!(
+                "output {} does not match {shown} after normalisation",
+                super::value::show(&output)
+            ))
+            .when_negated(format!("output does not match {shown} after normalisation"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    struct Case {
+        prediction: String,
+        truth: String,
+        normalized: String,
+        f1: f64,
+        em: bool,
+    }
+
+    #[test]
+    fn agrees_with_the_official_squad_script_on_the_fixture() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/squad.json");
+        let text = std::fs::read_to_string(path).expect("squad fixture");
+        let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
+        assert!(cases.len() >= 100, "{}", cases.len());
+        for (i, c) in cases.iter().enumerate() {
+            assert_eq!(normalize_answer(&c.prediction), c.normalized, "case {i}");
+            let got = f1(&c.prediction, &c.truth);
+            assert!((got - c.f1).abs() <= 1e-6, "case {i}: ours {got}, squad {}", c.f1);
+            assert_eq!(exact_match(&c.prediction, &c.truth), c.em, "case {i}");
+        }
+    }
+
+    #[test]
+    fn exact_match_normalises_and_accepts_any_listed_answer() {
+        let r = eval(
+            json!({"type": "exact-match", "value": ["Paris", "the city of Paris"]}),
+            " The City of Paris.\n",
+            json!({}),
+        );
+        assert!(r.pass, "{}", r.reason);
+        let r = eval(json!({"type": "exact-match"}), "Lyon", json!({"expected": "Paris"}));
+        assert!(!r.pass);
+        assert_eq!(
+            r.reason,
+            r#"output "lyon" does not match "Paris" after normalisation"#
+        );
+        let r = eval(json!({"type": "not-exact-match"}), "Lyon", json!({"expected": "Paris"}));
+        assert!(r.pass);
+        assert_eq!(r.reason, r#"output does not match "Paris" after normalisation"#);
+        let err = compile_err(json!({"type": "exact-match", "threshold": 0.5}));
+        assert!(err.to_string().contains("takes no `threshold`"), "{err}");
+    }
+
+    #[test]
+    fn f1_takes_the_best_answer() {
+        let r = eval(
+            json!({"type": "f1", "value": ["red dog", "the big red dog"]}),
+            "big red dog",
+            json!({}),
+        );
+        assert_eq!(r.score, 1.0);
+        assert_eq!(
+            r.reason,
+            r#"token F1 1.00 against "red dog" (and 1 more reference) (threshold 0.50)"#
+        );
+    }
+}
