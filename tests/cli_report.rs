@@ -46,7 +46,9 @@ fn unknown_run_is_an_input_error_with_a_hint() {
 
 /// The page without its embedded data, where outputs may quote any URL they like.
 fn page_without_data(html: &str) -> String {
-    let start = html.find(r#"<script type="application/json" id="report-data">"#).unwrap();
+    let start = html
+        .find(r#"<script type="application/json" id="report-data">"#)
+        .unwrap();
     let end = start + html[start..].find("</script>").unwrap();
     format!("{}{}", &html[..start], &html[end..])
 }
@@ -61,10 +63,16 @@ fn html_is_one_self_contained_file_with_the_data() {
 
     // Nothing to fetch: no external scripts, styles, images, fonts or links.
     let page = page_without_data(&html);
-    for needle in ["http://", "https://", " src=", " href=", "<link", "@import", "url("] {
+    for needle in [
+        "http://", "https://", " src=", " href=", "<link", "@import", "url(",
+    ] {
         assert!(!page.contains(needle), "the page references {needle}");
     }
-    assert_eq!(html.matches("<script").count(), 2, "one data block, one script");
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "one data block, one script"
+    );
     // The hostile output stays inside the data: `</` never appears in it.
     let start = html.find(r#"id="report-data">"#).unwrap() + r#"id="report-data">"#.len();
     let end = start + html[start..].find("</script>").unwrap();
@@ -72,9 +80,9 @@ fn html_is_one_self_contained_file_with_the_data() {
     assert!(!html[start..end].contains("</"));
     let cells = data["cells"].as_array().unwrap();
     assert_eq!(cells.len(), report_fixture::cells().len());
-    assert!(cells
-        .iter()
-        .any(|c| c["output"].as_str().is_some_and(|o| o.starts_with("</script>"))));
+    assert!(cells.iter().any(|c| c["output"]
+        .as_str()
+        .is_some_and(|o| o.starts_with("</script>"))));
     // Every combination is a row and a point on both plots.
     let combinations: usize = data["selection"]["evals"]
         .as_array()
@@ -84,7 +92,10 @@ fn html_is_one_self_contained_file_with_the_data() {
         .sum();
     assert_eq!(combinations, 8);
     assert_eq!(html.matches(r#"<tr class="cand""#).count(), combinations);
-    assert_eq!(html.matches(r#"<circle class="pt"#).count(), 2 * combinations);
+    assert_eq!(
+        html.matches(r#"<circle class="pt"#).count(),
+        2 * combinations
+    );
     // Unknown prices are never shown as free.
     let local = data["selection"]["evals"][0]["candidates"]
         .as_array()

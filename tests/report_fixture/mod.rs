@@ -75,22 +75,42 @@ pub fn cells() -> Vec<CellResult> {
                     expected.to_string()
                 } else if case == 12 {
                     // Hostile text: must stay data in every report.
-                    "</script><script>window.__pwned = 1</script> see https://example.com/x".to_string()
+                    "</script><script>window.__pwned = 1</script> see https://example.com/x"
+                        .to_string()
                 } else {
                     "feature-request".to_string()
                 };
                 let error = (model == "local" && case == 5 && p == 0)
                     .then_some("provider `local`: HTTP 503 Service Unavailable after 3 retries");
                 let latency = base + f64::from(case * 7 % 23) * 10.0 + p as f64 * 15.0;
-                cells.push(cell("triage", prompt, model, case, pass, latency, cost, &output, error));
+                cells.push(cell(
+                    "triage", prompt, model, case, pass, latency, cost, &output, error,
+                ));
             }
         }
     }
-    for (case, country, answer) in [(1, "France", "Paris"), (2, "Japan", "Tokyo"), (3, "Peru", "Lima")] {
-        for (model, latency, cost) in [("small", 90.0, Some(0.00001)), ("large", 1100.0, Some(0.0007))] {
+    for (case, country, answer) in [
+        (1, "France", "Paris"),
+        (2, "Japan", "Tokyo"),
+        (3, "Peru", "Lima"),
+    ] {
+        for (model, latency, cost) in [
+            ("small", 90.0, Some(0.00001)),
+            ("large", 1100.0, Some(0.0007)),
+        ] {
             let pass = !(model == "small" && case == 3);
             let output = if pass { answer } else { "Cusco" };
-            let mut c = cell("capitals", "capital@1", model, case, pass, latency + f64::from(case), cost, output, None);
+            let mut c = cell(
+                "capitals",
+                "capital@1",
+                model,
+                case,
+                pass,
+                latency + f64::from(case),
+                cost,
+                output,
+                None,
+            );
             c["vars"] = json!({"country": country, "expected": answer});
             cells.push(c);
         }
