@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-local-model.sh
-PROMPTEVAL_REQUIRE_LLAMA=1 cargo test --locked "$@"
+scripts/setup-chromium.sh  # chromium (tests/report_html.rs) and xmllint (JUnit schema)
+PROMPTEVAL_REQUIRE_LLAMA=1 PROMPTEVAL_REQUIRE_CHROMIUM=1 cargo test --locked "$@"

@@ -54,6 +54,11 @@ pub enum Command {
     /// Look at stored runs.
     #[command(subcommand, after_help = "Example:\n  prompteval runs show latest")]
     Runs(RunsCommand),
+    /// Compare models: quality, latency, tokens, cost and the Pareto fronts of a run.
+    #[command(
+        after_help = "Examples:\n  prompteval report latest\n  prompteval report latest --html report.html   # one self-contained file"
+    )]
+    Report(ReportArgs),
     /// Create a working example project.
     #[command(
         after_help = "Example:\n  prompteval init my-prompts && cd my-prompts && prompteval run"
@@ -116,6 +121,20 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// `prompteval report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run id, a unique prefix, or `latest`.
+    #[arg(default_value = "latest", value_name = "RUN")]
+    pub run: String,
+    /// Also write the report as one self-contained HTML file (no network needed).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Most cases embedded in the HTML file for the drill-down (failures first).
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub max_cases: usize,
 }
 
 /// `prompteval prompt …`.

@@ -58,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate(&ctx, args),
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),
+        Command::Report(args) => commands::report(&ctx, args),
         Command::Init { dir } => commands::init(&dir),
         Command::Completions { shell } => commands::completions(shell),
     };

@@ -1,5 +1,5 @@
-//! Reports: terminal tables, JSON, CSV, JUnit XML and Markdown — each written to
-//! `&mut dyn Write` so tests can snapshot them.
+//! Reports: terminal tables, JSON, CSV, JUnit XML, Markdown and the HTML model-selection
+//! report — each written to `&mut dyn Write` so tests can snapshot them.
 //!
 //! Every report that needs the per-cell results streams them from a
 //! [`ResultSource`](crate::store::ResultSource), so a run of tens of thousands of cells is
@@ -9,10 +9,13 @@ mod common;
 mod csv;
 mod error;
 pub mod format;
+mod html;
 mod json;
 mod junit;
 mod markdown;
 mod matrix;
+mod selection;
+mod selection_table;
 mod table;
 
 #[cfg(test)]
@@ -25,10 +28,15 @@ use crate::store::{ResultSource, RunRecord};
 
 pub use self::csv::{write_csv, CSV_COLUMNS};
 pub use error::ReportError;
+pub use html::{write_html, CaseFlip, Flip, HtmlOptions, HTML_DATA_VERSION};
 pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
+pub use selection::{
+    compute_selection, pareto_front, Candidate, Interval, Selection, SelectionEval,
+};
+pub use selection_table::{write_selection, SelectionOptions};
 pub use table::{write_summary, TableOptions};
 
 /// A file report format, chosen by the output file's extension.

@@ -3,6 +3,7 @@
 mod completions;
 mod init;
 mod prompt;
+mod report;
 mod run;
 mod runs;
 mod show;
@@ -11,6 +12,7 @@ mod validate;
 pub(crate) use completions::completions;
 pub(crate) use init::init;
 pub(crate) use prompt::prompt;
+pub(crate) use report::report;
 pub(crate) use run::run;
 pub(crate) use runs::runs;
 pub(crate) use validate::validate;

@@ -1,0 +1,86 @@
+//! `prompteval report RUN [--html FILE]`: the model-selection report of a stored run.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::Context;
+use crate::cli::args::ReportArgs;
+use crate::cli::diagnostics::{self, Exit};
+use crate::error::Error;
+use crate::project::Project;
+use crate::report::{self, HtmlOptions, ReportError, SelectionOptions};
+use crate::store::{self, Store, StoredRun};
+
+/// Prints the selection tables of a run and, with `--html`, writes the HTML report.
+pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
+    let run = match load(ctx, &args.run) {
+        Ok(run) => run,
+        Err(e) => return diagnostics::error(&e),
+    };
+    let selection = match report::compute_selection(&run.record, &run) {
+        Ok(s) => s,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Exit::Runtime;
+        }
+    };
+    let options = SelectionOptions {
+        max_width: ctx.width,
+        color: ctx.color,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Err(e) = report::write_selection(&selection, &options, &mut out) {
+        diagnostics::other(&e, e.hint());
+        return Exit::Runtime;
+    }
+    if let Some(path) = &args.html {
+        let options = HtmlOptions {
+            max_cells: args.max_cases,
+            ..HtmlOptions::default()
+        };
+        let written = write_html_file(path, |w| {
+            report::write_html(&run.record, &selection, &run, &options, w)
+        });
+        if let Err(e) = written {
+            diagnostics::other(&e, e.hint());
+            return Exit::Runtime;
+        }
+        let _ = writeln!(out, "\nwrote {}", path.display());
+    }
+    let _ = out.flush();
+    Exit::Success
+}
+
+/// A run by id, unique prefix or `latest` from the project's store, or a run directory
+/// (one holding `run.json`) given by path.
+fn load(ctx: &Context, run: &str) -> Result<StoredRun, Error> {
+    let dir = Path::new(run);
+    if dir.join(store::RECORD_FILE).is_file() {
+        let record = store::read_record(&dir.join(store::RECORD_FILE))?;
+        return Ok(StoredRun {
+            dir: dir.to_path_buf(),
+            record,
+        });
+    }
+    let (project, warnings) = Project::discover(&ctx.start)?;
+    diagnostics::warnings(&warnings);
+    Ok(Store::new(project.store_dir()).load(run)?)
+}
+
+fn write_html_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let err = |e: std::io::Error| ReportError::Write {
+        format: "html",
+        source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let file = std::fs::File::create(path).map_err(err)?;
+    let mut w = std::io::BufWriter::new(file);
+    write(&mut w)?;
+    w.flush().map_err(err)
+}

@@ -1,0 +1,262 @@
+//! The model-selection report in the terminal: per eval, one row per prompt × model with
+//! intervals, latency, tokens, cost per 1,000 cases and Pareto marks, then a legend.
+
+use std::io::Write;
+
+use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Width};
+use console::style;
+
+use super::error::{named, Failure};
+use super::format;
+use super::selection::{Candidate, Interval, Selection};
+use super::table::{new_table, write_table};
+use super::ReportError;
+
+/// How the selection tables are drawn.
+#[derive(Clone, Debug)]
+pub struct SelectionOptions {
+    /// The widest a table may be, in columns.
+    pub max_width: u16,
+    /// Whether to colour (the front marks). Never detected here: the caller decides.
+    pub color: bool,
+}
+
+impl Default for SelectionOptions {
+    fn default() -> Self {
+        SelectionOptions {
+            max_width: 100,
+            color: false,
+        }
+    }
+}
+
+/// The mark of a combination on a Pareto front.
+pub(crate) const FRONT: &str = "◆";
+
+const HEADERS: [&str; 10] = [
+    "prompt",
+    "model",
+    "cases",
+    "pass rate\n95% CI",
+    "score\n95% CI",
+    "p50",
+    "p95",
+    "tokens\nin/out",
+    "cost per\n1k cases",
+    "front",
+];
+
+/// A rule under the header and no other lines, like the run summary.
+const PRESET: &str = "     ──            ";
+
+/// Writes the model-selection tables of `selection`: a heading and a table per eval, then
+/// a legend saying what the intervals and the front marks mean.
+pub fn write_selection(
+    selection: &Selection,
+    opts: &SelectionOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("selection", || {
+        writeln!(w, "model selection · run {}", selection.run_id)?;
+        let mut unknown_cost = Vec::new();
+        for eval in &selection.evals {
+            writeln!(w)?;
+            if opts.color {
+                writeln!(w, "{}", style(&eval.heading).bold().force_styling(true))?;
+            } else {
+                writeln!(w, "{}", eval.heading)?;
+            }
+            if eval.candidates.is_empty() {
+                writeln!(w, "  no results")?;
+                continue;
+            }
+            let mut table = new_table(PRESET, opts.max_width, opts.color);
+            table.set_header(HEADERS.iter().map(Cell::new));
+            for c in &eval.candidates {
+                if c.cost_per_1k_usd.is_none() && c.pass_rate.is_some() {
+                    unknown_cost.push(format!("{} × {}", c.prompt, c.model));
+                }
+                table.add_row(row(c, opts.color));
+            }
+            for (index, column) in table.column_iter_mut().enumerate() {
+                // The preset's blank vertical line already separates columns.
+                column.set_padding((0, 0));
+                if index >= 2 {
+                    column.set_cell_alignment(if index == HEADERS.len() - 1 {
+                        CellAlignment::Left
+                    } else {
+                        CellAlignment::Right
+                    });
+                    column.set_constraint(ColumnConstraint::ContentWidth);
+                }
+            }
+            // At its natural width when that fits, so names do not wrap needlessly;
+            // otherwise the names wrap and the numbers never do.
+            let natural: u32 = table
+                .column_max_content_widths()
+                .iter()
+                .map(|w| u32::from(*w) + 1)
+                .sum();
+            if natural <= u32::from(opts.max_width) {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            } else {
+                for column in table.column_iter_mut().take(2) {
+                    column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+                }
+            }
+            write_table(w, &table)?;
+        }
+        writeln!(w)?;
+        write_legend(w, &unknown_cost)
+    })
+}
+
+fn row(c: &Candidate, color: bool) -> Vec<Cell> {
+    let cases = if c.errors > 0 {
+        format!(
+            "{}\n{} {}",
+            format::thousands(c.cases),
+            format::thousands(c.errors),
+            if c.errors == 1 { "error" } else { "errors" }
+        )
+    } else {
+        format::thousands(c.cases)
+    };
+    let tokens = format!(
+        "{} / {}",
+        tokens(c.tokens_in_mean),
+        tokens(c.tokens_out_mean)
+    );
+    let front = front_marks(c);
+    let mut front_cell = Cell::new(&front);
+    if color && !front.is_empty() {
+        front_cell = front_cell.fg(Color::Green);
+    }
+    vec![
+        Cell::new(&c.prompt),
+        Cell::new(&c.model),
+        Cell::new(cases),
+        Cell::new(with_interval(
+            format::percent_opt(c.pass_rate),
+            c.pass_rate_ci,
+            |i| format!("{}–{}", format::percent(i.low), format::percent(i.high)),
+        )),
+        Cell::new(with_interval(
+            format::score(c.score_mean),
+            c.score_ci,
+            |i| format!("{:.2}–{:.2}", i.low, i.high),
+        )),
+        Cell::new(format::duration_ms_opt(c.latency_ms_p50)),
+        Cell::new(format::duration_ms_opt(c.latency_ms_p95)),
+        Cell::new(tokens),
+        Cell::new(match c.cost_per_1k_usd {
+            Some(cost) => format::cost(Some(cost)),
+            None if c.pass_rate.is_some() => "unknown".to_string(),
+            None => format::UNKNOWN.to_string(),
+        }),
+        front_cell,
+    ]
+}
+
+/// `◆ cost, latency`, `◆ cost`, `◆ latency` or nothing.
+pub(crate) fn front_marks(c: &Candidate) -> String {
+    let mut on = Vec::new();
+    if c.front_cost == Some(true) {
+        on.push("cost");
+    }
+    if c.front_latency == Some(true) {
+        on.push("latency");
+    }
+    if on.is_empty() {
+        String::new()
+    } else {
+        format!("{FRONT} {}", on.join(", "))
+    }
+}
+
+fn with_interval(
+    value: String,
+    interval: Option<Interval>,
+    show: impl Fn(Interval) -> String,
+) -> String {
+    match interval {
+        Some(i) => format!("{value}\n{}", show(i)),
+        None => value,
+    }
+}
+
+/// A mean token count, rounded: `42`, `1,234`; `—` when no cell reported tokens.
+fn tokens(mean: Option<f64>) -> String {
+    match mean {
+        Some(m) if m.is_finite() && m >= 0.0 => format::thousands(m.round() as u64),
+        _ => format::UNKNOWN.to_string(),
+    }
+}
+
+fn write_legend(w: &mut dyn Write, unknown_cost: &[String]) -> Result<(), Failure> {
+    writeln!(
+        w,
+        "pass rate: passed / scored cases, 95% Wilson interval below; score: mean, 95% t interval."
+    )?;
+    writeln!(
+        w,
+        "tokens: mean per case; cost per 1k cases: from the configured prices."
+    )?;
+    writeln!(
+        w,
+        "{FRONT} front: on the Pareto front of pass rate vs cost per 1k cases (cost) or vs p50"
+    )?;
+    writeln!(
+        w,
+        "  latency (latency) within its eval: nothing else is as good on both and better on one."
+    )?;
+    if !unknown_cost.is_empty() {
+        writeln!(
+            w,
+            "cost unknown (no price configured, so left off the cost front): {}",
+            unknown_cost.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{compute_selection, fixture};
+
+    fn render(opts: &SelectionOptions) -> String {
+        let (record, results) = fixture::small();
+        let selection = compute_selection(&record, &results).unwrap();
+        let mut out = Vec::new();
+        write_selection(&selection, opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn selection_snapshot() {
+        insta::assert_snapshot!(render(&SelectionOptions::default()));
+    }
+
+    #[test]
+    fn fits_the_width_and_never_shows_unknown_cost_as_zero() {
+        let text = render(&SelectionOptions::default());
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}");
+        }
+        let capitals = text.split("\ncapitals").nth(1).unwrap();
+        assert!(capitals.contains("unknown"), "{capitals}");
+        assert!(!capitals.contains("$0"), "{capitals}");
+        assert!(text.contains("cost unknown (no price configured, so left off the cost front): capital@1 × gemma-local"));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert!(!render(&SelectionOptions::default()).contains('\u{1b}'));
+        let coloured = render(&SelectionOptions {
+            color: true,
+            ..Default::default()
+        });
+        assert!(coloured.contains('\u{1b}'));
+    }
+}
