@@ -141,6 +141,8 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             cost_usd: None,
+            cached: 0,
+            repeats: None,
         }
     }
 

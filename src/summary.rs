@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::{CellResult, CellStatus};
+use crate::repeats::{RepeatCounter, RepeatStats};
 
 /// One line of the summary table and of the run record's `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +39,16 @@ pub struct SummaryRow {
     pub tokens_out: u64,
     /// Total cost; `None` when any cell's price was unknown.
     pub cost_usd: Option<f64>,
+    /// Cells whose response came from the response cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: u64,
+    /// Per-case statistics across repeats (pass@k, flaky cases), when cases were repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<RepeatStats>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Default)]
@@ -51,6 +62,8 @@ struct Acc {
     tokens_out: u64,
     cost: f64,
     cost_unknown: bool,
+    cached: u64,
+    repeats: RepeatCounter,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -100,6 +113,13 @@ impl SummaryBuilder {
         }
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
+        acc.cached += u64::from(cell.cached);
+        acc.repeats.add(
+            &cell.case_id,
+            cell.repeat,
+            cell.error.is_none(),
+            cell.status() == CellStatus::Pass,
+        );
     }
 
     /// The summary rows, in declaration order.
@@ -126,6 +146,8 @@ impl SummaryBuilder {
                     tokens_in: acc.tokens_in,
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
+                    cached: acc.cached,
+                    repeats: acc.repeats.finish(),
                 }
             })
             .collect()

@@ -58,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate(&ctx, args),
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),
+        Command::Cache(cmd) => commands::cache(&ctx, cmd),
         Command::Init { dir } => commands::init(&dir),
         Command::Completions { shell } => commands::completions(shell),
     };

@@ -13,6 +13,7 @@ mod json;
 mod junit;
 mod markdown;
 mod matrix;
+mod repeats;
 mod table;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
+pub use repeats::write_repeats;
 pub use table::{write_summary, TableOptions};
 
 /// A file report format, chosen by the output file's extension.
