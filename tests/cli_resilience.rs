@@ -232,6 +232,7 @@ fn offline_replays_without_keys_and_marks_misses() {
     assert_eq!(count.load(Ordering::SeqCst), 6);
 
     // A new case is a miss: an error cell, clearly marked, exit 3, still nothing sent.
+    std::thread::sleep(Duration::from_millis(1100)); // a later run id (second resolution)
     p.write(
         "datasets/people.csv",
         "id,name,city,expected\na,Ada,Paris,Ada\nb,Bob,Oslo,Bob\nc,Cy,Rome,Rome\nd,Dee,Lima,Dee\n",
