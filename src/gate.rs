@@ -142,6 +142,8 @@ mod tests {
             tokens_out: 0,
             cost_usd: None,
             corpus_bleu: None,
+            cached: 0,
+            repeats: None,
         }
     }
 

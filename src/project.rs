@@ -33,6 +33,13 @@ pub struct ProjectConfig {
     /// Defaults for runs.
     #[serde(default)]
     pub defaults: Defaults,
+    /// The response cache (`ttl`, `dir`, `enabled`, `always`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub cache: crate::response_cache::CacheConfig,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// The project could not be found or its configuration could not be read.

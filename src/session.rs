@@ -16,8 +16,10 @@ use std::time::{Instant, SystemTime};
 use crate::events::{RunEvent, RunSink};
 use crate::gate;
 use crate::project::Project;
+use crate::events::CellResult;
 use crate::provider::ProviderError;
-use crate::run::{self, RunError, RunOptions, RunOutcome};
+use crate::resume::{self, RunSelection};
+use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};
 use crate::spec::Plan;
 use crate::store::{
     EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
@@ -30,6 +32,17 @@ use crate::summary::SummaryBuilder;
 pub struct SessionOptions {
     /// Recorded settings (concurrency, filters, fail-under).
     pub settings: RunSettings,
+    /// The selection as given, kept in the run's `plan.json` for `--resume`.
+    pub selection: RunSelection,
+}
+
+/// A stored run to complete instead of starting a new one (`run --resume`).
+#[derive(Debug)]
+pub struct Resume {
+    /// The run, as loaded.
+    pub run: StoredRun,
+    /// The cells it finished, each once.
+    pub done: Vec<CellResult>,
 }
 
 /// A finished (or interrupted) run.
@@ -177,11 +190,53 @@ pub async fn run(
     sinks: &mut [&mut dyn RunSink],
     cancel: impl Future<Output = ()>,
 ) -> Result<SessionResult, SessionError> {
-    let store = Store::new(project.store_dir());
-    let run_id = run::new_run_id();
-    let dir = store.create_run(&run_id)?;
-    let mut record = initial_record(project, &plan, &run_id, options);
-    let mut writer = RunWriter::create(&dir, &record)?;
+    run_or_resume(project, plan, options, None, sinks, cancel).await
+}
+
+/// Completes a stored run: runs only the cells `resume.done` lacks, appending to its
+/// results, and ends with a summary and a verdict over every cell. The caller has checked
+/// that `plan` is the run's plan ([`resume::check`]).
+pub async fn resume(
+    project: &Project,
+    plan: Plan,
+    options: &SessionOptions,
+    resume: Resume,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<SessionResult, SessionError> {
+    run_or_resume(project, plan, options, Some(resume), sinks, cancel).await
+}
+
+async fn run_or_resume(
+    project: &Project,
+    plan: Plan,
+    options: &SessionOptions,
+    resuming: Option<Resume>,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<SessionResult, SessionError> {
+    let (run_id, dir, mut record, mut writer, done) = match resuming {
+        None => {
+            let store = Store::new(project.store_dir());
+            let run_id = run::new_run_id();
+            let dir = store.create_run(&run_id)?;
+            let record = initial_record(project, &plan, &run_id, options);
+            resume::write_plan_file(
+                &dir,
+                &resume::plan_file(&project.root, &plan, &options.selection),
+            )?;
+            let writer = RunWriter::create(&dir, &record)?;
+            (run_id, dir, record, writer, Vec::new())
+        }
+        Some(Resume { run, done }) => {
+            let mut record = run.record;
+            record.status = RunStatus::Running;
+            record.gate = None;
+            let writer = RunWriter::resume(&run.dir, &record)?;
+            (record.run_id.clone(), run.dir, record, writer, done)
+        }
+    };
+    let previous_ms = record.duration_ms.unwrap_or(0.0);
 
     let mut summary = SummaryBuilder::new();
     for eval in &plan.evals {
@@ -191,6 +246,10 @@ pub async fn run(
             }
         }
     }
+    for cell in &done {
+        summary.add(cell);
+    }
+    let skip: std::collections::HashSet<CellKey> = done.iter().map(CellKey::of).collect();
     let gates: BTreeMap<String, gate::GateConfig> = plan
         .evals
         .iter()
@@ -208,6 +267,7 @@ pub async fn run(
         Some(Ok(())) => {
             let run_options = RunOptions {
                 concurrency: options.settings.concurrency,
+                skip: Some(Arc::new(skip)),
             };
             let mut summary_sink = SummarySink(&mut summary);
             let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];
@@ -221,7 +281,7 @@ pub async fn run(
         Some(Err((provider, source))) => {
             drop(plan);
             record.finished_at = Some(now());
-            record.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
             record.status = RunStatus::Failed;
             writer.finish(&record)?;
             return Err(SessionError::Start {
@@ -240,7 +300,7 @@ pub async fn run(
     };
 
     record.finished_at = Some(now());
-    record.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
     record.summary = summary.finish();
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -250,7 +310,7 @@ pub async fn run(
             return Err(SessionError::Run { dir, source });
         }
     };
-    record.completed_cells = outcome.completed;
+    record.completed_cells = done.len() + outcome.completed;
     record.status = if outcome.interrupted {
         RunStatus::Interrupted
     } else {

@@ -305,6 +305,20 @@ pub fn plan(
     registry: &Registry,
     selection: &Selection,
 ) -> Result<(Plan, Vec<Warning>), Error> {
+    plan_with(project, registry, selection, &provider::build)
+}
+
+/// Builds a provider from its name and settings (see [`provider::build`]).
+pub type BuildProvider =
+    dyn Fn(&str, &ProviderConfig) -> Result<Arc<dyn Provider>, provider::ProviderConfigError>;
+
+/// [`plan`] with providers made by `build` ([`provider::build_offline`] for an offline run).
+pub fn plan_with(
+    project: &Project,
+    registry: &Registry,
+    selection: &Selection,
+    build: &BuildProvider,
+) -> Result<(Plan, Vec<Warning>), Error> {
     registry.check()?;
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
@@ -341,7 +355,7 @@ pub fn plan(
                         continue;
                     }
                     let config = resolve_model(project, model).unwrap_or_default();
-                    match provider::build(model, &config) {
+                    match build(model, &config) {
                         Ok(p) => {
                             providers.insert(model.clone(), p);
                             provider_configs.insert(model.clone(), config);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::{CellResult, CellStatus};
 use crate::score::bleu::{self, BleuStats};
+use crate::repeats::{RepeatCounter, RepeatStats};
 
 /// One line of the summary table and of the run record's `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,16 @@ pub struct SummaryRow {
     /// references, from each scored cell's first `bleu` assertion; `None` without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corpus_bleu: Option<f64>,
+    /// Cells whose response came from the response cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cached: u64,
+    /// Per-case statistics across repeats (pass@k, flaky cases), when cases were repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<RepeatStats>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Default)]
@@ -57,6 +68,8 @@ struct Acc {
     cost: f64,
     cost_unknown: bool,
     bleu: Option<BleuStats>,
+    cached: u64,
+    repeats: RepeatCounter,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -109,6 +122,13 @@ impl SummaryBuilder {
         }
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
+        acc.cached += u64::from(cell.cached);
+        acc.repeats.add(
+            &cell.case_id,
+            cell.repeat,
+            cell.error.is_none(),
+            cell.status() == CellStatus::Pass,
+        );
     }
 
     /// The summary rows, in declaration order.
@@ -136,6 +156,8 @@ impl SummaryBuilder {
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
                     corpus_bleu: acc.bleu.map(|s| s.score(false)),
+                    cached: acc.cached,
+                    repeats: acc.repeats.finish(),
                 }
             })
             .collect()

@@ -59,6 +59,9 @@ pub enum Command {
         after_help = "Examples:\n  prompteval report latest\n  prompteval report latest --html report.html   # one self-contained file"
     )]
     Report(ReportArgs),
+    /// Inspect or clear the response cache.
+    #[command(subcommand, after_help = "Example:\n  prompteval cache stats")]
+    Cache(CacheCommand),
     /// Create a working example project.
     #[command(
         after_help = "Example:\n  prompteval init my-prompts && cd my-prompts && prompteval run"
@@ -121,6 +124,42 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Don't read or write the response cache.
+    #[arg(long, conflicts_with = "offline")]
+    pub no_cache: bool,
+    /// Serve every response from the cache; a miss fails the cell without calling a model.
+    #[arg(long)]
+    pub offline: bool,
+    /// Serve cached responses younger than this (`7d`, `12h`, `never`); overrides `cache.ttl`.
+    #[arg(long, value_name = "DURATION")]
+    pub cache_ttl: Option<String>,
+    /// Complete an unfinished run (default: the newest unfinished one): only its missing cells run.
+    #[arg(
+        long,
+        value_name = "RUN_ID",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["evals", "prompts", "models", "case", "limit"]
+    )]
+    pub resume: Option<String>,
+}
+
+/// `prompteval cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Entries, size, age and how many are expired.
+    #[command(after_help = "Example:\n  prompteval cache stats")]
+    Stats,
+    /// Remove entries: all, the expired ones, or those older than a duration.
+    #[command(after_help = "Examples:\n  prompteval cache clear\n  prompteval cache clear --older-than 30d")]
+    Clear {
+        /// Only entries created longer ago than this (`30d`, `12h`).
+        #[arg(long, value_name = "DURATION", conflicts_with = "expired")]
+        older_than: Option<String>,
+        /// Only entries past the cache's TTL.
+        #[arg(long)]
+        expired: bool,
+    },
 }
 
 /// `prompteval report`.

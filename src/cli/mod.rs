@@ -59,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),
         Command::Report(args) => commands::report(&ctx, args),
+        Command::Cache(cmd) => commands::cache(&ctx, cmd),
         Command::Init { dir } => commands::init(&dir),
         Command::Completions { shell } => commands::completions(shell),
     };

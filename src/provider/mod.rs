@@ -22,6 +22,7 @@
 //! Local providers ([`LlamaCppProvider`]) manage a server process: [`Provider::start`]
 //! starts it once per run, and dropping the last provider using it stops it.
 
+mod cached;
 mod echo;
 pub mod limiter;
 pub mod llamacpp;
@@ -40,6 +41,9 @@ use serde::{Deserialize, Serialize};
 use crate::message::RenderedPrompt;
 use crate::registry::Params;
 
+pub use cached::{
+    build_offline, wrap_providers, CacheCounters, CachedProvider, UnavailableProvider,
+};
 pub use echo::EchoProvider;
 pub use llamacpp::LlamaCppProvider;
 pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
@@ -174,7 +178,8 @@ pub struct ProviderResponse {
     pub tokens_out: Option<u64>,
     /// Wall time over all attempts, in milliseconds.
     pub latency_ms: f64,
-    /// Attempts made (1 when the first succeeded).
+    /// Attempts made (1 when the first succeeded; 0 when served from the response cache,
+    /// see [`CachedProvider`]).
     pub attempts: u32,
 }
 
@@ -185,6 +190,18 @@ pub trait Provider: Send + Sync {
         &self,
         request: ProviderRequest,
     ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>>;
+
+    /// Sends the `repeat`-th repetition (from 0) of a request. Providers ignore `repeat`
+    /// (the default calls [`Provider::complete`]); the response cache keys on it, so that
+    /// repeats of a cell are separate samples rather than one answer served again.
+    fn complete_repeat(
+        &self,
+        request: ProviderRequest,
+        repeat: u32,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        let _ = repeat;
+        self.complete(request)
+    }
 
     /// How many requests may be in flight at once.
     fn concurrency(&self) -> usize;

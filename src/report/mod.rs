@@ -16,6 +16,7 @@ mod markdown;
 mod matrix;
 mod selection;
 mod selection_table;
+mod repeats;
 mod table;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use selection::{
     compute_selection, pareto_front, Candidate, Interval, Selection, SelectionEval,
 };
 pub use selection_table::{write_selection, SelectionOptions};
+pub use repeats::write_repeats;
 pub use table::{write_summary, TableOptions};
 
 /// A file report format, chosen by the output file's extension.

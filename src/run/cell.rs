@@ -65,9 +65,10 @@ pub(crate) async fn run_cell(
         retries,
     };
     let started = Instant::now();
-    match provider.complete(request).await {
+    match provider.complete_repeat(request, id.repeat).await {
         Ok(response) => {
             result.latency_ms = response.latency_ms;
+            result.cached = response.attempts == 0;
             result.tokens_in = response.tokens_in;
             result.tokens_out = response.tokens_out;
             result.cost_usd = provider.cost(response.tokens_in, response.tokens_out);

@@ -1,7 +1,7 @@
 //! The scheduler: walks the plan's cells in a stable order, keeps at most `concurrency`
 //! in flight, hands every event to the sinks, and stops cleanly when cancelled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -18,6 +18,47 @@ use crate::spec::Plan;
 pub struct RunOptions {
     /// Cells in flight at once (each provider also keeps its own limit).
     pub concurrency: usize,
+    /// Cells already finished (a resumed run): not run again.
+    pub skip: Option<Arc<HashSet<CellKey>>>,
+}
+
+/// A cell's identity across processes: what a stored result says it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CellKey {
+    /// The eval's name.
+    pub eval: String,
+    /// The prompt reference (`sentiment@2`).
+    pub prompt: String,
+    /// The model name.
+    pub model: String,
+    /// The case id.
+    pub case_id: String,
+    /// The repeat index.
+    pub repeat: u32,
+}
+
+impl CellKey {
+    /// The key of a stored result.
+    pub fn of(cell: &crate::events::CellResult) -> CellKey {
+        CellKey {
+            eval: cell.eval.clone(),
+            prompt: cell.prompt.clone(),
+            model: cell.model.clone(),
+            case_id: cell.case_id.clone(),
+            repeat: cell.repeat,
+        }
+    }
+
+    fn of_id(plan: &Plan, id: &CellId) -> CellKey {
+        let eval = &plan.evals[id.eval];
+        CellKey {
+            eval: eval.name.clone(),
+            prompt: eval.prompts[id.prompt].version.reference(),
+            model: eval.models[id.model].clone(),
+            case_id: eval.rows[id.row].id.clone(),
+            repeat: id.repeat,
+        }
+    }
 }
 
 /// How the run ended.
@@ -86,7 +127,15 @@ pub async fn execute(
         }
         Ok(())
     };
-    let total = plan.total_cells();
+    let skip = options.skip.clone().filter(|s| !s.is_empty());
+    let todo = |id: &CellId| {
+        skip.as_ref()
+            .is_none_or(|s| !s.contains(&CellKey::of_id(&plan, id)))
+    };
+    let total = match &skip {
+        None => plan.total_cells(),
+        Some(_) => cells(&plan).filter(|id| todo(id)).count(),
+    };
     emit(
         sinks,
         RunEvent::Started {
@@ -114,7 +163,7 @@ pub async fn execute(
     drop(notice_tx);
 
     let concurrency = options.concurrency.max(1);
-    let mut pending = cells(&plan).peekable();
+    let mut pending = cells(&plan).filter(|id| todo(id));
     let mut tasks = JoinSet::new();
     let mut completed = 0;
     let mut interrupted = false;

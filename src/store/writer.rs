@@ -1,22 +1,24 @@
 //! Writes a run as it happens: each finished cell is appended to `results.jsonl`, and
 //! `run.json` is written at the start and replaced atomically at the end.
+//!
+//! Durability: each cell's line is handed to the kernel in one `write(2)` as soon as the
+//! cell finishes (no user-space buffer), so a process killed at any moment (`kill -9`)
+//! leaves every finished cell in the file and at most one torn final line, which
+//! [`super::read_results`] skips and [`RunWriter::resume`] cuts off. The file is
+//! `fsync`ed once, when the run ends: a machine that loses power mid-run may lose the
+//! last lines the kernel had not written back, which `--resume` then runs again.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use super::{RunRecord, StoreError, RECORD_FILE, RESULTS_FILE};
 use crate::events::{RunEvent, RunSink};
 
-/// How long finished cells may sit in the buffer before they reach the file.
-const FLUSH_EVERY: Duration = Duration::from_millis(200);
-
 /// The store's consumer of run events.
 pub struct RunWriter {
     dir: PathBuf,
-    results: BufWriter<File>,
-    last_flush: Instant,
+    results: File,
     line: Vec<u8>,
 }
 
@@ -32,8 +34,27 @@ impl RunWriter {
             .map_err(StoreError::io("create", &path))?;
         Ok(RunWriter {
             dir: dir.to_path_buf(),
-            results: BufWriter::with_capacity(256 * 1024, file),
-            last_flush: Instant::now(),
+            results: file,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Reopens a run in `dir` to append the cells still missing: cuts off a torn final
+    /// line (a crash mid-write) so the next line starts clean, then writes `record`.
+    pub fn resume(dir: &Path, record: &RunRecord) -> Result<RunWriter, StoreError> {
+        let path = dir.join(RESULTS_FILE);
+        let mut file = File::options()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(StoreError::io("open", &path))?;
+        let keep = whole_lines_len(&mut file).map_err(StoreError::io("read", &path))?;
+        file.set_len(keep).map_err(StoreError::io("write", &path))?;
+        write_record(dir, record)?;
+        Ok(RunWriter {
+            dir: dir.to_path_buf(),
+            results: file,
             line: Vec::with_capacity(4096),
         })
     }
@@ -44,10 +65,10 @@ impl RunWriter {
     }
 
     /// Flushes the results and replaces `run.json` with the final record.
-    pub fn finish(mut self, record: &RunRecord) -> Result<(), StoreError> {
+    pub fn finish(self, record: &RunRecord) -> Result<(), StoreError> {
         let path = self.dir.join(RESULTS_FILE);
         self.results
-            .flush()
+            .sync_data()
             .map_err(StoreError::io("write", &path))?;
         write_record(&self.dir, record)
     }
@@ -60,17 +81,34 @@ impl RunSink for RunWriter {
                 self.line.clear();
                 serde_json::to_writer(&mut self.line, cell)?;
                 self.line.push(b'\n');
+                // One write per line: a kill leaves whole lines and at most one torn tail.
                 self.results.write_all(&self.line)?;
-                if self.last_flush.elapsed() >= FLUSH_EVERY {
-                    self.results.flush()?;
-                    self.last_flush = Instant::now();
-                }
             }
-            RunEvent::Interrupted | RunEvent::Finished { .. } => self.results.flush()?,
-            RunEvent::Started { .. } | RunEvent::Retrying { .. } => {}
+            RunEvent::Interrupted
+            | RunEvent::Finished { .. }
+            | RunEvent::Started { .. }
+            | RunEvent::Retrying { .. } => {}
         }
         Ok(())
     }
+}
+
+/// The length of `file` up to and including its last newline.
+fn whole_lines_len(file: &mut File) -> io::Result<u64> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let mut end = len;
+    let mut buf = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// Writes `run.json` atomically (temporary file, then rename).
@@ -84,4 +122,25 @@ pub fn write_record(dir: &Path, record: &RunRecord) -> Result<(), StoreError> {
     })?;
     std::fs::write(&tmp, bytes).map_err(StoreError::io("write", &tmp))?;
     std::fs::rename(&tmp, &path).map_err(StoreError::io("write", &path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_tail_is_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(RESULTS_FILE);
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
+        let mut f = File::options().read(true).open(&path).unwrap();
+        assert_eq!(whole_lines_len(&mut f).unwrap(), 16);
+        std::fs::write(&path, "no newline at all").unwrap();
+        let mut f = File::options().read(true).open(&path).unwrap();
+        assert_eq!(whole_lines_len(&mut f).unwrap(), 0);
+        let long = format!("{}\n{}", "x".repeat(10_000), "y".repeat(9_000));
+        std::fs::write(&path, &long).unwrap();
+        let mut f = File::options().read(true).open(&path).unwrap();
+        assert_eq!(whole_lines_len(&mut f).unwrap(), 10_001);
+    }
 }

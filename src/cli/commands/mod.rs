@@ -1,5 +1,6 @@
 //! One small function per subcommand, re-exported for the dispatcher.
 
+mod cache;
 mod completions;
 mod init;
 mod prompt;
@@ -9,6 +10,7 @@ mod runs;
 mod show;
 mod validate;
 
+pub(crate) use cache::cache;
 pub(crate) use completions::completions;
 pub(crate) use init::init;
 pub(crate) use prompt::prompt;

@@ -50,6 +50,7 @@ pub(crate) fn print_run(
             verdict: last,
         };
         report::write_summary(&part, &options, &mut out)?;
+        report::write_repeats(&part, &mut out).map_err(write_err)?;
         if !last {
             writeln!(out).map_err(write_err)?;
         }

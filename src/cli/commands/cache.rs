@@ -1,0 +1,98 @@
+//! `prompteval cache stats | clear`.
+
+use std::time::SystemTime;
+
+use super::Context;
+use crate::cli::args::CacheCommand;
+use crate::cli::diagnostics::{self, Exit};
+use crate::error::Error;
+use crate::project::Project;
+use crate::response_cache::{parse_ttl, CacheSettings, ClearFilter, ResponseCache};
+
+/// Shows or clears the project's response cache.
+pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
+    let project = match Project::discover(&ctx.start) {
+        Ok((p, warnings)) => {
+            diagnostics::warnings(&warnings);
+            p
+        }
+        Err(e) => return diagnostics::error(&Error::from(e)),
+    };
+    let settings = match CacheSettings::resolve(
+        &project.root,
+        &project.store_dir(),
+        &project.config.cache,
+        None,
+        None,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Exit::Input;
+        }
+    };
+    let cache = ResponseCache::new(&settings.dir, settings.ttl);
+    let dir = project.relative(&settings.dir);
+    let now = SystemTime::now();
+    match cmd {
+        CacheCommand::Stats => match cache.stats(now) {
+            Ok(stats) => {
+                println!("cache: {}", dir.display());
+                println!("entries: {}", stats.entries);
+                println!("size: {}", human_bytes(stats.bytes));
+                let ttl = settings
+                    .ttl
+                    .map(|t| humantime::format_duration(t).to_string())
+                    .unwrap_or_else(|| "never".into());
+                println!("expired: {} (ttl {ttl})", stats.expired);
+                if stats.unreadable > 0 {
+                    println!("unreadable: {} (removed by `cache clear`)", stats.unreadable);
+                }
+                if let (Some(oldest), Some(newest)) = (&stats.oldest, &stats.newest) {
+                    println!("oldest: {oldest}");
+                    println!("newest: {newest}");
+                }
+                Exit::Success
+            }
+            Err(e) => {
+                diagnostics::other(&e, e.hint());
+                Exit::Runtime
+            }
+        },
+        CacheCommand::Clear {
+            older_than,
+            expired,
+        } => {
+            let filter = match (older_than, expired) {
+                (Some(text), _) => match parse_ttl(&text) {
+                    Ok(Some(age)) => ClearFilter::OlderThan(age),
+                    Ok(None) => ClearFilter::All,
+                    Err(e) => {
+                        diagnostics::other(&e, e.hint());
+                        return Exit::Input;
+                    }
+                },
+                (None, true) => ClearFilter::Expired,
+                (None, false) => ClearFilter::All,
+            };
+            match cache.clear(filter, now) {
+                Ok(n) => {
+                    println!("removed {n} cache entries from {}", dir.display());
+                    Exit::Success
+                }
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    Exit::Runtime
+                }
+            }
+        }
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}
