@@ -500,10 +500,10 @@ mod tests {
 
     #[test]
     fn unknown_kind_lists_choices() {
-        let err = build_err(&config("anthropic"));
+        let err = build_err(&config("vertex"));
         assert_eq!(
             err.to_string(),
-            "provider `p`: unknown provider kind `anthropic`. Choose from: echo, openai, llamacpp"
+            "provider `p`: unknown provider kind `vertex`. Choose from: echo, openai, llamacpp, anthropic, ollama, http, exec"
         );
         assert!(err.hint().is_some());
     }
