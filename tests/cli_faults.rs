@@ -30,12 +30,18 @@ fn faulty(n: usize, seen: &scripted::Seen) -> Reply {
     let auth = seen.header("authorization").unwrap_or_default().to_string();
     match n % 10 {
         0 => with_header(
-            reply(429, json!({"error": {"message": "rate limited"}}).to_string()),
+            reply(
+                429,
+                json!({"error": {"message": "rate limited"}}).to_string(),
+            ),
             "Retry-After",
             "0",
         ),
         // The key echoed back, as some gateways do: it must be scrubbed.
-        1 => reply(500, json!({"error": {"message": format!("boom for {auth}")}}).to_string()),
+        1 => reply(
+            500,
+            json!({"error": {"message": format!("boom for {auth}")}}).to_string(),
+        ),
         2 => reply(503, "<html>unavailable</html>"),
         3 => Reply::Close,
         4 => Reply::Hang(Duration::from_secs(2)),
@@ -88,7 +94,10 @@ fn every_cell_is_accounted_for_under_faults() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(cells.len(), CELLS);
-    let mut ids: Vec<&str> = cells.iter().map(|c| c["case_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = cells
+        .iter()
+        .map(|c| c["case_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), CELLS, "every case exactly once");
@@ -115,7 +124,10 @@ fn every_cell_is_accounted_for_under_faults() {
                     "timed out",
                     "malformed response",
                 ];
-                assert!(known.iter().any(|k| e.contains(k)), "unexplained error: {e}");
+                assert!(
+                    known.iter().any(|k| e.contains(k)),
+                    "unexplained error: {e}"
+                );
                 errored += 1;
             }
             other => panic!("cell neither scored nor errored: {other:?}"),
@@ -127,8 +139,7 @@ fn every_cell_is_accounted_for_under_faults() {
 
     // The summary counts provider errors apart from assertion failures.
     let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap()).unwrap();
     let row = &record["summary"][0];
     assert_eq!(row["errors"], json!(errored));
     assert_eq!(row["passed"], json!(scored));
@@ -140,8 +151,14 @@ fn every_cell_is_accounted_for_under_faults() {
         everything.push_str(&std::fs::read_to_string(entry).unwrap_or_default());
     }
     everything.push_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap());
-    assert!(!everything.contains(KEY), "the API key was written somewhere");
-    assert!(everything.contains("boom for Bearer ***"), "scrubbed echo expected");
+    assert!(
+        !everything.contains(KEY),
+        "the API key was written somewhere"
+    );
+    assert!(
+        everything.contains("boom for Bearer ***"),
+        "scrubbed echo expected"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -177,8 +194,7 @@ fn exec_provider_runs_a_python_script_per_cell() {
     let (code, stdout, stderr) = p.run(&["run", "--output", "out.json"]);
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap()).unwrap();
     let results = record["results"].as_array().unwrap();
     let ada = results.iter().find(|r| r["case_id"] == "a").unwrap();
     assert_eq!(ada["output"], json!("HELLO ADA"));

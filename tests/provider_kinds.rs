@@ -54,7 +54,12 @@ fn request(prompt: RenderedPrompt) -> ProviderRequest {
     }
 }
 
-fn watched(prompt: RenderedPrompt) -> (ProviderRequest, tokio::sync::mpsc::UnboundedReceiver<RetryNotice>) {
+fn watched(
+    prompt: RenderedPrompt,
+) -> (
+    ProviderRequest,
+    tokio::sync::mpsc::UnboundedReceiver<RetryNotice>,
+) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut r = request(prompt);
     r.retries = Some(tx);
@@ -155,7 +160,11 @@ async fn anthropic_overload_is_retried_and_cuts_the_window() {
     assert_eq!(r.attempts, 3);
     let notices = notices(rx);
     assert_eq!(notices.len(), 2);
-    assert!(notices[0].reason.starts_with("HTTP 529: Overloaded"), "{:?}", notices[0]);
+    assert!(
+        notices[0].reason.starts_with("HTTP 529: Overloaded"),
+        "{:?}",
+        notices[0]
+    );
     let w0 = notices[0].window.unwrap();
     let w1 = notices[1].window.unwrap();
     assert_eq!((w0.window, w0.limit), (4, 8));
@@ -173,7 +182,11 @@ async fn anthropic_api_error_is_transient_even_on_an_unusual_status() {
     let (req, rx) = watched(chat());
     let r = p.complete(req).await.unwrap();
     assert_eq!(r.attempts, 2);
-    assert_eq!(notices(rx)[0].window, None, "transient failures keep the window");
+    assert_eq!(
+        notices(rx)[0].window,
+        None,
+        "transient failures keep the window"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +208,11 @@ async fn anthropic_invalid_request_fails_at_once_with_its_message() {
 async fn anthropic_key_echoed_by_the_server_is_scrubbed() {
     let server = ScriptedServer::start(|_, seen| {
         let key = seen.header("x-api-key").unwrap_or_default().to_string();
-        anthropic_error(401, "authentication_error", &format!("invalid x-api-key {key}"))
+        anthropic_error(
+            401,
+            "authentication_error",
+            &format!("invalid x-api-key {key}"),
+        )
     });
     let p = anthropic(&server, 0);
     let e = p.complete(request(chat())).await.unwrap_err();
@@ -207,9 +224,15 @@ async fn anthropic_key_echoed_by_the_server_is_scrubbed() {
 #[tokio::test]
 async fn anthropic_response_without_text_is_an_error() {
     let server = ScriptedServer::start(|_, _| {
-        reply(200, json!({"type": "message", "content": [{"type": "tool_use", "id": "x"}]}).to_string())
+        reply(
+            200,
+            json!({"type": "message", "content": [{"type": "tool_use", "id": "x"}]}).to_string(),
+        )
     });
-    let e = anthropic(&server, 2).complete(request(chat())).await.unwrap_err();
+    let e = anthropic(&server, 2)
+        .complete(request(chat()))
+        .await
+        .unwrap_err();
     assert_eq!(e.message, "response had no text content (after 1 attempt)");
 }
 
@@ -255,7 +278,11 @@ async fn ollama_chat_and_generate() {
     req.params.insert("max_tokens".into(), json!(3));
     let r = p.complete(req).await.unwrap();
     assert_eq!(r.output, " Paris");
-    assert_eq!(p.cost(r.tokens_in, r.tokens_out), None, "local models have no price");
+    assert_eq!(
+        p.cost(r.tokens_in, r.tokens_out),
+        None,
+        "local models have no price"
+    );
     let seen = server.seen();
     assert_eq!(seen[0].request_line, "POST /api/chat HTTP/1.1");
     assert_eq!(seen[0].body["stream"], json!(false));
@@ -267,14 +294,18 @@ async fn ollama_chat_and_generate() {
 #[tokio::test]
 async fn ollama_errors_carry_the_servers_message() {
     let server = ScriptedServer::start(|_, _| {
-        reply(404, json!({"error": "model 'llama3.2' not found, try pulling it first"}).to_string())
+        reply(
+            404,
+            json!({"error": "model 'llama3.2' not found, try pulling it first"}).to_string(),
+        )
     });
     let e = ollama(&server).complete(request(chat())).await.unwrap_err();
     assert_eq!(
         e.message,
         "HTTP 404 Not Found: model 'llama3.2' not found, try pulling it first (after 1 attempt)"
     );
-    let server = ScriptedServer::start(|_, _| reply(200, json!({"error": "out of memory"}).to_string()));
+    let server =
+        ScriptedServer::start(|_, _| reply(200, json!({"error": "out of memory"}).to_string()));
     let e = ollama(&server).complete(request(chat())).await.unwrap_err();
     assert_eq!(e.message, "server error: out of memory (after 1 attempt)");
 }
@@ -309,7 +340,8 @@ async fn http_renders_the_body_and_reads_paths() {
     let server = ScriptedServer::start(|_, _| {
         reply(
             200,
-            json!({"result": {"choices": [{"text": "Paris"}]}, "usage": {"in": 9, "out": 1}}).to_string(),
+            json!({"result": {"choices": [{"text": "Paris"}]}, "usage": {"in": 9, "out": 1}})
+                .to_string(),
         )
     });
     let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
@@ -318,17 +350,27 @@ async fn http_renders_the_body_and_reads_paths() {
     assert_eq!((r.tokens_in, r.tokens_out), (Some(9), Some(1)));
     let seen = &server.seen()[0];
     assert_eq!(seen.request_line, "POST /generate HTTP/1.1");
-    assert_eq!(seen.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(seen.header("x-team"), Some("evals"));
     assert_eq!(seen.body["city"], json!("Paris"));
     assert_eq!(seen.body["max_new_tokens"], json!(16));
-    assert_eq!(seen.body["history"][2], json!({"role": "user", "content": "Be sure."}));
-    assert!(seen.body["input"].as_str().unwrap().starts_with("system: Answer"));
+    assert_eq!(
+        seen.body["history"][2],
+        json!({"role": "user", "content": "Be sure."})
+    );
+    assert!(seen.body["input"]
+        .as_str()
+        .unwrap()
+        .starts_with("system: Answer"));
 }
 
 #[tokio::test]
 async fn http_missing_output_path_quotes_the_response() {
-    let server = ScriptedServer::start(|_, _| reply(200, json!({"result": {"text": "x"}}).to_string()));
+    let server =
+        ScriptedServer::start(|_, _| reply(200, json!({"result": {"text": "x"}}).to_string()));
     let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
     let e = p.complete(request(chat())).await.unwrap_err();
     assert_eq!(
@@ -341,7 +383,10 @@ async fn http_missing_output_path_quotes_the_response() {
 async fn http_secret_header_echoed_back_is_scrubbed() {
     let server = ScriptedServer::start(|_, seen| {
         let auth = seen.header("authorization").unwrap_or_default().to_string();
-        reply(403, json!({"detail": format!("token {auth} is not allowed")}).to_string())
+        reply(
+            403,
+            json!({"detail": format!("token {auth} is not allowed")}).to_string(),
+        )
     });
     let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
     let e = p.complete(request(chat())).await.unwrap_err();
@@ -357,7 +402,10 @@ async fn http_retries_5xx_and_resets() {
     let server = ScriptedServer::start(|n, _| match n {
         0 => reply(503, "busy"),
         1 => Reply::Close,
-        _ => reply(200, json!({"result": {"choices": [{"text": "ok"}]}}).to_string()),
+        _ => reply(
+            200,
+            json!({"result": {"choices": [{"text": "ok"}]}}).to_string(),
+        ),
     });
     let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
     let r = p.complete(request(chat())).await.unwrap();
@@ -370,8 +418,14 @@ fn every_kind_builds_through_the_registry() {
     setup();
     let server = ScriptedServer::start(|_, _| reply(200, "{}"));
     for (kind, extra) in [
-        ("anthropic", json!({"model": "claude-3-5-haiku-latest", "base_url": server.url()})),
-        ("ollama", json!({"model": "llama3.2", "base_url": server.url()})),
+        (
+            "anthropic",
+            json!({"model": "claude-3-5-haiku-latest", "base_url": server.url()}),
+        ),
+        (
+            "ollama",
+            json!({"model": "llama3.2", "base_url": server.url()}),
+        ),
         ("http", json!({"url": server.url(), "output": "/text"})),
         ("exec", json!({"command": ["sh", "-c", "cat"]})),
     ] {

@@ -131,10 +131,7 @@ impl AnthropicProvider {
         let (system, messages) = split_messages(request.prompt.to_messages());
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
-        body.insert(
-            "max_tokens".into(),
-            DEFAULT_ANTHROPIC_MAX_TOKENS.into(),
-        );
+        body.insert("max_tokens".into(), DEFAULT_ANTHROPIC_MAX_TOKENS.into());
         if let Some(system) = system {
             body.insert("system".into(), system.into());
         }
@@ -413,7 +410,8 @@ mod tests {
 
     #[test]
     fn error_types_are_classified() {
-        let body = |t: &str| format!(r#"{{"type":"error","error":{{"type":"{t}","message":"m"}}}}"#);
+        let body =
+            |t: &str| format!(r#"{{"type":"error","error":{{"type":"{t}","message":"m"}}}}"#);
         let class = |t: &str| classify_error(500, body(t).as_bytes());
         assert_eq!(class("overloaded_error"), Some(FailureClass::Overloaded));
         assert_eq!(class("rate_limit_error"), Some(FailureClass::Overloaded));

@@ -77,8 +77,7 @@ impl ExecProvider {
                 name,
                 format!("`command` program `{}` not found", command[0]),
                 Some(if command[0].contains('/') {
-                    "check the path (relative paths are resolved against the project root)"
-                        .into()
+                    "check the path (relative paths are resolved against the project root)".into()
                 } else {
                     "install it, or give its path".into()
                 }),
@@ -91,7 +90,10 @@ impl ExecProvider {
                         ProviderConfigError::new(
                             name,
                             format!("invalid `{key}` path `{t}`: {err}"),
-                            Some("write a JSON pointer like `/text` or a path like `result.text`".into()),
+                            Some(
+                                "write a JSON pointer like `/text` or a path like `result.text`"
+                                    .into(),
+                            ),
                         )
                     })
                 })
@@ -218,7 +220,10 @@ impl ExecProvider {
             });
         };
         let json: serde_json::Value = serde_json::from_str(text).map_err(|err| {
-            AttemptFailure::fatal(format!("stdout is not JSON ({err}): {}", snippet(text)), None)
+            AttemptFailure::fatal(
+                format!("stdout is not JSON ({err}): {}", snippet(text)),
+                None,
+            )
         })?;
         let output = match path.find(&json) {
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -382,8 +387,15 @@ mod tests {
         c.timeout = Some("300ms".into());
         let p = ExecProvider::new("x", &c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
-        assert!(e.message.starts_with("command timed out after 300ms"), "{}", e.message);
-        let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_string();
+        assert!(
+            e.message.starts_with("command timed out after 300ms"),
+            "{}",
+            e.message
+        );
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
         // The killed process is gone (or a zombie about to be reaped).
         let mut gone = false;
         for _ in 0..100 {
@@ -399,17 +411,28 @@ mod tests {
 
     #[tokio::test]
     async fn json_stdout_with_paths() {
-        let mut c = config(&["echo", r#"{"result": {"text": "Paris"}, "usage": {"in": 5, "out": 1}}"#]);
+        let mut c = config(&[
+            "echo",
+            r#"{"result": {"text": "Paris"}, "usage": {"in": 5, "out": 1}}"#,
+        ]);
         c.output = Some("result.text".into());
         c.tokens_in = Some("/usage/in".into());
         c.tokens_out = Some("usage.out".into());
         let p = ExecProvider::new("x", &c).unwrap();
         let r = p.complete(request("")).await.unwrap();
-        assert_eq!((r.output.as_str(), r.tokens_in, r.tokens_out), ("Paris", Some(5), Some(1)));
+        assert_eq!(
+            (r.output.as_str(), r.tokens_in, r.tokens_out),
+            ("Paris", Some(5), Some(1))
+        );
         c.output = Some("result.missing".into());
         let p = ExecProvider::new("x", &c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
-        assert!(e.message.starts_with("output path `result.missing` not found in stdout: {"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("output path `result.missing` not found in stdout: {"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -417,12 +440,21 @@ mod tests {
         let e = ExecProvider::new("x", &config(&[])).unwrap_err();
         assert_eq!(e.message, "`command` is required for kind `exec`");
         let e = ExecProvider::new("x", &config(&["surely-not-a-program-prompteval"])).unwrap_err();
-        assert_eq!(e.message, "`command` program `surely-not-a-program-prompteval` not found");
+        assert_eq!(
+            e.message,
+            "`command` program `surely-not-a-program-prompteval` not found"
+        );
         let e = ExecProvider::new("x", &config(&["./nope/model.py"])).unwrap_err();
         assert!(e.hint().unwrap().contains("project root"));
         let mut c = config(&["sh"]);
         c.max_retries = Some(2);
-        assert_eq!(ExecProvider::new("x", &c).unwrap().retry_policy().max_retries, 2);
+        assert_eq!(
+            ExecProvider::new("x", &c)
+                .unwrap()
+                .retry_policy()
+                .max_retries,
+            2
+        );
     }
 
     #[test]

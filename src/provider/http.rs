@@ -78,10 +78,9 @@ impl ResponsePath {
                 let close = rest
                     .find(']')
                     .ok_or_else(|| format!("unclosed `[` in `{source}`"))?;
-                let index = rest[1..close]
-                    .trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("`{}` is not an array index in `{source}`", &rest[1..close]))?;
+                let index = rest[1..close].trim().parse::<usize>().map_err(|_| {
+                    format!("`{}` is not an array index in `{source}`", &rest[1..close])
+                })?;
                 steps.push(Step::Index(index));
                 rest = &rest[close + 1..];
                 if !rest.is_empty() && !rest.starts_with('[') {
@@ -186,7 +185,9 @@ impl BodyTemplate {
                             pointer.replace('/', "."),
                             err.detail().unwrap_or(&err.to_string())
                         ),
-                        Some("body strings are minijinja templates, e.g. `\"{{ prompt }}\"`".into()),
+                        Some(
+                            "body strings are minijinja templates, e.g. `\"{{ prompt }}\"`".into(),
+                        ),
                     )
                 })?;
             leaves.insert(
@@ -215,7 +216,9 @@ impl BodyTemplate {
                 format!(
                     "cannot render `body{}`: {}",
                     pointer.replace('/', "."),
-                    err.detail().map(str::to_string).unwrap_or_else(|| err.to_string())
+                    err.detail()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| err.to_string())
                 )
             })?;
             let new = if leaf.json {
@@ -295,16 +298,15 @@ fn expand_env(
     Ok((out, used))
 }
 
-fn parse_path(
-    provider: &str,
-    key: &str,
-    text: &str,
-) -> Result<ResponsePath, ProviderConfigError> {
+fn parse_path(provider: &str, key: &str, text: &str) -> Result<ResponsePath, ProviderConfigError> {
     ResponsePath::parse(text).map_err(|err| {
         ProviderConfigError::new(
             provider,
             format!("invalid `{key}` path `{text}`: {err}"),
-            Some("write a JSON pointer like `/choices/0/text` or a path like `choices[0].text`".into()),
+            Some(
+                "write a JSON pointer like `/choices/0/text` or a path like `choices[0].text`"
+                    .into(),
+            ),
         )
     })
 }
@@ -324,7 +326,12 @@ impl HttpProvider {
             url_text.trim(),
             Some("write the endpoint's full URL, e.g. `http://127.0.0.1:8000/generate`".into()),
         )?;
-        let method_text = config.method.as_deref().unwrap_or("POST").trim().to_ascii_uppercase();
+        let method_text = config
+            .method
+            .as_deref()
+            .unwrap_or("POST")
+            .trim()
+            .to_ascii_uppercase();
         if !METHODS.contains(&method_text.as_str()) {
             return Err(ProviderConfigError::new(
                 name,
@@ -423,9 +430,15 @@ impl HttpProvider {
         for (k, v) in request.vars.iter() {
             map.insert(k.clone(), v.clone());
         }
-        map.insert("vars".into(), serde_json::Value::Object((*request.vars).clone()));
+        map.insert(
+            "vars".into(),
+            serde_json::Value::Object((*request.vars).clone()),
+        );
         map.insert("prompt".into(), prompt.clone().into());
-        map.insert("messages".into(), serde_json::Value::Array(messages.clone()));
+        map.insert(
+            "messages".into(),
+            serde_json::Value::Array(messages.clone()),
+        );
         let default_body = serde_json::json!({
             "prompt": prompt,
             "messages": messages,
@@ -584,7 +597,9 @@ mod tests {
         assert_eq!(err(&c).message, "`output` is required for kind `http`");
         let mut c = config();
         c.output = Some("choices[zero].text".into());
-        assert!(err(&c).message.starts_with("invalid `output` path `choices[zero].text`"));
+        assert!(err(&c)
+            .message
+            .starts_with("invalid `output` path `choices[zero].text`"));
         let mut c = config();
         c.method = Some("YELL".into());
         assert_eq!(
@@ -593,7 +608,13 @@ mod tests {
         );
         let mut c = config();
         c.body = Some(json!({"prompt": "{{ prompt "}));
-        assert!(err(&c).message.starts_with("invalid template in `body.prompt`"), "{}", err(&c));
+        assert!(
+            err(&c)
+                .message
+                .starts_with("invalid template in `body.prompt`"),
+            "{}",
+            err(&c)
+        );
     }
 
     #[test]
@@ -616,7 +637,10 @@ mod tests {
                 content: "say \"hi\"".into(),
             },
         ]);
-        let body = p.body(&request(chat, json!({"city": "Oslo"}))).unwrap().unwrap();
+        let body = p
+            .body(&request(chat, json!({"city": "Oslo"})))
+            .unwrap()
+            .unwrap();
         let body: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(
             body,
@@ -658,7 +682,10 @@ mod tests {
         std::env::set_var("PROMPTEVAL_TEST_HTTP_KEY", "tok-secret-42");
         let mut c = config();
         c.headers = Some(BTreeMap::from([
-            ("Authorization".into(), "Bearer ${PROMPTEVAL_TEST_HTTP_KEY}".into()),
+            (
+                "Authorization".into(),
+                "Bearer ${PROMPTEVAL_TEST_HTTP_KEY}".into(),
+            ),
             ("X-Plain".into(), "v".into()),
         ]));
         let p = HttpProvider::new("h", &c).unwrap();
@@ -670,7 +697,9 @@ mod tests {
             "Authorization".into(),
             "Bearer ${PROMPTEVAL_TEST_SURELY_UNSET_HTTP}".into(),
         )]));
-        assert!(err(&c).message.contains("`PROMPTEVAL_TEST_SURELY_UNSET_HTTP`"));
+        assert!(err(&c)
+            .message
+            .contains("`PROMPTEVAL_TEST_SURELY_UNSET_HTTP`"));
         c.headers = Some(BTreeMap::from([("A".into(), "${BAD NAME}".into())]));
         assert!(err(&c).message.contains("not an environment variable name"));
     }

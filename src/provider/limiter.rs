@@ -314,7 +314,9 @@ mod tests {
     const SHORT: Duration = Duration::from_millis(20);
 
     async fn blocked(limiter: &Limiter) -> bool {
-        tokio::time::timeout(SHORT, limiter.acquire()).await.is_err()
+        tokio::time::timeout(SHORT, limiter.acquire())
+            .await
+            .is_err()
     }
 
     #[tokio::test]
@@ -344,7 +346,13 @@ mod tests {
             let t = ticket(&limiter).await;
             assert_eq!(limiter.on_overload_since(t).window, expected);
         }
-        assert_eq!(limiter.state(), WindowState { window: 1, limit: 8 });
+        assert_eq!(
+            limiter.state(),
+            WindowState {
+                window: 1,
+                limit: 8
+            }
+        );
     }
 
     #[tokio::test]
@@ -394,7 +402,10 @@ mod tests {
     #[tokio::test]
     async fn acquire_respects_a_shrunk_window() {
         let limiter = Limiter::new(4);
-        let held: Vec<_> = [(); 4].iter().map(|_| limiter.acquire()).collect::<Vec<_>>();
+        let held: Vec<_> = [(); 4]
+            .iter()
+            .map(|_| limiter.acquire())
+            .collect::<Vec<_>>();
         let mut permits = Vec::new();
         for f in held {
             permits.push(f.await.unwrap());

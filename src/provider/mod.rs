@@ -45,17 +45,20 @@ use serde::{Deserialize, Serialize};
 use crate::message::RenderedPrompt;
 use crate::registry::Params;
 
-pub use anthropic::{AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV, DEFAULT_ANTHROPIC_MAX_TOKENS};
+pub use anthropic::{
+    AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV,
+    DEFAULT_ANTHROPIC_MAX_TOKENS,
+};
 pub use echo::EchoProvider;
 pub use exec::ExecProvider;
 pub use http::{HttpProvider, ResponsePath};
 pub use limiter::{Limiter, RateLimits, WindowState};
-pub use ollama::{OllamaProvider, DEFAULT_OLLAMA_BASE_URL};
 pub use llamacpp::LlamaCppProvider;
+pub use ollama::{OllamaProvider, DEFAULT_OLLAMA_BASE_URL};
 pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
 pub use retry::{
-    parse_retry_after, run_with_retries, run_with_retries_estimated, AttemptFailure, Completion, FailureClass, RetryPolicy,
-    MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
+    parse_retry_after, run_with_retries, run_with_retries_estimated, AttemptFailure, Completion,
+    FailureClass, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
 
 /// A boxed, sendable future.
@@ -439,7 +442,9 @@ pub(crate) fn required_model(
         _ => Err(ProviderConfigError::new(
             name,
             format!("`model` is required for kind `{}`", config.kind),
-            Some(format!("set `model:` to the model id, e.g. `model: {example}`")),
+            Some(format!(
+                "set `model:` to the model id, e.g. `model: {example}`"
+            )),
         )),
     }
 }

@@ -311,7 +311,10 @@ mod tests {
     fn plain_prompts_generate_and_chat_prompts_chat() {
         let p = OllamaProvider::new("o", &config(None)).unwrap();
         assert_eq!(p.chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
-        assert_eq!(p.generate_url.as_str(), "http://127.0.0.1:11434/api/generate");
+        assert_eq!(
+            p.generate_url.as_str(),
+            "http://127.0.0.1:11434/api/generate"
+        );
         let mut params = Params::new();
         params.insert("max_tokens".into(), json!(8));
         params.insert("temperature".into(), json!(0));
@@ -363,6 +366,9 @@ mod tests {
     fn local_models_have_no_catalog_price() {
         let mut c = config(None);
         c.model = Some("gpt-4o".into());
-        assert_eq!(OllamaProvider::new("o", &c).unwrap().cost(Some(1), Some(1)), None);
+        assert_eq!(
+            OllamaProvider::new("o", &c).unwrap().cost(Some(1), Some(1)),
+            None
+        );
     }
 }

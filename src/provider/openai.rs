@@ -8,8 +8,8 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::limiter::Limiter;
 use super::limiter::estimate_tokens;
+use super::limiter::Limiter;
 use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
 use super::transport::{parse_http_url, read_secret, Secret, Transport};
 use super::{

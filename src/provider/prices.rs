@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn dated_ids_find_their_family_by_longest_prefix() {
         assert_eq!(price("openai", "gpt-4o-2024-08-06"), Some((2.50, 10.00)));
-        assert_eq!(price("openai", "gpt-4o-mini-2024-07-18"), Some((0.15, 0.60)));
+        assert_eq!(
+            price("openai", "gpt-4o-mini-2024-07-18"),
+            Some((0.15, 0.60))
+        );
         // A dated id with its own entry wins over the family.
         assert_eq!(price("openai", "gpt-4o-2024-05-13"), Some((5.00, 15.00)));
         assert_eq!(
@@ -135,7 +138,10 @@ mod tests {
             price("anthropic", "claude-opus-4-1-20250805"),
             Some((15.00, 75.00))
         );
-        assert_eq!(price("openai", "models/gemini-2.0-flash"), Some((0.10, 0.40)));
+        assert_eq!(
+            price("openai", "models/gemini-2.0-flash"),
+            Some((0.10, 0.40))
+        );
         assert_eq!(price("openai", "GPT-4o"), Some((2.50, 10.00)));
     }
 
