@@ -54,9 +54,9 @@ impl ResponsePath {
         if source.is_empty() {
             return Err("the path is empty".into());
         }
-        if source.starts_with('/') {
+        if let Some(pointer) = source.strip_prefix('/') {
             // JSON pointer: steps are resolved against objects or arrays at lookup time.
-            let steps = source[1..]
+            let steps = pointer
                 .split('/')
                 .map(|s| Step::Key(s.replace("~1", "/").replace("~0", "~")))
                 .collect();
