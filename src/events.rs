@@ -128,6 +128,9 @@ pub enum RunEvent<'a> {
         attempt: u32,
         /// Why it is retrying.
         reason: &'a str,
+        /// The provider's concurrency window and its limit, when a refusal for load (429,
+        /// 529) cut the window.
+        window: Option<(usize, usize)>,
     },
     /// A cell finished (scored, failed or errored).
     CellFinished(&'a CellResult),

@@ -196,6 +196,13 @@ pub fn resolve_provider_paths(provider: &mut ProviderConfig, root: &Path, home: 
             provider.binary = Some(resolve_user_path(binary, root, home));
         }
     }
+    // `exec`: a program given as a path (not a bare name), like `binary`.
+    if let Some(program) = provider.command.as_mut().and_then(|c| c.first_mut()) {
+        let path = Path::new(program.as_str());
+        if path.components().count() > 1 || path.starts_with("~") {
+            *program = resolve_user_path(path, root, home).display().to_string();
+        }
+    }
 }
 
 /// A path from the user's config: `~/x` is under `home` (kept as written when there is no

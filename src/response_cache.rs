@@ -199,21 +199,28 @@ pub fn provider_identity(config: &ProviderConfig) -> serde_json::Value {
     canonical(value)
 }
 
-/// The document whose hash is the key. `identity` comes from [`provider_identity`].
+/// The document whose hash is the key. `identity` comes from [`provider_identity`];
+/// `vars` are the row's variables, given for the kinds whose request reads them beyond the
+/// rendered prompt (`http` body templates, `exec` stdin).
 pub fn key_material(
     identity: &serde_json::Value,
     prompt: &RenderedPrompt,
     params: &Params,
+    vars: Option<&serde_json::Map<String, serde_json::Value>>,
     repeat: u32,
 ) -> serde_json::Value {
     let prompt = serde_json::to_value(prompt).unwrap_or(serde_json::Value::Null);
-    canonical(serde_json::json!({
+    let mut material = serde_json::json!({
         "v": CACHE_ENTRY_VERSION,
         "provider": identity,
         "prompt": prompt,
         "params": serde_json::Value::Object(params.clone()),
         "repeat": repeat,
-    }))
+    });
+    if let (Some(vars), serde_json::Value::Object(map)) = (vars, &mut material) {
+        map.insert("vars".into(), serde_json::Value::Object(vars.clone()));
+    }
+    canonical(material)
 }
 
 /// The key of `material` (from [`key_material`]).
@@ -530,8 +537,22 @@ mod tests {
             &provider_identity(config),
             &RenderedPrompt::Text(prompt.into()),
             p,
+            None,
             repeat,
         ))
+    }
+
+    #[test]
+    fn vars_change_the_key_only_when_given() {
+        let id = provider_identity(&config());
+        let prompt = RenderedPrompt::Text("hi".into());
+        let mut a = serde_json::Map::new();
+        a.insert("q".into(), "1".into());
+        let mut b = serde_json::Map::new();
+        b.insert("q".into(), "2".into());
+        let k = |vars| key_of(&key_material(&id, &prompt, &Params::new(), vars, 0));
+        assert_ne!(k(Some(&a)), k(Some(&b)));
+        assert_ne!(k(Some(&a)), k(None));
     }
 
     #[test]
@@ -570,6 +591,7 @@ mod tests {
             &id,
             &RenderedPrompt::Text("hi".into()),
             &Params::new(),
+            None,
             0,
         ));
         let chat = key_of(&key_material(
@@ -579,6 +601,7 @@ mod tests {
                 content: "hi".into(),
             }]),
             &Params::new(),
+            None,
             0,
         ));
         assert_ne!(text, chat);

@@ -237,6 +237,7 @@ fn text(prompt: &str) -> ProviderRequest {
     ProviderRequest {
         prompt: RenderedPrompt::Text(prompt.into()),
         params: Params::new(),
+        vars: Default::default(),
         retries: None,
     }
 }
@@ -290,6 +291,7 @@ async fn success_sends_model_messages_params_and_key() {
             },
         ]),
         params,
+        vars: Default::default(),
         retries: None,
     };
     let response = provider.complete(request).await.unwrap();

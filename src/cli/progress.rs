@@ -62,10 +62,17 @@ impl RunSink for Progress {
                 model,
                 attempt,
                 reason,
-            } => self.bar.set_message(format!(
-                "{} · {model} backing off (attempt {attempt}: {reason})",
-                self.counts()
-            )),
+                window,
+            } => self.bar.set_message(match window {
+                Some((window, limit)) => format!(
+                    "{} · {model}: backing off (attempt {attempt}: {reason}), window {window}/{limit}",
+                    self.counts()
+                ),
+                None => format!(
+                    "{} · {model}: backing off (attempt {attempt}: {reason})",
+                    self.counts()
+                ),
+            }),
             RunEvent::Interrupted | RunEvent::Finished { .. } => self.bar.finish_and_clear(),
         }
         Ok(())

@@ -38,6 +38,10 @@ pub struct CacheCounters {
     pub offline_misses: AtomicU64,
 }
 
+/// Kinds whose request reads the row's variables beyond the rendered prompt: the variables
+/// are part of their cache key.
+const VARS_KINDS: &[&str] = &["http", "exec"];
+
 type Flight = Arc<tokio::sync::Mutex<Option<CachedResponse>>>;
 
 /// A provider behind the response cache. Build with [`CachedProvider::new`] or wrap a whole
@@ -57,6 +61,7 @@ pub struct CachedProvider {
     mode: CacheMode,
     always: bool,
     pure: bool,
+    vars_in_key: bool,
     flights: Mutex<HashMap<CacheKey, Flight>>,
     counters: Arc<CacheCounters>,
 }
@@ -80,6 +85,7 @@ impl CachedProvider {
             mode: settings.mode,
             always: settings.always,
             pure: PURE_KINDS.contains(&config.kind.as_str()),
+            vars_in_key: VARS_KINDS.contains(&config.kind.as_str()),
             flights: Mutex::new(HashMap::new()),
             counters,
         }
@@ -127,7 +133,14 @@ impl CachedProvider {
         {
             return self.inner.complete(request).await;
         }
-        let material = key_material(&self.identity, &request.prompt, &request.params, repeat);
+        let vars = self.vars_in_key.then_some(&*request.vars);
+        let material = key_material(
+            &self.identity,
+            &request.prompt,
+            &request.params,
+            vars,
+            repeat,
+        );
         let key = key_of(&material);
         if offline {
             return match self.cache.get(&key, SystemTime::now()) {
@@ -379,6 +392,7 @@ mod tests {
             prompt: RenderedPrompt::Text(prompt.into()),
             params,
             retries: None,
+            vars: Default::default(),
         }
     }
 

@@ -81,6 +81,7 @@ mod tests {
         ProviderRequest {
             prompt,
             params: Default::default(),
+            vars: Default::default(),
             retries: None,
         }
     }

@@ -22,11 +22,16 @@
 //! Local providers ([`LlamaCppProvider`]) manage a server process: [`Provider::start`]
 //! starts it once per run, and dropping the last provider using it stops it.
 
+mod anthropic;
 mod cached;
 mod echo;
+mod exec;
+mod http;
 pub mod limiter;
 pub mod llamacpp;
+mod ollama;
 mod openai;
+pub mod prices;
 mod retry;
 pub mod transport;
 
@@ -41,22 +46,38 @@ use serde::{Deserialize, Serialize};
 use crate::message::RenderedPrompt;
 use crate::registry::Params;
 
+pub use anthropic::{
+    AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV,
+    DEFAULT_ANTHROPIC_MAX_TOKENS,
+};
 pub use cached::{
     build_offline, wrap_providers, CacheCounters, CachedProvider, UnavailableProvider,
 };
 pub use echo::EchoProvider;
+pub use exec::ExecProvider;
+pub use http::{HttpProvider, ResponsePath};
+pub use limiter::{Limiter, RateLimits, WindowState};
 pub use llamacpp::LlamaCppProvider;
+pub use ollama::{OllamaProvider, DEFAULT_OLLAMA_BASE_URL};
 pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
 pub use retry::{
-    parse_retry_after, run_with_retries, AttemptFailure, Completion, FailureClass, RetryPolicy,
-    MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
+    parse_retry_after, run_with_retries, run_with_retries_estimated, AttemptFailure, Completion,
+    FailureClass, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The provider kinds this build knows.
-pub const KINDS: &[&str] = &["echo", "openai", "llamacpp"];
+pub const KINDS: &[&str] = &[
+    "echo",
+    "openai",
+    "llamacpp",
+    "anthropic",
+    "ollama",
+    "http",
+    "exec",
+];
 
 /// Prices in US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,7 +115,8 @@ pub struct ProviderConfig {
     /// Default request parameters; a version's `params` override them.
     #[serde(default, skip_serializing_if = "Params::is_empty")]
     pub params: Params,
-    /// Price per million tokens; without it cost is unknown.
+    /// Price per million tokens. Without it the built-in catalog (`data/prices.yaml`) is
+    /// consulted by kind and model; a model it does not know has an unknown cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
     /// `llamacpp`: the GGUF model file. Relative paths and `~/` are resolved against the
@@ -119,6 +141,38 @@ pub struct ProviderConfig {
     /// `llamacpp`: how long the server may take to load the model, e.g. `120s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout: Option<String>,
+    /// A hard limit on requests (attempts, retries included) per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// A hard limit on tokens (prompt + completion) per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    /// `http`: the endpoint's full URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `http`: the HTTP method (`POST`, the default, `PUT` or `GET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// `http`: request headers; values may name environment variables as `${VAR}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    /// `http`: the request body, a JSON value whose strings are templates rendered with
+    /// `prompt`, `messages` and the row's variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// `http`: where the output is in the response: a JSON pointer (`/choices/0/text`) or
+    /// a path (`choices[0].text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// `http`: where the prompt token count is in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<String>,
+    /// `http`: where the completion token count is in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<String>,
+    /// `exec`: the program and its arguments, run once per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
@@ -154,6 +208,9 @@ pub struct RetryNotice {
     pub reason: String,
     /// How long it waits.
     pub wait: Duration,
+    /// The provider's concurrency window after an overload refusal (429, 529) cut it;
+    /// `None` for other failures, which leave the window alone.
+    pub window: Option<limiter::WindowState>,
 }
 
 /// One request to a provider.
@@ -163,6 +220,9 @@ pub struct ProviderRequest {
     pub prompt: RenderedPrompt,
     /// Request parameters (provider defaults overlaid by the version's params).
     pub params: Params,
+    /// The dataset row's variables: the `http` provider's body template and the `exec`
+    /// provider's stdin see them; the other kinds ignore them.
+    pub vars: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Where to report retries, if anyone listens.
     pub retries: Option<tokio::sync::mpsc::UnboundedSender<RetryNotice>>,
 }
@@ -267,6 +327,10 @@ pub fn build(
         "echo" => Ok(Arc::new(EchoProvider::new(name, config)?)),
         "openai" => Ok(Arc::new(OpenAiProvider::new(name, config)?)),
         "llamacpp" => Ok(Arc::new(LlamaCppProvider::new(name, config)?)),
+        "anthropic" => Ok(Arc::new(AnthropicProvider::new(name, config)?)),
+        "ollama" => Ok(Arc::new(OllamaProvider::new(name, config)?)),
+        "http" => Ok(Arc::new(HttpProvider::new(name, config)?)),
+        "exec" => Ok(Arc::new(ExecProvider::new(name, config)?)),
         other => Err(ProviderConfigError::new(
             name,
             format!(
@@ -305,6 +369,7 @@ pub(crate) struct Common {
     pub(crate) concurrency: usize,
     pub(crate) policy: RetryPolicy,
     pub(crate) price: Option<Price>,
+    pub(crate) rates: RateLimits,
 }
 
 impl Common {
@@ -339,6 +404,15 @@ impl Common {
                 }
             }
         }
+        for (key, value) in [("rpm", config.rpm), ("tpm", config.tpm)] {
+            if value == Some(0) {
+                return Err(ProviderConfigError::new(
+                    name,
+                    format!("`{key}` must be at least 1"),
+                    Some(format!("remove `{key}` for no limit")),
+                ));
+            }
+        }
         let base = retry::base_from_env().map_err(|message| {
             ProviderConfigError::new(
                 name,
@@ -354,9 +428,51 @@ impl Common {
                 base: base.unwrap_or(RETRY_BASE_DEFAULT),
                 cap: RETRY_CAP,
             },
-            price: config.price,
+            price: config.price.or_else(|| {
+                config
+                    .model
+                    .as_deref()
+                    .and_then(|model| prices::lookup(&config.kind, model))
+            }),
+            rates: RateLimits {
+                rpm: config.rpm,
+                tpm: config.tpm,
+            },
         })
     }
+
+    /// A limiter with this provider's concurrency and rates.
+    pub(crate) fn limiter(&self) -> Limiter {
+        Limiter::with_rates(self.concurrency, self.rates)
+    }
+}
+
+/// The trimmed `model` setting, or an error saying kind `kind` needs one (`example` is a
+/// model id to suggest).
+pub(crate) fn required_model(
+    name: &str,
+    config: &ProviderConfig,
+    example: &str,
+) -> Result<String, ProviderConfigError> {
+    match config.model.as_deref().map(str::trim) {
+        Some(model) if !model.is_empty() => Ok(model.to_string()),
+        _ => Err(ProviderConfigError::new(
+            name,
+            format!("`model` is required for kind `{}`", config.kind),
+            Some(format!(
+                "set `model:` to the model id, e.g. `model: {example}`"
+            )),
+        )),
+    }
+}
+
+/// An error for setting `key` being required by kind `kind`.
+pub(crate) fn missing(name: &str, kind: &str, key: &str, example: &str) -> ProviderConfigError {
+    ProviderConfigError::new(
+        name,
+        format!("`{key}` is required for kind `{kind}`"),
+        Some(format!("add e.g. `{key}: {example}`")),
+    )
 }
 
 fn parse_timeout(name: &str, text: &str) -> Result<Duration, ProviderConfigError> {
@@ -406,10 +522,10 @@ mod tests {
 
     #[test]
     fn unknown_kind_lists_choices() {
-        let err = build_err(&config("anthropic"));
+        let err = build_err(&config("vertex"));
         assert_eq!(
             err.to_string(),
-            "provider `p`: unknown provider kind `anthropic`. Choose from: echo, openai, llamacpp"
+            "provider `p`: unknown provider kind `vertex`. Choose from: echo, openai, llamacpp, anthropic, ollama, http, exec"
         );
         assert!(err.hint().is_some());
     }

@@ -8,8 +8,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::limiter::estimate_tokens;
 use super::limiter::Limiter;
-use super::retry::{run_with_retries, AttemptFailure, Completion};
+use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
 use super::transport::{parse_http_url, read_secret, Secret, Transport};
 use super::{
     price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
@@ -144,7 +145,7 @@ impl OpenAiProvider {
             policy: common.policy,
             params: config.params.clone(),
             price: common.price,
-            limiter: Limiter::new(common.concurrency),
+            limiter: common.limiter(),
         })
     }
 
@@ -195,10 +196,11 @@ impl OpenAiProvider {
 
     async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let body = self.body(&request).to_string();
-        run_with_retries(
+        run_with_retries_estimated(
             &self.limiter,
             &self.policy,
             request.retries.as_ref(),
+            estimate_tokens(body.len()),
             || self.attempt(&body),
         )
         .await
@@ -425,6 +427,7 @@ mod tests {
         let body = p.body(&ProviderRequest {
             prompt: RenderedPrompt::Text("hi".into()),
             params,
+            vars: Default::default(),
             retries: None,
         });
         assert_eq!(
@@ -461,6 +464,7 @@ mod tests {
         let body = p.body(&ProviderRequest {
             prompt: chat.clone(),
             params: Params::new(),
+            vars: Default::default(),
             retries: None,
         });
         assert_eq!(

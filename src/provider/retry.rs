@@ -158,7 +158,8 @@ pub struct Completion {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are spent, holding a
-/// slot of `limiter` throughout.
+/// slot of `limiter` throughout; each attempt also waits for the limiter's rate limits, and
+/// its outcome adapts the limiter's window (see [`Limiter`]).
 ///
 /// Waits between attempts follow `policy`, or the server's `Retry-After` up to
 /// [`MAX_RETRY_AFTER`] (a longer request fails at once, saying so). Each wait is reported
@@ -167,6 +168,22 @@ pub async fn run_with_retries<F, Fut>(
     limiter: &Limiter,
     policy: &RetryPolicy,
     notices: Option<&UnboundedSender<RetryNotice>>,
+    attempt: F,
+) -> Result<ProviderResponse, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Completion, AttemptFailure>>,
+{
+    run_with_retries_estimated(limiter, policy, notices, 1, attempt).await
+}
+
+/// [`run_with_retries`] for a request expected to use `estimated_tokens` tokens, which the
+/// limiter's `tpm` budget is charged before each attempt (and corrected after it).
+pub async fn run_with_retries_estimated<F, Fut>(
+    limiter: &Limiter,
+    policy: &RetryPolicy,
+    notices: Option<&UnboundedSender<RetryNotice>>,
+    estimated_tokens: u64,
     mut attempt: F,
 ) -> Result<ProviderResponse, ProviderError>
 where
@@ -178,9 +195,14 @@ where
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
+        let ticket = limiter.start_attempt(estimated_tokens).await;
         let failure = match attempt().await {
             Ok(done) => {
-                limiter.on_success();
+                let used = match (done.tokens_in, done.tokens_out) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                };
+                limiter.on_success(ticket, used);
                 return Ok(ProviderResponse {
                     output: done.output,
                     tokens_in: done.tokens_in,
@@ -191,11 +213,14 @@ where
             }
             Err(failure) => failure,
         };
-        match failure.class {
-            FailureClass::Overloaded => limiter.on_overload(),
-            FailureClass::Transient => limiter.on_transient(),
-            FailureClass::Fatal => {}
-        }
+        let window = match failure.class {
+            FailureClass::Overloaded => Some(limiter.on_overload_since(ticket)),
+            FailureClass::Transient => {
+                limiter.on_transient();
+                None
+            }
+            FailureClass::Fatal => None,
+        };
         if failure.class == FailureClass::Fatal || attempts > policy.max_retries {
             return Err(give_up(failure.message, failure.status, attempts));
         }
@@ -218,6 +243,7 @@ where
                 attempt: attempts,
                 reason: failure.message.clone(),
                 wait,
+                window,
             });
         }
         tokio::time::sleep(wait).await;

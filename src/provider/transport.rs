@@ -161,6 +161,17 @@ impl Transport {
         &self,
         request: RequestBuilder,
     ) -> Result<(StatusCode, bytes::Bytes), AttemptFailure> {
+        self.send_classified(request, |_, _| None).await
+    }
+
+    /// [`Transport::send`], letting `classify` override the class of an error response from
+    /// its status and body (an API whose error body names an overload, say); `None` keeps
+    /// the class the status gives.
+    pub async fn send_classified(
+        &self,
+        request: RequestBuilder,
+        classify: impl Fn(u16, &[u8]) -> Option<FailureClass>,
+    ) -> Result<(StatusCode, bytes::Bytes), AttemptFailure> {
         let response = request.send().await.map_err(|err| self.transport(&err))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
@@ -175,7 +186,8 @@ impl Transport {
         Err(AttemptFailure {
             message,
             status: Some(status.as_u16()),
-            class: FailureClass::of_status(status.as_u16()),
+            class: classify(status.as_u16(), &bytes)
+                .unwrap_or_else(|| FailureClass::of_status(status.as_u16())),
             retry_after,
         })
     }

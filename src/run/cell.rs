@@ -62,6 +62,7 @@ pub(crate) async fn run_cell(
     let request = ProviderRequest {
         prompt: rendered,
         params: eval.params[id.prompt][id.model].clone(),
+        vars: row.vars.clone(),
         retries,
     };
     let started = Instant::now();

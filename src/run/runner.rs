@@ -190,6 +190,7 @@ pub async fn execute(
                     model: &model,
                     attempt: notice.attempt,
                     reason: &notice.reason,
+                    window: notice.window.map(|w| (w.window, w.limit)),
                 })?;
             }
             joined = tasks.join_next() => {

@@ -191,6 +191,7 @@ mod tests {
         ProviderRequest {
             prompt: RenderedPrompt::Text(text.into()),
             params: Default::default(),
+            vars: Default::default(),
             retries: None,
         }
     }

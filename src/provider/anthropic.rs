@@ -1,0 +1,423 @@
+//! The `anthropic` provider: Anthropic's Messages API (`POST {base}/v1/messages`), with its
+//! system prompt, required `max_tokens`, usage and error shapes.
+
+use std::fmt;
+
+use reqwest::header::HeaderValue;
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::limiter::{estimate_tokens, Limiter};
+use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
+use super::transport::{parse_http_url, read_secret, Secret, Transport};
+use super::{
+    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
+    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+};
+use crate::message::{Message, Role};
+use crate::registry::Params;
+
+/// The API used when `base_url` is not set.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// The key variable used for the default API when `api_key_env` is not set.
+pub const DEFAULT_ANTHROPIC_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+/// The `anthropic-version` header sent with every request.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// `max_tokens` when neither the provider nor the version sets it (the API requires one).
+pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u64 = 1024;
+/// Requests in flight at once when `concurrency` is not set.
+const DEFAULT_CONCURRENCY: usize = 4;
+
+/// Anthropic's Messages API.
+///
+/// The request maps the rendered prompt the way the API expects: system messages go to the
+/// top-level `system` field (several are joined with a blank line), the rest become
+/// `messages` with consecutive same-role turns merged (the API wants them alternating), and
+/// a plain-text prompt is one user message. `max_tokens` comes from the params or defaults
+/// to [`DEFAULT_ANTHROPIC_MAX_TOKENS`]; `stop` is sent as `stop_sequences`; `seed`, which
+/// the API does not accept, is dropped; other params are passed through.
+pub struct AnthropicProvider {
+    name: String,
+    model: String,
+    url: Url,
+    key: Option<Secret>,
+    auth: Option<HeaderValue>,
+    transport: Transport,
+    policy: RetryPolicy,
+    params: Params,
+    price: Option<Price>,
+    limiter: Limiter,
+}
+
+impl fmt::Debug for AnthropicProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnthropicProvider")
+            .field("name", &self.name)
+            .field("model", &self.model)
+            .field("url", &self.url.as_str())
+            .field("key", &self.key)
+            .field("timeout", &self.transport.timeout())
+            .field("policy", &self.policy)
+            .field("concurrency", &self.limiter.limit())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AnthropicProvider {
+    /// Builds the provider named `name`: checks the model, URL, timeout and limits, and reads
+    /// the API key.
+    ///
+    /// The key variable is `api_key_env`; for the default URL it defaults to
+    /// `ANTHROPIC_API_KEY`. A custom `base_url` without `api_key_env` sends no key (a local
+    /// proxy that adds its own).
+    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, config, "claude-3-5-haiku-latest")?;
+        let base_text = config
+            .base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_ANTHROPIC_BASE_URL)
+            .trim()
+            .trim_end_matches('/');
+        let hint = Some(format!(
+            "write the API root, e.g. `{DEFAULT_ANTHROPIC_BASE_URL}` (`/v1/messages` is added)"
+        ));
+        parse_http_url(name, "base_url", base_text, hint.clone())?;
+        let path = if base_text.ends_with("/v1") {
+            "messages"
+        } else {
+            "v1/messages"
+        };
+        let url = Url::parse(&format!("{base_text}/{path}")).map_err(|err| {
+            ProviderConfigError::new(
+                name,
+                format!("invalid `base_url` `{base_text}`: {err}"),
+                hint,
+            )
+        })?;
+        let key_env = match &config.api_key_env {
+            Some(var) => Some(var.as_str()),
+            None if base_text == DEFAULT_ANTHROPIC_BASE_URL => Some(DEFAULT_ANTHROPIC_KEY_ENV),
+            None => None,
+        };
+        let key = key_env.map(|var| read_secret(name, var)).transpose()?;
+        let auth = match (&key, key_env) {
+            (Some(key), Some(var)) => Some(key.header(name, var, "")?),
+            _ => None,
+        };
+        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
+        Ok(AnthropicProvider {
+            name: name.to_string(),
+            model,
+            url,
+            key,
+            auth,
+            transport,
+            policy: common.policy,
+            params: config.params.clone(),
+            price: common.price,
+            limiter: common.limiter(),
+        })
+    }
+
+    /// Replaces the retry policy (tests use a base of a few milliseconds).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The request body (see [`AnthropicProvider`]).
+    fn body(&self, request: &ProviderRequest) -> serde_json::Value {
+        let (system, messages) = split_messages(request.prompt.to_messages());
+        let mut body = serde_json::Map::new();
+        body.insert("model".into(), self.model.clone().into());
+        body.insert("max_tokens".into(), DEFAULT_ANTHROPIC_MAX_TOKENS.into());
+        if let Some(system) = system {
+            body.insert("system".into(), system.into());
+        }
+        let messages = messages
+            .into_iter()
+            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+            .collect();
+        body.insert("messages".into(), serde_json::Value::Array(messages));
+        for (key, value) in self.params.iter().chain(request.params.iter()) {
+            match key.as_str() {
+                "model" | "messages" | "system" | "prompt" | "seed" => {}
+                "stop" => {
+                    let stops = match value {
+                        serde_json::Value::String(s) => serde_json::json!([s]),
+                        other => other.clone(),
+                    };
+                    body.insert("stop_sequences".into(), stops);
+                }
+                _ => {
+                    body.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        serde_json::Value::Object(body)
+    }
+
+    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        let body = self.body(&request).to_string();
+        run_with_retries_estimated(
+            &self.limiter,
+            &self.policy,
+            request.retries.as_ref(),
+            estimate_tokens(body.len()),
+            || self.attempt(&body),
+        )
+        .await
+    }
+
+    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
+        let mut request = self
+            .transport
+            .client()
+            .post(self.url.clone())
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .body(body.to_string());
+        if let Some(auth) = &self.auth {
+            request = request.header("x-api-key", auth.clone());
+        }
+        let (status, bytes) = self
+            .transport
+            .send_classified(request, classify_error)
+            .await?;
+        let parsed: MessagesResponse = self.transport.parse_json(status, &bytes)?;
+        if parsed.kind.as_deref() == Some("error") {
+            // An error shape with a success status: classify it like any other.
+            let class = classify_error(status.as_u16(), &bytes).unwrap_or(FailureClass::Fatal);
+            let detail = super::transport::error_detail(&bytes).unwrap_or_default();
+            return Err(AttemptFailure {
+                message: format!("error response: {}", self.transport.scrub(&detail)),
+                status: Some(status.as_u16()),
+                class,
+                retry_after: None,
+            });
+        }
+        let texts: Vec<String> = parsed
+            .content
+            .into_iter()
+            .filter(|b| b.kind == "text")
+            .filter_map(|b| b.text)
+            .collect();
+        if texts.is_empty() {
+            return Err(AttemptFailure::fatal(
+                "response had no text content",
+                Some(status.as_u16()),
+            ));
+        }
+        let usage = parsed.usage.unwrap_or_default();
+        Ok(Completion {
+            output: texts.concat(),
+            tokens_in: usage.input_tokens,
+            tokens_out: usage.output_tokens,
+        })
+    }
+}
+
+impl Provider for AnthropicProvider {
+    fn complete(
+        &self,
+        request: ProviderRequest,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        Box::pin(self.run(request))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
+        price_cost(self.price, tokens_in, tokens_out)
+    }
+}
+
+/// Splits chat messages into the `system` text (all system messages, joined by a blank
+/// line) and the turns, with consecutive same-role turns merged by a blank line.
+fn split_messages(messages: Vec<Message>) -> (Option<String>, Vec<Message>) {
+    let mut system: Vec<String> = Vec::new();
+    let mut turns: Vec<Message> = Vec::new();
+    for m in messages {
+        if m.role == Role::System {
+            system.push(m.content);
+            continue;
+        }
+        match turns.last_mut() {
+            Some(last) if last.role == m.role => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&m.content);
+            }
+            _ => turns.push(m),
+        }
+    }
+    let system = (!system.is_empty()).then(|| system.join("\n\n"));
+    (system, turns)
+}
+
+/// The class of an Anthropic error body (`{"type":"error","error":{"type":…}}`):
+/// `overloaded_error` and `rate_limit_error` are overload, `api_error` is transient, request
+/// and auth errors are fatal; any other body keeps the status's class.
+fn classify_error(_status: u16, body: &[u8]) -> Option<FailureClass> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match json.pointer("/error/type")?.as_str()? {
+        "overloaded_error" | "rate_limit_error" => Some(FailureClass::Overloaded),
+        "api_error" | "timeout_error" => Some(FailureClass::Transient),
+        "invalid_request_error"
+        | "authentication_error"
+        | "permission_error"
+        | "not_found_error"
+        | "request_too_large"
+        | "billing_error" => Some(FailureClass::Fatal),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct MessagesResponse {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    content: Vec<ContentBlock>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct ContentBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::RenderedPrompt;
+    use serde_json::json;
+
+    fn config(base_url: Option<&str>) -> ProviderConfig {
+        ProviderConfig {
+            kind: "anthropic".into(),
+            model: Some("claude-3-5-haiku-20241022".into()),
+            base_url: base_url.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn msg(role: Role, content: &str) -> Message {
+        Message {
+            role,
+            content: content.into(),
+        }
+    }
+
+    fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {
+        ProviderRequest {
+            prompt,
+            params,
+            vars: Default::default(),
+            retries: None,
+        }
+    }
+
+    #[test]
+    fn system_messages_are_lifted_and_same_roles_merged() {
+        let (system, turns) = split_messages(vec![
+            msg(Role::System, "Be terse."),
+            msg(Role::User, "Hi"),
+            msg(Role::System, "Answer in French."),
+            msg(Role::User, "Capital of France?"),
+            msg(Role::Assistant, "Paris"),
+            msg(Role::Assistant, "!"),
+            msg(Role::User, "Spain?"),
+        ]);
+        assert_eq!(system.as_deref(), Some("Be terse.\n\nAnswer in French."));
+        assert_eq!(
+            turns,
+            vec![
+                msg(Role::User, "Hi\n\nCapital of France?"),
+                msg(Role::Assistant, "Paris\n\n!"),
+                msg(Role::User, "Spain?"),
+            ]
+        );
+        let (system, turns) = split_messages(vec![msg(Role::User, "x")]);
+        assert_eq!(system, None);
+        assert_eq!(turns.len(), 1);
+    }
+
+    #[test]
+    fn body_has_default_max_tokens_and_maps_params() {
+        let p = AnthropicProvider::new("claude", &config(Some("http://127.0.0.1:1"))).unwrap();
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+        let mut params = Params::new();
+        params.insert("temperature".into(), json!(0));
+        params.insert("stop".into(), json!("\n"));
+        params.insert("seed".into(), json!(7));
+        let body = p.body(&request(
+            RenderedPrompt::Chat(vec![msg(Role::System, "S"), msg(Role::User, "U")]),
+            params,
+        ));
+        assert_eq!(
+            body,
+            json!({
+                "model": "claude-3-5-haiku-20241022",
+                "max_tokens": 1024,
+                "system": "S",
+                "messages": [{"role": "user", "content": "U"}],
+                "temperature": 0,
+                "stop_sequences": ["\n"],
+            })
+        );
+        let mut params = Params::new();
+        params.insert("max_tokens".into(), json!(5));
+        let body = p.body(&request(RenderedPrompt::Text("hi".into()), params));
+        assert_eq!(body["max_tokens"], json!(5));
+        assert!(body.get("system").is_none());
+    }
+
+    #[test]
+    fn base_url_ending_in_v1_is_accepted() {
+        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1/v1/"))).unwrap();
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+    }
+
+    #[test]
+    fn default_url_requires_the_key() {
+        if std::env::var_os(DEFAULT_ANTHROPIC_KEY_ENV).is_some() {
+            return;
+        }
+        let e = AnthropicProvider::new("c", &config(None)).unwrap_err();
+        assert!(e.message.contains("`ANTHROPIC_API_KEY`"), "{e}");
+    }
+
+    #[test]
+    fn catalog_price_applies_to_dated_ids() {
+        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1"))).unwrap();
+        let cost = p.cost(Some(1_000_000), Some(1_000_000)).unwrap();
+        assert!((cost - 4.8).abs() < 1e-9, "{cost}");
+    }
+
+    #[test]
+    fn error_types_are_classified() {
+        let body =
+            |t: &str| format!(r#"{{"type":"error","error":{{"type":"{t}","message":"m"}}}}"#);
+        let class = |t: &str| classify_error(500, body(t).as_bytes());
+        assert_eq!(class("overloaded_error"), Some(FailureClass::Overloaded));
+        assert_eq!(class("rate_limit_error"), Some(FailureClass::Overloaded));
+        assert_eq!(class("api_error"), Some(FailureClass::Transient));
+        assert_eq!(class("invalid_request_error"), Some(FailureClass::Fatal));
+        assert_eq!(class("something_new"), None);
+        assert_eq!(classify_error(502, b"<html>bad gateway</html>"), None);
+    }
+}

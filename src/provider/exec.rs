@@ -1,0 +1,469 @@
+//! The `exec` provider: runs a command per request, the prompt and vars as one JSON object
+//! on its stdin, the output from its stdout.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+use super::http::ResponsePath;
+use super::limiter::{estimate_tokens, Limiter};
+use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
+use super::transport::{one_line, truncate};
+use super::{
+    missing, price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
+    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+};
+
+/// Requests (processes) at once when `concurrency` is not set.
+const DEFAULT_CONCURRENCY: usize = 4;
+/// How much of stderr an error quotes (its end, where the reason usually is).
+const STDERR_TAIL_CHARS: usize = 300;
+
+/// A command run once per request.
+///
+/// Its stdin is `{"prompt": …, "messages": […], "vars": {…}, "params": {…}}` (`prompt` is
+/// the prompt as text, `messages` as chat turns). Its stdout, with one final newline
+/// removed, is the output; with `output:` set, stdout is parsed as JSON and the output (and
+/// `tokens_in` / `tokens_out`) are read at those paths, as for the `http` kind. A non-zero
+/// exit, a signal, or running longer than `timeout` (the process is killed) is an error
+/// carrying the status and the end of stderr.
+///
+/// Commands are not retried unless `max_retries` is set: a command may not be safe to run
+/// twice, and a failing script usually fails the same way again.
+pub struct ExecProvider {
+    name: String,
+    program: PathBuf,
+    args: Vec<String>,
+    output: Option<ResponsePath>,
+    tokens_in: Option<ResponsePath>,
+    tokens_out: Option<ResponsePath>,
+    timeout: Duration,
+    policy: RetryPolicy,
+    params: crate::registry::Params,
+    price: Option<Price>,
+    limiter: Limiter,
+}
+
+impl fmt::Debug for ExecProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecProvider")
+            .field("name", &self.name)
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("timeout", &self.timeout)
+            .field("concurrency", &self.limiter.limit())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecProvider {
+    /// Builds the provider named `name`: checks that `command` names a program that exists
+    /// (a path, or a name found on `PATH`) and the optional response paths.
+    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        let mut common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        if config.max_retries.is_none() {
+            common.policy.max_retries = 0;
+        }
+        let command = config
+            .command
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| missing(name, "exec", "command", "[python3, model.py]"))?;
+        let program = find_program(&command[0]).ok_or_else(|| {
+            ProviderConfigError::new(
+                name,
+                format!("`command` program `{}` not found", command[0]),
+                Some(if command[0].contains('/') {
+                    "check the path (relative paths are resolved against the project root)".into()
+                } else {
+                    "install it, or give its path".into()
+                }),
+            )
+        })?;
+        let path = |key: &str, text: &Option<String>| {
+            text.as_deref()
+                .map(|t| {
+                    ResponsePath::parse(t).map_err(|err| {
+                        ProviderConfigError::new(
+                            name,
+                            format!("invalid `{key}` path `{t}`: {err}"),
+                            Some(
+                                "write a JSON pointer like `/text` or a path like `result.text`"
+                                    .into(),
+                            ),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        Ok(ExecProvider {
+            name: name.to_string(),
+            program,
+            args: command[1..].to_vec(),
+            output: path("output", &config.output)?,
+            tokens_in: path("tokens_in", &config.tokens_in)?,
+            tokens_out: path("tokens_out", &config.tokens_out)?,
+            timeout: common.timeout,
+            policy: common.policy,
+            params: config.params.clone(),
+            price: common.price,
+            limiter: common.limiter(),
+        })
+    }
+
+    /// The retry policy in use.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    fn stdin(&self, request: &ProviderRequest) -> String {
+        let mut params = self.params.clone();
+        for (k, v) in request.params.iter() {
+            params.insert(k.clone(), v.clone());
+        }
+        let messages: Vec<serde_json::Value> = request
+            .prompt
+            .to_messages()
+            .into_iter()
+            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+            .collect();
+        serde_json::json!({
+            "prompt": request.prompt.to_text(),
+            "messages": messages,
+            "vars": serde_json::Value::Object((*request.vars).clone()),
+            "params": params,
+        })
+        .to_string()
+    }
+
+    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        let input = self.stdin(&request);
+        run_with_retries_estimated(
+            &self.limiter,
+            &self.policy,
+            request.retries.as_ref(),
+            estimate_tokens(input.len()),
+            || self.attempt(&input),
+        )
+        .await
+    }
+
+    async fn attempt(&self, input: &str) -> Result<Completion, AttemptFailure> {
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| {
+                AttemptFailure::fatal(
+                    format!("cannot start `{}`: {err}", self.program.display()),
+                    None,
+                )
+            })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let bytes = input.as_bytes().to_vec();
+            // A command that exits without reading its input is not an error by itself.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            // Dropping the future drops the child, which kills it (`kill_on_drop`).
+            Err(_) => {
+                return Err(AttemptFailure {
+                    message: format!(
+                        "command timed out after {} and was killed",
+                        humantime::format_duration(self.timeout)
+                    ),
+                    status: None,
+                    class: FailureClass::Transient,
+                    retry_after: None,
+                })
+            }
+            Ok(Err(err)) => {
+                return Err(AttemptFailure::fatal(
+                    format!("cannot read from `{}`: {err}", self.program.display()),
+                    None,
+                ))
+            }
+            Ok(Ok(output)) => output,
+        };
+        if !output.status.success() {
+            let status = describe_status(&output.status);
+            let tail = stderr_tail(&output.stderr);
+            let message = match tail {
+                Some(tail) => format!("command {status}: {tail}"),
+                None => format!("command {status} (stderr was empty)"),
+            };
+            return Err(AttemptFailure {
+                message,
+                status: None,
+                class: FailureClass::Transient,
+                retry_after: None,
+            });
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let text = stdout
+            .strip_suffix("\r\n")
+            .or_else(|| stdout.strip_suffix('\n'))
+            .unwrap_or(&stdout);
+        let Some(path) = &self.output else {
+            return Ok(Completion {
+                output: text.to_string(),
+                tokens_in: None,
+                tokens_out: None,
+            });
+        };
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|err| {
+            AttemptFailure::fatal(
+                format!("stdout is not JSON ({err}): {}", snippet(text)),
+                None,
+            )
+        })?;
+        let output = match path.find(&json) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => {
+                return Err(AttemptFailure::fatal(
+                    format!(
+                        "output path `{}` not found in stdout: {}",
+                        path.as_str(),
+                        snippet(text)
+                    ),
+                    None,
+                ))
+            }
+            Some(other) => other.to_string(),
+        };
+        let count = |p: &Option<ResponsePath>| p.as_ref()?.find(&json)?.as_u64();
+        Ok(Completion {
+            output,
+            tokens_in: count(&self.tokens_in),
+            tokens_out: count(&self.tokens_out),
+        })
+    }
+}
+
+impl Provider for ExecProvider {
+    fn complete(
+        &self,
+        request: ProviderRequest,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        Box::pin(self.run(request))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
+        price_cost(self.price, tokens_in, tokens_out)
+    }
+}
+
+fn snippet(text: &str) -> String {
+    truncate(&one_line(text), 160)
+}
+
+/// `exited with status 3` or `was killed by signal 9`.
+fn describe_status(status: &std::process::ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exited with status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("was killed by signal {signal}");
+        }
+    }
+    format!("failed ({status})")
+}
+
+/// The end of stderr on one line, or `None` when it is blank.
+fn stderr_tail(stderr: &[u8]) -> Option<String> {
+    let text = one_line(&String::from_utf8_lossy(stderr));
+    if text.is_empty() {
+        return None;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= STDERR_TAIL_CHARS {
+        return Some(text);
+    }
+    let tail: String = chars[chars.len() - STDERR_TAIL_CHARS..].iter().collect();
+    Some(format!("…{tail}"))
+}
+
+/// The program to run: a path with a `/` as given, a bare name looked up on `PATH`.
+fn find_program(program: &str) -> Option<PathBuf> {
+    if program.trim().is_empty() {
+        return None;
+    }
+    if program.contains('/') {
+        let path = Path::new(program);
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::RenderedPrompt;
+    use std::sync::Arc;
+
+    fn config(command: &[&str]) -> ProviderConfig {
+        ProviderConfig {
+            kind: "exec".into(),
+            command: Some(command.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    fn request(prompt: &str) -> ProviderRequest {
+        let mut vars = serde_json::Map::new();
+        vars.insert("city".into(), "Oslo".into());
+        ProviderRequest {
+            prompt: RenderedPrompt::Text(prompt.into()),
+            params: Default::default(),
+            vars: Arc::new(vars),
+            retries: None,
+        }
+    }
+
+    fn build(command: &[&str]) -> ExecProvider {
+        ExecProvider::new("x", &config(command)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn stdout_is_the_output_and_stdin_carries_prompt_and_vars() {
+        let p = build(&["sh", "-c", "cat; echo"]);
+        let r = p.complete(request("hi")).await.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&r.output).unwrap();
+        assert_eq!(json["prompt"], "hi");
+        assert_eq!(json["vars"]["city"], "Oslo");
+        assert_eq!(json["messages"][0]["role"], "user");
+        assert_eq!(r.attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn only_one_final_newline_is_removed() {
+        let p = build(&["printf", "a\\n\\n"]);
+        assert_eq!(p.complete(request("")).await.unwrap().output, "a\n");
+    }
+
+    #[tokio::test]
+    async fn non_zero_exit_reports_status_and_stderr_without_retrying() {
+        let p = build(&["sh", "-c", "echo 'model exploded' >&2; exit 3"]);
+        assert_eq!(p.retry_policy().max_retries, 0);
+        let e = p.complete(request("")).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            "command exited with status 3: model exploded (after 1 attempt)"
+        );
+        assert_eq!(e.attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let mut c = config(&["sh"]);
+        // `$0` is the first argument after the script.
+        c.command = Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo $$ > \"$0\"; exec sleep 30".into(),
+            pidfile.display().to_string(),
+        ]);
+        c.timeout = Some("300ms".into());
+        let p = ExecProvider::new("x", &c).unwrap();
+        let e = p.complete(request("")).await.unwrap_err();
+        assert!(
+            e.message.starts_with("command timed out after 300ms"),
+            "{}",
+            e.message
+        );
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        // The killed process is gone (or a zombie about to be reaped).
+        let mut gone = false;
+        for _ in 0..100 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat.is_empty() || stat.contains(") Z ") {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(gone, "process {pid} still running");
+    }
+
+    #[tokio::test]
+    async fn json_stdout_with_paths() {
+        let mut c = config(&[
+            "echo",
+            r#"{"result": {"text": "Paris"}, "usage": {"in": 5, "out": 1}}"#,
+        ]);
+        c.output = Some("result.text".into());
+        c.tokens_in = Some("/usage/in".into());
+        c.tokens_out = Some("usage.out".into());
+        let p = ExecProvider::new("x", &c).unwrap();
+        let r = p.complete(request("")).await.unwrap();
+        assert_eq!(
+            (r.output.as_str(), r.tokens_in, r.tokens_out),
+            ("Paris", Some(5), Some(1))
+        );
+        c.output = Some("result.missing".into());
+        let p = ExecProvider::new("x", &c).unwrap();
+        let e = p.complete(request("")).await.unwrap_err();
+        assert!(
+            e.message
+                .starts_with("output path `result.missing` not found in stdout: {"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn configuration_errors() {
+        let e = ExecProvider::new("x", &config(&[])).unwrap_err();
+        assert_eq!(e.message, "`command` is required for kind `exec`");
+        let e = ExecProvider::new("x", &config(&["surely-not-a-program-prompteval"])).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`command` program `surely-not-a-program-prompteval` not found"
+        );
+        let e = ExecProvider::new("x", &config(&["./nope/model.py"])).unwrap_err();
+        assert!(e.hint().unwrap().contains("project root"));
+        let mut c = config(&["sh"]);
+        c.max_retries = Some(2);
+        assert_eq!(
+            ExecProvider::new("x", &c)
+                .unwrap()
+                .retry_policy()
+                .max_retries,
+            2
+        );
+    }
+
+    #[test]
+    fn stderr_tails() {
+        assert_eq!(stderr_tail(b"  \n"), None);
+        assert_eq!(stderr_tail(b"a\nb\n").as_deref(), Some("a b"));
+        let long = format!("{}END", "x".repeat(1000));
+        let tail = stderr_tail(long.as_bytes()).unwrap();
+        assert!(tail.ends_with("END") && tail.starts_with('…'));
+        assert_eq!(tail.chars().count(), STDERR_TAIL_CHARS + 1);
+    }
+}

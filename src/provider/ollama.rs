@@ -1,0 +1,374 @@
+//! The `ollama` provider: Ollama's native API, `/api/chat` for chat prompts and
+//! `/api/generate` for plain prompts, unstreamed, with its token counts.
+
+use std::fmt;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::limiter::{estimate_tokens, Limiter};
+use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
+use super::transport::{parse_http_url, Transport};
+use super::{
+    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
+    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+};
+use crate::message::RenderedPrompt;
+use crate::registry::Params;
+
+/// The server used when `base_url` is not set.
+pub const DEFAULT_OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
+/// Requests in flight at once when `concurrency` is not set (Ollama's own default
+/// parallelism is small; more requests would only queue in the server).
+const DEFAULT_CONCURRENCY: usize = 2;
+/// Request fields that are not model options.
+const TOP_LEVEL: &[&str] = &["format", "keep_alive", "raw", "think", "system", "template"];
+/// The `mode` values.
+const MODES: &[&str] = &["auto", "chat", "generate"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Chat prompts to `/api/chat`, plain prompts to `/api/generate`.
+    Auto,
+    /// Everything to `/api/chat` (plain text becomes one user message).
+    Chat,
+    /// Everything to `/api/generate` (chat prompts are flattened to text).
+    Generate,
+}
+
+/// An Ollama server.
+///
+/// Requests are sent with `stream: false`. Params become `options` (`max_tokens` is sent as
+/// `num_predict`; `temperature`, `seed`, `stop`, `top_p` and any other option pass as they
+/// are), except `format`, `keep_alive`, `raw`, `think`, `system` and `template`, which are
+/// request fields. Tokens are `prompt_eval_count` and `eval_count`; latency is measured by
+/// prompteval's own clock, like every provider.
+pub struct OllamaProvider {
+    name: String,
+    model: String,
+    mode: Mode,
+    chat_url: Url,
+    generate_url: Url,
+    transport: Transport,
+    policy: RetryPolicy,
+    params: Params,
+    price: Option<Price>,
+    limiter: Limiter,
+}
+
+impl fmt::Debug for OllamaProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OllamaProvider")
+            .field("name", &self.name)
+            .field("model", &self.model)
+            .field("mode", &self.mode)
+            .field("url", &self.chat_url.as_str())
+            .field("concurrency", &self.limiter.limit())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OllamaProvider {
+    /// Builds the provider named `name`: checks the model, URL, mode, timeout and limits.
+    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
+        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, config, "llama3.2")?;
+        let mode = match config.mode.as_deref().map(str::trim) {
+            None | Some("auto") => Mode::Auto,
+            Some("chat") => Mode::Chat,
+            Some("generate") => Mode::Generate,
+            Some(other) => {
+                return Err(ProviderConfigError::new(
+                    name,
+                    format!(
+                        "unknown `mode` `{other}` for kind `ollama`. Choose from: {}",
+                        MODES.join(", ")
+                    ),
+                    Some("remove `mode` to send chat prompts to /api/chat and plain prompts to /api/generate".into()),
+                ))
+            }
+        };
+        let base = config
+            .base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_OLLAMA_BASE_URL)
+            .trim()
+            .trim_end_matches('/');
+        let base = base.strip_suffix("/api").unwrap_or(base);
+        let hint = Some(format!(
+            "write the server's root, e.g. `{DEFAULT_OLLAMA_BASE_URL}`"
+        ));
+        let root = parse_http_url(name, "base_url", base, hint.clone())?;
+        let join = |path: &str| {
+            Url::parse(&format!("{base}/{path}")).map_err(|err| {
+                ProviderConfigError::new(
+                    name,
+                    format!("invalid `base_url` `{base}`: {err}"),
+                    hint.clone(),
+                )
+            })
+        };
+        let chat_url = join("api/chat")?;
+        let generate_url = join("api/generate")?;
+        let transport = Transport::new(name, &root, common.timeout, Vec::new())?;
+        Ok(OllamaProvider {
+            name: name.to_string(),
+            model,
+            mode,
+            chat_url,
+            generate_url,
+            transport,
+            policy: common.policy,
+            params: config.params.clone(),
+            price: common.price,
+            limiter: common.limiter(),
+        })
+    }
+
+    /// Replaces the retry policy (tests use a base of a few milliseconds).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    fn uses_chat(&self, prompt: &RenderedPrompt) -> bool {
+        match self.mode {
+            Mode::Auto => matches!(prompt, RenderedPrompt::Chat(_)),
+            Mode::Chat => true,
+            Mode::Generate => false,
+        }
+    }
+
+    /// The request body and whether it goes to `/api/chat`.
+    fn body(&self, request: &ProviderRequest) -> (bool, serde_json::Value) {
+        let chat = self.uses_chat(&request.prompt);
+        let mut body = serde_json::Map::new();
+        body.insert("model".into(), self.model.clone().into());
+        if chat {
+            let messages = request
+                .prompt
+                .to_messages()
+                .into_iter()
+                .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
+                .collect();
+            body.insert("messages".into(), serde_json::Value::Array(messages));
+        } else {
+            body.insert("prompt".into(), request.prompt.to_text().into());
+        }
+        body.insert("stream".into(), false.into());
+        let mut options = serde_json::Map::new();
+        for (key, value) in self.params.iter().chain(request.params.iter()) {
+            match key.as_str() {
+                "model" | "messages" | "prompt" | "stream" => {}
+                "max_tokens" => {
+                    options.insert("num_predict".into(), value.clone());
+                }
+                "stop" => {
+                    let stops = match value {
+                        serde_json::Value::String(s) => serde_json::json!([s]),
+                        other => other.clone(),
+                    };
+                    options.insert("stop".into(), stops);
+                }
+                k if TOP_LEVEL.contains(&k) => {
+                    body.insert(key.clone(), value.clone());
+                }
+                _ => {
+                    options.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        if !options.is_empty() {
+            body.insert("options".into(), serde_json::Value::Object(options));
+        }
+        (chat, serde_json::Value::Object(body))
+    }
+
+    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        let (chat, body) = self.body(&request);
+        let body = body.to_string();
+        run_with_retries_estimated(
+            &self.limiter,
+            &self.policy,
+            request.retries.as_ref(),
+            estimate_tokens(body.len()),
+            || self.attempt(chat, &body),
+        )
+        .await
+    }
+
+    async fn attempt(&self, chat: bool, body: &str) -> Result<Completion, AttemptFailure> {
+        let url = if chat {
+            &self.chat_url
+        } else {
+            &self.generate_url
+        };
+        let request = self
+            .transport
+            .client()
+            .post(url.clone())
+            .body(body.to_string());
+        let (status, bytes) = self.transport.send(request).await?;
+        let parsed: OllamaResponse = self.transport.parse_json(status, &bytes)?;
+        if let Some(error) = parsed.error {
+            return Err(AttemptFailure::fatal(
+                format!("server error: {}", self.transport.scrub(&error)),
+                Some(status.as_u16()),
+            ));
+        }
+        let output = if chat {
+            parsed.message.and_then(|m| m.content)
+        } else {
+            parsed.response
+        }
+        .ok_or_else(|| {
+            AttemptFailure::fatal(
+                if chat {
+                    "response had no `message.content`"
+                } else {
+                    "response had no `response` text"
+                },
+                Some(status.as_u16()),
+            )
+        })?;
+        Ok(Completion {
+            output,
+            tokens_in: parsed.prompt_eval_count,
+            tokens_out: parsed.eval_count,
+        })
+    }
+}
+
+impl Provider for OllamaProvider {
+    fn complete(
+        &self,
+        request: ProviderRequest,
+    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+        Box::pin(self.run(request))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
+        price_cost(self.price, tokens_in, tokens_out)
+    }
+}
+
+#[derive(Deserialize)]
+struct OllamaResponse {
+    #[serde(default)]
+    message: Option<OllamaMessage>,
+    #[serde(default)]
+    response: Option<String>,
+    #[serde(default)]
+    prompt_eval_count: Option<u64>,
+    #[serde(default)]
+    eval_count: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OllamaMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Message, Role};
+    use serde_json::json;
+
+    fn config(mode: Option<&str>) -> ProviderConfig {
+        ProviderConfig {
+            kind: "ollama".into(),
+            model: Some("llama3.2".into()),
+            mode: mode.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {
+        ProviderRequest {
+            prompt,
+            params,
+            vars: Default::default(),
+            retries: None,
+        }
+    }
+
+    fn chat() -> RenderedPrompt {
+        RenderedPrompt::Chat(vec![Message {
+            role: Role::User,
+            content: "Hi".into(),
+        }])
+    }
+
+    #[test]
+    fn plain_prompts_generate_and_chat_prompts_chat() {
+        let p = OllamaProvider::new("o", &config(None)).unwrap();
+        assert_eq!(p.chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
+        assert_eq!(
+            p.generate_url.as_str(),
+            "http://127.0.0.1:11434/api/generate"
+        );
+        let mut params = Params::new();
+        params.insert("max_tokens".into(), json!(8));
+        params.insert("temperature".into(), json!(0));
+        params.insert("seed".into(), json!(1));
+        params.insert("stop".into(), json!("\n"));
+        params.insert("keep_alive".into(), json!("5m"));
+        let (is_chat, body) = p.body(&request(RenderedPrompt::Text("Q: 1+1?\nA:".into()), params));
+        assert!(!is_chat);
+        assert_eq!(
+            body,
+            json!({
+                "model": "llama3.2",
+                "prompt": "Q: 1+1?\nA:",
+                "stream": false,
+                "keep_alive": "5m",
+                "options": {"num_predict": 8, "temperature": 0, "seed": 1, "stop": ["\n"]},
+            })
+        );
+        let (is_chat, body) = p.body(&request(chat(), Params::new()));
+        assert!(is_chat);
+        assert_eq!(
+            body,
+            json!({"model": "llama3.2", "messages": [{"role": "user", "content": "Hi"}], "stream": false})
+        );
+    }
+
+    #[test]
+    fn mode_forces_an_endpoint() {
+        let p = OllamaProvider::new("o", &config(Some("chat"))).unwrap();
+        assert!(p.uses_chat(&RenderedPrompt::Text("x".into())));
+        let p = OllamaProvider::new("o", &config(Some("generate"))).unwrap();
+        assert!(!p.uses_chat(&chat()));
+        let e = OllamaProvider::new("o", &config(Some("stream"))).unwrap_err();
+        assert_eq!(
+            e.message,
+            "unknown `mode` `stream` for kind `ollama`. Choose from: auto, chat, generate"
+        );
+    }
+
+    #[test]
+    fn base_url_may_end_in_api() {
+        let mut c = config(None);
+        c.base_url = Some("http://localhost:9999/api/".into());
+        let p = OllamaProvider::new("o", &c).unwrap();
+        assert_eq!(p.chat_url.as_str(), "http://localhost:9999/api/chat");
+    }
+
+    #[test]
+    fn local_models_have_no_catalog_price() {
+        let mut c = config(None);
+        c.model = Some("gpt-4o".into());
+        assert_eq!(
+            OllamaProvider::new("o", &c).unwrap().cost(Some(1), Some(1)),
+            None
+        );
+    }
+}
