@@ -141,6 +141,7 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             cost_usd: None,
+            metrics: Default::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{CellResult, CellStatus};
+use crate::events::{AssertionResult, CellResult, CellStatus};
 
 /// One line of the summary table and of the run record's `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,10 @@ pub struct SummaryRow {
     pub tokens_out: u64,
     /// Total cost; `None` when any cell's price was unknown.
     pub cost_usd: Option<f64>,
+    /// Mean score per named metric (`metric:` on an assertion, also inside an
+    /// `assert-set`) over the scored cells' assertions of that name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 #[derive(Default)]
@@ -51,6 +55,8 @@ struct Acc {
     tokens_out: u64,
     cost: f64,
     cost_unknown: bool,
+    /// Per metric name: score sum and count.
+    metrics: BTreeMap<String, (f64, u64)>,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -91,6 +97,7 @@ impl SummaryBuilder {
             CellStatus::Error => acc.errors += 1,
         }
         if cell.error.is_none() {
+            add_metrics(&mut acc.metrics, &cell.assertions);
             acc.score_sum += cell.score;
             acc.latencies.push(cell.latency_ms);
             match cell.cost_usd {
@@ -126,9 +133,35 @@ impl SummaryBuilder {
                     tokens_in: acc.tokens_in,
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
+                    metrics: acc
+                        .metrics
+                        .into_iter()
+                        .map(|(name, (sum, n))| (name, sum / n as f64))
+                        .collect(),
                 }
             })
             .collect()
+    }
+}
+
+/// Adds the scores of named assertions, and of the named members of `assert-set` groups
+/// (kept in the group's `detail.assertions`).
+fn add_metrics(metrics: &mut BTreeMap<String, (f64, u64)>, results: &[AssertionResult]) {
+    for result in results {
+        if let Some(name) = &result.metric {
+            let entry = metrics.entry(name.clone()).or_default();
+            entry.0 += result.score;
+            entry.1 += 1;
+        }
+        if result.kind != "assert-set" {
+            continue;
+        }
+        let members = result.detail.as_ref().and_then(|d| d.get("assertions"));
+        if let Some(members) = members {
+            if let Ok(members) = Vec::<AssertionResult>::deserialize(members) {
+                add_metrics(metrics, &members);
+            }
+        }
     }
 }
 
@@ -186,6 +219,52 @@ mod tests {
         assert_eq!(r.latency_ms_p95, Some(20.0));
         assert_eq!(r.tokens_in, 9);
         assert_eq!(r.cost_usd, None);
+    }
+
+    fn named(kind: &str, metric: Option<&str>, score: f64) -> AssertionResult {
+        AssertionResult {
+            kind: kind.into(),
+            pass: score >= 0.5,
+            score,
+            reason: String::new(),
+            metric: metric.map(Into::into),
+            weight: 1.0,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn named_metrics_are_averaged_per_row_including_set_members() {
+        let mut b = SummaryBuilder::new();
+        let mut first = cell("p@1", true, false, 1.0);
+        let mut group = named("assert-set", Some("format"), 0.5);
+        group.detail = Some(serde_json::json!({"assertions": [
+            named("contains", Some("accuracy"), 0.0),
+            named("is-json", None, 1.0),
+        ]}));
+        first.assertions = vec![named("contains", Some("accuracy"), 1.0), group];
+        let mut second = cell("p@1", false, false, 1.0);
+        second.assertions = vec![named("contains", Some("accuracy"), 0.5)];
+        let mut errored = cell("p@1", false, true, 1.0);
+        errored.assertions = vec![named("contains", Some("accuracy"), 0.0)];
+        let mut other = cell("p@2", true, false, 1.0);
+        other.assertions = vec![named("contains", None, 1.0)];
+        for c in [&first, &second, &errored, &other] {
+            b.add(c);
+        }
+        let rows = b.finish();
+        let m = &rows[0].metrics;
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m["accuracy"], 0.5, "errored cells are not scored");
+        assert_eq!(m["format"], 0.5);
+        assert!(rows[1].metrics.is_empty());
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert!(
+            json.get("metrics").is_none(),
+            "no empty `metrics` in the record"
+        );
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(json["metrics"]["accuracy"], 0.5);
     }
 
     #[test]
