@@ -15,6 +15,58 @@ use crate::template::{is_template, TemplateError, TemplateErrorKind, TemplateSet
 /// The variable a transform sees the model's output as.
 pub const OUTPUT_VARIABLE: &str = "output";
 
+/// What an expression is wrapped in, up to the expression.
+const WRAPPER_HEAD: &str = "{% set __transformed = (";
+
+/// A syntax error in a wrapped expression, shown on the expression as written rather
+/// than on the wrapper (for one-line expressions, where the column maps back).
+fn unwrap_error(err: TemplateError, source: &str) -> TemplateError {
+    let TemplateErrorKind::Syntax {
+        location,
+        part,
+        template_line,
+        message,
+        source_line,
+        ..
+    } = err.kind()
+    else {
+        return err;
+    };
+    if source.contains('\n') {
+        return err;
+    }
+    // The marker line is `     | ` then one space per character before the error, then `^`s.
+    let marker = source_line
+        .as_deref()
+        .and_then(|s| s.lines().nth(1))
+        .and_then(|m| m.split_once("| ").map(|(_, m)| m));
+    let head = WRAPPER_HEAD.chars().count();
+    let length = source.chars().count();
+    let snippet = match marker {
+        Some(marker) => {
+            let start = marker.chars().take_while(|c| *c == ' ').count();
+            let width = marker.chars().filter(|c| *c == '^').count().max(1);
+            let column = start.saturating_sub(head).min(length);
+            let width = width.min(length.saturating_sub(column)).max(1);
+            format!(
+                "   1 | {source}\n     | {}{}",
+                " ".repeat(column),
+                "^".repeat(width)
+            )
+        }
+        None => format!("   1 | {source}"),
+    };
+    TemplateErrorKind::Syntax {
+        location: location.clone(),
+        reference: "expression".to_string(),
+        part: part.clone(),
+        template_line: *template_line,
+        message: message.clone(),
+        source_line: Some(snippet),
+    }
+    .into()
+}
+
 /// A compiled `transform`.
 ///
 /// ```
@@ -48,12 +100,20 @@ impl Transform {
         let template = if wrapped {
             // `s` or `j` says whether the value was a string or is JSON text.
             format!(
-                "{{% set __transformed = ({source}) %}}{{% if __transformed is string %}}s{{{{ __transformed }}}}{{% else %}}j{{{{ __transformed | tojson }}}}{{% endif %}}"
+                "{WRAPPER_HEAD}{source}) %}}{{% if __transformed is string %}}s{{{{ __transformed }}}}{{% else %}}j{{{{ __transformed | tojson }}}}{{% endif %}}"
             )
         } else {
             source.to_string()
         };
-        templates.add_inline(name, &template, origin)?;
+        templates
+            .add_inline(name, &template, origin)
+            .map_err(|err| {
+                if wrapped {
+                    unwrap_error(err, source)
+                } else {
+                    err
+                }
+            })?;
         let mut variables = templates.inline_variables(name);
         variables.remove(OUTPUT_VARIABLE);
         variables.remove("__transformed");
@@ -219,6 +279,10 @@ mod tests {
                 .starts_with("evals/e.yaml:3: invalid `transform`"),
             "{err}"
         );
-        assert!(err.hint().is_some());
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.starts_with("   1 | output |\n     |         ^"),
+            "the snippet shows the expression, not the wrapper:\n{hint}"
+        );
     }
 }
