@@ -57,6 +57,7 @@ fn main() {
                 metric: None,
                 measure: None,
                 stem: None,
+                ..Default::default()
             };
             Assertion::compile(&spec, &format!("a{i}"), &origin, &mut templates).expect("compiles")
         })
@@ -110,7 +111,7 @@ fn corpus(n: usize) -> Vec<(String, String)> {
             (0..len).map(|_| syllables[rng.usize(..syllables.len())]).collect()
         })
         .collect();
-    let mut word = |rng: &mut fastrand::Rng| -> String {
+    let word = |rng: &mut fastrand::Rng| -> String {
         // Zipf-like: small indices are much more frequent.
         let r = rng.f64();
         let idx = ((vocab.len() as f64).powf(r) as usize).saturating_sub(1);

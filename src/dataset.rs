@@ -100,6 +100,14 @@ pub enum DatasetError {
         /// What is wrong.
         message: String,
     },
+    /// A row's `threshold` is not a number between 0 and 1.
+    #[error("{location}: invalid `threshold`: {message}")]
+    Threshold {
+        /// The row.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -120,7 +128,8 @@ impl DatasetError {
             | DatasetError::FieldCount { location, .. }
             | DatasetError::DuplicateId { location, .. }
             | DatasetError::EmptyId { location }
-            | DatasetError::Assert { location, .. } => location.clone(),
+            | DatasetError::Assert { location, .. }
+            | DatasetError::Threshold { location, .. } => location.clone(),
         }
     }
 
@@ -149,6 +158,10 @@ impl DatasetError {
                 "write `assert` as a mapping or a list of them, e.g. assert: [{type: contains, value: Paris}]"
                     .to_string(),
             ),
+            DatasetError::Threshold { .. } => Some(
+                "a row's `threshold` is the weighted score (0 to 1) its case needs to pass, e.g. {\"input\": \"…\", \"threshold\": 0.5}"
+                    .to_string(),
+            ),
             DatasetError::Empty { path } => Some(
                 if path.extension().is_some_and(|e| e == "csv") {
                     "add rows below the header line".to_string()
@@ -174,6 +187,9 @@ pub struct Row {
     pub context: minijinja::Value,
     /// Extra assertions for this row only (`assert` key in JSONL/JSON/YAML).
     pub asserts: Vec<AssertionSpec>,
+    /// This case's own threshold on the weighted score (`threshold` key in JSONL/JSON/YAML),
+    /// overriding the eval's.
+    pub threshold: Option<f64>,
 }
 
 impl Row {
@@ -588,6 +604,14 @@ fn build_rows(
             }
             None => Vec::new(),
         };
+        let threshold = if allow_assert {
+            match vars.shift_remove("threshold") {
+                Some(value) => parse_threshold(&value, &location)?,
+                None => None,
+            }
+        } else {
+            None
+        };
         let id = row_id(&vars, idx, &location)?;
         if let Some(first_line) = ids.insert(id.clone(), line) {
             return Err(DatasetError::DuplicateId {
@@ -603,6 +627,7 @@ fn build_rows(
             vars: Arc::new(vars),
             context,
             asserts,
+            threshold,
         });
     }
     Ok(rows)
@@ -628,6 +653,27 @@ fn row_id(
             location: location.clone(),
             message: format!(
                 "`id` must be a string or a number, found {}",
+                describe(other)
+            ),
+        }),
+    }
+}
+
+/// A row's `threshold`: a number in `[0, 1]`; `null` means none.
+fn parse_threshold(value: &Json, location: &Location) -> Result<Option<f64>, DatasetError> {
+    match value {
+        Json::Null => Ok(None),
+        Json::Number(n) => match n.as_f64() {
+            Some(t) if (0.0..=1.0).contains(&t) => Ok(Some(t)),
+            _ => Err(DatasetError::Threshold {
+                location: location.clone(),
+                message: format!("must be between 0 and 1, found {n}"),
+            }),
+        },
+        other => Err(DatasetError::Threshold {
+            location: location.clone(),
+            message: format!(
+                "must be a number between 0 and 1, found {}",
                 describe(other)
             ),
         }),
@@ -989,6 +1035,40 @@ mod tests {
         assert_eq!(d.rows[1].asserts.len(), 2);
         assert_eq!(d.rows[1].asserts[1].threshold, Some(5.0));
         assert!(d.rows[2].asserts.is_empty());
+    }
+
+    #[test]
+    fn per_row_thresholds_are_parsed_and_removed_from_vars() {
+        let d = ok(
+            "r.jsonl",
+            "{\"q\": \"a\", \"threshold\": 0.5}\n{\"q\": \"b\"}\n{\"q\": \"c\", \"threshold\": null}\n",
+        );
+        assert_eq!(d.columns, ["q"]);
+        assert_eq!(d.rows[0].threshold, Some(0.5));
+        assert!(!d.rows[0].vars.contains_key("threshold"));
+        assert_eq!(d.rows[1].threshold, None);
+        assert_eq!(d.rows[2].threshold, None);
+        let d = ok("r.yaml", "- q: a\n  threshold: 1\n");
+        assert_eq!(d.rows[0].threshold, Some(1.0));
+    }
+
+    #[test]
+    fn bad_row_threshold_names_file_line_and_problem() {
+        let e = err("r.jsonl", "{\"q\": 1}\n{\"threshold\": 1.5}\n");
+        assert_eq!(
+            e.to_string(),
+            "datasets/r.jsonl:2: invalid `threshold`: must be between 0 and 1, found 1.5"
+        );
+        assert!(e.hint().unwrap().contains("\"threshold\": 0.5"));
+        let e = err("r.jsonl", "{\"threshold\": \"high\"}\n");
+        assert!(e.to_string().ends_with("found a string"), "{e}");
+    }
+
+    #[test]
+    fn csv_threshold_column_is_an_ordinary_variable() {
+        let d = ok("r.csv", "text,threshold\na,0.5\n");
+        assert_eq!(d.columns, ["text", "threshold"]);
+        assert_eq!(d.rows[0].threshold, None);
     }
 
     #[test]

@@ -144,6 +144,7 @@ mod tests {
             corpus_bleu: None,
             cached: 0,
             repeats: None,
+            metrics: Default::default(),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::gate::GateConfig;
 use crate::project::Project;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::{Params, PromptRef, PromptVersion, Registry};
-use crate::score::{Assertion, AssertionSpec};
+use crate::score::{Assertion, AssertionSpec, Transform};
 use crate::template::TemplateSet;
 use crate::yaml;
 
@@ -33,6 +33,8 @@ struct EvalFile {
     repeat: Option<u32>,
     #[serde(default)]
     threshold: Option<f64>,
+    #[serde(default)]
+    transform: Option<String>,
     #[serde(default, rename = "assert")]
     assertions: Vec<AssertionSpec>,
     #[serde(default)]
@@ -248,8 +250,10 @@ pub struct EvalPlan {
     pub row_assertions: Vec<Vec<Assertion>>,
     /// Repeats per case.
     pub repeat: u32,
-    /// Case threshold on the weighted score, if any.
+    /// Case threshold on the weighted score, if any (a row's own `threshold` wins).
     pub threshold: Option<f64>,
+    /// The eval's `transform`, applied to every output before its assertions.
+    pub transform: Option<Transform>,
     /// The gate thresholds.
     pub gate: GateConfig,
 }
@@ -679,6 +683,22 @@ impl EvalContext<'_> {
             }
         }
 
+        let transform = match &file.transform {
+            Some(source) => match crate::score::compile_eval_transform(
+                source,
+                self.name,
+                &self.loc(&text, "transform"),
+                templates,
+            ) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.push(e.into());
+                    None
+                }
+            },
+            None => None,
+        };
+
         // Dataset.
         let dataset_path = PathBuf::from(&file.dataset);
         let dataset = match datasets.get(&dataset_path) {
@@ -748,6 +768,10 @@ impl EvalContext<'_> {
             .collect();
         for (label, a) in &assertions {
             needs.push((label.clone(), a.variables(templates)));
+        }
+        if let Some(t) = &transform {
+            let label = format!("{} transform", self.display.display());
+            needs.push((label, t.variables().clone()));
         }
         let column_set: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
         for (reference, vars) in &needs {
@@ -851,6 +875,7 @@ impl EvalContext<'_> {
             row_assertions,
             repeat,
             threshold: file.threshold,
+            transform,
             gate,
         }))
     }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{CellResult, CellStatus};
-use crate::score::bleu::{self, BleuStats};
+use crate::events::{AssertionResult, CellResult, CellStatus};
 use crate::repeats::{RepeatCounter, RepeatStats};
+use crate::score::bleu::{self, BleuStats};
 
 /// One line of the summary table and of the run record's `summary`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,10 @@ pub struct SummaryRow {
     /// Per-case statistics across repeats (pass@k, flaky cases), when cases were repeated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<RepeatStats>,
+    /// Mean score per named metric (`metric:` on an assertion, also inside an
+    /// `assert-set`) over the scored cells' assertions of that name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -70,6 +74,8 @@ struct Acc {
     bleu: Option<BleuStats>,
     cached: u64,
     repeats: RepeatCounter,
+    /// Per metric name: score sum and count.
+    metrics: BTreeMap<String, (f64, u64)>,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -110,6 +116,7 @@ impl SummaryBuilder {
             CellStatus::Error => acc.errors += 1,
         }
         if cell.error.is_none() {
+            add_metrics(&mut acc.metrics, &cell.assertions);
             acc.score_sum += cell.score;
             acc.latencies.push(cell.latency_ms);
             match cell.cost_usd {
@@ -158,9 +165,35 @@ impl SummaryBuilder {
                     corpus_bleu: acc.bleu.map(|s| s.score(false)),
                     cached: acc.cached,
                     repeats: acc.repeats.finish(),
+                    metrics: acc
+                        .metrics
+                        .into_iter()
+                        .map(|(name, (sum, n))| (name, sum / n as f64))
+                        .collect(),
                 }
             })
             .collect()
+    }
+}
+
+/// Adds the scores of named assertions, and of the named members of `assert-set` groups
+/// (kept in the group's `detail.assertions`).
+fn add_metrics(metrics: &mut BTreeMap<String, (f64, u64)>, results: &[AssertionResult]) {
+    for result in results {
+        if let Some(name) = &result.metric {
+            let entry = metrics.entry(name.clone()).or_default();
+            entry.0 += result.score;
+            entry.1 += 1;
+        }
+        if result.kind != "assert-set" {
+            continue;
+        }
+        let members = result.detail.as_ref().and_then(|d| d.get("assertions"));
+        if let Some(members) = members {
+            if let Ok(members) = Vec::<AssertionResult>::deserialize(members) {
+                add_metrics(metrics, &members);
+            }
+        }
     }
 }
 
@@ -218,6 +251,52 @@ mod tests {
         assert_eq!(r.latency_ms_p95, Some(20.0));
         assert_eq!(r.tokens_in, 9);
         assert_eq!(r.cost_usd, None);
+    }
+
+    fn named(kind: &str, metric: Option<&str>, score: f64) -> AssertionResult {
+        AssertionResult {
+            kind: kind.into(),
+            pass: score >= 0.5,
+            score,
+            reason: String::new(),
+            metric: metric.map(Into::into),
+            weight: 1.0,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn named_metrics_are_averaged_per_row_including_set_members() {
+        let mut b = SummaryBuilder::new();
+        let mut first = cell("p@1", true, false, 1.0);
+        let mut group = named("assert-set", Some("format"), 0.5);
+        group.detail = Some(serde_json::json!({"assertions": [
+            named("contains", Some("accuracy"), 0.0),
+            named("is-json", None, 1.0),
+        ]}));
+        first.assertions = vec![named("contains", Some("accuracy"), 1.0), group];
+        let mut second = cell("p@1", false, false, 1.0);
+        second.assertions = vec![named("contains", Some("accuracy"), 0.5)];
+        let mut errored = cell("p@1", false, true, 1.0);
+        errored.assertions = vec![named("contains", Some("accuracy"), 0.0)];
+        let mut other = cell("p@2", true, false, 1.0);
+        other.assertions = vec![named("contains", None, 1.0)];
+        for c in [&first, &second, &errored, &other] {
+            b.add(c);
+        }
+        let rows = b.finish();
+        let m = &rows[0].metrics;
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert_eq!(m["accuracy"], 0.5, "errored cells are not scored");
+        assert_eq!(m["format"], 0.5);
+        assert!(rows[1].metrics.is_empty());
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert!(
+            json.get("metrics").is_none(),
+            "no empty `metrics` in the record"
+        );
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(json["metrics"]["accuracy"], 0.5);
     }
 
     #[test]

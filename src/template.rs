@@ -257,6 +257,7 @@ impl TemplateSet {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(false);
         env.set_debug(true);
+        env.add_filter("fromjson", fromjson);
         let globals = env.globals().map(|(name, _)| name.to_string()).collect();
         let mut set = TemplateSet {
             env,
@@ -685,6 +686,16 @@ fn bound_names(source: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// The `fromjson` filter: parses a JSON string (`output | fromjson`), so that a
+/// transform can reach into a model's JSON answer.
+fn fromjson(text: &str) -> Result<minijinja::Value, minijinja::Error> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(minijinja::Value::from_serialize)
+        .map_err(|err| {
+            minijinja::Error::new(ErrorKind::InvalidOperation, format!("not JSON: {err}"))
+        })
 }
 
 /// Whether `source` contains template syntax at all (`{{`, `{%` or `{#`).

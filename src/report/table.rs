@@ -64,6 +64,10 @@ pub fn write_summary(
                 continue;
             }
             write_table(w, &eval_table(record, group, opts))?;
+            if let Some(table) = metrics_table(group, opts) {
+                writeln!(w)?;
+                write_table(w, &table)?;
+            }
         }
         if !opts.verdict {
             return Ok(());
@@ -134,6 +138,44 @@ fn eval_table(record: &RunRecord, group: &EvalGroup<'_>, opts: &TableOptions) ->
         }
     }
     table
+}
+
+/// The named metrics (`metric:` on assertions) of an eval, one column per name, in a table
+/// of their own so the summary keeps its width; `None` when no row has any.
+fn metrics_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Option<Table> {
+    let names: std::collections::BTreeSet<&str> = group
+        .rows
+        .iter()
+        .flat_map(|row| row.metrics.keys().map(String::as_str))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        ["prompt", "model"]
+            .into_iter()
+            .chain(names.iter().copied())
+            .map(Cell::new),
+    );
+    for row in &group.rows {
+        let scores = names
+            .iter()
+            .map(|name| format::score(row.metrics.get(*name).copied()));
+        table.add_row(
+            [row.prompt.clone(), row.model.clone()]
+                .into_iter()
+                .chain(scores)
+                .map(Cell::new),
+        );
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        if index >= 2 {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    Some(table)
 }
 
 /// Short headers, so that thirteen columns fit in a 100-column terminal; the same columns
@@ -262,6 +304,31 @@ mod tests {
         let text = render(&record, &opts);
         for number in ["33.3%", "$0.0001", "701ms", "★ 100%"] {
             assert!(text.contains(number), "{number} was broken:\n{text}");
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn named_metrics_get_a_table_of_their_own() {
+        let (mut record, _) = fixture::small();
+        let text = render(&record, &TableOptions::default());
+        assert!(!text.contains("accuracy"), "{text}");
+        record.summary[0]
+            .metrics
+            .insert("accuracy".to_string(), 0.8333);
+        record.summary[1].metrics.insert("format".to_string(), 1.0);
+        let text = render(&record, &TableOptions::default());
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines
+            .iter()
+            .position(|l| l.contains("accuracy"))
+            .expect("metrics header");
+        assert!(lines[header].contains("format"), "{text}");
+        assert!(lines[header + 2].contains("0.83"), "{text}");
+        assert!(lines[header + 2].contains('—'), "{text}");
+        assert!(lines[header + 3].contains("1.00"), "{text}");
+        for line in text.lines() {
+            assert!(console::measure_text_width(line) <= 100, "too wide: {line}");
         }
         insta::assert_snapshot!(text);
     }

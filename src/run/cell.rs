@@ -7,7 +7,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::events::CellResult;
 use crate::provider::{ProviderRequest, RetryNotice};
-use crate::score::{score_case, ScoreInput};
+use crate::score::{score_output, ScoreInput};
 use crate::spec::Plan;
 
 /// Which cell of the plan: indexes into evals, rows, prompts and models.
@@ -78,11 +78,12 @@ pub(crate) async fn run_cell(
                 vars: &row.context,
                 latency_ms: response.latency_ms,
             };
-            let case = score_case(
+            let case = score_output(
+                eval.transform.as_ref(),
                 eval.assertions.iter().chain(&eval.row_assertions[id.row]),
                 &input,
                 &plan.templates,
-                eval.threshold,
+                row.threshold.or(eval.threshold),
             );
             result.pass = case.pass;
             result.score = case.score;

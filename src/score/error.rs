@@ -9,8 +9,9 @@ use crate::template::TemplateError;
 pub enum ScoreError {
     /// The type is not one of [`kinds`](super::kinds).
     #[error(
-        "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but `latency` also as `not-<type>`)",
-        super::BASE_KINDS.join(", ")
+        "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but {} also as `not-<type>`)",
+        super::BASE_KINDS.join(", "),
+        super::NOT_NEGATABLE.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
     )]
     UnknownKind {
         /// Where the assertion was written.
@@ -63,6 +64,20 @@ pub enum ScoreError {
         /// What the schema compiler said.
         message: String,
     },
+    /// A `transform` expression does not compile.
+    #[error(
+        "{origin}: {}invalid `transform`",
+        kind.as_ref().map(|k| format!("`{k}` assertion: ")).unwrap_or_default()
+    )]
+    Transform {
+        /// Where the assertion (or eval) was written.
+        origin: Location,
+        /// The assertion type as written; `None` for an eval's own `transform`.
+        kind: Option<String>,
+        /// The template error.
+        #[source]
+        source: Box<TemplateError>,
+    },
     /// A value template does not compile.
     #[error("{origin}: `{kind}` assertion: invalid value template")]
     Template {
@@ -85,7 +100,8 @@ impl ScoreError {
             | ScoreError::InvalidValue { origin, .. }
             | ScoreError::InvalidRegex { origin, .. }
             | ScoreError::InvalidSchema { origin, .. }
-            | ScoreError::Template { origin, .. } => origin,
+            | ScoreError::Template { origin, .. }
+            | ScoreError::Transform { origin, .. } => origin,
         }
     }
 
@@ -95,6 +111,9 @@ impl ScoreError {
             ScoreError::UnknownKind { suggestion, .. } => {
                 suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
             }
+            ScoreError::NotNegatable { kind, .. } if kind == "not-assert-set" => Some(
+                "negate the members instead: `not-contains`, `not-regex`, …".to_string(),
+            ),
             ScoreError::NotNegatable { .. } => Some(
                 "use `latency` with a `threshold` in milliseconds; there is no `not-latency`"
                     .to_string(),
@@ -109,6 +128,9 @@ impl ScoreError {
                     .to_string(),
             ),
             ScoreError::Template { source, .. } => source.hint(),
+            ScoreError::Transform { source, .. } => Some(source.hint().unwrap_or_else(|| {
+                "`transform` is a minijinja expression over `output` and the row's variables, e.g. `output | trim | lower` or `(output | fromjson).answer`".to_string()
+            })),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! JSON assertions: `is-json` (the output parses as JSON) and `json-schema` (it matches a
-//! draft 2020-12 schema given inline as `value`, compiled once).
+//! JSON assertions: `is-json` (the output parses as JSON; with a `value`, it also matches
+//! that draft 2020-12 schema), `json-schema` (the same with the schema required) and
+//! `contains-json` (a JSON object or array is found somewhere in the output, optionally
+//! matching a schema). Schemas are compiled once and are never templates.
 //!
-//! The output is trimmed, and a surrounding Markdown code fence (```` ```json … ``` ````) is
-//! removed first, since models often wrap JSON in one. Schemas are never templates.
+//! For `is-json` and `json-schema` the output is trimmed, and a surrounding Markdown code
+//! fence (```` ```json … ``` ````) is removed first, since models often wrap JSON in one.
 
 use serde_json::Value as Json;
 
@@ -11,42 +13,75 @@ use super::value::{describe, Compiler};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_IS_JSON: &str = "{type: is-json}";
+const EX_IS_JSON: &str = "{type: is-json, value: {type: object, required: [answer]}}";
 const EX_SCHEMA: &str = "{type: json-schema, value: {type: object, required: [answer]}}";
+const EX_CONTAINS: &str = "{type: contains-json, value: {type: object, required: [answer]}}";
 
-/// Compiles `is-json` or `json-schema` (`not-` already removed).
+/// Compiles `is-json`, `json-schema` or `contains-json` (`not-` already removed).
 pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    if base == "is-json" {
-        c.no_threshold(EX_IS_JSON)?;
-        if c.spec.value.is_some() {
-            return Err(c.invalid(
-                "takes no `value` (use `json-schema` to check the shape)",
-                EX_IS_JSON,
-            ));
-        }
-        return Ok(Box::new(IsJson));
-    }
-    c.no_threshold(EX_SCHEMA)?;
-    let schema = match &c.spec.value {
-        None => return Err(c.invalid("needs a `value`: the schema", EX_SCHEMA)),
-        Some(schema @ (Json::Object(_) | Json::Bool(_))) => schema,
-        Some(other) => {
-            return Err(c.invalid(
-                format!(
-                    "`value` must be a schema (a mapping), found {}",
-                    describe(other)
-                ),
-                EX_SCHEMA,
-            ))
-        }
+    let example = match base {
+        "is-json" => EX_IS_JSON,
+        "contains-json" => EX_CONTAINS,
+        _ => EX_SCHEMA,
     };
-    let validator =
-        jsonschema::draft202012::new(schema).map_err(|err| ScoreError::InvalidSchema {
-            origin: c.origin.clone(),
-            kind: c.spec.kind.clone(),
-            message: err.to_string(),
-        })?;
-    Ok(Box::new(Schema { validator }))
+    c.no_threshold(example)?;
+    let validator = match &c.spec.value {
+        None if base == "json-schema" => {
+            return Err(c.invalid("needs a `value`: the schema", EX_SCHEMA))
+        }
+        None => None,
+        Some(schema) => Some(schema_validator(c, schema, example)?),
+    };
+    Ok(match (base, validator) {
+        ("contains-json", validator) => Box::new(ContainsJson { validator }),
+        (_, None) => Box::new(IsJson),
+        (_, Some(validator)) => Box::new(Schema { validator }),
+    })
+}
+
+/// Compiles a schema given as `value` (draft 2020-12).
+fn schema_validator(
+    c: &Compiler<'_>,
+    schema: &Json,
+    example: &'static str,
+) -> Result<jsonschema::Validator, ScoreError> {
+    if !matches!(schema, Json::Object(_) | Json::Bool(_)) {
+        return Err(c.invalid(
+            format!(
+                "`value` must be a schema (a mapping), found {}",
+                describe(schema)
+            ),
+            example,
+        ));
+    }
+    jsonschema::draft202012::new(schema).map_err(|err| ScoreError::InvalidSchema {
+        origin: c.origin.clone(),
+        kind: c.spec.kind.clone(),
+        message: err.to_string(),
+    })
+}
+
+/// The output as JSON (after [`strip_fence`]); `Err` is a failure reason.
+pub(crate) fn parse_output(output: &str) -> Result<Json, String> {
+    serde_json::from_str(strip_fence(output)).map_err(|err| not_json(&err))
+}
+
+/// The first schema violation of `value`, as a reason; `None` when it matches.
+fn violation(validator: &jsonschema::Validator, value: &Json) -> Option<String> {
+    let mut errors = validator.iter_errors(value);
+    let first = errors.next()?;
+    let more = errors.count();
+    let path = first.instance_path().to_string();
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" at {path}")
+    };
+    let more = match more {
+        0 => String::new(),
+        n => format!(" (and {n} more)"),
+    };
+    Some(format!("does not match the schema{at}: {first}{more}"))
 }
 
 /// The output without surrounding whitespace and Markdown code fence.
@@ -91,37 +126,125 @@ struct Schema {
 
 impl Check for Schema {
     fn check(&self, input: &ScoreInput<'_>, _: &TemplateSet) -> Result<Outcome, String> {
-        let value: Json = match serde_json::from_str(strip_fence(input.output)) {
+        let value = match parse_output(input.output) {
             Ok(value) => value,
-            Err(err) => return Ok(Outcome::fail(not_json(&err))),
+            Err(reason) => return Ok(Outcome::fail(reason)),
         };
-        let mut errors = self.validator.iter_errors(&value);
-        let Some(first) = errors.next() else {
-            return Ok(Outcome::pass("output matches the schema".to_string()));
-        };
-        let more = errors.count();
-        let path = first.instance_path().to_string();
-        let at = if path.is_empty() {
-            String::new()
-        } else {
-            format!(" at {path}")
-        };
-        let more = match more {
-            0 => String::new(),
-            n => format!(" (and {n} more)"),
-        };
-        Ok(Outcome::fail(format!(
-            "output does not match the schema{at}: {first}{more}"
-        ))
-        .when_negated("output does not match the schema".to_string()))
+        Ok(match violation(&self.validator, &value) {
+            None => Outcome::pass("output matches the schema".to_string()),
+            Some(why) => Outcome::fail(format!("output {why}"))
+                .when_negated("output does not match the schema".to_string()),
+        })
     }
+}
+
+/// `contains-json`.
+struct ContainsJson {
+    validator: Option<jsonschema::Validator>,
+}
+
+impl Check for ContainsJson {
+    fn check(&self, input: &ScoreInput<'_>, _: &TemplateSet) -> Result<Outcome, String> {
+        let found = find_json(input.output);
+        let Some(first) = found.first() else {
+            return Ok(Outcome::fail(
+                "output contains no JSON object or array".to_string(),
+            ));
+        };
+        let Some(validator) = &self.validator else {
+            return Ok(
+                Outcome::pass(format!("output contains JSON {}", first.place()))
+                    .with_detail(first.detail()),
+            );
+        };
+        if let Some(ok) = found
+            .iter()
+            .find(|f| violation(validator, &f.value).is_none())
+        {
+            return Ok(Outcome::pass(format!(
+                "output contains JSON {} that matches the schema",
+                ok.place()
+            ))
+            .with_detail(ok.detail()));
+        }
+        let why = violation(validator, &first.value).unwrap_or_default();
+        let others = match found.len() {
+            1 => String::new(),
+            2 => " (nor does the 1 other JSON value found)".to_string(),
+            n => format!(" (nor do the {} other JSON values found)", n - 1),
+        };
+        Ok(
+            Outcome::fail(format!("the JSON {} {why}{others}", first.place()))
+                .when_negated("output contains no JSON that matches the schema".to_string())
+                .with_detail(first.detail()),
+        )
+    }
+}
+
+/// A JSON value found inside a text, and where it starts.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub(crate) value: Json,
+    /// 1-based line and column (in characters) of its first character.
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
+impl Found {
+    /// `object at line 3, column 1`.
+    fn place(&self) -> String {
+        let what = if self.value.is_array() {
+            "array"
+        } else {
+            "object"
+        };
+        format!("{what} at line {}, column {}", self.line, self.column)
+    }
+
+    fn detail(&self) -> Json {
+        serde_json::json!({"json": self.value, "line": self.line, "column": self.column})
+    }
+}
+
+/// Most JSON values looked for in one output; a guard against pathological text.
+const MAX_FOUND: usize = 64;
+
+/// Every JSON object or array in `text`, outermost first and in order: each `{` or `[`
+/// where a complete JSON value starts. The text inside a value found is not searched
+/// again, so nested objects are not reported twice.
+pub(crate) fn find_json(text: &str) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while from < text.len() && found.len() < MAX_FOUND {
+        let Some(offset) = text[from..].find(['{', '[']) else {
+            break;
+        };
+        let start = from + offset;
+        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Json>();
+        match stream.next() {
+            Some(Ok(value)) => {
+                let before = &text[..start];
+                let line = before.matches('\n').count() + 1;
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = text[line_start..start].chars().count() + 1;
+                found.push(Found {
+                    value,
+                    line,
+                    column,
+                });
+                from = start + stream.byte_offset();
+            }
+            _ => from = start + 1,
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
     use super::super::ScoreError;
-    use super::strip_fence;
+    use super::{find_json, strip_fence};
     use serde_json::json;
 
     #[test]
@@ -158,9 +281,81 @@ mod tests {
     }
 
     #[test]
-    fn is_json_takes_no_value() {
-        let err = compile_err(json!({"type": "is-json", "value": {"type": "object"}}));
-        assert!(err.to_string().contains("use `json-schema`"), "{err}");
+    fn is_json_with_a_schema_validates() {
+        let spec = json!({"type": "is-json", "value": {"type": "object", "required": ["a"]}});
+        let r = eval(spec.clone(), "```json\n{\"a\": 1}\n```", json!({}));
+        assert!(r.pass, "{}", r.reason);
+        assert_eq!(r.reason, "output matches the schema");
+        let r = eval(spec.clone(), "{\"b\": 1}", json!({}));
+        assert!(!r.pass);
+        assert_eq!(
+            r.reason,
+            "output does not match the schema: \"a\" is a required property"
+        );
+        let r = eval(spec, "nope", json!({}));
+        assert!(r.reason.starts_with("output is not JSON"), "{}", r.reason);
+        let err = compile_err(json!({"type": "is-json", "value": "object"}));
+        assert!(err.to_string().contains("must be a schema"), "{err}");
+        assert!(err.hint().unwrap().contains("is-json"));
+    }
+
+    #[test]
+    fn find_json_in_prose_and_fences() {
+        let text = "Sure! Here it is:\n```json\n{\"a\": {\"b\": [1, 2]}}\n```\nand [3] too.";
+        let found = find_json(text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].value, json!({"a": {"b": [1, 2]}}));
+        assert_eq!((found[0].line, found[0].column), (3, 1));
+        assert_eq!(found[1].value, json!([3]));
+        assert_eq!((found[1].line, found[1].column), (5, 5));
+        assert!(find_json("no json {here} or [there").is_empty());
+        assert!(find_json("").is_empty());
+        let found = find_json("é {\"x\": 1}");
+        assert_eq!(found[0].column, 3);
+    }
+
+    #[test]
+    fn contains_json_finds_the_first_value() {
+        let r = eval(
+            json!({"type": "contains-json"}),
+            "The answer is {\"city\": \"Paris\"}.",
+            json!({}),
+        );
+        assert!(r.pass, "{}", r.reason);
+        assert_eq!(r.reason, "output contains JSON object at line 1, column 15");
+        assert_eq!(r.detail.unwrap()["json"], json!({"city": "Paris"}));
+        let r = eval(
+            json!({"type": "contains-json"}),
+            "no JSON {here}",
+            json!({}),
+        );
+        assert!(!r.pass);
+        assert_eq!(r.reason, "output contains no JSON object or array");
+        let r = eval(json!({"type": "not-contains-json"}), "plain", json!({}));
+        assert!(r.pass);
+    }
+
+    #[test]
+    fn contains_json_with_a_schema_takes_the_first_match() {
+        let spec =
+            json!({"type": "contains-json", "value": {"type": "object", "required": ["city"]}});
+        let r = eval(spec.clone(), "See [1].\n{\"city\": \"Paris\"}", json!({}));
+        assert!(r.pass, "{}", r.reason);
+        assert_eq!(
+            r.reason,
+            "output contains JSON object at line 2, column 1 that matches the schema"
+        );
+        let r = eval(spec.clone(), "{\"town\": 1} and [2]", json!({}));
+        assert!(!r.pass);
+        assert_eq!(
+            r.reason,
+            "the JSON object at line 1, column 1 does not match the schema: \"city\" is a required property (nor does the 1 other JSON value found)"
+        );
+        let mut negated = spec;
+        negated["type"] = json!("not-contains-json");
+        let r = eval(negated, "{\"town\": 1}", json!({}));
+        assert!(r.pass);
+        assert_eq!(r.reason, "output contains no JSON that matches the schema");
     }
 
     fn schema() -> serde_json::Value {

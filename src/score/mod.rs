@@ -46,15 +46,21 @@ mod check;
 pub mod chrf;
 mod error;
 mod json;
+mod json_diff;
+mod json_expect;
+mod json_path;
 mod latency;
 mod metric;
 mod ngram;
 pub mod porter;
 pub mod rouge;
+mod set;
 mod similarity;
 pub mod squad;
 mod text;
+mod transform;
 mod value;
+mod xml;
 
 use std::collections::BTreeSet;
 
@@ -66,6 +72,7 @@ use crate::template::TemplateSet;
 
 use check::Check;
 pub use error::ScoreError;
+pub use transform::{compile_eval as compile_eval_transform, Transform};
 use value::Compiler;
 
 /// Every assertion type without its `not-` prefix.
@@ -85,6 +92,10 @@ pub const BASE_KINDS: &[&str] = &[
     "word-count",
     "is-json",
     "json-schema",
+    "contains-json",
+    "json-path",
+    "json-diff",
+    "is-xml",
     "levenshtein",
     "levenshtein-distance",
     "rouge-1",
@@ -95,25 +106,27 @@ pub const BASE_KINDS: &[&str] = &[
     "f1",
     "exact-match",
     "latency",
+    "assert-set",
 ];
 
 /// Where `measure` and `stem` belong, for the error that finds them elsewhere.
 const EX_ROUGE_OPTIONS: &str = "{type: rouge-l, measure: recall, stem: true}";
 
-/// The one base type without a `not-` form: "slower than" is not a useful check.
-const NOT_NEGATABLE: &str = "latency";
+/// The base types without a `not-` form: "slower than" is not a useful check, and a group
+/// is negated through its members.
+const NOT_NEGATABLE: &[&str] = &["latency", "assert-set"];
 
 /// Every accepted assertion type: each of [`BASE_KINDS`], then the `not-` forms.
 pub fn kinds() -> impl Iterator<Item = String> {
     let negated = BASE_KINDS
         .iter()
-        .filter(|k| **k != NOT_NEGATABLE)
+        .filter(|k| !NOT_NEGATABLE.contains(k))
         .map(|k| format!("not-{k}"));
     BASE_KINDS.iter().map(|k| k.to_string()).chain(negated)
 }
 
 /// An assertion as written in an eval file or a dataset row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssertionSpec {
     /// The type (`contains`, `not-regex`, `levenshtein`, …).
     #[serde(rename = "type")]
@@ -138,6 +151,16 @@ pub struct AssertionSpec {
     /// Whether ROUGE stems tokens with the Porter stemmer (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stem: Option<bool>,
+    /// The JSONPath (RFC 9535) a `json-path` assertion reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A minijinja expression over `output` (and the row's variables) whose value is
+    /// scored instead of the output (`output | trim | lower`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+    /// The members of an `assert-set`.
+    #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
+    pub assert: Option<Vec<AssertionSpec>>,
 }
 
 /// What an assertion looks at.
@@ -166,6 +189,7 @@ pub struct ScoreInput<'a> {
 ///     metric: None,
 ///     measure: None,
 ///     stem: None,
+///     ..Default::default()
 /// };
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
@@ -179,6 +203,7 @@ pub struct Assertion {
     spec: AssertionSpec,
     negated: bool,
     weight: f64,
+    transform: Option<Transform>,
     check: Box<dyn Check>,
     variables: BTreeSet<String>,
     template_names: Vec<String>,
@@ -214,7 +239,7 @@ impl Assertion {
                 suggestion: suggest(&spec.kind),
             });
         };
-        if negated && base == NOT_NEGATABLE {
+        if negated && NOT_NEGATABLE.contains(&base) {
             return Err(ScoreError::NotNegatable {
                 origin: origin.clone(),
                 kind: spec.kind.clone(),
@@ -234,8 +259,28 @@ impl Assertion {
         if !base.starts_with("rouge-") {
             metric::no_rouge_options(&compiler, EX_ROUGE_OPTIONS)?;
         }
+        if spec.path.is_some() && base != "json-path" {
+            return Err(compiler.invalid(
+                "takes no `path` (only `json-path` reads one)",
+                json_path::EXAMPLE,
+            ));
+        }
+        if spec.assert.is_some() && base != "assert-set" {
+            return Err(compiler.invalid(
+                "takes no `assert` list (only `assert-set` groups assertions)",
+                set::EXAMPLE,
+            ));
+        }
+        let transform = match &spec.transform {
+            Some(source) => Some(transform::compile_for(source, &mut compiler)?),
+            None => None,
+        };
         let check = match base {
-            "is-json" | "json-schema" => json::compile(base, &mut compiler)?,
+            "is-json" | "json-schema" | "contains-json" => json::compile(base, &mut compiler)?,
+            "json-path" => json_path::compile(&mut compiler)?,
+            "json-diff" => json_diff::compile(&mut compiler)?,
+            "is-xml" => xml::compile(&mut compiler)?,
+            "assert-set" => set::compile(&mut compiler)?,
             "levenshtein" => similarity::compile(&mut compiler)?,
             "levenshtein-distance" => similarity::compile_distance(&mut compiler)?,
             "rouge-1" | "rouge-2" | "rouge-l" => rouge::compile(base, &mut compiler)?,
@@ -249,6 +294,7 @@ impl Assertion {
             spec: spec.clone(),
             negated,
             weight,
+            transform,
             check,
             variables: compiler.variables,
             template_names: compiler.template_names,
@@ -274,9 +320,23 @@ impl Assertion {
         vars
     }
 
-    /// Evaluates the assertion on one output.
+    /// Evaluates the assertion on one output (after its `transform`, if it has one).
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
-        let (pass, score, reason, detail) = match self.check.check(input, templates) {
+        let checked = match &self.transform {
+            None => self.check.check(input, templates),
+            Some(transform) => match transform.apply(input.output, input.vars, templates) {
+                Ok(output) => self.check.check(
+                    &ScoreInput {
+                        output: &output,
+                        vars: input.vars,
+                        latency_ms: input.latency_ms,
+                    },
+                    templates,
+                ),
+                Err(reason) => Err(reason),
+            },
+        };
+        let (pass, score, reason, detail) = match checked {
             Err(reason) => (false, 0.0, reason, None),
             Ok(outcome) if !self.negated => {
                 (outcome.pass, outcome.score, outcome.reason, outcome.detail)
@@ -331,11 +391,13 @@ pub struct CaseScore {
     pub assertions: Vec<AssertionResult>,
 }
 
-/// Scores one output: passes when every assertion passes, or with `threshold`, when the
-/// weighted score reaches it. No assertions: pass with score 1.
+/// Scores one output: passes when every assertion of non-zero weight passes, or with
+/// `threshold` (the row's own, else the eval's), when the weighted score reaches it. No
+/// assertions: pass with score 1.
 ///
 /// The score is the mean of the assertion scores weighted by their weights; when every
-/// weight is 0 it is the plain mean.
+/// weight is 0 it is the plain mean. Assertions of weight 0 are metric-only: they are
+/// reported but never decide pass or fail.
 pub fn score_case<'a>(
     assertions: impl IntoIterator<Item = &'a Assertion>,
     input: &ScoreInput<'_>,
@@ -346,28 +408,71 @@ pub fn score_case<'a>(
         .into_iter()
         .map(|a| a.evaluate(input, templates))
         .collect();
-    if results.is_empty() {
-        return CaseScore {
-            pass: true,
-            score: 1.0,
-            assertions: results,
-        };
-    }
-    let total_weight: f64 = results.iter().map(|r| r.weight).sum();
-    let score = if total_weight > 0.0 {
-        results.iter().map(|r| r.score * r.weight).sum::<f64>() / total_weight
-    } else {
-        results.iter().map(|r| r.score).sum::<f64>() / results.len() as f64
-    };
-    let pass = match threshold {
-        Some(threshold) => score >= threshold,
-        None => results.iter().all(|r| r.pass),
-    };
+    let (pass, score) = combine(&results, threshold);
     CaseScore {
         pass,
         score,
         assertions: results,
     }
+}
+
+/// [`score_case`] on the output as the eval's `transform` leaves it. A transform that fails
+/// on this output fails the case, with one `transform` result that says why.
+pub fn score_output<'a>(
+    transform: Option<&Transform>,
+    assertions: impl IntoIterator<Item = &'a Assertion>,
+    input: &ScoreInput<'_>,
+    templates: &TemplateSet,
+    threshold: Option<f64>,
+) -> CaseScore {
+    let Some(transform) = transform else {
+        return score_case(assertions, input, templates, threshold);
+    };
+    match transform.apply(input.output, input.vars, templates) {
+        Ok(output) => {
+            let input = ScoreInput {
+                output: &output,
+                vars: input.vars,
+                latency_ms: input.latency_ms,
+            };
+            score_case(assertions, &input, templates, threshold)
+        }
+        Err(reason) => CaseScore {
+            pass: false,
+            score: 0.0,
+            assertions: vec![AssertionResult {
+                kind: "transform".to_string(),
+                pass: false,
+                score: 0.0,
+                reason,
+                metric: None,
+                weight: 1.0,
+                detail: None,
+            }],
+        },
+    }
+}
+
+/// Slack for comparing a weighted mean with a threshold, so that `0.1 + 0.2` reaches `0.3`.
+const THRESHOLD_EPSILON: f64 = 1e-12;
+
+/// The verdict and weighted score of a list of results, by the rules of [`score_case`]
+/// (shared with `assert-set`).
+pub(crate) fn combine(results: &[AssertionResult], threshold: Option<f64>) -> (bool, f64) {
+    if results.is_empty() {
+        return (true, 1.0);
+    }
+    let total_weight: f64 = results.iter().map(|r| r.weight).sum();
+    if total_weight <= 0.0 {
+        let mean = results.iter().map(|r| r.score).sum::<f64>() / results.len() as f64;
+        return (true, mean);
+    }
+    let score = results.iter().map(|r| r.score * r.weight).sum::<f64>() / total_weight;
+    let pass = match threshold {
+        Some(threshold) => score + THRESHOLD_EPSILON >= threshold,
+        None => results.iter().filter(|r| r.weight > 0.0).all(|r| r.pass),
+    };
+    (pass, score)
 }
 
 #[cfg(test)]
@@ -386,14 +491,15 @@ mod tests {
     }
 
     #[test]
-    fn every_base_kind_has_a_not_form_except_latency() {
+    fn every_base_kind_has_a_not_form_except_latency_and_assert_set() {
         let kinds: Vec<String> = kinds().collect();
         for base in BASE_KINDS {
             assert!(kinds.iter().any(|k| k == base), "{base}");
             let negated = format!("not-{base}");
-            assert_eq!(kinds.contains(&negated), *base != "latency", "{base}");
+            let negatable = !matches!(*base, "latency" | "assert-set");
+            assert_eq!(kinds.contains(&negated), negatable, "{base}");
         }
-        assert_eq!(kinds.len(), BASE_KINDS.len() * 2 - 1);
+        assert_eq!(kinds.len(), BASE_KINDS.len() * 2 - 2);
     }
 
     #[test]
@@ -492,14 +598,145 @@ mod tests {
     }
 
     #[test]
-    fn zero_weights_fall_back_to_plain_mean() {
+    fn zero_weights_fall_back_to_plain_mean_and_never_fail() {
         let specs = [
             json!({"type": "contains", "value": "a", "weight": 0}),
             json!({"type": "contains", "value": "z", "weight": 0}),
         ];
-        let s = case(&specs, "abc", Some(0.5));
+        let s = case(&specs, "abc", Some(0.9));
         assert_eq!(s.score, 0.5);
         assert!(s.pass);
+        let s = case(&specs, "xyz", None);
+        assert!(s.pass);
+    }
+
+    #[test]
+    fn metric_only_assertions_do_not_decide_pass_or_fail() {
+        let specs = [
+            json!({"type": "contains", "value": "a"}),
+            json!({"type": "contains", "value": "z", "weight": 0, "metric": "has_z"}),
+        ];
+        let s = case(&specs, "abc", None);
+        assert!(s.pass, "a failing weight-0 assertion failed the case");
+        assert_eq!(s.score, 1.0);
+        assert!(!s.assertions[1].pass);
+        assert_eq!(s.assertions[1].metric.as_deref(), Some("has_z"));
+        let s = case(&specs, "xyz", None);
+        assert!(!s.pass, "the weighted assertion still decides");
+        assert_eq!(s.score, 0.0);
+        let s = case(&specs, "abc", Some(1.0));
+        assert!(s.pass);
+    }
+
+    #[test]
+    fn threshold_comparison_tolerates_rounding() {
+        let specs = [
+            json!({"type": "contains", "value": "a", "weight": 0.1}),
+            json!({"type": "contains", "value": "b", "weight": 0.2}),
+            json!({"type": "contains", "value": "z", "weight": 0.7}),
+        ];
+        let s = case(&specs, "ab", Some(0.3));
+        assert!(s.pass, "score {}", s.score);
+    }
+
+    #[test]
+    fn eval_transform_applies_before_every_assertion_and_fails_the_case_when_it_fails() {
+        let mut templates = templates();
+        let origin = Location::line("evals/e.yaml", 2);
+        let t = transform::compile_eval(
+            "output | fromjson | attr('a')",
+            "e",
+            &origin,
+            &mut templates,
+        )
+        .unwrap();
+        let a = compile_in(json!({"type": "equals", "value": "x"}), "a", &mut templates).unwrap();
+        let vars = minijinja::Value::from(());
+        let score = |output: &str| {
+            let input = ScoreInput {
+                output,
+                vars: &vars,
+                latency_ms: 0.0,
+            };
+            score_output(Some(&t), [&a], &input, &templates, None)
+        };
+        assert!(score(r#"{"a": "x"}"#).pass);
+        let s = score("oops");
+        assert!(!s.pass);
+        assert_eq!(s.assertions.len(), 1);
+        assert_eq!(s.assertions[0].kind, "transform");
+        assert!(
+            s.assertions[0].reason.contains("not JSON"),
+            "{}",
+            s.assertions[0].reason
+        );
+    }
+
+    #[test]
+    fn path_and_assert_are_refused_where_not_read() {
+        let err = compile_err(json!({"type": "contains", "value": "a", "path": "$.a"}));
+        assert!(err.to_string().contains("takes no `path`"), "{err}");
+        let err = compile_err(json!({"type": "equals", "assert": []}));
+        assert!(err.to_string().contains("takes no `assert` list"), "{err}");
+    }
+
+    #[test]
+    fn transform_applies_before_the_check() {
+        let r = eval(
+            json!({"type": "equals", "value": "paris", "transform": "output | trim | lower"}),
+            "  PARIS\n",
+            json!({}),
+        );
+        assert!(r.pass, "{}", r.reason);
+        let r = eval(
+            json!({"type": "equals", "value": "yes", "transform": "(output | fromjson).answer"}),
+            r#"{"answer": "yes"}"#,
+            json!({}),
+        );
+        assert!(r.pass, "{}", r.reason);
+        let r = eval(
+            json!({"type": "not-contains", "value": "x", "transform": "output.nope()"}),
+            "x",
+            json!({}),
+        );
+        assert!(!r.pass, "a failing transform is not inverted");
+        assert!(
+            r.reason.starts_with("could not apply transform: "),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn transform_reads_row_variables_and_reports_them() {
+        let mut templates = templates();
+        let a = compile_in(
+            json!({"type": "equals", "value": "ok", "transform": "output | replace(prefix, '')"}),
+            "a",
+            &mut templates,
+        )
+        .unwrap();
+        assert_eq!(
+            a.variables(&templates).into_iter().collect::<Vec<_>>(),
+            ["prefix"]
+        );
+        let r = eval(
+            json!({"type": "equals", "value": "ok", "transform": "output | replace(prefix, '')"}),
+            "A: ok",
+            json!({"prefix": "A: "}),
+        );
+        assert!(r.pass, "{}", r.reason);
+    }
+
+    #[test]
+    fn bad_transform_is_a_compile_error_with_origin() {
+        let err = compile_err(json!({"type": "equals", "value": "a", "transform": "output |"}));
+        assert!(matches!(err, ScoreError::Transform { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("evals/e.yaml:7: `equals` assertion: invalid `transform`"),
+            "{err}"
+        );
     }
 
     #[test]

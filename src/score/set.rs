@@ -1,0 +1,208 @@
+//! `assert-set`: a group of assertions (`assert`) scored as one. The group's score is its
+//! members' weighted mean; it passes when that reaches its `threshold`, or without one, when
+//! every member of non-zero weight passes — the rules of a case. In its parent it counts
+//! as one assertion with its own `weight` and `metric`. Members' results are kept in the
+//! result's `detail.assertions`.
+
+use super::check::{Check, Outcome};
+use super::value::Compiler;
+use super::{combine, Assertion, ScoreError, ScoreInput};
+use crate::template::TemplateSet;
+
+/// A correct `assert-set`, for error hints.
+pub(crate) const EXAMPLE: &str =
+    "{type: assert-set, threshold: 0.5, assert: [{type: contains, value: Paris}, {type: is-json}]}";
+
+/// Compiles `assert-set`, compiling its members into the same template set.
+pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    if c.spec.value.is_some() {
+        return Err(c.invalid(
+            "takes no `value`; list the member assertions under `assert`",
+            EXAMPLE,
+        ));
+    }
+    let threshold = match c.spec.threshold {
+        None => None,
+        Some(t) if (0.0..=1.0).contains(&t) => Some(t),
+        Some(t) => {
+            return Err(c.invalid(
+                format!("`threshold` must be between 0 and 1, found {t}"),
+                EXAMPLE,
+            ))
+        }
+    };
+    let members = match &c.spec.assert {
+        None => return Err(c.invalid("needs `assert`: a list of assertions", EXAMPLE)),
+        Some(members) if members.is_empty() => {
+            return Err(c.invalid("`assert` must list at least one assertion", EXAMPLE))
+        }
+        Some(members) => members.clone(),
+    };
+    let mut compiled = Vec::with_capacity(members.len());
+    for (i, member) in members.iter().enumerate() {
+        let id = format!("{}#set{i}", c.id);
+        let assertion = Assertion::compile(member, &id, c.origin, c.templates)?;
+        // Members' row variables are the group's: the planner checks them against the
+        // dataset through the group.
+        c.variables.extend(assertion.variables.iter().cloned());
+        c.template_names
+            .extend(assertion.template_names.iter().cloned());
+        compiled.push(assertion);
+    }
+    Ok(Box::new(AssertSet {
+        members: compiled,
+        threshold,
+    }))
+}
+
+/// `assert-set`.
+struct AssertSet {
+    members: Vec<Assertion>,
+    threshold: Option<f64>,
+}
+
+impl Check for AssertSet {
+    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
+        let results: Vec<_> = self
+            .members
+            .iter()
+            .map(|m| m.evaluate(input, templates))
+            .collect();
+        let (pass, score) = combine(&results, self.threshold);
+        let passed = results.iter().filter(|r| r.pass).count();
+        let mut reason = format!("{passed} of {} passed, score {score:.2}", results.len());
+        if let Some(threshold) = self.threshold {
+            let relation = if pass { "≥" } else { "<" };
+            reason.push_str(&format!(" {relation} threshold {threshold:.2}"));
+        }
+        if let Some(failed) = results.iter().find(|r| !r.pass && r.weight > 0.0) {
+            reason.push_str(&format!("; {}: {}", failed.kind, failed.reason));
+        }
+        let detail = serde_json::json!({ "assertions": results });
+        Ok(Outcome::scored(pass, score, reason).with_detail(detail))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::super::{score_case, ScoreInput};
+    use crate::events::AssertionResult;
+    use serde_json::json;
+
+    fn set(threshold: Option<f64>) -> serde_json::Value {
+        let mut spec = json!({
+            "type": "assert-set",
+            "metric": "format",
+            "assert": [
+                {"type": "contains", "value": "a"},
+                {"type": "contains", "value": "b", "weight": 3},
+                {"type": "contains", "value": "z", "weight": 0, "metric": "has_z"}
+            ]
+        });
+        if let Some(t) = threshold {
+            spec["threshold"] = json!(t);
+        }
+        spec
+    }
+
+    #[test]
+    fn without_threshold_every_weighted_member_must_pass() {
+        let r = eval(set(None), "ab", json!({}));
+        assert!(r.pass, "the weight-0 member does not count: {}", r.reason);
+        assert_eq!(r.score, 1.0);
+        assert_eq!(r.reason, "2 of 3 passed, score 1.00");
+        assert_eq!(r.metric.as_deref(), Some("format"));
+        let members: Vec<AssertionResult> =
+            serde_json::from_value(r.detail.unwrap()["assertions"].clone()).unwrap();
+        assert_eq!(members.len(), 3);
+        assert_eq!(members[2].metric.as_deref(), Some("has_z"));
+        let r = eval(set(None), "a", json!({}));
+        assert!(!r.pass);
+        assert_eq!(r.score, 0.25);
+        assert_eq!(
+            r.reason,
+            r#"1 of 3 passed, score 0.25; contains: output does not contain "b""#
+        );
+    }
+
+    #[test]
+    fn threshold_uses_the_weighted_score() {
+        let r = eval(set(Some(0.7)), "b", json!({}));
+        assert!(r.pass, "{}", r.reason);
+        assert_eq!(r.score, 0.75);
+        assert!(
+            r.reason.contains("score 0.75 ≥ threshold 0.70"),
+            "{}",
+            r.reason
+        );
+        let r = eval(set(Some(0.8)), "b", json!({}));
+        assert!(!r.pass);
+        assert!(r.reason.contains("< threshold 0.80"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_set_counts_as_one_assertion_in_the_case() {
+        let mut templates = templates();
+        let group = compile_in(set(None), "g", &mut templates).unwrap();
+        let other = compile_in(
+            json!({"type": "contains", "value": "q"}),
+            "o",
+            &mut templates,
+        )
+        .unwrap();
+        let vars = minijinja::Value::from(());
+        let input = ScoreInput {
+            output: "a q",
+            vars: &vars,
+            latency_ms: 0.0,
+        };
+        let case = score_case([&group, &other], &input, &templates, None);
+        assert_eq!(case.assertions.len(), 2);
+        assert!(!case.pass);
+        assert_eq!(case.score, (0.25 + 1.0) / 2.0);
+    }
+
+    #[test]
+    fn members_variables_are_the_groups() {
+        let mut templates = templates();
+        let group = compile_in(
+            json!({"type": "assert-set", "assert": [
+                {"type": "equals"},
+                {"type": "contains", "value": "{{ city | lower }}"},
+                {"type": "assert-set", "assert": [{"type": "contains", "value": "{{ country }}"}]}
+            ]}),
+            "g",
+            &mut templates,
+        )
+        .unwrap();
+        assert_eq!(
+            group.variables(&templates).into_iter().collect::<Vec<_>>(),
+            ["city", "country", "expected"]
+        );
+    }
+
+    #[test]
+    fn bad_shapes_are_compile_errors() {
+        let err = compile_err(json!({"type": "assert-set"}));
+        assert!(err.to_string().contains("needs `assert`"), "{err}");
+        assert!(err.hint().unwrap().contains("type: assert-set"));
+        let err = compile_err(json!({"type": "assert-set", "assert": []}));
+        assert!(err.to_string().contains("at least one"), "{err}");
+        let err =
+            compile_err(json!({"type": "assert-set", "value": 1, "assert": [{"type": "is-json"}]}));
+        assert!(err.to_string().contains("takes no `value`"), "{err}");
+        let err = compile_err(
+            json!({"type": "assert-set", "threshold": 3, "assert": [{"type": "is-json"}]}),
+        );
+        assert!(err.to_string().contains("between 0 and 1"), "{err}");
+        let err = compile_err(json!({"type": "assert-set", "assert": [{"type": "contians"}]}));
+        assert!(
+            err.to_string()
+                .contains("unknown assertion type `contians`"),
+            "{err}"
+        );
+        let err = compile_err(json!({"type": "not-assert-set", "assert": [{"type": "is-json"}]}));
+        assert!(err.hint().unwrap().contains("negate the members"), "{err}");
+    }
+}
