@@ -6,6 +6,8 @@
 //! never held in memory.
 
 mod common;
+mod compare;
+mod diff;
 mod csv;
 mod error;
 pub mod format;
@@ -24,12 +26,14 @@ use std::path::Path;
 use crate::store::{ResultSource, RunRecord};
 
 pub use self::csv::{write_csv, CSV_COLUMNS};
+pub use compare::{write_comparison, ComparisonOptions};
+pub use diff::{write_diff, DiffOptions};
 pub use error::ReportError;
 pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
-pub use table::{write_summary, TableOptions};
+pub use table::{write_summary, write_verdict, TableOptions};
 
 /// A file report format, chosen by the output file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -105,5 +105,11 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             }
             Exit::Success
         }
+        RunsCommand::Diff {
+            a,
+            b,
+            max_cells,
+            all,
+        } => super::diff::diff(ctx, &store, &a, &b, max_cells, all),
     }
 }
