@@ -245,7 +245,7 @@ fn prompt_map(before: &RunRecord, after: &RunRecord) -> HashMap<(String, String)
             let by_requested = then.iter().find(|(r, _)| r == requested);
             let by_reference = then.iter().find(|(_, r)| r == reference);
             let name = prompt_name(reference);
-            let same_name = |list: &[(String, String)]| {
+            fn same_name<'l>(list: &'l [(String, String)], name: &str) -> Vec<&'l String> {
                 let mut refs: Vec<&String> = list
                     .iter()
                     .map(|(_, r)| r)
@@ -253,8 +253,8 @@ fn prompt_map(before: &RunRecord, after: &RunRecord) -> HashMap<(String, String)
                     .collect();
                 refs.dedup();
                 refs
-            };
-            let by_name = match (same_name(then).as_slice(), same_name(now).len()) {
+            }
+            let by_name = match (same_name(then, name).as_slice(), same_name(now, name).len()) {
                 ([only], 1) => Some(*only),
                 _ => None,
             };

@@ -120,13 +120,13 @@ pub fn write_comparison(
             [
                 "prompt",
                 "model",
-                "baseline",
-                "paired",
-                "pass rate (Δ)",
+                "vs",
+                "n",
+                "pass (Δ)",
                 "Δ 95% CI",
                 "p",
                 "flips",
-                "score Δ [95% CI]",
+                "score Δ",
             ]
             .iter()
             .map(Cell::new),
@@ -140,17 +140,29 @@ pub fn write_comparison(
                     _ => {}
                 }
             }
+            let baseline = match row.baseline_prompt.as_deref() {
+                None => "(new)",
+                Some(p) if p == row.prompt => "=",
+                Some(p) => p,
+            };
             table.add_row(vec![
                 Cell::new(&row.prompt),
                 Cell::new(&row.model),
-                Cell::new(row.baseline_prompt.as_deref().unwrap_or("(new)")),
+                Cell::new(baseline),
                 Cell::new(format::thousands(row.paired)).set_alignment(CellAlignment::Right),
                 rate.set_alignment(CellAlignment::Right),
                 Cell::new(interval(row.delta_pass_rate_ci)),
                 Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
                 Cell::new(flips(row)).set_alignment(CellAlignment::Right),
-                Cell::new(score_delta(row)),
+                Cell::new(row.delta_score.map_or(format::UNKNOWN.to_string(), |d| signed(d, 2)))
+                    .set_alignment(CellAlignment::Right),
             ]);
+        }
+        // Numbers never wrap; names do when the terminal is narrow.
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if i >= 3 {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
         }
         write_table(w, &table)?;
         let all: Vec<(&RowComparison, &Flip, bool)> = ordered_flips(&rows);
@@ -167,7 +179,7 @@ pub fn write_comparison(
             );
             let side = if *down { &flip.after } else { &flip.before };
             if let Some(reason) = side.reasons.first() {
-                line.push_str(&format!(" · {}", format::truncate(reason, opts.snippet_chars)));
+                line.push_str(&format!(" · {}", format::snippet(reason, opts.snippet_chars)));
             }
             if opts.color {
                 let styled = if *down {

@@ -215,9 +215,18 @@ fn write_cell(
     }
     write!(w, "    ")?;
     let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    // Runs of the same kind are written as one span: `{+mostly positive+}`, not a span per
+    // word and per space.
+    let mut spans: Vec<(ChangeTag, String)> = Vec::new();
     for change in diff.iter_all_changes() {
-        let value = change.value().replace('\n', "\n    ");
-        match (change.tag(), opts.color) {
+        match spans.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => spans.push((change.tag(), change.value().to_string())),
+        }
+    }
+    for (tag, text) in spans {
+        let value = text.replace('\n', "\n    ");
+        match (tag, opts.color) {
             (ChangeTag::Equal, _) => write!(w, "{value}")?,
             (ChangeTag::Delete, true) => {
                 write!(w, "{}", style(value).red().strikethrough().force_styling(true))?
@@ -285,7 +294,7 @@ mod tests {
         assert!(lines[1].starts_with("1 pass→fail · 1 fail→pass · 1 still failing"), "{text}");
         let first = lines.iter().find(|l| l.starts_with(['↓', '↑', '✗', '~', '-', '+'])).unwrap();
         assert!(first.starts_with("↓ sentiment · case 4 · sentiment@2 × echo: PASS 1.00 → FAIL 0.50"), "{text}");
-        assert!(text.contains("[-positive-] {+mostly positive+}") || text.contains("{+mostly +}positive"), "{text}");
+        assert!(text.contains("    {+mostly +}positive\n"), "{text}");
     }
 
     #[test]

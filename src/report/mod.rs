@@ -18,7 +18,7 @@ mod matrix;
 mod table;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
