@@ -177,9 +177,15 @@ fn runs_diff_lists_flips_first_with_a_word_diff() {
     let first = p.latest_run().file_name().unwrap().to_string_lossy().into_owned();
     set_production(&p, 1);
     assert_eq!(p.run(&["run"]).0, 0);
+    // Two runs in the same second need not sort by time: name the second one explicitly.
+    let second = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|id| *id != first)
+        .unwrap();
     settings(&p).bind(|| {
-        assert_cmd_snapshot!(p.cmd(&["runs", "diff", &first, "latest"]));
+        assert_cmd_snapshot!(p.cmd(&["runs", "diff", &first, &second]));
     });
-    let (code, _, stderr) = p.run(&["runs", "diff", "nope", "latest"]);
+    let (code, _, stderr) = p.run(&["runs", "diff", "nope", &second]);
     assert_eq!(code, 2, "{stderr}");
 }
