@@ -65,12 +65,8 @@ pub fn changed_evals(
         .map_err(wrap)?
         .into_iter()
         .collect();
-    let rel = |path: &Path| -> String {
-        project
-            .relative(path)
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
+    let rel =
+        |path: &Path| -> String { project.relative(path).to_string_lossy().replace('\\', "/") };
 
     // Partials that changed, and (to a fixed point) partials that include a changed one.
     let mut partials: BTreeSet<String> = files
@@ -91,13 +87,16 @@ pub fn changed_evals(
         }
     }
 
-    let old_config: Option<Result<ProjectConfig, ()>> = files.contains(CONFIG_FILE).then(|| {
-        let text = git::show_file(root, rev, CONFIG_FILE).map_err(wrap)?;
-        Ok(match text {
-            None => Ok(ProjectConfig::default()),
-            Some(text) => serde_yaml::from_str::<ProjectConfig>(&text).map_err(|_| ()),
+    let old_config: Option<Result<ProjectConfig, ()>> = files
+        .contains(CONFIG_FILE)
+        .then(|| {
+            let text = git::show_file(root, rev, CONFIG_FILE).map_err(wrap)?;
+            Ok(match text {
+                None => Ok(ProjectConfig::default()),
+                Some(text) => serde_yaml::from_str::<ProjectConfig>(&text).map_err(|_| ()),
+            })
         })
-    }).transpose()?;
+        .transpose()?;
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
 
     let mut out = Vec::new();

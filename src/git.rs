@@ -90,7 +90,15 @@ pub fn changed_files(dir: &Path, rev: &str) -> Result<Vec<String>, GitError> {
     let commit = resolve_commit(dir, rev)?;
     let mut files: Vec<String> = Vec::new();
     for args in [
-        vec!["diff", "--name-only", "--no-renames", "--relative", &commit, "--", "."],
+        vec![
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            &commit,
+            "--",
+            ".",
+        ],
         vec!["ls-files", "--others", "--exclude-standard", "--", "."],
     ] {
         let out = git(dir, &args)?;

@@ -143,7 +143,7 @@ pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
 
 /// The seed of every bootstrap in reports, so the same two runs always give the same
 /// interval.
-pub const BOOTSTRAP_SEED: u64 = 0x5eed_0f_ba5e;
+pub const BOOTSTRAP_SEED: u64 = 0x005e_ed0f_ba5e;
 
 /// Paired percentile bootstrap of the mean difference `after[i] - before[i]`: pairs are
 /// resampled together, so a case-level correlation between the two runs is kept. The
@@ -238,7 +238,12 @@ mod tests {
             let t = mcnemar_exact(b, c);
             close(t.p_value, num(&case, "p"), 1e-9, &format!("p b={b} c={c}"));
             close(t.p_value, num(&case, "binomtest_p"), 1e-9, "binomtest");
-            close(t.mid_p, num(&case, "mid_p"), 1e-9, &format!("mid-p b={b} c={c}"));
+            close(
+                t.mid_p,
+                num(&case, "mid_p"),
+                1e-9,
+                &format!("mid-p b={b} c={c}"),
+            );
         }
     }
 

@@ -34,7 +34,11 @@ fn git(p: &TestProject, args: &[&str]) {
         .current_dir(p.path())
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn commit_all(p: &TestProject, message: &str) {
@@ -68,7 +72,10 @@ fn a_regression_against_the_latest_run_fails_the_gate_and_names_the_rule() {
         "{}/comparison.json",
         p.latest_run().strip_prefix(p.path()).unwrap().display()
     ));
-    assert!(comparison.contains("\"baseline_prompt\": \"greet@2\""), "{comparison}");
+    assert!(
+        comparison.contains("\"baseline_prompt\": \"greet@2\""),
+        "{comparison}"
+    );
 }
 
 #[test]
@@ -85,7 +92,10 @@ fn a_significance_gate_says_when_the_sample_is_too_small() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("too few paired cases to tell (n=3)"), "{stdout}");
+    assert!(
+        stdout.contains("too few paired cases to tell (n=3)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("0.67 (−0.33)"), "{stdout}");
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.starts_with("## ✅ gate passed\n"), "{md}");
@@ -100,7 +110,10 @@ fn an_improvement_passes() {
     let (code, stdout, stderr) = p.run(&["run", "--baseline", "latest", "--max-regression", "0"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("1.00 (+0.33)"), "{stdout}");
-    assert!(stdout.contains("↑ case c · greet@2 × echo: FAIL → PASS"), "{stdout}");
+    assert!(
+        stdout.contains("↑ case c · greet@2 × echo: FAIL → PASS"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -117,7 +130,10 @@ fn a_missing_baseline_is_an_input_error_before_any_call() {
 #[test]
 fn changed_since_runs_only_what_changed() {
     let p = project(1);
-    p.write("datasets/other.csv", "id,name,city,expected\nx,Xi,Lima,Xi\n");
+    p.write(
+        "datasets/other.csv",
+        "id,name,city,expected\nx,Xi,Lima,Xi\n",
+    );
     p.write(
         "evals/other.yaml",
         "prompts: [greet@1]\nmodels: [echo2]\ndataset: datasets/other.csv\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\n",
@@ -128,13 +144,22 @@ fn changed_since_runs_only_what_changed() {
     let (code, stdout, stderr) = p.run(&["run", "--changed-since", "HEAD"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
-    assert!(stderr.contains("nothing changed since HEAD: no eval to run (2 skipped)"), "{stderr}");
+    assert!(
+        stderr.contains("nothing changed since HEAD: no eval to run (2 skipped)"),
+        "{stderr}"
+    );
     assert!(!p.path().join(".prompteval/runs").exists());
 
     // Moving an alias changes what `greet` runs; `other` pins greet@1 and stays skipped.
     set_production(&p, 2);
     settings(&p).bind(|| {
-        assert_cmd_snapshot!(p.cmd(&["run", "--no-progress", "--no-matrix", "--changed-since", "HEAD"]));
+        assert_cmd_snapshot!(p.cmd(&[
+            "run",
+            "--no-progress",
+            "--no-matrix",
+            "--changed-since",
+            "HEAD"
+        ]));
     });
     commit_all(&p, "production is 2");
 
@@ -145,12 +170,20 @@ fn changed_since_runs_only_what_changed() {
     );
     let (code, _, stderr) = p.run(&["run", "--changed-since", "HEAD", "--no-matrix"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("running eval other: settings of provider `echo2` in prompteval.yaml changed"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "running eval other: settings of provider `echo2` in prompteval.yaml changed"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("skipped eval greet"), "{stderr}");
 
     let (code, _, stderr) = p.run(&["run", "--changed-since", "no-such-rev"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot tell what changed since `no-such-rev`"), "{stderr}");
+    assert!(
+        stderr.contains("cannot tell what changed since `no-such-rev`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -161,7 +194,8 @@ fn baseline_from_git_finds_the_run_made_at_an_ancestor() {
     assert_eq!(p.run(&["run"]).0, 0);
     set_production(&p, 1);
     commit_all(&p, "back to 1");
-    let (code, stdout, stderr) = p.run(&["run", "--baseline", "git:HEAD~1", "--max-regression", "0.5"]);
+    let (code, stdout, stderr) =
+        p.run(&["run", "--baseline", "git:HEAD~1", "--max-regression", "0.5"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("baseline: run "), "{stderr}");
     assert!(stdout.contains("0.67 (−0.33)"), "{stdout}");
@@ -174,7 +208,12 @@ fn baseline_from_git_finds_the_run_made_at_an_ancestor() {
 fn runs_diff_lists_flips_first_with_a_word_diff() {
     let p = project(2);
     assert_eq!(p.run(&["run"]).0, 0);
-    let first = p.latest_run().file_name().unwrap().to_string_lossy().into_owned();
+    let first = p
+        .latest_run()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     set_production(&p, 1);
     assert_eq!(p.run(&["run"]).0, 0);
     // Two runs in the same second need not sort by time: name the second one explicitly.

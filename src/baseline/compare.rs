@@ -212,7 +212,9 @@ impl Comparison {
 
 /// The name part of a prompt reference (`sentiment` of `sentiment@2`).
 pub fn prompt_name(reference: &str) -> &str {
-    reference.split_once('@').map_or(reference, |(name, _)| name)
+    reference
+        .split_once('@')
+        .map_or(reference, |(name, _)| name)
 }
 
 /// For each eval × prompt reference of `after`, the prompt reference of `before` that it

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::events::CellResult;
 use crate::git::{self, GitError};
 use crate::store::{
-    read_record, read_results, ResultSource, RunRecord, RunStatus, Store, StoreError,
-    RECORD_FILE, RESULTS_FILE,
+    read_record, read_results, ResultSource, RunRecord, RunStatus, Store, StoreError, RECORD_FILE,
+    RESULTS_FILE,
 };
 
 /// What `--baseline` names.
@@ -160,12 +160,7 @@ fn usable(record: &RunRecord, evals: &[String]) -> bool {
         RunStatus::Interrupted => record.completed_cells > 0,
         RunStatus::Running | RunStatus::Failed => false,
     };
-    status_ok
-        && (evals.is_empty()
-            || record
-                .evals
-                .iter()
-                .any(|e| evals.iter().any(|name| *name == e.name)))
+    status_ok && (evals.is_empty() || record.evals.iter().any(|e| evals.contains(&e.name)))
 }
 
 /// Finds and loads the baseline run. `evals` are the evals about to run (`latest` and
@@ -250,7 +245,10 @@ fn collect(
         which: "baseline",
         source,
     };
-    results.map_err(wrap)?.collect::<Result<_, _>>().map_err(wrap)
+    results
+        .map_err(wrap)?
+        .collect::<Result<_, _>>()
+        .map_err(wrap)
 }
 
 /// Loads `--output FILE.json` (record fields plus `results`), or a stored `run.json` with

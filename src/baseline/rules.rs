@@ -203,7 +203,13 @@ mod tests {
 
     /// `n` cases: `base_pass` pass in the baseline; then `b` of the passing ones fail now and
     /// `c` of the failing ones pass now.
-    fn verdict_for(n: usize, base_pass: usize, b: usize, c: usize, config: GateConfig) -> GateVerdict {
+    fn verdict_for(
+        n: usize,
+        base_pass: usize,
+        b: usize,
+        c: usize,
+        config: GateConfig,
+    ) -> GateVerdict {
         let before: Vec<bool> = (0..n).map(|i| i < base_pass).collect();
         let mut after = before.clone();
         for slot in after.iter_mut().take(b) {
@@ -221,7 +227,12 @@ mod tests {
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
         let mut verdict = gate::evaluate(|_| GateConfig::default(), &[], None);
-        apply_gate(&mut verdict, &comparison, |_| config.clone(), &GateOverrides::default());
+        apply_gate(
+            &mut verdict,
+            &comparison,
+            |_| config.clone(),
+            &GateOverrides::default(),
+        );
         verdict
     }
 
@@ -244,7 +255,10 @@ mod tests {
             reason.starts_with("e: p@2 × m: pass rate fell 11.0 points (90.0% → 79.0% on 100 paired cases vs p@1; 12 pass→fail, 1 fail→pass), significant: McNemar exact p = 0.00"),
             "{reason}"
         );
-        assert!(reason.ends_with("and above max_regression 5.0 points"), "{reason}");
+        assert!(
+            reason.ends_with("and above max_regression 5.0 points"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -252,14 +266,22 @@ mod tests {
         // 3 regressions and 1 fix out of 100: a 2-point drop, p = 0.625.
         let v = verdict_for(100, 90, 3, 1, config(None, Some(0.05)));
         assert!(v.passed, "{v:?}");
-        assert!(v.notes[0].contains("within noise: McNemar exact p = 0.62 ≥ 0.05"), "{:?}", v.notes);
+        assert!(
+            v.notes[0].contains("within noise: McNemar exact p = 0.62 ≥ 0.05"),
+            "{:?}",
+            v.notes
+        );
         // A large drop that is not significant passes with significance set…
         let v = verdict_for(20, 18, 4, 0, config(Some(0.05), Some(0.05)));
         assert!(v.passed, "{v:?}");
         // …and fails on max_regression alone.
         let v = verdict_for(20, 18, 4, 0, config(Some(0.05), None));
         assert!(!v.passed);
-        assert!(v.reasons[0].ends_with("above max_regression 5.0 points"), "{:?}", v.reasons);
+        assert!(
+            v.reasons[0].ends_with("above max_regression 5.0 points"),
+            "{:?}",
+            v.reasons
+        );
     }
 
     #[test]

@@ -154,8 +154,11 @@ pub fn write_comparison(
                 Cell::new(interval(row.delta_pass_rate_ci)),
                 Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
                 Cell::new(flips(row)).set_alignment(CellAlignment::Right),
-                Cell::new(row.delta_score.map_or(format::UNKNOWN.to_string(), |d| signed(d, 2)))
-                    .set_alignment(CellAlignment::Right),
+                Cell::new(
+                    row.delta_score
+                        .map_or(format::UNKNOWN.to_string(), |d| signed(d, 2)),
+                )
+                .set_alignment(CellAlignment::Right),
             ]);
         }
         // Numbers never wrap; names do when the terminal is narrow.
@@ -179,7 +182,10 @@ pub fn write_comparison(
             );
             let side = if *down { &flip.after } else { &flip.before };
             if let Some(reason) = side.reasons.first() {
-                line.push_str(&format!(" · {}", format::snippet(reason, opts.snippet_chars)));
+                line.push_str(&format!(
+                    " · {}",
+                    format::snippet(reason, opts.snippet_chars)
+                ));
             }
             if opts.color {
                 let styled = if *down {
@@ -225,7 +231,12 @@ fn ordered_flips<'a>(rows: &[&'a RowComparison]) -> Vec<(&'a RowComparison, &'a 
     all
 }
 
-fn md_output(status: CellStatus, output: Option<&str>, error: Option<&str>, chars: usize) -> String {
+fn md_output(
+    status: CellStatus,
+    output: Option<&str>,
+    error: Option<&str>,
+    chars: usize,
+) -> String {
     match (status, output, error) {
         (CellStatus::Error, _, Some(e)) => format!("ERROR: {}", escape(&format::snippet(e, chars))),
         (_, Some(o), _) if o.trim().is_empty() => "*(empty)*".into(),
@@ -242,7 +253,11 @@ pub(crate) fn write_comparison_markdown(
     opts: &ComparisonOptions,
     w: &mut dyn Write,
 ) -> Result<(), Failure> {
-    writeln!(w, "### Compared with baseline `{}`", comparison.baseline_run_id)?;
+    writeln!(
+        w,
+        "### Compared with baseline `{}`",
+        comparison.baseline_run_id
+    )?;
     writeln!(w)?;
     let (down, up) = comparison.flip_counts();
     writeln!(
@@ -285,18 +300,34 @@ pub(crate) fn write_comparison_markdown(
             writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
             Ok(())
         };
-        let line = |w: &mut dyn Write, (row, flip, down): &(&RowComparison, &Flip, bool)| -> Result<(), Failure> {
+        let line = |w: &mut dyn Write,
+                    (row, flip, down): &(&RowComparison, &Flip, bool)|
+         -> Result<(), Failure> {
             let why = if *down { &flip.after } else { &flip.before };
             writeln!(
                 w,
                 "| {} | {}{} | {} × {} | {} | {} | {} |",
-                if *down { "🔴 pass→fail" } else { "🟢 fail→pass" },
+                if *down {
+                    "🔴 pass→fail"
+                } else {
+                    "🟢 fail→pass"
+                },
                 escape(&flip.case_id),
                 repeat(flip),
                 escape(&row.prompt),
                 escape(&row.model),
-                md_output(flip.before.status, flip.before.output.as_deref(), flip.before.error.as_deref(), opts.snippet_chars),
-                md_output(flip.after.status, flip.after.output.as_deref(), flip.after.error.as_deref(), opts.snippet_chars),
+                md_output(
+                    flip.before.status,
+                    flip.before.output.as_deref(),
+                    flip.before.error.as_deref(),
+                    opts.snippet_chars
+                ),
+                md_output(
+                    flip.after.status,
+                    flip.after.output.as_deref(),
+                    flip.after.error.as_deref(),
+                    opts.snippet_chars
+                ),
                 why.reasons
                     .iter()
                     .map(|r| escape(&format::truncate(r, 200)))
@@ -354,7 +385,10 @@ pub(crate) fn write_comparison_markdown(
             row.baseline_passed,
             row.baseline_scored,
             escape(&p_value(row)),
-            escape(&row.mid_p.map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)),
+            escape(
+                &row.mid_p
+                    .map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)
+            ),
             row.errored_pairs,
             row.unpaired,
         )?;
@@ -364,7 +398,14 @@ pub(crate) fn write_comparison_markdown(
         let gone: Vec<String> = comparison
             .baseline_only
             .iter()
-            .map(|k| format!("{}: {} × {}", escape(&k.eval), escape(&k.prompt), escape(&k.model)))
+            .map(|k| {
+                format!(
+                    "{}: {} × {}",
+                    escape(&k.eval),
+                    escape(&k.prompt),
+                    escape(&k.model)
+                )
+            })
             .collect();
         writeln!(w, "Only in the baseline: {}", gone.join(", "))?;
     }
@@ -425,7 +466,10 @@ mod tests {
         let mut out = Vec::new();
         write_comparison(&comparison(), None, &ComparisonOptions::default(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("1.00 (±0.00)") || text.contains("0.50 (−0.50)"), "{text}");
+        assert!(
+            text.contains("1.00 (±0.00)") || text.contains("0.50 (−0.50)"),
+            "{text}"
+        );
         insta::assert_snapshot!(text);
     }
 
@@ -434,7 +478,10 @@ mod tests {
         let mut out = Vec::new();
         write_comparison_markdown(&comparison(), &ComparisonOptions::default(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("| 🔴 pass→fail | 1 | sentiment@2 × echo | positive | mixed |"), "{text}");
+        assert!(
+            text.contains("| 🔴 pass→fail | 1 | sentiment@2 × echo | positive | mixed |"),
+            "{text}"
+        );
         insta::assert_snapshot!(text);
     }
 
@@ -447,7 +494,10 @@ mod tests {
         let mut out = Vec::new();
         write_comparison_markdown(&comparison(), &opts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("<details><summary>2 more flipped cases</summary>"), "{text}");
+        assert!(
+            text.contains("<details><summary>2 more flipped cases</summary>"),
+            "{text}"
+        );
         let mut out = Vec::new();
         write_comparison(&comparison(), None, &opts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

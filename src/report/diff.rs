@@ -195,7 +195,11 @@ fn write_cell(
         writeln!(w, "{head}")?;
     }
     // Why the failing side fails.
-    if let Some(cell) = pair.after.as_ref().filter(|c| c.status() != CellStatus::Pass) {
+    if let Some(cell) = pair
+        .after
+        .as_ref()
+        .filter(|c| c.status() != CellStatus::Pass)
+    {
         if let Some(error) = &cell.error {
             writeln!(w, "    error: {}", format::truncate(error, 200))?;
         }
@@ -228,12 +232,16 @@ fn write_cell(
         let value = text.replace('\n', "\n    ");
         match (tag, opts.color) {
             (ChangeTag::Equal, _) => write!(w, "{value}")?,
-            (ChangeTag::Delete, true) => {
-                write!(w, "{}", style(value).red().strikethrough().force_styling(true))?
-            }
-            (ChangeTag::Insert, true) => {
-                write!(w, "{}", style(value).green().underlined().force_styling(true))?
-            }
+            (ChangeTag::Delete, true) => write!(
+                w,
+                "{}",
+                style(value).red().strikethrough().force_styling(true)
+            )?,
+            (ChangeTag::Insert, true) => write!(
+                w,
+                "{}",
+                style(value).green().underlined().force_styling(true)
+            )?,
             (ChangeTag::Delete, false) => write!(w, "[-{value}-]")?,
             (ChangeTag::Insert, false) => write!(w, "{{+{value}+}}")?,
         }
@@ -247,7 +255,12 @@ mod tests {
     use super::*;
     use crate::report::fixture;
 
-    fn runs() -> (RunRecord, Vec<crate::events::CellResult>, RunRecord, Vec<crate::events::CellResult>) {
+    fn runs() -> (
+        RunRecord,
+        Vec<crate::events::CellResult>,
+        RunRecord,
+        Vec<crate::events::CellResult>,
+    ) {
         let (a, a_results) = fixture::small();
         let mut b = a.clone();
         b.run_id = "20260102-120000-c3d4".into();
@@ -291,9 +304,18 @@ mod tests {
     fn regressions_come_first_and_counts_are_on_top() {
         let text = render(&DiffOptions::default());
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[1].starts_with("1 pass→fail · 1 fail→pass · 1 still failing"), "{text}");
-        let first = lines.iter().find(|l| l.starts_with(['↓', '↑', '✗', '~', '-', '+'])).unwrap();
-        assert!(first.starts_with("↓ sentiment · case 4 · sentiment@2 × echo: PASS 1.00 → FAIL 0.50"), "{text}");
+        assert!(
+            lines[1].starts_with("1 pass→fail · 1 fail→pass · 1 still failing"),
+            "{text}"
+        );
+        let first = lines
+            .iter()
+            .find(|l| l.starts_with(['↓', '↑', '✗', '~', '-', '+']))
+            .unwrap();
+        assert!(
+            first.starts_with("↓ sentiment · case 4 · sentiment@2 × echo: PASS 1.00 → FAIL 0.50"),
+            "{text}"
+        );
         assert!(text.contains("    {+mostly +}positive\n"), "{text}");
     }
 

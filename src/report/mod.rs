@@ -7,8 +7,8 @@
 
 mod common;
 mod compare;
-mod diff;
 mod csv;
+mod diff;
 mod error;
 pub mod format;
 mod json;

@@ -22,7 +22,14 @@ fn load(store: &Store, text: &str) -> Result<Baseline, baseline::BaselineError> 
 }
 
 /// Prints what changed between runs `a` and `b`.
-pub(crate) fn diff(ctx: &Context, store: &Store, a: &str, b: &str, max_cells: usize, all: bool) -> Exit {
+pub(crate) fn diff(
+    ctx: &Context,
+    store: &Store,
+    a: &str,
+    b: &str,
+    max_cells: usize,
+    all: bool,
+) -> Exit {
     let (before, after) = match (load(store, a), load(store, b)) {
         (Ok(x), Ok(y)) => (x, y),
         (Err(e), _) | (_, Err(e)) => {
@@ -37,7 +44,14 @@ pub(crate) fn diff(ctx: &Context, store: &Store, a: &str, b: &str, max_cells: us
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match report::write_diff(&before.record, &before, &after.record, &after, &options, &mut out) {
+    match report::write_diff(
+        &before.record,
+        &before,
+        &after.record,
+        &after,
+        &options,
+        &mut out,
+    ) {
         Ok(()) => Exit::Success,
         Err(e) => {
             diagnostics::other(&e, e.hint());

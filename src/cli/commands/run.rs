@@ -6,7 +6,6 @@ use super::show::{append_step_summary, output_formats, print_run_with, write_out
 use super::{load, Context};
 use crate::baseline::{self, BaselineRef, GateOverrides};
 use crate::changed;
-use crate::store::Store;
 use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
@@ -14,6 +13,7 @@ use crate::error::Error;
 use crate::session::{self, SessionOptions};
 use crate::spec;
 use crate::store::RunSettings;
+use crate::store::Store;
 
 /// Default cells in flight when neither `-j`, `PROMPTEVAL_JOBS` nor the config says.
 const DEFAULT_JOBS: usize = 16;
@@ -34,7 +34,11 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     ] {
         if let Some(v) = value {
             if !(0.0..=1.0).contains(&v) || (low_open && (v <= 0.0 || v >= 1.0)) {
-                let range = if low_open { "strictly between 0 and 1" } else { "between 0 and 1" };
+                let range = if low_open {
+                    "strictly between 0 and 1"
+                } else {
+                    "between 0 and 1"
+                };
                 eprintln!("error: {flag} must be {range}, got {v}");
                 return Exit::Input;
             }
@@ -63,7 +67,11 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         };
         for change in &changes {
             if change.changed() {
-                eprintln!("running eval {}: {}", change.eval, change.reasons.join("; "));
+                eprintln!(
+                    "running eval {}: {}",
+                    change.eval,
+                    change.reasons.join("; ")
+                );
             } else {
                 eprintln!(
                     "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
@@ -167,13 +175,20 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     if let Err(e) = print_run_with(ctx, &result.run, max_rows, comparison.as_deref()) {
         diagnostics::other(&e, e.hint());
     }
-    if let Some(appended) = append_step_summary(&result.run.record, &result.run, comparison.as_ref()) {
+    if let Some(appended) =
+        append_step_summary(&result.run.record, &result.run, comparison.as_ref())
+    {
         match appended {
             Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
             Err(e) => diagnostics::other(&e, e.hint()),
         }
     }
-    match write_outputs_with(&result.run.record, &result.run, &outputs, comparison.as_ref()) {
+    match write_outputs_with(
+        &result.run.record,
+        &result.run,
+        &outputs,
+        comparison.as_ref(),
+    ) {
         Ok(written) => {
             for path in written {
                 eprintln!("wrote {}", path.display());
