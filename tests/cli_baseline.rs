@@ -68,10 +68,11 @@ fn a_regression_against_the_latest_run_fails_the_gate_and_names_the_rule() {
     assert!(md.starts_with("## ❌ gate failed\n"), "{md}");
     assert!(md.contains("### Compared with baseline"), "{md}");
     assert!(md.contains("| 🔴 pass→fail | c | greet@1 × echo |"), "{md}");
-    let comparison = p.read(&format!(
-        "{}/comparison.json",
-        p.latest_run().strip_prefix(p.path()).unwrap().display()
-    ));
+    // Two runs in the same second need not sort by time: find the one with a comparison.
+    let comparison = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .find_map(|e| std::fs::read_to_string(e.unwrap().path().join("comparison.json")).ok())
+        .expect("a comparison.json beside the second run");
     assert!(
         comparison.contains("\"baseline_prompt\": \"greet@2\""),
         "{comparison}"
