@@ -77,6 +77,17 @@ fn a_regression_against_the_latest_run_fails_the_gate_and_names_the_rule() {
         comparison.contains("\"baseline_prompt\": \"greet@2\""),
         "{comparison}"
     );
+    // `runs show` prints the stored comparison again.
+    let id = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("comparison.json").is_file())
+        .unwrap();
+    let id = id.file_name().unwrap().to_string_lossy().into_owned();
+    let (code, stdout, _) = p.run(&["runs", "show", &id]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("0.67 (−0.33)"), "{stdout}");
+    assert!(stdout.contains("gate: FAILED"), "{stdout}");
 }
 
 #[test]
