@@ -49,7 +49,9 @@ impl EvalChange {
     }
 }
 
-/// Every planned eval with its changes since `rev`, in plan order.
+/// Every planned eval with its changes since `rev`, in plan order. A partial counts as
+/// changed when its file changed or when it includes (at any depth) a partial that did;
+/// the reason names the partial the version includes directly.
 pub fn changed_evals(
     project: &Project,
     registry: &Registry,

@@ -240,3 +240,28 @@ fn runs_diff_lists_flips_first_with_a_word_diff() {
     let (code, _, stderr) = p.run(&["runs", "diff", "nope", &second]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn changed_since_follows_partials_through_other_partials() {
+    let p = project(1);
+    p.write("prompts/_partials/inner.jinja", "Regards");
+    p.write(
+        "prompts/_partials/sig.jinja",
+        "{% include \"_partials/inner.jinja\" %}, the team",
+    );
+    p.write(
+        "prompts/greet/v1.jinja",
+        "Hello {{ name }}! {% include \"_partials/sig.jinja\" %}\n",
+    );
+    git(&p, &["init", "-q"]);
+    commit_all(&p, "initial");
+    p.write("prompts/_partials/inner.jinja", "Best");
+    let (code, _, stderr) = p.run(&["run", "--changed-since", "HEAD", "--no-matrix"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "running eval greet: greet@1 includes prompts/_partials/sig.jinja, which changed"
+        ),
+        "{stderr}"
+    );
+}
