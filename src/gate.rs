@@ -14,6 +14,14 @@ pub struct GateConfig {
     /// Every prompt × model must reach at least this mean score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_score: Option<f64>,
+    /// With a baseline (`--baseline`): the largest allowed drop in pass rate on the paired
+    /// cases, absolute (`0.05` = five points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_regression: Option<f64>,
+    /// With a baseline: a regression fails the gate only when the exact McNemar test on the
+    /// paired cases finds it significant at this level (`0.05`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub significance: Option<f64>,
     /// Only these prompts are held to the gate (resolved references, `name@N`); the others
     /// are in the eval for comparison. Empty: every prompt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -48,6 +56,10 @@ pub struct GateVerdict {
     pub reasons: Vec<String>,
     /// Every rule checked.
     pub checks: Vec<GateCheck>,
+    /// What a reader should know that did not fail the gate (a comparison too small to
+    /// tell, a row without a baseline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Decides the gate for the rows of one eval. Without thresholds, any failed case fails.
@@ -99,6 +111,7 @@ pub fn evaluate<'a>(
         passed: reasons.is_empty(),
         reasons,
         checks,
+        notes: Vec::new(),
     }
 }
 

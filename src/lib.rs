@@ -5,7 +5,9 @@
 //! report ([`report`]) → gate ([`gate`]). The runner talks to everything that watches it
 //! through [`events::RunEvent`]. The library never prints and never exits.
 
+pub mod baseline;
 pub mod cache;
+pub mod changed;
 pub mod dataset;
 pub mod diagnostic;
 pub mod error;

@@ -39,7 +39,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Render prompts over datasets, call the models, score and compare.
     #[command(
-        after_help = "Examples:\n  prompteval run\n  prompteval run sentiment --prompt sentiment@3 --limit 10\n  prompteval run --model gpt-mini -j 8 -o results.json -o report.md\n  prompteval run --fail-under 0.9            # CI: fail below 90% pass rate"
+        after_help = "Examples:\n  prompteval run\n  prompteval run sentiment --prompt sentiment@3 --limit 10\n  prompteval run --model gpt-mini -j 8 -o results.json -o report.md\n  prompteval run --fail-under 0.9            # CI: fail below 90% pass rate\n  prompteval run --changed-since origin/main --baseline git:origin/main --significance 0.05"
     )]
     Run(RunArgs),
     /// Check prompts, datasets, evals and providers without calling a model.
@@ -113,8 +113,24 @@ pub struct RunArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub outputs: Vec<PathBuf>,
     /// Fail the gate when any prompt × model passes fewer than RATE of its cases (0..1).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, visible_alias = "min-pass-rate", value_name = "RATE")]
     pub fail_under: Option<f64>,
+    /// Compare with a baseline run: a run id, `latest`, a run record file (.json), or
+    /// `git:REV` (the newest stored run made at REV or an ancestor of it).
+    #[arg(long, value_name = "REF")]
+    pub baseline: Option<String>,
+    /// With --baseline: fail when a pass rate drops by more than RATE (absolute, 0..1) on
+    /// the paired cases. Replaces the eval's `gate.max_regression`.
+    #[arg(long, value_name = "RATE", requires = "baseline")]
+    pub max_regression: Option<f64>,
+    /// With --baseline: fail only on a regression significant at level ALPHA (exact McNemar
+    /// test). Replaces the eval's `gate.significance`.
+    #[arg(long, value_name = "ALPHA", requires = "baseline")]
+    pub significance: Option<f64>,
+    /// Run only the evals whose prompts, partials, datasets, eval file or provider settings
+    /// changed since the git revision REV.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
     /// Rows shown in the case matrix (failures first).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
@@ -259,6 +275,20 @@ pub enum RunsCommand {
         /// Also write a report (.json, .csv, .xml, .md). Repeatable.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         outputs: Vec<PathBuf>,
+    },
+    /// What changed cell by cell between two runs: regressions and fixes first.
+    #[command(after_help = "Example:\n  prompteval runs diff 20260101-120000-a1b2 latest")]
+    Diff {
+        /// The older run: a run id, a unique prefix, `latest`, or a run record file.
+        a: String,
+        /// The newer run.
+        b: String,
+        /// Changed cells shown in full.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        max_cells: usize,
+        /// Also list unchanged cells.
+        #[arg(long)]
+        all: bool,
     },
 }
 

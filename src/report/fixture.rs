@@ -287,6 +287,7 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
                 min_pass_rate: Some(0.75),
                 min_score: None,
                 prompts: vec![],
+                ..GateConfig::default()
             },
         },
         EvalInfo {
@@ -365,6 +366,7 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
             min_pass_rate: Some(0.95),
             min_score: None,
             prompts: vec![],
+            ..GateConfig::default()
         },
     }];
     let record = record(evals, &results);

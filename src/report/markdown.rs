@@ -19,6 +19,9 @@ pub struct MarkdownOptions {
     pub max_failures: usize,
     /// Characters of output shown per failing cell.
     pub snippet_chars: usize,
+    /// The comparison with a baseline run: a table with deltas and the flipped cases
+    /// follow the verdict.
+    pub baseline: Option<std::sync::Arc<crate::baseline::Comparison>>,
 }
 
 impl Default for MarkdownOptions {
@@ -26,6 +29,7 @@ impl Default for MarkdownOptions {
         MarkdownOptions {
             max_failures: 20,
             snippet_chars: 80,
+            baseline: None,
         }
     }
 }
@@ -130,6 +134,14 @@ pub fn write_markdown(
         }
 
         write_verdict(record, w)?;
+        if let Some(comparison) = &opts.baseline {
+            writeln!(w)?;
+            let compare = super::compare::ComparisonOptions {
+                max_flips: opts.max_failures,
+                ..Default::default()
+            };
+            super::compare::write_comparison_markdown(comparison, &compare, w)?;
+        }
         for (group, failures) in groups.iter().zip(&failures) {
             writeln!(w)?;
             write_eval(record, group, failures, w)?;
@@ -150,6 +162,12 @@ fn write_verdict(record: &RunRecord, w: &mut dyn Write) -> Result<(), Failure> {
             writeln!(w, "- {}", escape(reason))?;
         }
         if !gate.reasons.is_empty() {
+            writeln!(w)?;
+        }
+        for note in &gate.notes {
+            writeln!(w, "> ℹ️ {}", escape(note))?;
+        }
+        if !gate.notes.is_empty() {
             writeln!(w)?;
         }
     }

@@ -6,7 +6,9 @@
 //! never held in memory.
 
 mod common;
+mod compare;
 mod csv;
+mod diff;
 mod error;
 pub mod format;
 mod html;
@@ -20,7 +22,7 @@ mod repeats;
 mod table;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -28,6 +30,8 @@ use std::path::Path;
 use crate::store::{ResultSource, RunRecord};
 
 pub use self::csv::{write_csv, CSV_COLUMNS};
+pub use compare::{write_comparison, ComparisonOptions};
+pub use diff::{write_diff, DiffOptions};
 pub use error::ReportError;
 pub use html::{write_html, CaseFlip, Flip, HtmlOptions, HTML_DATA_VERSION};
 pub use json::write_json;
@@ -39,7 +43,7 @@ pub use selection::{
 };
 pub use selection_table::{write_selection, SelectionOptions};
 pub use repeats::write_repeats;
-pub use table::{write_summary, TableOptions};
+pub use table::{write_summary, write_verdict, TableOptions};
 
 /// A file report format, chosen by the output file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -73,11 +73,26 @@ pub fn write_summary(
             return Ok(());
         }
         writeln!(w)?;
-        if record.status != RunStatus::Finished {
-            writeln!(w, "{}", status_line(record))?;
-        }
-        write_gate(record, opts, w)
+        verdict(record, opts, w)
     })
+}
+
+/// Writes the run's status (when it did not finish) and the gate verdict with its reasons
+/// and notes: the end of [`write_summary`], for callers that print something between the
+/// tables and the verdict.
+pub fn write_verdict(
+    record: &RunRecord,
+    opts: &TableOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("summary", || verdict(record, opts, w))
+}
+
+fn verdict(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
+    if record.status != RunStatus::Finished {
+        writeln!(w, "{}", status_line(record))?;
+    }
+    write_gate(record, opts, w)
 }
 
 /// `run 2026…: interrupted, 120 of 400 cells finished`.
@@ -198,7 +213,7 @@ const TERMINAL_HEADERS: [&str; 13] = [
 
 /// A rule under the header and no other lines: thirteen columns fit in 100 terminal columns
 /// only without vertical borders.
-const SUMMARY_PRESET: &str = "     ──            ";
+pub(crate) const SUMMARY_PRESET: &str = "     ──            ";
 
 /// A table with the given preset, never wider than `max_width` (unless its numbers cannot
 /// fit), styled only when `color` is set — never by looking at the terminal.
@@ -242,6 +257,9 @@ fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Res
     }
     for reason in &gate.reasons {
         writeln!(w, "  • {reason}")?;
+    }
+    for note in &gate.notes {
+        writeln!(w, "  note: {note}")?;
     }
     // Rows that no rule looked at ran for comparison only (`gate.prompts`): say so, so a
     // reader does not take their numbers for a verdict.

@@ -2,6 +2,7 @@
 
 mod cache;
 mod completions;
+mod diff;
 mod init;
 mod prompt;
 mod report;

@@ -1,9 +1,12 @@
 //! `prompteval run`: plan → run → tables → report files → exit code.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use super::show::{output_formats, print_run, write_outputs};
+use super::show::{append_step_summary, output_formats, print_run_with, write_outputs_with};
 use super::{load, Context};
+use crate::baseline::{self, BaselineRef, GateOverrides};
+use crate::changed;
 use crate::cli::args::{RunArgs, SelectArgs};
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
@@ -46,10 +49,21 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return Exit::Input;
         }
     };
-    if let Some(rate) = args.fail_under {
-        if !(0.0..=1.0).contains(&rate) {
-            eprintln!("error: --fail-under must be between 0 and 1, got {rate}");
-            return Exit::Input;
+    for (flag, value, low_open) in [
+        ("--fail-under", args.fail_under, false),
+        ("--max-regression", args.max_regression, false),
+        ("--significance", args.significance, true),
+    ] {
+        if let Some(v) = value {
+            if !(0.0..=1.0).contains(&v) || (low_open && (v <= 0.0 || v >= 1.0)) {
+                let range = if low_open {
+                    "strictly between 0 and 1"
+                } else {
+                    "between 0 and 1"
+                };
+                eprintln!("error: {flag} must be {range}, got {v}");
+                return Exit::Input;
+            }
         }
     }
     let planned = load(ctx).map_err(ResumeFailure::from).and_then(|(project, registry)| {
@@ -104,9 +118,9 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 Some(session::Resume { run, done })
             }
         };
-        Ok::<_, ResumeFailure>((project, plan, warnings, resuming, selection_args, counters, cache.dir))
+        Ok::<_, ResumeFailure>((project, registry, plan, warnings, resuming, selection_args, counters, cache.dir))
     });
-    let (project, plan, warnings, resuming, selection_args, counters, cache_dir) = match planned {
+    let (project, registry, mut plan, warnings, resuming, selection_args, counters, cache_dir) = match planned {
         Ok(p) => p,
         Err(ResumeFailure::Plan(e)) => return diagnostics::error(&e),
         Err(ResumeFailure::Resume(e)) => {
@@ -122,6 +136,62 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
+    if let Some(rev) = &args.changed_since {
+        let changes = match changed::changed_evals(&project, &registry, &plan, rev) {
+            Ok(c) => c,
+            Err(e) => {
+                diagnostics::other(&e, e.hint());
+                return Exit::Input;
+            }
+        };
+        for change in &changes {
+            if change.changed() {
+                eprintln!(
+                    "running eval {}: {}",
+                    change.eval,
+                    change.reasons.join("; ")
+                );
+            } else {
+                eprintln!(
+                    "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
+                    change.eval
+                );
+            }
+        }
+        let keep: Vec<String> = changes
+            .iter()
+            .filter(|c| c.changed())
+            .map(|c| c.eval.clone())
+            .collect();
+        if keep.is_empty() {
+            eprintln!(
+                "nothing changed since {rev}: no eval to run ({} skipped)",
+                changes.len()
+            );
+            return Exit::Success;
+        }
+        changed::restrict(&mut plan, &keep);
+    }
+    drop(registry);
+    let baseline = match &args.baseline {
+        None => None,
+        Some(text) => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| project.root.clone());
+            let reference = BaselineRef::parse(text, &cwd);
+            let evals: Vec<String> = plan.evals.iter().map(|e| e.name.clone()).collect();
+            let store = Store::new(project.store_dir());
+            match baseline::resolve(&store, &project.root, &reference, &evals) {
+                Ok(b) => {
+                    eprintln!("baseline: run {} ({reference})", b.record.run_id);
+                    Some(b)
+                }
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    return Exit::Input;
+                }
+            }
+        }
+    };
 
     let concurrency = args
         .jobs
@@ -184,19 +254,48 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     });
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
-    let result = match result {
+    let mut result = match result {
         Ok(r) => r,
         Err(e) => {
             diagnostics::other(&e, e.hint());
             return Exit::Runtime;
         }
     };
+    let comparison = match &baseline {
+        None => None,
+        Some(b) => {
+            let overrides = GateOverrides {
+                max_regression: args.max_regression,
+                significance: args.significance,
+            };
+            match baseline::finish_run(&mut result.run, b, &overrides) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    return Exit::Runtime;
+                }
+            }
+        }
+    };
 
     let max_rows = (!args.no_matrix).then_some(args.max_rows);
-    if let Err(e) = print_run(ctx, &result.run, max_rows) {
+    if let Err(e) = print_run_with(ctx, &result.run, max_rows, comparison.as_deref()) {
         diagnostics::other(&e, e.hint());
     }
-    match write_outputs(&result.run.record, &result.run, &outputs) {
+    if let Some(appended) =
+        append_step_summary(&result.run.record, &result.run, comparison.as_ref())
+    {
+        match appended {
+            Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
+            Err(e) => diagnostics::other(&e, e.hint()),
+        }
+    }
+    match write_outputs_with(
+        &result.run.record,
+        &result.run,
+        &outputs,
+        comparison.as_ref(),
+    ) {
         Ok(written) => {
             for path in written {
                 eprintln!("wrote {}", path.display());

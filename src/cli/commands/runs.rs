@@ -2,7 +2,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-use super::show::{output_formats, print_run, write_outputs};
+use super::show::{output_formats, print_run, print_run_with, write_outputs};
 use super::Context;
 use crate::cli::args::RunsCommand;
 use crate::cli::diagnostics::{self, Exit};
@@ -95,7 +95,11 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
                 Err(e) => return diagnostics::error(&e.into()),
             };
             let rows = if all { usize::MAX } else { max_rows };
-            if let Err(e) = print_run(ctx, &run, Some(rows)) {
+            let printed = match crate::baseline::load_comparison(&run) {
+                Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
+                None => print_run(ctx, &run, Some(rows)),
+            };
+            if let Err(e) = printed {
                 diagnostics::other(&e, e.hint());
                 return Exit::Runtime;
             }
@@ -105,5 +109,11 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             }
             Exit::Success
         }
+        RunsCommand::Diff {
+            a,
+            b,
+            max_cells,
+            all,
+        } => super::diff::diff(ctx, &store, &a, &b, max_cells, all),
     }
 }

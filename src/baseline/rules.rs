@@ -1,0 +1,343 @@
+//! The regression rules of the gate: `max_regression` (an absolute drop in pass rate on
+//! the paired cases) and `significance` (only a drop that the exact McNemar test finds
+//! significant fails), with honest notes when a sample is too small to tell.
+
+use crate::gate::{GateCheck, GateConfig, GateVerdict};
+use crate::stats;
+
+use super::{Comparison, RowComparison};
+
+/// Regression rules from the command line; each replaces the eval's own value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GateOverrides {
+    /// `--max-regression`.
+    pub max_regression: Option<f64>,
+    /// `--significance`.
+    pub significance: Option<f64>,
+}
+
+/// Adds the regression rules for every gated row of `comparison` to `verdict`: failed
+/// rules to its reasons (and `passed` to false), what could not be decided to its notes.
+/// `gates` gives each eval's gate settings.
+pub fn apply_gate(
+    verdict: &mut GateVerdict,
+    comparison: &Comparison,
+    gates: impl Fn(&str) -> GateConfig,
+    overrides: &GateOverrides,
+) {
+    let mut any_rule = false;
+    for row in &comparison.rows {
+        let mut config = gates(&row.eval);
+        if !config.prompts.is_empty() && !config.prompts.contains(&row.prompt) {
+            continue;
+        }
+        if overrides.max_regression.is_some() {
+            config.max_regression = overrides.max_regression;
+        }
+        if overrides.significance.is_some() {
+            config.significance = overrides.significance;
+        }
+        if config.max_regression.is_none() && config.significance.is_none() {
+            continue;
+        }
+        any_rule = true;
+        check_row(verdict, row, &config);
+    }
+    if !any_rule && !comparison.rows.is_empty() {
+        verdict.notes.push(format!(
+            "compared with baseline run {}; no max_regression or significance is set, so a regression does not fail the gate",
+            comparison.baseline_run_id
+        ));
+    }
+    verdict.passed = verdict.reasons.is_empty();
+}
+
+fn who(row: &RowComparison) -> String {
+    format!("{}: {} × {}", row.eval, row.prompt, row.model)
+}
+
+fn points(rate: f64) -> String {
+    format!("{:.1} points", rate * 100.0)
+}
+
+fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig) {
+    let check = |rule: &str, threshold: f64, actual: Option<f64>, passed: bool| GateCheck {
+        eval: row.eval.clone(),
+        prompt: row.prompt.clone(),
+        model: row.model.clone(),
+        rule: rule.to_string(),
+        threshold,
+        actual,
+        passed,
+    };
+    let Some(baseline_prompt) = &row.baseline_prompt else {
+        verdict.notes.push(format!(
+            "{}: not in the baseline run, nothing to compare with",
+            who(row)
+        ));
+        return;
+    };
+    let (Some(drop), Some(p)) = (row.drop(), row.p_value) else {
+        verdict.notes.push(format!(
+            "{}: no case was scored in both runs, nothing to compare",
+            who(row)
+        ));
+        return;
+    };
+    let n = row.paired;
+    let (b, c) = (row.regressions.len(), row.fixes.len());
+    let rates = format!(
+        "{:.1}% → {:.1}% on {n} paired {} vs {baseline_prompt}",
+        row.paired_passed_before as f64 * 100.0 / n as f64,
+        row.paired_passed_after as f64 * 100.0 / n as f64,
+        if n == 1 { "case" } else { "cases" },
+    );
+    let flips = format!("{b} pass→fail, {c} fail→pass");
+    let too_big = config.max_regression.map(|max| drop > max + 1e-12);
+    let significant = config.significance.map(|alpha| b > c && p < alpha);
+
+    // The statistical verdict, when asked for: with too few pairs even a total collapse
+    // could not be significant, and that is said rather than passed silently.
+    if let Some(alpha) = config.significance {
+        let can_tell = stats::min_mcnemar_p(n) < alpha;
+        let regressed = b > c;
+        let passed = !(regressed && p < alpha && too_big.unwrap_or(true));
+        verdict
+            .checks
+            .push(check("significance", alpha, Some(p), passed));
+        if !can_tell && regressed {
+            verdict.notes.push(format!(
+                "{}: too few paired cases to tell (n={n}): even if every case had flipped, the exact McNemar test could not reach p < {alpha}; {rates}, {flips}",
+                who(row)
+            ));
+        } else if regressed && !passed {
+            let mut reason = format!(
+                "{}: pass rate fell {} ({rates}; {flips}), significant: McNemar exact p = {} < significance {alpha}",
+                who(row),
+                points(drop),
+                p_text(p)
+            );
+            if let Some(max) = config.max_regression {
+                reason.push_str(&format!(", and above max_regression {}", points(max)));
+            }
+            verdict.reasons.push(reason);
+        } else if regressed && too_big != Some(false) {
+            verdict.notes.push(format!(
+                "{}: pass rate fell {} ({rates}; {flips}), within noise: McNemar exact p = {} ≥ {alpha}",
+                who(row),
+                points(drop),
+                p_text(p)
+            ));
+        }
+    }
+    if let Some(max) = config.max_regression {
+        // With `significance` set, the drop fails only together with the test (reported
+        // above); without it, the drop alone decides.
+        let passed = match significant {
+            Some(sig) => !(too_big == Some(true) && sig),
+            None => too_big != Some(true),
+        };
+        verdict
+            .checks
+            .push(check("max_regression", max, Some(drop), passed));
+        if significant.is_none() && !passed {
+            verdict.reasons.push(format!(
+                "{}: pass rate fell {} ({rates}; {flips}), above max_regression {}",
+                who(row),
+                points(drop),
+                points(max)
+            ));
+        }
+    }
+}
+
+/// A p-value for people: three significant digits, `< 0.0001` below that.
+pub fn p_text(p: f64) -> String {
+    if p < 1e-4 {
+        "< 0.0001".into()
+    } else if p >= 0.1 {
+        format!("{p:.2}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::{compare, Baseline};
+    use crate::events::CellResult;
+    use crate::gate::{self, GateConfig};
+    use crate::report::fixture;
+    use crate::store::RunRecord;
+    use crate::summary::SummaryBuilder;
+
+    /// A run of one row `e: p@N × m` with `outcomes[i]` the pass/fail of case `i`.
+    fn run(prompt: &str, outcomes: &[bool]) -> (RunRecord, Vec<CellResult>) {
+        let (mut record, template) = fixture::small();
+        let mut results = Vec::new();
+        let mut builder = SummaryBuilder::new();
+        builder.declare("e", prompt, "m");
+        for (i, pass) in outcomes.iter().enumerate() {
+            let mut cell = template[0].clone();
+            cell.eval = "e".into();
+            cell.prompt = prompt.into();
+            cell.model = "m".into();
+            cell.case_id = (i + 1).to_string();
+            cell.pass = *pass;
+            cell.score = if *pass { 1.0 } else { 0.0 };
+            cell.output = Some(if *pass { "yes" } else { "no" }.into());
+            builder.add(&cell);
+            results.push(cell);
+        }
+        record.evals.truncate(1);
+        record.evals[0].name = "e".into();
+        record.evals[0].prompts[0].requested = "p@production".into();
+        record.evals[0].prompts[0].reference = prompt.into();
+        record.evals[0].prompts.truncate(1);
+        record.evals[0].models = vec!["m".into()];
+        record.summary = builder.finish();
+        record.run_id = format!("run-{prompt}");
+        (record, results)
+    }
+
+    /// `n` cases: `base_pass` pass in the baseline; then `b` of the passing ones fail now and
+    /// `c` of the failing ones pass now.
+    fn verdict_for(
+        n: usize,
+        base_pass: usize,
+        b: usize,
+        c: usize,
+        config: GateConfig,
+    ) -> GateVerdict {
+        let before: Vec<bool> = (0..n).map(|i| i < base_pass).collect();
+        let mut after = before.clone();
+        for slot in after.iter_mut().take(b) {
+            *slot = false;
+        }
+        for slot in after.iter_mut().skip(base_pass).take(c) {
+            *slot = true;
+        }
+        let (brec, bres) = run("p@1", &before);
+        let (arec, ares) = run("p@2", &after);
+        let baseline = Baseline {
+            reference: "latest".into(),
+            record: brec,
+            results: bres,
+        };
+        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let mut verdict = gate::evaluate(|_| GateConfig::default(), &[], None);
+        apply_gate(
+            &mut verdict,
+            &comparison,
+            |_| config.clone(),
+            &GateOverrides::default(),
+        );
+        verdict
+    }
+
+    fn config(max_regression: Option<f64>, significance: Option<f64>) -> GateConfig {
+        GateConfig {
+            max_regression,
+            significance,
+            ..GateConfig::default()
+        }
+    }
+
+    #[test]
+    fn significant_regression_fails() {
+        // 100 cases, 90 passed; 12 now fail, 1 is fixed: 90% → 79%, p ≈ 0.003.
+        let v = verdict_for(100, 90, 12, 1, config(Some(0.05), Some(0.05)));
+        assert!(!v.passed, "{v:?}");
+        assert_eq!(v.reasons.len(), 1);
+        let reason = &v.reasons[0];
+        assert!(
+            reason.starts_with("e: p@2 × m: pass rate fell 11.0 points (90.0% → 79.0% on 100 paired cases vs p@1; 12 pass→fail, 1 fail→pass), significant: McNemar exact p = 0.00"),
+            "{reason}"
+        );
+        assert!(
+            reason.ends_with("and above max_regression 5.0 points"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn noise_does_not_fail() {
+        // 3 regressions and 1 fix out of 100: a 2-point drop, p = 0.625.
+        let v = verdict_for(100, 90, 3, 1, config(None, Some(0.05)));
+        assert!(v.passed, "{v:?}");
+        assert!(
+            v.notes[0].contains("within noise: McNemar exact p = 0.62 ≥ 0.05"),
+            "{:?}",
+            v.notes
+        );
+        // A large drop that is not significant passes with significance set…
+        let v = verdict_for(20, 18, 4, 0, config(Some(0.05), Some(0.05)));
+        assert!(v.passed, "{v:?}");
+        // …and fails on max_regression alone.
+        let v = verdict_for(20, 18, 4, 0, config(Some(0.05), None));
+        assert!(!v.passed);
+        assert!(
+            v.reasons[0].ends_with("above max_regression 5.0 points"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn improvement_passes() {
+        let v = verdict_for(100, 70, 0, 20, config(Some(0.0), Some(0.05)));
+        assert!(v.passed, "{v:?}");
+        assert!(v.notes.is_empty(), "{:?}", v.notes);
+        assert!(v.checks.iter().all(|c| c.passed));
+        assert_eq!(v.checks.len(), 2);
+    }
+
+    #[test]
+    fn too_small_a_sample_is_reported_as_such() {
+        let v = verdict_for(3, 3, 3, 0, config(None, Some(0.05)));
+        assert!(v.passed, "{v:?}");
+        assert!(
+            v.notes[0].starts_with("e: p@2 × m: too few paired cases to tell (n=3)"),
+            "{:?}",
+            v.notes
+        );
+    }
+
+    #[test]
+    fn no_rules_means_a_note_only() {
+        let v = verdict_for(10, 10, 5, 0, GateConfig::default());
+        assert!(v.passed);
+        assert!(v.notes[0].contains("no max_regression or significance is set"));
+    }
+
+    #[test]
+    fn overrides_replace_the_eval() {
+        let before: Vec<bool> = vec![true; 10];
+        let after: Vec<bool> = (0..10).map(|i| i >= 2).collect();
+        let (brec, bres) = run("p@1", &before);
+        let (arec, ares) = run("p@2", &after);
+        let baseline = Baseline {
+            reference: "x".into(),
+            record: brec,
+            results: bres,
+        };
+        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let mut v = gate::evaluate(|_| GateConfig::default(), &[], None);
+        let overrides = GateOverrides {
+            max_regression: Some(0.1),
+            significance: None,
+        };
+        apply_gate(&mut v, &comparison, |_| config(Some(0.5), None), &overrides);
+        assert!(!v.passed);
+        assert_eq!(v.checks[0].threshold, 0.1);
+        assert!((v.checks[0].actual.unwrap() - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn p_values_for_people() {
+        assert_eq!(p_text(0.5), "0.50");
+        assert_eq!(p_text(0.0123), "0.012");
+        assert_eq!(p_text(0.00001), "< 0.0001");
+    }
+}

@@ -1,0 +1,513 @@
+//! The comparison with a baseline run, as a terminal table (pass rate with its change,
+//! interval, McNemar p-value and flip counts, then the flipped cases) and as the Markdown
+//! section a reviewer reads in a pull request.
+
+use std::io::Write;
+
+use comfy_table::{Cell, CellAlignment, Color};
+
+use crate::baseline::{Comparison, Flip, RowComparison};
+use crate::events::CellStatus;
+
+use super::error::{named, Failure};
+use super::format;
+use super::markdown::escape;
+use super::table::{new_table, write_table};
+use super::ReportError;
+
+/// How the comparison is drawn.
+#[derive(Clone, Debug)]
+pub struct ComparisonOptions {
+    /// The widest a table may be, in columns.
+    pub max_width: u16,
+    /// Whether to colour (regressions red, improvements green).
+    pub color: bool,
+    /// Flipped cases listed (regressions first); the rest are counted.
+    pub max_flips: usize,
+    /// Characters of output shown per side of a flipped case.
+    pub snippet_chars: usize,
+}
+
+impl Default for ComparisonOptions {
+    fn default() -> Self {
+        ComparisonOptions {
+            max_width: 100,
+            color: false,
+            max_flips: 10,
+            snippet_chars: 60,
+        }
+    }
+}
+
+/// A signed number with a real minus sign: `+0.06`, `−0.06`.
+fn signed(x: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, x.abs());
+    let zero = text.chars().all(|c| c == '0' || c == '.');
+    if zero {
+        format!("±{text}")
+    } else if x < 0.0 {
+        format!("−{text}")
+    } else {
+        format!("+{text}")
+    }
+}
+
+/// `0.81 (−0.06)`: the pass rate now with its change on the paired cases.
+pub(crate) fn rate_with_delta(row: &RowComparison) -> String {
+    let rate = if row.scored == 0 {
+        format::UNKNOWN.to_string()
+    } else {
+        format!("{:.2}", row.passed as f64 / row.scored as f64)
+    };
+    match row.delta_pass_rate {
+        Some(d) => format!("{rate} ({})", signed(d, 2)),
+        None => rate,
+    }
+}
+
+fn interval(ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((lo, hi)) => format!("[{}, {}]", signed(lo, 2), signed(hi, 2)),
+        None => format::UNKNOWN.to_string(),
+    }
+}
+
+fn p_value(row: &RowComparison) -> String {
+    row.p_value
+        .map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)
+}
+
+fn flips(row: &RowComparison) -> String {
+    format!("{}↓ {}↑", row.regressions.len(), row.fixes.len())
+}
+
+fn score_delta(row: &RowComparison) -> String {
+    match row.delta_score {
+        Some(d) => format!("{} {}", signed(d, 2), interval(row.delta_score_ci)),
+        None => format::UNKNOWN.to_string(),
+    }
+}
+
+/// The header line: `vs baseline 2026… (latest) · 3 pass→fail, 1 fail→pass`.
+fn headline(comparison: &Comparison) -> String {
+    let (down, up) = comparison.flip_counts();
+    format!(
+        "vs baseline {} ({}) · {down} pass→fail, {up} fail→pass",
+        comparison.baseline_run_id, comparison.baseline_reference
+    )
+}
+
+/// Writes the terminal comparison for the rows of `eval` (all rows when `None`): one table
+/// row per prompt × model, then up to `max_flips` flipped cases, regressions first.
+pub fn write_comparison(
+    comparison: &Comparison,
+    eval: Option<&str>,
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("comparison", || {
+        let rows: Vec<&RowComparison> = comparison
+            .rows
+            .iter()
+            .filter(|r| eval.is_none_or(|e| r.eval == e))
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        writeln!(w, "{}", headline(comparison))?;
+        let mut table = new_table(super::table::SUMMARY_PRESET, opts.max_width, opts.color);
+        table.set_header(
+            [
+                "prompt",
+                "model",
+                "vs",
+                "n",
+                "pass (Δ)",
+                "Δ 95% CI",
+                "p",
+                "flips",
+                "score Δ",
+            ]
+            .iter()
+            .map(Cell::new),
+        );
+        for row in &rows {
+            let mut rate = Cell::new(rate_with_delta(row));
+            if opts.color {
+                match row.delta_pass_rate {
+                    Some(d) if d < -1e-12 => rate = rate.fg(Color::Red),
+                    Some(d) if d > 1e-12 => rate = rate.fg(Color::Green),
+                    _ => {}
+                }
+            }
+            let baseline = match row.baseline_prompt.as_deref() {
+                None => "(new)",
+                Some(p) if p == row.prompt => "=",
+                Some(p) => p,
+            };
+            table.add_row(vec![
+                Cell::new(&row.prompt),
+                Cell::new(&row.model),
+                Cell::new(baseline),
+                Cell::new(format::thousands(row.paired)).set_alignment(CellAlignment::Right),
+                rate.set_alignment(CellAlignment::Right),
+                Cell::new(interval(row.delta_pass_rate_ci)),
+                Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
+                Cell::new(flips(row)).set_alignment(CellAlignment::Right),
+                Cell::new(
+                    row.delta_score
+                        .map_or(format::UNKNOWN.to_string(), |d| signed(d, 2)),
+                )
+                .set_alignment(CellAlignment::Right),
+            ]);
+        }
+        // Numbers never wrap; names do when the terminal is narrow.
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if i >= 3 {
+                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+        }
+        write_table(w, &table)?;
+        let all: Vec<(&RowComparison, &Flip, bool)> = ordered_flips(&rows);
+        for (row, flip, down) in all.iter().take(opts.max_flips) {
+            let arrow = if *down { "↓" } else { "↑" };
+            let mut line = format!(
+                "  {arrow} case {}{} · {} × {}: {} → {}",
+                flip.case_id,
+                repeat(flip),
+                row.prompt,
+                row.model,
+                flip.before.status.label(),
+                flip.after.status.label(),
+            );
+            let side = if *down { &flip.after } else { &flip.before };
+            if let Some(reason) = side.reasons.first() {
+                line.push_str(&format!(
+                    " · {}",
+                    format::snippet(reason, opts.snippet_chars)
+                ));
+            }
+            if opts.color {
+                let styled = if *down {
+                    console::style(line).red()
+                } else {
+                    console::style(line).green()
+                };
+                writeln!(w, "{}", styled.force_styling(true))?;
+            } else {
+                writeln!(w, "{line}")?;
+            }
+        }
+        if all.len() > opts.max_flips {
+            writeln!(
+                w,
+                "  … {} more flipped cases (`prompteval runs diff {} {}` shows them all)",
+                all.len() - opts.max_flips,
+                comparison.baseline_run_id,
+                comparison.run_id
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn repeat(flip: &Flip) -> String {
+    if flip.repeat > 0 {
+        format!(" #{}", flip.repeat)
+    } else {
+        String::new()
+    }
+}
+
+/// Every flip of `rows`: regressions of every row first, then fixes.
+fn ordered_flips<'a>(rows: &[&'a RowComparison]) -> Vec<(&'a RowComparison, &'a Flip, bool)> {
+    let mut all = Vec::new();
+    for row in rows {
+        all.extend(row.regressions.iter().map(|f| (*row, f, true)));
+    }
+    for row in rows {
+        all.extend(row.fixes.iter().map(|f| (*row, f, false)));
+    }
+    all
+}
+
+fn md_output(
+    status: CellStatus,
+    output: Option<&str>,
+    error: Option<&str>,
+    chars: usize,
+) -> String {
+    match (status, output, error) {
+        (CellStatus::Error, _, Some(e)) => format!("ERROR: {}", escape(&format::snippet(e, chars))),
+        (_, Some(o), _) if o.trim().is_empty() => "*(empty)*".into(),
+        (_, Some(o), _) => escape(&format::snippet(o, chars)),
+        _ => format::UNKNOWN.into(),
+    }
+}
+
+/// Writes the Markdown comparison: the table of prompt × model with deltas, the flipped
+/// cases with short outputs (up to `max_flips`, the rest in a collapsed block) and the
+/// statistics behind each row, collapsed.
+pub(crate) fn write_comparison_markdown(
+    comparison: &Comparison,
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    writeln!(
+        w,
+        "### Compared with baseline `{}`",
+        comparison.baseline_run_id
+    )?;
+    writeln!(w)?;
+    let (down, up) = comparison.flip_counts();
+    writeln!(
+        w,
+        "Baseline `{}` · **{down}** pass→fail · **{up}** fail→pass",
+        escape(&comparison.baseline_reference)
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| eval | prompt | model | baseline | pass rate (Δ) | Δ 95% CI | McNemar p | flips | score Δ [95% CI] |"
+    )?;
+    writeln!(w, "|:--|:--|:--|:--|--:|--:|--:|--:|--:|")?;
+    for row in &comparison.rows {
+        let mut rate = escape(&rate_with_delta(row));
+        if row.delta_pass_rate.is_some_and(|d| d < -1e-12) {
+            rate = format!("🔻 {rate}");
+        }
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {rate} | {} | {} | {} | {} |",
+            escape(&row.eval),
+            escape(&row.prompt),
+            escape(&row.model),
+            escape(row.baseline_prompt.as_deref().unwrap_or("(new)")),
+            interval(row.delta_pass_rate_ci),
+            escape(&p_value(row)),
+            flips(row),
+            score_delta(row),
+        )?;
+    }
+    let rows: Vec<&RowComparison> = comparison.rows.iter().collect();
+    let all = ordered_flips(&rows);
+    if !all.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "#### Flipped cases ({})", all.len())?;
+        writeln!(w)?;
+        let header = |w: &mut dyn Write| -> Result<(), Failure> {
+            writeln!(w, "| | case | prompt × model | before | after | why |")?;
+            writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
+            Ok(())
+        };
+        let line = |w: &mut dyn Write,
+                    (row, flip, down): &(&RowComparison, &Flip, bool)|
+         -> Result<(), Failure> {
+            let why = if *down { &flip.after } else { &flip.before };
+            writeln!(
+                w,
+                "| {} | {}{} | {} × {} | {} | {} | {} |",
+                if *down {
+                    "🔴 pass→fail"
+                } else {
+                    "🟢 fail→pass"
+                },
+                escape(&flip.case_id),
+                repeat(flip),
+                escape(&row.prompt),
+                escape(&row.model),
+                md_output(
+                    flip.before.status,
+                    flip.before.output.as_deref(),
+                    flip.before.error.as_deref(),
+                    opts.snippet_chars
+                ),
+                md_output(
+                    flip.after.status,
+                    flip.after.output.as_deref(),
+                    flip.after.error.as_deref(),
+                    opts.snippet_chars
+                ),
+                why.reasons
+                    .iter()
+                    .map(|r| escape(&format::truncate(r, 200)))
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+            )?;
+            Ok(())
+        };
+        header(w)?;
+        for flip in all.iter().take(opts.max_flips) {
+            line(w, flip)?;
+        }
+        if all.len() > opts.max_flips {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "<details><summary>{} more flipped cases</summary>",
+                all.len() - opts.max_flips
+            )?;
+            writeln!(w)?;
+            header(w)?;
+            for flip in all.iter().skip(opts.max_flips) {
+                line(w, flip)?;
+            }
+            writeln!(w)?;
+            writeln!(w, "</details>")?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "<details><summary>Statistics</summary>")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Cells are paired by eval, prompt, model, case id and repeat; only cells scored in both runs count. The change in pass rate is on the paired cells, with a Newcombe 95% interval; the p-value is the two-sided exact McNemar test on the flipped cells (mid-p in brackets); the score change has a paired-bootstrap 95% interval ({} resamples, fixed seed).",
+        format::thousands(crate::stats::BOOTSTRAP_RESAMPLES as u64)
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| eval | prompt × model | paired | passed before → now (paired) | whole row now | whole row before | p (mid-p) | errored pairs | unpaired |"
+    )?;
+    writeln!(w, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|")?;
+    for row in &comparison.rows {
+        writeln!(
+            w,
+            "| {} | {} × {} | {} | {} → {} | {}/{} | {}/{} | {} ({}) | {} | {} |",
+            escape(&row.eval),
+            escape(&row.prompt),
+            escape(&row.model),
+            row.paired,
+            row.paired_passed_before,
+            row.paired_passed_after,
+            row.passed,
+            row.scored,
+            row.baseline_passed,
+            row.baseline_scored,
+            escape(&p_value(row)),
+            escape(
+                &row.mid_p
+                    .map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)
+            ),
+            row.errored_pairs,
+            row.unpaired,
+        )?;
+    }
+    if !comparison.baseline_only.is_empty() {
+        writeln!(w)?;
+        let gone: Vec<String> = comparison
+            .baseline_only
+            .iter()
+            .map(|k| {
+                format!(
+                    "{}: {} × {}",
+                    escape(&k.eval),
+                    escape(&k.prompt),
+                    escape(&k.model)
+                )
+            })
+            .collect();
+        writeln!(w, "Only in the baseline: {}", gone.join(", "))?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::{compare, Baseline};
+    use crate::report::fixture;
+
+    /// The small fixture against itself with sentiment@2 × echo made worse on two cases
+    /// and capital@1 better on one.
+    pub(crate) fn comparison() -> Comparison {
+        let (record, results) = fixture::small();
+        let baseline = Baseline {
+            reference: "latest".into(),
+            record: record.clone(),
+            results: results.clone(),
+        };
+        let mut now = results;
+        for cell in &mut now {
+            let flip_down = cell.prompt == "sentiment@2"
+                && cell.model == "echo"
+                && (cell.case_id == "1" || cell.case_id == "4");
+            let flip_up = cell.prompt == "capital@1" && cell.case_id == "jp" && cell.repeat == 1;
+            if flip_down {
+                cell.pass = false;
+                cell.score = 0.5;
+                cell.output = Some("mixed".into());
+                cell.assertions[0].pass = false;
+                cell.assertions[0].reason = "expected `positive`, got `mixed`".into();
+            }
+            if flip_up {
+                cell.pass = true;
+                cell.score = 1.0;
+                cell.output = Some("Tokyo".into());
+            }
+        }
+        let mut record = record;
+        record.run_id = "20260102-120000-c3d4".into();
+        let mut builder = crate::summary::SummaryBuilder::new();
+        for row in &record.summary {
+            builder.declare(&row.eval, &row.prompt, &row.model);
+        }
+        for cell in &now {
+            builder.add(cell);
+        }
+        record.summary = builder.finish();
+        compare(&baseline, &record, &now).unwrap()
+    }
+
+    #[test]
+    fn terminal_comparison_snapshot() {
+        let mut out = Vec::new();
+        write_comparison(&comparison(), None, &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("1.00 (±0.00)") || text.contains("0.50 (−0.50)"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn markdown_comparison_snapshot() {
+        let mut out = Vec::new();
+        write_comparison_markdown(&comparison(), &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("| 🔴 pass→fail | 1 | sentiment@2 × echo | positive | mixed |"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn flips_are_capped_with_the_rest_collapsed() {
+        let opts = ComparisonOptions {
+            max_flips: 1,
+            ..ComparisonOptions::default()
+        };
+        let mut out = Vec::new();
+        write_comparison_markdown(&comparison(), &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("<details><summary>2 more flipped cases</summary>"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        write_comparison(&comparison(), None, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("… 2 more flipped cases"), "{text}");
+    }
+
+    #[test]
+    fn signs() {
+        assert_eq!(signed(-0.06, 2), "−0.06");
+        assert_eq!(signed(0.061, 2), "+0.06");
+        assert_eq!(signed(-0.0001, 2), "±0.00");
+    }
+}

@@ -1,0 +1,343 @@
+//! `prompteval runs diff A B`: what changed cell by cell between two runs — pass/fail,
+//! score and a word-level diff of the output — regressions and fixes first, with the
+//! counts at the top.
+
+use std::io::Write;
+
+use console::style;
+use similar::{ChangeTag, TextDiff};
+
+use crate::baseline::{pair_cells, CellPair};
+use crate::events::CellStatus;
+use crate::store::{ResultSource, RunRecord};
+
+use super::error::{named, Failure};
+use super::format;
+use super::ReportError;
+
+/// What the diff shows.
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    /// Whether to colour (deletions red, insertions green). Without colour, deletions are
+    /// written `[-old-]` and insertions `{+new+}`.
+    pub color: bool,
+    /// Changed cells shown in full; the rest are counted.
+    pub max_cells: usize,
+    /// Also list cells whose status, score and output are all the same.
+    pub unchanged: bool,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        DiffOptions {
+            color: false,
+            max_cells: 50,
+            unchanged: false,
+        }
+    }
+}
+
+/// How a cell changed, in the order they are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// Passed before, does not now.
+    Regressed,
+    /// Did not pass before, does now.
+    Fixed,
+    /// Failed (or errored) both times, something changed.
+    StillFailing,
+    /// Passed both times, the output or score changed.
+    Changed,
+    /// Only in A.
+    Removed,
+    /// Only in B.
+    Added,
+    /// Same status, score and output.
+    Unchanged,
+}
+
+impl Kind {
+    fn of(pair: &CellPair) -> Kind {
+        match (&pair.before, &pair.after) {
+            (Some(_), None) => Kind::Removed,
+            (None, Some(_)) => Kind::Added,
+            (Some(b), Some(a)) => {
+                let (bs, as_) = (b.status(), a.status());
+                if bs == CellStatus::Pass && as_ != CellStatus::Pass {
+                    Kind::Regressed
+                } else if bs != CellStatus::Pass && as_ == CellStatus::Pass {
+                    Kind::Fixed
+                } else if bs == as_
+                    && b.output == a.output
+                    && b.error == a.error
+                    && (b.score - a.score).abs() < 1e-12
+                {
+                    Kind::Unchanged
+                } else if as_ == CellStatus::Pass {
+                    Kind::Changed
+                } else {
+                    Kind::StillFailing
+                }
+            }
+            (None, None) => Kind::Unchanged,
+        }
+    }
+
+    fn marker(self) -> &'static str {
+        match self {
+            Kind::Regressed => "↓",
+            Kind::Fixed => "↑",
+            Kind::StillFailing => "✗",
+            Kind::Changed => "~",
+            Kind::Removed => "-",
+            Kind::Added => "+",
+            Kind::Unchanged => "=",
+        }
+    }
+}
+
+/// Writes the diff from run `a` (before) to run `b` (after). Cells are paired as for
+/// `--baseline` (eval, prompt, model, case id, repeat).
+pub fn write_diff(
+    a: &RunRecord,
+    a_results: &dyn ResultSource,
+    b: &RunRecord,
+    b_results: &dyn ResultSource,
+    opts: &DiffOptions,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    named("diff", || {
+        let pairs = pair_cells(a, a_results, b, b_results).map_err(Failure::Read)?;
+        let mut kinds: Vec<(Kind, &CellPair)> = pairs.iter().map(|p| (Kind::of(p), p)).collect();
+        kinds.sort_by(|(k1, p1), (k2, p2)| {
+            k1.cmp(k2)
+                .then(p1.row.eval.cmp(&p2.row.eval))
+                .then(format::natural_cmp(&p1.case_id, &p2.case_id))
+                .then(p1.repeat.cmp(&p2.repeat))
+                .then(p1.row.prompt.cmp(&p2.row.prompt))
+                .then(p1.row.model.cmp(&p2.row.model))
+        });
+        let count = |k: Kind| kinds.iter().filter(|(x, _)| *x == k).count();
+        writeln!(w, "runs diff {} → {}", a.run_id, b.run_id)?;
+        writeln!(
+            w,
+            "{} pass→fail · {} fail→pass · {} still failing · {} changed · {} unchanged · {} only in {} · {} only in {}",
+            count(Kind::Regressed),
+            count(Kind::Fixed),
+            count(Kind::StillFailing),
+            count(Kind::Changed),
+            count(Kind::Unchanged),
+            count(Kind::Removed),
+            a.run_id,
+            count(Kind::Added),
+            b.run_id,
+        )?;
+        let shown: Vec<&(Kind, &CellPair)> = kinds
+            .iter()
+            .filter(|(k, _)| opts.unchanged || *k != Kind::Unchanged)
+            .collect();
+        for (kind, pair) in shown.iter().take(opts.max_cells) {
+            writeln!(w)?;
+            write_cell(*kind, pair, opts, w)?;
+        }
+        if shown.len() > opts.max_cells {
+            writeln!(w)?;
+            writeln!(
+                w,
+                "… {} more cells not shown (--max-cells)",
+                shown.len() - opts.max_cells
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn status_text(pair: &CellPair) -> (String, String) {
+    let side = |c: Option<&crate::events::CellResult>| match c {
+        Some(c) if c.error.is_some() => "ERROR".to_string(),
+        Some(c) => format!("{} {:.2}", c.status().label(), c.score),
+        None => "absent".to_string(),
+    };
+    (side(pair.before.as_ref()), side(pair.after.as_ref()))
+}
+
+fn write_cell(
+    kind: Kind,
+    pair: &CellPair,
+    opts: &DiffOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    let prompt = match pair.baseline_prompt.as_deref() {
+        Some(before) if before != pair.row.prompt => format!("{before} → {}", pair.row.prompt),
+        _ => pair.row.prompt.clone(),
+    };
+    let repeat = if pair.repeat > 0 {
+        format!(" #{}", pair.repeat)
+    } else {
+        String::new()
+    };
+    let (before, after) = status_text(pair);
+    let head = format!(
+        "{} {} · case {}{repeat} · {prompt} × {}: {before} → {after}",
+        kind.marker(),
+        pair.row.eval,
+        pair.case_id,
+        pair.row.model
+    );
+    if opts.color {
+        let styled = match kind {
+            Kind::Regressed | Kind::Removed => style(head).red().bold(),
+            Kind::Fixed | Kind::Added => style(head).green().bold(),
+            _ => style(head).bold(),
+        };
+        writeln!(w, "{}", styled.force_styling(true))?;
+    } else {
+        writeln!(w, "{head}")?;
+    }
+    // Why the failing side fails.
+    if let Some(cell) = pair
+        .after
+        .as_ref()
+        .filter(|c| c.status() != CellStatus::Pass)
+    {
+        if let Some(error) = &cell.error {
+            writeln!(w, "    error: {}", format::truncate(error, 200))?;
+        }
+        for a in cell.assertions.iter().filter(|a| !a.pass) {
+            writeln!(w, "    {}: {}", a.kind, format::truncate(&a.reason, 200))?;
+        }
+    }
+    let text = |c: Option<&crate::events::CellResult>| {
+        c.and_then(|c| c.output.clone()).unwrap_or_default()
+    };
+    let (old, new) = (text(pair.before.as_ref()), text(pair.after.as_ref()));
+    if old == new {
+        if !old.is_empty() && kind != Kind::Unchanged {
+            writeln!(w, "    output unchanged: {}", format::snippet(&old, 80))?;
+        }
+        return Ok(());
+    }
+    write!(w, "    ")?;
+    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    // Runs of the same kind are written as one span: `{+mostly positive+}`, not a span per
+    // word and per space.
+    let mut spans: Vec<(ChangeTag, String)> = Vec::new();
+    for change in diff.iter_all_changes() {
+        match spans.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => spans.push((change.tag(), change.value().to_string())),
+        }
+    }
+    for (tag, text) in spans {
+        let value = text.replace('\n', "\n    ");
+        match (tag, opts.color) {
+            (ChangeTag::Equal, _) => write!(w, "{value}")?,
+            (ChangeTag::Delete, true) => write!(
+                w,
+                "{}",
+                style(value).red().strikethrough().force_styling(true)
+            )?,
+            (ChangeTag::Insert, true) => write!(
+                w,
+                "{}",
+                style(value).green().underlined().force_styling(true)
+            )?,
+            (ChangeTag::Delete, false) => write!(w, "[-{value}-]")?,
+            (ChangeTag::Insert, false) => write!(w, "{{+{value}+}}")?,
+        }
+    }
+    writeln!(w)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    fn runs() -> (
+        RunRecord,
+        Vec<crate::events::CellResult>,
+        RunRecord,
+        Vec<crate::events::CellResult>,
+    ) {
+        let (a, a_results) = fixture::small();
+        let mut b = a.clone();
+        b.run_id = "20260102-120000-c3d4".into();
+        let mut b_results = a_results.clone();
+        for cell in &mut b_results {
+            if cell.prompt == "sentiment@2" && cell.model == "echo" && cell.case_id == "4" {
+                cell.pass = false;
+                cell.score = 0.5;
+                cell.output = Some("mostly positive".into());
+                cell.assertions[0].pass = false;
+                cell.assertions[0].reason = "expected `positive`, got `mostly positive`".into();
+            }
+            if cell.prompt == "sentiment@1" && cell.model == "echo" && cell.case_id == "2" {
+                cell.pass = true;
+                cell.score = 1.0;
+                cell.output = Some("negative".into());
+                cell.assertions[0].pass = true;
+            }
+            if cell.prompt == "sentiment@2" && cell.model == "gemma-local" && cell.case_id == "3" {
+                cell.output = Some("positive, I think".into());
+            }
+        }
+        b_results.retain(|c| !(c.eval == "capitals" && c.repeat == 1 && c.case_id == "fr"));
+        (a, a_results, b, b_results)
+    }
+
+    fn render(opts: &DiffOptions) -> String {
+        let (a, ar, b, br) = runs();
+        let mut out = Vec::new();
+        write_diff(&a, &ar, &b, &br, opts, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn diff_snapshot() {
+        let text = render(&DiffOptions::default());
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn regressions_come_first_and_counts_are_on_top() {
+        let text = render(&DiffOptions::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].starts_with("1 pass→fail · 1 fail→pass · 1 still failing"),
+            "{text}"
+        );
+        let first = lines
+            .iter()
+            .find(|l| l.starts_with(['↓', '↑', '✗', '~', '-', '+']))
+            .unwrap();
+        assert!(
+            first.starts_with("↓ sentiment · case 4 · sentiment@2 × echo: PASS 1.00 → FAIL 0.50"),
+            "{text}"
+        );
+        assert!(text.contains("    {+mostly +}positive\n"), "{text}");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert!(!render(&DiffOptions::default()).contains('\u{1b}'));
+        let coloured = render(&DiffOptions {
+            color: true,
+            ..DiffOptions::default()
+        });
+        assert!(coloured.contains('\u{1b}'));
+        assert!(!coloured.contains("{+"));
+    }
+
+    #[test]
+    fn unchanged_cells_are_counted_not_listed() {
+        let text = render(&DiffOptions::default());
+        assert!(!text.lines().any(|l| l.starts_with('=')));
+        let all = render(&DiffOptions {
+            unchanged: true,
+            ..DiffOptions::default()
+        });
+        assert!(all.lines().any(|l| l.starts_with('=')));
+    }
+}
