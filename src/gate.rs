@@ -141,6 +141,10 @@ mod tests {
             tokens_in: 0,
             tokens_out: 0,
             cost_usd: None,
+            scorer_errors: 0,
+            grader_tokens_in: 0,
+            grader_tokens_out: 0,
+            grader_cost_usd: None,
         }
     }
 

@@ -38,6 +38,23 @@ pub struct SummaryRow {
     pub tokens_out: u64,
     /// Total cost; `None` when any cell's price was unknown.
     pub cost_usd: Option<f64>,
+    /// Scored cells where a scorer failed (a judge reply that could not be parsed, an
+    /// external scorer that crashed): counted in `failed` too, but not a quality verdict.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scorer_errors: u64,
+    /// Total prompt tokens of scorer model calls (judges), apart from `tokens_in`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grader_tokens_in: u64,
+    /// Total completion tokens of scorer model calls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grader_tokens_out: u64,
+    /// Total cost of scorer model calls; `None` when there were none or a price was unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_cost_usd: Option<f64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Default)]
@@ -51,6 +68,11 @@ struct Acc {
     tokens_out: u64,
     cost: f64,
     cost_unknown: bool,
+    scorer_errors: u64,
+    grader_tokens_in: u64,
+    grader_tokens_out: u64,
+    grader_cost: Option<f64>,
+    grader_cost_unknown: bool,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -100,6 +122,17 @@ impl SummaryBuilder {
         }
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
+        if cell.has_scorer_error() {
+            acc.scorer_errors += 1;
+        }
+        if cell.grader_tokens_in.is_some() || cell.grader_tokens_out.is_some() {
+            acc.grader_tokens_in += cell.grader_tokens_in.unwrap_or(0);
+            acc.grader_tokens_out += cell.grader_tokens_out.unwrap_or(0);
+            match cell.grader_cost_usd {
+                Some(cost) => *acc.grader_cost.get_or_insert(0.0) += cost,
+                None => acc.grader_cost_unknown = true,
+            }
+        }
     }
 
     /// The summary rows, in declaration order.
@@ -126,6 +159,10 @@ impl SummaryBuilder {
                     tokens_in: acc.tokens_in,
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
+                    scorer_errors: acc.scorer_errors,
+                    grader_tokens_in: acc.grader_tokens_in,
+                    grader_tokens_out: acc.grader_tokens_out,
+                    grader_cost_usd: acc.grader_cost.filter(|_| !acc.grader_cost_unknown),
                 }
             })
             .collect()
@@ -164,6 +201,9 @@ mod tests {
             pass,
             score: if pass { 1.0 } else { 0.0 },
             assertions: vec![],
+            grader_tokens_in: None,
+            grader_tokens_out: None,
+            grader_cost_usd: None,
         }
     }
 

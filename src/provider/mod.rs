@@ -107,6 +107,10 @@ pub struct ProviderConfig {
     /// `llamacpp`: how long the server may take to load the model, e.g. `120s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout: Option<String>,
+    /// `llamacpp`: start the server with `--embeddings` so that it serves
+    /// `/v1/embeddings` (for the `similar` assertion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<bool>,
 }
 
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
@@ -192,6 +196,17 @@ pub trait Provider: Send + Sync {
     /// `PR_SET_PDEATHSIG` is tied to the thread that spawned it.
     fn start(&self) -> BoxFuture<'_, Result<(), ProviderError>> {
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Embeds `texts`, one vector per text in order (the `similar` assertion). Providers
+    /// without an embeddings endpoint keep this default, which fails; wrappers forward it.
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
+        let _ = texts;
+        Box::pin(std::future::ready(Err(ProviderError {
+            message: "this provider does not serve embeddings (use a provider of kind `openai`, or `llamacpp` with `embeddings: true`)".into(),
+            status: None,
+            attempts: 0,
+        })))
     }
 }
 

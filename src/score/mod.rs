@@ -28,9 +28,13 @@
 //! - `threshold` is only accepted by the types that read one (`levenshtein`, `latency`).
 
 mod check;
+mod embed;
 mod error;
+mod external;
 mod json;
+mod judge;
 mod latency;
+mod remote;
 mod similarity;
 mod text;
 mod value;
@@ -43,8 +47,13 @@ use crate::diagnostic::Location;
 use crate::events::AssertionResult;
 use crate::template::TemplateSet;
 
-use check::Check;
+use check::Outcome;
 pub use error::ScoreError;
+pub use judge::{judge_prompt_name, judge_variables, JUDGE_KINDS};
+pub use remote::{
+    score_case_async, Candidate, GraderUsage, ProviderRole, ScoreContext, ScoredCase, ScoringSetup,
+};
+use remote::{Scorer, Verdict};
 use value::Compiler;
 
 /// Every assertion type without its `not-` prefix.
@@ -66,6 +75,13 @@ pub const BASE_KINDS: &[&str] = &[
     "json-schema",
     "levenshtein",
     "latency",
+    "llm-rubric",
+    "factuality",
+    "closed-qa",
+    "g-eval",
+    "select-best",
+    "similar",
+    "external",
 ];
 
 /// The one base type without a `not-` form: "slower than" is not a useful check.
@@ -81,7 +97,7 @@ pub fn kinds() -> impl Iterator<Item = String> {
 }
 
 /// An assertion as written in an eval file or a dataset row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssertionSpec {
     /// The type (`contains`, `not-regex`, `levenshtein`, …).
     #[serde(rename = "type")]
@@ -100,6 +116,21 @@ pub struct AssertionSpec {
     /// Name the score is reported under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
+    /// Model-graded types: the provider that judges, overriding the eval's `grader`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader: Option<String>,
+    /// `similar`: the provider that computes embeddings, overriding the eval's `embedder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
+    /// `external`: the scorer's command line (program and arguments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `external`: a script run by the interpreter its extension names (`.py` → `python3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    /// `external`: how long one reply may take, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 /// What an assertion looks at.
@@ -123,9 +154,7 @@ pub struct ScoreInput<'a> {
 /// let spec = AssertionSpec {
 ///     kind: "not-contains".into(),
 ///     value: Some("sorry".into()),
-///     threshold: None,
-///     weight: None,
-///     metric: None,
+///     ..Default::default()
 /// };
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
@@ -139,7 +168,7 @@ pub struct Assertion {
     spec: AssertionSpec,
     negated: bool,
     weight: f64,
-    check: Box<dyn Check>,
+    scorer: Scorer,
     variables: BTreeSet<String>,
     template_names: Vec<String>,
 }
@@ -191,6 +220,16 @@ impl Assertion {
                 ))
             }
         };
+        if let Some(scorer) = remote::compile(base, &mut compiler)? {
+            return Ok(Assertion {
+                spec: spec.clone(),
+                negated,
+                weight,
+                scorer,
+                variables: compiler.variables,
+                template_names: compiler.template_names,
+            });
+        }
         let check = match base {
             "is-json" | "json-schema" => json::compile(base, &mut compiler)?,
             "levenshtein" => similarity::compile(&mut compiler)?,
@@ -201,7 +240,7 @@ impl Assertion {
             spec: spec.clone(),
             negated,
             weight,
-            check,
+            scorer: Scorer::Sync(check),
             variables: compiler.variables,
             template_names: compiler.template_names,
         })
@@ -227,8 +266,21 @@ impl Assertion {
     }
 
     /// Evaluates the assertion on one output.
+    ///
+    /// Types that call out (judges, `similar`, `external`) are scored by
+    /// [`score_case_async`]; here they fail as scorer errors.
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
-        let (pass, score, reason, detail) = match self.check.check(input, templates) {
+        match &self.scorer {
+            Scorer::Sync(check) => self.result(check.check(input, templates)),
+            Scorer::Async(_) | Scorer::Group(_) => self.from_verdict(Verdict::scorer_error(
+                format!("`{}` is only scored in a run", self.spec.kind),
+            )),
+        }
+    }
+
+    /// The result of a check, with `not-` applied and the score clamped to `[0, 1]`.
+    fn result(&self, checked: Result<Outcome, String>) -> AssertionResult {
+        let (pass, score, reason, detail) = match checked {
             Err(reason) => (false, 0.0, reason, None),
             Ok(outcome) if !self.negated => {
                 (outcome.pass, outcome.score, outcome.reason, outcome.detail)
@@ -259,6 +311,7 @@ impl Assertion {
             metric: self.spec.metric.clone(),
             weight: self.weight,
             detail,
+            scorer_error: false,
         }
     }
 }
@@ -298,6 +351,11 @@ pub fn score_case<'a>(
         .into_iter()
         .map(|a| a.evaluate(input, templates))
         .collect();
+    aggregate(results, threshold)
+}
+
+/// The case score of assertion results: as [`score_case`] describes.
+pub fn aggregate(results: Vec<AssertionResult>, threshold: Option<f64>) -> CaseScore {
     if results.is_empty() {
         return CaseScore {
             pass: true,
