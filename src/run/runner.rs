@@ -57,7 +57,7 @@ pub fn new_run_id() -> String {
 /// What a task of the runner returns.
 enum Done {
     /// A cell, scored except for its group assertions.
-    Cell(CellId, CellResult),
+    Cell(CellId, Box<CellResult>),
     /// The finished cells of a group.
     Group(Vec<CellResult>),
 }
@@ -135,7 +135,7 @@ pub async fn execute(
             let model = plan.evals[id.eval].models[id.model].as_str();
             let retries = per_model.get(model).cloned();
             let plan = plan.clone();
-            tasks.spawn(async move { Done::Cell(id, run_cell(plan, id, retries).await) });
+            tasks.spawn(async move { Done::Cell(id, Box::new(run_cell(plan, id, retries).await)) });
         }
         if tasks.is_empty() {
             break;
@@ -158,7 +158,7 @@ pub async fn execute(
                 let Some(joined) = joined else { continue };
                 let finished = match joined.map_err(RunError::Panic)? {
                     Done::Cell(id, cell) if is_grouped(&plan, &id) => {
-                        if let Some((key, group)) = held.add(&plan, id, cell) {
+                        if let Some((key, group)) = held.add(&plan, id, *cell) {
                             let plan = plan.clone();
                             tasks.spawn(async move {
                                 Done::Group(finish_group(plan, key, group).await)
@@ -166,7 +166,7 @@ pub async fn execute(
                         }
                         continue;
                     }
-                    Done::Cell(_, cell) => vec![cell],
+                    Done::Cell(_, cell) => vec![*cell],
                     Done::Group(cells) => cells,
                 };
                 for cell in &finished {

@@ -272,7 +272,7 @@ impl Assertion {
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
         match &self.scorer {
             Scorer::Sync(check) => self.result(check.check(input, templates)),
-            Scorer::Async(_) | Scorer::Group(_) => self.from_verdict(Verdict::scorer_error(
+            Scorer::Async(_) | Scorer::Group(_) => self.result_of(Verdict::scorer_error(
                 format!("`{}` is only scored in a run", self.spec.kind),
             )),
         }

@@ -320,7 +320,7 @@ pub async fn score_case_async(
             Scorer::Sync(_) => assertion.evaluate(input, ctx.templates),
             Scorer::Async(check) => {
                 let verdict = check.check(input, ctx, &mut usage).await;
-                assertion.from_verdict(verdict)
+                assertion.result_of(verdict)
             }
             Scorer::Group(_) => assertion.pending(),
         };
@@ -373,7 +373,7 @@ impl Assertion {
                     let verdict = verdicts.next().unwrap_or_else(|| {
                         Verdict::scorer_error("the group scorer returned too few verdicts")
                     });
-                    self.from_verdict(verdict)
+                    self.result_of(verdict)
                 })
             })
             .collect();
@@ -382,13 +382,13 @@ impl Assertion {
 
     /// The placeholder of a group assertion until the row is complete.
     fn pending(&self) -> AssertionResult {
-        self.from_verdict(Verdict::Failed(
+        self.result_of(Verdict::Failed(
             "pending: waits for the other outputs of this row".into(),
         ))
     }
 
     /// The result of a verdict, with `not-` applied.
-    pub(crate) fn from_verdict(&self, verdict: Verdict) -> AssertionResult {
+    pub(crate) fn result_of(&self, verdict: Verdict) -> AssertionResult {
         match verdict {
             Verdict::Checked(outcome) => self.result(Ok(outcome)),
             Verdict::Failed(reason) => self.result(Err(reason)),
