@@ -93,12 +93,18 @@ fn record_keeps_judge_replies_usage_and_scorer_errors() {
         .find(|r| r["case_id"] == "c" && r["prompt"] == "greet@2")
         .unwrap();
     assert_eq!(c["assertions"][0]["scorer_error"], true);
-    assert_eq!(record["summary"][0]["scorer_errors"], serde_json::Value::Null);
+    assert_eq!(
+        record["summary"][0]["scorer_errors"],
+        serde_json::Value::Null
+    );
     let summary = &record["summary"][1];
     assert_eq!(summary["scorer_errors"], 1);
     assert_eq!(summary["grader_tokens_in"], 450);
     assert!((summary["grader_cost_usd"].as_f64().unwrap() - 0.00054).abs() < 1e-12);
-    assert_eq!(summary["tokens_in"], 15, "the model's own tokens stay apart");
+    assert_eq!(
+        summary["tokens_in"], 15,
+        "the model's own tokens stay apart"
+    );
 }
 
 #[test]

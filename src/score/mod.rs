@@ -4,6 +4,9 @@
 //! Every type lives in one family file: `text.rs` (`equals`, `contains`, `regex`,
 //! lengths, `word-count`), `json.rs` (`is-json`, `json-schema`), `similarity.rs`
 //! (`levenshtein`) and `latency.rs`. Each implements one internal `Check` trait.
+//! Scorers that call out implement `AsyncCheck` or `GroupCheck` (`remote.rs`) and are
+//! scored by [`score_case_async`]: `judge.rs` (`llm-rubric`, `factuality`, `closed-qa`,
+//! `g-eval`, `select-best`), `embed.rs` (`similar`) and `external.rs` (`external`).
 //!
 //! Value shapes: a string for `equals`, `contains`, `icontains`, `starts-with`,
 //! `ends-with`, `regex` and `levenshtein` (numbers and booleans are taken as their text);
@@ -272,9 +275,10 @@ impl Assertion {
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
         match &self.scorer {
             Scorer::Sync(check) => self.result(check.check(input, templates)),
-            Scorer::Async(_) | Scorer::Group(_) => self.result_of(Verdict::scorer_error(
-                format!("`{}` is only scored in a run", self.spec.kind),
-            )),
+            Scorer::Async(_) | Scorer::Group(_) => self.result_of(Verdict::scorer_error(format!(
+                "`{}` is only scored in a run",
+                self.spec.kind
+            ))),
         }
     }
 
