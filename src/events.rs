@@ -27,6 +27,10 @@ pub struct AssertionResult {
     /// sufficient statistics for corpus-level aggregation, an external scorer's metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
+    /// Whether the scorer itself failed (a judge reply that could not be parsed, an
+    /// external scorer that crashed): the assertion fails, but not because of the output.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scorer_error: bool,
 }
 
 fn one() -> f64 {
@@ -72,9 +76,23 @@ pub struct CellResult {
     pub score: f64,
     /// Each assertion's outcome.
     pub assertions: Vec<AssertionResult>,
+    /// Prompt tokens of the scorers' model calls (judges), apart from the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_tokens_in: Option<u64>,
+    /// Completion tokens of the scorers' model calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_tokens_out: Option<u64>,
+    /// Cost of the scorers' model calls in US dollars, when every price is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_cost_usd: Option<f64>,
 }
 
 impl CellResult {
+    /// Whether an assertion's scorer failed (see [`AssertionResult::scorer_error`]).
+    pub fn has_scorer_error(&self) -> bool {
+        self.assertions.iter().any(|a| a.scorer_error)
+    }
+
     /// The status of the cell for tables.
     pub fn status(&self) -> CellStatus {
         if self.error.is_some() {

@@ -158,6 +158,10 @@ mod tests {
             cached: 0,
             repeats: None,
             metrics: Default::default(),
+            scorer_errors: 0,
+            grader_tokens_in: 0,
+            grader_tokens_out: 0,
+            grader_cost_usd: None,
         }
     }
 

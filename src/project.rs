@@ -22,6 +22,12 @@ pub struct Defaults {
     /// Models used by evals that name none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
+    /// The judge of model-graded assertions in evals that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader: Option<String>,
+    /// The embeddings provider of `similar` assertions in evals that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
 }
 
 /// `prompteval.yaml`.

@@ -15,7 +15,7 @@ use crate::gate::GateConfig;
 use crate::project::Project;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::{Params, PromptRef, PromptVersion, Registry};
-use crate::score::{Assertion, AssertionSpec, Transform};
+use crate::score::{Assertion, AssertionSpec, ProviderRole, Transform};
 use crate::template::TemplateSet;
 use crate::yaml;
 
@@ -39,6 +39,10 @@ struct EvalFile {
     assertions: Vec<AssertionSpec>,
     #[serde(default)]
     gate: Option<GateConfig>,
+    #[serde(default)]
+    grader: Option<String>,
+    #[serde(default)]
+    embedder: Option<String>,
 }
 
 /// A problem with an eval file or the selection, found while planning.
@@ -131,6 +135,28 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A scorer names a grader or embedder that is not a provider.
+    #[error("{location}: unknown {key} `{name}`")]
+    UnknownScorerModel {
+        /// Where it is named.
+        location: Location,
+        /// `grader` or `embedder`.
+        key: &'static str,
+        /// As written.
+        name: String,
+        /// Configured provider names.
+        configured: Vec<String>,
+    },
+    /// A scorer that calls a model, with no such model configured.
+    #[error("{location}: `{kind}` assertion needs a {key}, and none is configured")]
+    NoScorerModel {
+        /// Where the assertion is written.
+        location: Location,
+        /// The assertion type.
+        kind: String,
+        /// `grader` or `embedder`.
+        key: &'static str,
+    },
     /// `--case` matched nothing, or every case was filtered out.
     #[error("{location}: no cases selected from {dataset}")]
     NoCases {
@@ -193,6 +219,17 @@ impl SpecError {
             )),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::UnknownScorerModel { configured, .. } => Some(format!(
+                "choose from the providers in prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL",
+                if configured.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            )),
+            SpecError::NoScorerModel { key, .. } => Some(format!(
+                "set `{key}: <provider>` in the eval file, under `defaults:` in prompteval.yaml, or on the assertion"
+            )),
             SpecError::NoCases { .. } => Some("check --case and --limit".into()),
             SpecError::PromptNotUsed { .. } => Some(
                 "`--prompt` replaces the versions of a prompt that an eval already uses".into(),
@@ -256,6 +293,12 @@ pub struct EvalPlan {
     pub transform: Option<Transform>,
     /// The gate thresholds.
     pub gate: GateConfig,
+    /// The judge of model-graded assertions that name none (eval, else project default).
+    pub grader: Option<String>,
+    /// The embeddings provider of `similar` assertions that name none.
+    pub embedder: Option<String>,
+    /// Providers the scorers call (graders, embedders), besides `models`.
+    pub scorer_models: Vec<String>,
 }
 
 impl EvalPlan {
@@ -277,6 +320,8 @@ pub struct Plan {
     pub provider_configs: BTreeMap<String, ProviderConfig>,
     /// Notes about what was skipped (`--prompt` filtering).
     pub notes: Vec<String>,
+    /// Run-wide scoring settings: project root, judge prompt overrides, external scorers.
+    pub scoring: crate::score::ScoringSetup,
 }
 
 impl Plan {
@@ -354,7 +399,7 @@ pub fn plan_with(
             &mut prompt_names_used,
         ) {
             Ok(Some(eval)) => {
-                for model in &eval.models {
+                for model in eval.models.iter().chain(&eval.scorer_models) {
                     if providers.contains_key(model) {
                         continue;
                     }
@@ -385,6 +430,16 @@ pub fn plan_with(
             );
         }
     }
+    let mut scoring = crate::score::ScoringSetup::new(project.root.clone());
+    if errors.is_empty() {
+        errors.extend(judge_overrides(
+            registry,
+            &evals,
+            &mut templates,
+            &mut compiled,
+            &mut scoring,
+        ));
+    }
     Error::collect(errors)?;
     Ok((
         Plan {
@@ -393,6 +448,7 @@ pub fn plan_with(
             providers,
             provider_configs,
             notes,
+            scoring,
         },
         warnings,
     ))
@@ -756,6 +812,79 @@ impl EvalContext<'_> {
             row_assertions.push(compiled_row);
         }
 
+        // Scorers that call a model: graders and embedders must be providers.
+        let defaults = &self.project.config.defaults;
+        let grader = file.grader.clone().or_else(|| defaults.grader.clone());
+        let embedder = file.embedder.clone().or_else(|| defaults.embedder.clone());
+        let mut scorer_models = Vec::new();
+        let mut reported = BTreeSet::new();
+        let eval_asserts = assertions.iter().enumerate().map(|(i, (_, a))| {
+            let origin = assertion_origin(&text, &self.display, i)
+                .unwrap_or_else(|| self.loc(&text, "assert"));
+            (origin, a)
+        });
+        let data_path = &dataset.path;
+        let row_asserts = rows.iter().zip(&row_assertions).flat_map(|(row, list)| {
+            list.iter()
+                .map(move |a| (Location::line(data_path, row.line), a))
+        });
+        for (origin, a) in eval_asserts.chain(row_asserts) {
+            if a.is_group() && prompts.len() * models.len() < 2 && reported.insert("group") {
+                errors.push(
+                    SpecError::Invalid {
+                        location: origin.clone(),
+                        message: format!(
+                            "`{}` compares the outputs of each case across prompts and models, but this eval runs one prompt with one model",
+                            a.spec().kind
+                        ),
+                    }
+                    .into(),
+                );
+            }
+            let Some((role, written)) = a.provider_role() else {
+                continue;
+            };
+            let (key, default, in_file) = match role {
+                ProviderRole::Grader => ("grader", &grader, file.grader.is_some()),
+                ProviderRole::Embedder => ("embedder", &embedder, file.embedder.is_some()),
+            };
+            let Some(name) = written.map(str::to_string).or_else(|| default.clone()) else {
+                if reported.insert(key) {
+                    errors.push(
+                        SpecError::NoScorerModel {
+                            location: origin,
+                            kind: a.spec().kind.clone(),
+                            key,
+                        }
+                        .into(),
+                    );
+                }
+                continue;
+            };
+            if resolve_model(self.project, &name).is_some() {
+                if !scorer_models.contains(&name) {
+                    scorer_models.push(name);
+                }
+            } else if reported.insert(key) {
+                let location = if written.is_some() {
+                    origin
+                } else if in_file {
+                    self.loc(&text, key)
+                } else {
+                    Location::file(crate::project::CONFIG_FILE)
+                };
+                errors.push(
+                    SpecError::UnknownScorerModel {
+                        location,
+                        key,
+                        name,
+                        configured: self.project.config.providers.keys().cloned().collect(),
+                    }
+                    .into(),
+                );
+            }
+        }
+
         // Variables: every template must find its variables in every selected row.
         let mut needs: Vec<(String, BTreeSet<String>)> = prompts
             .iter()
@@ -877,8 +1006,62 @@ impl EvalContext<'_> {
             threshold: file.threshold,
             transform,
             gate,
+            grader,
+            embedder,
+            scorer_models,
         }))
     }
+}
+
+/// Judge prompts from the registry: for each model-graded type the evals use, the latest
+/// version of the prompt `judge-<type>` replaces the built-in one. Its variables must be
+/// among those the judge provides.
+fn judge_overrides(
+    registry: &Registry,
+    evals: &[EvalPlan],
+    templates: &mut TemplateSet,
+    compiled: &mut BTreeSet<String>,
+    scoring: &mut crate::score::ScoringSetup,
+) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let used: BTreeSet<&str> = evals
+        .iter()
+        .flat_map(|e| e.assertions.iter().chain(e.row_assertions.iter().flatten()))
+        .map(|a| a.spec().kind.trim_start_matches("not-"))
+        .filter(|k| crate::score::JUDGE_KINDS.contains(k))
+        .collect();
+    for kind in used {
+        let name = crate::score::judge_prompt_name(kind);
+        let Some(version) = registry.get(&name).and_then(|p| p.latest()) else {
+            continue;
+        };
+        if compiled.insert(version.reference()) {
+            if let Err(e) = templates.add_prompt(version) {
+                errors.push(e.into());
+                continue;
+            }
+        }
+        let allowed = crate::score::judge_variables(kind);
+        for var in templates.prompt_variables(version) {
+            if !allowed.contains(&var.as_str()) {
+                errors.push(
+                    SpecError::Invalid {
+                        location: Location::file(&version.path),
+                        message: format!(
+                            "judge prompt {} uses variable `{var}`; `{kind}` judge prompts receive: {}",
+                            version.reference(),
+                            allowed.join(", ")
+                        ),
+                    }
+                    .into(),
+                );
+            }
+        }
+        scoring
+            .judge_prompts
+            .insert(kind.to_string(), Arc::new(version.clone()));
+    }
+    errors
 }
 
 /// The line of the `i`-th item under the top-level `assert:` key, best effort.

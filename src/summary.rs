@@ -54,6 +54,19 @@ pub struct SummaryRow {
     /// `assert-set`) over the scored cells' assertions of that name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, f64>,
+    /// Scored cells where a scorer failed (a judge reply that could not be parsed, an
+    /// external scorer that crashed): counted in `failed` too, but not a quality verdict.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scorer_errors: u64,
+    /// Total prompt tokens of scorer model calls (judges), apart from `tokens_in`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grader_tokens_in: u64,
+    /// Total completion tokens of scorer model calls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub grader_tokens_out: u64,
+    /// Total cost of scorer model calls; `None` when there were none or a price was unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader_cost_usd: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -76,6 +89,11 @@ struct Acc {
     repeats: RepeatCounter,
     /// Per metric name: score sum and count.
     metrics: BTreeMap<String, (f64, u64)>,
+    scorer_errors: u64,
+    grader_tokens_in: u64,
+    grader_tokens_out: u64,
+    grader_cost: Option<f64>,
+    grader_cost_unknown: bool,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -136,6 +154,17 @@ impl SummaryBuilder {
             cell.error.is_none(),
             cell.status() == CellStatus::Pass,
         );
+        if cell.has_scorer_error() {
+            acc.scorer_errors += 1;
+        }
+        if cell.grader_tokens_in.is_some() || cell.grader_tokens_out.is_some() {
+            acc.grader_tokens_in += cell.grader_tokens_in.unwrap_or(0);
+            acc.grader_tokens_out += cell.grader_tokens_out.unwrap_or(0);
+            match cell.grader_cost_usd {
+                Some(cost) => *acc.grader_cost.get_or_insert(0.0) += cost,
+                None => acc.grader_cost_unknown = true,
+            }
+        }
     }
 
     /// The summary rows, in declaration order.
@@ -170,6 +199,10 @@ impl SummaryBuilder {
                         .into_iter()
                         .map(|(name, (sum, n))| (name, sum / n as f64))
                         .collect(),
+                    scorer_errors: acc.scorer_errors,
+                    grader_tokens_in: acc.grader_tokens_in,
+                    grader_tokens_out: acc.grader_tokens_out,
+                    grader_cost_usd: acc.grader_cost.filter(|_| !acc.grader_cost_unknown),
                 }
             })
             .collect()
@@ -229,6 +262,9 @@ mod tests {
             pass,
             score: if pass { 1.0 } else { 0.0 },
             assertions: vec![],
+            grader_tokens_in: None,
+            grader_tokens_out: None,
+            grader_cost_usd: None,
         }
     }
 
@@ -262,6 +298,7 @@ mod tests {
             metric: metric.map(Into::into),
             weight: 1.0,
             detail: None,
+            scorer_error: false,
         }
     }
 
@@ -313,6 +350,7 @@ mod tests {
                 metric: None,
                 weight: 1.0,
                 detail: Some(serde_json::to_value(stats).unwrap()),
+                scorer_error: false,
             }];
             c
         };

@@ -199,6 +199,70 @@ impl CachedProvider {
     }
 }
 
+impl CachedProvider {
+    /// Embeddings through the cache: they are deterministic, so every request is cached
+    /// (unless the cache is off); offline, a miss is an error. The vectors are stored as
+    /// the entry's output, as JSON.
+    async fn cached_embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ProviderError> {
+        if self.pure || self.mode == CacheMode::Off {
+            return self.inner.embed(texts).await;
+        }
+        let material = crate::response_cache::canonical(serde_json::json!({
+            "v": crate::response_cache::CACHE_ENTRY_VERSION,
+            "provider": self.identity,
+            "embed": texts,
+        }));
+        let key = key_of(&material);
+        let decode = |entry: CachedResponse| {
+            serde_json::from_str::<Vec<Vec<f32>>>(&entry.output).ok()
+        };
+        match self.cache.get(&key, SystemTime::now()) {
+            Lookup::Hit(r) => {
+                if let Some(vectors) = decode(r) {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(vectors);
+                }
+            }
+            Lookup::Expired(r) if self.mode == CacheMode::Offline => {
+                if let Some(vectors) = decode(r) {
+                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(vectors);
+                }
+            }
+            _ => {}
+        }
+        if self.mode == CacheMode::Offline {
+            self.counters.offline_misses.fetch_add(1, Ordering::Relaxed);
+            return Err(ProviderError {
+                message: format!(
+                    "offline: no cached embeddings for model `{}` (key {}); run once without --offline to record them",
+                    self.name,
+                    &key.hex()[..12]
+                ),
+                status: None,
+                attempts: 0,
+            });
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let vectors = self.inner.embed(texts).await?;
+        let entry = CachedResponse {
+            output: serde_json::to_string(&vectors).unwrap_or_default(),
+            tokens_in: None,
+            tokens_out: None,
+            latency_ms: 0.0,
+        };
+        let counter = match self
+            .cache
+            .put(&key, &material, &self.name, &entry, SystemTime::now())
+        {
+            Ok(()) => &self.counters.stores,
+            Err(_) => &self.counters.store_errors,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(vectors)
+    }
+}
+
 // Every `Provider` method is forwarded to `inner`; the ones that send a request to a model
 // go through `cached_complete`. A method added to the trait must be added here too, or the
 // wrapper silently falls back to the trait's default.
@@ -216,6 +280,10 @@ impl Provider for CachedProvider {
         repeat: u32,
     ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
         Box::pin(self.cached_complete(request, repeat))
+    }
+
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
+        Box::pin(self.cached_embed(texts))
     }
 
     fn concurrency(&self) -> usize {

@@ -173,6 +173,10 @@ pub struct ProviderConfig {
     /// `exec`: the program and its arguments, run once per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// `llamacpp`: start the server with `--embeddings` so that it serves
+    /// `/v1/embeddings` (for the `similar` assertion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<bool>,
 }
 
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
@@ -277,6 +281,17 @@ pub trait Provider: Send + Sync {
     /// `PR_SET_PDEATHSIG` is tied to the thread that spawned it.
     fn start(&self) -> BoxFuture<'_, Result<(), ProviderError>> {
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Embeds `texts`, one vector per text in order (the `similar` assertion). Providers
+    /// without an embeddings endpoint keep this default, which fails; wrappers forward it.
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
+        let _ = texts;
+        Box::pin(std::future::ready(Err(ProviderError {
+            message: "this provider does not serve embeddings (use a provider of kind `openai`, or `llamacpp` with `embeddings: true`)".into(),
+            status: None,
+            attempts: 0,
+        })))
     }
 }
 

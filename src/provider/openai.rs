@@ -18,6 +18,8 @@ use super::{
 };
 use crate::registry::Params;
 
+mod embeddings;
+
 /// The API used when `base_url` is not set.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// The key variable used for the default API when `api_key_env` is not set.
@@ -251,6 +253,10 @@ impl Provider for OpenAiProvider {
 
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         price_cost(self.price, tokens_in, tokens_out)
+    }
+
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
+        Box::pin(self.run_embed(texts))
     }
 }
 

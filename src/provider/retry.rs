@@ -184,32 +184,53 @@ pub async fn run_with_retries_estimated<F, Fut>(
     policy: &RetryPolicy,
     notices: Option<&UnboundedSender<RetryNotice>>,
     estimated_tokens: u64,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<ProviderResponse, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Completion, AttemptFailure>>,
 {
-    let _permit = limiter.acquire().await?;
     let start = Instant::now();
+    let used = |done: &Completion| match (done.tokens_in, done.tokens_out) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    };
+    let (done, attempts) =
+        retry_attempts(limiter, policy, notices, estimated_tokens, used, attempt).await?;
+    Ok(ProviderResponse {
+        output: done.output,
+        tokens_in: done.tokens_in,
+        tokens_out: done.tokens_out,
+        latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+        attempts,
+    })
+}
+
+/// The retry loop for any kind of answer `T` (a completion, embedding vectors): holds a
+/// slot of `limiter` throughout, charges `estimated_tokens` to its budget before each
+/// attempt and corrects it with `tokens_used` of the answer. Returns the answer and the
+/// number of attempts it took.
+pub async fn retry_attempts<T, F, Fut>(
+    limiter: &Limiter,
+    policy: &RetryPolicy,
+    notices: Option<&UnboundedSender<RetryNotice>>,
+    estimated_tokens: u64,
+    tokens_used: impl Fn(&T) -> Option<u64>,
+    mut attempt: F,
+) -> Result<(T, u32), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AttemptFailure>>,
+{
+    let _permit = limiter.acquire().await?;
     let mut attempts: u32 = 0;
     loop {
         attempts += 1;
         let ticket = limiter.start_attempt(estimated_tokens).await;
         let failure = match attempt().await {
             Ok(done) => {
-                let used = match (done.tokens_in, done.tokens_out) {
-                    (None, None) => None,
-                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-                };
-                limiter.on_success(ticket, used);
-                return Ok(ProviderResponse {
-                    output: done.output,
-                    tokens_in: done.tokens_in,
-                    tokens_out: done.tokens_out,
-                    latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-                    attempts,
-                });
+                limiter.on_success(ticket, tokens_used(&done));
+                return Ok((done, attempts));
             }
             Err(failure) => failure,
         };

@@ -33,6 +33,7 @@ fn equals(output: &str, expected: &str) -> AssertionResult {
         metric: None,
         weight: 1.0,
         detail: None,
+        scorer_error: false,
     }
 }
 
@@ -47,6 +48,7 @@ fn max_length(output: &str, max: usize) -> AssertionResult {
         metric: None,
         weight: 1.0,
         detail: None,
+        scorer_error: false,
     }
 }
 
@@ -94,6 +96,9 @@ fn cell(
         pass,
         score,
         assertions,
+        grader_tokens_in: None,
+        grader_tokens_out: None,
+        grader_cost_usd: None,
     }
 }
 

@@ -7,7 +7,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::events::CellResult;
 use crate::provider::{ProviderRequest, RetryNotice};
-use crate::score::{score_output, ScoreInput};
+use crate::score::{score_output_async, Assertion, ScoreContext, ScoreInput};
 use crate::spec::Plan;
 
 /// Which cell of the plan: indexes into evals, rows, prompts and models.
@@ -47,6 +47,9 @@ pub(crate) async fn run_cell(
         pass: false,
         score: 0.0,
         assertions: Vec::new(),
+        grader_tokens_in: None,
+        grader_tokens_out: None,
+        grader_cost_usd: None,
     };
     let rendered = match plan.templates.render_prompt(&prompt.version, &row.context) {
         Ok(r) => r,
@@ -59,6 +62,7 @@ pub(crate) async fn run_cell(
         result.error = Some(format!("model `{model}` has no provider"));
         return result;
     };
+    let prompt_text = rendered.to_text();
     let request = ProviderRequest {
         prompt: rendered,
         params: eval.params[id.prompt][id.model].clone(),
@@ -78,13 +82,29 @@ pub(crate) async fn run_cell(
                 vars: &row.context,
                 latency_ms: response.latency_ms,
             };
-            let case = score_output(
+            let ctx = ScoreContext {
+                templates: &plan.templates,
+                providers: &plan.providers,
+                setup: &plan.scoring,
+                grader: eval.grader.as_deref(),
+                embedder: eval.embedder.as_deref(),
+                prompt: &prompt_text,
+            };
+            let assertions: Vec<&Assertion> = eval
+                .assertions
+                .iter()
+                .chain(&eval.row_assertions[id.row])
+                .collect();
+            let scored = score_output_async(
                 eval.transform.as_ref(),
-                eval.assertions.iter().chain(&eval.row_assertions[id.row]),
+                &assertions,
                 &input,
-                &plan.templates,
+                &ctx,
                 row.threshold.or(eval.threshold),
-            );
+            )
+            .await;
+            scored.usage.apply(&mut result);
+            let case = scored.case;
             result.pass = case.pass;
             result.score = case.score;
             result.assertions = case.assertions;

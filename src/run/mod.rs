@@ -2,6 +2,7 @@
 //! streams [`crate::events::RunEvent`]s. It never formats output and never decides the gate.
 
 mod cell;
+mod group;
 mod runner;
 
 pub use runner::{execute, new_run_id, CellKey, RunError, RunOptions, RunOutcome};

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::cell::{run_cell, CellId};
-use crate::events::{RunEvent, RunSink};
+use super::group::{finish_group, is_grouped, Held};
+use crate::events::{CellResult, RunEvent, RunSink};
 use crate::provider::RetryNotice;
 use crate::spec::Plan;
 
@@ -94,6 +95,14 @@ pub fn new_run_id() -> String {
     )
 }
 
+/// What a task of the runner returns.
+enum Done {
+    /// A cell, scored except for its group assertions.
+    Cell(CellId, Box<CellResult>),
+    /// The finished cells of a group.
+    Group(Vec<CellResult>),
+}
+
 fn cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
     plan.evals.iter().enumerate().flat_map(|(e, eval)| {
         (0..eval.rows.len()).flat_map(move |row| {
@@ -167,13 +176,15 @@ pub async fn execute(
     let mut tasks = JoinSet::new();
     let mut completed = 0;
     let mut interrupted = false;
+    let mut held = Held::default();
     tokio::pin!(cancel);
     loop {
         while tasks.len() < concurrency {
             let Some(id) = pending.next() else { break };
             let model = plan.evals[id.eval].models[id.model].as_str();
             let retries = per_model.get(model).cloned();
-            tasks.spawn(run_cell(plan.clone(), id, retries));
+            let plan = plan.clone();
+            tasks.spawn(async move { Done::Cell(id, Box::new(run_cell(plan, id, retries).await)) });
         }
         if tasks.is_empty() {
             break;
@@ -195,9 +206,23 @@ pub async fn execute(
             }
             joined = tasks.join_next() => {
                 let Some(joined) = joined else { continue };
-                let cell = joined.map_err(RunError::Panic)?;
-                completed += 1;
-                emit(sinks, RunEvent::CellFinished(&cell))?;
+                let finished = match joined.map_err(RunError::Panic)? {
+                    Done::Cell(id, cell) if is_grouped(&plan, &id) => {
+                        if let Some((key, group)) = held.add(&plan, id, *cell) {
+                            let plan = plan.clone();
+                            tasks.spawn(async move {
+                                Done::Group(finish_group(plan, key, group).await)
+                            });
+                        }
+                        continue;
+                    }
+                    Done::Cell(_, cell) => vec![*cell],
+                    Done::Group(cells) => cells,
+                };
+                for cell in &finished {
+                    completed += 1;
+                    emit(sinks, RunEvent::CellFinished(cell))?;
+                }
             }
         }
     }

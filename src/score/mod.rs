@@ -8,6 +8,9 @@
 //! Google's `rouge-score`), `bleu.rs` (`bleu`, as sacrebleu), `chrf.rs` (`chrf`, as
 //! sacrebleu) and `squad.rs` (`f1`, `exact-match`, as the SQuAD script). Each implements
 //! one internal `Check` trait.
+//! Scorers that call out implement `AsyncCheck` or `GroupCheck` (`remote.rs`) and are
+//! scored by [`score_case_async`]: `judge.rs` (`llm-rubric`, `factuality`, `closed-qa`,
+//! `g-eval`, `select-best`), `embed.rs` (`similar`) and `external.rs` (`external`).
 //!
 //! Value shapes: a string for `equals`, `contains`, `icontains`, `starts-with`,
 //! `ends-with`, `regex` and `levenshtein` (numbers and booleans are taken as their text);
@@ -44,15 +47,19 @@
 pub mod bleu;
 mod check;
 pub mod chrf;
+mod embed;
 mod error;
+mod external;
 mod json;
 mod json_diff;
 mod json_expect;
 mod json_path;
+mod judge;
 mod latency;
 mod metric;
 mod ngram;
 pub mod porter;
+mod remote;
 pub mod rouge;
 mod set;
 mod similarity;
@@ -70,8 +77,14 @@ use crate::diagnostic::Location;
 use crate::events::AssertionResult;
 use crate::template::TemplateSet;
 
-use check::Check;
+use check::Outcome;
 pub use error::ScoreError;
+pub use judge::{judge_prompt_name, judge_variables, JUDGE_KINDS};
+pub use remote::{
+    score_case_async, score_output_async, Candidate, GraderUsage, ProviderRole, ScoreContext,
+    ScoredCase, ScoringSetup,
+};
+use remote::{Scorer, Verdict};
 pub use transform::{compile_eval as compile_eval_transform, Transform};
 use value::Compiler;
 
@@ -107,6 +120,13 @@ pub const BASE_KINDS: &[&str] = &[
     "exact-match",
     "latency",
     "assert-set",
+    "llm-rubric",
+    "factuality",
+    "closed-qa",
+    "g-eval",
+    "select-best",
+    "similar",
+    "external",
 ];
 
 /// Where `measure` and `stem` belong, for the error that finds them elsewhere.
@@ -161,6 +181,21 @@ pub struct AssertionSpec {
     /// The members of an `assert-set`.
     #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
     pub assert: Option<Vec<AssertionSpec>>,
+    /// Model-graded types: the provider that judges, overriding the eval's `grader`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader: Option<String>,
+    /// `similar`: the provider that computes embeddings, overriding the eval's `embedder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
+    /// `external`: the scorer's command line (program and arguments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `external`: a script run by the interpreter its extension names (`.py` → `python3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    /// `external`: how long one reply may take, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 /// What an assertion looks at.
@@ -171,6 +206,20 @@ pub struct ScoreInput<'a> {
     pub vars: &'a minijinja::Value,
     /// The request's latency in milliseconds.
     pub latency_ms: f64,
+}
+
+impl<'a> ScoreInput<'a> {
+    /// The same input with another output (what a `transform` left).
+    pub fn with_output<'b>(&self, output: &'b str) -> ScoreInput<'b>
+    where
+        'a: 'b,
+    {
+        ScoreInput {
+            output,
+            vars: self.vars,
+            latency_ms: self.latency_ms,
+        }
+    }
 }
 
 /// A compiled assertion.
@@ -204,7 +253,7 @@ pub struct Assertion {
     negated: bool,
     weight: f64,
     transform: Option<Transform>,
-    check: Box<dyn Check>,
+    scorer: Scorer,
     variables: BTreeSet<String>,
     template_names: Vec<String>,
 }
@@ -275,6 +324,17 @@ impl Assertion {
             Some(source) => Some(transform::compile_for(source, &mut compiler)?),
             None => None,
         };
+        if let Some(scorer) = remote::compile(base, &mut compiler)? {
+            return Ok(Assertion {
+                spec: spec.clone(),
+                negated,
+                weight,
+                transform,
+                scorer,
+                variables: compiler.variables,
+                template_names: compiler.template_names,
+            });
+        }
         let check = match base {
             "is-json" | "json-schema" | "contains-json" => json::compile(base, &mut compiler)?,
             "json-path" => json_path::compile(&mut compiler)?,
@@ -295,7 +355,7 @@ impl Assertion {
             negated,
             weight,
             transform,
-            check,
+            scorer: Scorer::Sync(check),
             variables: compiler.variables,
             template_names: compiler.template_names,
         })
@@ -321,21 +381,40 @@ impl Assertion {
     }
 
     /// Evaluates the assertion on one output (after its `transform`, if it has one).
+    ///
+    /// Types that call out (judges, `similar`, `external`) are scored by
+    /// [`score_case_async`]; here they fail as scorer errors.
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
-        let checked = match &self.transform {
-            None => self.check.check(input, templates),
-            Some(transform) => match transform.apply(input.output, input.vars, templates) {
-                Ok(output) => self.check.check(
-                    &ScoreInput {
-                        output: &output,
-                        vars: input.vars,
-                        latency_ms: input.latency_ms,
-                    },
-                    templates,
-                ),
-                Err(reason) => Err(reason),
-            },
+        let Scorer::Sync(check) = &self.scorer else {
+            return self.result_of(Verdict::scorer_error(format!(
+                "`{}` is only scored in a run",
+                self.spec.kind
+            )));
         };
+        let checked = match self.transformed(input, templates) {
+            Ok(None) => check.check(input, templates),
+            Ok(Some(output)) => check.check(&input.with_output(&output), templates),
+            Err(reason) => Err(reason),
+        };
+        self.result(checked)
+    }
+
+    /// The output as this assertion's `transform` leaves it: `None` without a transform.
+    pub(crate) fn transformed(
+        &self,
+        input: &ScoreInput<'_>,
+        templates: &TemplateSet,
+    ) -> Result<Option<String>, String> {
+        match &self.transform {
+            None => Ok(None),
+            Some(transform) => transform
+                .apply(input.output, input.vars, templates)
+                .map(Some),
+        }
+    }
+
+    /// The result of a check, with `not-` applied and the score clamped to `[0, 1]`.
+    fn result(&self, checked: Result<Outcome, String>) -> AssertionResult {
         let (pass, score, reason, detail) = match checked {
             Err(reason) => (false, 0.0, reason, None),
             Ok(outcome) if !self.negated => {
@@ -367,6 +446,7 @@ impl Assertion {
             metric: self.spec.metric.clone(),
             weight: self.weight,
             detail,
+            scorer_error: false,
         }
     }
 }
@@ -408,6 +488,11 @@ pub fn score_case<'a>(
         .into_iter()
         .map(|a| a.evaluate(input, templates))
         .collect();
+    aggregate(results, threshold)
+}
+
+/// The case score of assertion results, as [`score_case`] describes.
+pub fn aggregate(results: Vec<AssertionResult>, threshold: Option<f64>) -> CaseScore {
     let (pass, score) = combine(&results, threshold);
     CaseScore {
         pass,
@@ -429,27 +514,27 @@ pub fn score_output<'a>(
         return score_case(assertions, input, templates, threshold);
     };
     match transform.apply(input.output, input.vars, templates) {
-        Ok(output) => {
-            let input = ScoreInput {
-                output: &output,
-                vars: input.vars,
-                latency_ms: input.latency_ms,
-            };
-            score_case(assertions, &input, templates, threshold)
-        }
-        Err(reason) => CaseScore {
+        Ok(output) => score_case(assertions, &input.with_output(&output), templates, threshold),
+        Err(reason) => transform_failed(reason),
+    }
+}
+
+/// The case score when the eval's `transform` fails on an output: one failing
+/// `transform` result saying why.
+pub(crate) fn transform_failed(reason: String) -> CaseScore {
+    CaseScore {
+        pass: false,
+        score: 0.0,
+        assertions: vec![AssertionResult {
+            kind: "transform".to_string(),
             pass: false,
             score: 0.0,
-            assertions: vec![AssertionResult {
-                kind: "transform".to_string(),
-                pass: false,
-                score: 0.0,
-                reason,
-                metric: None,
-                weight: 1.0,
-                detail: None,
-            }],
-        },
+            reason,
+            metric: None,
+            weight: 1.0,
+            detail: None,
+            scorer_error: false,
+        }],
     }
 }
 

@@ -65,6 +65,8 @@ pub struct ServerSettings {
     pub parallel: usize,
     /// CPU threads (`--threads`).
     pub threads: usize,
+    /// Whether the server also serves `/v1/embeddings` (`--embeddings`).
+    pub embeddings: bool,
 }
 
 impl ServerSettings {
@@ -85,6 +87,9 @@ impl ServerSettings {
             self.threads.to_string().into(),
         ];
         args.extend(FIXED_FLAGS.iter().map(OsString::from));
+        if self.embeddings {
+            args.push("--embeddings".into());
+        }
         args
     }
 }
@@ -205,6 +210,7 @@ impl Settings {
                     ctx_size,
                     parallel,
                     threads,
+                    embeddings: config.embeddings.unwrap_or(false),
                 },
                 startup_timeout,
             }
@@ -385,6 +391,7 @@ mod tests {
             ctx_size: 4096,
             parallel: 3,
             threads: 2,
+            embeddings: false,
         };
         let args: Vec<String> = server
             .args(8123)

@@ -155,6 +155,20 @@ impl Provider for LlamaCppProvider {
             Ok(())
         })
     }
+
+    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
+        match self.state.get() {
+            Some(ready) => ready.client.embed(texts),
+            None => Box::pin(std::future::ready(Err(ProviderError {
+                message: format!(
+                    "provider `{}` was not started before its first request",
+                    self.name
+                ),
+                status: None,
+                attempts: 0,
+            }))),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,665 @@
+//! `external`: scorers written in any language, run as one persistent worker process per
+//! distinct command per run, spoken to in newline-delimited JSON (see `docs/scorers.md`).
+//!
+//! Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
+//! requests in any order (a simple worker answers them one at a time, in order). A worker
+//! that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
+//! carry the tail of the worker's stderr.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value as Json};
+use tokio::sync::oneshot;
+
+use super::check::Outcome;
+use super::remote::{AsyncCheck, GraderUsage, ScoreContext, Verdict};
+use super::value::Compiler;
+use super::{ScoreError, ScoreInput};
+use crate::provider::BoxFuture;
+
+const EX_EXTERNAL: &str =
+    "{type: external, command: [python3, scorers/keywords.py], value: {words: [Paris]}}";
+
+/// How long one reply may take when the spec sets no `timeout`.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a worker is started in one run (the first start and one restart).
+const MAX_STARTS: u32 = 2;
+/// How much of the worker's stderr is kept for error messages.
+const STDERR_TAIL: usize = 2000;
+
+/// Compiles `external` (`not-` already removed).
+pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, ScoreError> {
+    let argv = match (&c.spec.command, &c.spec.script) {
+        (Some(_), Some(_)) => {
+            return Err(c.invalid("give either `command` or `script`, not both", EX_EXTERNAL))
+        }
+        (None, None) => {
+            return Err(c.invalid("needs a `command` (a list) or a `script`", EX_EXTERNAL))
+        }
+        (Some(cmd), None) if cmd.is_empty() || cmd[0].trim().is_empty() => {
+            return Err(c.invalid("`command` must name a program", EX_EXTERNAL))
+        }
+        (Some(cmd), None) => cmd.clone(),
+        (None, Some(script)) => script_command(script),
+    };
+    let timeout = match &c.spec.timeout {
+        None => DEFAULT_TIMEOUT,
+        Some(text) => match humantime::parse_duration(text.trim()) {
+            Ok(d) if !d.is_zero() => d,
+            _ => {
+                return Err(c.invalid(
+                    format!(
+                        "invalid `timeout` `{text}`: write a duration such as `30s` or `500ms`"
+                    ),
+                    EX_EXTERNAL,
+                ))
+            }
+        },
+    };
+    let threshold = match c.spec.threshold {
+        None => 0.5,
+        Some(t) if (0.0..=1.0).contains(&t) => t,
+        Some(t) => {
+            return Err(c.invalid(
+                format!("`threshold` must be between 0 and 1, found {t}"),
+                EX_EXTERNAL,
+            ))
+        }
+    };
+    let config = serde_json::to_value(c.spec).unwrap_or(Json::Null);
+    Ok(Box::new(External {
+        argv,
+        timeout,
+        threshold,
+        config,
+    }))
+}
+
+/// The command line of a script: its interpreter by extension, else the script itself.
+fn script_command(script: &str) -> Vec<String> {
+    let interpreter = match Path::new(script).extension().and_then(|e| e.to_str()) {
+        Some("py") => Some("python3"),
+        Some("js" | "mjs" | "cjs") => Some("node"),
+        Some("rb") => Some("ruby"),
+        Some("sh") => Some("sh"),
+        _ => None,
+    };
+    interpreter
+        .map(str::to_string)
+        .into_iter()
+        .chain([script.to_string()])
+        .collect()
+}
+
+/// A compiled `external` assertion.
+struct External {
+    argv: Vec<String>,
+    timeout: Duration,
+    /// The pass mark for replies that give a `score` but no `pass`.
+    threshold: f64,
+    /// The assertion as written, sent with every request.
+    config: Json,
+}
+
+impl External {
+    async fn run(&self, input: &ScoreInput<'_>, ctx: &ScoreContext<'_>) -> Verdict {
+        let vars = serde_json::to_value(input.vars).unwrap_or(Json::Null);
+        let expected = vars.get("expected").cloned().unwrap_or(Json::Null);
+        let request = json!({
+            "output": input.output,
+            "vars": vars,
+            "expected": expected,
+            "prompt": ctx.prompt,
+            "assertion": self.config,
+        });
+        let worker = ctx.setup.worker(&self.argv);
+        let reply = match worker.request(request, self.timeout).await {
+            Ok(reply) => reply,
+            Err(failure) => return failure.into_verdict(),
+        };
+        match read_reply(&reply, self.threshold) {
+            Ok(outcome) => Verdict::Checked(outcome.with_detail(detail_of(&reply))),
+            Err(why) => Verdict::ScorerError {
+                reason: format!("bad reply from external scorer `{}`: {why}", worker.name()),
+                detail: Some(json!({"reply": reply, "stderr": worker.stderr_tail()})),
+            },
+        }
+    }
+}
+
+impl AsyncCheck for External {
+    fn check<'a>(
+        &'a self,
+        input: &'a ScoreInput<'a>,
+        ctx: &'a ScoreContext<'a>,
+        _usage: &'a mut GraderUsage,
+    ) -> BoxFuture<'a, Verdict> {
+        Box::pin(self.run(input, ctx))
+    }
+}
+
+/// What is kept of a good reply: its named metrics.
+fn detail_of(reply: &Map<String, Json>) -> Json {
+    let mut detail = Map::new();
+    if let Some(metrics) = reply.get("metrics") {
+        detail.insert("metrics".into(), metrics.clone());
+    }
+    Json::Object(detail)
+}
+
+/// Reads `{pass, score, reason, metrics}`: without `pass` the score decides (at
+/// `threshold`); without `score` it is 1 or 0. A reply with `error` is a scorer error.
+fn read_reply(reply: &Map<String, Json>, threshold: f64) -> Result<Outcome, String> {
+    if let Some(error) = reply.get("error").filter(|e| !e.is_null()) {
+        let text = error
+            .as_str()
+            .map_or_else(|| error.to_string(), str::to_string);
+        return Err(format!("the scorer reported an error: {text}"));
+    }
+    let pass = match reply.get("pass") {
+        None | Some(Json::Null) => None,
+        Some(Json::Bool(b)) => Some(*b),
+        Some(other) => return Err(format!("`pass` must be true or false, found {other}")),
+    };
+    let score = match reply.get("score") {
+        None | Some(Json::Null) => None,
+        Some(v) => match v.as_f64() {
+            Some(s) if (0.0..=1.0).contains(&s) => Some(s),
+            _ => return Err(format!("`score` must be a number from 0 to 1, found {v}")),
+        },
+    };
+    if let Some(metrics) = reply.get("metrics") {
+        let ok = metrics
+            .as_object()
+            .is_some_and(|m| m.values().all(Json::is_number));
+        if !ok {
+            return Err(format!(
+                "`metrics` must map names to numbers, found {metrics}"
+            ));
+        }
+    }
+    let (pass, score) = match (pass, score) {
+        (None, None) => return Err("the reply has neither `pass` nor `score`".into()),
+        (Some(p), None) => (p, if p { 1.0 } else { 0.0 }),
+        (None, Some(s)) => (s >= threshold, s),
+        (Some(p), Some(s)) => (p, s),
+    };
+    let reason = match reply.get("reason") {
+        Some(Json::String(r)) if !r.trim().is_empty() => r.trim().to_string(),
+        _ => format!(
+            "external scorer: {} (score {score:.2})",
+            if pass { "pass" } else { "fail" }
+        ),
+    };
+    Ok(Outcome::scored(pass, score, reason))
+}
+
+/// Why a request got no usable reply.
+#[derive(Debug)]
+pub(crate) struct WorkerFailure {
+    reason: String,
+    stderr: String,
+}
+
+impl WorkerFailure {
+    fn into_verdict(self) -> Verdict {
+        let last = self.stderr.lines().rev().find(|l| !l.trim().is_empty());
+        let reason = match last {
+            Some(line) => format!("{} (stderr: {})", self.reason, line.trim()),
+            None => self.reason,
+        };
+        Verdict::ScorerError {
+            reason,
+            detail: Some(json!({"stderr": self.stderr})),
+        }
+    }
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Map<String, Json>, String>>>>>;
+
+/// One external scorer process, started on the first request and restarted once if it
+/// exits; killed when the worker is dropped (with the plan, at the end of the run).
+pub(crate) struct Worker {
+    argv: Vec<String>,
+    cwd: PathBuf,
+    next_id: AtomicU64,
+    state: Mutex<State>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("argv", &self.argv)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    starts: u32,
+    running: Option<Running>,
+    /// Why the last process ended, for requests that find it gone.
+    ended: Option<String>,
+}
+
+struct Running {
+    child: Arc<Mutex<Child>>,
+    stdin: mpsc::Sender<String>,
+    pending: Pending,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Worker {
+    pub(crate) fn new(argv: Vec<String>, cwd: PathBuf) -> Self {
+        Worker {
+            argv,
+            cwd,
+            next_id: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+            stderr: Arc::new(Mutex::new(String::new())),
+        }
+    }
+
+    /// The command line, for messages.
+    pub(crate) fn name(&self) -> String {
+        self.argv.join(" ")
+    }
+
+    /// The last part of what the worker wrote to stderr.
+    pub(crate) fn stderr_tail(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn failure(&self, reason: String) -> WorkerFailure {
+        WorkerFailure {
+            reason,
+            stderr: self.stderr_tail(),
+        }
+    }
+
+    /// Sends one request and waits for the reply with the same `id`.
+    pub(crate) async fn request(
+        &self,
+        mut request: Json,
+        timeout: Duration,
+    ) -> Result<Map<String, Json>, WorkerFailure> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Json::Object(map) = &mut request {
+            map.insert("id".into(), id.into());
+        }
+        let line = format!("{request}\n");
+        let (tx, rx) = oneshot::channel();
+        let pending = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let alive = state
+                .running
+                .as_ref()
+                .is_some_and(|r| r.alive.load(Ordering::SeqCst));
+            if !alive {
+                if state.starts >= MAX_STARTS {
+                    let why = state.ended.clone().unwrap_or_else(|| "it exited".into());
+                    return Err(self.failure(format!(
+                        "external scorer `{}` stopped twice and is not restarted again; last time {why}",
+                        self.name()
+                    )));
+                }
+                state.starts += 1;
+                if let Some(old) = state.running.take() {
+                    kill(&old.child);
+                }
+                match self.spawn() {
+                    Ok(running) => state.running = Some(running),
+                    Err(e) => {
+                        state.starts = MAX_STARTS;
+                        state.ended = Some(format!("it could not start: {e}"));
+                        return Err(self.failure(format!(
+                            "could not start external scorer `{}` in {}: {e}",
+                            self.name(),
+                            self.cwd.display()
+                        )));
+                    }
+                }
+            }
+            let Some(running) = state.running.as_ref() else {
+                return Err(self.failure("external scorer is not running".into()));
+            };
+            running
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, tx);
+            if running.stdin.send(line).is_err() {
+                return Err(self.failure(format!(
+                    "external scorer `{}` closed its input",
+                    self.name()
+                )));
+            }
+            running.pending.clone()
+        };
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(reply))) => Ok(reply),
+            Ok(Ok(Err(reason))) => {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                state.ended = Some(reason.clone());
+                drop(state);
+                Err(self.failure(reason))
+            }
+            Ok(Err(_)) => Err(self.failure(format!("external scorer `{}` stopped", self.name()))),
+            Err(_) => {
+                pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                Err(self.failure(format!(
+                    "external scorer `{}` did not reply within {}",
+                    self.name(),
+                    humantime::format_duration(timeout)
+                )))
+            }
+        }
+    }
+
+    /// Starts the process and its three pipe threads.
+    fn spawn(&self) -> std::io::Result<Running> {
+        let mut child = Command::new(&self.argv[0])
+            .args(&self.argv[1..])
+            .current_dir(&self.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err(std::io::Error::other("no pipes to the process"));
+        };
+        let child = Arc::new(Mutex::new(child));
+        let pending: Pending = Arc::default();
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            let mut stdin = stdin;
+            for line in rx {
+                if stdin
+                    .write_all(line.as_bytes())
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+
+        let tail = self.stderr.clone();
+        let stderr_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stderr_flag = stderr_done.clone();
+        std::thread::spawn(move || {
+            let mut stderr = stderr;
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                tail.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if tail.len() > STDERR_TAIL {
+                    let mut cut = tail.len() - STDERR_TAIL;
+                    while !tail.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                    tail.drain(..cut);
+                }
+            }
+            stderr_flag.store(true, Ordering::SeqCst);
+        });
+
+        let (reader_pending, reader_alive, reader_child) =
+            (pending.clone(), alive.clone(), child.clone());
+        let name = self.name();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                dispatch(&line, &reader_pending, &name);
+            }
+            reader_alive.store(false, Ordering::SeqCst);
+            // Give stderr a moment to drain so the failure carries the worker's last words.
+            for _ in 0..50 {
+                if stderr_done.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let status = exit_status(&reader_child);
+            let reason = format!("external scorer `{name}` exited{status}");
+            let waiting: Vec<_> = reader_pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .collect();
+            for (_, tx) in waiting {
+                let _ = tx.send(Err(reason.clone()));
+            }
+        });
+
+        Ok(Running {
+            child,
+            stdin: tx,
+            pending,
+            alive,
+        })
+    }
+}
+
+/// Hands one line of the worker's stdout to the request it answers. A line that is not a
+/// JSON object with a known `id` fails every waiting request: stdout is the protocol
+/// channel (logs go to stderr).
+fn dispatch(line: &str, pending: &Pending, name: &str) {
+    let parsed: Option<Map<String, Json>> = match serde_json::from_str::<Json>(line) {
+        Ok(Json::Object(map)) => Some(map),
+        _ => None,
+    };
+    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
+    let id = parsed
+        .as_ref()
+        .and_then(|m| m.get("id"))
+        .and_then(Json::as_u64);
+    if let (Some(map), Some(id)) = (parsed, id) {
+        if let Some(tx) = pending.remove(&id) {
+            let _ = tx.send(Ok(map));
+        }
+        // A reply to a request that timed out is dropped.
+        return;
+    }
+    let shown: String = line.chars().take(120).collect();
+    let reason = format!(
+        "bad reply from external scorer `{name}`: expected a JSON object with the request's `id`, got {shown:?}"
+    );
+    for (_, tx) in pending.drain() {
+        let _ = tx.send(Err(reason.clone()));
+    }
+}
+
+/// ` with status N` once the process has exited, else nothing.
+fn exit_status(child: &Mutex<Child>) -> String {
+    for _ in 0..50 {
+        let status = child.lock().unwrap_or_else(|e| e.into_inner()).try_wait();
+        match status {
+            Ok(Some(status)) => {
+                return match status.code() {
+                    Some(code) => format!(" with status {code}"),
+                    None => " on a signal".to_string(),
+                }
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => break,
+        }
+    }
+    String::new()
+}
+
+fn kill(child: &Mutex<Child>) {
+    let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = state.running.take() {
+            kill(&running.child);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::testing::compile_err;
+
+    fn reply(v: Json) -> Map<String, Json> {
+        match v {
+            Json::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn replies_are_read_with_defaults() {
+        let o = read_reply(
+            &reply(json!({"id": 1, "pass": true, "score": 0.5, "reason": "ok"})),
+            0.5,
+        )
+        .unwrap();
+        assert_eq!((o.pass, o.score, o.reason.as_str()), (true, 0.5, "ok"));
+        let o = read_reply(&reply(json!({"score": 0.4})), 0.5).unwrap();
+        assert!(!o.pass);
+        assert_eq!(o.reason, "external scorer: fail (score 0.40)");
+        let o = read_reply(&reply(json!({"pass": true, "metrics": {"hits": 2}})), 0.5).unwrap();
+        assert_eq!(o.score, 1.0);
+    }
+
+    #[test]
+    fn bad_replies_say_why() {
+        let err = |v| read_reply(&reply(v), 0.5).unwrap_err();
+        assert!(err(json!({"reason": "x"})).contains("neither"));
+        assert!(err(json!({"pass": "yes"})).contains("`pass`"));
+        assert!(err(json!({"score": 2})).contains("from 0 to 1"));
+        assert!(err(json!({"pass": true, "metrics": {"a": "b"}})).contains("`metrics`"));
+        assert_eq!(
+            err(json!({"error": "no words"})),
+            "the scorer reported an error: no words"
+        );
+    }
+
+    #[test]
+    fn scripts_run_with_their_interpreter() {
+        assert_eq!(script_command("s/k.py"), ["python3", "s/k.py"]);
+        assert_eq!(script_command("s/k.js"), ["node", "s/k.js"]);
+        assert_eq!(script_command("./k"), ["./k"]);
+    }
+
+    #[test]
+    fn command_or_script_is_required() {
+        let err = compile_err(json!({"type": "external"}));
+        assert!(err.to_string().contains("needs a `command`"), "{err}");
+        let err = compile_err(json!({"type": "external", "command": ["a"], "script": "b.py"}));
+        assert!(err.to_string().contains("not both"), "{err}");
+        let err = compile_err(json!({"type": "external", "command": ["a"], "timeout": "soon"}));
+        assert!(err.to_string().contains("invalid `timeout`"), "{err}");
+    }
+
+    fn sh_worker(script: &str) -> Worker {
+        Worker::new(
+            vec!["sh".into(), "-c".into(), script.into()],
+            std::env::temp_dir(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_crashing_worker_is_restarted_once_then_given_up() {
+        let w = sh_worker("read line; echo 'boom' >&2; exit 3");
+        for _ in 0..2 {
+            let err = w
+                .request(json!({}), Duration::from_secs(10))
+                .await
+                .unwrap_err();
+            assert!(
+                err.reason.contains("exited with status 3"),
+                "{}",
+                err.reason
+            );
+            assert!(err.stderr.contains("boom"), "{:?}", err.stderr);
+        }
+        let err = w
+            .request(json!({}), Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(err.reason.contains("stopped twice"), "{}", err.reason);
+    }
+
+    #[tokio::test]
+    async fn a_silent_worker_times_out() {
+        let w = sh_worker("sleep 30");
+        let err = w
+            .request(json!({}), Duration::from_millis(200))
+            .await
+            .unwrap_err();
+        assert!(
+            err.reason.contains("did not reply within 200ms"),
+            "{}",
+            err.reason
+        );
+    }
+
+    #[tokio::test]
+    async fn a_non_json_line_fails_the_request() {
+        let w = sh_worker("read line; echo 'hello'; sleep 5");
+        let err = w
+            .request(json!({}), Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(err.reason.contains("got \"hello\""), "{}", err.reason);
+    }
+
+    #[tokio::test]
+    async fn replies_are_matched_by_id() {
+        // Echoes each request back: the reply carries the request's id.
+        let w = Arc::new(sh_worker("while read line; do echo \"$line\"; done"));
+        let (a, b) = tokio::join!(
+            w.request(json!({"n": 1}), Duration::from_secs(10)),
+            w.request(json!({"n": 2}), Duration::from_secs(10)),
+        );
+        assert_eq!(a.unwrap()["n"], 1);
+        assert_eq!(b.unwrap()["n"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_start_error() {
+        let w = Worker::new(vec!["/nonexistent/scorer".into()], std::env::temp_dir());
+        let err = w
+            .request(json!({}), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(
+            err.reason.starts_with("could not start external scorer"),
+            "{}",
+            err.reason
+        );
+    }
+}
