@@ -195,7 +195,7 @@ impl SpecError {
             SpecError::BadReference { .. } => None,
             SpecError::Unresolved { source, .. } => source.hint(),
             SpecError::UnknownModel { configured, .. } => Some(format!(
-                "use a provider from prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL",
+                "use a provider from prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL, anthropic:MODEL, ollama:MODEL",
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {

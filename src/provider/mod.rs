@@ -358,7 +358,7 @@ pub fn build(
 }
 
 /// The settings an inline model id stands for: `echo`, `llamacpp` (the default local
-/// model), or `openai:MODEL`.
+/// model), `openai:MODEL`, `anthropic:MODEL` or `ollama:MODEL`.
 pub fn inline(id: &str) -> Option<ProviderConfig> {
     if id == "echo" || id == "llamacpp" {
         return Some(ProviderConfig {
@@ -366,12 +366,12 @@ pub fn inline(id: &str) -> Option<ProviderConfig> {
             ..ProviderConfig::default()
         });
     }
-    let model = id.strip_prefix("openai:")?;
-    if model.trim().is_empty() {
+    let (kind, model) = id.split_once(':')?;
+    if !matches!(kind, "openai" | "anthropic" | "ollama") || model.trim().is_empty() {
         return None;
     }
     Some(ProviderConfig {
-        kind: "openai".into(),
+        kind: kind.into(),
         model: Some(model.to_string()),
         ..ProviderConfig::default()
     })
@@ -595,7 +595,11 @@ mod tests {
         assert_eq!(c.base_url, None);
         assert_eq!(inline("openai:"), None);
         assert_eq!(inline("gpt-4o"), None);
-        assert_eq!(inline("anthropic:claude"), None);
+        let c = inline("anthropic:claude-3-5-haiku-latest").unwrap();
+        assert_eq!(c.kind, "anthropic");
+        assert_eq!(inline("ollama:llama3.2").unwrap().kind, "ollama");
+        assert_eq!(inline("vertex:gemini"), None);
+        assert_eq!(inline("ollama:"), None);
         assert_eq!(inline("Echo"), None);
     }
 
