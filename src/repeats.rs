@@ -163,9 +163,13 @@ mod tests {
             for c in 0..=n {
                 for k in 1..=n {
                     let exact = 1.0
-                        - choose(u64::from(n - c), u64::from(k)) / choose(u64::from(n), u64::from(k));
+                        - choose(u64::from(n - c), u64::from(k))
+                            / choose(u64::from(n), u64::from(k));
                     let got = pass_at_k(n, c, k);
-                    assert!((got - exact).abs() < 1e-9, "n={n} c={c} k={k}: {got} vs {exact}");
+                    assert!(
+                        (got - exact).abs() < 1e-9,
+                        "n={n} c={c} k={k}: {got} vs {exact}"
+                    );
                 }
             }
         }

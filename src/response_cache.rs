@@ -622,7 +622,9 @@ mod tests {
             latency_ms: 12.5,
         };
         cache.put(&k, &material, "p", &response, t0).unwrap();
-        assert!(cache.path_of(&k).starts_with(dir.path().join(&k.hex()[..2])));
+        assert!(cache
+            .path_of(&k)
+            .starts_with(dir.path().join(&k.hex()[..2])));
         assert_eq!(cache.get(&k, t0), Lookup::Hit(response.clone()));
         let later = t0 + Duration::from_secs(61);
         assert_eq!(cache.get(&k, later), Lookup::Expired(response.clone()));
@@ -648,21 +650,35 @@ mod tests {
         std::fs::write(&path, "{\"version\": 1, \"key\":").unwrap();
         assert_eq!(cache.get(&k, SystemTime::now()), Lookup::Miss);
         assert_eq!(cache.stats(SystemTime::now()).unwrap().unreadable, 1);
-        assert_eq!(cache.clear(ClearFilter::Expired, SystemTime::now()).unwrap(), 1);
+        assert_eq!(
+            cache
+                .clear(ClearFilter::Expired, SystemTime::now())
+                .unwrap(),
+            1
+        );
     }
 
     #[test]
     fn determinism_rule() {
         let none = Params::new();
         assert!(!is_deterministic(&none, &none));
-        assert!(is_deterministic(&params(&[("temperature", 0.into())]), &none));
-        assert!(is_deterministic(&params(&[("temperature", 0.0.into())]), &none));
+        assert!(is_deterministic(
+            &params(&[("temperature", 0.into())]),
+            &none
+        ));
+        assert!(is_deterministic(
+            &params(&[("temperature", 0.0.into())]),
+            &none
+        ));
         assert!(is_deterministic(&none, &params(&[("seed", 7.into())])));
         assert!(!is_deterministic(
             &params(&[("temperature", 0.7.into())]),
             &params(&[("temperature", 0.into())])
         ));
-        assert!(!is_deterministic(&params(&[("seed", serde_json::Value::Null)]), &none));
+        assert!(!is_deterministic(
+            &params(&[("seed", serde_json::Value::Null)]),
+            &none
+        ));
     }
 
     #[test]

@@ -275,9 +275,8 @@ pub fn check(
     }
     for (name, config) in &plan.provider_configs {
         let before = record.providers.get(name);
-        let same = before.is_some_and(|b| {
-            serde_json::to_value(b).ok() == serde_json::to_value(config).ok()
-        });
+        let same = before
+            .is_some_and(|b| serde_json::to_value(b).ok() == serde_json::to_value(config).ok());
         if before.is_some() && !same {
             changes.push(format!("the settings of provider `{name}` changed"));
         }

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::events::CellResult;
 use crate::events::{RunEvent, RunSink};
 use crate::gate;
 use crate::project::Project;
-use crate::events::CellResult;
 use crate::provider::ProviderError;
 use crate::resume::{self, RunSelection};
 use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};

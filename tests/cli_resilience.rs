@@ -168,7 +168,10 @@ fn cache_hits_misses_no_cache_and_ttl() {
     assert_eq!(count.load(Ordering::SeqCst), 6);
     let second = results(&p.latest_run());
     assert!(second.iter().all(|c| c["cached"] == true), "{second:?}");
-    assert!(stdout.contains("6 of 6 cells were served from the response cache"), "{stdout}");
+    assert!(
+        stdout.contains("6 of 6 cells were served from the response cache"),
+        "{stdout}"
+    );
     assert!(stderr.contains("cache: 6 responses served"), "{stderr}");
     let out: Value = serde_json::from_str(&p.read("out.json")).unwrap();
     assert_eq!(out["summary"][0]["cached"], 3);
@@ -260,7 +263,21 @@ fn offline_replays_without_keys_and_marks_misses() {
 fn secrets_are_never_written() {
     let (port, _) = echo_server(Duration::ZERO);
     let p = project(port, DETERMINISTIC, "repeat: 2\n");
-    let (code, _, stderr) = run(&p, &["run", "--no-progress", "-o", "out/r.json", "-o", "out/r.md", "-o", "out/r.csv", "-o", "out/r.xml"]);
+    let (code, _, stderr) = run(
+        &p,
+        &[
+            "run",
+            "--no-progress",
+            "-o",
+            "out/r.json",
+            "-o",
+            "out/r.md",
+            "-o",
+            "out/r.csv",
+            "-o",
+            "out/r.xml",
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
     let (code, _, _) = run(&p, &["run", "--no-progress", "-o", "out/r2.json"]);
     assert_eq!(code, 0);
@@ -350,14 +367,24 @@ fn kill_9_then_resume_runs_only_the_missing_cells() {
         .collect();
     assert!(done.len() >= 6 && done.len() < 30, "{}", done.len());
     // With two in flight, at most two answered requests were lost with the process.
-    assert!(sent_before <= done.len() + 2, "{sent_before} vs {}", done.len());
+    assert!(
+        sent_before <= done.len() + 2,
+        "{sent_before} vs {}",
+        done.len()
+    );
 
     let (code, _, stderr) = run(&p, &["run", "--resume", "--no-progress"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(&format!("{} of 30 cells already finished", done.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} of 30 cells already finished", done.len())),
+        "{stderr}"
+    );
     assert_eq!(count.load(Ordering::SeqCst) - sent_before, 30 - done.len());
     let cells = results(&dir);
-    let ids: Vec<&str> = cells.iter().map(|c| c["case_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = cells
+        .iter()
+        .map(|c| c["case_id"].as_str().unwrap())
+        .collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
     assert_eq!((ids.len(), unique.len()), (30, 30));
     let rec = record(&dir);
@@ -378,7 +405,12 @@ fn resume_refuses_a_changed_dataset() {
     let p = slow_project(port, 30);
     kill_mid_run(&p, 3);
     let sent = count.load(Ordering::SeqCst);
-    let id = p.latest_run().file_name().unwrap().to_string_lossy().into_owned();
+    let id = p
+        .latest_run()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let csv = p.read("datasets/people.csv").replace("Name5,", "Changed,");
     p.write("datasets/people.csv", &csv);
     let (code, _, stderr) = run(&p, &["run", "--resume", &id]);
@@ -395,7 +427,11 @@ fn resume_refuses_a_changed_dataset() {
 fn repeats_report_flaky_cases_and_pass_at_k() {
     // Even requests answer with the prompt (pass), odd ones with nonsense (fail).
     let (port, _) = serve(Arc::new(|n, body| {
-        let content = if n % 2 == 0 { prompt_of(body) } else { "nope".into() };
+        let content = if n % 2 == 0 {
+            prompt_of(body)
+        } else {
+            "nope".into()
+        };
         (content, Duration::ZERO)
     }));
     let p = project(port, "", "");
@@ -427,6 +463,12 @@ fn repeats_report_flaky_cases_and_pass_at_k() {
     assert!((at[0].1 - 0.5).abs() < 1e-9 && (at[1].1 - 5.0 / 6.0).abs() < 1e-9);
     assert_eq!((at[2], at[3]), ((3, 1.0), (4, 1.0)));
     assert!(stdout.contains("Across repeats:"), "{stdout}");
-    assert!(stdout.contains("greet@1 × local: 4 repeats of 3 cases; pass@1 50.0%"), "{stdout}");
-    assert!(stdout.contains("flaky cases (passed/scored): a (2/4), b (2/4), c (2/4)"), "{stdout}");
+    assert!(
+        stdout.contains("greet@1 × local: 4 repeats of 3 cases; pass@1 50.0%"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("flaky cases (passed/scored): a (2/4), b (2/4), c (2/4)"),
+        "{stdout}"
+    );
 }

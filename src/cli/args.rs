@@ -167,7 +167,9 @@ pub enum CacheCommand {
     #[command(after_help = "Example:\n  prompteval cache stats")]
     Stats,
     /// Remove entries: all, the expired ones, or those older than a duration.
-    #[command(after_help = "Examples:\n  prompteval cache clear\n  prompteval cache clear --older-than 30d")]
+    #[command(
+        after_help = "Examples:\n  prompteval cache clear\n  prompteval cache clear --older-than 30d"
+    )]
     Clear {
         /// Only entries created longer ago than this (`30d`, `12h`).
         #[arg(long, value_name = "DURATION", conflicts_with = "expired")]

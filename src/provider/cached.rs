@@ -15,8 +15,8 @@ use super::{
 };
 use crate::registry::Params;
 use crate::response_cache::{
-    is_deterministic, key_material, key_of, provider_identity, CacheKey, CacheMode,
-    CacheSettings, CachedResponse, Lookup, ResponseCache,
+    is_deterministic, key_material, key_of, provider_identity, CacheKey, CacheMode, CacheSettings,
+    CachedResponse, Lookup, ResponseCache,
 };
 
 /// Kinds whose answers are computed locally for free: never cached, and allowed offline.
@@ -129,8 +129,7 @@ impl CachedProvider {
             return self.inner.complete(request).await;
         }
         let offline = self.mode == CacheMode::Offline;
-        if !offline && !self.always && !is_deterministic(&request.params, &self.provider_params)
-        {
+        if !offline && !self.always && !is_deterministic(&request.params, &self.provider_params) {
             return self.inner.complete(request).await;
         }
         let vars = self.vars_in_key.then_some(&*request.vars);
@@ -178,16 +177,14 @@ impl CachedProvider {
                         tokens_out: response.tokens_out,
                         latency_ms: response.latency_ms,
                     };
-                    let counter = match self.cache.put(
-                        &key,
-                        &material,
-                        &self.name,
-                        &entry,
-                        SystemTime::now(),
-                    ) {
-                        Ok(()) => &self.counters.stores,
-                        Err(_) => &self.counters.store_errors,
-                    };
+                    let counter =
+                        match self
+                            .cache
+                            .put(&key, &material, &self.name, &entry, SystemTime::now())
+                        {
+                            Ok(()) => &self.counters.stores,
+                            Err(_) => &self.counters.store_errors,
+                        };
                     counter.fetch_add(1, Ordering::Relaxed);
                     *slot = Some(entry);
                 }
@@ -529,7 +526,9 @@ mod tests {
         let (inner, p) = setup(CacheMode::Offline, false, dir.path());
         assert_eq!(p.complete(request("a", 0.0)).await.unwrap().attempts, 0);
         let err = p.complete(request("b", 0.0)).await.unwrap_err();
-        assert!(err.message.starts_with("offline: no cached response for model `m`"));
+        assert!(err
+            .message
+            .starts_with("offline: no cached response for model `m`"));
         assert_eq!(inner.calls.load(Ordering::SeqCst), 0);
     }
 

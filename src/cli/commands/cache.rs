@@ -46,7 +46,10 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
                     .unwrap_or_else(|| "never".into());
                 println!("expired: {} (ttl {ttl})", stats.expired);
                 if stats.unreadable > 0 {
-                    println!("unreadable: {} (removed by `cache clear`)", stats.unreadable);
+                    println!(
+                        "unreadable: {} (removed by `cache clear`)",
+                        stats.unreadable
+                    );
                 }
                 if let (Some(oldest), Some(newest)) = (&stats.oldest, &stats.newest) {
                     println!("oldest: {oldest}");
