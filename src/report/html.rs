@@ -160,9 +160,9 @@ pub fn write_html(
             escape(&record.prompteval_version),
             escape(&title)
         );
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<header><h1>Model selection</h1><p class=\"meta\">run <code>{}</code> · started {}{}</p></header>\n",
+            "<header><h1>Model selection</h1><p class=\"meta\">run <code>{}</code> · started {}{}</p></header>",
             escape(&record.run_id),
             escape(&record.started_at),
             record
