@@ -320,7 +320,7 @@ fn clip(text: &str, max: usize) -> String {
 fn summary_section(page: &mut String, selection: &Selection) {
     page.push_str(
         "<section id=\"summary\"><h2>Quality, latency and cost</h2>\n\
-         <p class=\"note\">Click a column to sort. Pass rate: passed / scored cases with its 95% Wilson interval; \
+         <p class=\"note\">Click a column to sort; double-click a row to see its cases. Pass rate: passed / scored cases with its 95% Wilson interval; \
          score: mean with its 95% t interval; tokens: mean per case; cost per 1,000 cases from the configured prices \
          (<em>unknown</em> when a price is not configured). ◆ marks the Pareto front of pass rate vs cost or vs p50 latency \
          within an eval: nothing else is as good on both and better on one.</p>\n\
@@ -736,6 +736,9 @@ mod tests {
         let question = cells[0]["vars"]["question"].as_str().unwrap();
         assert_eq!(question.chars().count(), 10);
         assert!(question.ends_with('…'));
+        // With the defaults, 2,000 cells stay well under a megabyte and a half.
+        let full = render(&record, &results, &HtmlOptions::default());
+        assert!(full.len() < 1_500_000, "{} bytes", full.len());
     }
 
     #[test]
