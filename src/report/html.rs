@@ -160,9 +160,9 @@ pub fn write_html(
             escape(&record.prompteval_version),
             escape(&title)
         );
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<header><h1>Model selection</h1><p class=\"meta\">run <code>{}</code> · started {}{}</p></header>\n",
+            "<header><h1>Model selection</h1><p class=\"meta\">run <code>{}</code> · started {}{}</p></header>",
             escape(&record.run_id),
             escape(&record.started_at),
             record
@@ -320,7 +320,7 @@ fn clip(text: &str, max: usize) -> String {
 fn summary_section(page: &mut String, selection: &Selection) {
     page.push_str(
         "<section id=\"summary\"><h2>Quality, latency and cost</h2>\n\
-         <p class=\"note\">Click a column to sort. Pass rate: passed / scored cases with its 95% Wilson interval; \
+         <p class=\"note\">Click a column to sort; double-click a row to see its cases. Pass rate: passed / scored cases with its 95% Wilson interval; \
          score: mean with its 95% t interval; tokens: mean per case; cost per 1,000 cases from the configured prices \
          (<em>unknown</em> when a price is not configured). ◆ marks the Pareto front of pass rate vs cost or vs p50 latency \
          within an eval: nothing else is as good on both and better on one.</p>\n\
@@ -552,26 +552,50 @@ fn scatter(kind: &str, x_label: &str, points: &[Point], show_x: &dyn Fn(f64) -> 
         }
         let _ = write!(svg, "<path class=\"front-line\" d=\"{d}\"/>");
     }
-    for (i, p) in points.iter().enumerate() {
-        let (cx, cy, class) = match (p.x.filter(|x| x.is_finite()), p.quality) {
+    let placed: Vec<(f64, f64, &str)> = points
+        .iter()
+        .map(|p| match (p.x.filter(|x| x.is_finite()), p.quality) {
             (Some(x), Some(q)) => (sx(x), sy(q), if p.front { "pt front" } else { "pt" }),
             (None, Some(q)) => (band, sy(q), "pt unknown"),
             (_, None) => (band, plot_bottom, "pt unknown"),
+        })
+        .collect();
+    // Points that (nearly) coincide share one label, so the names stay readable.
+    let near = |a: usize, b: usize| {
+        (placed[a].0 - placed[b].0).abs() < 14.0 && (placed[a].1 - placed[b].1).abs() < 10.0
+    };
+    for (i, p) in points.iter().enumerate() {
+        let (cx, cy, class) = placed[i];
+        // Labels on the right half read leftwards, so they stay inside the plot.
+        let anchor = if cx > (LEFT + plot_right) / 2.0 {
+            "end"
+        } else {
+            "start"
         };
         let what = match (p.x, p.quality) {
             (Some(x), Some(q)) => format!("{}, {}", format::percent(q), show_x(x)),
             (None, Some(q)) => format!("{}, {} unknown", format::percent(q), x_label),
             (_, None) => "nothing scored".to_string(),
         };
+        let label = if (0..i).any(|j| near(i, j)) {
+            String::new()
+        } else {
+            let others = (i + 1..points.len()).filter(|&j| near(i, j)).count();
+            let mut label = format::truncate(&p.label, 28);
+            if others > 0 {
+                label.push_str(&format!(" +{others}"));
+            }
+            label
+        };
         let _ = write!(
             svg,
-            "<g><circle class=\"{class}\" data-index=\"{i}\" cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\"><title>{}{}: {}</title></circle><text class=\"pt-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text></g>",
+            "<g><circle class=\"{class}\" data-index=\"{i}\" cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"5\"><title>{}{}: {}</title></circle><text class=\"pt-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
             escape(&p.label),
             if p.front { " (on the front)" } else { "" },
             escape(&what),
-            cx + 7.0,
+            if anchor == "end" { cx - 7.0 } else { cx + 7.0 },
             cy - 6.0,
-            escape(&format::truncate(&p.label, 28))
+            escape(&label)
         );
     }
     svg.push_str("</svg>\n");
@@ -712,6 +736,9 @@ mod tests {
         let question = cells[0]["vars"]["question"].as_str().unwrap();
         assert_eq!(question.chars().count(), 10);
         assert!(question.ends_with('…'));
+        // With the defaults, 2,000 cells stay well under a megabyte and a half.
+        let full = render(&record, &results, &HtmlOptions::default());
+        assert!(full.len() < 1_500_000, "{} bytes", full.len());
     }
 
     #[test]

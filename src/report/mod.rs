@@ -203,6 +203,17 @@ mod tests {
         }
         let table = TableOptions::default();
         assert_eq!(reads(&|w| write_summary(&record, &table, w).unwrap()), 0);
+        // The selection report: one pass for the numbers, one for the HTML drill-down.
+        assert_eq!(
+            reads(&|_| drop(compute_selection(&record, &source).unwrap())),
+            1
+        );
+        let selection = compute_selection(&record, &source).unwrap();
+        let html = HtmlOptions::default();
+        assert_eq!(
+            reads(&|w| write_html(&record, &selection, &source, &html, w).unwrap()),
+            1
+        );
     }
 
     #[test]

@@ -173,7 +173,21 @@ fn candidate(row: &SummaryRow, sums: Option<&Sums>) -> Candidate {
     let scored = row.passed + row.failed;
     let pass_rate_ci = (scored > 0).then(|| {
         let (low, high) = wilson(row.passed, scored, Z95);
-        Interval { low, high }
+        // Rounding leaves ~1e-17 where the bound is exactly 0 or 1; a table must not show
+        // that as "0.1%".
+        let snap = |v: f64| {
+            if v.abs() < 1e-9 {
+                0.0
+            } else if (1.0 - v).abs() < 1e-9 {
+                1.0
+            } else {
+                v
+            }
+        };
+        Interval {
+            low: snap(low),
+            high: snap(high),
+        }
     });
     let score_ci = sums.and_then(|s| mean_interval(s.scored, s.score_sum, s.score_sq_sum));
     let mean = |(sum, n): (u64, u64)| (n > 0).then(|| sum as f64 / n as f64);
@@ -386,5 +400,11 @@ mod tests {
         assert_eq!(capitals.front_cost, None);
         assert_eq!(capitals.front_latency, Some(true));
         assert!(capitals.score_ci.is_some());
+        // A perfect row's interval ends exactly at 1, and a hopeless one's starts at 0.
+        let perfect = sentiment[2].pass_rate_ci.unwrap();
+        assert_eq!(perfect.high, 1.0);
+        let mut none = record.summary[0].clone();
+        (none.passed, none.failed) = (0, 3);
+        assert_eq!(candidate(&none, None).pass_rate_ci.unwrap().low, 0.0);
     }
 }

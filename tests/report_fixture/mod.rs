@@ -21,6 +21,7 @@ const MODELS: [(&str, f64, Option<f64>, u32); 3] = [
     ("local", 600.0, None, 4),
 ];
 
+#[allow(clippy::too_many_arguments)]
 fn cell(
     eval: &str,
     prompt: &str,
