@@ -24,6 +24,18 @@ pub struct Defaults {
     pub models: Vec<String>,
 }
 
+/// Where runs and prompts are shared with a team (`tracking:` in `prompteval.yaml`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackingConfig {
+    /// The MLflow tracking server (`http://mlflow.internal:5000`); `--mlflow` and
+    /// `MLFLOW_TRACKING_URI` take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<String>,
+    /// One MLflow experiment for every eval, instead of one per eval named after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+}
+
 /// `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProjectConfig {
@@ -33,6 +45,13 @@ pub struct ProjectConfig {
     /// Defaults for runs.
     #[serde(default)]
     pub defaults: Defaults,
+    /// Team tracking (MLflow).
+    #[serde(default, skip_serializing_if = "is_default_tracking")]
+    pub tracking: TrackingConfig,
+}
+
+fn is_default_tracking(t: &TrackingConfig) -> bool {
+    *t == TrackingConfig::default()
 }
 
 /// The project could not be found or its configuration could not be read.

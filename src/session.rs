@@ -147,7 +147,7 @@ pub fn initial_record(
                 gate: e.gate.clone(),
             })
             .collect(),
-        total_cells: plan.total_cells(),
+        total_cells: run::planned_cells(plan, options.settings.shard),
         completed_cells: 0,
         summary: Vec::new(),
         gate: None,
@@ -181,6 +181,7 @@ pub async fn run(
     let run_id = run::new_run_id();
     let dir = store.create_run(&run_id)?;
     let mut record = initial_record(project, &plan, &run_id, options);
+    record.settings.plan_hash = Some(crate::shard::plan_hash(&record));
     let mut writer = RunWriter::create(&dir, &record)?;
 
     let mut summary = SummaryBuilder::new();
@@ -208,6 +209,7 @@ pub async fn run(
         Some(Ok(())) => {
             let run_options = RunOptions {
                 concurrency: options.settings.concurrency,
+                shard: options.settings.shard,
             };
             let mut summary_sink = SummarySink(&mut summary);
             let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];

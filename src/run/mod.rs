@@ -4,4 +4,4 @@
 mod cell;
 mod runner;
 
-pub use runner::{execute, new_run_id, RunError, RunOptions, RunOutcome};
+pub use runner::{execute, new_run_id, planned_cells, RunError, RunOptions, RunOutcome};

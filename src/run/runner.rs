@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use super::cell::{run_cell, CellId};
 use crate::events::{RunEvent, RunSink};
 use crate::provider::RetryNotice;
+use crate::shard::Shard;
 use crate::spec::Plan;
 
 /// How to run.
@@ -18,6 +19,8 @@ use crate::spec::Plan;
 pub struct RunOptions {
     /// Cells in flight at once (each provider also keeps its own limit).
     pub concurrency: usize,
+    /// Run only the cells of this shard (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 /// How the run ended.
@@ -53,7 +56,30 @@ pub fn new_run_id() -> String {
     )
 }
 
-fn cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
+/// How many cells of `plan` a run executes: all of them, or those of `shard`.
+pub fn planned_cells(plan: &Plan, shard: Option<Shard>) -> usize {
+    match shard {
+        None => plan.total_cells(),
+        Some(_) => cells(plan, shard).count(),
+    }
+}
+
+fn cells(plan: &Plan, shard: Option<Shard>) -> impl Iterator<Item = CellId> + '_ {
+    all_cells(plan).filter(move |id| {
+        shard.is_none_or(|s| {
+            let eval = &plan.evals[id.eval];
+            s.contains(
+                &eval.name,
+                &eval.prompts[id.prompt].version.reference(),
+                &eval.models[id.model],
+                &eval.rows[id.row].id,
+                id.repeat,
+            )
+        })
+    })
+}
+
+fn all_cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
     plan.evals.iter().enumerate().flat_map(|(e, eval)| {
         (0..eval.rows.len()).flat_map(move |row| {
             (0..eval.prompts.len()).flat_map(move |prompt| {
@@ -86,7 +112,7 @@ pub async fn execute(
         }
         Ok(())
     };
-    let total = plan.total_cells();
+    let total = planned_cells(&plan, options.shard);
     emit(
         sinks,
         RunEvent::Started {
@@ -114,7 +140,7 @@ pub async fn execute(
     drop(notice_tx);
 
     let concurrency = options.concurrency.max(1);
-    let mut pending = cells(&plan).peekable();
+    let mut pending = cells(&plan, options.shard).peekable();
     let mut tasks = JoinSet::new();
     let mut completed = 0;
     let mut interrupted = false;

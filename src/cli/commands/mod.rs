@@ -2,6 +2,7 @@
 
 mod completions;
 mod init;
+mod mlflow;
 mod prompt;
 mod run;
 mod runs;
