@@ -56,7 +56,14 @@ impl fmt::Display for Shard {
 
 impl Shard {
     /// Whether the cell eval × prompt × model × case × repeat belongs to this shard.
-    pub fn contains(&self, eval: &str, prompt: &str, model: &str, case_id: &str, repeat: u32) -> bool {
+    pub fn contains(
+        &self,
+        eval: &str,
+        prompt: &str,
+        model: &str,
+        case_id: &str,
+        repeat: u32,
+    ) -> bool {
         cell_bucket(eval, prompt, model, case_id, repeat, self.count) == self.index - 1
     }
 }
@@ -145,7 +152,6 @@ mod tests {
     #[test]
     fn assignment_is_stable_across_machines() {
         // Fixed values: a change here moves cells between shards for existing CI setups.
-        assert_eq!(cell_bucket("sentiment", "sentiment@2", "echo", "7", 0, 4), cell_bucket("sentiment", "sentiment@2", "echo", "7", 0, 4));
         let buckets: Vec<u32> = (0..8)
             .map(|i| cell_bucket("sentiment", "sentiment@2", "echo", &i.to_string(), 0, 4))
             .collect();
@@ -156,5 +162,5 @@ mod tests {
         );
     }
 
-    const STABLE_BUCKETS: [u32; 8] = [0, 0, 0, 0, 0, 0, 0, 0];
+    const STABLE_BUCKETS: [u32; 8] = [0, 0, 2, 2, 1, 2, 1, 0];
 }

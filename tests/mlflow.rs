@@ -192,13 +192,29 @@ fn a_run_is_logged_exactly_and_only_once() {
         assert_eq!(ps["repeat"], "1");
         assert_eq!(ps["provider.kind"], "echo");
         let ms = metrics(child);
-        for key in ["pass_rate", "score_mean", "latency_ms_p50", "latency_ms_p95"] {
+        for key in [
+            "pass_rate",
+            "score_mean",
+            "latency_ms_p50",
+            "latency_ms_p95",
+        ] {
             let sent = row[key].as_f64().unwrap();
             let got = ms[key].as_f64().unwrap();
             assert!((sent - got).abs() < 1e-9, "{key}: {sent} vs {got}");
         }
-        for key in ["cases", "passed", "failed", "errors", "tokens_in", "tokens_out"] {
-            assert_eq!(ms[key].as_f64().unwrap(), row[key].as_f64().unwrap(), "{key}");
+        for key in [
+            "cases",
+            "passed",
+            "failed",
+            "errors",
+            "tokens_in",
+            "tokens_out",
+        ] {
+            assert_eq!(
+                ms[key].as_f64().unwrap(),
+                row[key].as_f64().unwrap(),
+                "{key}"
+            );
         }
         // The child's results slice, through the artifact proxy.
         let slice = artifact(
@@ -250,7 +266,11 @@ print(json.dumps(out))
 "#
         );
         let out = Command::new(py).arg("-c").arg(script).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(seen["parent"]["status"], "FINISHED");
         for row in summary {
@@ -312,7 +332,10 @@ fn an_unreachable_server_is_a_clear_error_and_the_run_is_kept() {
     );
     assert!(stderr.contains("experiments/get-by-name"), "{stderr}");
     assert!(stderr.contains("hint: is the server running"), "{stderr}");
-    assert!(stderr.contains("verdict (every gate held) stands"), "{stderr}");
+    assert!(
+        stderr.contains("verdict (every gate held) stands"),
+        "{stderr}"
+    );
     assert!(stderr.contains("runs push"), "{stderr}");
     // The run's tables were printed and its record is on disk, finished.
     assert!(stdout.contains("greet@2"), "{stdout}");
@@ -325,7 +348,10 @@ fn an_unreachable_server_is_a_clear_error_and_the_run_is_kept() {
     // A URI that is not http is refused before any model is called.
     let (code, _, stderr) = p.run(&["run", "--no-progress", "--mlflow", "file:./mlruns"]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("unsupported MLflow tracking URI"), "{stderr}");
+    assert!(
+        stderr.contains("unsupported MLflow tracking URI"),
+        "{stderr}"
+    );
     // And `prompt push` with no server configured says how to name one.
     let (code, _, stderr) = p.run(&["prompt", "push"]);
     assert_eq!(code, 2, "{stderr}");
@@ -339,7 +365,11 @@ fn a_server_that_rejects_names_the_request_and_its_message() {
     // A registered model (not a prompt) holding the prompt's name.
     let name = unique("model");
     post(&uri, "registered-models/create", json!({"name": name}));
-    std::fs::rename(p.path().join("prompts/greet"), p.path().join(format!("prompts/{name}"))).unwrap();
+    std::fs::rename(
+        p.path().join("prompts/greet"),
+        p.path().join(format!("prompts/{name}")),
+    )
+    .unwrap();
     let (code, _, stderr) = p.run(&["prompt", "push", &name, "--mlflow", &uri]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("is not a prompt"), "{stderr}");
@@ -355,7 +385,11 @@ fn prompts_push_and_pull_byte_for_byte() {
     let Some(uri) = server() else { return };
     let name = unique("greet").replace('-', "_");
     let p = TestProject::basic();
-    std::fs::rename(p.path().join("prompts/greet"), p.path().join(format!("prompts/{name}"))).unwrap();
+    std::fs::rename(
+        p.path().join("prompts/greet"),
+        p.path().join(format!("prompts/{name}")),
+    )
+    .unwrap();
     let v1 = "Hello {{ name }}!\n";
     let v2 = "Hi {{name}}, welcome to {{ city }}.\n{% if x %}{{ x | upper }}{% endif %}\n\n";
     p.write(&format!("prompts/{name}/v2.jinja"), v2);
@@ -369,7 +403,10 @@ fn prompts_push_and_pull_byte_for_byte() {
     );
     let (code, stdout, stderr) = p.run(&["prompt", "push", &name, "--mlflow", &uri]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains(&format!("pushed {name}@3 → version 3")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("pushed {name}@3 → version 3")),
+        "{stdout}"
+    );
 
     // What MLflow holds, through REST.
     let model = get(&uri, "registered-models/get", &[("name", &name)]);
@@ -379,12 +416,20 @@ fn prompts_push_and_pull_byte_for_byte() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["alias"].as_str().unwrap().into(), a["version"].as_str().unwrap().into()))
+        .map(|a| {
+            (
+                a["alias"].as_str().unwrap().into(),
+                a["version"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     aliases.sort();
     assert_eq!(
         aliases,
-        [("production".into(), "1".into()), ("staging".into(), "3".into())]
+        [
+            ("production".into(), "1".into()),
+            ("staging".into(), "3".into())
+        ]
     );
     let versions = get(
         &uri,
@@ -399,7 +444,8 @@ fn prompts_push_and_pull_byte_for_byte() {
     assert_eq!(version("2")["description"], "second try");
     let chat = pairs(&version("3")["tags"]);
     assert_eq!(chat["_mlflow_prompt_type"], "chat");
-    let messages: Value = serde_json::from_str(chat["mlflow.prompt.text"].as_str().unwrap()).unwrap();
+    let messages: Value =
+        serde_json::from_str(chat["mlflow.prompt.text"].as_str().unwrap()).unwrap();
     assert_eq!(
         messages,
         json!([
@@ -423,7 +469,11 @@ print(json.dumps(out))
 "#
         );
         let out = Command::new(py).arg("-c").arg(script).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(seen["1"], v1);
         assert_eq!(seen["2"], v2);
@@ -443,7 +493,9 @@ print(json.dumps(out))
     let (code, stdout, stderr) = q.run(&["prompt", "pull", &name, "--mlflow", &uri]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("locked"), "{stdout}");
-    let file = |proj: &TestProject, rel: &str| std::fs::read(proj.path().join(format!("prompts/{name}/{rel}"))).unwrap();
+    let file = |proj: &TestProject, rel: &str| {
+        std::fs::read(proj.path().join(format!("prompts/{name}/{rel}"))).unwrap()
+    };
     assert_eq!(file(&q, "v1.jinja"), file(&p, "v1.jinja"));
     assert_eq!(file(&q, "v2.jinja"), file(&p, "v2.jinja"));
     let (a, _) = prompteval::registry::Registry::load(p.path()).unwrap();
@@ -453,7 +505,10 @@ print(json.dumps(out))
         assert_eq!(a.versions[&n].body, b.versions[&n].body, "v{n}");
         assert_eq!(a.versions[&n].params, b.versions[&n].params, "v{n}");
     }
-    assert_eq!(b.versions[&3].note.as_deref(), Some("chat with a system message"));
+    assert_eq!(
+        b.versions[&3].note.as_deref(),
+        Some("chat with a system message")
+    );
     assert_eq!(b.meta.notes.get(&2).map(String::as_str), Some("second try"));
     assert_eq!(a.meta.aliases, b.meta.aliases);
     let lock = q.read("prompts.lock");
@@ -478,7 +533,12 @@ fn a_template_over_the_limit_is_refused_before_sending() {
     );
     let (code, _, stderr) = p.run(&["prompt", "push", &name, "--mlflow", &uri]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("{name}@1: template text is 100001 characters; MLflow holds at most 100000")), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{name}@1: template text is 100001 characters; MLflow holds at most 100000"
+        )),
+        "{stderr}"
+    );
     let r = rt().block_on(async {
         reqwest::Client::new()
             .get(format!("{uri}/api/2.0/mlflow/registered-models/get"))

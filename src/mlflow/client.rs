@@ -62,7 +62,10 @@ impl MlflowSettings {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<MlflowSettings>, MlflowError> {
         let env_uri = env(ENV_URI).filter(|s| !s.trim().is_empty());
-        let Some(uri) = flag.map(str::to_string).or(env_uri).or(config.map(str::to_string))
+        let Some(uri) = flag
+            .map(str::to_string)
+            .or(env_uri)
+            .or(config.map(str::to_string))
         else {
             return Ok(None);
         };
@@ -192,7 +195,9 @@ impl Client {
                 Method::Put => "application/octet-stream",
                 _ => "application/json",
             };
-            req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(body);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body);
         }
         req = match &self.settings.auth {
             Auth::None => req,
@@ -274,7 +279,10 @@ fn parse(method: Method, endpoint: &str, bytes: &[u8]) -> Result<Value, MlflowEr
 /// MLflow's `{"error_code": …, "message": …}`, or the start of whatever came back.
 fn error_body(bytes: &[u8]) -> (Option<String>, String) {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
-        let code = v.get("error_code").and_then(Value::as_str).map(str::to_string);
+        let code = v
+            .get("error_code")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         if let Some(message) = v.get("message").and_then(Value::as_str) {
             return (code, message.to_string());
         }
@@ -311,12 +319,23 @@ mod tests {
     #[test]
     fn flag_beats_environment_beats_config() {
         let e = env(&[(ENV_URI, "http://env:5000/")]);
-        let r = |flag, config| MlflowSettings::resolve(flag, config, &e).unwrap().unwrap().uri;
-        assert_eq!(r(Some("http://flag:1"), Some("http://file:2")), "http://flag:1");
+        let r = |flag, config| {
+            MlflowSettings::resolve(flag, config, &e)
+                .unwrap()
+                .unwrap()
+                .uri
+        };
+        assert_eq!(
+            r(Some("http://flag:1"), Some("http://file:2")),
+            "http://flag:1"
+        );
         assert_eq!(r(None, Some("http://file:2")), "http://env:5000");
         let none = env(&[]);
         assert_eq!(
-            MlflowSettings::resolve(None, Some("https://file:2"), &none).unwrap().unwrap().uri,
+            MlflowSettings::resolve(None, Some("https://file:2"), &none)
+                .unwrap()
+                .unwrap()
+                .uri,
             "https://file:2"
         );
         assert_eq!(MlflowSettings::resolve(None, None, &none).unwrap(), None);
@@ -334,7 +353,11 @@ mod tests {
         let s = MlflowSettings::resolve(
             Some("http://x"),
             None,
-            env(&[(ENV_TOKEN, "sekret"), (ENV_USERNAME, "u"), (ENV_PASSWORD, "p")]),
+            env(&[
+                (ENV_TOKEN, "sekret"),
+                (ENV_USERNAME, "u"),
+                (ENV_PASSWORD, "p"),
+            ]),
         )
         .unwrap()
         .unwrap();
@@ -374,7 +397,10 @@ mod tests {
             error_body(br#"{"error_code":"INVALID_PARAMETER_VALUE","message":"bad"}"#),
             (Some("INVALID_PARAMETER_VALUE".into()), "bad".into())
         );
-        assert_eq!(error_body(b"<html>nope</html>"), (None, "<html>nope</html>".into()));
+        assert_eq!(
+            error_body(b"<html>nope</html>"),
+            (None, "<html>nope</html>".into())
+        );
         assert_eq!(error_body(b""), (None, "(empty body)".into()));
     }
 }

@@ -13,7 +13,9 @@ pub enum MlflowError {
     #[error("no MLflow tracking server configured")]
     NoUri,
     /// A tracking URI that is not `http(s)://…`.
-    #[error("unsupported MLflow tracking URI `{uri}`: only http:// and https:// servers are spoken to")]
+    #[error(
+        "unsupported MLflow tracking URI `{uri}`: only http:// and https:// servers are spoken to"
+    )]
     BadUri {
         /// As given.
         uri: String,
@@ -164,7 +166,14 @@ impl MlflowError {
     /// Whether the server said the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, MlflowError::Rejected { code: Some(c), .. } if c == "RESOURCE_DOES_NOT_EXIST")
-            || matches!(self, MlflowError::Rejected { status: 404, code: Some(_), .. })
+            || matches!(
+                self,
+                MlflowError::Rejected {
+                    status: 404,
+                    code: Some(_),
+                    ..
+                }
+            )
     }
 
     /// Whether the server said the resource exists already.

@@ -7,6 +7,8 @@ mod error;
 pub mod prompts;
 pub mod tracking;
 
-pub use client::{proxied_location, Auth, Client, MlflowSettings, ENV_PASSWORD, ENV_TOKEN, ENV_URI, ENV_USERNAME};
+pub use client::{
+    proxied_location, Auth, Client, MlflowSettings, ENV_PASSWORD, ENV_TOKEN, ENV_URI, ENV_USERNAME,
+};
 pub use error::MlflowError;
 pub use tracking::{log_run, TrackingOptions, TrackingReport};

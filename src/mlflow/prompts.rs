@@ -116,7 +116,10 @@ fn check_alias(prompt: &str, alias: &str) -> Result<(), MlflowError> {
         && alias[1..].chars().all(|c| c.is_ascii_digit())
     {
         Some("MLflow reserves `v<N>` for versions")
-    } else if !alias.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+    } else if !alias
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
         Some("MLflow allows letters, digits, `_` and `-` only")
     } else if alias.len() > ALIAS_LIMIT {
         Some("longer than 255 characters")
@@ -171,7 +174,10 @@ fn tags_of(v: &Value, pointer: &str) -> BTreeMap<String, String> {
                 .filter_map(|t| {
                     Some((
                         t.get("key")?.as_str()?.to_string(),
-                        t.get("value").and_then(Value::as_str).unwrap_or("").to_string(),
+                        t.get("value")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
                     ))
                 })
                 .collect()
@@ -199,7 +205,12 @@ async fn remote_versions(client: &Client, name: &str) -> Result<Vec<RemoteVersio
             query.push(("page_token", t.as_str()));
         }
         let v = client.get("model-versions/search", &query).await?;
-        for mv in v.get("model_versions").and_then(Value::as_array).into_iter().flatten() {
+        for mv in v
+            .get("model_versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let Some(version) = mv.get("version").and_then(Value::as_str) else {
                 continue;
             };
@@ -271,7 +282,9 @@ pub async fn push(
         for name in names {
             let r: crate::registry::PromptRef =
                 name.parse().map_err(|_| unknown_prompt(registry, name))?;
-            let p = registry.get(&r.name).ok_or_else(|| unknown_prompt(registry, name))?;
+            let p = registry
+                .get(&r.name)
+                .ok_or_else(|| unknown_prompt(registry, name))?;
             prompts.push(p);
         }
     }
@@ -302,7 +315,11 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
     };
     let model = match registered_model(client, name).await? {
         Some(model) => {
-            if tags_of(&model, "/tags").get(IS_PROMPT_TAG).map(String::as_str) != Some("true") {
+            if tags_of(&model, "/tags")
+                .get(IS_PROMPT_TAG)
+                .map(String::as_str)
+                != Some("true")
+            {
                 return Err(MlflowError::NotAPrompt { name: name.clone() });
             }
             model
@@ -326,7 +343,9 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
         let form = remote_form(v);
         if let Some(existing) = remote.iter().find(|r| r.form().as_ref() == Some(&form)) {
             mapping.insert(v.version, existing.version.clone());
-            report.versions.push((v.version, existing.version.clone(), false));
+            report
+                .versions
+                .push((v.version, existing.version.clone(), false));
             continue;
         }
         let mut tags = vec![
@@ -455,7 +474,10 @@ pub fn version_file(
         doc.insert("params".into(), value);
     }
     let text = serde_yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
-    Ok(("yaml", format!("# pulled from MLflow: {name} version {remote_version}\n{text}")))
+    Ok((
+        "yaml",
+        format!("# pulled from MLflow: {name} version {remote_version}\n{text}"),
+    ))
 }
 
 /// Pulls prompt `name` from MLflow into `prompts/<name>/`: every MLflow version that no
@@ -468,7 +490,11 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
             name: name.to_string(),
             uri: client.uri().to_string(),
         })?;
-    if tags_of(&model, "/tags").get(IS_PROMPT_TAG).map(String::as_str) != Some("true") {
+    if tags_of(&model, "/tags")
+        .get(IS_PROMPT_TAG)
+        .map(String::as_str)
+        != Some("true")
+    {
         return Err(MlflowError::NotAPrompt {
             name: name.to_string(),
         });
@@ -493,7 +519,12 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
     let (registry, _) = Registry::load(root)?;
     let mut local: Vec<(RemoteForm, u32)> = registry
         .get(name)
-        .map(|p| p.versions.values().map(|v| (remote_form(v), v.version)).collect())
+        .map(|p| {
+            p.versions
+                .values()
+                .map(|v| (remote_form(v), v.version))
+                .collect()
+        })
         .unwrap_or_default();
     let mut mapping: BTreeMap<String, u32> = BTreeMap::new();
     for (rv, form, (ext, contents)) in planned {
@@ -502,14 +533,21 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
             report.unchanged.push((rv.version.clone(), *n));
             continue;
         }
-        let note = if ext == "yaml" { None } else { rv.description.as_deref() };
+        let note = if ext == "yaml" {
+            None
+        } else {
+            rv.description.as_deref()
+        };
         let (path, n) = Registry::add_version(root, name, ext, &contents, note)?;
         local.push((form, n));
         mapping.insert(rv.version.clone(), n);
         report.created.push((rv.version.clone(), path, n));
     }
     let (registry, _) = Registry::load(root)?;
-    let current = registry.get(name).map(|p| p.meta.aliases.clone()).unwrap_or_default();
+    let current = registry
+        .get(name)
+        .map(|p| p.meta.aliases.clone())
+        .unwrap_or_default();
     for (alias, version) in aliases_of(&model) {
         let Some(&n) = mapping.get(&version) else {
             continue;
@@ -558,13 +596,21 @@ mod tests {
     fn versions_round_trip_through_their_remote_form() {
         let src = tempfile::tempdir().unwrap();
         let root = src.path();
-        write(root, "prompts/p/v1.jinja", "Hi {{ name }}!\n  {% if x %}x{% endif %}\n\n");
+        write(
+            root,
+            "prompts/p/v1.jinja",
+            "Hi {{ name }}!\n  {% if x %}x{% endif %}\n\n",
+        );
         write(
             root,
             "prompts/p/v2.yaml",
             "note: chat now\nparams:\n  temperature: 0.2\n  stop: [\"\\n\"]\nmessages:\n  - role: system\n    content: |\n      Be brief: \"quoted\" 'single' #hash\n  - role: user\n    content: \"{{ q }}\\ttab\"\n",
         );
-        write(root, "prompts/p/v3.yaml", "prompt: \"{{ q }}:\"\nparams: {max_tokens: 4}\n");
+        write(
+            root,
+            "prompts/p/v3.yaml",
+            "prompt: \"{{ q }}:\"\nparams: {max_tokens: 4}\n",
+        );
         let (registry, _) = Registry::load(root).unwrap();
         let p = registry.get("p").unwrap();
 
@@ -611,12 +657,19 @@ mod tests {
     #[test]
     fn limits_are_checked_before_sending() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "prompts/big/v1.txt", &"x".repeat(PROMPT_TEXT_LIMIT + 1));
+        write(
+            dir.path(),
+            "prompts/big/v1.txt",
+            &"x".repeat(PROMPT_TEXT_LIMIT + 1),
+        );
         let (registry, _) = Registry::load(dir.path()).unwrap();
         let err = check_pushable(registry.get("big").unwrap()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("big@1: template text is {} characters; MLflow holds at most {PROMPT_TEXT_LIMIT}", PROMPT_TEXT_LIMIT + 1)
+            format!(
+                "big@1: template text is {} characters; MLflow holds at most {PROMPT_TEXT_LIMIT}",
+                PROMPT_TEXT_LIMIT + 1
+            )
         );
         assert!(err.hint().is_some());
     }

@@ -108,7 +108,11 @@ fn entry_size(key: &str, value: &str) -> usize {
 
 /// Splits metrics, params and tags into `log-batch` requests that each stay within MLflow's
 /// limits: 1000 metrics, 100 params, 100 tags, 1000 entities and under 1 MB.
-pub fn batches(metrics: Vec<Metric>, params: Vec<(String, String)>, tags: Vec<(String, String)>) -> Vec<Batch> {
+pub fn batches(
+    metrics: Vec<Metric>,
+    params: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+) -> Vec<Batch> {
     let mut out = vec![Batch::default()];
     let mut size = 0usize;
     let budget = MAX_BATCH_BYTES - 4096;
@@ -191,7 +195,11 @@ fn named_metrics(results: &[CellResult]) -> NamedMetrics {
         let key = (cell.eval.clone(), cell.prompt.clone(), cell.model.clone());
         for a in &cell.assertions {
             if let Some(name) = &a.metric {
-                let e = out.entry(key.clone()).or_default().entry(name.clone()).or_default();
+                let e = out
+                    .entry(key.clone())
+                    .or_default()
+                    .entry(name.clone())
+                    .or_default();
                 e.0 += a.score;
                 e.1 += 1;
             }
@@ -224,7 +232,10 @@ pub fn row_metrics(row: &SummaryRow, named: Option<&BTreeMap<String, (f64, u64)>
     push("cost_usd", row.cost_usd);
     for (name, (sum, n)) in named.into_iter().flatten() {
         if *n > 0 {
-            push(&format!("metric.{}", metric_key(name)), Some(sum / *n as f64));
+            push(
+                &format!("metric.{}", metric_key(name)),
+                Some(sum / *n as f64),
+            );
         }
     }
     m
@@ -233,7 +244,10 @@ pub fn row_metrics(row: &SummaryRow, named: Option<&BTreeMap<String, (f64, u64)>
 fn common_tags(record: &RunRecord) -> Vec<(String, String)> {
     let mut tags = vec![
         (RUN_ID_TAG.to_string(), record.run_id.clone()),
-        ("prompteval.version".to_string(), record.prompteval_version.clone()),
+        (
+            "prompteval.version".to_string(),
+            record.prompteval_version.clone(),
+        ),
         ("mlflow.source.name".to_string(), "prompteval".to_string()),
     ];
     if let Some(git) = &record.git {
@@ -303,7 +317,8 @@ async fn log_batches(
 
 /// Finds the experiment called `name`, creating it when missing; returns its id.
 pub async fn experiment_id(client: &Client, name: &str) -> Result<String, MlflowError> {
-    let get = || client.get("experiments/get-by-name", &[("experiment_name", name)]);
+    let query = [("experiment_name", name)];
+    let get = || client.get("experiments/get-by-name", &query);
     let id_of = |v: &Value| {
         v.pointer("/experiment/experiment_id")
             .and_then(Value::as_str)
@@ -311,18 +326,27 @@ pub async fn experiment_id(client: &Client, name: &str) -> Result<String, Mlflow
     };
     match get().await {
         Ok(v) => {
-            if v.pointer("/experiment/lifecycle_stage").and_then(Value::as_str) == Some("deleted") {
+            if v.pointer("/experiment/lifecycle_stage")
+                .and_then(Value::as_str)
+                == Some("deleted")
+            {
                 // A deleted experiment keeps its name; restore it rather than fail.
                 if let Some(id) = id_of(&v) {
-                    client.post("experiments/restore", &json!({"experiment_id": id})).await?;
+                    client
+                        .post("experiments/restore", &json!({"experiment_id": id}))
+                        .await?;
                 }
             }
-            return id_of(&v).ok_or_else(|| bad("GET", "experiments/get-by-name", "no experiment_id"));
+            return id_of(&v)
+                .ok_or_else(|| bad("GET", "experiments/get-by-name", "no experiment_id"));
         }
         Err(e) if e.is_not_found() => {}
         Err(e) => return Err(e),
     }
-    match client.post("experiments/create", &json!({"name": name})).await {
+    match client
+        .post("experiments/create", &json!({"name": name}))
+        .await
+    {
         Ok(v) => v
             .get("experiment_id")
             .and_then(Value::as_str)
@@ -346,7 +370,11 @@ fn bad(method: &'static str, endpoint: &str, problem: &str) -> MlflowError {
 }
 
 /// The MLflow runs of `experiment_id` tagged with prompteval run id `run_id`.
-async fn find_logged(client: &Client, experiment_id: &str, run_id: &str) -> Result<Vec<Value>, MlflowError> {
+async fn find_logged(
+    client: &Client,
+    experiment_id: &str,
+    run_id: &str,
+) -> Result<Vec<Value>, MlflowError> {
     let v = client
         .post(
             "runs/search",
@@ -357,7 +385,10 @@ async fn find_logged(client: &Client, experiment_id: &str, run_id: &str) -> Resu
             }),
         )
         .await?;
-    Ok(v.get("runs").and_then(Value::as_array).cloned().unwrap_or_default())
+    Ok(v.get("runs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
 }
 
 fn tag_of<'a>(run: &'a Value, key: &str) -> Option<&'a str> {
@@ -391,7 +422,10 @@ async fn create_run(
         .pointer("/run/info/run_id")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("POST", "runs/create", "no run_id"))?;
-    let artifacts = v.pointer("/run/info/artifact_uri").and_then(Value::as_str).map(str::to_string);
+    let artifacts = v
+        .pointer("/run/info/artifact_uri")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok((id.to_string(), artifacts))
 }
 
@@ -440,7 +474,10 @@ pub async fn log_run(
     // Group the summary rows by experiment, in record order.
     let mut groups: Vec<(String, Vec<&SummaryRow>)> = Vec::new();
     for row in &record.summary {
-        let name = options.experiment.clone().unwrap_or_else(|| row.eval.clone());
+        let name = options
+            .experiment
+            .clone()
+            .unwrap_or_else(|| row.eval.clone());
         match groups.iter_mut().find(|(n, _)| *n == name) {
             Some((_, rows)) => rows.push(row),
             None => groups.push((name, vec![row])),
@@ -448,7 +485,10 @@ pub async fn log_run(
     }
     if groups.is_empty() {
         for eval in &record.evals {
-            let name = options.experiment.clone().unwrap_or_else(|| eval.name.clone());
+            let name = options
+                .experiment
+                .clone()
+                .unwrap_or_else(|| eval.name.clone());
             if !groups.iter().any(|(n, _)| *n == name) {
                 groups.push((name, Vec::new()));
             }
@@ -479,11 +519,18 @@ pub async fn log_run(
             .iter()
             .find(|r| tag_of(r, COMPLETE_TAG) == Some("true"))
         {
-            let parent_id = parent.pointer("/info/run_id").and_then(Value::as_str).unwrap_or_default();
+            let parent_id = parent
+                .pointer("/info/run_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let children = existing
                 .iter()
                 .filter(|r| tag_of(r, "mlflow.parentRunId") == Some(parent_id))
-                .filter_map(|r| r.pointer("/info/run_id").and_then(Value::as_str).map(str::to_string))
+                .filter_map(|r| {
+                    r.pointer("/info/run_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .collect();
             report.parents.push(ParentRun {
                 experiment,
@@ -501,9 +548,15 @@ pub async fn log_run(
         }
 
         let mut parent_tags = tags.clone();
-        parent_tags.push(("prompteval.status".into(), format!("{:?}", record.status).to_lowercase()));
+        parent_tags.push((
+            "prompteval.status".into(),
+            format!("{:?}", record.status).to_lowercase(),
+        ));
         if let Some(gate) = &record.gate {
-            parent_tags.push(("prompteval.gate".into(), if gate.passed { "passed" } else { "failed" }.into()));
+            parent_tags.push((
+                "prompteval.gate".into(),
+                if gate.passed { "passed" } else { "failed" }.into(),
+            ));
             if !gate.reasons.is_empty() {
                 parent_tags.push(("prompteval.gate_reasons".into(), gate.reasons.join("\n")));
             }
@@ -512,11 +565,19 @@ pub async fn log_run(
             create_run(client, &experiment_id, &record.run_id, start, &parent_tags).await?;
         let mut parent_params = vec![
             ("run_id".to_string(), record.run_id.clone()),
-            ("concurrency".to_string(), record.settings.concurrency.to_string()),
+            (
+                "concurrency".to_string(),
+                record.settings.concurrency.to_string(),
+            ),
             ("total_cells".to_string(), record.total_cells.to_string()),
             (
                 "evals".to_string(),
-                record.evals.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(","),
+                record
+                    .evals
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
         ];
         if let Some(limit) = record.settings.limit {
@@ -534,13 +595,25 @@ pub async fn log_run(
         if let Some(h) = &record.settings.plan_hash {
             parent_params.push(("plan_hash".into(), h.clone()));
         }
-        let mut parent_metrics = vec![
-            Metric { key: "completed_cells".into(), value: record.completed_cells as f64 },
-        ];
+        let mut parent_metrics = vec![Metric {
+            key: "completed_cells".into(),
+            value: record.completed_cells as f64,
+        }];
         if let Some(gate) = &record.gate {
-            parent_metrics.push(Metric { key: "gate_passed".into(), value: if gate.passed { 1.0 } else { 0.0 } });
+            parent_metrics.push(Metric {
+                key: "gate_passed".into(),
+                value: if gate.passed { 1.0 } else { 0.0 },
+            });
         }
-        log_batches(client, &parent_id, parent_metrics, parent_params, Vec::new(), end).await?;
+        log_batches(
+            client,
+            &parent_id,
+            parent_metrics,
+            parent_params,
+            Vec::new(),
+            end,
+        )
+        .await?;
         upload(
             client,
             parent_artifacts.as_deref(),
@@ -601,7 +674,12 @@ pub async fn log_run(
                     slice.push(b'\n');
                 }
             }
-            upload(client, child_artifacts.as_deref(), vec![("prompteval/results.jsonl", slice)]).await?;
+            upload(
+                client,
+                child_artifacts.as_deref(),
+                vec![("prompteval/results.jsonl", slice)],
+            )
+            .await?;
             client
                 .post(
                     "runs/update",
@@ -663,7 +741,11 @@ mod tests {
         assert_eq!(b.iter().map(|b| b.params.len()).sum::<usize>(), 250);
         assert_eq!(b.iter().map(|b| b.tags.len()).sum::<usize>(), 150);
         // Order is kept within each kind.
-        let keys: Vec<&str> = b.iter().flat_map(|b| &b.metrics).map(|m| m.key.as_str()).collect();
+        let keys: Vec<&str> = b
+            .iter()
+            .flat_map(|b| &b.metrics)
+            .map(|m| m.key.as_str())
+            .collect();
         assert_eq!(keys[..3], ["m0", "m1", "m2"]);
     }
 
@@ -717,7 +799,17 @@ mod tests {
         let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
         assert_eq!(
             keys,
-            ["pass_rate", "cases", "passed", "failed", "errors", "latency_ms_p50", "tokens_in", "tokens_out", "metric.f1"]
+            [
+                "pass_rate",
+                "cases",
+                "passed",
+                "failed",
+                "errors",
+                "latency_ms_p50",
+                "tokens_in",
+                "tokens_out",
+                "metric.f1"
+            ]
         );
         assert_eq!(m.last().unwrap().value, 0.75);
     }

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::SystemTime;
 
-use super::{
-    write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE,
-};
+use super::{write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE};
 use crate::gate::{self, GateConfig};
 use crate::shard::{plan_hash, Shard};
 use crate::summary::SummaryBuilder;
@@ -47,7 +45,11 @@ impl RunFilter {
             }
         }
         if let Some(model) = &self.model {
-            if !record.evals.iter().any(|e| e.models.iter().any(|m| m == model)) {
+            if !record
+                .evals
+                .iter()
+                .any(|e| e.models.iter().any(|m| m == model))
+            {
                 return false;
             }
         }
@@ -77,7 +79,9 @@ pub enum MergeError {
         run: String,
     },
     /// Records of different plans.
-    #[error("run `{run}` comes from a different plan than `{first}` (plan hash {found} ≠ {expected})")]
+    #[error(
+        "run `{run}` comes from a different plan than `{first}` (plan hash {found} ≠ {expected})"
+    )]
     DifferentPlan {
         /// The first run.
         first: String,
@@ -89,7 +93,9 @@ pub enum MergeError {
         found: String,
     },
     /// Records split a different number of ways.
-    #[error("run `{run}` is shard {found} but `{first}` is shard {expected}: the shard counts differ")]
+    #[error(
+        "run `{run}` is shard {found} but `{first}` is shard {expected}: the shard counts differ"
+    )]
     ShardCount {
         /// The first run.
         first: String,
@@ -272,7 +278,10 @@ impl Store {
             .map(|r| r.record.started_at.clone())
             .min()
             .unwrap_or_default();
-        record.finished_at = runs.iter().filter_map(|r| r.record.finished_at.clone()).max();
+        record.finished_at = runs
+            .iter()
+            .filter_map(|r| r.record.finished_at.clone())
+            .max();
         record.duration_ms = runs
             .iter()
             .filter_map(|r| r.record.duration_ms)
@@ -440,12 +449,22 @@ mod tests {
     fn gc_keeps_the_newest_and_rm_removes_one() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        for id in ["20260101-000000-0001", "20260102-000000-0002", "20260103-000000-0003"] {
+        for id in [
+            "20260101-000000-0001",
+            "20260102-000000-0002",
+            "20260103-000000-0003",
+        ] {
             store_run(&store, &record(id, "2026-01-01T00:00:00Z", None), &[]);
         }
-        assert_eq!(store.gc(2).unwrap(), vec!["20260101-000000-0001".to_string()]);
+        assert_eq!(
+            store.gc(2).unwrap(),
+            vec!["20260101-000000-0001".to_string()]
+        );
         assert_eq!(store.remove("latest").unwrap(), "20260103-000000-0003");
-        assert_eq!(store.run_ids().unwrap(), vec!["20260102-000000-0002".to_string()]);
+        assert_eq!(
+            store.run_ids().unwrap(),
+            vec!["20260102-000000-0002".to_string()]
+        );
         assert!(store.remove("nope").is_err());
     }
 
@@ -495,7 +514,10 @@ mod tests {
         assert!(matches!(merge(&["a", "b"]), MergeError::Overlap { .. }));
         assert!(matches!(merge(&["a", "c"]), MergeError::ShardCount { .. }));
         assert!(matches!(merge(&["a", "d"]), MergeError::NotAShard { .. }));
-        assert!(matches!(merge(&["a", "e"]), MergeError::DifferentPlan { .. }));
+        assert!(matches!(
+            merge(&["a", "e"]),
+            MergeError::DifferentPlan { .. }
+        ));
         assert!(matches!(merge(&["a"]), MergeError::TooFew { .. }));
         assert!(merge(&["a", "e"]).hint().is_some());
         assert!(!store.runs_dir().join("m").exists());

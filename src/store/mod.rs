@@ -5,10 +5,10 @@ mod history;
 mod record;
 mod writer;
 
+pub use history::{MergeError, MergeOutcome, RunFilter};
 pub use record::{
     EvalInfo, GitInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RECORD_VERSION,
 };
-pub use history::{MergeError, MergeOutcome, RunFilter};
 pub use writer::{write_record, RunWriter};
 
 use std::fs::File;

@@ -32,7 +32,10 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         None => None,
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
-            diagnostics::other(&e, Some("`--shard 1/4` runs the first of four slices".into()));
+            diagnostics::other(
+                &e,
+                Some("`--shard 1/4` runs the first of four slices".into()),
+            );
             return Exit::Input;
         }
     };

@@ -185,9 +185,9 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
                 Err(e) => {
                     diagnostics::other(&e, e.hint());
                     match e {
-                        crate::store::MergeError::Store(crate::store::StoreError::Io { .. }) => {
-                            Exit::Runtime
-                        }
+                        crate::store::MergeError::Store(crate::store::StoreError::Io {
+                            ..
+                        }) => Exit::Runtime,
                         _ => Exit::Input,
                     }
                 }
