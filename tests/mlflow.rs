@@ -434,7 +434,10 @@ fn prompts_push_and_pull_byte_for_byte() {
     let versions = get(
         &uri,
         "model-versions/search",
-        &[("filter", &format!("name='{name}'"))],
+        &[(
+            "filter",
+            &format!("name = '{name}' AND tag.`mlflow.prompt.is_prompt` = 'true'"),
+        )],
     );
     let versions = versions["model_versions"].as_array().unwrap();
     assert_eq!(versions.len(), 3);

@@ -196,7 +196,12 @@ async fn registered_model(client: &Client, name: &str) -> Result<Option<Value>, 
 
 /// Every version of a registered model, oldest first.
 async fn remote_versions(client: &Client, name: &str) -> Result<Vec<RemoteVersion>, MlflowError> {
-    let filter = format!("name='{}'", name.replace('\'', "\\'"));
+    // MLflow 3 hides prompt versions from model-version search unless the filter asks for
+    // the prompt tag.
+    let filter = format!(
+        "name = '{}' AND tag.`{IS_PROMPT_TAG}` = 'true'",
+        name.replace('\'', "\\'")
+    );
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
