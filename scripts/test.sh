@@ -17,7 +17,7 @@ port=$("$mlflow_bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0
   >"$tmp/server.log" 2>&1 &
 mlflow_pid=$!
 stop_mlflow() {
-  # The server's own process group: `mlflow server` runs uvicorn/gunicorn children.
+  # SIGTERM to `mlflow server` stops its uvicorn workers too; wait until it has.
   kill "$mlflow_pid" 2>/dev/null || true
   wait "$mlflow_pid" 2>/dev/null || true
   rm -rf "$tmp"
