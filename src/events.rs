@@ -40,7 +40,7 @@ fn one() -> f64 {
 /// The outcome of one cell: one case × prompt × model × repeat.
 ///
 /// This is a line of `results.jsonl` and an entry of the run record's `results`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
     /// The eval's name.
     pub eval: String,

@@ -30,6 +30,18 @@ pub struct Defaults {
     pub embedder: Option<String>,
 }
 
+/// Where runs and prompts are shared with a team (`tracking:` in `prompteval.yaml`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackingConfig {
+    /// The MLflow tracking server (`http://mlflow.internal:5000`); `--mlflow` and
+    /// `MLFLOW_TRACKING_URI` take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow: Option<String>,
+    /// One MLflow experiment for every eval, instead of one per eval named after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+}
+
 /// `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProjectConfig {
@@ -42,6 +54,9 @@ pub struct ProjectConfig {
     /// The response cache (`ttl`, `dir`, `enabled`, `always`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub cache: crate::response_cache::CacheConfig,
+    /// Team tracking (MLflow).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub tracking: TrackingConfig,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

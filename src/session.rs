@@ -160,7 +160,7 @@ pub fn initial_record(
                 gate: e.gate.clone(),
             })
             .collect(),
-        total_cells: plan.total_cells(),
+        total_cells: run::planned_cells(plan, options.settings.shard),
         completed_cells: 0,
         summary: Vec::new(),
         gate: None,
@@ -220,7 +220,8 @@ async fn run_or_resume(
             let store = Store::new(project.store_dir());
             let run_id = run::new_run_id();
             let dir = store.create_run(&run_id)?;
-            let record = initial_record(project, &plan, &run_id, options);
+            let mut record = initial_record(project, &plan, &run_id, options);
+            record.settings.plan_hash = Some(crate::shard::plan_hash(&record));
             resume::write_plan_file(
                 &dir,
                 &resume::plan_file(&project.root, &plan, &options.selection),
@@ -268,6 +269,7 @@ async fn run_or_resume(
             let run_options = RunOptions {
                 concurrency: options.settings.concurrency,
                 skip: Some(Arc::new(skip)),
+                shard: options.settings.shard,
             };
             let mut summary_sink = SummarySink(&mut summary);
             let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];

@@ -10,7 +10,7 @@ use crate::repeats::{RepeatCounter, RepeatStats};
 use crate::score::bleu::{self, BleuStats};
 
 /// One line of the summary table and of the run record's `summary`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     /// The eval's name.
     pub eval: String,

@@ -158,7 +158,27 @@ pub struct RunArgs {
         conflicts_with_all = ["evals", "prompts", "models", "case", "limit"]
     )]
     pub resume: Option<String>,
+    /// Run only shard K of N (`2/4`): a stable slice of the cells, the same on every machine.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub mlflow: MlflowArgs,
 }
+
+/// Where to log to MLflow.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MlflowArgs {
+    /// Log to this MLflow tracking server (else MLFLOW_TRACKING_URI, else `tracking.mlflow`).
+    #[arg(long = "mlflow", value_name = "URI")]
+    pub uri: Option<String>,
+    /// Don't log to MLflow even if MLFLOW_TRACKING_URI or `tracking.mlflow` is set.
+    #[arg(long = "no-mlflow", conflicts_with = "uri")]
+    pub disabled: bool,
+    /// One MLflow experiment for every eval (default: one per eval, named after it).
+    #[arg(long = "mlflow-experiment", value_name = "NAME")]
+    pub experiment: Option<String>,
+}
+
 
 /// `prompteval cache …`.
 #[derive(Debug, Subcommand)]
@@ -251,6 +271,28 @@ pub enum PromptCommand {
     /// Fail if a locked version changed.
     #[command(after_help = "Example (CI):\n  prompteval prompt check")]
     Check,
+    /// Register prompt versions and aliases in the MLflow prompt registry.
+    #[command(
+        after_help = "Example:\n  prompteval prompt push sentiment --mlflow http://127.0.0.1:5000"
+    )]
+    Push {
+        /// Prompt names (default: every prompt).
+        names: Vec<String>,
+        /// The MLflow tracking server (else MLFLOW_TRACKING_URI, else `tracking.mlflow`).
+        #[arg(long = "mlflow", value_name = "URI")]
+        mlflow: Option<String>,
+    },
+    /// Bring a prompt's versions and aliases from the MLflow prompt registry into prompts/.
+    #[command(
+        after_help = "Example:\n  prompteval prompt pull sentiment --mlflow http://127.0.0.1:5000"
+    )]
+    Pull {
+        /// The prompt's name in MLflow.
+        name: String,
+        /// The MLflow tracking server (else MLFLOW_TRACKING_URI, else `tracking.mlflow`).
+        #[arg(long = "mlflow", value_name = "URI")]
+        mlflow: Option<String>,
+    },
 }
 
 /// `prompteval runs …`.
@@ -262,6 +304,8 @@ pub enum RunsCommand {
         /// At most N runs.
         #[arg(long, default_value_t = 20, value_name = "N")]
         limit: usize,
+        #[command(flatten)]
+        filter: RunFilterArgs,
     },
     /// Show a stored run's tables.
     #[command(after_help = "Example:\n  prompteval runs show latest --all")]
@@ -292,6 +336,55 @@ pub enum RunsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Delete stored runs.
+    #[command(after_help = "Example:\n  prompteval runs rm 20261127-031502-a1b2")]
+    Rm {
+        /// Run ids, unique prefixes, or `latest`.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Delete all but the newest N stored runs.
+    #[command(after_help = "Example:\n  prompteval runs gc --keep 50")]
+    Gc {
+        /// How many of the newest runs to keep.
+        #[arg(long, value_name = "N")]
+        keep: usize,
+    },
+    /// Merge the runs of every shard (`run --shard K/N`) into one run with one summary.
+    #[command(after_help = "Example:\n  prompteval runs merge RUN_1 RUN_2 RUN_3")]
+    Merge {
+        /// The shard runs' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Log a stored run to MLflow (once: a run already logged there is skipped).
+    #[command(
+        after_help = "Example:\n  prompteval runs push latest --mlflow http://127.0.0.1:5000"
+    )]
+    Push {
+        /// The run id, a unique prefix, or `latest`.
+        id: String,
+        #[command(flatten)]
+        mlflow: MlflowArgs,
+    },
+}
+
+/// Filters of `runs list`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunFilterArgs {
+    /// Only runs of this eval.
+    #[arg(long, value_name = "NAME")]
+    pub eval: Option<String>,
+    /// Only runs of this prompt (`name` for any version, `name@N` for one).
+    #[arg(long, value_name = "REF")]
+    pub prompt: Option<String>,
+    /// Only runs on this model.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Only runs started since this time: a date (`2026-11-01`), an RFC 3339 time, or an
+    /// age (`3d`, `12h`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
 }
 
 #[cfg(test)]

@@ -279,3 +279,61 @@ pub(crate) fn write_atomic(root: &Path, rel: &Path, contents: &[u8]) -> Result<(
     }
     result.map_err(write_err)
 }
+
+impl Registry {
+    /// Adds the next version of prompt `name` with `contents` as its file (`v<N>.<ext>`,
+    /// `ext` one of `jinja`, `txt`, `md`, `yaml`), creating the prompt directory and its
+    /// `prompt.yaml` when missing; returns the new file (relative to `root`) and `N`.
+    ///
+    /// `note` is kept in `prompt.yaml`'s `notes` for plain templates; YAML versions hold
+    /// their note in the file. Used by imports (`prompt pull`), which bring their own text.
+    pub fn add_version(
+        root: &Path,
+        name: &str,
+        ext: &str,
+        contents: &str,
+        note: Option<&str>,
+    ) -> Result<(PathBuf, u32), RegistryError> {
+        let dir = PathBuf::from(PROMPTS_DIR).join(name);
+        if !is_valid_name(name) || name == PARTIALS_DIR {
+            return Err(RegistryError::InvalidName {
+                name: name.to_string(),
+                path: dir,
+            });
+        }
+        let dir_abs = root.join(&dir);
+        let existing = if dir_abs.is_dir() {
+            Some(load_prompt_dir(root, name)?.0)
+        } else {
+            std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
+                path: dir.clone(),
+                source,
+            })?;
+            None
+        };
+        let n = match existing.as_ref().and_then(|p| p.latest()) {
+            Some(latest) => {
+                latest
+                    .version
+                    .checked_add(1)
+                    .ok_or_else(|| RegistryError::InvalidVersion {
+                        path: latest.path.clone(),
+                        problem: "no version number left after this one".into(),
+                    })?
+            }
+            None => 1,
+        };
+        let path = dir.join(format!("v{n}.{ext}"));
+        write_new(root, &path, contents.as_bytes())?;
+        let meta_path = dir.join(META_FILE);
+        let mut meta = existing.map(|p| p.meta).unwrap_or_default();
+        let plain = !is_yaml_path(&path);
+        if let (true, Some(note)) = (plain, note) {
+            meta.notes.insert(n, note.to_string());
+            write_meta(root, &meta_path, &meta)?;
+        } else if !root.join(&meta_path).exists() {
+            write_meta(root, &meta_path, &meta)?;
+        }
+        Ok((path, n))
+    }
+}

@@ -138,6 +138,40 @@ impl Registry {
         }
     }
 
+    /// Locks the draft versions among `references` (`name@N`) and leaves other drafts
+    /// alone; like [`Registry::write_lock`], fails on a changed locked version.
+    pub fn lock_only(&self, references: &[String]) -> Result<LockReport, RegistryError> {
+        self.check()?;
+        let mut lock = self.lock.clone();
+        let mut newly_locked = Vec::new();
+        let mut already_locked = 0;
+        for prompt in self.prompts.values() {
+            for version in prompt.versions.values() {
+                if !references.contains(&version.reference()) {
+                    continue;
+                }
+                let versions = lock.entry(prompt.name.clone()).or_default();
+                match versions.entry(version.version) {
+                    std::collections::btree_map::Entry::Occupied(_) => already_locked += 1,
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(version.hash.clone());
+                        newly_locked.push(version.reference());
+                    }
+                }
+            }
+        }
+        lock.retain(|_, versions| !versions.is_empty());
+        let path = PathBuf::from(LOCK_FILE);
+        if !newly_locked.is_empty() {
+            super::edit::write_atomic(&self.root, &path, lock_text(&lock)?.as_bytes())?;
+        }
+        Ok(LockReport {
+            path,
+            newly_locked,
+            already_locked,
+        })
+    }
+
     /// Locks every draft version: records its hash in `prompts.lock` (written atomically).
     ///
     /// Fails, writing nothing, when a locked version changed: re-hashing it would silently

@@ -5,4 +5,4 @@ mod cell;
 mod group;
 mod runner;
 
-pub use runner::{execute, new_run_id, CellKey, RunError, RunOptions, RunOutcome};
+pub use runner::{execute, new_run_id, planned_cells, CellKey, RunError, RunOptions, RunOutcome};

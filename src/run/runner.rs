@@ -12,6 +12,7 @@ use super::cell::{run_cell, CellId};
 use super::group::{finish_group, is_grouped, Held};
 use crate::events::{CellResult, RunEvent, RunSink};
 use crate::provider::RetryNotice;
+use crate::shard::Shard;
 use crate::spec::Plan;
 
 /// How to run.
@@ -19,6 +20,8 @@ use crate::spec::Plan;
 pub struct RunOptions {
     /// Cells in flight at once (each provider also keeps its own limit).
     pub concurrency: usize,
+    /// Run only the cells of this shard (`--shard K/N`).
+    pub shard: Option<Shard>,
     /// Cells already finished (a resumed run): not run again.
     pub skip: Option<Arc<HashSet<CellKey>>>,
 }
@@ -103,7 +106,30 @@ enum Done {
     Group(Vec<CellResult>),
 }
 
-fn cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
+/// How many cells of `plan` a run executes: all of them, or those of `shard`.
+pub fn planned_cells(plan: &Plan, shard: Option<Shard>) -> usize {
+    match shard {
+        None => plan.total_cells(),
+        Some(_) => cells(plan, shard).count(),
+    }
+}
+
+fn cells(plan: &Plan, shard: Option<Shard>) -> impl Iterator<Item = CellId> + '_ {
+    all_cells(plan).filter(move |id| {
+        shard.is_none_or(|s| {
+            let eval = &plan.evals[id.eval];
+            s.contains(
+                &eval.name,
+                &eval.prompts[id.prompt].version.reference(),
+                &eval.models[id.model],
+                &eval.rows[id.row].id,
+                id.repeat,
+            )
+        })
+    })
+}
+
+fn all_cells(plan: &Plan) -> impl Iterator<Item = CellId> + '_ {
     plan.evals.iter().enumerate().flat_map(|(e, eval)| {
         (0..eval.rows.len()).flat_map(move |row| {
             (0..eval.prompts.len()).flat_map(move |prompt| {
@@ -142,8 +168,8 @@ pub async fn execute(
             .is_none_or(|s| !s.contains(&CellKey::of_id(&plan, id)))
     };
     let total = match &skip {
-        None => plan.total_cells(),
-        Some(_) => cells(&plan).filter(|id| todo(id)).count(),
+        None => planned_cells(&plan, options.shard),
+        Some(_) => cells(&plan, options.shard).filter(|id| todo(id)).count(),
     };
     emit(
         sinks,
@@ -172,7 +198,7 @@ pub async fn execute(
     drop(notice_tx);
 
     let concurrency = options.concurrency.max(1);
-    let mut pending = cells(&plan).filter(|id| todo(id));
+    let mut pending = cells(&plan, options.shard).filter(|id| todo(id));
     let mut tasks = JoinSet::new();
     let mut completed = 0;
     let mut interrupted = false;

@@ -1,9 +1,11 @@
 //! The run store: `.prompteval/runs/<run-id>/` with `run.json` (the run record without
 //! results) and `results.jsonl` (one [`CellResult`] per line, appended as cells finish).
 
+mod history;
 mod record;
 mod writer;
 
+pub use history::{MergeError, MergeOutcome, RunFilter};
 pub use record::{
     EvalInfo, GitInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RECORD_VERSION,
 };

@@ -87,6 +87,15 @@ pub struct RunSettings {
     /// `--fail-under`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_under: Option<f64>,
+    /// `--shard K/N`: this run holds only the cells of one shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::Shard>,
+    /// [`crate::shard::plan_hash`] of the run: shard records merge only when it matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
+    /// The shard runs this run was merged from (`prompteval runs merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 /// `run.json`: everything about a run but the per-cell results.

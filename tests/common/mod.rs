@@ -72,7 +72,9 @@ impl TestProject {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_prompteval"));
         cmd.arg("-C").arg(self.path()).args(args);
-        cmd.env("NO_COLOR", "1").env_remove("PROMPTEVAL_JOBS");
+        cmd.env("NO_COLOR", "1")
+            .env_remove("PROMPTEVAL_JOBS")
+            .env_remove("MLFLOW_TRACKING_URI");
         cmd.current_dir(self.path());
         cmd
     }

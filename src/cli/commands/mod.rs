@@ -4,6 +4,7 @@ mod cache;
 mod completions;
 mod diff;
 mod init;
+mod mlflow;
 mod prompt;
 mod report;
 mod run;

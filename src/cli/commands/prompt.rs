@@ -208,6 +208,77 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
             }
             println!("ok: {locked} locked versions unchanged, {drafts} drafts");
         }
+        PromptCommand::Push { names, mlflow } => {
+            let client = match super::mlflow::required(mlflow.as_deref(), &project) {
+                Ok(c) => c,
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    return Ok(Exit::Input);
+                }
+            };
+            let pushed = match super::mlflow::block_on(crate::mlflow::prompts::push(
+                &client, &registry, &names,
+            )) {
+                Ok(p) => p,
+                Err(exit) => return Ok(exit),
+            };
+            for p in pushed {
+                let new: Vec<String> = p
+                    .versions
+                    .iter()
+                    .filter(|(_, _, created)| *created)
+                    .map(|(local, remote, _)| format!("{}@{local} → version {remote}", p.name))
+                    .collect();
+                let same = p.versions.len() - new.len();
+                if p.created {
+                    println!("registered prompt `{}` in {}", p.name, client.uri());
+                }
+                for line in &new {
+                    println!("pushed {line}");
+                }
+                if same > 0 {
+                    println!("{}: {same} versions already in MLflow, unchanged", p.name);
+                }
+                for (alias, version) in &p.aliases {
+                    println!("{}@{alias} → version {version}", p.name);
+                }
+            }
+        }
+        PromptCommand::Pull { name, mlflow } => {
+            let client = match super::mlflow::required(mlflow.as_deref(), &project) {
+                Ok(c) => c,
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    return Ok(Exit::Input);
+                }
+            };
+            let report = match super::mlflow::block_on(crate::mlflow::prompts::pull(
+                &client,
+                &project.root,
+                &name,
+            )) {
+                Ok(r) => r,
+                Err(exit) => return Ok(exit),
+            };
+            for (remote, path, n) in &report.created {
+                println!(
+                    "version {remote} → {name}@{n} ({})",
+                    project.relative(&project.root.join(path)).display()
+                );
+            }
+            if !report.unchanged.is_empty() {
+                println!(
+                    "{name}: {} versions already here, unchanged",
+                    report.unchanged.len()
+                );
+            }
+            for (alias, n) in &report.aliases {
+                println!("{name}@{alias} → {name}@{n}");
+            }
+            if !report.locked.is_empty() {
+                println!("locked {} in prompts.lock", report.locked.join(", "));
+            }
+        }
     }
     Ok(Exit::Success)
 }

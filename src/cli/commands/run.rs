@@ -66,6 +66,17 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             }
         }
     }
+    let shard = match args.shard.as_deref().map(str::parse::<crate::shard::Shard>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            diagnostics::other(
+                &e,
+                Some("`--shard 1/4` runs the first of four slices".into()),
+            );
+            return Exit::Input;
+        }
+    };
     let planned = load(ctx).map_err(ResumeFailure::from).and_then(|(project, registry)| {
         let cache = CacheSettings::resolve(
             &project.root,
@@ -133,6 +144,15 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         }
     };
     diagnostics::warnings(&warnings);
+    // A bad tracking URI is a configuration error: stop before any model is called.
+    let mlflow_client = match super::mlflow::for_run(&args.mlflow, &project) {
+        Ok(s) => s.map(crate::mlflow::Client::new),
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Exit::Input;
+        }
+    };
+    let tracking = super::mlflow::tracking_options(&args.mlflow, &project);
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
@@ -208,6 +228,8 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             limit: args.select.limit,
             case_filter: args.select.case.clone(),
             fail_under: args.fail_under,
+            shard,
+            ..RunSettings::default()
         },
     };
     if let Some(r) = &resuming {
@@ -327,6 +349,38 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         record.run_id,
         project.relative(&result.run.dir).display()
     );
+    if let Some(shard) = record.settings.shard {
+        eprintln!(
+            "shard {shard}: {} of the plan's cells; `prompteval runs merge` joins the shards' runs",
+            record.total_cells
+        );
+    }
+    // The local record is written; MLflow comes after, and its failure is reported after
+    // the run's own verdict below.
+    let tracked = match &mlflow_client {
+        Some(client) => super::mlflow::log(client, &result.run, &tracking),
+        None => Ok(()),
+    };
+    let verdict = verdict(&result);
+    match tracked {
+        Err(exit) => {
+            let own = match verdict {
+                Exit::Success => "every gate held",
+                Exit::GateFailed => "a quality gate FAILED",
+                _ => "the run did not finish",
+            };
+            eprintln!(
+                "error: the run's own verdict ({own}) stands, but it could not be logged to MLflow (exit 3)"
+            );
+            exit
+        }
+        Ok(()) => verdict,
+    }
+}
+
+/// The exit status of a finished run: interrupted or errored cells, else the gate.
+fn verdict(result: &session::SessionResult) -> Exit {
+    let record = &result.run.record;
     if result.outcome.interrupted {
         eprintln!(
             "interrupted: {} of {} cells finished and were kept",

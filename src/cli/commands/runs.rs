@@ -1,4 +1,4 @@
-//! `prompteval runs list | show`.
+//! `prompteval runs list | show | rm | gc | merge | push`.
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
@@ -8,7 +8,7 @@ use crate::cli::args::RunsCommand;
 use crate::cli::diagnostics::{self, Exit};
 use crate::error::Error;
 use crate::project::Project;
-use crate::store::Store;
+use crate::store::{RunFilter, Store};
 
 /// Lists or shows stored runs.
 pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
@@ -18,13 +18,36 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
     };
     let store = Store::new(project.store_dir());
     match cmd {
-        RunsCommand::List { limit } => {
+        RunsCommand::List { limit, filter } => {
+            let filter = match run_filter(&filter) {
+                Ok(f) => f,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Exit::Input;
+                }
+            };
+            let filtered = (filter.eval.is_some()
+                || filter.prompt.is_some()
+                || filter.model.is_some()
+                || filter.since.is_some())
+            .then_some(&filter);
             let ids = match store.run_ids() {
                 Ok(ids) => ids,
                 Err(e) => return diagnostics::error(&e.into()),
             };
             if ids.is_empty() {
                 println!("no runs yet; `prompteval run` makes one");
+                return Exit::Success;
+            }
+            let ids: Vec<String> = match filtered {
+                None => ids,
+                Some(f) => ids
+                    .into_iter()
+                    .filter(|id| store.load(id).is_ok_and(|r| f.matches(&r.record)))
+                    .collect(),
+            };
+            if ids.is_empty() {
+                println!("no stored run matches the filters");
                 return Exit::Success;
             }
             let mut table = Table::new();
@@ -48,7 +71,15 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
                         vec![
                             r.run_id.clone(),
                             r.started_at.clone(),
-                            format!("{:?}", r.status).to_lowercase(),
+                            match (r.settings.shard, r.settings.merged_from.len()) {
+                                (Some(shard), _) => {
+                                    format!("{:?} (shard {shard})", r.status).to_lowercase()
+                                }
+                                (None, n) if n > 0 => {
+                                    format!("{:?} (merged {n})", r.status).to_lowercase()
+                                }
+                                _ => format!("{:?}", r.status).to_lowercase(),
+                            },
                             r.evals
                                 .iter()
                                 .map(|e| e.name.as_str())
@@ -115,5 +146,133 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             max_cells,
             all,
         } => super::diff::diff(ctx, &store, &a, &b, max_cells, all),
+        RunsCommand::Rm { ids } => {
+            for id in &ids {
+                match store.remove(id) {
+                    Ok(removed) => println!("removed run {removed}"),
+                    Err(e) => return diagnostics::error(&e.into()),
+                }
+            }
+            Exit::Success
+        }
+        RunsCommand::Gc { keep } => match store.gc(keep) {
+            Ok(removed) => {
+                let kept = store.run_ids().map(|i| i.len()).unwrap_or(0);
+                println!("removed {} runs; kept the newest {kept}", removed.len());
+                Exit::Success
+            }
+            Err(e) => diagnostics::error(&e.into()),
+        },
+        RunsCommand::Merge { ids } => {
+            let new_id = crate::run::new_run_id();
+            match store.merge(&ids, &new_id) {
+                Ok(merged) => {
+                    let r = &merged.run.record;
+                    eprintln!(
+                        "merged {} shard runs into run {} ({} cells) in {}",
+                        r.settings.merged_from.len(),
+                        r.run_id,
+                        r.completed_cells,
+                        project.relative(&merged.run.dir).display()
+                    );
+                    if !merged.missing.is_empty() {
+                        let missing: Vec<String> =
+                            merged.missing.iter().map(|s| s.to_string()).collect();
+                        eprintln!(
+                            "warning: shards {} are missing; the merged run covers part of the plan",
+                            missing.join(", ")
+                        );
+                    }
+                    if let Err(e) = print_run(ctx, &merged.run, Some(20)) {
+                        diagnostics::other(&e, e.hint());
+                    }
+                    match &r.gate {
+                        _ if !merged.missing.is_empty() => Exit::Runtime,
+                        Some(g) if !g.passed => Exit::GateFailed,
+                        _ => Exit::Success,
+                    }
+                }
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    match e {
+                        crate::store::MergeError::Store(crate::store::StoreError::Io {
+                            ..
+                        }) => Exit::Runtime,
+                        _ => Exit::Input,
+                    }
+                }
+            }
+        }
+        RunsCommand::Push { id, mlflow } => {
+            let run = match store.load(&id) {
+                Ok(run) => run,
+                Err(e) => return diagnostics::error(&e.into()),
+            };
+            let client = match super::mlflow::required(mlflow.uri.as_deref(), &project) {
+                Ok(c) => c,
+                Err(e) => {
+                    diagnostics::other(&e, e.hint());
+                    return Exit::Input;
+                }
+            };
+            let options = super::mlflow::tracking_options(&mlflow, &project);
+            match super::mlflow::log(&client, &run, &options) {
+                Ok(()) => Exit::Success,
+                Err(exit) => exit,
+            }
+        }
+    }
+}
+
+/// The library filter from the flags; `--since` takes a date, an RFC 3339 time or an age.
+fn run_filter(args: &crate::cli::args::RunFilterArgs) -> Result<RunFilter, String> {
+    let since = match args.since.as_deref() {
+        None => None,
+        Some(s) => Some(parse_since(s, std::time::SystemTime::now())?),
+    };
+    Ok(RunFilter {
+        eval: args.eval.clone(),
+        prompt: args.prompt.clone(),
+        model: args.model.clone(),
+        since,
+    })
+}
+
+fn parse_since(s: &str, now: std::time::SystemTime) -> Result<std::time::SystemTime, String> {
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(t);
+    }
+    if let Ok(t) = humantime::parse_rfc3339_weak(&format!("{s}T00:00:00Z")) {
+        return Ok(t);
+    }
+    if let Ok(age) = humantime::parse_duration(s) {
+        return now
+            .checked_sub(age)
+            .ok_or_else(|| format!("--since {s} reaches before the epoch"));
+    }
+    Err(format!(
+        "invalid --since `{s}`: expected a date (2026-11-01), a time (2026-11-01T12:00:00Z) or an age (3d, 12h)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn since_takes_dates_times_and_ages() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let day = |s| parse_since(s, now).unwrap();
+        assert_eq!(
+            day("2026-11-01"),
+            humantime::parse_rfc3339("2026-11-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            day("2026-11-01T12:30:00Z"),
+            humantime::parse_rfc3339("2026-11-01T12:30:00Z").unwrap()
+        );
+        assert_eq!(day("2d"), now - Duration::from_secs(2 * 86400));
+        assert!(parse_since("yesterday", now).unwrap_err().contains("3d"));
     }
 }
