@@ -21,7 +21,10 @@ fn main() {
             .unwrap_or(1)
     });
     let data = corpus(pairs);
-    let words: usize = data.iter().map(|(o, r)| o.split(' ').count() + r.split(' ').count()).sum();
+    let words: usize = data
+        .iter()
+        .map(|(o, r)| o.split(' ').count() + r.split(' ').count())
+        .sum();
     println!(
         "{pairs} pairs, {:.1} words per text on average, {threads} threads",
         words as f64 / (2 * pairs) as f64
@@ -104,11 +107,15 @@ fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) -> f64 + Sync) 
 /// dropped, replaced, repeated and swapped.
 fn corpus(n: usize) -> Vec<(String, String)> {
     let mut rng = fastrand::Rng::with_seed(42);
-    let syllables = ["ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pre", "ul", "ex", "or"];
+    let syllables = [
+        "ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pre", "ul", "ex", "or",
+    ];
     let vocab: Vec<String> = (0..3000)
         .map(|_| {
             let len = rng.usize(1..4);
-            (0..len).map(|_| syllables[rng.usize(..syllables.len())]).collect()
+            (0..len)
+                .map(|_| syllables[rng.usize(..syllables.len())])
+                .collect()
         })
         .collect();
     let word = |rng: &mut fastrand::Rng| -> String {

@@ -41,7 +41,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  prompteval run\n  prompteval run sentiment --prompt sentiment@3 --limit 10\n  prompteval run --model gpt-mini -j 8 -o results.json -o report.md\n  prompteval run --fail-under 0.9            # CI: fail below 90% pass rate\n  prompteval run --changed-since origin/main --baseline git:origin/main --significance 0.05"
     )]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check prompts, datasets, evals and providers without calling a model.
     #[command(after_help = "Example:\n  prompteval validate && echo ok")]
     Validate(SelectArgs),
@@ -178,7 +178,6 @@ pub struct MlflowArgs {
     #[arg(long = "mlflow-experiment", value_name = "NAME")]
     pub experiment: Option<String>,
 }
-
 
 /// `prompteval cache …`.
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
         width,
     };
     let exit = match cli.command {
-        Command::Run(args) => commands::run(&ctx, args),
+        Command::Run(args) => commands::run(&ctx, *args),
         Command::Validate(args) => commands::validate(&ctx, args),
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),

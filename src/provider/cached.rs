@@ -210,9 +210,8 @@ impl CachedProvider {
             "embed": texts,
         }));
         let key = key_of(&material);
-        let decode = |entry: CachedResponse| {
-            serde_json::from_str::<Vec<Vec<f32>>>(&entry.output).ok()
-        };
+        let decode =
+            |entry: CachedResponse| serde_json::from_str::<Vec<Vec<f32>>>(&entry.output).ok();
         match self.cache.get(&key, SystemTime::now()) {
             Lookup::Hit(r) => {
                 if let Some(vectors) = decode(r) {

@@ -16,9 +16,9 @@ mod json;
 mod junit;
 mod markdown;
 mod matrix;
+mod repeats;
 mod selection;
 mod selection_table;
-mod repeats;
 mod table;
 
 #[cfg(test)]
@@ -38,11 +38,11 @@ pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
+pub use repeats::write_repeats;
 pub use selection::{
     compute_selection, pareto_front, Candidate, Interval, Selection, SelectionEval,
 };
 pub use selection_table::{write_selection, SelectionOptions};
-pub use repeats::write_repeats;
 pub use table::{write_summary, write_verdict, TableOptions};
 
 /// A file report format, chosen by the output file's extension.

@@ -113,7 +113,12 @@ pub fn tokenize_13a(segment: &str) -> String {
         }
     }
     if line.contains('&') {
-        for (from, to) in [("&quot;", "\""), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")] {
+        for (from, to) in [
+            ("&quot;", "\""),
+            ("&amp;", "&"),
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+        ] {
             line = line.replace(from, to);
         }
     }
@@ -124,8 +129,7 @@ pub fn tokenize_13a(segment: &str) -> String {
     a.push(b' ');
     // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
     for &b in line.as_bytes() {
-        if matches!(b, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/')
-        {
+        if matches!(b, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/') {
             a.extend_from_slice(&[b' ', b, b' ']);
         } else {
             a.push(b);
@@ -133,17 +137,23 @@ pub fn tokenize_13a(segment: &str) -> String {
     }
     a.push(b' ');
     // ([^0-9])([\.,]) → "\1 \2 "
-    let a = sub_pairs(&a, |x, y| !x.is_ascii_digit() && matches!(y, b'.' | b','), |x, y, out| {
-        out.extend_from_slice(&[x, b' ', y, b' '])
-    });
+    let a = sub_pairs(
+        &a,
+        |x, y| !x.is_ascii_digit() && matches!(y, b'.' | b','),
+        |x, y, out| out.extend_from_slice(&[x, b' ', y, b' ']),
+    );
     // ([\.,])([^0-9]) → " \1 \2"
-    let a = sub_pairs(&a, |x, y| matches!(x, b'.' | b',') && !y.is_ascii_digit(), |x, y, out| {
-        out.extend_from_slice(&[b' ', x, b' ', y])
-    });
+    let a = sub_pairs(
+        &a,
+        |x, y| matches!(x, b'.' | b',') && !y.is_ascii_digit(),
+        |x, y, out| out.extend_from_slice(&[b' ', x, b' ', y]),
+    );
     // ([0-9])(-) → "\1 \2 "
-    let a = sub_pairs(&a, |x, y| x.is_ascii_digit() && y == b'-', |x, y, out| {
-        out.extend_from_slice(&[x, b' ', y, b' '])
-    });
+    let a = sub_pairs(
+        &a,
+        |x, y| x.is_ascii_digit() && y == b'-',
+        |x, y, out| out.extend_from_slice(&[x, b' ', y, b' ']),
+    );
     // Spaces were only inserted next to ASCII bytes, so the text is still UTF-8.
     let text = String::from_utf8_lossy(&a);
     py_split(&text).collect::<Vec<_>>().join(" ")
@@ -329,7 +339,10 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/bleu.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/bleu.json"
+        );
         let text = std::fs::read_to_string(path).expect("bleu fixture");
         serde_json::from_str(&text).expect("fixture json")
     }
@@ -339,7 +352,12 @@ mod tests {
         let f = fixture();
         assert!(f.sentences.len() >= 200, "{}", f.sentences.len());
         for (i, case) in f.sentences.iter().enumerate() {
-            assert_eq!(tokenize_13a(&case.hyp), case.hyp_tok, "case {i}: {:?}", case.hyp);
+            assert_eq!(
+                tokenize_13a(&case.hyp),
+                case.hyp_tok,
+                "case {i}: {:?}",
+                case.hyp
+            );
             let stats = bleu_stats(&case.hyp, &case.refs);
             let want = BleuStats {
                 sys_len: case.sys_len,
@@ -397,7 +415,8 @@ mod tests {
         );
         assert!(!r.pass);
         assert!(
-            r.reason.ends_with(r#"against "a b c" (and 1 more reference) is below 0.90"#),
+            r.reason
+                .ends_with(r#"against "a b c" (and 1 more reference) is below 0.90"#),
             "{}",
             r.reason
         );
@@ -406,6 +425,10 @@ mod tests {
     #[test]
     fn rouge_options_are_refused() {
         let err = compile_err(json!({"type": "bleu", "measure": "recall"}));
-        assert!(err.to_string().ends_with("takes no `measure` (only rouge-1, rouge-2 and rouge-l do)"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("takes no `measure` (only rouge-1, rouge-2 and rouge-l do)"),
+            "{err}"
+        );
     }
 }

@@ -514,7 +514,12 @@ pub fn score_output<'a>(
         return score_case(assertions, input, templates, threshold);
     };
     match transform.apply(input.output, input.vars, templates) {
-        Ok(output) => score_case(assertions, &input.with_output(&output), templates, threshold),
+        Ok(output) => score_case(
+            assertions,
+            &input.with_output(&output),
+            templates,
+            threshold,
+        ),
         Err(reason) => transform_failed(reason),
     }
 }

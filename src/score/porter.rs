@@ -352,7 +352,10 @@ mod tests {
 
     #[test]
     fn the_whole_nltk_fixture_agrees() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/porter.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/porter.json"
+        );
         let text = std::fs::read_to_string(path).expect("porter fixture");
         let pairs: Vec<(String, String)> = serde_json::from_str(&text).expect("fixture json");
         assert!(pairs.len() > 1000, "{}", pairs.len());
@@ -361,6 +364,11 @@ mod tests {
             .filter(|(word, want)| stem(word) != *want)
             .map(|(word, want)| format!("{word}: nltk {want}, ours {}", stem(word)))
             .collect();
-        assert!(wrong.is_empty(), "{} differ:\n{}", wrong.len(), wrong.join("\n"));
+        assert!(
+            wrong.is_empty(),
+            "{} differ:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
 }

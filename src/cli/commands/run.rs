@@ -77,72 +77,84 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return Exit::Input;
         }
     };
-    let planned = load(ctx).map_err(ResumeFailure::from).and_then(|(project, registry)| {
-        let cache = CacheSettings::resolve(
-            &project.root,
-            &project.store_dir(),
-            &project.config.cache,
-            if args.offline {
-                Some(CacheMode::Offline)
-            } else if args.no_cache {
-                Some(CacheMode::Off)
+    let planned = load(ctx)
+        .map_err(ResumeFailure::from)
+        .and_then(|(project, registry)| {
+            let cache = CacheSettings::resolve(
+                &project.root,
+                &project.store_dir(),
+                &project.config.cache,
+                if args.offline {
+                    Some(CacheMode::Offline)
+                } else if args.no_cache {
+                    Some(CacheMode::Off)
+                } else {
+                    None
+                },
+                args.cache_ttl.as_deref(),
+            )
+            .map_err(ResumeFailure::Cache)?;
+            let resuming = match args.resume.as_deref() {
+                None => None,
+                Some(id) => {
+                    let store = Store::new(project.store_dir());
+                    let id = (!id.is_empty()).then_some(id);
+                    let run = resume::find_run(&store, id)?;
+                    let file = resume::read_plan_file(&run)?;
+                    Some((run, file))
+                }
+            };
+            let selection_args = match &resuming {
+                Some((_, file)) => SelectArgs {
+                    evals: file.selection.evals.clone(),
+                    prompts: file.selection.prompts.clone(),
+                    models: file.selection.models.clone(),
+                    case: file.selection.case.clone(),
+                    limit: file.selection.limit,
+                },
+                None => args.select.clone(),
+            };
+            let selection = selection_args.to_selection()?;
+            let build: &spec::BuildProvider = if cache.mode == CacheMode::Offline {
+                &provider::build_offline
             } else {
-                None
-            },
-            args.cache_ttl.as_deref(),
-        )
-        .map_err(ResumeFailure::Cache)?;
-        let resuming = match args.resume.as_deref() {
-            None => None,
-            Some(id) => {
-                let store = Store::new(project.store_dir());
-                let id = (!id.is_empty()).then_some(id);
-                let run = resume::find_run(&store, id)?;
-                let file = resume::read_plan_file(&run)?;
-                Some((run, file))
+                &provider::build
+            };
+            let (mut plan, warnings) = spec::plan_with(&project, &registry, &selection, build)?;
+            let counters =
+                provider::wrap_providers(&mut plan.providers, &plan.provider_configs, &cache);
+            let resuming = match resuming {
+                None => None,
+                Some((run, file)) => {
+                    resume::check(&project.root, &run, &file, &plan)?;
+                    let done = resume::finished_cells(&run)?;
+                    Some(session::Resume { run, done })
+                }
+            };
+            Ok::<_, ResumeFailure>((
+                project,
+                registry,
+                plan,
+                warnings,
+                resuming,
+                selection_args,
+                counters,
+                cache.dir,
+            ))
+        });
+    let (project, registry, mut plan, warnings, resuming, selection_args, counters, cache_dir) =
+        match planned {
+            Ok(p) => p,
+            Err(ResumeFailure::Plan(e)) => return diagnostics::error(&e),
+            Err(ResumeFailure::Resume(e)) => {
+                diagnostics::other(&e, e.hint());
+                return Exit::Input;
+            }
+            Err(ResumeFailure::Cache(e)) => {
+                diagnostics::other(&e, e.hint());
+                return Exit::Input;
             }
         };
-        let selection_args = match &resuming {
-            Some((_, file)) => SelectArgs {
-                evals: file.selection.evals.clone(),
-                prompts: file.selection.prompts.clone(),
-                models: file.selection.models.clone(),
-                case: file.selection.case.clone(),
-                limit: file.selection.limit,
-            },
-            None => args.select.clone(),
-        };
-        let selection = selection_args.to_selection()?;
-        let build: &spec::BuildProvider = if cache.mode == CacheMode::Offline {
-            &provider::build_offline
-        } else {
-            &provider::build
-        };
-        let (mut plan, warnings) = spec::plan_with(&project, &registry, &selection, build)?;
-        let counters =
-            provider::wrap_providers(&mut plan.providers, &plan.provider_configs, &cache);
-        let resuming = match resuming {
-            None => None,
-            Some((run, file)) => {
-                resume::check(&project.root, &run, &file, &plan)?;
-                let done = resume::finished_cells(&run)?;
-                Some(session::Resume { run, done })
-            }
-        };
-        Ok::<_, ResumeFailure>((project, registry, plan, warnings, resuming, selection_args, counters, cache.dir))
-    });
-    let (project, registry, mut plan, warnings, resuming, selection_args, counters, cache_dir) = match planned {
-        Ok(p) => p,
-        Err(ResumeFailure::Plan(e)) => return diagnostics::error(&e),
-        Err(ResumeFailure::Resume(e)) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
-        }
-        Err(ResumeFailure::Cache(e)) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
-        }
-    };
     diagnostics::warnings(&warnings);
     // A bad tracking URI is a configuration error: stop before any model is called.
     let mlflow_client = match super::mlflow::for_run(&args.mlflow, &project) {
