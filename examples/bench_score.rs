@@ -21,11 +21,34 @@ fn main() {
             .unwrap_or(1)
     });
     let data = corpus(pairs);
-    let words: usize = data.iter().map(|(o, r)| o.split(' ').count() + r.split(' ').count()).sum();
+    let words: usize = data
+        .iter()
+        .map(|(o, r)| o.split(' ').count() + r.split(' ').count())
+        .sum();
     println!(
         "{pairs} pairs, {:.1} words per text on average, {threads} threads",
         words as f64 / (2 * pairs) as f64
     );
+
+    // Each metric alone, on one thread, for orientation.
+    if std::env::var_os("BENCH_EACH").is_some() {
+        let time = |name: &str, f: &dyn Fn(&str, &str) -> f64| {
+            let start = Instant::now();
+            let sum: f64 = data.iter().map(|(o, r)| f(o, r)).sum();
+            println!(
+                "  {name:<8} one thread: {:>7.1} ms ({sum:.1})",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        };
+        time("rouge-l", &|o, r| {
+            rouge::rouge(rouge::RougeKind::RougeL, r, o, false).fmeasure
+        });
+        time("bleu", &|o, r| bleu::sentence_bleu(o, &[r]));
+        time("chrf", &|o, r| chrf::sentence_chrf(o, &[r]));
+        time("13a", &|o, r| {
+            (bleu::tokenize_13a(o).len() + bleu::tokenize_13a(r).len()) as f64
+        });
+    }
 
     // The pure metrics.
     let start = Instant::now();
@@ -103,14 +126,18 @@ fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) -> f64 + Sync) 
 /// dropped, replaced, repeated and swapped.
 fn corpus(n: usize) -> Vec<(String, String)> {
     let mut rng = fastrand::Rng::with_seed(42);
-    let syllables = ["ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pre", "ul", "ex", "or"];
+    let syllables = [
+        "ka", "to", "ri", "men", "sa", "lo", "ve", "dan", "pre", "ul", "ex", "or",
+    ];
     let vocab: Vec<String> = (0..3000)
         .map(|_| {
             let len = rng.usize(1..4);
-            (0..len).map(|_| syllables[rng.usize(..syllables.len())]).collect()
+            (0..len)
+                .map(|_| syllables[rng.usize(..syllables.len())])
+                .collect()
         })
         .collect();
-    let mut word = |rng: &mut fastrand::Rng| -> String {
+    let word = |rng: &mut fastrand::Rng| -> String {
         // Zipf-like: small indices are much more frequent.
         let r = rng.f64();
         let idx = ((vocab.len() as f64).powf(r) as usize).saturating_sub(1);

@@ -217,7 +217,11 @@ mod tests {
         };
         let mut b = SummaryBuilder::new();
         b.declare("e", "p@2", "echo");
-        b.add(&with_bleu("the cat sat on the mat", "the cat sat on a mat", false));
+        b.add(&with_bleu(
+            "the cat sat on the mat",
+            "the cat sat on a mat",
+            false,
+        ));
         b.add(&with_bleu("a dog ran", "the dog ran away", false));
         b.add(&with_bleu("ignored", "because the cell errored", true));
         let rows = b.finish();
@@ -230,7 +234,10 @@ mod tests {
         assert!(want > 0.0 && want < 100.0, "{want}");
         let json = serde_json::to_value(&rows[1]).unwrap();
         assert_eq!(json["corpus_bleu"], want);
-        assert!(serde_json::to_value(&rows[0]).unwrap().get("corpus_bleu").is_none());
+        assert!(serde_json::to_value(&rows[0])
+            .unwrap()
+            .get("corpus_bleu")
+            .is_none());
     }
 
     #[test]

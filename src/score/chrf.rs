@@ -184,7 +184,10 @@ mod tests {
 
     #[test]
     fn agrees_with_sacrebleu_sentence_chrf_on_the_fixture() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/chrf.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/chrf.json"
+        );
         let text = std::fs::read_to_string(path).expect("chrf fixture");
         let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
         assert!(cases.len() >= 200, "{}", cases.len());
@@ -210,7 +213,11 @@ mod tests {
         assert!(r.score > 0.8 && r.score < 1.0, "{}", r.score);
         assert!(!r.pass);
         assert!(r.reason.starts_with("chrF 9"), "{}", r.reason);
-        assert!(r.reason.ends_with(r#"against "the cat" is below 0.95"#), "{}", r.reason);
+        assert!(
+            r.reason.ends_with(r#"against "the cat" is below 0.95"#),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]

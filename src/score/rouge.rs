@@ -234,7 +234,10 @@ mod tests {
 
     #[test]
     fn agrees_with_rouge_score_on_the_fixture() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/rouge.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/rouge.json"
+        );
         let text = std::fs::read_to_string(path).expect("rouge fixture");
         let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
         assert!(cases.len() >= 200, "{}", cases.len());
@@ -261,7 +264,10 @@ mod tests {
 
     #[test]
     fn tokenizer_drops_everything_but_ascii_alphanumerics() {
-        assert_eq!(tokenize("Héllo, WORLD-42 naïve", false), ["h", "llo", "world", "42", "na", "ve"]);
+        assert_eq!(
+            tokenize("Héllo, WORLD-42 naïve", false),
+            ["h", "llo", "world", "42", "na", "ve"]
+        );
         // Python lowercases the Kelvin sign to an ASCII k.
         assert_eq!(tokenize("\u{212a}elvin", false), ["kelvin"]);
         assert!(tokenize("¿?!", false).is_empty());
@@ -303,13 +309,22 @@ mod tests {
     #[test]
     fn stemming_makes_inflections_match() {
         let vars = json!({"expected": "the runners were running"});
-        let plain = eval(json!({"type": "rouge-l"}), "the runner was run", vars.clone());
+        let plain = eval(
+            json!({"type": "rouge-l"}),
+            "the runner was run",
+            vars.clone(),
+        );
         let stemmed = eval(
             json!({"type": "rouge-l", "stem": true}),
             "the runner was run",
             vars,
         );
-        assert!(stemmed.score > plain.score, "{} {}", stemmed.score, plain.score);
+        assert!(
+            stemmed.score > plain.score,
+            "{} {}",
+            stemmed.score,
+            plain.score
+        );
     }
 
     #[test]

@@ -223,18 +223,31 @@ mod tests {
         assert!(!r.pass);
         assert_eq!(r.reason, r#"1 edit from "Paris", more than 0"#);
         // Default: at most 5 edits.
-        let r = eval(json!({"type": "levenshtein-distance", "value": "abcdef"}), "", json!({}));
+        let r = eval(
+            json!({"type": "levenshtein-distance", "value": "abcdef"}),
+            "",
+            json!({}),
+        );
         assert!(!r.pass, "{}", r.reason);
-        let r = eval(json!({"type": "levenshtein-distance", "value": ""}), "", json!({}));
+        let r = eval(
+            json!({"type": "levenshtein-distance", "value": ""}),
+            "",
+            json!({}),
+        );
         assert!(r.pass);
         assert_eq!(r.score, 1.0);
-        let err = compile_err(json!({"type": "levenshtein-distance", "value": "a", "threshold": 0.5}));
+        let err =
+            compile_err(json!({"type": "levenshtein-distance", "value": "a", "threshold": 0.5}));
         assert!(err.to_string().contains("whole number of edits"), "{err}");
     }
 
     #[test]
     fn levenshtein_keeps_the_distance_in_detail() {
-        let r = eval(json!({"type": "levenshtein", "value": "kitten"}), "sitting", json!({}));
+        let r = eval(
+            json!({"type": "levenshtein", "value": "kitten"}),
+            "sitting",
+            json!({}),
+        );
         assert_eq!(r.detail.unwrap()["distance"], 3);
     }
 

@@ -33,7 +33,10 @@ fn articles() -> &'static Regex {
 /// ```
 pub fn normalize_answer(text: &str) -> String {
     let lower = text.to_lowercase();
-    let no_punct: String = lower.chars().filter(|c| !c.is_ascii_punctuation()).collect();
+    let no_punct: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_punctuation())
+        .collect();
     let no_articles = articles().replace_all(&no_punct, " ");
     py_split(&no_articles).collect::<Vec<_>>().join(" ")
 }
@@ -141,14 +144,21 @@ mod tests {
 
     #[test]
     fn agrees_with_the_official_squad_script_on_the_fixture() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/score/squad.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/squad.json"
+        );
         let text = std::fs::read_to_string(path).expect("squad fixture");
         let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
         assert!(cases.len() >= 100, "{}", cases.len());
         for (i, c) in cases.iter().enumerate() {
             assert_eq!(normalize_answer(&c.prediction), c.normalized, "case {i}");
             let got = f1(&c.prediction, &c.truth);
-            assert!((got - c.f1).abs() <= 1e-6, "case {i}: ours {got}, squad {}", c.f1);
+            assert!(
+                (got - c.f1).abs() <= 1e-6,
+                "case {i}: ours {got}, squad {}",
+                c.f1
+            );
             assert_eq!(exact_match(&c.prediction, &c.truth), c.em, "case {i}");
         }
     }
@@ -161,15 +171,26 @@ mod tests {
             json!({}),
         );
         assert!(r.pass, "{}", r.reason);
-        let r = eval(json!({"type": "exact-match"}), "Lyon", json!({"expected": "Paris"}));
+        let r = eval(
+            json!({"type": "exact-match"}),
+            "Lyon",
+            json!({"expected": "Paris"}),
+        );
         assert!(!r.pass);
         assert_eq!(
             r.reason,
             r#"output "lyon" does not match "Paris" after normalisation"#
         );
-        let r = eval(json!({"type": "not-exact-match"}), "Lyon", json!({"expected": "Paris"}));
+        let r = eval(
+            json!({"type": "not-exact-match"}),
+            "Lyon",
+            json!({"expected": "Paris"}),
+        );
         assert!(r.pass);
-        assert_eq!(r.reason, r#"output does not match "Paris" after normalisation"#);
+        assert_eq!(
+            r.reason,
+            r#"output does not match "Paris" after normalisation"#
+        );
         let err = compile_err(json!({"type": "exact-match", "threshold": 0.5}));
         assert!(err.to_string().contains("takes no `threshold`"), "{err}");
     }
