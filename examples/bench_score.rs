@@ -30,6 +30,26 @@ fn main() {
         words as f64 / (2 * pairs) as f64
     );
 
+    // Each metric alone, on one thread, for orientation.
+    if std::env::var_os("BENCH_EACH").is_some() {
+        let time = |name: &str, f: &dyn Fn(&str, &str) -> f64| {
+            let start = Instant::now();
+            let sum: f64 = data.iter().map(|(o, r)| f(o, r)).sum();
+            println!(
+                "  {name:<8} one thread: {:>7.1} ms ({sum:.1})",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        };
+        time("rouge-l", &|o, r| {
+            rouge::rouge(rouge::RougeKind::RougeL, r, o, false).fmeasure
+        });
+        time("bleu", &|o, r| bleu::sentence_bleu(o, &[r]));
+        time("chrf", &|o, r| chrf::sentence_chrf(o, &[r]));
+        time("13a", &|o, r| {
+            (bleu::tokenize_13a(o).len() + bleu::tokenize_13a(r).len()) as f64
+        });
+    }
+
     // The pure metrics.
     let start = Instant::now();
     let sums = parallel(&data, threads, |(output, reference)| {

@@ -181,17 +181,16 @@ impl Packed for u128 {
 /// every order are sorted too (as the top `n` slots), and two sorted lists intersect in
 /// one merge pass per order.
 fn packed_matches<K: Packed>(a: &[u32], b: &[u32], bits: u32, max_order: usize) -> Vec<u64> {
+    let top = bits * (max_order as u32 - 1);
     let pack = |seq: &[u32]| -> Vec<K> {
-        let mut keys: Vec<K> = (0..seq.len())
-            .map(|i| {
-                let mut key = K::ZERO;
-                for j in 0..max_order {
-                    let id = seq.get(i + j).copied().unwrap_or(0);
-                    key = (key << bits) | K::from(id);
-                }
-                key
-            })
-            .collect();
+        // From the end: each window is the next one shifted down one slot, with this
+        // position's id on top.
+        let mut keys = vec![K::ZERO; seq.len()];
+        let mut key = K::ZERO;
+        for (slot, &id) in keys.iter_mut().zip(seq).rev() {
+            key = (key >> bits) | (K::from(id) << top);
+            *slot = key;
+        }
         keys.sort_unstable();
         keys
     };

