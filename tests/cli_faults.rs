@@ -25,9 +25,17 @@ fn ok_body() -> String {
     .to_string()
 }
 
-/// Request `n` gets fault `n % 10` (0–6), or a success (7–9).
+/// Request `n` gets fault `n % 10` (0–6), or a success (7–9). Case `c7` always gets the
+/// key echoed back in a 500, so that at least one cell ends with that message whatever the
+/// interleaving of requests.
 fn faulty(n: usize, seen: &scripted::Seen) -> Reply {
     let auth = seen.header("authorization").unwrap_or_default().to_string();
+    if seen.body.to_string().contains("what is 7?") {
+        return reply(
+            500,
+            json!({"error": {"message": format!("boom for {auth}")}}).to_string(),
+        );
+    }
     match n % 10 {
         0 => with_header(
             reply(
