@@ -36,6 +36,9 @@ pub struct RunSelection {
     /// `--limit`.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// `--repeat`.
+    #[serde(default)]
+    pub repeat: Option<u32>,
 }
 
 /// `plan.json`: what `--resume` needs to rebuild a run's plan and to check it is the same.

@@ -252,6 +252,8 @@ pub struct Selection {
     pub case: Option<regex::Regex>,
     /// Only the first N selected cases of each dataset.
     pub limit: Option<usize>,
+    /// Repeats replacing every eval's `repeat`.
+    pub repeat: Option<u32>,
 }
 
 /// A prompt version in a plan.
@@ -651,7 +653,7 @@ impl EvalContext<'_> {
             }
         }
 
-        let repeat = file.repeat.unwrap_or(1);
+        let repeat = self.selection.repeat.or(file.repeat).unwrap_or(1);
         if repeat == 0 {
             errors.push(
                 SpecError::Invalid {

@@ -268,3 +268,22 @@ fn completions_and_help_work() {
         assert!(stdout.contains("Example"), "{stdout}");
     }
 }
+
+#[test]
+fn repeat_flag_overrides_the_evals_repeat() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run", "--repeat", "3", "--no-progress", "-o", "r.json"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("r.json")).unwrap()).unwrap();
+    let results = record["results"].as_array().unwrap();
+    let repeats: std::collections::BTreeSet<u64> = results
+        .iter()
+        .map(|r| r["repeat"].as_u64().unwrap())
+        .collect();
+    assert_eq!(repeats.into_iter().collect::<Vec<_>>(), [0, 1, 2]);
+
+    let (code, _, stderr) = p.run(&["run", "--repeat", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--repeat: must be at least 1"), "{stderr}");
+}

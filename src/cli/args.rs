@@ -99,6 +99,9 @@ pub struct SelectArgs {
     /// Only the first N cases of each dataset.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Run every case N times (overrides the evals' `repeat`): flaky cases and pass@k.
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u32>,
 }
 
 /// `prompteval run`.
@@ -155,7 +158,7 @@ pub struct RunArgs {
         value_name = "RUN_ID",
         num_args = 0..=1,
         default_missing_value = "",
-        conflicts_with_all = ["evals", "prompts", "models", "case", "limit"]
+        conflicts_with_all = ["evals", "prompts", "models", "case", "limit", "repeat"]
     )]
     pub resume: Option<String>,
     /// Run only shard K of N (`2/4`): a stable slice of the cells, the same on every machine.

@@ -69,6 +69,15 @@ impl SelectArgs {
                 None
             }
         };
+        if self.repeat == Some(0) {
+            errors.push(
+                SpecError::Invalid {
+                    location: crate::diagnostic::Location::file("--repeat"),
+                    message: "must be at least 1".into(),
+                }
+                .into(),
+            );
+        }
         Error::collect(errors)?;
         Ok(Selection {
             evals: self.evals.clone(),
@@ -76,6 +85,7 @@ impl SelectArgs {
             models: self.models.clone(),
             case,
             limit: self.limit,
+            repeat: self.repeat,
         })
     }
 }

@@ -111,6 +111,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                     models: file.selection.models.clone(),
                     case: file.selection.case.clone(),
                     limit: file.selection.limit,
+                    repeat: file.selection.repeat,
                 },
                 None => args.select.clone(),
             };
@@ -260,6 +261,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             models: selection_args.models,
             case: selection_args.case,
             limit: selection_args.limit,
+            repeat: selection_args.repeat,
         },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
