@@ -55,31 +55,20 @@ impl fmt::Display for Shard {
 }
 
 impl Shard {
-    /// Whether the cell eval × prompt × model × case × repeat belongs to this shard.
-    pub fn contains(
-        &self,
-        eval: &str,
-        prompt: &str,
-        model: &str,
-        case_id: &str,
-        repeat: u32,
-    ) -> bool {
-        cell_bucket(eval, prompt, model, case_id, repeat, self.count) == self.index - 1
+    /// Whether the cells of case `case_id` (repeat `repeat`) of `eval` belong to this
+    /// shard. Every prompt × model of a case lands on the same shard, so that comparisons
+    /// within a case (`select-best`) see all of its outputs.
+    pub fn contains(&self, eval: &str, case_id: &str, repeat: u32) -> bool {
+        cell_bucket(eval, case_id, repeat, self.count) == self.index - 1
     }
 }
 
-/// The shard (from 0) a cell falls in when the plan is split `count` ways.
-pub fn cell_bucket(
-    eval: &str,
-    prompt: &str,
-    model: &str,
-    case_id: &str,
-    repeat: u32,
-    count: u32,
-) -> u32 {
+/// The shard (from 0) the cells of a case × repeat fall in when the plan is split `count`
+/// ways: every prompt × model of the case goes together.
+pub fn cell_bucket(eval: &str, case_id: &str, repeat: u32, count: u32) -> u32 {
     let mut h = Sha256::new();
     // Length-prefixed fields: `a`,`bc` and `ab`,`c` must not collide.
-    for field in [eval, prompt, model, case_id] {
+    for field in [eval, case_id] {
         h.update((field.len() as u64).to_le_bytes());
         h.update(field.as_bytes());
     }
@@ -140,7 +129,7 @@ mod tests {
         for case in 0..300 {
             let case = case.to_string();
             let owners: Vec<u32> = (1..=n)
-                .filter(|&k| Shard { index: k, count: n }.contains("e", "p@1", "m", &case, 0))
+                .filter(|&k| Shard { index: k, count: n }.contains("e", &case, 0))
                 .collect();
             assert_eq!(owners.len(), 1);
             sizes[(owners[0] - 1) as usize] += 1;
@@ -153,14 +142,14 @@ mod tests {
     fn assignment_is_stable_across_machines() {
         // Fixed values: a change here moves cells between shards for existing CI setups.
         let buckets: Vec<u32> = (0..8)
-            .map(|i| cell_bucket("sentiment", "sentiment@2", "echo", &i.to_string(), 0, 4))
+            .map(|i| cell_bucket("sentiment", &i.to_string(), 0, 4))
             .collect();
         assert_eq!(buckets, STABLE_BUCKETS);
         assert_ne!(
-            cell_bucket("a", "bc", "m", "1", 0, 1 << 30),
-            cell_bucket("ab", "c", "m", "1", 0, 1 << 30)
+            cell_bucket("a", "bc1", 0, 1 << 30),
+            cell_bucket("ab", "c1", 0, 1 << 30)
         );
     }
 
-    const STABLE_BUCKETS: [u32; 8] = [0, 0, 2, 2, 1, 2, 1, 0];
+    const STABLE_BUCKETS: [u32; 8] = [2, 3, 3, 0, 1, 0, 0, 2];
 }

@@ -118,13 +118,7 @@ fn cells(plan: &Plan, shard: Option<Shard>) -> impl Iterator<Item = CellId> + '_
     all_cells(plan).filter(move |id| {
         shard.is_none_or(|s| {
             let eval = &plan.evals[id.eval];
-            s.contains(
-                &eval.name,
-                &eval.prompts[id.prompt].version.reference(),
-                &eval.models[id.model],
-                &eval.rows[id.row].id,
-                id.repeat,
-            )
+            s.contains(&eval.name, &eval.rows[id.row].id, id.repeat)
         })
     })
 }
