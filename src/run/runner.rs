@@ -87,14 +87,22 @@ pub enum RunError {
 
 /// A new run id: UTC time to the second and a random suffix (`20261127-031502-a1b2`).
 pub fn new_run_id() -> String {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let now = std::time::SystemTime::now();
+    let text = humantime::format_rfc3339_seconds(now).to_string();
     // 2026-11-27T03:15:02Z → 20261127-031502
-    let digits: String = now.chars().filter(char::is_ascii_digit).collect();
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    // The suffix is the millisecond × 16 plus a random nibble: ids of runs started in the
+    // same second still sort in start order (`latest`), and two runs started in the same
+    // millisecond (shards on one machine) rarely collide.
+    let millis = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
     format!(
         "{}-{}-{:04x}",
         &digits[..8],
         &digits[8..14],
-        fastrand::u16(..)
+        millis * 16 + u32::from(fastrand::u8(..16))
     )
 }
 
@@ -257,6 +265,23 @@ pub async fn execute(
         completed,
         interrupted,
     })
+}
+
+#[cfg(test)]
+mod run_id_tests {
+    use super::new_run_id;
+
+    #[test]
+    fn run_ids_sort_in_start_order_within_a_second() {
+        let a = new_run_id();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let b = new_run_id();
+        // Unless the second ticked over in between, the suffix orders them.
+        if a[..15] == b[..15] {
+            assert!(a < b, "{a} !< {b}");
+        }
+        assert_eq!(a.len(), "20261127-031502-a1b2".len());
+    }
 }
 
 #[cfg(test)]
