@@ -183,9 +183,15 @@ fn dataset_values_are_never_rendered_as_templates() {
     let (code, _, stderr) = p.run(&["run", "-o", "r.json"]);
     assert_eq!(code, 0, "{stderr}");
     let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
-    let out = record["results"][0]["output"].as_str().unwrap();
-    assert_eq!(out, "Hello {{ 7 * 6 }}!");
-    assert_eq!(record["results"][0]["pass"], true);
+    // Results are stored in the order cells finish: find greet@1's.
+    let result = record["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prompt"] == "greet@1")
+        .unwrap();
+    assert_eq!(result["output"].as_str().unwrap(), "Hello {{ 7 * 6 }}!");
+    assert_eq!(result["pass"], true);
 }
 
 #[test]
