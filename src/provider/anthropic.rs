@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::limiter::{estimate_tokens, Limiter};
 use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
-use super::transport::{parse_http_url, read_secret, Secret, Transport};
+use super::transport::{api_key, parse_http_url, Secret, Transport};
 use super::{
     price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
     ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
@@ -95,16 +95,9 @@ impl AnthropicProvider {
                 hint,
             )
         })?;
-        let key_env = match &config.api_key_env {
-            Some(var) => Some(var.as_str()),
-            None if base_text == DEFAULT_ANTHROPIC_BASE_URL => Some(DEFAULT_ANTHROPIC_KEY_ENV),
-            None => None,
-        };
-        let key = key_env.map(|var| read_secret(name, var)).transpose()?;
-        let auth = match (&key, key_env) {
-            (Some(key), Some(var)) => Some(key.header(name, var, "")?),
-            _ => None,
-        };
+        let default_var =
+            (base_text == DEFAULT_ANTHROPIC_BASE_URL).then_some(DEFAULT_ANTHROPIC_KEY_ENV);
+        let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "")?;
         let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
         Ok(AnthropicProvider {
             name: name.to_string(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::limiter::estimate_tokens;
 use super::limiter::Limiter;
 use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
-use super::transport::{parse_http_url, read_secret, Secret, Transport};
+use super::transport::{api_key, parse_http_url, Secret, Transport};
 use super::{
     price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
     ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
@@ -124,16 +124,8 @@ impl OpenAiProvider {
             .trim()
             .trim_end_matches('/');
         let url = parse_base_url(name, base_text, endpoint)?;
-        let key_env = match &config.api_key_env {
-            Some(var) => Some(var.as_str()),
-            None if base_text == DEFAULT_OPENAI_BASE_URL => Some(DEFAULT_OPENAI_KEY_ENV),
-            None => None,
-        };
-        let key = key_env.map(|var| read_secret(name, var)).transpose()?;
-        let auth = match (&key, key_env) {
-            (Some(key), Some(var)) => Some(key.header(name, var, "Bearer ")?),
-            _ => None,
-        };
+        let default_var = (base_text == DEFAULT_OPENAI_BASE_URL).then_some(DEFAULT_OPENAI_KEY_ENV);
+        let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "Bearer ")?;
         let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
 
         Ok(OpenAiProvider {

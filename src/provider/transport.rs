@@ -78,6 +78,24 @@ pub fn read_secret(provider: &str, var: &str) -> Result<Secret, ProviderConfigEr
     }
 }
 
+/// The API key of provider `provider` and the header carrying it (`{prefix}{key}`): read
+/// from `api_key_env` when set, else from `default_var` (given only when the provider
+/// talks to its vendor's default URL); neither means no key and no header (a local
+/// server or proxy).
+pub fn api_key(
+    provider: &str,
+    api_key_env: Option<&str>,
+    default_var: Option<&str>,
+    prefix: &str,
+) -> Result<(Option<Secret>, Option<HeaderValue>), ProviderConfigError> {
+    let Some(var) = api_key_env.or(default_var) else {
+        return Ok((None, None));
+    };
+    let key = read_secret(provider, var)?;
+    let header = key.header(provider, var, prefix)?;
+    Ok((Some(key), Some(header)))
+}
+
 /// Parses an `http://` or `https://` base URL from setting `key` of provider `provider`.
 pub fn parse_http_url(
     provider: &str,
