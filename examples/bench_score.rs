@@ -12,6 +12,11 @@ use prompteval::diagnostic::Location;
 use prompteval::score::{bleu, chrf, rouge, Assertion, AssertionSpec, ScoreInput};
 use prompteval::template::TemplateSet;
 
+/// The allocator of the `prompteval` binary (src/main.rs), so that the figures are the
+/// binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let pairs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20_000);
@@ -30,9 +35,14 @@ fn main() {
         words as f64 / (2 * pairs) as f64
     );
 
-    // Each metric alone, on one thread, for orientation.
-    if std::env::var_os("BENCH_EACH").is_some() {
+    // Each metric alone, on one thread, for orientation (`BENCH_EACH=1`), or only one of
+    // them (`BENCH_EACH=bleu`), e.g. under `perf record`.
+    if let Some(only) = std::env::var_os("BENCH_EACH") {
+        let only = only.to_string_lossy().into_owned();
         let time = |name: &str, f: &dyn Fn(&str, &str) -> f64| {
+            if only != "1" && only != name {
+                return;
+            }
             let start = Instant::now();
             let sum: f64 = data.iter().map(|(o, r)| f(o, r)).sum();
             println!(
@@ -48,6 +58,9 @@ fn main() {
         time("13a", &|o, r| {
             (bleu::tokenize_13a(o).len() + bleu::tokenize_13a(r).len()) as f64
         });
+        if only != "1" {
+            return;
+        }
     }
 
     // The pure metrics.

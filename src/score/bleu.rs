@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{Check, Outcome};
 use super::metric::{self, References};
-use super::ngram::{is_py_space, ngram_count, ngram_matches, FxMap, Interner};
+use super::ngram::{ngram_count, ngram_matches, FxMap, Interner};
+pub use super::tok13a::tokenize_13a;
+use super::tok13a::tokens;
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::events::AssertionResult;
@@ -97,131 +99,19 @@ fn my_log(x: f64) -> f64 {
     }
 }
 
-/// sacrebleu's `13a` tokenizer applied as BLEU applies it (`_preprocess_segment`: the
-/// segment is right-stripped first), as the space-joined tokens.
-///
-/// ```
-/// use prompteval::score::bleu::tokenize_13a;
-/// assert_eq!(tokenize_13a("Hello, world! It costs $3.50."), "Hello , world ! It costs $ 3.50 .");
-/// assert_eq!(tokenize_13a("A &amp; B -- 1-2"), "A & B -- 1 - 2");
-/// ```
-pub fn tokenize_13a(segment: &str) -> String {
-    let bytes = tokenize_13a_bytes(segment);
-    let mut out = String::with_capacity(bytes.len());
-    for token in split_tokens(&bytes) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(token);
-    }
-    out
-}
-
-/// Python's whitespace among ASCII bytes (`\t \n \v \f \r`, U+001C–U+001F, space).
-fn is_py_space_byte(b: u8) -> bool {
-    matches!(b, b'\t'..=b'\r' | 0x1c..=b' ')
-}
-
-/// The tokens of [`tokenize_13a_bytes`]' output (`line.split()`).
-fn split_tokens(bytes: &str) -> impl Iterator<Item = &str> {
-    let ascii = bytes.is_ascii();
-    let split: Box<dyn Iterator<Item = &str>> = if ascii {
-        Box::new(bytes.split(|c: char| is_py_space_byte(c as u8)))
-    } else {
-        Box::new(bytes.split(is_py_space))
-    };
-    split.filter(|t| !t.is_empty())
-}
-
-/// The 13a substitutions before the final whitespace split.
-fn tokenize_13a_bytes(segment: &str) -> String {
-    let mut line: String = segment.trim_end_matches(is_py_space).to_string();
-    for (from, to) in [("<skipped>", ""), ("-\n", ""), ("\n", " ")] {
-        if line.contains(from) {
-            line = line.replace(from, to);
-        }
-    }
-    if line.contains('&') {
-        for (from, to) in [
-            ("&quot;", "\""),
-            ("&amp;", "&"),
-            ("&lt;", "<"),
-            ("&gt;", ">"),
-        ] {
-            line = line.replace(from, to);
-        }
-    }
-    // The four regex substitutions of `TokenizerRegexp`, on bytes: every pattern is made
-    // of ASCII classes and `[^0-9]`, so a multi-byte character behaves as in Python
-    // (see docs/design.md, "Text metrics").
-    let mut a = Vec::with_capacity(line.len() * 2 + 2);
-    a.push(b' ');
-    // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
-    for &b in line.as_bytes() {
-        if matches!(b, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/') {
-            a.extend_from_slice(&[b' ', b, b' ']);
-        } else {
-            a.push(b);
-        }
-    }
-    a.push(b' ');
-    // ([^0-9])([\.,]) → "\1 \2 "
-    let a = sub_pairs(
-        &a,
-        |x, y| !x.is_ascii_digit() && matches!(y, b'.' | b','),
-        |x, y, out| out.extend_from_slice(&[x, b' ', y, b' ']),
-    );
-    // ([\.,])([^0-9]) → " \1 \2"
-    let a = sub_pairs(
-        &a,
-        |x, y| matches!(x, b'.' | b',') && !y.is_ascii_digit(),
-        |x, y, out| out.extend_from_slice(&[b' ', x, b' ', y]),
-    );
-    // ([0-9])(-) → "\1 \2 "
-    let a = sub_pairs(
-        &a,
-        |x, y| x.is_ascii_digit() && y == b'-',
-        |x, y, out| out.extend_from_slice(&[x, b' ', y, b' ']),
-    );
-    // Spaces were only inserted next to ASCII bytes, so the text is still UTF-8.
-    String::from_utf8(a).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// `re.sub` of a two-character pattern: scans left to right, and after a match resumes
-/// behind it.
-fn sub_pairs(
-    input: &[u8],
-    matches: impl Fn(u8, u8) -> bool,
-    replace: impl Fn(u8, u8, &mut Vec<u8>),
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + input.len() / 4);
-    let mut i = 0;
-    while i < input.len() {
-        if i + 1 < input.len() && matches(input[i], input[i + 1]) {
-            replace(input[i], input[i + 1], &mut out);
-            i += 2;
-        } else {
-            out.push(input[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// The statistics of one hypothesis against its references (sacrebleu's
 /// `_compute_segment_statistics`).
 pub fn bleu_stats<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> BleuStats {
-    let hyp_text = tokenize_13a_bytes(hypothesis);
+    let hyp_text = tokenize_13a(hypothesis);
     let ref_texts: Vec<String> = references
         .iter()
-        .map(|r| tokenize_13a_bytes(r.as_ref()))
+        .map(|r| tokenize_13a(r.as_ref()))
         .collect();
-    let mut interner = Interner::new();
-    let hyp = interner.ids(split_tokens(&hyp_text));
-    let refs: Vec<Vec<u32>> = ref_texts
-        .iter()
-        .map(|r| interner.ids(split_tokens(r)))
-        .collect();
+    // About one distinct token per five bytes, so that the table rarely grows.
+    let bytes = hyp_text.len() + ref_texts.iter().map(String::len).sum::<usize>();
+    let mut interner = Interner::with_capacity(bytes / 5);
+    let hyp = interner.ids(tokens(&hyp_text));
+    let refs: Vec<Vec<u32>> = ref_texts.iter().map(|r| interner.ids(tokens(r))).collect();
     let sys_len = hyp.len() as u64;
     let mut ref_len: Option<u64> = None;
     let mut closest_diff = u64::MAX;

@@ -38,6 +38,20 @@ impl CharIds {
     /// The ids of the non-whitespace characters of `text` (`''.join(text.split())`).
     fn ids(&mut self, text: &str) -> Vec<u32> {
         let mut out = Vec::with_capacity(text.len());
+        if text.is_ascii() {
+            for &b in text.as_bytes() {
+                if matches!(b, b'\t'..=b'\r' | 0x1c..=b' ') {
+                    continue;
+                }
+                let slot = &mut self.ascii[usize::from(b)];
+                if *slot == 0 {
+                    *slot = self.next;
+                    self.next += 1;
+                }
+                out.push(*slot);
+            }
+            return out;
+        }
         for c in text.chars() {
             if is_py_space(c) {
                 continue;

@@ -65,6 +65,7 @@ mod set;
 mod similarity;
 pub mod squad;
 mod text;
+mod tok13a;
 mod transform;
 mod value;
 mod xml;

@@ -83,9 +83,7 @@ fn lowercase(text: &str) -> Cow<'_, str> {
 
 /// The maximal runs of `[a-z0-9]` of lowercased text, stemmed when asked.
 fn tokens(lower: &str, stem: bool) -> Vec<Cow<'_, str>> {
-    lower
-        .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-        .filter(|t| !t.is_empty())
+    words(lower)
         .map(|t| {
             if stem && t.len() > 3 {
                 Cow::Owned(porter::stem(t))
@@ -97,6 +95,56 @@ fn tokens(lower: &str, stem: bool) -> Vec<Cow<'_, str>> {
         .collect()
 }
 
+/// The maximal runs of `[a-z0-9]` of lowercased text. A scan over bytes: the runs are
+/// ASCII, so they start and end on character boundaries.
+fn words(lower: &str) -> impl Iterator<Item = &str> {
+    let bytes = lower.as_bytes();
+    let is_word = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() && !is_word(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && is_word(bytes[i]) {
+            i += 1;
+        }
+        (i > start).then(|| &lower[start..i])
+    })
+}
+
+/// The token ids of `target` and `prediction`, as [`tokenize`] splits them, and the
+/// number of distinct tokens.
+fn token_ids(target: &str, prediction: &str, stem: bool) -> (Vec<u32>, Vec<u32>, u32) {
+    let target_lower = lowercase(target);
+    let prediction_lower = lowercase(prediction);
+    // About one distinct token per five bytes, so that the table rarely grows.
+    let capacity = (target.len() + prediction.len()) / 5;
+    if stem {
+        let t = tokens(&target_lower, stem);
+        let p = tokens(&prediction_lower, stem);
+        intern_pair(
+            t.iter().map(AsRef::as_ref),
+            p.iter().map(AsRef::as_ref),
+            capacity,
+        )
+    } else {
+        intern_pair(words(&target_lower), words(&prediction_lower), capacity)
+    }
+}
+
+/// The ids of two token sequences from one interner, and its alphabet.
+fn intern_pair<'a>(
+    a: impl Iterator<Item = &'a str>,
+    b: impl Iterator<Item = &'a str>,
+    capacity: usize,
+) -> (Vec<u32>, Vec<u32>, u32) {
+    let mut interner = Interner::with_capacity(capacity);
+    let a = interner.ids(a);
+    let b = interner.ids(b);
+    (a, b, interner.alphabet())
+}
+
 /// ROUGE of `prediction` against `target`, as `RougeScorer([kind], use_stemmer=stem)
 /// .score(target, prediction)`.
 ///
@@ -106,14 +154,7 @@ fn tokens(lower: &str, stem: bool) -> Vec<Cow<'_, str>> {
 /// assert!((s.fmeasure - 5.0 / 6.0).abs() < 1e-12);
 /// ```
 pub fn rouge(kind: RougeKind, target: &str, prediction: &str, stem: bool) -> RougeScore {
-    let target_lower = lowercase(target);
-    let prediction_lower = lowercase(prediction);
-    let target_tokens = tokens(&target_lower, stem);
-    let prediction_tokens = tokens(&prediction_lower, stem);
-    let mut interner = Interner::new();
-    let t = interner.ids(target_tokens.iter().map(|s| s.as_ref()));
-    let p = interner.ids(prediction_tokens.iter().map(|s| s.as_ref()));
-    let alphabet = interner.alphabet();
+    let (t, p, alphabet) = token_ids(target, prediction, stem);
     match kind {
         RougeKind::Rouge1 | RougeKind::Rouge2 => {
             let n = if kind == RougeKind::Rouge1 { 1 } else { 2 };
