@@ -151,7 +151,13 @@ pub enum RunEvent<'a> {
         window: Option<(usize, usize)>,
     },
     /// A cell finished (scored, failed or errored).
-    CellFinished(&'a CellResult),
+    CellFinished {
+        /// The result.
+        cell: &'a CellResult,
+        /// The result as one line of JSON (no newline), serialized by the task that
+        /// finished the cell, off the thread that handles events.
+        line: &'a str,
+    },
     /// The run was interrupted (Ctrl-C); no further cells will finish.
     Interrupted,
     /// The run is over; `completed` cells finished.
@@ -165,4 +171,10 @@ pub enum RunEvent<'a> {
 pub trait RunSink {
     /// Handles one event. Errors stop the run (the store failing to write, say).
     fn on_event(&mut self, event: &RunEvent<'_>) -> std::io::Result<()>;
+
+    /// Called after each batch of events (the cells that finished together), before the
+    /// runner waits again: a sink that buffers writes them out here.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -223,6 +223,94 @@ pub fn key_material(
     canonical(material)
 }
 
+/// The key of a request, equal to `key_of(&key_material(..))` with `identity_json` the
+/// compact JSON of [`provider_identity`]: the canonical bytes go straight into the hasher
+/// in key order, without building and sorting the material first (that was a tenth of a
+/// fully cached run's time). The material itself is only built to store a new entry.
+pub fn request_key(
+    identity_json: &str,
+    prompt: &RenderedPrompt,
+    params: &Params,
+    vars: Option<&serde_json::Map<String, serde_json::Value>>,
+    repeat: u32,
+) -> CacheKey {
+    let prompt = serde_json::to_value(prompt).unwrap_or(serde_json::Value::Null);
+    let mut hasher = HashWriter(Sha256::new());
+    // The keys of the material, sorted: params, prompt, provider, repeat, v, vars.
+    let mut write = || -> serde_json::Result<()> {
+        hasher.put(b"{\"params\":");
+        serde_json::to_writer(&mut hasher, &Canonical::Map(params))?;
+        hasher.put(b",\"prompt\":");
+        serde_json::to_writer(&mut hasher, &Canonical::Value(&prompt))?;
+        hasher.put(b",\"provider\":");
+        hasher.put(identity_json.as_bytes());
+        hasher.put(format!(",\"repeat\":{repeat},\"v\":{CACHE_ENTRY_VERSION}").as_bytes());
+        if let Some(vars) = vars {
+            hasher.put(b",\"vars\":");
+            serde_json::to_writer(&mut hasher, &Canonical::Map(vars))?;
+        }
+        hasher.put(b"}");
+        Ok(())
+    };
+    // Writing into a hasher cannot fail.
+    let _ = write();
+    CacheKey(hasher.0.finalize().into())
+}
+
+/// An `io::Write` that feeds a SHA-256.
+struct HashWriter(Sha256);
+
+impl HashWriter {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serializes a JSON value as [`canonical`] would make it, without copying it.
+enum Canonical<'a> {
+    Value(&'a serde_json::Value),
+    Map(&'a serde_json::Map<String, serde_json::Value>),
+}
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Canonical::Map(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    out.serialize_entry(k, &Canonical::Value(v))?;
+                }
+                out.end()
+            }
+            Canonical::Value(serde_json::Value::Object(map)) => {
+                Canonical::Map(map).serialize(serializer)
+            }
+            Canonical::Value(serde_json::Value::Array(items)) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    out.serialize_element(&Canonical::Value(item))?;
+                }
+                out.end()
+            }
+            Canonical::Value(other) => other.serialize(serializer),
+        }
+    }
+}
+
 /// The key of `material` (from [`key_material`]).
 pub fn key_of(material: &serde_json::Value) -> CacheKey {
     // Compact serialization of a canonical value is canonical bytes.
@@ -274,6 +362,18 @@ struct Entry {
     provider: String,
     /// The key material: what was asked.
     request: serde_json::Value,
+    response: CachedResponse,
+}
+
+/// The part of an entry that a lookup reads: serde skips the rest (`request`, `provider`)
+/// without building it, which halved the parse time of a fully cached run.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    version: u32,
+    #[serde(borrow)]
+    key: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    created_at: std::borrow::Cow<'a, str>,
     response: CachedResponse,
 }
 
@@ -338,7 +438,7 @@ impl ResponseCache {
         let Ok(bytes) = std::fs::read(self.path_of(key)) else {
             return Lookup::Miss;
         };
-        let Ok(entry) = serde_json::from_slice::<Entry>(&bytes) else {
+        let Ok(entry) = serde_json::from_slice::<Answer<'_>>(&bytes) else {
             return Lookup::Miss;
         };
         if entry.version != CACHE_ENTRY_VERSION || entry.key != key.hex() {
@@ -540,6 +640,48 @@ mod tests {
             None,
             repeat,
         ))
+    }
+
+    #[test]
+    fn request_key_equals_the_hash_of_the_material() {
+        let config = config();
+        let identity = provider_identity(&config);
+        let identity_json = serde_json::to_string(&identity).unwrap();
+        let chat = RenderedPrompt::Chat(vec![
+            Message {
+                role: Role::System,
+                content: "be brief".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "2+2 \"quoted\" é\n".into(),
+            },
+        ]);
+        let text = RenderedPrompt::Text("hi".into());
+        let nested = params(&[
+            ("temperature", serde_json::json!(0)),
+            ("stop", serde_json::json!(["b", "a"])),
+            (
+                "extra",
+                serde_json::json!({"z": 1.5, "a": [{"y": null, "b": true}]}),
+            ),
+        ]);
+        let vars: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"q": "x", "a": {"d": 1, "c": 2}}"#).unwrap();
+        for prompt in [&chat, &text] {
+            for p in [&Params::new(), &nested] {
+                for v in [None, Some(&vars)] {
+                    for repeat in [0, 7] {
+                        let material = key_material(&identity, prompt, p, v, repeat);
+                        assert_eq!(
+                            request_key(&identity_json, prompt, p, v, repeat),
+                            key_of(&material),
+                            "{material}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -106,7 +106,7 @@ struct SummarySink<'a>(&'a mut SummaryBuilder);
 
 impl RunSink for SummarySink<'_> {
     fn on_event(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
-        if let RunEvent::CellFinished(cell) = event {
+        if let RunEvent::CellFinished { cell, .. } = event {
             self.0.add(cell);
         }
         Ok(())

@@ -49,7 +49,7 @@ impl RunSink for Progress {
     fn on_event(&mut self, event: &RunEvent<'_>) -> io::Result<()> {
         match event {
             RunEvent::Started { total_cells, .. } => self.bar.set_length(*total_cells as u64),
-            RunEvent::CellFinished(cell) => {
+            RunEvent::CellFinished { cell, .. } => {
                 match cell.status() {
                     CellStatus::Pass => self.passed += 1,
                     CellStatus::Fail => self.failed += 1,

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::registry::Params;
 use crate::response_cache::{
-    is_deterministic, key_material, key_of, provider_identity, CacheKey, CacheMode, CacheSettings,
-    CachedResponse, Lookup, ResponseCache,
+    is_deterministic, key_material, key_of, provider_identity, request_key, CacheKey, CacheMode,
+    CacheSettings, CachedResponse, Lookup, ResponseCache,
 };
 
 /// Kinds whose answers are computed locally for free: never cached, and allowed offline.
@@ -56,6 +56,8 @@ pub struct CachedProvider {
     name: String,
     inner: Arc<dyn Provider>,
     identity: serde_json::Value,
+    /// `identity` as compact JSON, for [`request_key`].
+    identity_json: String,
     provider_params: Params,
     cache: Arc<ResponseCache>,
     mode: CacheMode,
@@ -76,10 +78,12 @@ impl CachedProvider {
         settings: &CacheSettings,
         counters: Arc<CacheCounters>,
     ) -> CachedProvider {
+        let identity = provider_identity(config);
         CachedProvider {
             name: name.to_string(),
             inner,
-            identity: provider_identity(config),
+            identity_json: serde_json::to_string(&identity).unwrap_or_default(),
+            identity,
             provider_params: config.params.clone(),
             cache,
             mode: settings.mode,
@@ -133,14 +137,13 @@ impl CachedProvider {
             return self.inner.complete(request).await;
         }
         let vars = self.vars_in_key.then_some(&*request.vars);
-        let material = key_material(
-            &self.identity,
+        let key = request_key(
+            &self.identity_json,
             &request.prompt,
             &request.params,
             vars,
             repeat,
         );
-        let key = key_of(&material);
         if offline {
             return match self.cache.get(&key, SystemTime::now()) {
                 Lookup::Hit(r) | Lookup::Expired(r) => Ok(self.served(r)),
@@ -169,6 +172,14 @@ impl CachedProvider {
                 Ok(self.served(r))
             } else {
                 self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                let vars = self.vars_in_key.then_some(&*request.vars);
+                let material = key_material(
+                    &self.identity,
+                    &request.prompt,
+                    &request.params,
+                    vars,
+                    repeat,
+                );
                 let result = self.inner.complete(request).await;
                 if let Ok(response) = &result {
                     let entry = CachedResponse {
