@@ -3,14 +3,17 @@
 #  1. latency hiding: 2,000 requests, server answers after 100 ms, concurrency 50
 #     (ideal 2000 / 50 × 0.1 s = 4.0 s; target ≤ 4.4 s wall for the whole `prompteval run`);
 #  2. raw throughput: instant server, concurrency 64: `prompteval run` requests/s vs `wrk`
-#     (same server, same request body, 64 connections); target ≥ 80% of wrk.
+#     (same server, same request body, 64 connections); target ≥ 80% of wrk. Also shown:
+#     `oha` when installed (`cargo install oha --root ~/.cache/prompteval/oha`), and a
+#     bare `reqwest` client at the same concurrency (examples/bench_client.rs): the
+#     ceiling of any runner built on reqwest.
 # Usage: scripts/bench-providers.sh [ROWS_LATENCY] [ROWS_THROUGHPUT]
 # Needs: wrk (`apt-get install -y wrk`), python3 (to write the dataset).
 set -euo pipefail
 rows_latency=${1:-2000}
 rows_throughput=${2:-20000}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin prompteval --example bench_server
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin prompteval --example bench_server --example bench_client
 target="${CARGO_TARGET_DIR:-$repo/target}/release"
 bin="$target/prompteval"
 server="$target/examples/bench_server"
@@ -95,6 +98,15 @@ LUA
 wrk_rps=$(wrk -t 2 -c 64 -d 10s -s "$work/post.lua" http://127.0.0.1:18092/v1/chat/completions \
   | awk '/Requests\/sec/ {print $2}')
 echo "wrk (2 threads, 64 connections, 10 s): $wrk_rps requests/s"
+oha=$(command -v oha || echo "$HOME/.cache/prompteval/oha/bin/oha")
+if [ -x "$oha" ]; then
+  oha_rps=$("$oha" -n 100000 -c 64 --no-tui -m POST -H "content-type: application/json" -d "$body" \
+    http://127.0.0.1:18092/v1/chat/completions | awk '/Requests\/sec/ {print $2}')
+  echo "oha (64 connections, 100,000 requests): $oha_rps requests/s"
+fi
+for i in 1 2 3; do
+  echo "bare reqwest client $i: $("$target/examples/bench_client" http://127.0.0.1:18092/v1/chat/completions "$rows_throughput" 64)"
+done
 for i in 1 2 3; do
   secs=$(timed_run "$work/throughput" 64)
   rps=$(python3 -c "print(f'{$rows_throughput / $secs:.0f}')")
