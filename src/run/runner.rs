@@ -142,8 +142,18 @@ impl Finished {
     }
 }
 
-/// How long the sink thread lets finished cells gather before handling them.
+/// How long the sink thread lets finished cells gather before handling them, when the
+/// last batch was small.
 const GATHER: Duration = Duration::from_millis(1);
+
+/// Finished cells that may wait for the sink thread: workers wait when it is full, so
+/// memory stays flat however many cells a run has (an unbounded queue held every result
+/// of a fast run: 400 MB for 80,000 echo cells).
+const QUEUE: usize = 256;
+
+/// A batch smaller than this lets the next results gather for [`GATHER`]; a larger one
+/// means results come fast, and the sink thread goes straight on.
+const SMALL_BATCH: usize = QUEUE / 4;
 
 /// How many cells of `plan` a run executes: all of them, or those of `shard`.
 pub fn planned_cells(plan: &Plan, shard: Option<Shard>) -> usize {
@@ -202,7 +212,7 @@ async fn worker(
     plan: Arc<Plan>,
     cursor: Cursor,
     retries: Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
-    done: mpsc::UnboundedSender<Done>,
+    done: mpsc::Sender<Done>,
 ) {
     loop {
         let next = cursor.lock().map(|mut c| c.next()).unwrap_or(None);
@@ -215,7 +225,7 @@ async fn worker(
         } else {
             Done::Cell(Box::new(Finished::new(cell)))
         };
-        if done.send(message).is_err() {
+        if done.send(message).await.is_err() {
             return;
         }
     }
@@ -273,7 +283,7 @@ pub async fn execute(
         options.shard,
         skip,
     ))));
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let (done_tx, mut done_rx) = mpsc::channel::<Done>(QUEUE);
     let mut workers = JoinSet::new();
     for _ in 0..options.concurrency.max(1).min(total) {
         workers.spawn(worker(
@@ -308,7 +318,7 @@ pub async fn execute(
             }
             Some(Err(e)) = workers.join_next() => return Err(RunError::Panic(e)),
             Some(Err(e)) = groups.join_next() => return Err(RunError::Panic(e)),
-            _ = done_rx.recv_many(&mut received, 4096) => {
+            received_now = done_rx.recv_many(&mut received, QUEUE) => {
                 let mut batch = Vec::new();
                 for done in received.drain(..) {
                     match done {
@@ -319,7 +329,7 @@ pub async fn execute(
                                 groups.spawn(async move {
                                     let cells = finish_group(plan, key, group).await;
                                     let finished = cells.into_iter().map(Finished::new).collect();
-                                    let _ = done.send(Done::Group(finished));
+                                    let _ = done.send(Done::Group(finished)).await;
                                 });
                             }
                         }
@@ -334,7 +344,7 @@ pub async fn execute(
                 for sink in sinks.iter_mut() {
                     sink.flush().map_err(RunError::Sink)?;
                 }
-                if completed < total {
+                if completed < total && received_now < SMALL_BATCH {
                     // Let the next results gather (the workers go on meanwhile).
                     tokio::select! {
                         biased;
