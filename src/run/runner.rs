@@ -298,6 +298,8 @@ pub async fn execute(
     let mut interrupted = false;
     let mut held = Held::default();
     let mut received = Vec::new();
+    // After a small batch, let the next results gather (the workers go on meanwhile).
+    let mut gathering = false;
     tokio::pin!(cancel);
     while completed < total {
         tokio::select! {
@@ -318,7 +320,8 @@ pub async fn execute(
             }
             Some(Err(e)) = workers.join_next() => return Err(RunError::Panic(e)),
             Some(Err(e)) = groups.join_next() => return Err(RunError::Panic(e)),
-            received_now = done_rx.recv_many(&mut received, QUEUE) => {
+            () = tokio::time::sleep(GATHER), if gathering => gathering = false,
+            received_now = done_rx.recv_many(&mut received, QUEUE), if !gathering => {
                 let mut batch = Vec::new();
                 for done in received.drain(..) {
                     match done {
@@ -344,19 +347,7 @@ pub async fn execute(
                 for sink in sinks.iter_mut() {
                     sink.flush().map_err(RunError::Sink)?;
                 }
-                if completed < total && received_now < SMALL_BATCH {
-                    // Let the next results gather (the workers go on meanwhile).
-                    tokio::select! {
-                        biased;
-                        () = &mut cancel => {
-                            workers.abort_all();
-                            groups.abort_all();
-                            interrupted = true;
-                            break;
-                        }
-                        () = tokio::time::sleep(GATHER) => {}
-                    }
-                }
+                gathering = received_now < SMALL_BATCH;
             }
         }
     }
