@@ -38,42 +38,12 @@ server_pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
 
-mkdir -p "$work/prompts/classify" "$work/datasets" "$work/evals"
 cat > "$work/prompteval.yaml" <<YAML
 providers:
   model-a: {kind: openai, model: a, base_url: "http://127.0.0.1:$port/v1", concurrency: 32, params: {temperature: 0}}
   model-b: {kind: openai, model: b, base_url: "http://127.0.0.1:$port/v1", concurrency: 32, params: {temperature: 0}}
 YAML
-printf 'Classify the sentiment of this review as positive or negative.\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v1.jinja"
-printf 'You label product reviews.\nExamples:\nReview: Love it.\nSentiment: positive\nReview: Broke in a day.\nSentiment: negative\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v2.jinja"
-python3 - "$work/datasets/reviews.csv" "$rows" <<'PY'
-import csv, random, sys
-random.seed(7)
-words = "great terrible battery screen fast slow love hate cheap sturdy broke works fine awful".split()
-with open(sys.argv[1], "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["id", "review", "expected"])
-    for i in range(int(sys.argv[2])):
-        review = " ".join(random.choice(words) for _ in range(random.randint(8, 30)))
-        w.writerow([f"r{i}", review, random.choice(["positive", "negative"])])
-PY
-cat > "$work/evals/bench.yaml" <<'YAML'
-prompts: [classify@1, classify@2]
-models: [model-a, model-b]
-dataset: datasets/reviews.csv
-assert:
-  - type: contains
-    value: "{{ review }}"
-  - type: icontains
-    value: sentiment
-  - type: regex
-    value: "Review: \\w+"
-  - type: levenshtein
-    value: "{{ expected }}"
-    threshold: 0.1
-gate:
-  min_pass_rate: 0.0
-YAML
+"$repo/scripts/bench-project.sh" "$work" "$rows" 1 "model-a, model-b"
 cells=$(( rows * 4 ))
 echo "prompteval cache bench: $cells cells on 2 openai models (temperature 0) at a local instant server"
 timed() {

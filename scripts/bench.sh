@@ -11,44 +11,12 @@ cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/prompts/classify" "$work/datasets" "$work/evals"
 cat > "$work/prompteval.yaml" <<'YAML'
 providers:
   echo-a: {kind: echo}
   echo-b: {kind: echo}
 YAML
-printf 'Classify the sentiment of this review as positive or negative.\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v1.jinja"
-printf 'You label product reviews.\nExamples:\nReview: Love it.\nSentiment: positive\nReview: Broke in a day.\nSentiment: negative\n\nReview: {{ review }}\nSentiment:' > "$work/prompts/classify/v2.jinja"
-python3 - "$work/datasets/reviews.csv" "$rows" <<'PY'
-import csv, random, sys
-random.seed(7)
-words = "great terrible battery screen fast slow love hate cheap sturdy broke works fine awful".split()
-with open(sys.argv[1], "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["id", "review", "expected"])
-    for i in range(int(sys.argv[2])):
-        review = " ".join(random.choice(words) for _ in range(random.randint(8, 30)))
-        w.writerow([f"r{i}", review, random.choice(["positive", "negative"])])
-PY
-cat > "$work/evals/bench.yaml" <<'YAML'
-prompts: [classify@1, classify@2]
-models: [echo-a, echo-b]
-dataset: datasets/reviews.csv
-repeat: REPEAT
-assert:
-  - type: contains
-    value: "{{ review }}"
-  - type: icontains
-    value: sentiment
-  - type: regex
-    value: "Review: \\w+"
-  - type: levenshtein
-    value: "{{ expected }}"
-    threshold: 0.1
-gate:
-  min_pass_rate: 0.0
-YAML
-sed -i "s/REPEAT/$repeat/" "$work/evals/bench.yaml"
+"$repo/scripts/bench-project.sh" "$work" "$rows" "$repeat" "echo-a, echo-b"
 cells=$(( rows * 4 * repeat ))
 echo "prompteval bench: $rows rows × 2 prompts × 2 models × $repeat repeats × 4 assertions = $cells cells"
 for i in 1 2 3; do

@@ -3,67 +3,29 @@
 //! cells kept).
 
 mod common;
+mod scripted;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestProject;
+use scripted::{delayed, reply, ScriptedServer};
 
 /// How the server answers the n-th request (from 0).
 type Behaviour = dyn Fn(usize, &str) -> (u16, String, Duration) + Send + Sync;
 
-/// A small HTTP/1.1 server, one thread per connection, until the test process ends.
+/// A scripted server on 127.0.0.1 answering with `behaviour` (status, body, delay for
+/// the n-th request and its body), and its count of requests.
 fn serve(behaviour: Arc<Behaviour>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let behaviour = behaviour.clone();
-            let seen = seen.clone();
-            std::thread::spawn(move || loop {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let lower = header.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if header == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                let (status, payload, delay) = behaviour(n, &String::from_utf8_lossy(&body));
-                std::thread::sleep(delay);
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
-                    payload.len()
-                );
-                if stream.write_all(response.as_bytes()).is_err() {
-                    return;
-                }
-            });
-        }
+    let server = ScriptedServer::start(move |n, request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let (status, body, delay) = behaviour(n, &request.body.to_string());
+        delayed(reply(status, body), delay)
     });
-    (port, count)
+    (server.addr.port(), count)
 }
 
 fn completion(content: &str) -> String {

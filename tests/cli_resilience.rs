@@ -2,76 +2,36 @@
 //! the CLI against a real HTTP server on 127.0.0.1 that counts the requests it answers.
 
 mod common;
+mod scripted;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::TestProject;
+use scripted::{delayed, reply, ScriptedServer};
 use serde_json::Value;
 
 /// How the server answers the n-th request (from 0), given the request body.
 type Behaviour = dyn Fn(usize, &Value) -> (String, Duration) + Send + Sync;
 
-/// An HTTP/1.1 server, one thread per connection, that counts requests.
+/// A scripted server on 127.0.0.1 answering every request with a chat completion whose
+/// content and delay `behaviour` picks, and its count of requests.
 fn serve(behaviour: Arc<Behaviour>) -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let behaviour = behaviour.clone();
-            let seen = seen.clone();
-            std::thread::spawn(move || loop {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let lower = header.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if header == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                let (content, delay) = behaviour(n, &body);
-                std::thread::sleep(delay);
-                let payload = serde_json::json!({
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 2},
-                })
-                .to_string();
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
-                    payload.len()
-                );
-                if stream.write_all(response.as_bytes()).is_err() {
-                    return;
-                }
-            });
-        }
+    let server = ScriptedServer::start(move |n, request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let (content, delay) = behaviour(n, &request.body);
+        let payload = serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+        });
+        delayed(reply(200, payload.to_string()), delay)
     });
-    (port, count)
+    (server.addr.port(), count)
 }
 
 /// The user message of a chat request.

@@ -2,8 +2,9 @@
 //! success, retries (429 with Retry-After, 5xx, closed connections, timeouts), fatal
 //! errors, key hygiene and the concurrency limit.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+mod scripted;
+
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use prompteval::message::{Message, RenderedPrompt, Role};
@@ -11,9 +12,8 @@ use prompteval::provider::{
     OpenAiProvider, Price, Provider, ProviderConfig, ProviderRequest, RetryNotice, RetryPolicy,
 };
 use prompteval::registry::Params;
-use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use scripted::{delayed, reply, with_header, Reply, ScriptedServer};
+use serde_json::json;
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_OPENAI_KEY";
 const KEY: &str = "sk-it-0123456789-very-secret";
@@ -22,28 +22,6 @@ const KEY: &str = "sk-it-0123456789-very-secret";
 fn set_key() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| std::env::set_var(KEY_VAR, KEY));
-}
-
-/// What the server does with one request.
-#[derive(Clone)]
-enum Reply {
-    Respond {
-        status: u16,
-        headers: Vec<(&'static str, String)>,
-        body: String,
-        delay: Duration,
-    },
-    /// Read the request, then close the connection without answering.
-    Close,
-}
-
-fn reply(status: u16, body: impl Into<String>) -> Reply {
-    Reply::Respond {
-        status,
-        headers: Vec::new(),
-        body: body.into(),
-        delay: Duration::ZERO,
-    }
 }
 
 fn ok(content: &str) -> Reply {
@@ -57,164 +35,16 @@ fn ok(content: &str) -> Reply {
     )
 }
 
-fn delayed(reply: Reply, by: Duration) -> Reply {
-    match reply {
-        Reply::Respond {
-            status,
-            headers,
-            body,
-            ..
-        } => Reply::Respond {
-            status,
-            headers,
-            body,
-            delay: by,
-        },
-        Reply::Close => Reply::Close,
-    }
+/// The scripted server (tests/scripted), answering request `n` (from 0) with `script(n)`.
+fn serve(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> ScriptedServer {
+    ScriptedServer::start(move |n, _| script(n))
 }
 
-/// A request as the server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    request_line: String,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-struct Server {
-    base_url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    max_in_flight: Arc<AtomicUsize>,
-}
-
-impl Server {
-    /// Starts a server answering request `n` (from 0) with `script(n)`.
-    async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let script = Arc::new(script);
-        let counter = Arc::new(AtomicUsize::new(0));
-        {
-            let seen = seen.clone();
-            let max_in_flight = max_in_flight.clone();
-            tokio::spawn(async move {
-                loop {
-                    let Ok((stream, _)) = listener.accept().await else {
-                        return;
-                    };
-                    let (seen, in_flight, max_in_flight, script, counter) = (
-                        seen.clone(),
-                        in_flight.clone(),
-                        max_in_flight.clone(),
-                        script.clone(),
-                        counter.clone(),
-                    );
-                    tokio::spawn(async move {
-                        let mut stream = stream;
-                        let Some(request) = read_request(&mut stream).await else {
-                            return;
-                        };
-                        let n = counter.fetch_add(1, Ordering::SeqCst);
-                        seen.lock().unwrap().push(request);
-                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                        max_in_flight.fetch_max(now, Ordering::SeqCst);
-                        match script(n) {
-                            Reply::Close => drop(stream),
-                            Reply::Respond {
-                                status,
-                                headers,
-                                body,
-                                delay,
-                            } => {
-                                tokio::time::sleep(delay).await;
-                                let mut head = format!(
-                                    "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-                                    body.len()
-                                );
-                                for (name, value) in headers {
-                                    head.push_str(&format!("{name}: {value}\r\n"));
-                                }
-                                head.push_str("\r\n");
-                                let _ = stream.write_all(head.as_bytes()).await;
-                                let _ = stream.write_all(body.as_bytes()).await;
-                                let _ = stream.shutdown().await;
-                            }
-                        }
-                        in_flight.fetch_sub(1, Ordering::SeqCst);
-                    });
-                }
-            });
-        }
-        Server {
-            base_url: format!("http://{addr}/v1"),
-            seen,
-            max_in_flight,
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Seen {
-        request_line,
-        headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-    })
-}
-
-fn config(server: &Server) -> ProviderConfig {
+fn config(server: &ScriptedServer) -> ProviderConfig {
     ProviderConfig {
         kind: "openai".into(),
         model: Some("test-model".into()),
-        base_url: Some(server.base_url.clone()),
+        base_url: Some(format!("{}/v1", server.url())),
         timeout: Some("5s".into()),
         max_retries: Some(3),
         ..ProviderConfig::default()
@@ -265,7 +95,7 @@ fn notices(mut rx: tokio::sync::mpsc::UnboundedReceiver<RetryNotice>) -> Vec<Ret
 
 #[tokio::test]
 async fn success_sends_model_messages_params_and_key() {
-    let server = Server::start(|_| ok("Paris")).await;
+    let server = serve(|_| ok("Paris"));
     let mut c = config(&server);
     c.api_key_env = Some(KEY_VAR.into());
     c.params.insert("temperature".into(), json!(0.2));
@@ -331,7 +161,7 @@ async fn success_sends_model_messages_params_and_key() {
 
 #[tokio::test]
 async fn custom_url_without_key_variable_sends_no_authorization() {
-    let server = Server::start(|_| ok("hi")).await;
+    let server = serve(|_| ok("hi"));
     let response = provider(&config(&server))
         .complete(text("Say hi"))
         .await
@@ -347,13 +177,12 @@ async fn custom_url_without_key_variable_sends_no_authorization() {
 
 #[tokio::test]
 async fn missing_usage_leaves_tokens_and_cost_unknown() {
-    let server = Server::start(|_| {
+    let server = serve(|_| {
         reply(
             200,
             json!({"choices": [{"message": {"content": "x"}}]}).to_string(),
         )
-    })
-    .await;
+    });
     let mut c = config(&server);
     c.price = Some(Price {
         input: 1.0,
@@ -367,16 +196,17 @@ async fn missing_usage_leaves_tokens_and_cost_unknown() {
 
 #[tokio::test]
 async fn rate_limit_honours_retry_after() {
-    let server = Server::start(|n| match n {
-        0 => Reply::Respond {
-            status: 429,
-            headers: vec![("Retry-After", "1".into())],
-            body: json!({"error": {"message": "Rate limit reached"}}).to_string(),
-            delay: Duration::ZERO,
-        },
+    let server = serve(|n| match n {
+        0 => with_header(
+            reply(
+                429,
+                json!({"error": {"message": "Rate limit reached"}}).to_string(),
+            ),
+            "Retry-After",
+            "1",
+        ),
         _ => ok("done"),
-    })
-    .await;
+    });
     let (request, rx) = watched("p");
     let response = provider(&config(&server)).complete(request).await.unwrap();
     assert_eq!(response.output, "done");
@@ -394,13 +224,7 @@ async fn rate_limit_honours_retry_after() {
 
 #[tokio::test]
 async fn retry_after_beyond_the_limit_fails_instead_of_hanging() {
-    let server = Server::start(|_| Reply::Respond {
-        status: 429,
-        headers: vec![("Retry-After", "600".into())],
-        body: String::new(),
-        delay: Duration::ZERO,
-    })
-    .await;
+    let server = serve(|_| with_header(reply(429, ""), "Retry-After", "600"));
     let err = provider(&config(&server))
         .complete(text("p"))
         .await
@@ -415,11 +239,10 @@ async fn retry_after_beyond_the_limit_fails_instead_of_hanging() {
 
 #[tokio::test]
 async fn server_error_then_success() {
-    let server = Server::start(|n| match n {
+    let server = serve(|n| match n {
         0 => reply(500, "oops"),
         _ => ok("fine"),
-    })
-    .await;
+    });
     let (request, rx) = watched("p");
     let response = provider(&config(&server)).complete(request).await.unwrap();
     assert_eq!(response.output, "fine");
@@ -432,9 +255,7 @@ async fn server_error_then_success() {
 
 #[tokio::test]
 async fn overloaded_until_retries_run_out() {
-    let server =
-        Server::start(|_| reply(529, json!({"error": {"message": "Overloaded"}}).to_string()))
-            .await;
+    let server = serve(|_| reply(529, json!({"error": {"message": "Overloaded"}}).to_string()));
     let mut c = config(&server);
     c.max_retries = Some(2);
     let (request, rx) = watched("p");
@@ -449,14 +270,13 @@ async fn overloaded_until_retries_run_out() {
 
 #[tokio::test]
 async fn bad_request_fails_at_once_with_the_servers_message() {
-    let server = Server::start(|_| {
+    let server = serve(|_| {
         reply(
             400,
             json!({"error": {"message": "Invalid value for 'temperature'", "type": "invalid_request_error"}})
                 .to_string(),
         )
-    })
-    .await;
+    });
     let (request, rx) = watched("p");
     let err = provider(&config(&server))
         .complete(request)
@@ -474,7 +294,7 @@ async fn bad_request_fails_at_once_with_the_servers_message() {
 
 #[tokio::test]
 async fn timeout_is_retried_then_reported() {
-    let server = Server::start(|_| delayed(ok("late"), Duration::from_secs(3))).await;
+    let server = serve(|_| delayed(ok("late"), Duration::from_secs(3)));
     let mut c = config(&server);
     c.timeout = Some("200ms".into());
     c.max_retries = Some(1);
@@ -490,7 +310,7 @@ async fn timeout_is_retried_then_reported() {
 
 #[tokio::test]
 async fn malformed_json_is_not_retried() {
-    let server = Server::start(|_| reply(200, "{\"choices\": [")).await;
+    let server = serve(|_| reply(200, "{\"choices\": ["));
     let err = provider(&config(&server))
         .complete(text("p"))
         .await
@@ -510,13 +330,12 @@ async fn malformed_json_is_not_retried() {
 
 #[tokio::test]
 async fn null_content_is_an_error() {
-    let server = Server::start(|_| {
+    let server = serve(|_| {
         reply(
             200,
             json!({"choices": [{"message": {"role": "assistant", "content": null}}]}).to_string(),
         )
-    })
-    .await;
+    });
     let err = provider(&config(&server))
         .complete(text("p"))
         .await
@@ -526,11 +345,10 @@ async fn null_content_is_an_error() {
 
 #[tokio::test]
 async fn closed_connection_is_retried() {
-    let server = Server::start(|n| match n {
+    let server = serve(|n| match n {
         0 => Reply::Close,
         _ => ok("second time lucky"),
-    })
-    .await;
+    });
     let (request, rx) = watched("p");
     let response = provider(&config(&server)).complete(request).await.unwrap();
     assert_eq!(response.output, "second time lucky");
@@ -540,7 +358,7 @@ async fn closed_connection_is_retried() {
 
 #[tokio::test]
 async fn always_closed_connection_fails_after_retries() {
-    let server = Server::start(|_| Reply::Close).await;
+    let server = serve(|_| Reply::Close);
     let mut c = config(&server);
     c.max_retries = Some(2);
     let err = provider(&c).complete(text("p")).await.unwrap_err();
@@ -584,14 +402,13 @@ async fn refused_connection_fails_after_retries() {
 #[tokio::test]
 async fn api_key_never_appears_in_errors_or_debug() {
     // A hostile server that echoes the Authorization header back in its error message.
-    let server = Server::start(|_| {
+    let server = serve(|_| {
         reply(
             401,
             json!({"error": {"message": format!("Incorrect API key provided: Bearer {KEY}")}})
                 .to_string(),
         )
-    })
-    .await;
+    });
     let mut c = config(&server);
     c.api_key_env = Some(KEY_VAR.into());
     let provider = provider(&c);
@@ -613,7 +430,7 @@ async fn api_key_never_appears_in_errors_or_debug() {
 
 #[tokio::test]
 async fn concurrency_limit_is_held_by_the_provider() {
-    let server = Server::start(|_| delayed(ok("x"), Duration::from_millis(100))).await;
+    let server = serve(|_| delayed(ok("x"), Duration::from_millis(100)));
     let mut c = config(&server);
     c.concurrency = Some(2);
     let provider = Arc::new(provider(&c));
@@ -628,5 +445,5 @@ async fn concurrency_limit_is_held_by_the_provider() {
         assert_eq!(task.await.unwrap().unwrap().output, "x");
     }
     assert_eq!(server.seen().len(), 8);
-    assert_eq!(server.max_in_flight.load(Ordering::SeqCst), 2);
+    assert_eq!(server.max_in_flight(), 2);
 }
