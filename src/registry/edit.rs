@@ -7,7 +7,7 @@ use super::error::RegistryError;
 use super::load::{
     check_alias_name, load_prompt_dir, parse_yaml_version, META_FILE, PARTIALS_DIR, PROMPTS_DIR,
 };
-use super::model::{is_yaml_path, Registry};
+use super::model::{is_yaml_path, Prompt, Registry};
 use super::reference::is_valid_name;
 use super::resolve::suggest;
 
@@ -33,23 +33,7 @@ impl Registry {
         name: &str,
         note: Option<&str>,
     ) -> Result<PathBuf, RegistryError> {
-        let dir = PathBuf::from(PROMPTS_DIR).join(name);
-        if !is_valid_name(name) || name == PARTIALS_DIR {
-            return Err(RegistryError::InvalidName {
-                name: name.to_string(),
-                path: dir,
-            });
-        }
-        let dir_abs = root.join(&dir);
-        let existing = if dir_abs.is_dir() {
-            Some(load_prompt_dir(root, name)?.0)
-        } else {
-            std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
-                path: dir.clone(),
-                source,
-            })?;
-            None
-        };
+        let (dir, existing) = prompt_dir(root, name)?;
         let latest = existing.as_ref().and_then(|p| p.latest());
         let (path, contents, plain_note_version) = match latest {
             Some(latest) => {
@@ -280,6 +264,29 @@ pub(crate) fn write_atomic(root: &Path, rel: &Path, contents: &[u8]) -> Result<(
     result.map_err(write_err)
 }
 
+/// The directory of prompt `name` (relative to `root`), created when
+/// missing, and the prompt already there, if any. Refuses names that cannot be prompts.
+fn prompt_dir(root: &Path, name: &str) -> Result<(PathBuf, Option<Prompt>), RegistryError> {
+    let dir = PathBuf::from(PROMPTS_DIR).join(name);
+    if !is_valid_name(name) || name == PARTIALS_DIR {
+        return Err(RegistryError::InvalidName {
+            name: name.to_string(),
+            path: dir,
+        });
+    }
+    let dir_abs = root.join(&dir);
+    let existing = if dir_abs.is_dir() {
+        Some(load_prompt_dir(root, name)?.0)
+    } else {
+        std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        None
+    };
+    Ok((dir, existing))
+}
+
 impl Registry {
     /// Adds the next version of prompt `name` with `contents` as its file (`v<N>.<ext>`,
     /// `ext` one of `jinja`, `txt`, `md`, `yaml`), creating the prompt directory and its
@@ -294,23 +301,7 @@ impl Registry {
         contents: &str,
         note: Option<&str>,
     ) -> Result<(PathBuf, u32), RegistryError> {
-        let dir = PathBuf::from(PROMPTS_DIR).join(name);
-        if !is_valid_name(name) || name == PARTIALS_DIR {
-            return Err(RegistryError::InvalidName {
-                name: name.to_string(),
-                path: dir,
-            });
-        }
-        let dir_abs = root.join(&dir);
-        let existing = if dir_abs.is_dir() {
-            Some(load_prompt_dir(root, name)?.0)
-        } else {
-            std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
-                path: dir.clone(),
-                source,
-            })?;
-            None
-        };
+        let (dir, existing) = prompt_dir(root, name)?;
         let n = match existing.as_ref().and_then(|p| p.latest()) {
             Some(latest) => {
                 latest
