@@ -1,15 +1,15 @@
 //! The crate's top-level error: every layer's error, sorted into the two kinds the command
 //! line maps to exit codes.
 
+use crate::config::project::ProjectError;
+use crate::config::yaml::YamlError;
 use crate::dataset::DatasetError;
-use crate::project::ProjectError;
+use crate::plan::SpecError;
 use crate::provider::ProviderConfigError;
 use crate::registry::RegistryError;
 use crate::score::ScoreError;
-use crate::spec::SpecError;
 use crate::store::StoreError;
 use crate::template::TemplateError;
-use crate::yaml::YamlError;
 
 /// Which exit status an error maps to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,12 +11,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::TestProject;
-use prompteval::cache;
+use prompteval::provider::llamacpp::install;
 
 /// The installed binary and model, or `None` (after saying why) when they are missing.
 fn installed() -> Option<(PathBuf, PathBuf)> {
-    let dir = cache::cache_dir();
-    let (bin, model) = (cache::cached_binary(&dir), cache::default_model(&dir));
+    let dir = install::cache_dir();
+    let (bin, model) = (install::cached_binary(&dir), install::default_model(&dir));
     if bin.exists() && model.exists() {
         return Some((bin, model));
     }

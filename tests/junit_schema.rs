@@ -10,8 +10,8 @@ mod report_fixture;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use prompteval::events::CellResult;
 use prompteval::report;
+use prompteval::run::events::CellResult;
 
 fn schema() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit/junit-10.xsd")

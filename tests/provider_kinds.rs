@@ -7,11 +7,11 @@ mod scripted;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
 
-use prompteval::message::{Message, RenderedPrompt, Role};
 use prompteval::provider::{
     build, AnthropicProvider, HttpProvider, OllamaProvider, Provider, ProviderConfig,
     ProviderRequest, RetryNotice,
 };
+use prompteval::template::message::{Message, RenderedPrompt, Role};
 use scripted::{reply, with_header, Reply, ScriptedServer};
 use serde_json::json;
 

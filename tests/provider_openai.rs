@@ -7,11 +7,11 @@ mod scripted;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use prompteval::message::{Message, RenderedPrompt, Role};
 use prompteval::provider::{
     OpenAiProvider, Price, Provider, ProviderConfig, ProviderRequest, RetryNotice, RetryPolicy,
 };
 use prompteval::registry::Params;
+use prompteval::template::message::{Message, RenderedPrompt, Role};
 use scripted::{delayed, reply, with_header, Reply, ScriptedServer};
 use serde_json::json;
 

@@ -4,7 +4,7 @@ use std::io;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::events::{CellStatus, RunEvent, RunSink};
+use crate::run::events::{CellStatus, RunEvent, RunSink};
 
 /// Shows cells done, passes, failures and errors, and which provider is backing off.
 pub struct Progress {

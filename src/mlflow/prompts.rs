@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::error::MlflowError;
-use crate::message::Role;
 use crate::registry::{MessageTemplate, Params, Prompt, PromptBody, PromptVersion, Registry};
+use crate::template::message::Role;
 
 /// Characters of template text MLflow holds in `mlflow.prompt.text`
 /// (`MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH` in MLflow 3; servers whose database predates

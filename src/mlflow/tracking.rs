@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 
 use super::client::{proxied_location, Client};
 use super::error::MlflowError;
-use crate::events::CellResult;
+use crate::analysis::summary::SummaryRow;
+use crate::run::events::CellResult;
 use crate::store::{ResultSource, RunRecord, RunStatus, StoredRun};
-use crate::summary::SummaryRow;
 
 /// Metrics per `log-batch` request (MLflow's `MAX_METRICS_PER_BATCH`).
 pub const MAX_METRICS_PER_BATCH: usize = 1000;

@@ -14,8 +14,8 @@ use super::{
     price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
     ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
 };
-use crate::message::{Message, Role};
 use crate::registry::Params;
+use crate::template::message::{Message, Role};
 
 /// The API used when `base_url` is not set.
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -296,7 +296,7 @@ struct Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::RenderedPrompt;
+    use crate::template::message::RenderedPrompt;
     use serde_json::json;
 
     fn config(base_url: Option<&str>) -> ProviderConfig {

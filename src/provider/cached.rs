@@ -13,11 +13,11 @@ use super::{
     price_cost, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError, ProviderError,
     ProviderRequest, ProviderResponse, KINDS,
 };
-use crate::registry::Params;
-use crate::response_cache::{
+use crate::provider::cache::{
     is_deterministic, key_material, key_of, provider_identity, request_key, CacheKey, CacheMode,
     CacheSettings, CachedResponse, Lookup, ResponseCache,
 };
+use crate::registry::Params;
 
 /// Kinds whose answers are computed locally for free: never cached, and allowed offline.
 const PURE_KINDS: &[&str] = &["echo"];
@@ -215,8 +215,8 @@ impl CachedProvider {
         if self.pure || self.mode == CacheMode::Off {
             return self.inner.embed(texts).await;
         }
-        let material = crate::response_cache::canonical(serde_json::json!({
-            "v": crate::response_cache::CACHE_ENTRY_VERSION,
+        let material = crate::provider::cache::canonical(serde_json::json!({
+            "v": crate::provider::cache::CACHE_ENTRY_VERSION,
             "provider": self.identity,
             "embed": texts,
         }));
@@ -386,7 +386,7 @@ pub fn wrap_providers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::RenderedPrompt;
+    use crate::template::message::RenderedPrompt;
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 

@@ -10,7 +10,7 @@ use super::{
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 64;
 
-/// A provider whose output is the prompt's text ([`crate::message::RenderedPrompt::to_text`]).
+/// A provider whose output is the prompt's text ([`crate::template::message::RenderedPrompt::to_text`]).
 /// Token counts are whitespace-separated words. It never fails and costs nothing, which
 /// makes it the model for dry runs, template debugging and benchmarks.
 #[derive(Clone, Debug)]
@@ -33,9 +33,9 @@ impl EchoProvider {
         let start = Instant::now();
         let output = request.prompt.to_text();
         let tokens_in = match &request.prompt {
-            crate::message::RenderedPrompt::Text(text) => words(text),
+            crate::template::message::RenderedPrompt::Text(text) => words(text),
             // to_text adds one `role:` word per message that the prompt did not contain.
-            crate::message::RenderedPrompt::Chat(messages) => {
+            crate::template::message::RenderedPrompt::Chat(messages) => {
                 messages.iter().map(|m| words(&m.content)).sum()
             }
         };
@@ -75,7 +75,7 @@ impl Provider for EchoProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, RenderedPrompt, Role};
+    use crate::template::message::{Message, RenderedPrompt, Role};
 
     fn request(prompt: RenderedPrompt) -> ProviderRequest {
         ProviderRequest {

@@ -317,7 +317,7 @@ fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::RenderedPrompt;
+    use crate::template::message::RenderedPrompt;
     use std::sync::Arc;
 
     fn config(command: &[&str]) -> ProviderConfig {

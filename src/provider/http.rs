@@ -542,7 +542,7 @@ impl Provider for HttpProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, RenderedPrompt, Role};
+    use crate::template::message::{Message, RenderedPrompt, Role};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -23,6 +23,7 @@
 //! starts it once per run, and dropping the last provider using it stops it.
 
 mod anthropic;
+pub mod cache;
 mod cached;
 mod echo;
 mod exec;
@@ -43,8 +44,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::message::RenderedPrompt;
 use crate::registry::Params;
+use crate::template::message::RenderedPrompt;
 
 pub use anthropic::{
     AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV,

@@ -13,8 +13,8 @@ use super::{
     price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
     ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
 };
-use crate::message::RenderedPrompt;
 use crate::registry::Params;
+use crate::template::message::RenderedPrompt;
 
 /// The server used when `base_url` is not set.
 pub const DEFAULT_OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
@@ -279,7 +279,7 @@ struct OllamaMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, Role};
+    use crate::template::message::{Message, Role};
     use serde_json::json;
 
     fn config(mode: Option<&str>) -> ProviderConfig {

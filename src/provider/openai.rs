@@ -35,7 +35,7 @@ pub enum Endpoint {
     #[default]
     Chat,
     /// `POST {base_url}/completions` with a plain `prompt` (a chat prompt is sent as
-    /// [`crate::message::RenderedPrompt::to_text`]); the output is `choices[0].text`.
+    /// [`crate::template::message::RenderedPrompt::to_text`]); the output is `choices[0].text`.
     Completions,
 }
 
@@ -296,7 +296,7 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::RenderedPrompt;
+    use crate::template::message::RenderedPrompt;
 
     fn config(
         model: Option<&str>,
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn completions_endpoint_sends_a_plain_prompt() {
-        use crate::message::{Message, Role};
+        use crate::template::message::{Message, Role};
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
         c.params.insert("max_tokens".into(), 5.into());
         c.params.insert("prompt".into(), "ignored".into());

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::yaml::YamlError;
+use crate::config::yaml::YamlError;
 
 /// Everything that can be wrong with the registry on disk.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use super::model::{
 };
 use super::reference::is_valid_name;
 use crate::diagnostic::{Location, Warning};
-use crate::message::Role;
+use crate::template::message::Role;
 
 /// The directory holding the prompts, under the project root.
 pub(crate) const PROMPTS_DIR: &str = "prompts";
@@ -216,7 +216,7 @@ pub(crate) fn load_prompt_dir(
         if entry.name == META_FILE && !entry.is_dir {
             let text = read_text(&entry.path, &rel)?;
             if !text.trim().is_empty() {
-                let (m, w) = crate::yaml::parse::<PromptMeta>(&text, &rel)?;
+                let (m, w) = crate::config::yaml::parse::<PromptMeta>(&text, &rel)?;
                 meta = m;
                 warnings.extend(w);
             }
@@ -366,7 +366,7 @@ pub(crate) fn parse_yaml_version(
             "empty YAML version: it has neither `messages` nor `prompt`",
         ));
     }
-    let (file, w) = crate::yaml::parse::<VersionFile>(text, rel)?;
+    let (file, w) = crate::config::yaml::parse::<VersionFile>(text, rel)?;
     warnings.extend(w);
     let body = match (file.messages, file.prompt) {
         (Some(_), Some(_)) => return Err(invalid(

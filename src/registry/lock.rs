@@ -70,7 +70,7 @@ pub(crate) fn read_lock(root: &Path) -> Result<LockMap, RegistryError> {
             });
         }
     }
-    let (file, _unknown_keys) = crate::yaml::parse::<LockFile>(&text, rel)?;
+    let (file, _unknown_keys) = crate::config::yaml::parse::<LockFile>(&text, rel)?;
     Ok(file.prompts)
 }
 

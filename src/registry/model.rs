@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::message::Role;
+use crate::template::message::Role;
 
 /// Sampling and request parameters of a version (`temperature`, `max_tokens`, `stop`, …),
 /// passed through to providers as they are.

@@ -98,7 +98,7 @@ fn loads_versions_meta_and_partials() {
         panic!("v2 is a chat version")
     };
     assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].role, crate::message::Role::System);
+    assert_eq!(messages[0].role, crate::template::message::Role::System);
     assert_eq!(messages[1].content, "Review: {{ review }}\n");
     assert_eq!(v2.params["max_tokens"], serde_json::json!(5));
     assert_eq!(v2.note.as_deref(), Some("system message and params"));

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::io;
 
-use crate::events::CellResult;
+use crate::analysis::summary::SummaryRow;
+use crate::run::events::CellResult;
 use crate::store::{EvalInfo, RunRecord};
-use crate::summary::SummaryRow;
 
 use super::error::Failure;
 use super::format;

@@ -6,8 +6,8 @@ use std::io::Write;
 
 use comfy_table::{Cell, CellAlignment, Color};
 
-use crate::baseline::{Comparison, Flip, RowComparison};
-use crate::events::CellStatus;
+use crate::analysis::baseline::{Comparison, Flip, RowComparison};
+use crate::run::events::CellStatus;
 
 use super::error::{named, Failure};
 use super::format;
@@ -74,7 +74,7 @@ fn interval(ci: Option<(f64, f64)>) -> String {
 
 fn p_value(row: &RowComparison) -> String {
     row.p_value
-        .map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)
+        .map_or(format::UNKNOWN.to_string(), crate::gate::p_text)
 }
 
 fn flips(row: &RowComparison) -> String {
@@ -362,7 +362,7 @@ pub(crate) fn write_comparison_markdown(
     writeln!(
         w,
         "Cells are paired by eval, prompt, model, case id and repeat; only cells scored in both runs count. The change in pass rate is on the paired cells, with a Newcombe 95% interval; the p-value is the two-sided exact McNemar test on the flipped cells (mid-p in brackets); the score change has a paired-bootstrap 95% interval ({} resamples, fixed seed).",
-        format::thousands(crate::stats::BOOTSTRAP_RESAMPLES as u64)
+        format::thousands(crate::analysis::stats::BOOTSTRAP_RESAMPLES as u64)
     )?;
     writeln!(w)?;
     writeln!(
@@ -387,7 +387,7 @@ pub(crate) fn write_comparison_markdown(
             escape(&p_value(row)),
             escape(
                 &row.mid_p
-                    .map_or(format::UNKNOWN.to_string(), crate::baseline::p_text)
+                    .map_or(format::UNKNOWN.to_string(), crate::gate::p_text)
             ),
             row.errored_pairs,
             row.unpaired,
@@ -417,7 +417,7 @@ pub(crate) fn write_comparison_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{compare, Baseline};
+    use crate::analysis::baseline::{compare, Baseline};
     use crate::report::fixture;
 
     /// The small fixture against itself with sentiment@2 × echo made worse on two cases
@@ -450,7 +450,7 @@ mod tests {
         }
         let mut record = record;
         record.run_id = "20260102-120000-c3d4".into();
-        let mut builder = crate::summary::SummaryBuilder::new();
+        let mut builder = crate::analysis::summary::SummaryBuilder::new();
         for row in &record.summary {
             builder.declare(&row.eval, &row.prompt, &row.model);
         }

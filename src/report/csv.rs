@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::events::CellResult;
+use crate::run::events::CellResult;
 use crate::store::{ResultSource, RunRecord};
 
 use super::common;

@@ -7,8 +7,8 @@ use std::io::Write;
 use console::style;
 use similar::{ChangeTag, TextDiff};
 
-use crate::baseline::{pair_cells, CellPair};
-use crate::events::CellStatus;
+use crate::analysis::baseline::{pair_cells, CellPair};
+use crate::run::events::CellStatus;
 use crate::store::{ResultSource, RunRecord};
 
 use super::error::{named, Failure};
@@ -153,7 +153,7 @@ pub fn write_diff(
 }
 
 fn status_text(pair: &CellPair) -> (String, String) {
-    let side = |c: Option<&crate::events::CellResult>| match c {
+    let side = |c: Option<&crate::run::events::CellResult>| match c {
         Some(c) if c.error.is_some() => "ERROR".to_string(),
         Some(c) => format!("{} {:.2}", c.status().label(), c.score),
         None => "absent".to_string(),
@@ -207,7 +207,7 @@ fn write_cell(
             writeln!(w, "    {}: {}", a.kind, format::truncate(&a.reason, 200))?;
         }
     }
-    let text = |c: Option<&crate::events::CellResult>| {
+    let text = |c: Option<&crate::run::events::CellResult>| {
         c.and_then(|c| c.output.clone()).unwrap_or_default()
     };
     let (old, new) = (text(pair.before.as_ref()), text(pair.after.as_ref()));
@@ -257,9 +257,9 @@ mod tests {
 
     fn runs() -> (
         RunRecord,
-        Vec<crate::events::CellResult>,
+        Vec<crate::run::events::CellResult>,
         RunRecord,
-        Vec<crate::events::CellResult>,
+        Vec<crate::run::events::CellResult>,
     ) {
         let (a, a_results) = fixture::small();
         let mut b = a.clone();

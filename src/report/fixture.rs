@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::events::{AssertionResult, CellResult};
+use crate::analysis::summary::SummaryBuilder;
 use crate::gate::{self, GateConfig};
+use crate::run::events::{AssertionResult, CellResult};
 use crate::store::{EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RECORD_VERSION};
-use crate::summary::SummaryBuilder;
 
 fn vars(pairs: &[(&str, &str)]) -> Arc<Map<String, Value>> {
     Arc::new(

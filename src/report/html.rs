@@ -18,7 +18,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::events::{CellResult, CellStatus};
+use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
 use super::common::{self, Columns};

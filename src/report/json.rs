@@ -124,7 +124,7 @@ mod tests {
             assert!(cells[0]["assertions"][0].get(key).is_some());
         }
         assert_eq!(value["gate"]["passed"], Value::Bool(false));
-        let back: Vec<crate::events::CellResult> =
+        let back: Vec<crate::run::events::CellResult> =
             serde_json::from_value(value["results"].clone()).unwrap();
         assert_eq!(back, results);
     }
@@ -144,7 +144,7 @@ mod tests {
             fn results(
                 &self,
             ) -> std::io::Result<
-                Box<dyn Iterator<Item = std::io::Result<crate::events::CellResult>> + '_>,
+                Box<dyn Iterator<Item = std::io::Result<crate::run::events::CellResult>> + '_>,
             > {
                 Ok(Box::new(std::iter::once(Err(std::io::Error::other(
                     "line 3: expected value",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::events::{CellResult, CellStatus};
+use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
 use super::common::{self, Columns};

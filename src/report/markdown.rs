@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::events::{CellResult, CellStatus};
+use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord, RunStatus};
 
 use super::common::{self, Columns, EvalGroup, PASS_RATE_COLUMN, SUMMARY_HEADERS};
@@ -21,7 +21,7 @@ pub struct MarkdownOptions {
     pub snippet_chars: usize,
     /// The comparison with a baseline run: a table with deltas and the flipped cases
     /// follow the verdict.
-    pub baseline: Option<std::sync::Arc<crate::baseline::Comparison>>,
+    pub baseline: Option<std::sync::Arc<crate::analysis::baseline::Comparison>>,
 }
 
 impl Default for MarkdownOptions {

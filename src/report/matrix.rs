@@ -11,7 +11,7 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL;
 use comfy_table::{Cell, Color};
 
-use crate::events::{CellResult, CellStatus};
+use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
 use super::common::{self, Columns, EvalGroup};

@@ -164,7 +164,7 @@ mod tests {
 
     /// Counts how often the results are read, to check that reports stream them.
     struct Counting {
-        cells: Vec<crate::events::CellResult>,
+        cells: Vec<crate::run::events::CellResult>,
         reads: std::cell::Cell<usize>,
     }
 
@@ -172,7 +172,7 @@ mod tests {
         fn results(
             &self,
         ) -> std::io::Result<
-            Box<dyn Iterator<Item = std::io::Result<crate::events::CellResult>> + '_>,
+            Box<dyn Iterator<Item = std::io::Result<crate::run::events::CellResult>> + '_>,
         > {
             self.reads.set(self.reads.get() + 1);
             self.cells.results()

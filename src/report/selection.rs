@@ -4,7 +4,7 @@
 //!
 //! Choices, written down so every table agrees:
 //! - **Quality** is the pass rate (passed / scored cells; errors are counted apart) with
-//!   its 95% Wilson interval ([`crate::stats::wilson`]). The mean score comes with a 95%
+//!   its 95% Wilson interval ([`crate::analysis::stats::wilson`]). The mean score comes with a 95%
 //!   Student-t interval over the scored cells, clipped to `[0, 1]`; it needs two cells.
 //! - Every repeat of a case counts as one cell, as if independent.
 //! - **Cost per 1,000 cases** is the run's cost over scored cells × 1,000. It is unknown —
@@ -19,9 +19,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::stats::{wilson, Z95};
+use crate::analysis::stats::{wilson, Z95};
+use crate::analysis::summary::SummaryRow;
 use crate::store::{ResultSource, RunRecord};
-use crate::summary::SummaryRow;
 
 use super::common::{self, Columns};
 use super::error::{named, Failure};

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::events::CellResult;
+use crate::plan::Plan;
 use crate::provider::{ProviderRequest, RetryNotice};
+use crate::run::events::CellResult;
 use crate::score::{score_output_async, Assertion, ScoreContext, ScoreInput};
-use crate::spec::Plan;
 
 /// Which cell of the plan: indexes into evals, rows, prompts and models.
 #[derive(Clone, Copy, Debug)]

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cell::CellId;
-use crate::events::CellResult;
+use crate::plan::Plan;
+use crate::run::events::CellResult;
 use crate::score::{aggregate, Candidate, ScoreContext};
-use crate::spec::Plan;
 
 /// One case × repeat of one eval: the cells a group assertion compares.
 pub(crate) type GroupKey = (usize, usize, u32);

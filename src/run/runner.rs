@@ -19,10 +19,10 @@ use tokio::task::JoinSet;
 
 use super::cell::{run_cell, CellId};
 use super::group::{finish_group, is_grouped, Held};
-use crate::events::{CellResult, RunEvent, RunSink};
+use crate::plan::shard::Shard;
+use crate::plan::Plan;
 use crate::provider::RetryNotice;
-use crate::shard::Shard;
-use crate::spec::Plan;
+use crate::run::events::{CellResult, RunEvent, RunSink};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -52,7 +52,7 @@ pub struct CellKey {
 
 impl CellKey {
     /// The key of a stored result.
-    pub fn of(cell: &crate::events::CellResult) -> CellKey {
+    pub fn of(cell: &crate::run::events::CellResult) -> CellKey {
         CellKey {
             eval: cell.eval.clone(),
             prompt: cell.prompt.clone(),

@@ -18,7 +18,7 @@ pub use super::tok13a::tokenize_13a;
 use super::tok13a::tokens;
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
-use crate::events::AssertionResult;
+use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
 
 const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";

@@ -15,9 +15,9 @@ use super::remote::{
 };
 use super::value::{Compiler, Text};
 use super::{ScoreError, ScoreInput};
-use crate::message::RenderedPrompt;
 use crate::provider::{BoxFuture, ProviderRequest};
 use crate::registry::Params;
+use crate::template::message::RenderedPrompt;
 
 /// The model-graded types.
 pub const JUDGE_KINDS: &[&str] = &[

@@ -75,7 +75,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Location;
-use crate::events::AssertionResult;
+use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
 
 use check::Outcome;

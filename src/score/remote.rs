@@ -11,9 +11,9 @@ use super::external::Worker;
 use super::judge::JUDGE_KINDS;
 use super::value::Compiler;
 use super::{aggregate, embed, external, judge, Assertion, CaseScore, ScoreError, ScoreInput};
-use crate::events::AssertionResult;
 use crate::provider::{BoxFuture, Provider, ProviderResponse};
 use crate::registry::PromptVersion;
+use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
 
 /// What an asynchronous check found.
@@ -279,7 +279,7 @@ impl GraderUsage {
 
     /// Adds the usage to a cell's `grader_*` fields; without calls they stay as they are.
     /// The cost becomes unknown (`None`) once any call's cost is.
-    pub fn apply(&self, cell: &mut crate::events::CellResult) {
+    pub fn apply(&self, cell: &mut crate::run::events::CellResult) {
         if self.calls == 0 {
             return;
         }
@@ -451,7 +451,7 @@ mod tests {
         assert_eq!(shares[2].tokens_in, 3);
     }
 
-    fn cell() -> crate::events::CellResult {
+    fn cell() -> crate::run::events::CellResult {
         serde_json::from_value(serde_json::json!({
             "eval": "e", "prompt": "p@1", "model": "m", "case_id": "1", "vars": {},
             "output": "x", "error": null, "latency_ms": 1.0, "tokens_in": null,

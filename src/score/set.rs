@@ -87,7 +87,7 @@ impl Check for AssertSet {
 mod tests {
     use super::super::testing::*;
     use super::super::{score_case, ScoreInput};
-    use crate::events::AssertionResult;
+    use crate::run::events::AssertionResult;
     use serde_json::json;
 
     fn set(threshold: Option<f64>) -> serde_json::Value {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Assertion, ScoreError, ScoreInput};
 use crate::diagnostic::Location;
-use crate::events::AssertionResult;
+use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
 
 /// An empty template set.

@@ -6,9 +6,9 @@ use std::io::Write as _;
 use std::time::SystemTime;
 
 use super::{write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE};
+use crate::analysis::summary::SummaryBuilder;
 use crate::gate::{self, GateConfig};
-use crate::shard::{plan_hash, Shard};
-use crate::summary::SummaryBuilder;
+use crate::plan::shard::{plan_hash, Shard};
 
 /// Which runs `runs list` shows; every filter that is set must match.
 #[derive(Clone, Debug, Default)]
@@ -329,7 +329,7 @@ fn record_plan_hash(record: &RunRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::CellResult;
+    use crate::run::events::CellResult;
     use crate::store::{EvalInfo, PromptInfo, RunSettings, RECORD_VERSION};
     use std::sync::Arc;
 

@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use crate::events::CellResult;
+use crate::run::events::CellResult;
 
 /// Anything that can stream a run's cell results, as often as asked.
 pub trait ResultSource {

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::summary::SummaryRow;
 use crate::gate::{GateConfig, GateVerdict};
 use crate::provider::ProviderConfig;
-use crate::summary::SummaryRow;
 
 /// The version of the run record format; bumped on incompatible changes.
 pub const RECORD_VERSION: u32 = 1;
@@ -89,8 +89,8 @@ pub struct RunSettings {
     pub fail_under: Option<f64>,
     /// `--shard K/N`: this run holds only the cells of one shard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::shard::Shard>,
-    /// [`crate::shard::plan_hash`] of the run: shard records merge only when it matches.
+    pub shard: Option<crate::plan::shard::Shard>,
+    /// [`crate::plan::shard::plan_hash`] of the run: shard records merge only when it matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_hash: Option<String>,
     /// The shard runs this run was merged from (`prompteval runs merge`).

@@ -15,7 +15,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::{RunRecord, StoreError, RECORD_FILE, RESULTS_FILE};
-use crate::events::{RunEvent, RunSink};
+use crate::run::events::{RunEvent, RunSink};
 
 /// The store's consumer of run events.
 pub struct RunWriter {

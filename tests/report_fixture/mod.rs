@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use prompteval::events::CellResult;
+use prompteval::analysis::summary::SummaryBuilder;
+use prompteval::run::events::CellResult;
 use prompteval::store::{self, RunRecord};
-use prompteval::summary::SummaryBuilder;
 use serde_json::{json, Value};
 
 /// The run id of the fixture run.

@@ -5,9 +5,9 @@ use std::time::SystemTime;
 use super::Context;
 use crate::cli::args::CacheCommand;
 use crate::cli::diagnostics::{self, Exit};
+use crate::config::project::Project;
 use crate::error::Error;
-use crate::project::Project;
-use crate::response_cache::{parse_ttl, CacheSettings, ClearFilter, ResponseCache};
+use crate::provider::cache::{parse_ttl, CacheSettings, ClearFilter, ResponseCache};
 
 /// Shows or clears the project's response cache.
 pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::Context;
-use crate::baseline::{self, Baseline, BaselineRef};
+use crate::analysis::baseline::{self, Baseline, BaselineRef};
 use crate::cli::diagnostics::{self, Exit};
 use crate::report::{self, DiffOptions};
 use crate::store::Store;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::cli::diagnostics::{self, Exit};
-use crate::scaffold;
+use crate::config::scaffold;
 
 /// Creates the example project and says what to do next.
 pub(crate) fn init(dir: &Path) -> Exit {

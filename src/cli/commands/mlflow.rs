@@ -3,8 +3,8 @@
 
 use crate::cli::args::MlflowArgs;
 use crate::cli::diagnostics::{self, Exit};
+use crate::config::project::Project;
 use crate::mlflow::{self, Client, MlflowError, MlflowSettings, TrackingOptions, TrackingReport};
-use crate::project::Project;
 use crate::store::StoredRun;
 
 /// The server named by `uri` (a `--mlflow` flag), the environment or the project, if any.

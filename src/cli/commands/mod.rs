@@ -24,10 +24,10 @@ pub(crate) use validate::validate;
 use super::args::SelectArgs;
 use super::diagnostics;
 use super::Context;
+use crate::config::project::Project;
 use crate::error::Error;
-use crate::project::Project;
+use crate::plan::{Selection, SpecError};
 use crate::registry::Registry;
-use crate::spec::{Selection, SpecError};
 
 /// Loads the project and its registry, printing warnings.
 fn load(ctx: &Context) -> Result<(Project, Registry), Error> {

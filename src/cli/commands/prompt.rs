@@ -8,8 +8,8 @@ use super::{load, Context};
 use crate::cli::args::PromptCommand;
 use crate::cli::diagnostics::{self, Exit};
 use crate::error::Error;
-use crate::message::RenderedPrompt;
 use crate::registry::{self, LockState, PromptBody, PromptRef, Registry};
+use crate::template::message::RenderedPrompt;
 use crate::template::TemplateSet;
 
 /// Runs a prompt subcommand.
@@ -27,7 +27,7 @@ fn resolve<'r>(
     let r: PromptRef =
         reference
             .parse()
-            .map_err(|source| crate::spec::SpecError::BadReference {
+            .map_err(|source| crate::plan::SpecError::BadReference {
                 location: crate::diagnostic::Location::file("argument"),
                 source,
             })?;

@@ -6,8 +6,8 @@ use std::path::Path;
 use super::Context;
 use crate::cli::args::ReportArgs;
 use crate::cli::diagnostics::{self, Exit};
+use crate::config::project::Project;
 use crate::error::Error;
-use crate::project::Project;
 use crate::report::{self, HtmlOptions, ReportError, SelectionOptions};
 use crate::store::{self, Store, StoredRun};
 

@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use super::show::{append_step_summary, output_formats, print_run_with, write_outputs_with};
 use super::{load, Context};
-use crate::baseline::{self, BaselineRef, GateOverrides};
-use crate::changed;
+use crate::analysis::baseline::{self, BaselineRef};
 use crate::cli::args::{RunArgs, SelectArgs};
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
 use crate::error::Error;
+use crate::gate::GateOverrides;
+use crate::plan;
+use crate::plan::changed;
 use crate::provider;
-use crate::response_cache::{CacheError, CacheMode, CacheSettings};
-use crate::resume::{self, ResumeError, RunSelection};
-use crate::session::{self, SessionOptions};
-use crate::spec;
+use crate::provider::cache::{CacheError, CacheMode, CacheSettings};
+use crate::run::resume::{self, ResumeError, RunSelection};
+use crate::run::session::{self, SessionOptions};
 use crate::store::{RunSettings, Store};
 
 /// Why a run could not start: the plan, the run to resume, or the cache settings.
@@ -66,7 +67,11 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             }
         }
     }
-    let shard = match args.shard.as_deref().map(str::parse::<crate::shard::Shard>) {
+    let shard = match args
+        .shard
+        .as_deref()
+        .map(str::parse::<crate::plan::shard::Shard>)
+    {
         None => None,
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
@@ -116,12 +121,12 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 None => args.select.clone(),
             };
             let selection = selection_args.to_selection()?;
-            let build: &spec::BuildProvider = if cache.mode == CacheMode::Offline {
+            let build: &plan::BuildProvider = if cache.mode == CacheMode::Offline {
                 &provider::build_offline
             } else {
                 &provider::build
             };
-            let (mut plan, warnings) = spec::plan_with(&project, &registry, &selection, build)?;
+            let (mut plan, warnings) = plan::plan_with(&project, &registry, &selection, build)?;
             let counters =
                 provider::wrap_providers(&mut plan.providers, &plan.provider_configs, &cache);
             let resuming = match resuming {

@@ -6,8 +6,8 @@ use super::show::{output_formats, print_run, print_run_with, write_outputs};
 use super::Context;
 use crate::cli::args::RunsCommand;
 use crate::cli::diagnostics::{self, Exit};
+use crate::config::project::Project;
 use crate::error::Error;
-use crate::project::Project;
 use crate::store::{RunFilter, Store};
 
 /// Lists or shows stored runs.
@@ -126,7 +126,7 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
                 Err(e) => return diagnostics::error(&e.into()),
             };
             let rows = if all { usize::MAX } else { max_rows };
-            let printed = match crate::baseline::load_comparison(&run) {
+            let printed = match crate::analysis::baseline::load_comparison(&run) {
                 Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
                 None => print_run(ctx, &run, Some(rows)),
             };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use crate::baseline::Comparison;
+use crate::analysis::baseline::Comparison;
 use crate::cli::Context;
 use crate::report::{self, Format, ReportError};
 use crate::store::{RunRecord, StoredRun};

@@ -3,13 +3,13 @@
 use super::{load, Context};
 use crate::cli::args::SelectArgs;
 use crate::cli::diagnostics::{self, Exit};
-use crate::spec;
+use crate::plan;
 
 /// Plans the selected evals and reports what would run.
 pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
     let result = load(ctx).and_then(|(project, registry)| {
         let selection = args.to_selection()?;
-        spec::plan(&project, &registry, &selection)
+        plan::plan(&project, &registry, &selection)
     });
     match result {
         Ok((plan, warnings)) => {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::discover::{find_binary, LookupEnv};
-use crate::cache;
+use crate::provider::llamacpp::install;
 use crate::provider::{Endpoint, OpenAiProvider, ProviderConfig, ProviderConfigError};
 
 /// The values of `mode:`.
@@ -193,7 +193,7 @@ impl Settings {
                     e.to_string(),
                     &format!(
                         "run `{}` to install it, or set `binary:` (or {}) to its path",
-                        cache::SETUP_SCRIPT,
+                        install::SETUP_SCRIPT,
                         super::discover::LLAMA_SERVER_ENV
                     ),
                 )
@@ -286,7 +286,7 @@ fn model_file(
 ) -> Result<PathBuf, ProviderConfigError> {
     let (path, is_default) = match model_path {
         Some(p) => (p.to_path_buf(), false),
-        None => (cache::default_model(cache_dir), true),
+        None => (install::default_model(cache_dir), true),
     };
     if path.is_file() {
         return Ok(path);
@@ -301,7 +301,7 @@ fn model_file(
             format!("the default model {} {what}", path.display()),
             format!(
                 "run `{}` to install it, or set `model_path:` to a GGUF file",
-                cache::SETUP_SCRIPT
+                install::SETUP_SCRIPT
             ),
         )
     } else {
@@ -309,7 +309,7 @@ fn model_file(
             format!("model file {} (`model_path`) {what}", path.display()),
             format!(
                 "fix `model_path` (relative paths start at the project root), or remove it and run `{}` to use the default model",
-                cache::SETUP_SCRIPT
+                install::SETUP_SCRIPT
             ),
         )
     };
@@ -329,7 +329,7 @@ mod tests {
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let cache_dir = dir.path().join("cache");
-        let bin = cache::cached_binary(&cache_dir);
+        let bin = install::cached_binary(&cache_dir);
         std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
         std::fs::write(&bin, "#!/bin/sh\n").unwrap();
         #[cfg(unix)]
@@ -337,7 +337,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let model = cache::default_model(&cache_dir);
+        let model = install::default_model(&cache_dir);
         std::fs::create_dir_all(model.parent().unwrap()).unwrap();
         std::fs::write(&model, "GGUF").unwrap();
         Fixture {
@@ -373,8 +373,8 @@ mod tests {
         else {
             panic!("expected a managed server")
         };
-        assert_eq!(server.binary, cache::cached_binary(&f.env.cache_dir));
-        assert_eq!(server.model, cache::default_model(&f.env.cache_dir));
+        assert_eq!(server.binary, install::cached_binary(&f.env.cache_dir));
+        assert_eq!(server.model, install::default_model(&f.env.cache_dir));
         assert_eq!((server.ctx_size, server.parallel), (2048, 2));
         assert!(server.threads >= 1);
         assert_eq!(startup_timeout, Duration::from_secs(120));
@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn missing_default_model_points_at_the_setup_script() {
         let f = fixture();
-        std::fs::remove_file(cache::default_model(&f.env.cache_dir)).unwrap();
+        std::fs::remove_file(install::default_model(&f.env.cache_dir)).unwrap();
         let e = resolve(&f, &config()).unwrap_err();
         assert!(e.message.starts_with("the default model "), "{e}");
         assert!(
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn missing_binary_lists_where_it_looked() {
         let f = fixture();
-        std::fs::remove_file(cache::cached_binary(&f.env.cache_dir)).unwrap();
+        std::fs::remove_file(install::cached_binary(&f.env.cache_dir)).unwrap();
         let e = resolve(&f, &config()).unwrap_err();
         assert!(
             e.message

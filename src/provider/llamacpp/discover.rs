@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::cache;
+use crate::provider::llamacpp::install;
 
 /// Environment variable naming the `llama-server` binary when `binary:` is not set.
 pub const LLAMA_SERVER_ENV: &str = "PROMPTEVAL_LLAMA_SERVER";
@@ -20,7 +20,7 @@ pub struct LookupEnv {
     pub llama_server: Option<OsString>,
     /// The value of `PATH`.
     pub path: Option<OsString>,
-    /// The cache directory ([`crate::cache::cache_dir`]).
+    /// The cache directory ([`crate::provider::llamacpp::install::cache_dir`]).
     pub cache_dir: PathBuf,
 }
 
@@ -30,7 +30,7 @@ impl LookupEnv {
         LookupEnv {
             llama_server: std::env::var_os(LLAMA_SERVER_ENV),
             path: std::env::var_os("PATH"),
-            cache_dir: cache::cache_dir(),
+            cache_dir: install::cache_dir(),
         }
     }
 }
@@ -67,7 +67,7 @@ pub fn find_binary(configured: Option<&Path>, env: &LookupEnv) -> Result<PathBuf
         Ok(found) => return Ok(found),
         Err(why) => looked.push(format!("`{BINARY_NAME}` on PATH: {why}")),
     }
-    let cached = cache::cached_binary(&env.cache_dir);
+    let cached = install::cached_binary(&env.cache_dir);
     match usable(&cached) {
         Ok(()) => Ok(cached),
         Err(why) => {
@@ -171,7 +171,7 @@ mod tests {
             &d.config_bin,
             &d.env_bin,
             &d.path_dir.join("llama-server"),
-            &cache::cached_binary(&d.cache),
+            &install::cached_binary(&d.cache),
         ] {
             executable(p);
         }
@@ -187,7 +187,7 @@ mod tests {
         std::fs::remove_file(d.path_dir.join("llama-server")).unwrap();
         assert_eq!(
             find_binary(None, &env(&d, false)).unwrap(),
-            cache::cached_binary(&d.cache)
+            install::cached_binary(&d.cache)
         );
     }
 
@@ -195,7 +195,7 @@ mod tests {
     fn nothing_found_lists_every_place() {
         let d = dirs();
         let err = find_binary(None, &env(&d, false)).unwrap_err();
-        let cached = cache::cached_binary(&d.cache);
+        let cached = install::cached_binary(&d.cache);
         assert_eq!(
             err.looked,
             vec![
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn explicit_choices_are_decisive() {
         let d = dirs();
-        executable(&cache::cached_binary(&d.cache));
+        executable(&install::cached_binary(&d.cache));
         let err = find_binary(Some(&d.config_bin), &env(&d, false)).unwrap_err();
         assert_eq!(
             err.looked,

@@ -14,6 +14,7 @@
 
 mod config;
 mod discover;
+pub mod install;
 mod provider;
 mod registry;
 mod ring;

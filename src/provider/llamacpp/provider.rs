@@ -174,7 +174,7 @@ impl Provider for LlamaCppProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::RenderedPrompt;
+    use crate::template::message::RenderedPrompt;
 
     fn fake_server() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-llama-server.py")

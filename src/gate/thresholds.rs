@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::summary::SummaryRow;
+use crate::analysis::summary::SummaryRow;
 
 /// Thresholds from an eval's `gate:` block.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::events::CellResult;
+use crate::plan::Plan;
+use crate::run::events::CellResult;
 use crate::run::CellKey;
-use crate::spec::Plan;
 use crate::store::{RunStatus, Store, StoreError, StoredRun};
 
 /// The plan file in a run directory.

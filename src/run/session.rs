@@ -13,19 +13,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::events::CellResult;
-use crate::events::{RunEvent, RunSink};
+use crate::analysis::summary::SummaryBuilder;
+use crate::config::project::Project;
 use crate::gate;
-use crate::project::Project;
+use crate::plan::Plan;
 use crate::provider::ProviderError;
-use crate::resume::{self, RunSelection};
+use crate::run::events::CellResult;
+use crate::run::events::{RunEvent, RunSink};
+use crate::run::resume::{self, RunSelection};
 use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};
-use crate::spec::Plan;
 use crate::store::{
     EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
     StoredRun, RECORD_VERSION,
 };
-use crate::summary::SummaryBuilder;
 
 /// Settings of a run that are not in the plan.
 #[derive(Clone, Debug, Default)]
@@ -132,7 +132,7 @@ pub fn initial_record(
         finished_at: None,
         duration_ms: None,
         prompteval_version: env!("CARGO_PKG_VERSION").to_string(),
-        git: crate::git::info(&project.root),
+        git: crate::config::git::info(&project.root),
         settings: options.settings.clone(),
         providers: plan.provider_configs.clone(),
         evals: plan
@@ -221,7 +221,7 @@ async fn run_or_resume(
             let run_id = run::new_run_id();
             let dir = store.create_run(&run_id)?;
             let mut record = initial_record(project, &plan, &run_id, options);
-            record.settings.plan_hash = Some(crate::shard::plan_hash(&record));
+            record.settings.plan_hash = Some(crate::plan::shard::plan_hash(&record));
             resume::write_plan_file(
                 &dir,
                 &resume::plan_file(&project.root, &plan, &options.selection),

@@ -19,9 +19,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
+use crate::config::yaml::YamlError;
 use crate::diagnostic::{Location, Warning};
 use crate::score::AssertionSpec;
-use crate::yaml::YamlError;
 
 /// The extensions [`load`] reads.
 pub const EXTENSIONS: &[&str] = &["csv", "jsonl", "json", "yaml", "yml"];
@@ -526,8 +526,8 @@ fn parse_yaml(text: &str, path: &Path) -> Result<Vec<RawRow>, DatasetError> {
     if !has_content {
         return Ok(Vec::new());
     }
-    let (items, _) =
-        crate::yaml::parse::<Vec<Map<String, Json>>>(text, path).map_err(|err| match err {
+    let (items, _) = crate::config::yaml::parse::<Vec<Map<String, Json>>>(text, path).map_err(
+        |err| match err {
             YamlError::Invalid {
                 location,
                 key_path,
@@ -543,7 +543,8 @@ fn parse_yaml(text: &str, path: &Path) -> Result<Vec<RawRow>, DatasetError> {
                 location: other.location(),
                 message: other.to_string(),
             },
-        })?;
+        },
+    )?;
     let lines = yaml_item_lines(text);
     Ok(items
         .into_iter()

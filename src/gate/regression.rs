@@ -2,10 +2,10 @@
 //! the paired cases) and `significance` (only a drop that the exact McNemar test finds
 //! significant fails), with honest notes when a sample is too small to tell.
 
+use crate::analysis::stats;
 use crate::gate::{GateCheck, GateConfig, GateVerdict};
-use crate::stats;
 
-use super::{Comparison, RowComparison};
+use crate::analysis::baseline::{Comparison, RowComparison};
 
 /// Regression rules from the command line; each replaces the eval's own value.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -165,12 +165,12 @@ pub fn p_text(p: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{compare, Baseline};
-    use crate::events::CellResult;
+    use crate::analysis::baseline::{compare, Baseline};
+    use crate::analysis::summary::SummaryBuilder;
     use crate::gate::{self, GateConfig};
     use crate::report::fixture;
+    use crate::run::events::CellResult;
     use crate::store::RunRecord;
-    use crate::summary::SummaryBuilder;
 
     /// A run of one row `e: p@N × m` with `outcomes[i]` the pass/fail of case `i`.
     fn run(prompt: &str, outcomes: &[bool]) -> (RunRecord, Vec<CellResult>) {

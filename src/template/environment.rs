@@ -22,8 +22,8 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use regex::Regex;
 
 use crate::diagnostic::Location;
-use crate::message::{Message, RenderedPrompt};
 use crate::registry::{PromptBody, PromptVersion};
+use crate::template::message::{Message, RenderedPrompt};
 
 /// A template that cannot be compiled or rendered. Boxed so that results stay small on the
 /// hot render path; [`TemplateError::kind`] tells what happened.
@@ -708,8 +708,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::message::Role;
     use crate::registry::{MessageTemplate, Params};
+    use crate::template::message::Role;
 
     fn text_version(name: &str, n: u32, source: &str) -> PromptVersion {
         PromptVersion {

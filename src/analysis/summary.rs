@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{AssertionResult, CellResult, CellStatus};
-use crate::repeats::{RepeatCounter, RepeatStats};
+use crate::analysis::repeats::{RepeatCounter, RepeatStats};
+use crate::run::events::{AssertionResult, CellResult, CellStatus};
 use crate::score::bleu::{self, BleuStats};
 
 /// One line of the summary table and of the run record's `summary`.
@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn corpus_bleu_adds_the_statistics_of_scored_cells() {
-        use crate::events::AssertionResult;
+        use crate::run::events::AssertionResult;
         let with_bleu = |hyp: &str, reference: &str, error: bool| {
             let mut c = cell("p@1", true, error, 1.0);
             let stats = bleu::bleu_stats(hyp, &[reference]);

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::yaml::{self, YamlError};
 use crate::diagnostic::Warning;
 use crate::provider::ProviderConfig;
-use crate::yaml::{self, YamlError};
 
 /// The project configuration file name.
 pub const CONFIG_FILE: &str = "prompteval.yaml";
@@ -53,7 +53,7 @@ pub struct ProjectConfig {
     pub defaults: Defaults,
     /// The response cache (`ttl`, `dir`, `enabled`, `always`).
     #[serde(default, skip_serializing_if = "is_default")]
-    pub cache: crate::response_cache::CacheConfig,
+    pub cache: crate::provider::cache::CacheConfig,
     /// Team tracking (MLflow).
     #[serde(default, skip_serializing_if = "is_default")]
     pub tracking: TrackingConfig,

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::events::CellResult;
-use crate::git::{self, GitError};
+use crate::config::git::{self, GitError};
+use crate::run::events::CellResult;
 use crate::store::{
     read_record, read_results, ResultSource, RunRecord, RunStatus, Store, StoreError, RECORD_FILE,
     RESULTS_FILE,

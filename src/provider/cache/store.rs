@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::message::RenderedPrompt;
 use crate::provider::ProviderConfig;
 use crate::registry::Params;
+use crate::template::message::RenderedPrompt;
 
 /// The version of the entry format; entries of another version are misses.
 pub const CACHE_ENTRY_VERSION: u32 = 1;
@@ -613,7 +613,7 @@ pub fn is_deterministic(request: &Params, provider: &Params) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Message, Role};
+    use crate::template::message::{Message, Role};
 
     fn config() -> ProviderConfig {
         ProviderConfig {

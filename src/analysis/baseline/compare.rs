@@ -7,8 +7,8 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::{CellResult, CellStatus};
-use crate::stats;
+use crate::analysis::stats;
+use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
 use super::{Baseline, BaselineError};

@@ -15,7 +15,7 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// Matches `statsmodels.stats.proportion.proportion_confint(method="wilson")`.
 ///
 /// ```
-/// let (lo, hi) = prompteval::stats::wilson(8, 10, prompteval::stats::Z95);
+/// let (lo, hi) = prompteval::analysis::stats::wilson(8, 10, prompteval::analysis::stats::Z95);
 /// assert!((lo - 0.490_162).abs() < 1e-5 && (hi - 0.943_318).abs() < 1e-5);
 /// ```
 pub fn wilson(successes: u64, n: u64, z: f64) -> (f64, f64) {
@@ -52,7 +52,7 @@ pub struct McNemar {
 /// `scipy.stats.binomtest(min(b, c), b + c, 0.5)`.
 ///
 /// ```
-/// let t = prompteval::stats::mcnemar_exact(0, 6);
+/// let t = prompteval::analysis::stats::mcnemar_exact(0, 6);
 /// assert!((t.p_value - 0.03125).abs() < 1e-12);
 /// ```
 pub fn mcnemar_exact(b: u64, c: u64) -> McNemar {

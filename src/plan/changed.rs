@@ -10,10 +10,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::git::{self, GitError};
-use crate::project::{Project, ProjectConfig, CONFIG_FILE};
+use crate::config::git::{self, GitError};
+use crate::config::project::{Project, ProjectConfig, CONFIG_FILE};
+use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::spec::Plan;
 
 /// Why `--changed-since` could not decide.
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +162,11 @@ pub fn changed_evals(
                     }
                     Ok(old) => {
                         let then = old.providers.get(model).cloned().map(|mut p| {
-                            crate::project::resolve_provider_paths(&mut p, root, home.as_deref());
+                            crate::config::project::resolve_provider_paths(
+                                &mut p,
+                                root,
+                                home.as_deref(),
+                            );
                             p
                         });
                         if now != then.as_ref() {

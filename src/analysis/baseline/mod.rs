@@ -9,14 +9,13 @@
 
 mod compare;
 mod resolve;
-mod rules;
 
+use crate::gate::{apply_gate, GateOverrides};
 pub use compare::{
     compare, pair_cells, prompt_name, CellPair, CellSnapshot, Comparison, Flip, RowComparison,
     RowKey, COMPARISON_FILE, COMPARISON_VERSION, SNAPSHOT_CHARS,
 };
 pub use resolve::{resolve, Baseline, BaselineError, BaselineRef};
-pub use rules::{apply_gate, p_text, GateOverrides};
 
 use crate::store::StoredRun;
 

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::config::project::Project;
+use crate::config::yaml;
 use crate::dataset::{self, Dataset, Row};
 use crate::diagnostic::{Location, Warning};
 use crate::error::Error;
 use crate::gate::GateConfig;
-use crate::project::Project;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::{Params, PromptRef, PromptVersion, Registry};
 use crate::score::{Assertion, AssertionSpec, ProviderRole, Transform};
 use crate::template::TemplateSet;
-use crate::yaml;
 
 /// An eval file as written.
 #[derive(Debug, Deserialize)]
@@ -873,7 +873,7 @@ impl EvalContext<'_> {
                 } else if in_file {
                     self.loc(&text, key)
                 } else {
-                    Location::file(crate::project::CONFIG_FILE)
+                    Location::file(crate::config::project::CONFIG_FILE)
                 };
                 errors.push(
                     SpecError::UnknownScorerModel {

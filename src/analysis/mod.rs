@@ -1,0 +1,7 @@
+//! Analysis of stored results (pure): the summary, statistics, repeats and the comparison
+//! with a baseline run.
+
+pub mod baseline;
+pub mod repeats;
+pub mod stats;
+pub mod summary;
