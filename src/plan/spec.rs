@@ -19,6 +19,8 @@ use crate::registry::{Params, PromptRef, PromptVersion, Registry};
 use crate::score::{Assertion, AssertionSpec, ProviderRole, Transform};
 use crate::template::TemplateSet;
 
+use super::selection::{select_evals, Selection};
+
 /// An eval file as written.
 #[derive(Debug, Deserialize)]
 struct EvalFile {
@@ -239,23 +241,6 @@ impl SpecError {
     }
 }
 
-/// Which part of the project to run: from the command line.
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    /// Eval names (file stems) or paths; empty = every eval in `evals/`.
-    pub evals: Vec<String>,
-    /// Prompt references replacing an eval's versions of the same prompt.
-    pub prompts: Vec<PromptRef>,
-    /// Models replacing every eval's models.
-    pub models: Vec<String>,
-    /// Only cases whose id matches.
-    pub case: Option<regex::Regex>,
-    /// Only the first N selected cases of each dataset.
-    pub limit: Option<usize>,
-    /// Repeats replacing every eval's `repeat`.
-    pub repeat: Option<u32>,
-}
-
 /// A prompt version in a plan.
 #[derive(Clone, Debug)]
 pub struct PlannedPrompt {
@@ -331,23 +316,6 @@ impl Plan {
     pub fn total_cells(&self) -> usize {
         self.evals.iter().map(EvalPlan::cells).sum()
     }
-}
-
-/// Eval names (file stems) available in the project.
-pub fn eval_names(project: &Project) -> Result<Vec<(String, PathBuf)>, Error> {
-    let files = project
-        .eval_files()
-        .map_err(|source| SpecError::ListEvals {
-            dir: project.evals_dir(),
-            source,
-        })?;
-    Ok(files
-        .into_iter()
-        .map(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-            (stem.unwrap_or_default(), p)
-        })
-        .collect())
 }
 
 /// Builds and validates the plan. Collects every problem it can find before failing.
@@ -464,51 +432,6 @@ pub fn resolve_model(project: &Project, model: &str) -> Option<ProviderConfig> {
         .get(model)
         .cloned()
         .or_else(|| provider::inline(model))
-}
-
-fn select_evals(project: &Project, selection: &Selection) -> Result<Vec<(String, PathBuf)>, Error> {
-    let available = eval_names(project)?;
-    if selection.evals.is_empty() {
-        if available.is_empty() {
-            return Err(SpecError::EvalNotFound {
-                name: "*".into(),
-                available: vec![],
-            }
-            .into());
-        }
-        return Ok(available);
-    }
-    let mut out = Vec::new();
-    for wanted in &selection.evals {
-        let as_path = project.root.join(wanted);
-        if wanted.ends_with(".yaml") || wanted.ends_with(".yml") || wanted.contains('/') {
-            let cwd_path = PathBuf::from(wanted);
-            let path = if cwd_path.is_file() {
-                cwd_path
-            } else {
-                as_path
-            };
-            if path.is_file() {
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                out.push((stem, std::path::absolute(&path).unwrap_or(path)));
-                continue;
-            }
-        }
-        match available.iter().find(|(n, _)| n == wanted) {
-            Some(found) => out.push(found.clone()),
-            None => {
-                return Err(SpecError::EvalNotFound {
-                    name: wanted.clone(),
-                    available: available.iter().map(|(n, _)| n.clone()).collect(),
-                }
-                .into())
-            }
-        }
-    }
-    Ok(out)
 }
 
 struct EvalContext<'a> {
