@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use prompteval::report::{self, CaseFlip, Flip, HtmlOptions};
+use prompteval::report::{self, CaseFlip, FlipDirection, HtmlOptions};
 use serde_json::Value;
 
 /// The browser, or `None` (after saying why) when there is none.
@@ -303,8 +303,8 @@ fn flips_filter_appears_and_works_when_there_are_flips() {
         flip,
     };
     let flips = vec![
-        flip("small", "t6", Flip::PassToFail),
-        flip("large", "t7", Flip::FailToPass),
+        flip("small", "t6", FlipDirection::PassToFail),
+        flip("large", "t7", FlipDirection::FailToPass),
     ];
     let dir = tempfile::tempdir().unwrap();
     let v = verdict_in_browser(&browser, &html(flips), dir.path());

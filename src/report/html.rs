@@ -37,7 +37,7 @@ const JS: &str = include_str!("html/report.js");
 /// How a case changed against a baseline run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Flip {
+pub enum FlipDirection {
     /// Passed in the baseline, fails now.
     PassToFail,
     /// Failed in the baseline, passes now.
@@ -58,7 +58,7 @@ pub struct CaseFlip {
     /// The repeat index.
     pub repeat: u32,
     /// How it changed.
-    pub flip: Flip,
+    pub flip: FlipDirection,
 }
 
 /// What goes into the HTML report.
@@ -116,7 +116,7 @@ struct CellData {
     vars: Map<String, Value>,
     assertions: Vec<AssertionData>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flip: Option<Flip>,
+    flip: Option<FlipDirection>,
 }
 
 #[derive(Serialize)]
@@ -197,7 +197,7 @@ fn collect_cells(
 ) -> Result<(Vec<CellData>, u64), Failure> {
     let groups = common::eval_groups(record);
     let columns = Columns::new(&groups);
-    let flips: HashMap<(&str, &str, &str, &str, u32), Flip> = opts
+    let flips: HashMap<(&str, &str, &str, &str, u32), FlipDirection> = opts
         .flips
         .iter()
         .map(|f| {
@@ -248,7 +248,7 @@ fn collect_cells(
     Ok((notable.into_iter().map(|(_, c)| c).collect(), total))
 }
 
-fn cell_data(cell: CellResult, flip: Option<Flip>, max_chars: usize) -> CellData {
+fn cell_data(cell: CellResult, flip: Option<FlipDirection>, max_chars: usize) -> CellData {
     let status = match cell.status() {
         CellStatus::Pass => "pass",
         CellStatus::Fail => "fail",
@@ -752,7 +752,7 @@ mod tests {
                 model: c.model.clone(),
                 case_id: c.case_id.clone(),
                 repeat: c.repeat,
-                flip: Flip::FailToPass,
+                flip: FlipDirection::FailToPass,
             }],
             ..HtmlOptions::default()
         };

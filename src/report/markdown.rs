@@ -136,11 +136,11 @@ pub fn write_markdown(
         write_verdict(record, w)?;
         if let Some(comparison) = &opts.baseline {
             writeln!(w)?;
-            let compare = super::compare::ComparisonOptions {
+            let compare = super::comparison::ComparisonOptions {
                 max_flips: opts.max_failures,
                 ..Default::default()
             };
-            super::compare::write_comparison_markdown(comparison, &compare, w)?;
+            super::comparison::write_comparison_markdown(comparison, &compare, w)?;
         }
         for (group, failures) in groups.iter().zip(&failures) {
             writeln!(w)?;

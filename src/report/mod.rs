@@ -5,10 +5,10 @@
 //! [`ResultSource`](crate::store::ResultSource), so a run of tens of thousands of cells is
 //! never held in memory.
 
+mod across_repeats;
 mod common;
-mod compare;
+mod comparison;
 mod csv;
-mod diff;
 mod error;
 pub mod format;
 mod html;
@@ -16,7 +16,7 @@ mod json;
 mod junit;
 mod markdown;
 mod matrix;
-mod repeats;
+mod run_diff;
 mod selection;
 mod selection_table;
 mod table;
@@ -30,15 +30,15 @@ use std::path::Path;
 use crate::store::{ResultSource, RunRecord};
 
 pub use self::csv::{write_csv, CSV_COLUMNS};
-pub use compare::{write_comparison, ComparisonOptions};
-pub use diff::{write_diff, DiffOptions};
+pub use across_repeats::write_repeats;
+pub use comparison::{write_comparison, ComparisonOptions};
 pub use error::ReportError;
-pub use html::{write_html, CaseFlip, Flip, HtmlOptions, HTML_DATA_VERSION};
+pub use html::{write_html, CaseFlip, FlipDirection, HtmlOptions, HTML_DATA_VERSION};
 pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
-pub use repeats::write_repeats;
+pub use run_diff::{write_diff, DiffOptions};
 pub use selection::{
     compute_selection, pareto_front, Candidate, Interval, Selection, SelectionEval,
 };
