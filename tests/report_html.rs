@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use prompteval::analysis::model_selection::compute_selection;
 use prompteval::report::{self, CaseFlip, FlipDirection, HtmlOptions};
 use serde_json::Value;
 
@@ -200,7 +201,7 @@ fn verdict_in_browser(browser: &Path, html: &str, dir: &Path) -> Value {
 fn html(flips: Vec<CaseFlip>) -> String {
     let cells = report_fixture::cells();
     let record = report_fixture::record(&cells);
-    let selection = report::compute_selection(&record, &cells).unwrap();
+    let selection = compute_selection(&record, &cells).unwrap();
     let mut out = Vec::new();
     let opts = HtmlOptions {
         flips,

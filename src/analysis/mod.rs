@@ -2,6 +2,8 @@
 //! with a baseline run.
 
 pub mod baseline;
+pub mod eval_groups;
+pub mod model_selection;
 pub mod repeats;
 pub mod stats;
 pub mod summary;

@@ -1,52 +1,45 @@
-//! Pieces shared by several reports: evals grouped with their summary rows, the best row
-//! of an eval, gate status per row, and the lookup from a cell to its table column.
+//! Pieces shared by several reports: an eval's heading, the best row of an eval, gate
+//! status per row, the summary columns, and failure reasons.
 
-use std::collections::HashMap;
 use std::io;
 
+use crate::analysis::eval_groups::{eval_groups, EvalGroup};
 use crate::analysis::summary::SummaryRow;
 use crate::run::events::CellResult;
-use crate::store::{EvalInfo, RunRecord};
+use crate::store::RunRecord;
 
 use super::error::Failure;
 use super::format;
 
-/// One eval with its summary rows, in summary order.
-pub(crate) struct EvalGroup<'a> {
-    /// The eval's name.
-    pub name: &'a str,
-    /// What the record says about the eval, when it lists it.
-    pub info: Option<&'a EvalInfo>,
-    /// Its prompt × model rows.
-    pub rows: Vec<&'a SummaryRow>,
+/// `sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases`: an
+/// eval's name, description, dataset and size, as a heading over its tables.
+pub(crate) fn heading(group: &EvalGroup<'_>) -> String {
+    let mut parts = vec![group.name.to_string()];
+    if let Some(info) = group.info {
+        if let Some(description) = info.description.as_deref().filter(|d| !d.is_empty()) {
+            parts[0] = format!("{} — {}", group.name, description);
+        }
+        parts.push(info.dataset.clone());
+        let mut cases = format!(
+            "{} {}",
+            format::thousands(info.cases as u64),
+            plural(info.cases as u64, "case", "cases")
+        );
+        if info.repeat > 1 {
+            cases.push_str(&format!(" × {} repeats", info.repeat));
+        }
+        parts.push(cases);
+    }
+    parts.join(" · ")
 }
 
-impl EvalGroup<'_> {
-    /// Repeats per case (1 when unknown).
-    pub fn repeat(&self) -> u32 {
-        self.info.map_or(1, |i| i.repeat.max(1))
-    }
-
-    /// `sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases`.
-    pub fn heading(&self) -> String {
-        let mut parts = vec![self.name.to_string()];
-        if let Some(info) = self.info {
-            if let Some(description) = info.description.as_deref().filter(|d| !d.is_empty()) {
-                parts[0] = format!("{} — {}", self.name, description);
-            }
-            parts.push(info.dataset.clone());
-            let mut cases = format!(
-                "{} {}",
-                format::thousands(info.cases as u64),
-                plural(info.cases as u64, "case", "cases")
-            );
-            if info.repeat > 1 {
-                cases.push_str(&format!(" × {} repeats", info.repeat));
-            }
-            parts.push(cases);
-        }
-        parts.join(" · ")
-    }
+/// The [`heading`] of the eval named `eval` in `record`; just the name when the record
+/// does not know it.
+pub(crate) fn eval_heading(record: &RunRecord, eval: &str) -> String {
+    eval_groups(record)
+        .iter()
+        .find(|g| g.name == eval)
+        .map_or_else(|| eval.to_string(), heading)
 }
 
 /// `word` or `words` by count.
@@ -56,31 +49,6 @@ pub(crate) fn plural(n: u64, one: &'static str, many: &'static str) -> &'static 
     } else {
         many
     }
-}
-
-/// The evals of a run with their summary rows: the record's evals in order, then any eval
-/// that only the summary names.
-pub(crate) fn eval_groups(record: &RunRecord) -> Vec<EvalGroup<'_>> {
-    let mut groups: Vec<EvalGroup<'_>> = record
-        .evals
-        .iter()
-        .map(|info| EvalGroup {
-            name: &info.name,
-            info: Some(info),
-            rows: Vec::new(),
-        })
-        .collect();
-    for row in &record.summary {
-        match groups.iter_mut().find(|g| g.name == row.eval) {
-            Some(group) => group.rows.push(row),
-            None => groups.push(EvalGroup {
-                name: &row.eval,
-                info: None,
-                rows: vec![row],
-            }),
-        }
-    }
-    groups
 }
 
 /// Which rows hold the best pass rate of their eval. Nothing is marked when there is a
@@ -160,37 +128,6 @@ pub(crate) fn summary_values(row: &SummaryRow) -> [String; 13] {
     ]
 }
 
-/// Finds the (eval, column) of a cell from its eval, prompt and model.
-pub(crate) struct Columns {
-    index: HashMap<String, (usize, usize)>,
-}
-
-impl Columns {
-    /// Columns for `groups`: column `j` of eval `i` is `groups[i].rows[j]`.
-    pub fn new(groups: &[EvalGroup<'_>]) -> Self {
-        let mut index = HashMap::new();
-        for (g, group) in groups.iter().enumerate() {
-            for (c, row) in group.rows.iter().enumerate() {
-                index
-                    .entry(key(&row.eval, &row.prompt, &row.model))
-                    .or_insert((g, c));
-            }
-        }
-        Columns { index }
-    }
-
-    /// The (eval, column) of a cell; `None` for a cell the summary does not know.
-    pub fn find(&self, cell: &CellResult) -> Option<(usize, usize)> {
-        self.index
-            .get(&key(&cell.eval, &cell.prompt, &cell.model))
-            .copied()
-    }
-}
-
-fn key(eval: &str, prompt: &str, model: &str) -> String {
-    format!("{eval}\u{0}{prompt}\u{0}{model}")
-}
-
 /// Unwraps one streamed result; a failure is a read failure.
 pub(crate) fn read(result: io::Result<CellResult>) -> Result<CellResult, Failure> {
     result.map_err(Failure::Read)
@@ -221,15 +158,11 @@ mod tests {
     use crate::report::fixture;
 
     #[test]
-    fn groups_follow_the_record() {
+    fn headings_name_the_description_dataset_and_size() {
         let (record, _) = fixture::small();
         let groups = eval_groups(&record);
-        let names: Vec<_> = groups.iter().map(|g| g.name).collect();
-        assert_eq!(names, ["sentiment", "capitals"]);
-        assert_eq!(groups[0].rows.len(), 4);
-        assert_eq!(groups[1].repeat(), 2);
         assert_eq!(
-            groups[0].heading(),
+            heading(&groups[0]),
             "sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases"
         );
     }
@@ -244,16 +177,5 @@ mod tests {
         let mut tie = record.summary[0].clone();
         tie.pass_rate = Some(1.0);
         assert_eq!(best_rows(&[&tie, &tie]), [false, false]);
-    }
-
-    #[test]
-    fn columns_find_cells() {
-        let (record, results) = fixture::small();
-        let groups = eval_groups(&record);
-        let columns = Columns::new(&groups);
-        assert_eq!(columns.find(&results[0]), Some((0, 0)));
-        let mut stray = results[0].clone();
-        stray.model = "other".into();
-        assert_eq!(columns.find(&stray), None);
     }
 }

@@ -417,49 +417,7 @@ pub(crate) fn write_comparison_markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::baseline::{compare, Baseline};
-    use crate::report::fixture;
-
-    /// The small fixture against itself with sentiment@2 × echo made worse on two cases
-    /// and capital@1 better on one.
-    pub(crate) fn comparison() -> Comparison {
-        let (record, results) = fixture::small();
-        let baseline = Baseline {
-            reference: "latest".into(),
-            record: record.clone(),
-            results: results.clone(),
-        };
-        let mut now = results;
-        for cell in &mut now {
-            let flip_down = cell.prompt == "sentiment@2"
-                && cell.model == "echo"
-                && (cell.case_id == "1" || cell.case_id == "4");
-            let flip_up = cell.prompt == "capital@1" && cell.case_id == "jp" && cell.repeat == 1;
-            if flip_down {
-                cell.pass = false;
-                cell.score = 0.5;
-                cell.output = Some("mixed".into());
-                cell.assertions[0].pass = false;
-                cell.assertions[0].reason = "expected `positive`, got `mixed`".into();
-            }
-            if flip_up {
-                cell.pass = true;
-                cell.score = 1.0;
-                cell.output = Some("Tokyo".into());
-            }
-        }
-        let mut record = record;
-        record.run_id = "20260102-120000-c3d4".into();
-        let mut builder = crate::analysis::summary::SummaryBuilder::new();
-        for row in &record.summary {
-            builder.declare(&row.eval, &row.prompt, &row.model);
-        }
-        for cell in &now {
-            builder.add(cell);
-        }
-        record.summary = builder.finish();
-        compare(&baseline, &record, &now).unwrap()
-    }
+    use crate::report::fixture::comparison;
 
     #[test]
     fn terminal_comparison_snapshot() {

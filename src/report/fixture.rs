@@ -1,10 +1,12 @@
-//! Test fixtures: a small run with every kind of cell, and a big one for the row caps.
+//! Test fixtures: a small run with every kind of cell, a big one for the row caps, and the
+//! small one compared with a changed copy of itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
+use crate::analysis::baseline::{compare, Baseline, Comparison};
 use crate::analysis::summary::SummaryBuilder;
 use crate::gate::{self, GateConfig};
 use crate::run::events::{AssertionResult, CellResult};
@@ -376,4 +378,51 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
     }];
     let record = record(evals, &results);
     (record, results)
+}
+
+/// The small fixture against itself with sentiment@2 × echo made worse on two cases and
+/// capital@1 better on one: the current run, its results and the comparison.
+pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
+    let (record, results) = small();
+    let baseline = Baseline {
+        reference: "latest".into(),
+        record: record.clone(),
+        results: results.clone(),
+    };
+    let mut now = results;
+    for cell in &mut now {
+        let flip_down = cell.prompt == "sentiment@2"
+            && cell.model == "echo"
+            && (cell.case_id == "1" || cell.case_id == "4");
+        let flip_up = cell.prompt == "capital@1" && cell.case_id == "jp" && cell.repeat == 1;
+        if flip_down {
+            cell.pass = false;
+            cell.score = 0.5;
+            cell.output = Some("mixed".into());
+            cell.assertions[0].pass = false;
+            cell.assertions[0].reason = "expected `positive`, got `mixed`".into();
+        }
+        if flip_up {
+            cell.pass = true;
+            cell.score = 1.0;
+            cell.output = Some("Tokyo".into());
+        }
+    }
+    let mut record = record;
+    record.run_id = "20260102-120000-c3d4".into();
+    let mut builder = SummaryBuilder::new();
+    for row in &record.summary {
+        builder.declare(&row.eval, &row.prompt, &row.model);
+    }
+    for cell in &now {
+        builder.add(cell);
+    }
+    record.summary = builder.finish();
+    let comparison = compare(&baseline, &record, &now).unwrap();
+    (record, now, comparison)
+}
+
+/// The comparison of [`compared`].
+pub(crate) fn comparison() -> Comparison {
+    compared().2
 }

@@ -10,10 +10,11 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use crate::analysis::eval_groups::{eval_groups, RowIndex};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
-use super::common::{self, Columns};
+use super::common;
 use super::error::{named, Failure};
 use super::ReportError;
 
@@ -61,8 +62,8 @@ pub fn write_junit(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("junit", || {
-        let groups = common::eval_groups(record);
-        let columns = Columns::new(&groups);
+        let groups = eval_groups(record);
+        let columns = RowIndex::new(&groups);
         let mut suites: Vec<Suite> = Vec::new();
         let mut by_column: HashMap<(usize, usize), usize> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {

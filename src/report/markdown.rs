@@ -3,10 +3,11 @@
 
 use std::io::Write;
 
+use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord, RunStatus};
 
-use super::common::{self, Columns, EvalGroup, PASS_RATE_COLUMN, SUMMARY_HEADERS};
+use super::common::{self, PASS_RATE_COLUMN, SUMMARY_HEADERS};
 use super::error::{named, Failure};
 use super::format;
 use super::table::{status_line, BEST};
@@ -114,8 +115,8 @@ pub fn write_markdown(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("markdown", || {
-        let groups = common::eval_groups(record);
-        let columns = Columns::new(&groups);
+        let groups = eval_groups(record);
+        let columns = RowIndex::new(&groups);
         let mut failures: Vec<Failures> = groups.iter().map(|_| Failures::default()).collect();
         for cell in results.results().map_err(Failure::Read)? {
             let cell = common::read(cell)?;

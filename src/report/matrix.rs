@@ -11,10 +11,11 @@ use std::io::Write;
 use comfy_table::presets::UTF8_FULL;
 use comfy_table::{Cell, Color};
 
+use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
-use super::common::{self, Columns, EvalGroup};
+use super::common;
 use super::error::{named, Failure};
 use super::format;
 use super::table::{new_table, write_table};
@@ -144,8 +145,8 @@ pub fn write_matrix(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("matrix", || {
-        let groups = common::eval_groups(record);
-        let columns = Columns::new(&groups);
+        let groups = eval_groups(record);
+        let columns = RowIndex::new(&groups);
 
         let mut evals: Vec<EvalCases> = groups
             .iter()
@@ -267,7 +268,7 @@ fn write_eval(
     opts: &MatrixOptions,
     w: &mut dyn Write,
 ) -> Result<(), Failure> {
-    writeln!(w, "{}", group.heading())?;
+    writeln!(w, "{}", common::heading(group))?;
     if cases.ids.is_empty() {
         writeln!(w, "  no results")?;
         return Ok(());

@@ -17,7 +17,6 @@ mod junit;
 mod markdown;
 mod matrix;
 mod run_diff;
-mod selection;
 mod selection_table;
 mod table;
 
@@ -39,9 +38,6 @@ pub use junit::write_junit;
 pub use markdown::{write_markdown, MarkdownOptions};
 pub use matrix::{write_matrix, MatrixOptions};
 pub use run_diff::{write_diff, DiffOptions};
-pub use selection::{
-    compute_selection, pareto_front, Candidate, Interval, Selection, SelectionEval,
-};
 pub use selection_table::{write_selection, SelectionOptions};
 pub use table::{write_summary, write_verdict, TableOptions};
 
@@ -127,6 +123,7 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::model_selection::compute_selection;
 
     #[test]
     fn format_from_extension() {

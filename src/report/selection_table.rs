@@ -3,12 +3,15 @@
 
 use std::io::Write;
 
-use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Width};
+use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width};
 use console::style;
 
+use crate::analysis::model_selection::{Combination, Interval, ModelSelection, SelectionEval};
+use crate::store::RunRecord;
+
+use super::common;
 use super::error::{named, Failure};
 use super::format;
-use super::selection::{Candidate, Interval, Selection};
 use super::table::{new_table, write_table};
 use super::ReportError;
 
@@ -49,10 +52,11 @@ const HEADERS: [&str; 10] = [
 /// A rule under the header and no other lines, like the run summary.
 const PRESET: &str = "     ──            ";
 
-/// Writes the model-selection tables of `selection`: a heading and a table per eval, then
-/// a legend saying what the intervals and the front marks mean.
+/// Writes the model-selection tables of `selection` (the numbers of `record`): a heading
+/// and a table per eval, then a legend saying what the intervals and the front marks mean.
 pub fn write_selection(
-    selection: &Selection,
+    record: &RunRecord,
+    selection: &ModelSelection,
     opts: &SelectionOptions,
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
@@ -61,57 +65,66 @@ pub fn write_selection(
         let mut unknown_cost = Vec::new();
         for eval in &selection.evals {
             writeln!(w)?;
+            let heading = common::eval_heading(record, &eval.name);
             if opts.color {
-                writeln!(w, "{}", style(&eval.heading).bold().force_styling(true))?;
+                writeln!(w, "{}", style(heading).bold().force_styling(true))?;
             } else {
-                writeln!(w, "{}", eval.heading)?;
+                writeln!(w, "{heading}")?;
             }
             if eval.candidates.is_empty() {
                 writeln!(w, "  no results")?;
                 continue;
             }
-            let mut table = new_table(PRESET, opts.max_width, opts.color);
-            table.set_header(HEADERS.iter().map(Cell::new));
-            for c in &eval.candidates {
-                if c.cost_per_1k_usd.is_none() && c.pass_rate.is_some() {
-                    unknown_cost.push(format!("{} × {}", c.prompt, c.model));
-                }
-                table.add_row(row(c, opts.color));
-            }
-            for (index, column) in table.column_iter_mut().enumerate() {
-                // The preset's blank vertical line already separates columns.
-                column.set_padding((0, 0));
-                if index >= 2 {
-                    column.set_cell_alignment(if index == HEADERS.len() - 1 {
-                        CellAlignment::Left
-                    } else {
-                        CellAlignment::Right
-                    });
-                    column.set_constraint(ColumnConstraint::ContentWidth);
-                }
-            }
-            // At its natural width when that fits, so names do not wrap needlessly;
-            // otherwise the names wrap and the numbers never do.
-            let natural: u32 = table
-                .column_max_content_widths()
-                .iter()
-                .map(|w| u32::from(*w) + 1)
-                .sum();
-            if natural <= u32::from(opts.max_width) {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            } else {
-                for column in table.column_iter_mut().take(2) {
-                    column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
-                }
-            }
-            write_table(w, &table)?;
+            unknown_cost.extend(
+                eval.candidates
+                    .iter()
+                    .filter(|c| c.cost_per_1k_usd.is_none() && c.pass_rate.is_some())
+                    .map(|c| format!("{} × {}", c.prompt, c.model)),
+            );
+            write_table(w, &eval_table(eval, opts))?;
         }
         writeln!(w)?;
         write_legend(w, &unknown_cost)
     })
 }
 
-fn row(c: &Candidate, color: bool) -> Vec<Cell> {
+/// One eval's table, at its natural width when that fits.
+fn eval_table(eval: &SelectionEval, opts: &SelectionOptions) -> Table {
+    let mut table = new_table(PRESET, opts.max_width, opts.color);
+    table.set_header(HEADERS.iter().map(Cell::new));
+    for c in &eval.candidates {
+        table.add_row(row(c, opts.color));
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        // The preset's blank vertical line already separates columns.
+        column.set_padding((0, 0));
+        if index >= 2 {
+            column.set_cell_alignment(if index == HEADERS.len() - 1 {
+                CellAlignment::Left
+            } else {
+                CellAlignment::Right
+            });
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    // At its natural width when that fits, so names do not wrap needlessly; otherwise
+    // the names wrap and the numbers never do.
+    let natural: u32 = table
+        .column_max_content_widths()
+        .iter()
+        .map(|w| u32::from(*w) + 1)
+        .sum();
+    if natural <= u32::from(opts.max_width) {
+        table.set_content_arrangement(ContentArrangement::Disabled);
+    } else {
+        for column in table.column_iter_mut().take(2) {
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+        }
+    }
+    table
+}
+
+fn row(c: &Combination, color: bool) -> Vec<Cell> {
     let cases = if c.errors > 0 {
         format!(
             "{}\n{} {}",
@@ -159,7 +172,7 @@ fn row(c: &Candidate, color: bool) -> Vec<Cell> {
 }
 
 /// `◆ cost, latency`, `◆ cost`, `◆ latency` or nothing.
-pub(crate) fn front_marks(c: &Candidate) -> String {
+pub(crate) fn front_marks(c: &Combination) -> String {
     let mut on = Vec::new();
     if c.front_cost == Some(true) {
         on.push("cost");
@@ -223,13 +236,14 @@ fn write_legend(w: &mut dyn Write, unknown_cost: &[String]) -> Result<(), Failur
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{compute_selection, fixture};
+    use crate::analysis::model_selection::compute_selection;
+    use crate::report::fixture;
 
     fn render(opts: &SelectionOptions) -> String {
         let (record, results) = fixture::small();
         let selection = compute_selection(&record, &results).unwrap();
         let mut out = Vec::new();
-        write_selection(&selection, opts, &mut out).unwrap();
+        write_selection(&record, &selection, opts, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -7,9 +7,10 @@ use comfy_table::{
 };
 use console::style;
 
+use crate::analysis::eval_groups::{eval_groups, EvalGroup};
 use crate::store::{RunRecord, RunStatus};
 
-use super::common::{self, EvalGroup, PASS_RATE_COLUMN};
+use super::common::{self, PASS_RATE_COLUMN};
 use super::error::{named, Failure};
 use super::format;
 use super::ReportError;
@@ -49,11 +50,11 @@ pub fn write_summary(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("summary", || {
-        for (i, group) in common::eval_groups(record).iter().enumerate() {
+        for (i, group) in eval_groups(record).iter().enumerate() {
             if i > 0 {
                 writeln!(w)?;
             }
-            let heading = group.heading();
+            let heading = common::heading(group);
             if opts.color {
                 writeln!(w, "{}", style(heading).bold().force_styling(true))?;
             } else {

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::Context;
+use crate::analysis::model_selection::compute_selection;
 use crate::cli::args::ReportArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::config::project::Project;
@@ -17,7 +18,12 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
         Ok(run) => run,
         Err(e) => return diagnostics::error(&e),
     };
-    let selection = match report::compute_selection(&run.record, &run) {
+    let selection =
+        compute_selection(&run.record, &run).map_err(|source| ReportError::ReadResults {
+            format: "selection",
+            source,
+        });
+    let selection = match selection {
         Ok(s) => s,
         Err(e) => {
             diagnostics::other(&e, e.hint());
@@ -30,7 +36,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if let Err(e) = report::write_selection(&selection, &options, &mut out) {
+    if let Err(e) = report::write_selection(&run.record, &selection, &options, &mut out) {
         diagnostics::other(&e, e.hint());
         return Exit::Runtime;
     }

@@ -1,31 +1,19 @@
-//! The model-selection numbers: per eval × prompt × model quality with 95% intervals,
-//! latency, tokens, cost per 1,000 cases and the Pareto fronts — computed here, drawn by
-//! the terminal table (`selection_table.rs`) and the HTML report (`html.rs`).
+//! The model-selection numbers ([`ModelSelection`]): per eval × prompt × model quality
+//! with 95% intervals, latency, tokens, cost per 1,000 cases and the Pareto fronts.
 //!
-//! Choices, written down so every table agrees:
-//! - **Quality** is the pass rate (passed / scored cells; errors are counted apart) with
-//!   its 95% Wilson interval ([`crate::analysis::stats::wilson`]). The mean score comes with a 95%
-//!   Student-t interval over the scored cells, clipped to `[0, 1]`; it needs two cells.
-//! - Every repeat of a case counts as one cell, as if independent.
-//! - **Cost per 1,000 cases** is the run's cost over scored cells × 1,000. It is unknown —
-//!   never 0 — when any scored cell's price was unknown.
-//! - **Latency** for the front is the median (p50).
-//! - The **Pareto fronts** are drawn within an eval (different datasets do not compare):
-//!   a combination is on the front when no other has a pass rate at least as high and a
-//!   cost (latency) at least as low, and is strictly better on one of the two. A
-//!   combination without a pass rate or a cost (latency) is on neither side: `None`.
+//! What each number means, so every table agrees, is written down in
+//! `docs/design.md` ("The model-selection report").
 
 use std::collections::HashMap;
+use std::io;
 
 use serde::Serialize;
 
+use crate::analysis::eval_groups::{eval_groups, RowIndex};
 use crate::analysis::stats::{wilson, Z95};
 use crate::analysis::summary::SummaryRow;
+use crate::run::events::CellResult;
 use crate::store::{ResultSource, RunRecord};
-
-use super::common::{self, Columns};
-use super::error::{named, Failure};
-use super::ReportError;
 
 /// A closed interval `[low, high]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -36,9 +24,9 @@ pub struct Interval {
     pub high: f64,
 }
 
-/// One eval × prompt × model, as the model-selection report shows it.
+/// One eval × prompt × model combination, with the numbers to choose between them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Candidate {
+pub struct Combination {
     /// The eval's name.
     pub eval: String,
     /// The prompt reference as resolved (`sentiment@2`).
@@ -80,20 +68,18 @@ pub struct Candidate {
     pub front_latency: Option<bool>,
 }
 
-/// One eval's candidates.
+/// One eval's combinations.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SelectionEval {
     /// The eval's name.
     pub name: String,
-    /// `sentiment — description · dataset · 4 cases`.
-    pub heading: String,
     /// Its prompt × model combinations, in summary order.
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<Combination>,
 }
 
-/// The model-selection report of a run.
+/// The model-selection numbers of a run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Selection {
+pub struct ModelSelection {
     /// The run id.
     pub run_id: String,
     /// The evals, in run order.
@@ -110,66 +96,67 @@ struct Sums {
     tokens_out: (u64, u64),
 }
 
-/// Computes the model-selection report of a run, reading its results once.
+impl Sums {
+    fn add(&mut self, cell: &CellResult) {
+        if cell.error.is_none() {
+            let score = if cell.score.is_finite() {
+                cell.score
+            } else {
+                0.0
+            };
+            self.scored += 1;
+            self.score_sum += score;
+            self.score_sq_sum += score * score;
+        }
+        if let Some(t) = cell.tokens_in {
+            self.tokens_in.0 += t;
+            self.tokens_in.1 += 1;
+        }
+        if let Some(t) = cell.tokens_out {
+            self.tokens_out.0 += t;
+            self.tokens_out.1 += 1;
+        }
+    }
+}
+
+/// Computes the model-selection numbers of a run, reading its results once.
 pub fn compute_selection(
     record: &RunRecord,
     results: &dyn ResultSource,
-) -> Result<Selection, ReportError> {
-    named("selection", || {
-        let groups = common::eval_groups(record);
-        let columns = Columns::new(&groups);
-        let mut sums: HashMap<(usize, usize), Sums> = HashMap::new();
-        for cell in results.results().map_err(Failure::Read)? {
-            let cell = common::read(cell)?;
-            let Some(at) = columns.find(&cell) else {
-                continue;
-            };
-            let s = sums.entry(at).or_default();
-            if cell.error.is_none() {
-                let score = if cell.score.is_finite() {
-                    cell.score
-                } else {
-                    0.0
-                };
-                s.scored += 1;
-                s.score_sum += score;
-                s.score_sq_sum += score * score;
-            }
-            if let Some(t) = cell.tokens_in {
-                s.tokens_in.0 += t;
-                s.tokens_in.1 += 1;
-            }
-            if let Some(t) = cell.tokens_out {
-                s.tokens_out.0 += t;
-                s.tokens_out.1 += 1;
-            }
+) -> io::Result<ModelSelection> {
+    let groups = eval_groups(record);
+    let index = RowIndex::new(&groups);
+    let mut sums: HashMap<(usize, usize), Sums> = HashMap::new();
+    for cell in results.results()? {
+        let cell = cell?;
+        if let Some(at) = index.find(&cell) {
+            sums.entry(at).or_default().add(&cell);
         }
-        let evals = groups
-            .iter()
-            .enumerate()
-            .map(|(g, group)| {
-                let mut candidates: Vec<Candidate> = group
-                    .rows
-                    .iter()
-                    .enumerate()
-                    .map(|(c, row)| candidate(row, sums.get(&(g, c))))
-                    .collect();
-                mark_fronts(&mut candidates);
-                SelectionEval {
-                    name: group.name.to_string(),
-                    heading: group.heading(),
-                    candidates,
-                }
-            })
-            .collect();
-        Ok(Selection {
-            run_id: record.run_id.clone(),
-            evals,
+    }
+    let evals = groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| {
+            let mut candidates: Vec<Combination> = group
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(r, row)| combination(row, sums.get(&(g, r))))
+                .collect();
+            mark_fronts(&mut candidates);
+            SelectionEval {
+                name: group.name.to_string(),
+                candidates,
+            }
         })
+        .collect();
+    Ok(ModelSelection {
+        run_id: record.run_id.clone(),
+        evals,
     })
 }
 
-fn candidate(row: &SummaryRow, sums: Option<&Sums>) -> Candidate {
+fn combination(row: &SummaryRow, sums: Option<&Sums>) -> Combination {
     let scored = row.passed + row.failed;
     let pass_rate_ci = (scored > 0).then(|| {
         let (low, high) = wilson(row.passed, scored, Z95);
@@ -191,7 +178,7 @@ fn candidate(row: &SummaryRow, sums: Option<&Sums>) -> Candidate {
     });
     let score_ci = sums.and_then(|s| mean_interval(s.scored, s.score_sum, s.score_sq_sum));
     let mean = |(sum, n): (u64, u64)| (n > 0).then(|| sum as f64 / n as f64);
-    Candidate {
+    Combination {
         eval: row.eval.clone(),
         prompt: row.prompt.clone(),
         model: row.model.clone(),
@@ -217,7 +204,7 @@ fn candidate(row: &SummaryRow, sums: Option<&Sums>) -> Candidate {
     }
 }
 
-fn mark_fronts(candidates: &mut [Candidate]) {
+fn mark_fronts(candidates: &mut [Combination]) {
     let by_cost: Vec<Option<(f64, f64)>> = candidates
         .iter()
         .map(|c| Some((c.pass_rate?, c.cost_per_1k_usd?)))
@@ -242,7 +229,7 @@ fn mark_fronts(candidates: &mut [Candidate]) {
 /// points (a value unknown) take no part and stay `None`.
 ///
 /// ```
-/// use prompteval::report::pareto_front;
+/// use prompteval::analysis::model_selection::pareto_front;
 /// let points = [Some((0.9, 10.0)), Some((0.8, 1.0)), Some((0.7, 5.0)), None];
 /// assert_eq!(pareto_front(&points), [Some(true), Some(true), Some(false), None]);
 /// ```
@@ -405,6 +392,6 @@ mod tests {
         assert_eq!(perfect.high, 1.0);
         let mut none = record.summary[0].clone();
         (none.passed, none.failed) = (0, 3);
-        assert_eq!(candidate(&none, None).pass_rate_ci.unwrap().low, 0.0);
+        assert_eq!(combination(&none, None).pass_rate_ci.unwrap().low, 0.0);
     }
 }
