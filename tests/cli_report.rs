@@ -106,3 +106,89 @@ fn html_is_one_self_contained_file_with_the_data() {
     assert!(local["cost_per_1k_usd"].is_null());
     assert!(local["front_cost"].is_null());
 }
+
+/// The embedded data of an HTML report.
+fn embedded_data(html: &str) -> serde_json::Value {
+    let start = html.find(r#"id="report-data">"#).unwrap() + r#"id="report-data">"#.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+/// `(case_id, prompt, model, flip)` of every flipped cell in an HTML report.
+fn flips(html: &str) -> Vec<(String, String, String, String)> {
+    let data = embedded_data(html);
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let mut flips: Vec<_> = data["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.get("flip").is_some())
+        .map(|c| {
+            (
+                text(&c["case_id"]),
+                text(&c["prompt"]),
+                text(&c["model"]),
+                text(&c["flip"]),
+            )
+        })
+        .collect();
+    flips.sort();
+    flips
+}
+
+/// Issue 12: the HTML report of a run made with `--baseline` marks the flipped cases,
+/// read from the stored comparison, whether written by `run -o report.html`, by
+/// `report RUN --html` or by `runs show RUN -o`.
+#[test]
+fn html_of_a_run_with_a_baseline_shows_its_flips() {
+    let p = TestProject::basic();
+    let eval = "description: greeting\nprompts: [greet@production]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\ngate:\n  min_pass_rate: 0.5\n";
+    p.write("evals/greet.yaml", eval);
+    let production = |v: u32| {
+        p.write(
+            "prompts/greet/prompt.yaml",
+            &format!("description: greet someone\naliases:\n  production: {v}\n"),
+        )
+    };
+    // On echo, version 2 passes every case; version 1 fails case c (it never says Rome).
+    production(2);
+    let (code, _, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = p.run(&["report", "latest", "--html", "before.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(flips(&p.read("before.html")).is_empty());
+
+    production(1);
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "--no-progress",
+        "--baseline",
+        "latest",
+        "-o",
+        "out/run.html",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("wrote out/run.html"), "{stderr}");
+    let expected = vec![(
+        "c".to_string(),
+        "greet@1".to_string(),
+        "echo".to_string(),
+        "pass_to_fail".to_string(),
+    )];
+    let from_run = p.read("out/run.html");
+    assert_eq!(flips(&from_run), expected);
+
+    let id = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.join("comparison.json").is_file())
+        .expect("a comparison.json beside the second run");
+    let id = id.file_name().unwrap().to_string_lossy().into_owned();
+    let (code, _, stderr) = p.run(&["report", &id, "--html", "report.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = p.run(&["runs", "show", &id, "-o", "show.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    // One page, whichever command writes it.
+    assert_eq!(p.read("report.html"), from_run);
+    assert_eq!(p.read("show.html"), from_run);
+}

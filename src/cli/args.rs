@@ -112,8 +112,13 @@ pub struct RunArgs {
     /// Cells in flight at once (each provider also keeps its own limit).
     #[arg(short = 'j', long = "jobs", env = "PROMPTEVAL_JOBS", value_name = "N")]
     pub jobs: Option<usize>,
-    /// Write a report: .json (run record), .csv, .xml (JUnit) or .md. Repeatable.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    // The help lists the formats of the report registry.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help = crate::report::output_help("Write a report")
+    )]
     pub outputs: Vec<PathBuf>,
     /// Fail the gate when any prompt × model passes fewer than RATE of its cases (0..1).
     #[arg(long, visible_alias = "min-pass-rate", value_name = "RATE")]
@@ -320,8 +325,13 @@ pub enum RunsCommand {
         /// Rows shown in the case matrix.
         #[arg(long, default_value_t = 20, value_name = "N")]
         max_rows: usize,
-        /// Also write a report (.json, .csv, .xml, .md). Repeatable.
-        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        // The help lists the formats of the report registry.
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "FILE",
+            help = crate::report::output_help("Also write a report")
+        )]
         outputs: Vec<PathBuf>,
     },
     /// What changed cell by cell between two runs: regressions and fixes first.

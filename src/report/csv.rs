@@ -7,7 +7,19 @@ use crate::store::{ResultSource, RunRecord};
 
 use super::common;
 use super::error::{named, Failure};
+use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
+
+/// The `.csv` format: one row per cell.
+pub(crate) const FORMAT: ReportFormat = ReportFormat {
+    name: "csv",
+    extensions: &["csv"],
+    title: None,
+    writer: |input, w| write_csv(input.record, input.results, w),
+    uses_comparison: false,
+    step_summary: false,
+    reads: ResultReads::Once,
+};
 
 /// The CSV columns, in order.
 pub const CSV_COLUMNS: [&str; 18] = [

@@ -3,9 +3,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The valid report file extensions, as listed to users.
-const CHOICES: &str = ".json, .csv, .xml (JUnit), .md (Markdown)";
-
 /// A report that could not be chosen or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -63,13 +60,14 @@ impl ReportError {
 }
 
 fn unknown_format(path: &Path, extension: Option<&str>) -> String {
+    let choices = super::registry::choices();
     match extension {
         Some(ext) => format!(
-            "unknown report format `.{ext}` for `{}`. Choose from: {CHOICES}",
+            "unknown report format `.{ext}` for `{}`. Choose from: {choices}",
             path.display()
         ),
         None => format!(
-            "report file `{}` has no extension. Choose from: {CHOICES}",
+            "report file `{}` has no extension. Choose from: {choices}",
             path.display()
         ),
     }

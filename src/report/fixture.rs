@@ -10,7 +10,9 @@ use crate::analysis::baseline::{compare, Baseline, Comparison};
 use crate::analysis::summary::SummaryBuilder;
 use crate::gate::{self, GateConfig};
 use crate::run::events::{AssertionResult, CellResult};
-use crate::store::{EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RECORD_VERSION};
+use crate::store::{
+    EvalInfo, PromptInfo, ResultSource, RunRecord, RunSettings, RunStatus, RECORD_VERSION,
+};
 
 fn vars(pairs: &[(&str, &str)]) -> Arc<Map<String, Value>> {
     Arc::new(
@@ -425,4 +427,36 @@ pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
 /// The comparison of [`compared`].
 pub(crate) fn comparison() -> Comparison {
     compared().2
+}
+
+/// A result source that counts how often the results are read, to check that reports
+/// stream them a bounded number of times.
+pub(crate) struct Counting {
+    cells: Vec<CellResult>,
+    reads: std::cell::Cell<usize>,
+}
+
+impl Counting {
+    pub(crate) fn new(cells: Vec<CellResult>) -> Self {
+        Counting {
+            cells,
+            reads: Default::default(),
+        }
+    }
+
+    /// How many times `f` read the results.
+    pub(crate) fn reads(&self, f: impl FnOnce()) -> usize {
+        self.reads.set(0);
+        f();
+        self.reads.get()
+    }
+}
+
+impl ResultSource for Counting {
+    fn results(
+        &self,
+    ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<CellResult>> + '_>> {
+        self.reads.set(self.reads.get() + 1);
+        self.cells.results()
+    }
 }

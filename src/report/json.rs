@@ -9,7 +9,19 @@ use crate::store::{ResultSource, RunRecord};
 
 use super::common;
 use super::error::{named, Failure};
+use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
+
+/// The `.json` format: the run record with every result.
+pub(crate) const FORMAT: ReportFormat = ReportFormat {
+    name: "json",
+    extensions: &["json"],
+    title: None,
+    writer: |input, w| write_json(input.record, input.results, w),
+    uses_comparison: false,
+    step_summary: false,
+    reads: ResultReads::Once,
+};
 
 /// Writes one JSON object: every field of `record` (run_id, status, …, summary, gate),
 /// then `"results": [...]` with one cell per line.

@@ -16,7 +16,19 @@ use crate::store::{ResultSource, RunRecord};
 
 use super::common;
 use super::error::{named, Failure};
+use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
+
+/// The `.xml` format: JUnit XML for CI test reporters.
+pub(crate) const FORMAT: ReportFormat = ReportFormat {
+    name: "junit",
+    extensions: &["xml"],
+    title: Some("JUnit"),
+    writer: |input, w| write_junit(input.record, input.results, w),
+    uses_comparison: false,
+    step_summary: false,
+    reads: ResultReads::OncePerRowAndOne,
+};
 
 /// Bytes of output kept in `<system-out>`.
 const MAX_OUTPUT_BYTES: usize = 4096;

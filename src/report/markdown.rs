@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::analysis::baseline::Comparison;
 use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord, RunStatus};
@@ -10,22 +11,40 @@ use crate::store::{ResultSource, RunRecord, RunStatus};
 use super::common::{self, PASS_RATE_COLUMN, SUMMARY_HEADERS};
 use super::error::{named, Failure};
 use super::format;
+use super::registry::{ReportFormat, ResultReads};
 use super::table::{status_line, BEST};
 use super::ReportError;
 
+/// The `.md` format: a summary for a pull request, with the baseline comparison.
+pub(crate) const FORMAT: ReportFormat = ReportFormat {
+    name: "markdown",
+    extensions: &["md", "markdown"],
+    title: Some("Markdown"),
+    writer: |input, w| {
+        let options = MarkdownOptions {
+            baseline: input.comparison,
+            ..MarkdownOptions::default()
+        };
+        write_markdown(input.record, input.results, &options, w)
+    },
+    uses_comparison: true,
+    step_summary: true,
+    reads: ResultReads::Once,
+};
+
 /// What the Markdown report shows.
 #[derive(Clone, Debug)]
-pub struct MarkdownOptions {
+pub struct MarkdownOptions<'a> {
     /// Failing cells listed per eval; the rest are counted in a `<details>` block.
     pub max_failures: usize,
     /// Characters of output shown per failing cell.
     pub snippet_chars: usize,
     /// The comparison with a baseline run: a table with deltas and the flipped cases
     /// follow the verdict.
-    pub baseline: Option<std::sync::Arc<crate::analysis::baseline::Comparison>>,
+    pub baseline: Option<&'a Comparison>,
 }
 
-impl Default for MarkdownOptions {
+impl Default for MarkdownOptions<'_> {
     fn default() -> Self {
         MarkdownOptions {
             max_failures: 20,
@@ -111,7 +130,7 @@ impl Failures {
 pub fn write_markdown(
     record: &RunRecord,
     results: &dyn ResultSource,
-    opts: &MarkdownOptions,
+    opts: &MarkdownOptions<'_>,
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("markdown", || {
@@ -135,7 +154,7 @@ pub fn write_markdown(
         }
 
         write_verdict(record, w)?;
-        if let Some(comparison) = &opts.baseline {
+        if let Some(comparison) = opts.baseline {
             writeln!(w)?;
             let compare = super::comparison::ComparisonOptions {
                 max_flips: opts.max_failures,

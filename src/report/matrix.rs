@@ -376,6 +376,15 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_results_twice() {
+        let (record, cells) = fixture::small();
+        let source = fixture::Counting::new(cells);
+        let opts = MatrixOptions::default();
+        let reads = source.reads(|| drop(render(&record, &source, &opts)));
+        assert_eq!(reads, 2);
+    }
+
+    #[test]
     fn all_rows_when_uncapped() {
         let (record, results) = fixture::big();
         let opts = MatrixOptions {

@@ -1,8 +1,10 @@
-//! `prompteval report RUN [--html FILE]`: the model-selection report of a stored run.
+//! `prompteval report RUN [--html FILE]`: the model-selection report of a stored run, with
+//! the flips against its baseline when it was run with one.
 
 use std::io::Write;
 use std::path::Path;
 
+use super::show::write_file;
 use super::Context;
 use crate::analysis::model_selection::compute_selection;
 use crate::cli::args::ReportArgs;
@@ -41,11 +43,12 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
         return Exit::Runtime;
     }
     if let Some(path) = &args.html {
+        let comparison = crate::analysis::baseline::load_comparison(&run);
         let options = HtmlOptions {
             max_cells: args.max_cases,
-            ..HtmlOptions::default()
+            ..HtmlOptions::for_run(comparison.as_ref())
         };
-        let written = write_html_file(path, |w| {
+        let written = write_file(path, "html", |w| {
             report::write_html(&run.record, &selection, &run, &options, w)
         });
         if let Err(e) = written {
@@ -72,21 +75,4 @@ fn load(ctx: &Context, run: &str) -> Result<StoredRun, Error> {
     let (project, warnings) = Project::discover(&ctx.start)?;
     diagnostics::warnings(&warnings);
     Ok(Store::new(project.store_dir()).load(run)?)
-}
-
-fn write_html_file(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
-) -> Result<(), ReportError> {
-    let err = |e: std::io::Error| ReportError::Write {
-        format: "html",
-        source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(err)?;
-    }
-    let file = std::fs::File::create(path).map_err(err)?;
-    let mut w = std::io::BufWriter::new(file);
-    write(&mut w)?;
-    w.flush().map_err(err)
 }

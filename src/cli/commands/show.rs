@@ -2,19 +2,23 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
 use std::sync::Arc;
 
 use crate::analysis::baseline::Comparison;
 use crate::cli::Context;
-use crate::report::{self, Format, ReportError};
+use crate::report::{self, ReportError, ReportFormat, ReportInput, FORMATS};
 use crate::store::{RunRecord, StoredRun};
 
+/// Report files to write, each with its format.
+pub(crate) type Outputs = [(PathBuf, &'static ReportFormat)];
+
 /// Checks report paths before anything runs, so a typo costs nothing.
-pub(crate) fn output_formats(outputs: &[PathBuf]) -> Result<Vec<(PathBuf, Format)>, ReportError> {
+pub(crate) fn output_formats(
+    outputs: &[PathBuf],
+) -> Result<Vec<(PathBuf, &'static ReportFormat)>, ReportError> {
     outputs
         .iter()
-        .map(|p| Format::from_path(p).map(|f| (p.clone(), f)))
+        .map(|p| ReportFormat::from_path(p).map(|f| (p.clone(), f)))
         .collect()
 }
 
@@ -91,78 +95,84 @@ pub(crate) fn print_run_with(
     Ok(())
 }
 
-/// Writes each requested report file.
+/// Writes each requested report file of a stored run, with the comparison stored beside
+/// it when it was run with a baseline.
 pub(crate) fn write_outputs(
     record: &RunRecord,
     run: &StoredRun,
-    outputs: &[(PathBuf, Format)],
+    outputs: &Outputs,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    write_outputs_with(record, run, outputs, None)
+    let uses_comparison = outputs.iter().any(|(_, format)| format.uses_comparison);
+    let comparison = uses_comparison
+        .then(|| crate::analysis::baseline::load_comparison(run))
+        .flatten();
+    write_files(record, run, outputs, comparison.as_ref())
 }
 
-/// [`write_outputs`], with the baseline comparison in the Markdown report.
+/// [`write_outputs`], with `comparison` in the formats that show it.
 pub(crate) fn write_outputs_with(
     record: &RunRecord,
     run: &StoredRun,
-    outputs: &[(PathBuf, Format)],
+    outputs: &Outputs,
     comparison: Option<&Arc<Comparison>>,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    write_files(record, run, outputs, comparison.map(|c| &**c))
+}
+
+fn write_files(
+    record: &RunRecord,
+    run: &StoredRun,
+    outputs: &Outputs,
+    comparison: Option<&Comparison>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let input = ReportInput {
+        record,
+        results: run,
+        comparison,
+    };
     let mut written = Vec::new();
     for (path, format) in outputs {
-        write_file(path, format.name(), |w| match (format, comparison) {
-            (Format::Markdown, Some(_)) => write_markdown(record, run, comparison, w),
-            _ => report::write(*format, record, run, w),
-        })?;
+        write_file(path, format.name, |w| format.write(&input, w))?;
         written.push(path.clone());
     }
     Ok(written)
 }
 
-/// The Markdown summary, with the comparison when there is one.
-pub(crate) fn write_markdown(
-    record: &RunRecord,
-    run: &StoredRun,
-    comparison: Option<&Arc<Comparison>>,
-    w: &mut dyn Write,
-) -> Result<(), ReportError> {
-    let options = report::MarkdownOptions {
-        baseline: comparison.cloned(),
-        ..Default::default()
-    };
-    let mut buffered = std::io::BufWriter::new(w);
-    report::write_markdown(record, run, &options, &mut buffered)?;
-    buffered.flush().map_err(|source| ReportError::Write {
-        format: "markdown",
-        source,
-    })
-}
-
-/// Appends the Markdown summary to the file named by `$GITHUB_STEP_SUMMARY` (GitHub
-/// Actions shows it on the run's page); `None` when the variable is not set.
+/// Appends the step-summary reports (Markdown) to the file named by
+/// `$GITHUB_STEP_SUMMARY` (GitHub Actions shows it on the run's page); `None` when the
+/// variable is not set.
 pub(crate) fn append_step_summary(
     record: &RunRecord,
     run: &StoredRun,
     comparison: Option<&Arc<Comparison>>,
 ) -> Option<Result<PathBuf, ReportError>> {
     let path = PathBuf::from(std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty())?);
+    let input = ReportInput {
+        record,
+        results: run,
+        comparison: comparison.map(|c| &**c),
+    };
     let result = (|| {
-        let err = |e: std::io::Error| ReportError::Write {
-            format: "markdown",
-            source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(err)?;
-        write_markdown(record, run, comparison, &mut file)?;
-        writeln!(file).map_err(err)?;
+        for format in FORMATS.into_iter().filter(|f| f.step_summary) {
+            let err = |e: std::io::Error| ReportError::Write {
+                format: format.name,
+                source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+            };
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(err)?;
+            format.write(&input, &mut file)?;
+            writeln!(file).map_err(err)?;
+        }
         Ok(path.clone())
     })();
     Some(result)
 }
 
-fn write_file(
+/// Writes one report file through `write`, creating its directory first.
+pub(crate) fn write_file(
     path: &Path,
     format: &'static str,
     write: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,

@@ -86,6 +86,16 @@ pub struct HtmlOptions {
     pub flips: Vec<CaseFlip>,
 }
 
+impl HtmlOptions {
+    /// The default options, with the flips of `comparison` when the run was compared.
+    pub fn for_run(comparison: Option<&Comparison>) -> Self {
+        HtmlOptions {
+            flips: comparison.map(CaseFlip::all_in).unwrap_or_default(),
+            ..HtmlOptions::default()
+        }
+    }
+}
+
 impl Default for HtmlOptions {
     fn default() -> Self {
         HtmlOptions {

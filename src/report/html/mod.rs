@@ -9,3 +9,4 @@ mod summary;
 
 pub use data::{CaseFlip, FlipDirection, HtmlOptions, HTML_DATA_VERSION};
 pub use page::write_html;
+pub(crate) use page::FORMAT;

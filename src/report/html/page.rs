@@ -4,16 +4,28 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::analysis::model_selection::ModelSelection;
+use crate::analysis::model_selection::{compute_selection, ModelSelection};
 use crate::store::{ResultSource, RunRecord};
 
 use crate::report::error::{named, Failure};
+use crate::report::registry::{ReportFormat, ReportInput, ResultReads};
 use crate::report::ReportError;
 
 use super::data::{embedded_json, HtmlOptions};
 use super::escape::{escape, escape_json_for_script};
 use super::plots::plots_section;
 use super::summary::summary_section;
+
+/// The `.html` format: the model-selection page, with the flips against the baseline.
+pub(crate) const FORMAT: ReportFormat = ReportFormat {
+    name: "html",
+    extensions: &["html", "htm"],
+    title: Some("model selection"),
+    writer: write_for_run,
+    uses_comparison: true,
+    step_summary: false,
+    reads: ResultReads::Twice,
+};
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
@@ -47,6 +59,19 @@ pub fn write_html(
         );
         w.write_all(page.as_bytes()).map_err(Failure::Write)
     })
+}
+
+/// The page of a run with the default options: what `prompteval report RUN --html FILE`
+/// writes too.
+fn write_for_run(input: &ReportInput<'_>, w: &mut dyn Write) -> Result<(), ReportError> {
+    let selection = compute_selection(input.record, input.results).map_err(|source| {
+        ReportError::ReadResults {
+            format: FORMAT.name,
+            source,
+        }
+    })?;
+    let options = HtmlOptions::for_run(input.comparison);
+    write_html(input.record, &selection, input.results, &options, w)
 }
 
 /// The document's head, with the styles, and the page header naming the run.
@@ -100,7 +125,6 @@ fn cases_section(page: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::model_selection::compute_selection;
     use crate::report::fixture;
     use crate::report::html::HTML_DATA_VERSION;
     use crate::run::events::CellResult;
@@ -164,6 +188,21 @@ mod tests {
         assert!(cells
             .iter()
             .any(|c| c["output"] == "</script><script>alert(1)</script><!-- & >"));
+    }
+
+    #[test]
+    fn the_numbers_and_the_page_read_the_results_once_each() {
+        let (record, cells) = fixture::small();
+        let source = fixture::Counting::new(cells);
+        let mut selection = None;
+        let reads = source.reads(|| selection = compute_selection(&record, &source).ok());
+        assert_eq!(reads, 1);
+        let selection = selection.unwrap();
+        let opts = HtmlOptions::default();
+        let mut out = Vec::new();
+        let reads =
+            source.reads(|| write_html(&record, &selection, &source, &opts, &mut out).unwrap());
+        assert_eq!(reads, 1);
     }
 
     #[test]
