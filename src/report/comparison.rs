@@ -6,7 +6,7 @@ use std::io::Write;
 
 use comfy_table::{Cell, CellAlignment, Color};
 
-use crate::analysis::baseline::{Comparison, Flip, RowComparison};
+use crate::analysis::baseline::{CellSnapshot, Comparison, Flip, RowComparison};
 use crate::run::events::CellStatus;
 
 use super::error::{named, Failure};
@@ -115,88 +115,10 @@ pub fn write_comparison(
             return Ok(());
         }
         writeln!(w, "{}", headline(comparison))?;
-        let mut table = new_table(super::table::SUMMARY_PRESET, opts.max_width, opts.color);
-        table.set_header(
-            [
-                "prompt",
-                "model",
-                "vs",
-                "n",
-                "pass (Δ)",
-                "Δ 95% CI",
-                "p",
-                "flips",
-                "score Δ",
-            ]
-            .iter()
-            .map(Cell::new),
-        );
-        for row in &rows {
-            let mut rate = Cell::new(rate_with_delta(row));
-            if opts.color {
-                match row.delta_pass_rate {
-                    Some(d) if d < -1e-12 => rate = rate.fg(Color::Red),
-                    Some(d) if d > 1e-12 => rate = rate.fg(Color::Green),
-                    _ => {}
-                }
-            }
-            let baseline = match row.baseline_prompt.as_deref() {
-                None => "(new)",
-                Some(p) if p == row.prompt => "=",
-                Some(p) => p,
-            };
-            table.add_row(vec![
-                Cell::new(&row.prompt),
-                Cell::new(&row.model),
-                Cell::new(baseline),
-                Cell::new(format::thousands(row.paired)).set_alignment(CellAlignment::Right),
-                rate.set_alignment(CellAlignment::Right),
-                Cell::new(interval(row.delta_pass_rate_ci)),
-                Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
-                Cell::new(flips(row)).set_alignment(CellAlignment::Right),
-                Cell::new(
-                    row.delta_score
-                        .map_or(format::UNKNOWN.to_string(), |d| signed(d, 2)),
-                )
-                .set_alignment(CellAlignment::Right),
-            ]);
-        }
-        // Numbers never wrap; names do when the terminal is narrow.
-        for (i, column) in table.column_iter_mut().enumerate() {
-            if i >= 3 {
-                column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-        }
-        write_table(w, &table)?;
+        write_table(w, &terminal_table(&rows, opts))?;
         let all: Vec<(&RowComparison, &Flip, bool)> = ordered_flips(&rows);
         for (row, flip, down) in all.iter().take(opts.max_flips) {
-            let arrow = if *down { "↓" } else { "↑" };
-            let mut line = format!(
-                "  {arrow} case {}{} · {} × {}: {} → {}",
-                flip.case_id,
-                repeat(flip),
-                row.prompt,
-                row.model,
-                flip.before.status.label(),
-                flip.after.status.label(),
-            );
-            let side = if *down { &flip.after } else { &flip.before };
-            if let Some(reason) = side.reasons.first() {
-                line.push_str(&format!(
-                    " · {}",
-                    format::snippet(reason, opts.snippet_chars)
-                ));
-            }
-            if opts.color {
-                let styled = if *down {
-                    console::style(line).red()
-                } else {
-                    console::style(line).green()
-                };
-                writeln!(w, "{}", styled.force_styling(true))?;
-            } else {
-                writeln!(w, "{line}")?;
-            }
+            write_flip_line(row, flip, *down, opts, w)?;
         }
         if all.len() > opts.max_flips {
             writeln!(
@@ -209,6 +131,100 @@ pub fn write_comparison(
         }
         Ok(())
     })
+}
+
+/// The terminal table: one row per prompt × model with its change and flips.
+fn terminal_table(rows: &[&RowComparison], opts: &ComparisonOptions) -> comfy_table::Table {
+    let mut table = new_table(super::table::SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        [
+            "prompt",
+            "model",
+            "vs",
+            "n",
+            "pass (Δ)",
+            "Δ 95% CI",
+            "p",
+            "flips",
+            "score Δ",
+        ]
+        .iter()
+        .map(Cell::new),
+    );
+    for row in rows {
+        let mut rate = Cell::new(rate_with_delta(row));
+        if opts.color {
+            match row.delta_pass_rate {
+                Some(d) if d < -1e-12 => rate = rate.fg(Color::Red),
+                Some(d) if d > 1e-12 => rate = rate.fg(Color::Green),
+                _ => {}
+            }
+        }
+        let baseline = match row.baseline_prompt.as_deref() {
+            None => "(new)",
+            Some(p) if p == row.prompt => "=",
+            Some(p) => p,
+        };
+        let score = row
+            .delta_score
+            .map_or(format::UNKNOWN.to_string(), |d| signed(d, 2));
+        table.add_row(vec![
+            Cell::new(&row.prompt),
+            Cell::new(&row.model),
+            Cell::new(baseline),
+            Cell::new(format::thousands(row.paired)).set_alignment(CellAlignment::Right),
+            rate.set_alignment(CellAlignment::Right),
+            Cell::new(interval(row.delta_pass_rate_ci)),
+            Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
+            Cell::new(flips(row)).set_alignment(CellAlignment::Right),
+            Cell::new(score).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    // Numbers never wrap; names do when the terminal is narrow.
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i >= 3 {
+            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
+/// `  ↓ case c · greet@1 × echo: PASS → FAIL · reason`, red or green when colouring.
+fn write_flip_line(
+    row: &RowComparison,
+    flip: &Flip,
+    down: bool,
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    let arrow = if down { "↓" } else { "↑" };
+    let mut line = format!(
+        "  {arrow} case {}{} · {} × {}: {} → {}",
+        flip.case_id,
+        repeat(flip),
+        row.prompt,
+        row.model,
+        flip.before.status.label(),
+        flip.after.status.label(),
+    );
+    let side = if down { &flip.after } else { &flip.before };
+    if let Some(reason) = side.reasons.first() {
+        line.push_str(&format!(
+            " · {}",
+            format::snippet(reason, opts.snippet_chars)
+        ));
+    }
+    if opts.color {
+        let styled = if down {
+            console::style(line).red()
+        } else {
+            console::style(line).green()
+        };
+        writeln!(w, "{}", styled.force_styling(true))?;
+    } else {
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
 }
 
 fn repeat(flip: &Flip) -> String {
@@ -266,6 +282,20 @@ pub(crate) fn write_comparison_markdown(
         escape(&comparison.baseline_reference)
     )?;
     writeln!(w)?;
+    md_rows(comparison, w)?;
+    let rows: Vec<&RowComparison> = comparison.rows.iter().collect();
+    md_flips(&ordered_flips(&rows), opts, w)?;
+    writeln!(w)?;
+    writeln!(w, "<details><summary>Statistics</summary>")?;
+    writeln!(w)?;
+    md_statistics(comparison, w)?;
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    Ok(())
+}
+
+/// The Markdown table of prompt × model rows with their changes.
+fn md_rows(comparison: &Comparison, w: &mut dyn Write) -> Result<(), Failure> {
     writeln!(
         w,
         "| eval | prompt | model | baseline | pass rate (Δ) | Δ 95% CI | McNemar p | flips | score Δ [95% CI] |"
@@ -289,76 +319,88 @@ pub(crate) fn write_comparison_markdown(
             score_delta(row),
         )?;
     }
-    let rows: Vec<&RowComparison> = comparison.rows.iter().collect();
-    let all = ordered_flips(&rows);
-    if !all.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "#### Flipped cases ({})", all.len())?;
-        writeln!(w)?;
-        let header = |w: &mut dyn Write| -> Result<(), Failure> {
-            writeln!(w, "| | case | prompt × model | before | after | why |")?;
-            writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
-            Ok(())
-        };
-        let line = |w: &mut dyn Write,
-                    (row, flip, down): &(&RowComparison, &Flip, bool)|
-         -> Result<(), Failure> {
-            let why = if *down { &flip.after } else { &flip.before };
-            writeln!(
-                w,
-                "| {} | {}{} | {} × {} | {} | {} | {} |",
-                if *down {
-                    "🔴 pass→fail"
-                } else {
-                    "🟢 fail→pass"
-                },
-                escape(&flip.case_id),
-                repeat(flip),
-                escape(&row.prompt),
-                escape(&row.model),
-                md_output(
-                    flip.before.status,
-                    flip.before.output.as_deref(),
-                    flip.before.error.as_deref(),
-                    opts.snippet_chars
-                ),
-                md_output(
-                    flip.after.status,
-                    flip.after.output.as_deref(),
-                    flip.after.error.as_deref(),
-                    opts.snippet_chars
-                ),
-                why.reasons
-                    .iter()
-                    .map(|r| escape(&format::truncate(r, 200)))
-                    .collect::<Vec<_>>()
-                    .join("<br>"),
-            )?;
-            Ok(())
-        };
-        header(w)?;
-        for flip in all.iter().take(opts.max_flips) {
-            line(w, flip)?;
-        }
-        if all.len() > opts.max_flips {
-            writeln!(w)?;
-            writeln!(
-                w,
-                "<details><summary>{} more flipped cases</summary>",
-                all.len() - opts.max_flips
-            )?;
-            writeln!(w)?;
-            header(w)?;
-            for flip in all.iter().skip(opts.max_flips) {
-                line(w, flip)?;
-            }
-            writeln!(w)?;
-            writeln!(w, "</details>")?;
-        }
+    Ok(())
+}
+
+/// The flipped cases: up to `max_flips` in a table, the rest in a collapsed one.
+fn md_flips(
+    all: &[(&RowComparison, &Flip, bool)],
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    if all.is_empty() {
+        return Ok(());
     }
     writeln!(w)?;
-    writeln!(w, "<details><summary>Statistics</summary>")?;
+    writeln!(w, "#### Flipped cases ({})", all.len())?;
     writeln!(w)?;
+    let header = |w: &mut dyn Write| -> Result<(), Failure> {
+        writeln!(w, "| | case | prompt × model | before | after | why |")?;
+        writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
+        Ok(())
+    };
+    header(w)?;
+    for flip in all.iter().take(opts.max_flips) {
+        md_flip_line(flip, opts, w)?;
+    }
+    if all.len() > opts.max_flips {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "<details><summary>{} more flipped cases</summary>",
+            all.len() - opts.max_flips
+        )?;
+        writeln!(w)?;
+        header(w)?;
+        for flip in all.iter().skip(opts.max_flips) {
+            md_flip_line(flip, opts, w)?;
+        }
+        writeln!(w)?;
+        writeln!(w, "</details>")?;
+    }
+    Ok(())
+}
+
+/// One flipped case: before and after with short outputs, and why.
+fn md_flip_line(
+    (row, flip, down): &(&RowComparison, &Flip, bool),
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    let why = if *down { &flip.after } else { &flip.before };
+    let side = |cell: &CellSnapshot| {
+        md_output(
+            cell.status,
+            cell.output.as_deref(),
+            cell.error.as_deref(),
+            opts.snippet_chars,
+        )
+    };
+    writeln!(
+        w,
+        "| {} | {}{} | {} × {} | {} | {} | {} |",
+        if *down {
+            "🔴 pass→fail"
+        } else {
+            "🟢 fail→pass"
+        },
+        escape(&flip.case_id),
+        repeat(flip),
+        escape(&row.prompt),
+        escape(&row.model),
+        side(&flip.before),
+        side(&flip.after),
+        why.reasons
+            .iter()
+            .map(|r| escape(&format::truncate(r, 200)))
+            .collect::<Vec<_>>()
+            .join("<br>"),
+    )?;
+    Ok(())
+}
+
+/// The statistics behind each row, and the rows only the baseline has.
+fn md_statistics(comparison: &Comparison, w: &mut dyn Write) -> Result<(), Failure> {
     writeln!(
         w,
         "Cells are paired by eval, prompt, model, case id and repeat; only cells scored in both runs count. The change in pass rate is on the paired cells, with a Newcombe 95% interval; the p-value is the two-sided exact McNemar test on the flipped cells (mid-p in brackets); the score change has a paired-bootstrap 95% interval ({} resamples, fixed seed).",
@@ -371,6 +413,9 @@ pub(crate) fn write_comparison_markdown(
     )?;
     writeln!(w, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|")?;
     for row in &comparison.rows {
+        let mid_p = row
+            .mid_p
+            .map_or(format::UNKNOWN.to_string(), crate::gate::p_text);
         writeln!(
             w,
             "| {} | {} × {} | {} | {} → {} | {}/{} | {}/{} | {} ({}) | {} | {} |",
@@ -385,10 +430,7 @@ pub(crate) fn write_comparison_markdown(
             row.baseline_passed,
             row.baseline_scored,
             escape(&p_value(row)),
-            escape(
-                &row.mid_p
-                    .map_or(format::UNKNOWN.to_string(), crate::gate::p_text)
-            ),
+            escape(&mid_p),
             row.errored_pairs,
             row.unpaired,
         )?;
@@ -409,8 +451,6 @@ pub(crate) fn write_comparison_markdown(
             .collect();
         writeln!(w, "Only in the baseline: {}", gone.join(", "))?;
     }
-    writeln!(w)?;
-    writeln!(w, "</details>")?;
     Ok(())
 }
 

@@ -167,7 +167,15 @@ type Column<'a> = (&'a str, &'a str, [Result<&'a str, &'a str>; 4]);
 /// multi-line output, `|`, `<` and `&` in inputs and outputs) and `capitals` (1 × 1 × 2
 /// cases × 2 repeats, one flaky case, unknown cost).
 pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
-    let cases = [
+    let mut results = sentiment_cells();
+    results.extend(capitals_cells());
+    let record = record(small_evals(), &results);
+    (record, results)
+}
+
+/// The four `sentiment` cases and their variables.
+fn sentiment_cases() -> [(&'static str, Arc<Map<String, Value>>); 4] {
+    [
         (
             "1",
             vars(&[
@@ -199,7 +207,12 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
                 ("expected", "positive"),
             ]),
         ),
-    ];
+    ]
+}
+
+/// The `sentiment` cells of [`small`], case by case.
+fn sentiment_cells() -> Vec<CellResult> {
+    let cases = sentiment_cases();
     let long = "Let me think about this review step by step.\nFirst, the customer says they loved it.\nSecond, they would buy again.\nSo the sentiment is: positive";
     let plan: [Column<'_>; 4] = [
         (
@@ -262,6 +275,12 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
             ));
         }
     }
+    results
+}
+
+/// The `capitals` cells of [`small`]: two cases, two repeats, unknown cost.
+fn capitals_cells() -> Vec<CellResult> {
+    let mut results = Vec::new();
     for (case_id, country, expected, outputs) in [
         ("fr", "France", "Paris", [" Paris", "Paris"]),
         ("jp", "Japan", "Tokyo", ["Tokyo", " Kyoto\nQ: What is"]),
@@ -281,7 +300,12 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
             ));
         }
     }
-    let evals = vec![
+    results
+}
+
+/// The evals of [`small`], as the run record lists them.
+fn small_evals() -> Vec<EvalInfo> {
+    vec![
         EvalInfo {
             name: "sentiment".into(),
             path: "evals/sentiment.yaml".into(),
@@ -311,9 +335,7 @@ pub(crate) fn small() -> (RunRecord, Vec<CellResult>) {
             models: vec!["gemma-local".into()],
             gate: GateConfig::default(),
         },
-    ];
-    let record = record(evals, &results);
-    (record, results)
+    ]
 }
 
 /// One eval `big`: 2 prompts × `echo` × 1,000 cases. `p@1` fails every 97th case, `p@2`

@@ -204,6 +204,7 @@ fn write_verdict(record: &RunRecord, w: &mut dyn Write) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One eval: its heading, the table of its rows, and its failing cases.
 fn write_eval(
     record: &RunRecord,
     group: &EvalGroup<'_>,
@@ -234,7 +235,15 @@ fn write_eval(
         writeln!(w, "No results.")?;
         return Ok(());
     }
+    write_rows(record, group, w)?;
+    if failures.total > 0 {
+        write_failures(record, group, failures, w)?;
+    }
+    Ok(())
+}
 
+/// The table of an eval's prompt × model rows, the best pass rate marked.
+fn write_rows(record: &RunRecord, group: &EvalGroup<'_>, w: &mut dyn Write) -> Result<(), Failure> {
     writeln!(w, "| {} |", SUMMARY_HEADERS.join(" | "))?;
     let align: Vec<&str> = (0..SUMMARY_HEADERS.len())
         .map(|i| if i < 2 { ":--" } else { "--:" })
@@ -252,10 +261,16 @@ fn write_eval(
         }
         writeln!(w, "| {} |", values.join(" | "))?;
     }
+    Ok(())
+}
 
-    if failures.total == 0 {
-        return Ok(());
-    }
+/// The failing cases kept, and a note of how many more there are.
+fn write_failures(
+    record: &RunRecord,
+    group: &EvalGroup<'_>,
+    failures: &Failures,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
     writeln!(w)?;
     writeln!(
         w,

@@ -161,6 +161,7 @@ fn status_text(pair: &CellPair) -> (String, String) {
     (side(pair.before.as_ref()), side(pair.after.as_ref()))
 }
 
+/// One changed cell: its heading, why the failing side fails, and the output's change.
 fn write_cell(
     kind: Kind,
     pair: &CellPair,
@@ -217,8 +218,14 @@ fn write_cell(
         }
         return Ok(());
     }
+    write_word_diff(&old, &new, opts.color, w)
+}
+
+/// The word-level diff of two outputs, indented: `[-old-]{+new+}`, or struck through and
+/// underlined when colouring.
+fn write_word_diff(old: &str, new: &str, color: bool, w: &mut dyn Write) -> Result<(), Failure> {
     write!(w, "    ")?;
-    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    let diff = TextDiff::from_words(old, new);
     // Runs of the same kind are written as one span: `{+mostly positive+}`, not a span per
     // word and per space.
     let mut spans: Vec<(ChangeTag, String)> = Vec::new();
@@ -230,7 +237,7 @@ fn write_cell(
     }
     for (tag, text) in spans {
         let value = text.replace('\n', "\n    ");
-        match (tag, opts.color) {
+        match (tag, color) {
             (ChangeTag::Equal, _) => write!(w, "{value}")?,
             (ChangeTag::Delete, true) => write!(
                 w,
