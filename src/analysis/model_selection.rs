@@ -1,8 +1,5 @@
 //! The model-selection numbers ([`ModelSelection`]): per eval × prompt × model quality
 //! with 95% intervals, latency, tokens, cost per 1,000 cases and the Pareto fronts.
-//!
-//! What each number means, so every table agrees, is written down in
-//! `docs/design.md` ("The model-selection report").
 
 use std::collections::HashMap;
 use std::io;
@@ -77,7 +74,8 @@ pub struct SelectionEval {
     pub candidates: Vec<Combination>,
 }
 
-/// The model-selection numbers of a run.
+/// The model-selection numbers of a run. What each number means, so every table agrees,
+/// is written down in `docs/design.md` ("The model-selection report").
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModelSelection {
     /// The run id.

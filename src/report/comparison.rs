@@ -1,6 +1,5 @@
-//! The comparison with a baseline run, as a terminal table (pass rate with its change,
-//! interval, McNemar p-value and flip counts, then the flipped cases) and as the Markdown
-//! section a reviewer reads in a pull request.
+//! The comparison with a baseline run, drawn: a terminal table with the flipped cases, and
+//! the Markdown section a reviewer reads in a pull request.
 
 use std::io::Write;
 

@@ -1,10 +1,5 @@
 //! The JUnit XML report (`--output junit.xml`): one `<testsuite>` per eval × prompt ×
 //! model, one `<testcase>` per cell, for CI test reporters.
-//!
-//! A suite's test cases must be written together, but results arrive in completion
-//! order. Rather than holding them, this reads the results once to count each suite, then
-//! once per suite to write its cases: N + 1 passes for N suites, memory independent of the
-//! run's size.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -68,6 +63,11 @@ struct Suite {
 /// Writes JUnit XML: `<testsuites>` with a `<testsuite name="eval / prompt / model">`
 /// per summary row and a `<testcase name="case_id[#repeat]">` per cell, with `<failure>`
 /// listing the failed assertions, `<error>` for errors and the output in `<system-out>`.
+///
+/// A suite's test cases must be written together, but results arrive in completion order.
+/// Rather than holding them, this reads the results once to count each suite, then once
+/// per suite to write its cases: N + 1 passes for N suites, memory independent of the
+/// run's size.
 pub fn write_junit(
     record: &RunRecord,
     results: &dyn ResultSource,

@@ -1,9 +1,5 @@
 //! The terminal case matrix: per eval, one row per case and one column per prompt × model,
 //! failures first, capped at a number of rows.
-//!
-//! Memory stays bounded on runs of tens of thousands of cells: a first pass over the
-//! results keeps only a few numbers per case and column (to choose which rows to show), a
-//! second pass keeps the output snippets of the chosen rows only.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -138,6 +134,10 @@ struct ShownRow {
 }
 
 /// Writes the case matrix of every eval in `record`, reading `results` twice.
+///
+/// Memory stays bounded on runs of tens of thousands of cells: the first pass keeps only a
+/// few numbers per case and column (to choose which rows to show), the second keeps the
+/// output snippets of the chosen rows only.
 pub fn write_matrix(
     record: &RunRecord,
     results: &dyn ResultSource,

@@ -1,5 +1,4 @@
-//! Reports: terminal tables and the report files of [`registry::FORMATS`], each written to
-//! `&mut dyn Write` and streaming the results (see `docs/design.md`, "Reports").
+//! Reports: terminal tables and the file formats of [`registry::FORMATS`], on `&mut dyn Write`.
 
 mod across_repeats;
 mod common;

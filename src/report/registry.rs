@@ -12,9 +12,9 @@ use super::{csv, html, json, junit, markdown};
 
 /// Every report file format, in the order they are listed to users.
 ///
-/// To add a format, write its file with a `FORMAT` and list it here (see
-/// `docs/architecture.md`); a file whose `FORMAT` is not listed is dead code, which the
-/// build's `-D warnings` rejects.
+/// To add a format, write its file with a `FORMAT`, declare it in `report/mod.rs` and list
+/// it here (`docs/design.md`, "Reports read results back from the store"); a `FORMAT` that
+/// is not listed is dead code, which the build's `-D warnings` rejects.
 pub const FORMATS: [&ReportFormat; 5] = [
     &json::FORMAT,
     &csv::FORMAT,

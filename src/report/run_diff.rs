@@ -1,6 +1,5 @@
-//! `prompteval runs diff A B`: what changed cell by cell between two runs — pass/fail,
-//! score and a word-level diff of the output — regressions and fixes first, with the
-//! counts at the top.
+//! `prompteval runs diff A B`: what changed cell by cell between two runs, regressions and
+//! fixes first, with a word-level diff of each output.
 
 use std::io::Write;
 
