@@ -15,7 +15,7 @@ use super::{csv, html, json, junit, markdown};
 /// To add a format, write its file with a `FORMAT`, declare it in `report/mod.rs` and list
 /// it here (`docs/design.md`, "Reports read results back from the store"); a `FORMAT` that
 /// is not listed is dead code, which the build's `-D warnings` rejects.
-pub const FORMATS: [&ReportFormat; 5] = [
+pub const FORMATS: &[&ReportFormat] = &[
     &json::FORMAT,
     &csv::FORMAT,
     &junit::FORMAT,
@@ -98,7 +98,7 @@ impl ReportFormat {
             .map(str::to_ascii_lowercase);
         let format = extension
             .as_deref()
-            .and_then(|ext| FORMATS.into_iter().find(|f| f.extensions.contains(&ext)));
+            .and_then(|ext| FORMATS.iter().copied().find(|f| f.extensions.contains(&ext)));
         format.ok_or_else(|| ReportError::UnknownFormat {
             path: path.to_path_buf(),
             extension,
@@ -215,7 +215,7 @@ mod tests {
                 results: &source,
                 comparison: compared,
             };
-            for format in FORMATS {
+            for format in FORMATS.iter().copied() {
                 let mut out = Vec::new();
                 let reads = source.reads(|| format.write(&input, &mut out).unwrap());
                 assert!(!out.is_empty(), "{format:?} wrote nothing");
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn formats_that_use_the_comparison_show_it() {
         let (record, cells, comparison) = fixture::compared();
-        for format in FORMATS {
+        for format in FORMATS.iter().copied() {
             let write = |comparison| {
                 let input = ReportInput {
                     record: &record,

@@ -153,7 +153,7 @@ pub(crate) fn append_step_summary(
         comparison: comparison.map(|c| &**c),
     };
     let result = (|| {
-        for format in FORMATS.into_iter().filter(|f| f.step_summary) {
+        for format in FORMATS.iter().filter(|f| f.step_summary) {
             let err = |e: std::io::Error| ReportError::Write {
                 format: format.name,
                 source: std::io::Error::new(e.kind(), format!("{}: {e}", path.display())),
