@@ -8,7 +8,6 @@ use crate::analysis::baseline::Comparison;
 use crate::store::{ResultSource, RunRecord};
 
 use super::error::ReportError;
-use super::{csv, html, json, junit, markdown};
 
 /// Every report file format, in the order they are listed to users.
 ///
@@ -16,11 +15,11 @@ use super::{csv, html, json, junit, markdown};
 /// it here (`docs/design.md`, "Reports read results back from the store"); a `FORMAT` that
 /// is not listed is dead code, which the build's `-D warnings` rejects.
 pub const FORMATS: &[&ReportFormat] = &[
-    &json::FORMAT,
-    &csv::FORMAT,
-    &junit::FORMAT,
-    &markdown::FORMAT,
-    &html::FORMAT,
+    &super::json::FORMAT,
+    &super::csv::FORMAT,
+    &super::junit::FORMAT,
+    &super::markdown::FORMAT,
+    &super::html::FORMAT,
 ];
 
 /// What a report writer is given: the run, its results, and the comparison with its
