@@ -1,11 +1,10 @@
 //! `prompteval report`: the model-selection tables of a stored run, and the structure of
 //! its self-contained HTML file.
 
-mod common;
-mod report_fixture;
-
-use common::TestProject;
 use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::TestProject;
+use crate::support::report_fixture;
 
 fn project_with_run() -> TestProject {
     let p = TestProject::empty();

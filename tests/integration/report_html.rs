@@ -9,14 +9,14 @@
 //! `PROMPTEVAL_REQUIRE_CHROMIUM=1` (set by `scripts/test.sh`, which installs it with
 //! `scripts/setup-chromium.sh`), which makes a missing browser a failure.
 
-mod report_fixture;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use prompteval::report::{self, CaseFlip, Flip, HtmlOptions};
 use serde_json::Value;
+
+use crate::support::report_fixture;
 
 /// The browser, or `None` (after saying why) when there is none.
 fn chromium() -> Option<PathBuf> {

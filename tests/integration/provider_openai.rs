@@ -2,8 +2,6 @@
 //! success, retries (429 with Retry-After, 5xx, closed connections, timeouts), fatal
 //! errors, key hygiene and the concurrency limit.
 
-mod scripted;
-
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -12,8 +10,9 @@ use prompteval::provider::{
     OpenAiProvider, Price, Provider, ProviderConfig, ProviderRequest, RetryNotice, RetryPolicy,
 };
 use prompteval::registry::Params;
-use scripted::{delayed, reply, with_header, Reply, ScriptedServer};
 use serde_json::json;
+
+use crate::support::scripted::{delayed, reply, with_header, Reply, ScriptedServer};
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_OPENAI_KEY";
 const KEY: &str = "sk-it-0123456789-very-secret";
@@ -35,7 +34,7 @@ fn ok(content: &str) -> Reply {
     )
 }
 
-/// The scripted server (tests/scripted), answering request `n` (from 0) with `script(n)`.
+/// The scripted server, answering request `n` (from 0) with `script(n)`.
 fn serve(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> ScriptedServer {
     ScriptedServer::start(move |n, _| script(n))
 }

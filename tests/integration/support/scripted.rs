@@ -3,8 +3,6 @@
 //! hangs, truncated and malformed bodies. It runs on its own thread and runtime, so both
 //! async tests and CLI tests (a child process) can use it.
 
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

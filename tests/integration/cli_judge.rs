@@ -2,13 +2,10 @@
 //! `select-best` against a scripted judge on 127.0.0.1, the grader's tokens and cost in
 //! the record, scorer errors, and the plan-time errors for a missing or unknown grader.
 
-mod common;
-#[path = "support/judge_server.rs"]
-mod judge_server;
-
-use common::{settings, TestProject};
 use insta_cmd::assert_cmd_snapshot;
-use judge_server::{chat, JudgeServer, Seen};
+
+use crate::support::judge_server::{chat, JudgeServer, Seen};
+use crate::support::project::{settings, TestProject};
 
 /// Passes outputs that welcome, cannot make sense of Rome, and picks the welcoming output
 /// as the best.

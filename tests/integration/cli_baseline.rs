@@ -1,12 +1,11 @@
 //! `prompteval run --baseline`, `--changed-since` and `prompteval runs diff` end to end on
 //! the echo provider (issue 6).
 
-mod common;
-
 use std::process::Command;
 
-use common::{settings, TestProject};
 use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::{settings, TestProject};
 
 /// A project whose eval runs `greet@production`. On echo, version 1 passes 2 of 3 cases
 /// (case c expects `Rome`, which only version 2 prints) and version 2 passes all 3.

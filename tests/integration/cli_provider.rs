@@ -2,15 +2,12 @@
 //! tokens and cost, provider errors (exit 3, cells kept), and Ctrl-C (exit 3, finished
 //! cells kept).
 
-mod common;
-mod scripted;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TestProject;
-use scripted::{delayed, reply, ScriptedServer};
+use crate::support::project::{self, TestProject};
+use crate::support::scripted::{delayed, reply, ScriptedServer};
 
 /// How the server answers the n-th request (from 0).
 type Behaviour = dyn Fn(usize, &str) -> (u16, String, Duration) + Send + Sync;
@@ -143,7 +140,7 @@ fn ctrl_c_stops_cleanly_keeps_finished_cells_and_exits_3() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let (code, stderr) = common::interrupt(child);
+    let (code, stderr) = project::interrupt(child);
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("interrupted: 2 of 6 cells finished"),

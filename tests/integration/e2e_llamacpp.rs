@@ -4,14 +4,13 @@
 //! model files. Without the model these tests say so and pass — unless
 //! `PROMPTEVAL_REQUIRE_LLAMA=1` (set by `.ci/run`), which makes a missing model a failure.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::TestProject;
 use prompteval::cache;
+
+use crate::support::project::{self, TestProject};
 
 /// The installed binary and model, or `None` (after saying why) when they are missing.
 fn installed() -> Option<(PathBuf, PathBuf)> {
@@ -169,7 +168,7 @@ fn ctrl_c_keeps_finished_cells_and_stops_the_server() {
         !servers_of(&p).is_empty(),
         "the server should be running mid-run"
     );
-    let (code, stderr) = common::interrupt(child);
+    let (code, stderr) = project::interrupt(child);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(finished_cells() >= 1);

@@ -5,13 +5,13 @@
 //! `PROMPTEVAL_REQUIRE_CHROMIUM=1` (set by `scripts/test.sh`, whose
 //! `scripts/setup-chromium.sh` installs xmllint too).
 
-mod report_fixture;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prompteval::events::CellResult;
 use prompteval::report;
+
+use crate::support::report_fixture;
 
 fn schema() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit/junit-10.xsd")

@@ -4,13 +4,11 @@
 //! the server's output); Ctrl-C during start-up; a missing model or binary (exit 2);
 //! `validate` starts nothing; providers with the same model share one server.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestProject;
+use crate::support::project::TestProject;
 
 fn fake_server() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-llama-server.py")

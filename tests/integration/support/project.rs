@@ -1,7 +1,5 @@
 //! Helpers for CLI tests: temporary projects and a snapshot-friendly command.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -72,8 +70,11 @@ impl TestProject {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_prompteval"));
         cmd.arg("-C").arg(self.path()).args(args);
+        // The retry base is removed because `provider_kinds` sets it in this process, which
+        // all tests share; a test that wants it sets it on its command.
         cmd.env("NO_COLOR", "1")
             .env_remove("PROMPTEVAL_JOBS")
+            .env_remove("PROMPTEVAL_RETRY_BASE_MS")
             .env_remove("MLFLOW_TRACKING_URI");
         cmd.current_dir(self.path());
         cmd

@@ -1,10 +1,9 @@
 //! `prompteval run` end to end on fixture projects: tables, records, report files, the gate
 //! and exit codes.
 
-mod common;
-
-use common::{settings, TestProject};
 use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::{settings, TestProject};
 
 #[test]
 fn run_prints_matrix_summary_and_verdict() {
@@ -238,7 +237,7 @@ fn init_scaffolds_a_project_that_runs() {
 
 #[test]
 fn the_shipped_offline_examples_run() {
-    // The Gemma eval is covered by tests/e2e_llamacpp.rs; these two use the echo model.
+    // The Gemma eval is covered by `e2e_llamacpp`; these two use the echo model.
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let p = TestProject::copy_of(repo, &["prompteval.yaml", "prompts", "datasets", "evals"]);
     let (code, stdout, stderr) = p.run(&["run", "triage", "reply", "-o", "r.json"]);

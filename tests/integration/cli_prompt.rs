@@ -1,9 +1,8 @@
 //! `prompteval prompt …`: the registry from the command line, on fixture projects.
 
-mod common;
-
-use common::{settings, TestProject};
 use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::{settings, TestProject};
 
 #[test]
 fn list_show_and_diff() {

@@ -2,8 +2,6 @@
 //! eval `triage` (2 prompts × 3 models × 12 cases: a cheap fast model, an expensive slow
 //! one, a local one without a price) and eval `capitals` (1 prompt × 2 models × 3 cases).
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use prompteval::events::CellResult;

@@ -1,18 +1,16 @@
 //! The response cache, offline replay, crash safety with `--resume`, and repeats, through
 //! the CLI against a real HTTP server on 127.0.0.1 that counts the requests it answers.
 
-mod common;
-mod scripted;
-
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::TestProject;
-use scripted::{delayed, reply, ScriptedServer};
 use serde_json::Value;
+
+use crate::support::project::TestProject;
+use crate::support::scripted::{delayed, reply, ScriptedServer};
 
 /// How the server answers the n-th request (from 0), given the request body.
 type Behaviour = dyn Fn(usize, &Value) -> (String, Duration) + Send + Sync;

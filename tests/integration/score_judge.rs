@@ -3,14 +3,10 @@
 //! prompts they were sent), `similar` over `/v1/embeddings`, and the example external
 //! scorer `examples/scorers/keywords.py`.
 
-#[path = "support/judge_server.rs"]
-mod judge_server;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use judge_server::{chat, JudgeServer, Seen};
 use prompteval::diagnostic::Location;
 use prompteval::provider::{self, Provider, ProviderConfig};
 use prompteval::score::{
@@ -18,6 +14,8 @@ use prompteval::score::{
 };
 use prompteval::template::TemplateSet;
 use serde_json::{json, Value};
+
+use crate::support::judge_server::{chat, JudgeServer, Seen};
 
 /// Answers judge prompts by the marker they contain, and embeddings with fixed vectors.
 fn server() -> JudgeServer {

@@ -2,9 +2,7 @@
 //! `transform`, `assert-set` groups, metric-only assertions, per-case thresholds and named
 //! metrics in the run record and the terminal summary.
 
-mod common;
-
-use common::TestProject;
+use crate::support::project::TestProject;
 
 /// One prompt that echoes a `doc` column, so each row decides the "model's" output.
 fn project(eval: &str, rows: &str) -> TestProject {

@@ -4,14 +4,12 @@
 //! status and attempts), nothing may panic, and the API key must never be written. Also a
 //! run through the `exec` provider with a Python script.
 
-mod common;
-mod scripted;
-
 use std::time::Duration;
 
-use common::TestProject;
-use scripted::{delayed, reply, with_header, Reply, ScriptedServer};
 use serde_json::{json, Value};
+
+use crate::support::project::TestProject;
+use crate::support::scripted::{delayed, reply, with_header, Reply, ScriptedServer, Seen};
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_FAULTS_KEY";
 const KEY: &str = "sk-faults-0123456789-never-write-me";
@@ -28,7 +26,7 @@ fn ok_body() -> String {
 /// Request `n` gets fault `n % 10` (0–6), or a success (7–9). Case `c7` always gets the
 /// key echoed back in a 500, so that at least one cell ends with that message whatever the
 /// interleaving of requests.
-fn faulty(n: usize, seen: &scripted::Seen) -> Reply {
+fn faulty(n: usize, seen: &Seen) -> Reply {
     let auth = seen.header("authorization").unwrap_or_default().to_string();
     if seen.body.to_string().contains("what is 7?") {
         return reply(

@@ -1,9 +1,7 @@
 //! Bad input: every mistake a user can make in their files is a clear error that says
 //! where, exits 2, and sends nothing to any model (no run is stored).
 
-mod common;
-
-use common::{settings, TestProject};
+use crate::support::project::{settings, TestProject};
 
 /// Applies `edit` to the basic project, runs `args`, and snapshots exit code and stderr.
 fn check(name: &str, args: &[&str], edit: impl FnOnce(&TestProject)) -> (i32, String) {

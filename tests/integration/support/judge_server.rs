@@ -1,8 +1,6 @@
 //! A scripted OpenAI-compatible server on 127.0.0.1 for judge and embeddings tests: each
 //! request is answered by a closure over its path and JSON body, and recorded.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,8 @@
 //! Sharded runs merged into one, and run history: `runs list` filters, `rm`, `gc` (issue 7).
 
-mod common;
-
-use common::TestProject;
 use serde_json::Value;
+
+use crate::support::project::TestProject;
 
 fn record(p: &TestProject, id: &str) -> Value {
     serde_json::from_str(&p.read(&format!(".prompteval/runs/{id}/run.json"))).unwrap()

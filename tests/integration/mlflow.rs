@@ -4,12 +4,11 @@
 //! unless `PROMPTEVAL_REQUIRE_MLFLOW=1`, which makes a missing server a failure.
 //! The unreachable-server test needs no server and always runs.
 
-mod common;
-
 use std::process::Command;
 
-use common::TestProject;
 use serde_json::{json, Value};
+
+use crate::support::project::TestProject;
 
 /// The test server, or `None` (after saying why) when there is none.
 fn server() -> Option<String> {

@@ -2,8 +2,6 @@
 //! 127.0.0.1: success paths, each API's error shapes, retries and the adaptive window, and
 //! secrets that never appear in errors.
 
-mod scripted;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
 
@@ -12,8 +10,9 @@ use prompteval::provider::{
     build, AnthropicProvider, HttpProvider, OllamaProvider, Provider, ProviderConfig,
     ProviderRequest, RetryNotice,
 };
-use scripted::{reply, with_header, Reply, ScriptedServer};
 use serde_json::json;
+
+use crate::support::scripted::{reply, with_header, Reply, ScriptedServer};
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_KINDS_KEY";
 const KEY: &str = "sk-ant-it-0123456789-very-secret";

@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests.
+
+pub mod judge_server;
+pub mod project;
+pub mod report_fixture;
+pub mod scripted;
