@@ -4,13 +4,13 @@
 
 use insta_cmd::assert_cmd_snapshot;
 
-use crate::support::judge_server::{chat, JudgeServer, Seen};
 use crate::support::project::{settings, TestProject};
+use crate::support::scripted::{chat, ScriptedServer, Seen};
 
 /// Passes outputs that welcome, cannot make sense of Rome, and picks the welcoming output
 /// as the best.
-fn judge() -> JudgeServer {
-    JudgeServer::start(|seen: &Seen| {
+fn judge() -> ScriptedServer {
+    ScriptedServer::start(|_, seen: &Seen| {
         let prompt = seen.prompt();
         if prompt.contains("<output 2>") {
             let at = prompt.find("welcome").unwrap_or(0);
@@ -37,13 +37,13 @@ fn judge() -> JudgeServer {
     })
 }
 
-fn project(server: &JudgeServer) -> TestProject {
+fn project(server: &ScriptedServer) -> TestProject {
     let p = TestProject::basic();
     p.write(
         "prompteval.yaml",
         &format!(
-            "providers:\n  echo: {{kind: echo}}\n  judge:\n    kind: openai\n    model: judge-1\n    base_url: {}\n    max_retries: 0\n    price: {{input: 1, output: 2}}\ndefaults:\n  grader: judge\n",
-            server.base_url()
+            "providers:\n  echo: {{kind: echo}}\n  judge:\n    kind: openai\n    model: judge-1\n    base_url: {}/v1\n    max_retries: 0\n    price: {{input: 1, output: 2}}\ndefaults:\n  grader: judge\n",
+            server.url()
         ),
     );
     p.write(
@@ -58,12 +58,15 @@ fn run_with_llm_rubric_and_select_best() {
     let server = judge();
     let p = project(&server);
     let mut s = settings(&p);
-    s.add_filter(&format!("127.0.0.1:{}", server.port), "127.0.0.1:[PORT]");
+    s.add_filter(
+        &format!("127.0.0.1:{}", server.addr.port()),
+        "127.0.0.1:[PORT]",
+    );
     s.bind(|| {
         assert_cmd_snapshot!(p.cmd(&["run"]));
     });
     // 6 rubric calls (one per cell) and 3 select-best calls (one per case).
-    assert_eq!(server.requests().len(), 9);
+    assert_eq!(server.seen().len(), 9);
 }
 
 #[test]
@@ -112,7 +115,7 @@ fn judge_assertions_without_a_grader_stop_before_any_call() {
     settings(&p).bind(|| {
         assert_cmd_snapshot!(p.cmd(&["run"]));
     });
-    assert!(server.requests().is_empty());
+    assert!(server.seen().is_empty());
 }
 
 #[test]
@@ -124,11 +127,14 @@ fn unknown_grader_lists_the_providers() {
         "prompts: [greet@1, greet@2]\nmodels: [echo]\ndataset: datasets/people.csv\ngrader: jduge\nassert:\n  - type: llm-rubric\n    value: welcomes the person\n",
     );
     let mut s = settings(&p);
-    s.add_filter(&format!("127.0.0.1:{}", server.port), "127.0.0.1:[PORT]");
+    s.add_filter(
+        &format!("127.0.0.1:{}", server.addr.port()),
+        "127.0.0.1:[PORT]",
+    );
     s.bind(|| {
         assert_cmd_snapshot!(p.cmd(&["run"]));
     });
-    assert!(server.requests().is_empty());
+    assert!(server.seen().is_empty());
 }
 
 #[test]
@@ -145,7 +151,7 @@ fn judge_prompt_from_the_registry_replaces_the_builtin() {
     );
     let (code, _, stderr) = p.run(&["run", "-o", "out/run.json"]);
     assert_eq!(code, 0, "{stderr}");
-    let prompts: Vec<String> = server.requests().iter().map(Seen::prompt).collect();
+    let prompts: Vec<String> = server.seen().iter().map(Seen::prompt).collect();
     assert!(prompts[0].starts_with("Grade Hello "), "{prompts:?}");
     let record: serde_json::Value = serde_json::from_str(&p.read("out/run.json")).unwrap();
     let detail = &record["results"][0]["assertions"][0]["detail"];

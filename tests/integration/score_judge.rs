@@ -15,12 +15,12 @@ use prompteval::score::{
 use prompteval::template::TemplateSet;
 use serde_json::{json, Value};
 
-use crate::support::judge_server::{chat, JudgeServer, Seen};
+use crate::support::scripted::{chat, reply, ScriptedServer, Seen};
 
 /// Answers judge prompts by the marker they contain, and embeddings with fixed vectors.
-fn server() -> JudgeServer {
-    JudgeServer::start(|seen: &Seen| {
-        if seen.path.ends_with("/embeddings") {
+fn server() -> ScriptedServer {
+    ScriptedServer::start(|_, seen: &Seen| {
+        if seen.path().ends_with("/embeddings") {
             let inputs = seen.body["input"].as_array().cloned().unwrap_or_default();
             let data: Vec<Value> = inputs
                 .iter()
@@ -34,13 +34,13 @@ fn server() -> JudgeServer {
                     json!({"index": i, "embedding": v})
                 })
                 .collect();
-            return (200, json!({"data": data}).to_string());
+            return reply(200, json!({"data": data}).to_string());
         }
         let prompt = seen.prompt();
         if prompt.contains("MARK-BAD") {
             chat("I think it is pretty good!")
         } else if prompt.contains("MARK-400") {
-            (
+            reply(
                 400,
                 json!({"error": {"message": "model not found"}}).to_string(),
             )
@@ -61,11 +61,11 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(server: &JudgeServer) -> Self {
+    fn new(server: &ScriptedServer) -> Self {
         let config = ProviderConfig {
             kind: "openai".into(),
             model: Some("judge-model".into()),
-            base_url: Some(server.base_url()),
+            base_url: Some(format!("{}/v1", server.url())),
             max_retries: Some(0),
             price: Some(provider::Price {
                 input: 1.0,
@@ -148,9 +148,9 @@ async fn rubric_pass_keeps_the_reply_prompt_version_and_cost() {
     assert_eq!((scored.usage.tokens_in, scored.usage.tokens_out), (100, 10));
     assert!((scored.usage.cost_usd - 0.00012).abs() < 1e-12);
 
-    let requests = server.requests();
+    let requests = server.seen();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].path, "/v1/chat/completions");
+    assert_eq!(requests[0].path(), "/v1/chat/completions");
     assert_eq!(requests[0].body["model"], "judge-model");
     let prompt = requests[0].prompt();
     assert!(
@@ -243,7 +243,7 @@ async fn factuality_sends_question_expert_and_submission() {
         r.reason,
         "(C) the same details as the expected answer: Same facts."
     );
-    let prompt = server.requests()[0].prompt();
+    let prompt = server.seen()[0].prompt();
     assert!(
         prompt.contains("[Question]: What is the capital of France?"),
         "{prompt}"
@@ -288,7 +288,7 @@ async fn select_best_scores_the_row_together() {
     assert!(second.pass);
     assert_eq!(second.detail.as_ref().unwrap()["best"], 2);
     assert_eq!(usage.calls, 1);
-    let prompt = server.requests()[0].prompt();
+    let prompt = server.seen()[0].prompt();
     assert!(prompt.contains("greets by city"), "{prompt}");
     assert!(
         prompt.contains("<output 1>\nHello Ada!\n</output 1>"),
@@ -323,8 +323,8 @@ async fn similar_uses_the_embeddings_endpoint() {
         .assertions[0];
     assert!(!r.pass);
     assert_eq!(r.detail.as_ref().unwrap()["similarity"], 0.0);
-    let requests = server.requests();
-    assert_eq!(requests[0].path, "/v1/embeddings");
+    let requests = server.seen();
+    assert_eq!(requests[0].path(), "/v1/embeddings");
     assert_eq!(requests[0].body["input"], json!(["Paris!", "It is Paris"]));
 }
 

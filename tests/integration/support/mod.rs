@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests.
 
-pub mod judge_server;
 pub mod project;
 pub mod report_fixture;
 pub mod scripted;

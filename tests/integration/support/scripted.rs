@@ -1,13 +1,13 @@
-//! A scripted HTTP/1.1 server on 127.0.0.1 for provider tests: each request gets the reply
-//! a script picks (by request number and content), including faults — connection resets,
-//! hangs, truncated and malformed bodies. It runs on its own thread and runtime, so both
-//! async tests and CLI tests (a child process) can use it.
+//! A scripted HTTP/1.1 server on 127.0.0.1 for provider and judge tests: each request gets
+//! the reply a script picks (by request number and content), including faults — connection
+//! resets, hangs, truncated and malformed bodies. It runs on its own thread and runtime, so
+//! both async tests and CLI tests (a child process) can use it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,6 +37,18 @@ pub fn reply(status: u16, body: impl Into<String>) -> Reply {
         body: body.into(),
         delay: Duration::ZERO,
     }
+}
+
+/// A 200 chat completion whose content is `content`, with usage (100 tokens in, 10 out).
+pub fn chat(content: &str) -> Reply {
+    reply(
+        200,
+        json!({
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+        })
+        .to_string(),
+    )
 }
 
 /// Adds a header to a reply.
@@ -87,6 +99,24 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// The request target, e.g. `/v1/chat/completions`.
+    pub fn path(&self) -> &str {
+        self.request_line.split_whitespace().nth(1).unwrap_or("")
+    }
+
+    /// The text of the prompt: every chat message's content joined, or the completion
+    /// prompt.
+    pub fn prompt(&self) -> String {
+        match self.body.get("messages").and_then(Value::as_array) {
+            Some(messages) => messages
+                .iter()
+                .filter_map(|m| m["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => self.body["prompt"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
