@@ -298,14 +298,11 @@ fn pull(project: &Project, name: &str, mlflow: Option<&str>) -> Result<Exit, Err
             return Ok(Exit::Input);
         }
     };
-    let report = match super::mlflow::block_on(crate::mlflow::prompts::pull(
-        &client,
-        &project.root,
-        name,
-    )) {
-        Ok(r) => r,
-        Err(exit) => return Ok(exit),
-    };
+    let report =
+        match super::mlflow::block_on(crate::mlflow::prompts::pull(&client, &project.root, name)) {
+            Ok(r) => r,
+            Err(exit) => return Ok(exit),
+        };
     for (remote, path, n) in &report.created {
         println!(
             "version {remote} → {name}@{n} ({})",
