@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the tools the report tests use, from Debian's packages, when they are missing:
-#   chromium          a real headless browser for tests/report_html.rs
+#   chromium          a real headless browser for tests/integration/report_html.rs
 #   xmllint           (libxml2-utils) validates the JUnit report against its XSD
 # Idempotent: when both are present it exits at once. Needs root (or sudo) to install.
 set -euo pipefail

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-local-model.sh
-scripts/setup-chromium.sh  # chromium (tests/report_html.rs) and xmllint (JUnit schema)
+scripts/setup-chromium.sh  # chromium (tests/integration/report_html.rs) and xmllint (JUnit schema)
 mlflow_bin=$(scripts/setup-mlflow.sh)
 
 tmp=$(mktemp -d)

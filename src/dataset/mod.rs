@@ -1,5 +1,16 @@
-//! Datasets: one file of rows, each with an id and its source line.
+//! Datasets: one file per format → rows with stable ids and the source line of each row.
+//! The formats and the row rules are described in `docs/datasets.md`.
 
+mod csv;
+mod error;
+mod json;
+mod jsonl;
 mod load;
+mod row;
+#[cfg(test)]
+mod tests;
+mod yaml;
 
-pub use load::*;
+pub use error::DatasetError;
+pub use load::{load, EXTENSIONS};
+pub use row::{Dataset, Row};

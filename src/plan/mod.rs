@@ -1,9 +1,16 @@
 //! Planning: eval files into a validated [`Plan`] (pure), selection, changed-since, shards.
 
+mod build;
 pub mod changed;
+mod error;
+mod eval;
+mod eval_file;
+mod judges;
 mod selection;
 pub mod shard;
-mod spec;
+mod types;
 
+pub use build::{plan, plan_with, resolve_model, BuildProvider};
+pub use error::SpecError;
 pub use selection::{eval_names, Selection};
-pub use spec::*;
+pub use types::{EvalPlan, Plan, PlannedPrompt};

@@ -231,36 +231,16 @@ async fn worker(
     }
 }
 
-/// Runs every cell of `plan`, sending events to `sinks` in order. Returns when all cells
-/// finished or `cancel` resolved (in-flight requests are dropped, finished cells kept).
-pub async fn execute(
-    plan: Arc<Plan>,
-    options: &RunOptions,
-    run_id: &str,
-    sinks: &mut [&mut dyn RunSink],
-    cancel: impl Future<Output = ()>,
-) -> Result<RunOutcome, RunError> {
-    let emit = |sinks: &mut [&mut dyn RunSink], event: RunEvent<'_>| -> Result<(), RunError> {
-        for sink in sinks.iter_mut() {
-            sink.on_event(&event).map_err(RunError::Sink)?;
-        }
-        Ok(())
-    };
-    let skip = options.skip.clone().filter(|s| !s.is_empty());
-    let total = match &skip {
-        None => planned_cells(&plan, options.shard),
-        Some(_) => cells(&*plan, options.shard, skip.clone()).count(),
-    };
-    emit(
-        sinks,
-        RunEvent::Started {
-            run_id,
-            total_cells: total,
-        },
-    )?;
-
-    // Retry notices from every provider, tagged with the model's name.
-    let (notice_tx, mut notice_rx) = mpsc::unbounded_channel::<(String, RetryNotice)>();
+/// One retry channel per provider, and the receiver where every provider's notices arrive
+/// tagged with the model's name.
+#[allow(clippy::type_complexity)]
+fn retry_channels(
+    plan: &Plan,
+) -> (
+    Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
+    mpsc::UnboundedReceiver<(String, RetryNotice)>,
+) {
+    let (notice_tx, notice_rx) = mpsc::unbounded_channel::<(String, RetryNotice)>();
     let mut per_model: BTreeMap<String, mpsc::UnboundedSender<RetryNotice>> = BTreeMap::new();
     for name in plan.providers.keys() {
         let (tx, mut rx) = mpsc::unbounded_channel::<RetryNotice>();
@@ -275,8 +255,83 @@ pub async fn execute(
         });
         per_model.insert(name.clone(), tx);
     }
-    drop(notice_tx);
-    let per_model = Arc::new(per_model);
+    (Arc::new(per_model), notice_rx)
+}
+
+/// The finished cells among `received`; cells of a group are held until the group is
+/// complete, then scored together on a task of `groups` that sends them back.
+fn sort_received(
+    plan: &Arc<Plan>,
+    received: impl Iterator<Item = Done>,
+    held: &mut Held,
+    groups: &mut JoinSet<()>,
+    done_tx: &mpsc::Sender<Done>,
+) -> Vec<Finished> {
+    let mut batch = Vec::new();
+    for done in received {
+        match done {
+            Done::Held(id, cell) => {
+                if let Some((key, group)) = held.add(plan, id, *cell) {
+                    let plan = plan.clone();
+                    let done = done_tx.clone();
+                    groups.spawn(async move {
+                        let cells = finish_group(plan, key, group).await;
+                        let finished = cells.into_iter().map(Finished::new).collect();
+                        let _ = done.send(Done::Group(finished)).await;
+                    });
+                }
+            }
+            Done::Cell(finished) => batch.push(*finished),
+            Done::Group(cells) => batch.extend(cells),
+        }
+    }
+    batch
+}
+
+/// Sends `event` to every sink, in order.
+fn emit(sinks: &mut [&mut dyn RunSink], event: RunEvent<'_>) -> Result<(), RunError> {
+    for sink in sinks.iter_mut() {
+        sink.on_event(&event).map_err(RunError::Sink)?;
+    }
+    Ok(())
+}
+
+/// Sends one `CellFinished` per cell of `batch`, then lets every sink write the batch out
+/// at once; returns the number of cells.
+fn emit_batch(sinks: &mut [&mut dyn RunSink], batch: &[Finished]) -> Result<usize, RunError> {
+    for finished in batch {
+        let (cell, line) = (&finished.cell, &finished.line);
+        emit(sinks, RunEvent::CellFinished { cell, line })?;
+    }
+    for sink in sinks.iter_mut() {
+        sink.flush().map_err(RunError::Sink)?;
+    }
+    Ok(batch.len())
+}
+
+/// Runs every cell of `plan`, sending events to `sinks` in order. Returns when all cells
+/// finished or `cancel` resolved (in-flight requests are dropped, finished cells kept).
+pub async fn execute(
+    plan: Arc<Plan>,
+    options: &RunOptions,
+    run_id: &str,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<RunOutcome, RunError> {
+    let skip = options.skip.clone().filter(|s| !s.is_empty());
+    let total = match &skip {
+        None => planned_cells(&plan, options.shard),
+        Some(_) => cells(&*plan, options.shard, skip.clone()).count(),
+    };
+    emit(
+        sinks,
+        RunEvent::Started {
+            run_id,
+            total_cells: total,
+        },
+    )?;
+
+    let (per_model, mut notice_rx) = retry_channels(&plan);
 
     let cursor: Cursor = Arc::new(Mutex::new(Box::new(cells(
         plan.clone(),
@@ -286,12 +341,13 @@ pub async fn execute(
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(QUEUE);
     let mut workers = JoinSet::new();
     for _ in 0..options.concurrency.max(1).min(total) {
-        workers.spawn(worker(
+        let worker = worker(
             plan.clone(),
             cursor.clone(),
             per_model.clone(),
             done_tx.clone(),
-        ));
+        );
+        workers.spawn(worker);
     }
     let mut groups = JoinSet::new();
     let mut completed = 0;
@@ -322,31 +378,8 @@ pub async fn execute(
             Some(Err(e)) = groups.join_next() => return Err(RunError::Panic(e)),
             () = tokio::time::sleep(GATHER), if gathering => gathering = false,
             received_now = done_rx.recv_many(&mut received, QUEUE), if !gathering => {
-                let mut batch = Vec::new();
-                for done in received.drain(..) {
-                    match done {
-                        Done::Held(id, cell) => {
-                            if let Some((key, group)) = held.add(&plan, id, *cell) {
-                                let plan = plan.clone();
-                                let done = done_tx.clone();
-                                groups.spawn(async move {
-                                    let cells = finish_group(plan, key, group).await;
-                                    let finished = cells.into_iter().map(Finished::new).collect();
-                                    let _ = done.send(Done::Group(finished)).await;
-                                });
-                            }
-                        }
-                        Done::Cell(finished) => batch.push(*finished),
-                        Done::Group(cells) => batch.extend(cells),
-                    }
-                }
-                for finished in &batch {
-                    completed += 1;
-                    emit(sinks, RunEvent::CellFinished { cell: &finished.cell, line: &finished.line })?;
-                }
-                for sink in sinks.iter_mut() {
-                    sink.flush().map_err(RunError::Sink)?;
-                }
+                let batch = sort_received(&plan, received.drain(..), &mut held, &mut groups, &done_tx);
+                completed += emit_batch(sinks, &batch)?;
                 gathering = received_now < SMALL_BATCH;
             }
         }

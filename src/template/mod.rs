@@ -1,7 +1,13 @@
 //! Templates: the minijinja environment (strict undefined, no file or environment access)
-//! and the rendered prompts it produces.
+//! and the rendered prompts it produces. The rules are in `docs/templates.md`.
 
-mod environment;
+mod error;
 pub mod message;
+mod scan;
+mod set;
+#[cfg(test)]
+mod tests;
 
-pub use environment::*;
+pub use error::{TemplateError, TemplateErrorKind};
+pub use scan::is_template;
+pub use set::{template_name, TemplateSet};

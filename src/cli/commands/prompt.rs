@@ -7,6 +7,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use super::{load, Context};
 use crate::cli::args::PromptCommand;
 use crate::cli::diagnostics::{self, Exit};
+use crate::config::project::Project;
 use crate::error::Error;
 use crate::registry::{self, LockState, PromptBody, PromptRef, Registry};
 use crate::template::message::RenderedPrompt;
@@ -45,240 +46,280 @@ fn lock_label(state: &LockState) -> &'static str {
 fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
     let (project, registry) = load(ctx)?;
     match cmd {
-        PromptCommand::List => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["prompt", "versions", "aliases", "description"]);
-            let mut any = false;
-            for p in registry.prompts() {
-                any = true;
-                let versions = p
-                    .versions
-                    .values()
-                    .map(|v| match registry.lock_state(v) {
-                        LockState::Locked => format!("{}", v.version),
-                        s => format!("{} ({})", v.version, lock_label(&s)),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let aliases = p
-                    .meta
-                    .aliases
-                    .iter()
-                    .map(|(a, v)| format!("{a}→{v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                table.add_row([
-                    p.name.clone(),
-                    versions,
-                    aliases,
-                    p.meta.description.clone().unwrap_or_default(),
-                ]);
-            }
-            if any {
-                println!("{table}");
-            } else {
-                println!("no prompts yet; `prompteval prompt new NAME` creates one");
-            }
-        }
-        PromptCommand::Show { reference } => {
-            let v = resolve(&registry, &reference)?;
-            println!("{}  ({})", v.reference(), v.path.display());
-            println!("hash:   {}", v.hash);
-            println!("state:  {}", lock_label(&registry.lock_state(v)));
-            if let Some(prompt) = registry.get(&v.name) {
-                let aliases: Vec<_> = prompt
-                    .meta
-                    .aliases
-                    .iter()
-                    .filter(|(_, n)| **n == v.version)
-                    .map(|(a, _)| a.as_str())
-                    .collect();
-                if !aliases.is_empty() {
-                    println!("alias:  {}", aliases.join(", "));
-                }
-            }
-            if let Some(note) = &v.note {
-                println!("note:   {note}");
-            }
-            for (k, val) in &v.params {
-                println!("param:  {k} = {val}");
-            }
-            println!();
-            match &v.body {
-                PromptBody::Text(t) => println!("{}", t.trim_end_matches('\n')),
-                PromptBody::Chat(messages) => {
-                    let parts: Vec<String> = messages
-                        .iter()
-                        .map(|m| {
-                            format!(
-                                "[{}]\n{}",
-                                m.role.as_str(),
-                                m.content.trim_end_matches('\n')
-                            )
-                        })
-                        .collect();
-                    println!("{}", parts.join("\n\n"));
-                }
-            }
-        }
-        PromptCommand::Diff { old, new } => {
-            let a = resolve(&registry, &old)?;
-            let b = resolve(&registry, &new)?;
-            let diff = registry::diff(a, b, ctx.color);
-            if diff.is_empty() {
-                println!("{} and {} are identical", a.reference(), b.reference());
-            } else {
-                print!("{diff}");
-            }
-        }
-        PromptCommand::New { name, note } => {
-            let path = Registry::new_version(&project.root, &name, note.as_deref())?;
-            println!("created {}", project.relative(&path).display());
-            println!(
-                "edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it"
-            );
-        }
+        PromptCommand::List => list(&registry),
+        PromptCommand::Show { reference } => show(&registry, &reference),
+        PromptCommand::Diff { old, new } => diff(ctx, &registry, &old, &new),
+        PromptCommand::New { name, note } => new(&project, &name, note.as_deref()),
         PromptCommand::Alias {
             name,
             alias,
             number,
-        } => {
-            Registry::set_alias(&project.root, &name, &alias, number)?;
-            println!("{name}@{alias} → {name}@{number}");
-        }
-        PromptCommand::Render { reference, vars } => {
-            let v = resolve(&registry, &reference)?;
-            let mut map = BTreeMap::new();
-            for kv in &vars {
-                let Some((k, val)) = kv.split_once('=') else {
-                    eprintln!("error: --var expects KEY=VALUE, got `{kv}`");
-                    return Ok(Exit::Input);
-                };
-                map.insert(k.to_string(), val.to_string());
-            }
-            let mut templates = TemplateSet::new(registry.partials())?;
-            templates.add_prompt(v)?;
-            let missing: Vec<_> = templates
-                .prompt_variables(v)
-                .into_iter()
-                .filter(|name| !map.contains_key(name))
-                .collect();
-            if !missing.is_empty() {
-                eprintln!(
-                    "error: {} needs {}",
-                    v.reference(),
-                    missing
-                        .iter()
-                        .map(|m| format!("--var {m}=…"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                return Ok(Exit::Input);
-            }
-            let context = minijinja::Value::from_serialize(&map);
-            match templates.render_prompt(v, &context)? {
-                RenderedPrompt::Text(t) => println!("{t}"),
-                RenderedPrompt::Chat(messages) => {
-                    for m in messages {
-                        println!("[{}]\n{}\n", m.role.as_str(), m.content);
-                    }
-                }
-            }
-        }
-        PromptCommand::Lock => {
-            let report = registry.write_lock()?;
-            if report.newly_locked.is_empty() {
-                println!("nothing to lock: every version is already in prompts.lock");
-            }
-            for r in &report.newly_locked {
-                println!("locked {r}");
-            }
-        }
-        PromptCommand::Check => {
-            registry.check()?;
-            let (mut locked, mut drafts) = (0, 0);
-            for p in registry.prompts() {
-                for v in p.versions.values() {
-                    match registry.lock_state(v) {
-                        LockState::Locked => locked += 1,
-                        _ => drafts += 1,
-                    }
-                }
-            }
-            println!("ok: {locked} locked versions unchanged, {drafts} drafts");
-        }
+        } => set_alias(&project, &name, &alias, number),
+        PromptCommand::Render { reference, vars } => render(&registry, &reference, &vars),
+        PromptCommand::Lock => lock(&registry),
+        PromptCommand::Check => check(&registry),
         PromptCommand::Push { names, mlflow } => {
-            let client = match super::mlflow::required(mlflow.as_deref(), &project) {
-                Ok(c) => c,
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Ok(Exit::Input);
-                }
-            };
-            let pushed = match super::mlflow::block_on(crate::mlflow::prompts::push(
-                &client, &registry, &names,
-            )) {
-                Ok(p) => p,
-                Err(exit) => return Ok(exit),
-            };
-            for p in pushed {
-                let new: Vec<String> = p
-                    .versions
-                    .iter()
-                    .filter(|(_, _, created)| *created)
-                    .map(|(local, remote, _)| format!("{}@{local} → version {remote}", p.name))
-                    .collect();
-                let same = p.versions.len() - new.len();
-                if p.created {
-                    println!("registered prompt `{}` in {}", p.name, client.uri());
-                }
-                for line in &new {
-                    println!("pushed {line}");
-                }
-                if same > 0 {
-                    println!("{}: {same} versions already in MLflow, unchanged", p.name);
-                }
-                for (alias, version) in &p.aliases {
-                    println!("{}@{alias} → version {version}", p.name);
-                }
+            push(&project, &registry, &names, mlflow.as_deref())
+        }
+        PromptCommand::Pull { name, mlflow } => pull(&project, &name, mlflow.as_deref()),
+    }
+}
+
+/// `prompt list`: every prompt with its versions, lock states and aliases.
+fn list(registry: &Registry) -> Result<Exit, Error> {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(["prompt", "versions", "aliases", "description"]);
+    let mut any = false;
+    for p in registry.prompts() {
+        any = true;
+        let versions = p
+            .versions
+            .values()
+            .map(|v| match registry.lock_state(v) {
+                LockState::Locked => format!("{}", v.version),
+                s => format!("{} ({})", v.version, lock_label(&s)),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aliases = p
+            .meta
+            .aliases
+            .iter()
+            .map(|(a, v)| format!("{a}→{v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        table.add_row([
+            p.name.clone(),
+            versions,
+            aliases,
+            p.meta.description.clone().unwrap_or_default(),
+        ]);
+    }
+    if any {
+        println!("{table}");
+    } else {
+        println!("no prompts yet; `prompteval prompt new NAME` creates one");
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt show REF`: one version, its metadata and its template.
+fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
+    let v = resolve(registry, reference)?;
+    println!("{}  ({})", v.reference(), v.path.display());
+    println!("hash:   {}", v.hash);
+    println!("state:  {}", lock_label(&registry.lock_state(v)));
+    if let Some(prompt) = registry.get(&v.name) {
+        let aliases: Vec<_> = prompt
+            .meta
+            .aliases
+            .iter()
+            .filter(|(_, n)| **n == v.version)
+            .map(|(a, _)| a.as_str())
+            .collect();
+        if !aliases.is_empty() {
+            println!("alias:  {}", aliases.join(", "));
+        }
+    }
+    if let Some(note) = &v.note {
+        println!("note:   {note}");
+    }
+    for (k, val) in &v.params {
+        println!("param:  {k} = {val}");
+    }
+    println!();
+    match &v.body {
+        PromptBody::Text(t) => println!("{}", t.trim_end_matches('\n')),
+        PromptBody::Chat(messages) => {
+            let parts: Vec<String> = messages
+                .iter()
+                .map(|m| {
+                    format!(
+                        "[{}]\n{}",
+                        m.role.as_str(),
+                        m.content.trim_end_matches('\n')
+                    )
+                })
+                .collect();
+            println!("{}", parts.join("\n\n"));
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt diff OLD NEW`: two versions side by side.
+fn diff(ctx: &Context, registry: &Registry, old: &str, new: &str) -> Result<Exit, Error> {
+    let a = resolve(registry, old)?;
+    let b = resolve(registry, new)?;
+    let diff = registry::diff(a, b, ctx.color);
+    if diff.is_empty() {
+        println!("{} and {} are identical", a.reference(), b.reference());
+    } else {
+        print!("{diff}");
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt new NAME`: a new draft version.
+fn new(project: &Project, name: &str, note: Option<&str>) -> Result<Exit, Error> {
+    let path = Registry::new_version(&project.root, name, note)?;
+    println!("created {}", project.relative(&path).display());
+    println!("edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it");
+    Ok(Exit::Success)
+}
+
+/// `prompt alias NAME ALIAS N`: points an alias at a version.
+fn set_alias(project: &Project, name: &str, alias: &str, number: u32) -> Result<Exit, Error> {
+    Registry::set_alias(&project.root, name, alias, number)?;
+    println!("{name}@{alias} → {name}@{number}");
+    Ok(Exit::Success)
+}
+
+/// `prompt render REF --var K=V…`: one version rendered with the given variables.
+fn render(registry: &Registry, reference: &str, vars: &[String]) -> Result<Exit, Error> {
+    let v = resolve(registry, reference)?;
+    let mut map = BTreeMap::new();
+    for kv in vars {
+        let Some((k, val)) = kv.split_once('=') else {
+            eprintln!("error: --var expects KEY=VALUE, got `{kv}`");
+            return Ok(Exit::Input);
+        };
+        map.insert(k.to_string(), val.to_string());
+    }
+    let mut templates = TemplateSet::new(registry.partials())?;
+    templates.add_prompt(v)?;
+    let missing: Vec<_> = templates
+        .prompt_variables(v)
+        .into_iter()
+        .filter(|name| !map.contains_key(name))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: {} needs {}",
+            v.reference(),
+            missing
+                .iter()
+                .map(|m| format!("--var {m}=…"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return Ok(Exit::Input);
+    }
+    let context = minijinja::Value::from_serialize(&map);
+    match templates.render_prompt(v, &context)? {
+        RenderedPrompt::Text(t) => println!("{t}"),
+        RenderedPrompt::Chat(messages) => {
+            for m in messages {
+                println!("[{}]\n{}\n", m.role.as_str(), m.content);
             }
         }
-        PromptCommand::Pull { name, mlflow } => {
-            let client = match super::mlflow::required(mlflow.as_deref(), &project) {
-                Ok(c) => c,
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Ok(Exit::Input);
-                }
-            };
-            let report = match super::mlflow::block_on(crate::mlflow::prompts::pull(
-                &client,
-                &project.root,
-                &name,
-            )) {
-                Ok(r) => r,
-                Err(exit) => return Ok(exit),
-            };
-            for (remote, path, n) in &report.created {
-                println!(
-                    "version {remote} → {name}@{n} ({})",
-                    project.relative(&project.root.join(path)).display()
-                );
-            }
-            if !report.unchanged.is_empty() {
-                println!(
-                    "{name}: {} versions already here, unchanged",
-                    report.unchanged.len()
-                );
-            }
-            for (alias, n) in &report.aliases {
-                println!("{name}@{alias} → {name}@{n}");
-            }
-            if !report.locked.is_empty() {
-                println!("locked {} in prompts.lock", report.locked.join(", "));
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt lock`: records every draft version in `prompts.lock`.
+fn lock(registry: &Registry) -> Result<Exit, Error> {
+    let report = registry.write_lock()?;
+    if report.newly_locked.is_empty() {
+        println!("nothing to lock: every version is already in prompts.lock");
+    }
+    for r in &report.newly_locked {
+        println!("locked {r}");
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt check`: no locked version changed.
+fn check(registry: &Registry) -> Result<Exit, Error> {
+    registry.check()?;
+    let (mut locked, mut drafts) = (0, 0);
+    for p in registry.prompts() {
+        for v in p.versions.values() {
+            match registry.lock_state(v) {
+                LockState::Locked => locked += 1,
+                _ => drafts += 1,
             }
         }
+    }
+    println!("ok: {locked} locked versions unchanged, {drafts} drafts");
+    Ok(Exit::Success)
+}
+
+/// `prompt push`: the registry into MLflow.
+fn push(
+    project: &Project,
+    registry: &Registry,
+    names: &[String],
+    mlflow: Option<&str>,
+) -> Result<Exit, Error> {
+    let client = match super::mlflow::required(mlflow, project) {
+        Ok(c) => c,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Ok(Exit::Input);
+        }
+    };
+    let pushed =
+        match super::mlflow::block_on(crate::mlflow::prompts::push(&client, registry, names)) {
+            Ok(p) => p,
+            Err(exit) => return Ok(exit),
+        };
+    for p in pushed {
+        let new: Vec<String> = p
+            .versions
+            .iter()
+            .filter(|(_, _, created)| *created)
+            .map(|(local, remote, _)| format!("{}@{local} → version {remote}", p.name))
+            .collect();
+        let same = p.versions.len() - new.len();
+        if p.created {
+            println!("registered prompt `{}` in {}", p.name, client.uri());
+        }
+        for line in &new {
+            println!("pushed {line}");
+        }
+        if same > 0 {
+            println!("{}: {same} versions already in MLflow, unchanged", p.name);
+        }
+        for (alias, version) in &p.aliases {
+            println!("{}@{alias} → version {version}", p.name);
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `prompt pull NAME`: a prompt from MLflow into the registry.
+fn pull(project: &Project, name: &str, mlflow: Option<&str>) -> Result<Exit, Error> {
+    let client = match super::mlflow::required(mlflow, project) {
+        Ok(c) => c,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Ok(Exit::Input);
+        }
+    };
+    let report =
+        match super::mlflow::block_on(crate::mlflow::prompts::pull(&client, &project.root, name)) {
+            Ok(r) => r,
+            Err(exit) => return Ok(exit),
+        };
+    for (remote, path, n) in &report.created {
+        println!(
+            "version {remote} → {name}@{n} ({})",
+            project.relative(&project.root.join(path)).display()
+        );
+    }
+    if !report.unchanged.is_empty() {
+        println!(
+            "{name}: {} versions already here, unchanged",
+            report.unchanged.len()
+        );
+    }
+    for (alias, n) in &report.aliases {
+        println!("{name}@{alias} → {name}@{n}");
+    }
+    if !report.locked.is_empty() {
+        println!("locked {} in prompts.lock", report.locked.join(", "));
     }
     Ok(Exit::Success)
 }

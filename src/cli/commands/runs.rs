@@ -18,143 +18,26 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
     };
     let store = Store::new(project.store_dir());
     match cmd {
-        RunsCommand::List { limit, filter } => {
-            let filter = match run_filter(&filter) {
-                Ok(f) => f,
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    return Exit::Input;
-                }
-            };
-            let filtered = (filter.eval.is_some()
-                || filter.prompt.is_some()
-                || filter.model.is_some()
-                || filter.since.is_some())
-            .then_some(&filter);
-            let ids = match store.run_ids() {
-                Ok(ids) => ids,
-                Err(e) => return diagnostics::error(&e.into()),
-            };
-            if ids.is_empty() {
-                println!("no runs yet; `prompteval run` makes one");
-                return Exit::Success;
-            }
-            let ids: Vec<String> = match filtered {
-                None => ids,
-                Some(f) => ids
-                    .into_iter()
-                    .filter(|id| store.load(id).is_ok_and(|r| f.matches(&r.record)))
-                    .collect(),
-            };
-            if ids.is_empty() {
-                println!("no stored run matches the filters");
-                return Exit::Success;
-            }
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header([
-                "run",
-                "started",
-                "status",
-                "evals",
-                "cells",
-                "pass rate",
-                "gate",
-            ]);
-            for id in ids.iter().take(limit) {
-                let row = match store.load(id) {
-                    Ok(run) => {
-                        let r = &run.record;
-                        let (passed, scored) = r.summary.iter().fold((0, 0), |(p, s), row| {
-                            (p + row.passed, s + row.passed + row.failed)
-                        });
-                        vec![
-                            r.run_id.clone(),
-                            r.started_at.clone(),
-                            match (r.settings.shard, r.settings.merged_from.len()) {
-                                (Some(shard), _) => {
-                                    format!("{:?} (shard {shard})", r.status).to_lowercase()
-                                }
-                                (None, n) if n > 0 => {
-                                    format!("{:?} (merged {n})", r.status).to_lowercase()
-                                }
-                                _ => format!("{:?}", r.status).to_lowercase(),
-                            },
-                            r.evals
-                                .iter()
-                                .map(|e| e.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            format!("{}/{}", r.completed_cells, r.total_cells),
-                            if scored == 0 {
-                                "—".into()
-                            } else {
-                                format!("{:.1}%", passed as f64 * 100.0 / scored as f64)
-                            },
-                            match &r.gate {
-                                Some(g) if g.passed => "passed".into(),
-                                Some(_) => "FAILED".into(),
-                                None => "—".into(),
-                            },
-                        ]
-                    }
-                    Err(e) => vec![id.clone(), format!("unreadable: {e}")],
-                };
-                table.add_row(row);
-            }
-            println!("{table}");
-            if ids.len() > limit {
-                println!("… {} older runs not shown (--limit)", ids.len() - limit);
-            }
-            Exit::Success
-        }
+        RunsCommand::List { limit, filter } => list(&store, limit, &filter),
         RunsCommand::Show {
             id,
             all,
             max_rows,
             outputs,
-        } => {
-            let outputs = match output_formats(&outputs) {
-                Ok(o) => o,
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Exit::Input;
-                }
-            };
-            let run = match store.load(&id) {
-                Ok(run) => run,
-                Err(e) => return diagnostics::error(&e.into()),
-            };
-            let rows = if all { usize::MAX } else { max_rows };
-            let printed = match crate::analysis::baseline::load_comparison(&run) {
-                Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
-                None => print_run(ctx, &run, Some(rows)),
-            };
-            if let Err(e) = printed {
-                diagnostics::other(&e, e.hint());
-                return Exit::Runtime;
-            }
-            if let Err(e) = write_outputs(&run.record, &run, &outputs) {
-                diagnostics::other(&e, e.hint());
-                return Exit::Runtime;
-            }
-            Exit::Success
-        }
+        } => show(
+            ctx,
+            &store,
+            &id,
+            if all { usize::MAX } else { max_rows },
+            &outputs,
+        ),
         RunsCommand::Diff {
             a,
             b,
             max_cells,
             all,
         } => super::diff::diff(ctx, &store, &a, &b, max_cells, all),
-        RunsCommand::Rm { ids } => {
-            for id in &ids {
-                match store.remove(id) {
-                    Ok(removed) => println!("removed run {removed}"),
-                    Err(e) => return diagnostics::error(&e.into()),
-                }
-            }
-            Exit::Success
-        }
+        RunsCommand::Rm { ids } => remove(&store, &ids),
         RunsCommand::Gc { keep } => match store.gc(keep) {
             Ok(removed) => {
                 let kept = store.run_ids().map(|i| i.len()).unwrap_or(0);
@@ -163,64 +46,204 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             }
             Err(e) => diagnostics::error(&e.into()),
         },
-        RunsCommand::Merge { ids } => {
-            let new_id = crate::run::new_run_id();
-            match store.merge(&ids, &new_id) {
-                Ok(merged) => {
-                    let r = &merged.run.record;
-                    eprintln!(
-                        "merged {} shard runs into run {} ({} cells) in {}",
-                        r.settings.merged_from.len(),
-                        r.run_id,
-                        r.completed_cells,
-                        project.relative(&merged.run.dir).display()
-                    );
-                    if !merged.missing.is_empty() {
-                        let missing: Vec<String> =
-                            merged.missing.iter().map(|s| s.to_string()).collect();
-                        eprintln!(
-                            "warning: shards {} are missing; the merged run covers part of the plan",
-                            missing.join(", ")
-                        );
-                    }
-                    if let Err(e) = print_run(ctx, &merged.run, Some(20)) {
-                        diagnostics::other(&e, e.hint());
-                    }
-                    match &r.gate {
-                        _ if !merged.missing.is_empty() => Exit::Runtime,
-                        Some(g) if !g.passed => Exit::GateFailed,
-                        _ => Exit::Success,
-                    }
-                }
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    match e {
-                        crate::store::MergeError::Store(crate::store::StoreError::Io {
-                            ..
-                        }) => Exit::Runtime,
-                        _ => Exit::Input,
-                    }
-                }
+        RunsCommand::Merge { ids } => merge(ctx, &project, &store, &ids),
+        RunsCommand::Push { id, mlflow } => push(&project, &store, &id, &mlflow),
+    }
+}
+
+/// `runs list`: the stored runs, newest first, filtered.
+fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -> Exit {
+    let filter = match run_filter(filter) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Input;
+        }
+    };
+    let filtered = (filter.eval.is_some()
+        || filter.prompt.is_some()
+        || filter.model.is_some()
+        || filter.since.is_some())
+    .then_some(&filter);
+    let ids = match store.run_ids() {
+        Ok(ids) => ids,
+        Err(e) => return diagnostics::error(&e.into()),
+    };
+    if ids.is_empty() {
+        println!("no runs yet; `prompteval run` makes one");
+        return Exit::Success;
+    }
+    let ids: Vec<String> = match filtered {
+        None => ids,
+        Some(f) => ids
+            .into_iter()
+            .filter(|id| store.load(id).is_ok_and(|r| f.matches(&r.record)))
+            .collect(),
+    };
+    if ids.is_empty() {
+        println!("no stored run matches the filters");
+        return Exit::Success;
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header([
+        "run",
+        "started",
+        "status",
+        "evals",
+        "cells",
+        "pass rate",
+        "gate",
+    ]);
+    for id in ids.iter().take(limit) {
+        let row = match store.load(id) {
+            Ok(run) => list_row(&run.record),
+            Err(e) => vec![id.clone(), format!("unreadable: {e}")],
+        };
+        table.add_row(row);
+    }
+    println!("{table}");
+    if ids.len() > limit {
+        println!("… {} older runs not shown (--limit)", ids.len() - limit);
+    }
+    Exit::Success
+}
+
+/// One line of `runs list`: id, start, status, evals, cells, pass rate and gate.
+fn list_row(r: &crate::store::RunRecord) -> Vec<String> {
+    let (passed, scored) = r.summary.iter().fold((0, 0), |(p, s), row| {
+        (p + row.passed, s + row.passed + row.failed)
+    });
+    vec![
+        r.run_id.clone(),
+        r.started_at.clone(),
+        match (r.settings.shard, r.settings.merged_from.len()) {
+            (Some(shard), _) => format!("{:?} (shard {shard})", r.status).to_lowercase(),
+            (None, n) if n > 0 => format!("{:?} (merged {n})", r.status).to_lowercase(),
+            _ => format!("{:?}", r.status).to_lowercase(),
+        },
+        r.evals
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        format!("{}/{}", r.completed_cells, r.total_cells),
+        if scored == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", passed as f64 * 100.0 / scored as f64)
+        },
+        match &r.gate {
+            Some(g) if g.passed => "passed".into(),
+            Some(_) => "FAILED".into(),
+            None => "—".into(),
+        },
+    ]
+}
+
+/// `runs show ID`: a stored run's tables, and report files from it.
+fn show(
+    ctx: &Context,
+    store: &Store,
+    id: &str,
+    rows: usize,
+    outputs: &[std::path::PathBuf],
+) -> Exit {
+    let outputs = match output_formats(outputs) {
+        Ok(o) => o,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Exit::Input;
+        }
+    };
+    let run = match store.load(id) {
+        Ok(run) => run,
+        Err(e) => return diagnostics::error(&e.into()),
+    };
+    let printed = match crate::analysis::baseline::load_comparison(&run) {
+        Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
+        None => print_run(ctx, &run, Some(rows)),
+    };
+    if let Err(e) = printed {
+        diagnostics::other(&e, e.hint());
+        return Exit::Runtime;
+    }
+    if let Err(e) = write_outputs(&run.record, &run, &outputs) {
+        diagnostics::other(&e, e.hint());
+        return Exit::Runtime;
+    }
+    Exit::Success
+}
+
+/// `runs rm ID…`: removes runs.
+fn remove(store: &Store, ids: &[String]) -> Exit {
+    for id in ids {
+        match store.remove(id) {
+            Ok(removed) => println!("removed run {removed}"),
+            Err(e) => return diagnostics::error(&e.into()),
+        }
+    }
+    Exit::Success
+}
+
+/// `runs merge ID…`: joins the runs of a plan's shards into one run.
+fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exit {
+    let new_id = crate::run::new_run_id();
+    match store.merge(ids, &new_id) {
+        Ok(merged) => {
+            let r = &merged.run.record;
+            eprintln!(
+                "merged {} shard runs into run {} ({} cells) in {}",
+                r.settings.merged_from.len(),
+                r.run_id,
+                r.completed_cells,
+                project.relative(&merged.run.dir).display()
+            );
+            if !merged.missing.is_empty() {
+                let missing: Vec<String> = merged.missing.iter().map(|s| s.to_string()).collect();
+                eprintln!(
+                    "warning: shards {} are missing; the merged run covers part of the plan",
+                    missing.join(", ")
+                );
+            }
+            if let Err(e) = print_run(ctx, &merged.run, Some(20)) {
+                diagnostics::other(&e, e.hint());
+            }
+            match &r.gate {
+                _ if !merged.missing.is_empty() => Exit::Runtime,
+                Some(g) if !g.passed => Exit::GateFailed,
+                _ => Exit::Success,
             }
         }
-        RunsCommand::Push { id, mlflow } => {
-            let run = match store.load(&id) {
-                Ok(run) => run,
-                Err(e) => return diagnostics::error(&e.into()),
-            };
-            let client = match super::mlflow::required(mlflow.uri.as_deref(), &project) {
-                Ok(c) => c,
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Exit::Input;
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            match e {
+                crate::store::MergeError::Store(crate::store::StoreError::Io { .. }) => {
+                    Exit::Runtime
                 }
-            };
-            let options = super::mlflow::tracking_options(&mlflow, &project);
-            match super::mlflow::log(&client, &run, &options) {
-                Ok(()) => Exit::Success,
-                Err(exit) => exit,
+                _ => Exit::Input,
             }
         }
+    }
+}
+
+/// `runs push ID`: logs a stored run to MLflow.
+fn push(project: &Project, store: &Store, id: &str, mlflow: &crate::cli::args::MlflowArgs) -> Exit {
+    let run = match store.load(id) {
+        Ok(run) => run,
+        Err(e) => return diagnostics::error(&e.into()),
+    };
+    let client = match super::mlflow::required(mlflow.uri.as_deref(), project) {
+        Ok(c) => c,
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            return Exit::Input;
+        }
+    };
+    let options = super::mlflow::tracking_options(mlflow, project);
+    match super::mlflow::log(&client, &run, &options) {
+        Ok(()) => Exit::Success,
+        Err(exit) => exit,
     }
 }
 

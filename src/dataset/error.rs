@@ -1,0 +1,153 @@
+//! Why a dataset file cannot be read, with the file and line.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Location;
+
+/// A dataset file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The file does not exist.
+    #[error("dataset {} not found", path.display())]
+    Missing {
+        /// The file, as given.
+        path: PathBuf,
+        /// The project root it was resolved against.
+        root: PathBuf,
+    },
+    /// The file exists but could not be read.
+    #[error("failed to read dataset {}", path.display())]
+    Read {
+        /// The file, as given.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The extension is not one of [`EXTENSIONS`].
+    #[error(
+        "{}: unsupported dataset format {}. Choose from: .csv, .jsonl, .json, .yaml, .yml",
+        path.display(),
+        extension.as_deref().map(|e| format!("`.{e}`")).unwrap_or_else(|| "(no extension)".to_string())
+    )]
+    UnsupportedFormat {
+        /// The file, as given.
+        path: PathBuf,
+        /// Its extension, if it has one.
+        extension: Option<String>,
+    },
+    /// The text is not valid CSV, JSON or YAML, or has the wrong shape.
+    #[error("{location}: {message}")]
+    Parse {
+        /// Where the problem is.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// A CSV row with more or fewer fields than the header.
+    #[error("{location}: row has {found} fields, expected {expected} (one per header column)")]
+    FieldCount {
+        /// The row.
+        location: Location,
+        /// Columns in the header.
+        expected: usize,
+        /// Fields in the row.
+        found: usize,
+    },
+    /// Two rows share an id.
+    #[error("{location}: duplicate id `{id}` (also used on line {first_line})")]
+    DuplicateId {
+        /// The second row with the id.
+        location: Location,
+        /// The id.
+        id: String,
+        /// The line of the first row with the id.
+        first_line: usize,
+    },
+    /// A row's `id` is empty.
+    #[error("{location}: row has an empty `id`")]
+    EmptyId {
+        /// The row.
+        location: Location,
+    },
+    /// A row's `assert` is not an assertion or a list of them.
+    #[error("{location}: invalid `assert`: {message}")]
+    Assert {
+        /// The row.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row's `threshold` is not a number between 0 and 1.
+    #[error("{location}: invalid `threshold`: {message}")]
+    Threshold {
+        /// The row.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file holds no rows.
+    #[error("{}: dataset has no rows", path.display())]
+    Empty {
+        /// The file, as given.
+        path: PathBuf,
+    },
+}
+
+impl DatasetError {
+    /// Where the problem is.
+    pub fn location(&self) -> Location {
+        match self {
+            DatasetError::Missing { path, .. }
+            | DatasetError::Read { path, .. }
+            | DatasetError::UnsupportedFormat { path, .. }
+            | DatasetError::Empty { path } => Location::file(path),
+            DatasetError::Parse { location, .. }
+            | DatasetError::FieldCount { location, .. }
+            | DatasetError::DuplicateId { location, .. }
+            | DatasetError::EmptyId { location }
+            | DatasetError::Assert { location, .. }
+            | DatasetError::Threshold { location, .. } => location.clone(),
+        }
+    }
+
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DatasetError::Missing { root, .. } => Some(format!(
+                "dataset paths are relative to the project root ({})",
+                root.display()
+            )),
+            DatasetError::UnsupportedFormat { .. } => Some(
+                "save the rows as CSV (header row + rows), JSONL (one object per line), a JSON array of objects or a YAML list of mappings"
+                    .to_string(),
+            ),
+            DatasetError::FieldCount { .. } => Some(
+                "quote fields that contain commas or line breaks: \"a, b\"".to_string(),
+            ),
+            DatasetError::DuplicateId { .. } => Some(
+                "give every row a unique `id`, or drop the `id` column to number rows"
+                    .to_string(),
+            ),
+            DatasetError::EmptyId { .. } => Some(
+                "fill in the `id`, or drop the `id` column to number rows".to_string(),
+            ),
+            DatasetError::Assert { .. } => Some(
+                "write `assert` as a mapping or a list of them, e.g. assert: [{type: contains, value: Paris}]"
+                    .to_string(),
+            ),
+            DatasetError::Threshold { .. } => Some(
+                "a row's `threshold` is the weighted score (0 to 1) its case needs to pass, e.g. {\"input\": \"…\", \"threshold\": 0.5}"
+                    .to_string(),
+            ),
+            DatasetError::Empty { path } => Some(
+                if path.extension().is_some_and(|e| e == "csv") {
+                    "add rows below the header line".to_string()
+                } else {
+                    "add at least one row".to_string()
+                },
+            ),
+            DatasetError::Read { .. } | DatasetError::Parse { .. } => None,
+        }
+    }
+}

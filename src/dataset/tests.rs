@@ -1,0 +1,436 @@
+//! Unit tests of dataset loading, every format.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::json::json_element_lines;
+use super::*;
+use crate::diagnostic::{Location, Warning};
+use serde_json::json;
+
+/// Writes `content` as `datasets/<name>` in a fresh root and loads it.
+fn load_text(name: &str, content: &[u8]) -> Result<(Dataset, Vec<Warning>), DatasetError> {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("datasets")).unwrap();
+    let path = PathBuf::from("datasets").join(name);
+    std::fs::write(root.path().join(&path), content).unwrap();
+    load(root.path(), &path)
+}
+
+fn ok(name: &str, content: &str) -> Dataset {
+    match load_text(name, content.as_bytes()) {
+        Ok((dataset, warnings)) => {
+            assert!(warnings.is_empty(), "{warnings:?}");
+            dataset
+        }
+        Err(err) => panic!("{err}"),
+    }
+}
+
+fn err(name: &str, content: &str) -> DatasetError {
+    match load_text(name, content.as_bytes()) {
+        Ok((dataset, _)) => panic!("expected an error, loaded {dataset:?}"),
+        Err(err) => err,
+    }
+}
+
+fn ids(dataset: &Dataset) -> Vec<&str> {
+    dataset.rows.iter().map(|r| r.id.as_str()).collect()
+}
+
+fn lines(dataset: &Dataset) -> Vec<usize> {
+    dataset.rows.iter().map(|r| r.line).collect()
+}
+
+#[test]
+fn csv_rows_are_strings_with_numbered_ids() {
+    let d = ok(
+        "r.csv",
+        "text,expected\n\"great, really\",positive\nbad,negative\n",
+    );
+    assert_eq!(d.path, PathBuf::from("datasets/r.csv"));
+    assert_eq!(d.columns, ["text", "expected"]);
+    assert_eq!(ids(&d), ["1", "2"]);
+    assert_eq!(lines(&d), [2, 3]);
+    assert_eq!(d.rows[0].vars["text"], json!("great, really"));
+    assert_eq!(d.rows[1].expected(), Some(&json!("negative")));
+    assert!(d.rows[0].asserts.is_empty());
+    assert_eq!(
+        d.rows[0].context.get_attr("text").unwrap().as_str(),
+        Some("great, really")
+    );
+}
+
+#[test]
+fn hash_is_sha256_of_the_bytes() {
+    let d = ok("r.csv", "a\n1\n");
+    assert_eq!(
+        d.hash,
+        format!("sha256:{}", hex::encode(Sha256::digest(b"a\n1\n")))
+    );
+}
+
+#[test]
+fn csv_id_column_and_multiline_fields_keep_lines() {
+    let d = ok(
+        "r.csv",
+        "id,text\nfirst,\"two\nlines\"\n\nsecond,x\nthird,y",
+    );
+    assert_eq!(ids(&d), ["first", "second", "third"]);
+    assert_eq!(lines(&d), [2, 5, 6]);
+    assert_eq!(d.columns, ["id", "text"]);
+}
+
+#[test]
+fn csv_bom_is_trimmed_and_headers_trimmed() {
+    let d = ok("r.csv", "\u{feff}id, text\n1,a\n");
+    assert_eq!(d.columns, ["id", "text"]);
+    assert_eq!(ids(&d), ["1"]);
+}
+
+#[test]
+fn csv_wrong_field_count_names_line_and_counts() {
+    let e = err("r.csv", "a,b\n1,2\n\n\r\n3,4,5\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.csv:5: row has 3 fields, expected 2 (one per header column)"
+    );
+    assert!(e.hint().unwrap().contains("quote"));
+    let e = err("r.csv", "a,b\n1\n");
+    assert!(
+        matches!(
+            e,
+            DatasetError::FieldCount {
+                expected: 2,
+                found: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn csv_without_rows_is_empty() {
+    for content in ["", "a,b\n"] {
+        let e = err("r.csv", content);
+        assert_eq!(e.to_string(), "datasets/r.csv: dataset has no rows");
+        assert_eq!(e.hint().unwrap(), "add rows below the header line");
+    }
+}
+
+#[test]
+fn csv_bad_headers() {
+    let e = err("r.csv", "a,,b\n1,2,3\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.csv:1: column 2 of the header has no name"
+    );
+    let e = err("r.csv", "\n\na,b,a\n1,2,3\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.csv:3: column `a` appears twice in the header"
+    );
+}
+
+#[test]
+fn csv_invalid_utf8_names_the_line() {
+    let e = load_text("r.csv", b"a,b\n1,2\nx,\xff\xfe\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.csv:3: field 2 is not valid UTF-8"
+    );
+}
+
+#[test]
+fn csv_assert_column_is_an_ordinary_variable() {
+    let d = ok("r.csv", "text,assert\na,b\n");
+    assert_eq!(d.columns, ["text", "assert"]);
+    assert!(d.rows[0].asserts.is_empty());
+    assert_eq!(d.rows[0].vars["assert"], json!("b"));
+}
+
+#[test]
+fn jsonl_rows_nested_values_and_blank_lines() {
+    let d = ok(
+        "r.jsonl",
+        "{\"id\": 7, \"q\": \"a\"}\n\n{\"q\": \"b\", \"meta\": {\"tags\": [1, 2]}}\r\n",
+    );
+    assert_eq!(ids(&d), ["7", "2"]);
+    assert_eq!(lines(&d), [1, 3]);
+    assert_eq!(d.columns, ["id", "q", "meta"]);
+    assert_eq!(d.rows[1].vars["meta"], json!({"tags": [1, 2]}));
+    let tags = d.rows[1]
+        .context
+        .get_attr("meta")
+        .unwrap()
+        .get_attr("tags")
+        .unwrap();
+    assert_eq!(tags.len(), Some(2));
+}
+
+#[test]
+fn jsonl_errors_have_line_and_column() {
+    let e = err("r.jsonl", "{\"a\": 1}\n{\"a\": }\n");
+    assert_eq!(e.location(), Location::at("datasets/r.jsonl", 2, 7));
+    assert!(
+        e.to_string()
+            .starts_with("datasets/r.jsonl:2:7: expected value"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("at line"), "{e}");
+    let e = err("r.jsonl", "{\"a\": 1}\n[1]\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.jsonl:2: expected a JSON object on each line, found a list"
+    );
+}
+
+#[test]
+fn json_rows_have_the_line_where_each_element_starts() {
+    let text = r#"[
+  {"id": "a", "text": "has ] and { and \" inside"},
+  {
+"id": "b",
+"nested": [{"x": 1}, {"y": "]"}]
+  },
+
+  {"id": "c"}
+]"#;
+    let d = ok("r.json", text);
+    assert_eq!(ids(&d), ["a", "b", "c"]);
+    assert_eq!(lines(&d), [2, 3, 8]);
+    assert_eq!(d.rows[1].vars["nested"], json!([{"x": 1}, {"y": "]"}]));
+}
+
+#[test]
+fn json_element_scanner_handles_one_line_arrays() {
+    assert_eq!(json_element_lines("[{}, {}]"), [1, 1]);
+    assert_eq!(json_element_lines("\n\n[\n]"), Vec::<usize>::new());
+    assert_eq!(json_element_lines("[\"a\\\\\",\n{}]"), [1, 2]);
+}
+
+#[test]
+fn json_errors() {
+    let e = err("r.json", "[\n  {\"a\": 1},\n  {\"a\" 2}\n]");
+    assert_eq!(e.location(), Location::at("datasets/r.json", 3, 8));
+    let e = err("r.json", "\n{\"a\": 1}");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.json:2: expected a top-level array of objects, found an object"
+    );
+    let e = err("r.json", "[{\"a\": 1},\n \"x\"]");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.json:2: row 2 is a string, expected an object"
+    );
+    assert_eq!(
+        err("r.json", "[]").to_string(),
+        "datasets/r.json: dataset has no rows"
+    );
+}
+
+#[test]
+fn yaml_rows_lines_and_nested_values() {
+    let text = "# reviews\n- id: one\n  text: fine\n  meta:\n    - a\n    - b\n\n-   text: |\n      - not an item\n    n: 3\n";
+    let d = ok("r.yaml", text);
+    assert_eq!(ids(&d), ["one", "2"]);
+    assert_eq!(lines(&d), [2, 8]);
+    assert_eq!(d.rows[0].vars["meta"], json!(["a", "b"]));
+    assert_eq!(d.rows[1].vars["n"], json!(3));
+    assert_eq!(d.columns, ["id", "text", "meta", "n"]);
+}
+
+#[test]
+fn yaml_indented_list_and_yml_extension() {
+    let d = ok("r.yml", "---\n  - {id: 1}\n  - id: 2\n");
+    assert_eq!(ids(&d), ["1", "2"]);
+    assert_eq!(lines(&d), [2, 3]);
+}
+
+#[test]
+fn yaml_errors_have_location() {
+    let e = err("r.yaml", "- a: 1\n- b: [1\n");
+    assert!(e.location().line.is_some(), "{e}");
+    assert!(e.to_string().starts_with("datasets/r.yaml:"), "{e}");
+    let e = err("r.yaml", "a: 1\n");
+    assert!(e.to_string().contains("expected a sequence"), "{e}");
+    let e = err("r.yaml", "- a: 1\n- just text\n");
+    assert!(e.to_string().starts_with("datasets/r.yaml:2:"), "{e}");
+    let e = err("r.yaml", "# nothing\n");
+    assert!(matches!(e, DatasetError::Empty { .. }), "{e}");
+}
+
+#[test]
+fn per_row_asserts_are_parsed_and_removed_from_vars() {
+    let d = ok(
+        "r.jsonl",
+        concat!(
+            "{\"q\": \"a\", \"assert\": {\"type\": \"contains\", \"value\": \"x\"}}\n",
+            "{\"q\": \"b\", \"assert\": [{\"type\": \"equals\"}, {\"type\": \"latency\", \"threshold\": 5}]}\n",
+            "{\"q\": \"c\", \"assert\": null}\n",
+        ),
+    );
+    assert_eq!(d.columns, ["q"]);
+    assert!(!d.rows[0].vars.contains_key("assert"));
+    assert_eq!(d.rows[0].asserts.len(), 1);
+    assert_eq!(d.rows[0].asserts[0].kind, "contains");
+    assert_eq!(d.rows[0].asserts[0].value, Some(json!("x")));
+    assert_eq!(d.rows[1].asserts.len(), 2);
+    assert_eq!(d.rows[1].asserts[1].threshold, Some(5.0));
+    assert!(d.rows[2].asserts.is_empty());
+}
+
+#[test]
+fn per_row_thresholds_are_parsed_and_removed_from_vars() {
+    let d = ok(
+        "r.jsonl",
+        "{\"q\": \"a\", \"threshold\": 0.5}\n{\"q\": \"b\"}\n{\"q\": \"c\", \"threshold\": null}\n",
+    );
+    assert_eq!(d.columns, ["q"]);
+    assert_eq!(d.rows[0].threshold, Some(0.5));
+    assert!(!d.rows[0].vars.contains_key("threshold"));
+    assert_eq!(d.rows[1].threshold, None);
+    assert_eq!(d.rows[2].threshold, None);
+    let d = ok("r.yaml", "- q: a\n  threshold: 1\n");
+    assert_eq!(d.rows[0].threshold, Some(1.0));
+}
+
+#[test]
+fn bad_row_threshold_names_file_line_and_problem() {
+    let e = err("r.jsonl", "{\"q\": 1}\n{\"threshold\": 1.5}\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.jsonl:2: invalid `threshold`: must be between 0 and 1, found 1.5"
+    );
+    assert!(e.hint().unwrap().contains("\"threshold\": 0.5"));
+    let e = err("r.jsonl", "{\"threshold\": \"high\"}\n");
+    assert!(e.to_string().ends_with("found a string"), "{e}");
+}
+
+#[test]
+fn csv_threshold_column_is_an_ordinary_variable() {
+    let d = ok("r.csv", "text,threshold\na,0.5\n");
+    assert_eq!(d.columns, ["text", "threshold"]);
+    assert_eq!(d.rows[0].threshold, None);
+}
+
+#[test]
+fn per_row_asserts_in_yaml() {
+    let d = ok(
+        "r.yaml",
+        "- q: a\n  assert:\n    - type: icontains\n      value: Paris\n",
+    );
+    assert_eq!(d.rows[0].asserts[0].kind, "icontains");
+}
+
+#[test]
+fn malformed_assert_names_file_line_and_problem() {
+    let e = err("r.jsonl", "{\"q\": 1}\n{\"assert\": \"contains\"}\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.jsonl:2: invalid `assert`: expected an assertion (a mapping with `type`) or a list of them, found a string"
+    );
+    assert!(e.hint().is_some());
+    let e = err("r.jsonl", "{\"assert\": [{\"value\": 1}]}\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.jsonl:1: invalid `assert`: at `assert[0]`: missing field `type`"
+    );
+    let e = err(
+        "r.jsonl",
+        "{\"assert\": {\"type\": \"x\", \"threshold\": \"high\"}}\n",
+    );
+    assert!(
+        e.to_string()
+            .contains("at `assert.threshold`: invalid type: string \"high\""),
+        "{e}"
+    );
+    let e = err("r.jsonl", "{\"assert\": [1]}\n");
+    assert!(e.to_string().contains("`assert[0]` is a number"), "{e}");
+}
+
+#[test]
+fn unknown_assert_keys_are_warnings() {
+    let (d, warnings) = load_text(
+        "r.jsonl",
+        b"{\"q\": 1}\n{\"assert\": [{\"type\": \"contains\", \"valeu\": \"x\"}]}\n",
+    )
+    .unwrap();
+    assert_eq!(d.rows[1].asserts[0].value, None);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(
+        warnings[0].to_string(),
+        "datasets/r.jsonl:2: unknown key `assert[0].valeu` ignored"
+    );
+}
+
+#[test]
+fn duplicate_ids_name_both_lines() {
+    let e = err("r.csv", "id,q\na,1\nb,2\na,3\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.csv:4: duplicate id `a` (also used on line 2)"
+    );
+    // An explicit id may collide with a row number.
+    let e = err("r.jsonl", "{\"id\": 2}\n{\"q\": 1}\n");
+    assert!(
+        matches!(e, DatasetError::DuplicateId { first_line: 1, .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn empty_and_invalid_ids() {
+    let e = err("r.csv", "id,q\n,1\n");
+    assert_eq!(e.to_string(), "datasets/r.csv:2: row has an empty `id`");
+    let e = err("r.jsonl", "{\"id\": null}\n");
+    assert!(matches!(e, DatasetError::EmptyId { .. }), "{e}");
+    let e = err("r.jsonl", "{\"id\": [1]}\n");
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.jsonl:1: `id` must be a string or a number, found a list"
+    );
+}
+
+#[test]
+fn columns_are_the_union_in_first_appearance_order() {
+    let d = ok("r.jsonl", "{\"b\": 1}\n{\"a\": 1, \"b\": 2}\n{\"c\": 1}\n");
+    assert_eq!(d.columns, ["b", "a", "c"]);
+}
+
+#[test]
+fn missing_file_and_unsupported_format() {
+    let root = tempfile::tempdir().unwrap();
+    let e = load(root.path(), Path::new("datasets/none.csv")).unwrap_err();
+    assert_eq!(e.to_string(), "dataset datasets/none.csv not found");
+    assert!(e
+        .hint()
+        .unwrap()
+        .starts_with("dataset paths are relative to the project root"));
+    let e = load(root.path(), Path::new("datasets/r.txt")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "datasets/r.txt: unsupported dataset format `.txt`. Choose from: .csv, .jsonl, .json, .yaml, .yml"
+    );
+    let e = load(root.path(), Path::new("data")).unwrap_err();
+    assert!(e.to_string().contains("(no extension)"), "{e}");
+}
+
+#[test]
+fn non_utf8_json_names_the_line() {
+    let e = load_text("r.json", b"[\n{\"a\": \"\xff\"}]").unwrap_err();
+    assert_eq!(e.to_string(), "datasets/r.json:2: file is not valid UTF-8");
+}
+
+#[test]
+fn many_csv_rows_load() {
+    let mut text = String::from("id,text,expected\n");
+    for i in 0..5000 {
+        text.push_str(&format!("r{i},\"review number {i}, fine\",positive\n"));
+    }
+    let d = ok("big.csv", &text);
+    assert_eq!(d.rows.len(), 5000);
+    assert_eq!(d.rows[4999].line, 5001);
+}

@@ -1,0 +1,127 @@
+//! Eval files → a validated [`Plan`]: every eval is built, every provider made, and every
+//! problem collected before failing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::config::project::Project;
+use crate::diagnostic::Warning;
+use crate::error::Error;
+use crate::provider::{self, Provider, ProviderConfig};
+use crate::registry::Registry;
+use crate::template::TemplateSet;
+
+use super::eval::{EvalContext, Shared};
+use super::judges::judge_overrides;
+use super::selection::{select_evals, Selection};
+use super::{Plan, SpecError};
+
+/// Builds and validates the plan. Collects every problem it can find before failing.
+pub fn plan(
+    project: &Project,
+    registry: &Registry,
+    selection: &Selection,
+) -> Result<(Plan, Vec<Warning>), Error> {
+    plan_with(project, registry, selection, &provider::build)
+}
+
+/// Builds a provider from its name and settings (see [`provider::build`]).
+pub type BuildProvider =
+    dyn Fn(&str, &ProviderConfig) -> Result<Arc<dyn Provider>, provider::ProviderConfigError>;
+
+/// [`plan`] with providers made by `build` ([`provider::build_offline`] for an offline run).
+pub fn plan_with(
+    project: &Project,
+    registry: &Registry,
+    selection: &Selection,
+    build: &BuildProvider,
+) -> Result<(Plan, Vec<Warning>), Error> {
+    registry.check()?;
+    let mut errors = Vec::new();
+    let files = select_evals(project, selection)?;
+    let mut shared = Shared {
+        templates: TemplateSet::new(registry.partials())?,
+        compiled: BTreeSet::new(),
+        datasets: HashMap::new(),
+        warnings: Vec::new(),
+        prompt_names_used: BTreeSet::new(),
+    };
+    let mut providers = BTreeMap::new();
+    let mut provider_configs = BTreeMap::new();
+    let mut evals = Vec::new();
+    let mut notes = Vec::new();
+
+    for (name, path) in files {
+        let ctx = EvalContext {
+            project,
+            registry,
+            selection,
+            name: &name,
+            display: project.relative(&path),
+        };
+        match ctx.build(&path, &mut shared) {
+            Ok(Some(eval)) => {
+                for model in eval.models.iter().chain(&eval.scorer_models) {
+                    if providers.contains_key(model) {
+                        continue;
+                    }
+                    let config = resolve_model(project, model).unwrap_or_default();
+                    match build(model, &config) {
+                        Ok(p) => {
+                            providers.insert(model.clone(), p);
+                            provider_configs.insert(model.clone(), config);
+                        }
+                        Err(e) => errors.push(e.into()),
+                    }
+                }
+                evals.push(eval);
+            }
+            Ok(None) => notes.push(format!(
+                "skipped eval `{name}`: it uses none of the prompts given with --prompt"
+            )),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    for r in &selection.prompts {
+        if !shared.prompt_names_used.contains(&r.name) && errors.is_empty() {
+            errors.push(
+                SpecError::PromptNotUsed {
+                    name: r.name.clone(),
+                }
+                .into(),
+            );
+        }
+    }
+    let mut scoring = crate::score::ScoringSetup::new(project.root.clone());
+    if errors.is_empty() {
+        errors.extend(judge_overrides(
+            registry,
+            &evals,
+            &mut shared.templates,
+            &mut shared.compiled,
+            &mut scoring,
+        ));
+    }
+    Error::collect(errors)?;
+    Ok((
+        Plan {
+            evals,
+            templates: shared.templates,
+            providers,
+            provider_configs,
+            notes,
+            scoring,
+        },
+        shared.warnings,
+    ))
+}
+
+/// The settings a model name stands for: a configured provider or an inline id.
+pub fn resolve_model(project: &Project, model: &str) -> Option<ProviderConfig> {
+    project
+        .config
+        .providers
+        .get(model)
+        .cloned()
+        .or_else(|| provider::inline(model))
+}

@@ -1,0 +1,199 @@
+//! Problems with eval files and the selection, found while planning.
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Location;
+
+/// A problem with an eval file or the selection, found while planning.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// An eval named on the command line does not exist.
+    #[error("no eval named `{name}`")]
+    EvalNotFound {
+        /// As given.
+        name: String,
+        /// The evals that exist.
+        available: Vec<String>,
+    },
+    /// A prompt reference that does not parse.
+    #[error("{location}: {source}")]
+    BadReference {
+        /// Where it is written.
+        location: Location,
+        /// Why it does not parse.
+        #[source]
+        source: crate::registry::ParseRefError,
+    },
+    /// A prompt reference that does not resolve.
+    #[error("{location}: cannot resolve prompt `{reference}`")]
+    Unresolved {
+        /// Where it is written.
+        location: Location,
+        /// As written.
+        reference: String,
+        /// Why.
+        #[source]
+        source: crate::registry::RegistryError,
+    },
+    /// A model that is neither configured nor an inline id.
+    #[error("{location}: unknown model `{model}`")]
+    UnknownModel {
+        /// Where it is written.
+        location: Location,
+        /// As written.
+        model: String,
+        /// Configured provider names.
+        configured: Vec<String>,
+    },
+    /// An eval without prompts or models.
+    #[error("{location}: no {what} to run")]
+    Empty {
+        /// The eval file.
+        location: Location,
+        /// `prompts` or `models`.
+        what: &'static str,
+    },
+    /// A template reads a variable the dataset does not have.
+    #[error(
+        "{reference} uses variable `{variable}`, but {} has no such {}",
+        row.as_ref().map(|(id, line)| format!("{}:{line} (case {id})", dataset.display())).unwrap_or_else(|| dataset.display().to_string()),
+        if row.is_some() { "key" } else { "column" }
+    )]
+    MissingVariable {
+        /// `sentiment@2`, or `evals/x.yaml assert[1]`.
+        reference: String,
+        /// The variable.
+        variable: String,
+        /// The dataset file.
+        dataset: PathBuf,
+        /// The columns it has.
+        columns: Vec<String>,
+        /// The row lacking it (id, line), when only some rows lack it.
+        row: Option<(String, usize)>,
+    },
+    /// A prompt that does not render with a row (an unknown filter, a missing attribute).
+    #[error("{reference} does not render with {}:{line} (case {case})", dataset.display())]
+    RenderFailed {
+        /// `sentiment@2`.
+        reference: String,
+        /// The dataset file.
+        dataset: PathBuf,
+        /// The case id.
+        case: String,
+        /// The row's line.
+        line: usize,
+        /// Why.
+        #[source]
+        source: crate::template::TemplateError,
+    },
+    /// A bad value in an eval file.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// Where.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// A scorer names a grader or embedder that is not a provider.
+    #[error("{location}: unknown {key} `{name}`")]
+    UnknownScorerModel {
+        /// Where it is named.
+        location: Location,
+        /// `grader` or `embedder`.
+        key: &'static str,
+        /// As written.
+        name: String,
+        /// Configured provider names.
+        configured: Vec<String>,
+    },
+    /// A scorer that calls a model, with no such model configured.
+    #[error("{location}: `{kind}` assertion needs a {key}, and none is configured")]
+    NoScorerModel {
+        /// Where the assertion is written.
+        location: Location,
+        /// The assertion type.
+        kind: String,
+        /// `grader` or `embedder`.
+        key: &'static str,
+    },
+    /// `--case` matched nothing, or every case was filtered out.
+    #[error("{location}: no cases selected from {dataset}")]
+    NoCases {
+        /// The eval file.
+        location: Location,
+        /// The dataset.
+        dataset: String,
+    },
+    /// A `--prompt` that no eval uses.
+    #[error("no selected eval uses prompt `{name}`")]
+    PromptNotUsed {
+        /// The prompt name.
+        name: String,
+    },
+    /// An eval file could not be listed or read.
+    #[error("failed to list eval files in {}", dir.display())]
+    ListEvals {
+        /// The directory.
+        dir: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SpecError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SpecError::EvalNotFound { available, .. } if available.is_empty() => Some(
+                "there are no eval files in evals/; `prompteval init` creates an example".into(),
+            ),
+            SpecError::EvalNotFound { available, .. } => {
+                Some(format!("choose from: {}", available.join(", ")))
+            }
+            SpecError::BadReference { .. } => None,
+            SpecError::Unresolved { source, .. } => source.hint(),
+            SpecError::UnknownModel { configured, .. } => Some(format!(
+                "use a provider from prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL, anthropic:MODEL, ollama:MODEL",
+                if configured.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            )),
+            SpecError::Empty { what, .. } => Some(format!("list at least one under `{what}:`")),
+            SpecError::MissingVariable { columns, row, .. } => Some(format!(
+                "{} {}; add the {} or change the template",
+                if row.is_some() {
+                    "that row has"
+                } else {
+                    "the dataset has columns"
+                },
+                columns.join(", "),
+                if row.is_some() {
+                    "key to every row"
+                } else {
+                    "column"
+                }
+            )),
+            SpecError::RenderFailed { source, .. } => source.hint(),
+            SpecError::Invalid { .. } => None,
+            SpecError::UnknownScorerModel { configured, .. } => Some(format!(
+                "choose from the providers in prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL",
+                if configured.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            )),
+            SpecError::NoScorerModel { key, .. } => Some(format!(
+                "set `{key}: <provider>` in the eval file, under `defaults:` in prompteval.yaml, or on the assertion"
+            )),
+            SpecError::NoCases { .. } => Some("check --case and --limit".into()),
+            SpecError::PromptNotUsed { .. } => Some(
+                "`--prompt` replaces the versions of a prompt that an eval already uses".into(),
+            ),
+            SpecError::ListEvals { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! One eval file → an [`EvalPlan`]: its prompts, models, gate, assertions, dataset rows and
+//! scorer models, each checked, with every problem collected.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::project::Project;
+use crate::config::yaml;
+use crate::dataset::{self, Dataset, Row};
+use crate::diagnostic::{Location, Warning};
+use crate::error::Error;
+use crate::gate::GateConfig;
+use crate::provider::ProviderConfig;
+use crate::registry::{Params, PromptRef, Registry};
+use crate::score::{Assertion, ProviderRole, Transform};
+use crate::template::TemplateSet;
+
+use super::eval_file::{assertion_origin, EvalFile};
+use super::selection::Selection;
+use super::{resolve_model, EvalPlan, PlannedPrompt, SpecError};
+
+/// What the evals of one plan share: compiled templates, loaded datasets, warnings.
+pub(super) struct Shared {
+    /// Every prompt version and assertion value compiled so far.
+    pub(super) templates: TemplateSet,
+    /// References of the prompt versions already in `templates`.
+    pub(super) compiled: BTreeSet<String>,
+    /// Datasets by path as written, each loaded once.
+    pub(super) datasets: HashMap<PathBuf, Arc<Dataset>>,
+    /// Warnings of every file read.
+    pub(super) warnings: Vec<Warning>,
+    /// Prompt names the evals' files use (before `--prompt` replaced them).
+    pub(super) prompt_names_used: BTreeSet<String>,
+}
+
+/// The eval being planned: where it is and what the run selected.
+pub(super) struct EvalContext<'a> {
+    pub(super) project: &'a Project,
+    pub(super) registry: &'a Registry,
+    pub(super) selection: &'a Selection,
+    pub(super) name: &'a str,
+    /// The eval file as the user would name it.
+    pub(super) display: PathBuf,
+}
+
+/// One eval file being checked: its text (for locations) and the problems found so far.
+struct Builder<'c, 'a> {
+    ctx: &'c EvalContext<'a>,
+    text: String,
+    errors: Vec<Error>,
+}
+
+/// The assertions of the eval file, each with the label that names it in errors.
+type Labelled = Vec<(String, Assertion)>;
+
+impl EvalContext<'_> {
+    /// Builds the eval in `path`: `Ok(None)` when `--prompt` leaves it nothing to run.
+    pub(super) fn build(
+        &self,
+        path: &Path,
+        shared: &mut Shared,
+    ) -> Result<Option<EvalPlan>, Vec<Error>> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![Error::Yaml(yaml::YamlError::Read {
+                path: self.display.clone(),
+                source,
+            })]
+        })?;
+        let (file, mut warns): (EvalFile, _) =
+            yaml::parse(&text, &self.display).map_err(|e| vec![e.into()])?;
+        shared.warnings.append(&mut warns);
+        let mut b = Builder {
+            ctx: self,
+            text,
+            errors: Vec::new(),
+        };
+        let Some(prompts) = b.prompts(&file, shared) else {
+            return Ok(None);
+        };
+        let (models, model_configs) = b.models(&file);
+        let repeat = b.repeat(&file);
+        let gate = b.gate(&file, &prompts);
+        let assertions = b.assertions(&file, &mut shared.templates);
+        let transform = b.transform(&file, &mut shared.templates);
+        let Some(dataset) = b.dataset(&file, shared) else {
+            return Err(b.errors);
+        };
+        let rows = b.rows(&file, &dataset);
+        let row_assertions = b.row_assertions(&rows, &dataset, &mut shared.templates);
+        let cells_per_case = prompts.len() * models.len();
+        let (grader, embedder, scorer_models) = b.scorer_models(
+            &file,
+            &assertions,
+            (&rows, &row_assertions),
+            &dataset,
+            cells_per_case,
+        );
+        let templates = &shared.templates;
+        b.check_variables(
+            &prompts,
+            &assertions,
+            transform.as_ref(),
+            &dataset,
+            &rows,
+            templates,
+        );
+        b.check_row_variables(&rows, &row_assertions, &dataset, templates);
+        if b.errors.is_empty() {
+            b.check_render(&prompts, &rows, &dataset, templates);
+        }
+        if !b.errors.is_empty() {
+            return Err(b.errors);
+        }
+        Ok(Some(EvalPlan {
+            name: self.name.to_string(),
+            path: self.display.clone(),
+            description: file.description,
+            dataset,
+            params: params(&prompts, &model_configs),
+            rows,
+            prompts,
+            models,
+            assertions: assertions.into_iter().map(|(_, a)| a).collect(),
+            row_assertions,
+            repeat,
+            threshold: file.threshold,
+            transform,
+            gate,
+            grader,
+            embedder,
+            scorer_models,
+        }))
+    }
+}
+
+impl Builder<'_, '_> {
+    fn loc(&self, key: &str) -> Location {
+        Location::line_of_key(&self.ctx.display, &self.text, key)
+    }
+
+    fn push(&mut self, error: impl Into<Error>) {
+        self.errors.push(error.into());
+    }
+
+    fn invalid(&mut self, location: Location, message: String) {
+        self.push(SpecError::Invalid { location, message });
+    }
+
+    /// The prompts as written, or replaced by `--prompt` for the prompt names this eval
+    /// uses; `None` when `--prompt` names none of them.
+    fn prompts(&mut self, file: &EvalFile, shared: &mut Shared) -> Option<Vec<PlannedPrompt>> {
+        let mut written = Vec::new();
+        for (i, raw) in file.prompts.iter().enumerate() {
+            match raw.parse::<PromptRef>() {
+                Ok(r) => written.push((raw.clone(), r)),
+                Err(source) => {
+                    let location = self.loc(&format!("prompts[{i}]"));
+                    self.push(SpecError::BadReference { location, source });
+                }
+            }
+        }
+        let used: BTreeSet<String> = written.iter().map(|(_, r)| r.name.clone()).collect();
+        shared.prompt_names_used.extend(used.iter().cloned());
+        let selected = &self.ctx.selection.prompts;
+        let refs: Vec<(String, PromptRef)> = if selected.is_empty() {
+            written
+        } else {
+            let chosen: Vec<_> = selected
+                .iter()
+                .filter(|r| used.contains(&r.name))
+                .map(|r| (r.to_string(), r.clone()))
+                .collect();
+            if chosen.is_empty() {
+                return None;
+            }
+            chosen
+        };
+        let mut prompts: Vec<PlannedPrompt> = Vec::new();
+        for (requested, r) in refs {
+            let version = match self.ctx.registry.resolve(&r) {
+                Ok(version) => version,
+                Err(source) => {
+                    let location = self.loc("prompts");
+                    self.push(SpecError::Unresolved {
+                        location,
+                        reference: requested,
+                        source,
+                    });
+                    continue;
+                }
+            };
+            if prompts
+                .iter()
+                .any(|p| p.version.reference() == version.reference())
+            {
+                continue;
+            }
+            if shared.compiled.insert(version.reference()) {
+                if let Err(e) = shared.templates.add_prompt(version) {
+                    self.push(e);
+                    continue;
+                }
+            }
+            prompts.push(PlannedPrompt {
+                requested,
+                version: Arc::new(version.clone()),
+            });
+        }
+        if file.prompts.is_empty() {
+            self.push(SpecError::Empty {
+                location: Location::file(&self.ctx.display),
+                what: "prompts",
+            });
+        }
+        Some(prompts)
+    }
+
+    /// The models (`--model`, else the eval's, else the project's defaults) and their
+    /// settings.
+    fn models(&mut self, file: &EvalFile) -> (Vec<String>, Vec<ProviderConfig>) {
+        let ctx = self.ctx;
+        let models: Vec<String> = if !ctx.selection.models.is_empty() {
+            ctx.selection.models.clone()
+        } else if !file.models.is_empty() {
+            file.models.clone()
+        } else {
+            ctx.project.config.defaults.models.clone()
+        };
+        if models.is_empty() {
+            self.push(SpecError::Empty {
+                location: Location::file(&ctx.display),
+                what: "models",
+            });
+        }
+        let mut configs = Vec::new();
+        for (i, model) in models.iter().enumerate() {
+            match resolve_model(ctx.project, model) {
+                Some(c) => configs.push(c),
+                None => {
+                    let location = if ctx.selection.models.is_empty() {
+                        self.loc(&format!("models[{i}]"))
+                    } else {
+                        Location::file("--model")
+                    };
+                    self.push(SpecError::UnknownModel {
+                        location,
+                        model: model.clone(),
+                        configured: ctx.project.config.providers.keys().cloned().collect(),
+                    });
+                }
+            }
+        }
+        (models, configs)
+    }
+
+    /// The repeats per case; also checks the eval's case `threshold`.
+    fn repeat(&mut self, file: &EvalFile) -> u32 {
+        let repeat = self.ctx.selection.repeat.or(file.repeat).unwrap_or(1);
+        if repeat == 0 {
+            let location = self.loc("repeat");
+            self.invalid(location, "`repeat` must be at least 1".into());
+        }
+        if let Some(t) = file.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                let location = self.loc("threshold");
+                self.invalid(
+                    location,
+                    format!("`threshold` must be between 0 and 1, got {t}"),
+                );
+            }
+        }
+        repeat
+    }
+
+    /// The gate, with `gate.prompts` resolved to the versions this eval runs.
+    fn gate(&mut self, file: &EvalFile, prompts: &[PlannedPrompt]) -> GateConfig {
+        let mut gate = file.gate.clone().unwrap_or_default();
+        if !self.ctx.selection.prompts.is_empty() {
+            // --prompt replaced the eval's versions: hold every prompt run to the gate.
+            gate.prompts.clear();
+        }
+        let mut gated = Vec::new();
+        for (i, wanted) in gate.prompts.iter().enumerate() {
+            let found = prompts.iter().find(|p| {
+                p.requested == *wanted
+                    || p.version.reference() == *wanted
+                    || wanted
+                        .parse::<PromptRef>()
+                        .ok()
+                        .and_then(|r| self.ctx.registry.resolve(&r).ok())
+                        .is_some_and(|v| v.reference() == p.version.reference())
+            });
+            match found {
+                Some(p) => gated.push(p.version.reference()),
+                None => {
+                    let location = self.loc(&format!("gate.prompts[{i}]"));
+                    let names: Vec<&str> = prompts.iter().map(|p| p.requested.as_str()).collect();
+                    self.invalid(
+                        location,
+                        format!(
+                            "`gate.prompts` names `{wanted}`, which is not one of this eval's prompts ({})",
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        gate.prompts = gated;
+        for (key, v) in [
+            ("min_pass_rate", gate.min_pass_rate),
+            ("min_score", gate.min_score),
+        ] {
+            if let Some(v) = v.filter(|v| !(0.0..=1.0).contains(v)) {
+                let location = self.loc(key);
+                self.invalid(
+                    location,
+                    format!("`gate.{key}` must be between 0 and 1, got {v}"),
+                );
+            }
+        }
+        gate
+    }
+
+    /// The eval's assertions, compiled.
+    fn assertions(&mut self, file: &EvalFile, templates: &mut TemplateSet) -> Labelled {
+        let mut assertions = Vec::new();
+        let display = self.ctx.display.clone();
+        for (i, spec) in file.assertions.iter().enumerate() {
+            let origin = assertion_origin(&self.text, &display, i)
+                .unwrap_or_else(|| self.loc(&format!("assert[{i}].type")));
+            let id = format!("{}#assert{i}", self.ctx.name);
+            match Assertion::compile(spec, &id, &origin, templates) {
+                Ok(a) => {
+                    let label = format!("{} assert[{i}] ({})", display.display(), spec.kind);
+                    assertions.push((label, a));
+                }
+                Err(e) => self.push(e),
+            }
+        }
+        assertions
+    }
+
+    /// The eval's `transform`, compiled.
+    fn transform(&mut self, file: &EvalFile, templates: &mut TemplateSet) -> Option<Transform> {
+        let source = file.transform.as_ref()?;
+        let location = self.loc("transform");
+        match crate::score::compile_eval_transform(source, self.ctx.name, &location, templates) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.push(e);
+                None
+            }
+        }
+    }
+
+    /// The dataset, loaded once per plan.
+    fn dataset(&mut self, file: &EvalFile, shared: &mut Shared) -> Option<Arc<Dataset>> {
+        let path = PathBuf::from(&file.dataset);
+        if let Some(d) = shared.datasets.get(&path) {
+            return Some(d.clone());
+        }
+        match dataset::load(&self.ctx.project.root, &path) {
+            Ok((d, mut w)) => {
+                shared.warnings.append(&mut w);
+                let d = Arc::new(d);
+                shared.datasets.insert(path, d.clone());
+                Some(d)
+            }
+            Err(e) => {
+                self.push(e);
+                None
+            }
+        }
+    }
+
+    /// The rows `--case` and `--limit` select.
+    fn rows(&mut self, file: &EvalFile, dataset: &Dataset) -> Vec<Row> {
+        let selection = self.ctx.selection;
+        let rows: Vec<Row> = dataset
+            .rows
+            .iter()
+            .filter(|r| selection.case.as_ref().is_none_or(|re| re.is_match(&r.id)))
+            .take(selection.limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        if rows.is_empty() {
+            self.push(SpecError::NoCases {
+                location: Location::file(&self.ctx.display),
+                dataset: file.dataset.clone(),
+            });
+        }
+        rows
+    }
+
+    /// Each selected row's own assertions, compiled.
+    fn row_assertions(
+        &mut self,
+        rows: &[Row],
+        dataset: &Dataset,
+        templates: &mut TemplateSet,
+    ) -> Vec<Vec<Assertion>> {
+        let mut all = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut compiled = Vec::new();
+            for (k, spec) in row.asserts.iter().enumerate() {
+                let origin = Location::line(&dataset.path, row.line);
+                let id = format!("{}#row{}#{k}", self.ctx.name, row.line);
+                match Assertion::compile(spec, &id, &origin, templates) {
+                    Ok(a) => compiled.push(a),
+                    Err(e) => self.push(e),
+                }
+            }
+            all.push(compiled);
+        }
+        all
+    }
+
+    /// Scorers that call a model: the eval's grader and embedder, and the providers every
+    /// assertion needs, each of which must exist. Group scorers need two cells per case.
+    fn scorer_models(
+        &mut self,
+        file: &EvalFile,
+        assertions: &Labelled,
+        (rows, row_assertions): (&[Row], &[Vec<Assertion>]),
+        dataset: &Dataset,
+        cells_per_case: usize,
+    ) -> (Option<String>, Option<String>, Vec<String>) {
+        let defaults = &self.ctx.project.config.defaults;
+        let grader = file.grader.clone().or_else(|| defaults.grader.clone());
+        let embedder = file.embedder.clone().or_else(|| defaults.embedder.clone());
+        let mut scorer_models = Vec::new();
+        let mut reported = BTreeSet::new();
+        let display = &self.ctx.display;
+        let text = &self.text;
+        let eval_asserts = assertions.iter().enumerate().map(|(i, (_, a))| {
+            let origin = assertion_origin(text, display, i)
+                .unwrap_or_else(|| Location::line_of_key(display, text, "assert"));
+            (origin, a)
+        });
+        let data_path = &dataset.path;
+        let row_asserts = rows.iter().zip(row_assertions).flat_map(|(row, list)| {
+            list.iter()
+                .map(move |a| (Location::line(data_path, row.line), a))
+        });
+        let mut errors = Vec::new();
+        for (origin, a) in eval_asserts.chain(row_asserts) {
+            if a.is_group() && cells_per_case < 2 && reported.insert("group") {
+                errors.push(SpecError::Invalid {
+                    location: origin.clone(),
+                    message: format!(
+                        "`{}` compares the outputs of each case across prompts and models, but this eval runs one prompt with one model",
+                        a.spec().kind
+                    ),
+                });
+            }
+            let Some((role, written)) = a.provider_role() else {
+                continue;
+            };
+            let (key, default, in_file) = match role {
+                ProviderRole::Grader => ("grader", &grader, file.grader.is_some()),
+                ProviderRole::Embedder => ("embedder", &embedder, file.embedder.is_some()),
+            };
+            let Some(name) = written.map(str::to_string).or_else(|| default.clone()) else {
+                if reported.insert(key) {
+                    let kind = a.spec().kind.clone();
+                    errors.push(SpecError::NoScorerModel {
+                        location: origin,
+                        kind,
+                        key,
+                    });
+                }
+                continue;
+            };
+            if resolve_model(self.ctx.project, &name).is_some() {
+                if !scorer_models.contains(&name) {
+                    scorer_models.push(name);
+                }
+            } else if reported.insert(key) {
+                let location = if written.is_some() {
+                    origin
+                } else if in_file {
+                    Location::line_of_key(display, text, key)
+                } else {
+                    Location::file(crate::config::project::CONFIG_FILE)
+                };
+                let configured = self.ctx.project.config.providers.keys().cloned().collect();
+                errors.push(SpecError::UnknownScorerModel {
+                    location,
+                    key,
+                    name,
+                    configured,
+                });
+            }
+        }
+        for e in errors {
+            self.push(e);
+        }
+        (grader, embedder, scorer_models)
+    }
+
+    /// Every template of the eval must find its variables in every selected row.
+    fn check_variables(
+        &mut self,
+        prompts: &[PlannedPrompt],
+        assertions: &Labelled,
+        transform: Option<&Transform>,
+        dataset: &Dataset,
+        rows: &[Row],
+        templates: &TemplateSet,
+    ) {
+        let mut needs: Vec<(String, BTreeSet<String>)> = prompts
+            .iter()
+            .map(|p| {
+                let vars = templates.prompt_variables(&p.version);
+                (p.version.reference(), vars)
+            })
+            .collect();
+        for (label, a) in assertions {
+            needs.push((label.clone(), a.variables(templates)));
+        }
+        if let Some(t) = transform {
+            let label = format!("{} transform", self.ctx.display.display());
+            needs.push((label, t.variables().clone()));
+        }
+        let column_set: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
+        for (reference, vars) in &needs {
+            for var in vars {
+                let row = if column_set.contains(var.as_str()) {
+                    match rows.iter().find(|r| !r.vars.contains_key(var)) {
+                        Some(row) => Some(row),
+                        None => continue,
+                    }
+                } else {
+                    None
+                };
+                self.push(SpecError::MissingVariable {
+                    reference: reference.clone(),
+                    variable: var.clone(),
+                    dataset: dataset.path.clone(),
+                    columns: match row {
+                        Some(row) => row.vars.keys().cloned().collect(),
+                        None => dataset.columns.clone(),
+                    },
+                    row: row.map(|row| (row.id.clone(), row.line)),
+                });
+            }
+        }
+    }
+
+    /// A row's own assertions must find their variables in that row.
+    fn check_row_variables(
+        &mut self,
+        rows: &[Row],
+        row_assertions: &[Vec<Assertion>],
+        dataset: &Dataset,
+        templates: &TemplateSet,
+    ) {
+        for (row, row_asserts) in rows.iter().zip(row_assertions) {
+            for a in row_asserts {
+                for var in a.variables(templates) {
+                    if !row.vars.contains_key(&var) {
+                        self.push(SpecError::MissingVariable {
+                            reference: format!("assertion of case {}", row.id),
+                            variable: var,
+                            dataset: dataset.path.clone(),
+                            columns: row.vars.keys().cloned().collect(),
+                            row: Some((row.id.clone(), row.line)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renders every prompt with every row once: what static checks cannot see (an
+    /// unknown filter, a missing nested key) stops here, before any model call.
+    fn check_render(
+        &mut self,
+        prompts: &[PlannedPrompt],
+        rows: &[Row],
+        dataset: &Dataset,
+        templates: &TemplateSet,
+    ) {
+        for p in prompts {
+            if let Some((row, source)) = rows.iter().find_map(|row| {
+                templates
+                    .render_prompt(&p.version, &row.context)
+                    .err()
+                    .map(|e| (row, e))
+            }) {
+                self.push(SpecError::RenderFailed {
+                    reference: p.version.reference(),
+                    dataset: dataset.path.clone(),
+                    case: row.id.clone(),
+                    line: row.line,
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Request params per prompt × model: the provider's defaults overlaid by the version's.
+fn params(prompts: &[PlannedPrompt], model_configs: &[ProviderConfig]) -> Vec<Vec<Params>> {
+    prompts
+        .iter()
+        .map(|p| {
+            model_configs
+                .iter()
+                .map(|c| {
+                    let mut merged = c.params.clone();
+                    for (k, v) in &p.version.params {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                    merged
+                })
+                .collect()
+        })
+        .collect()
+}

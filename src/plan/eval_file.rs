@@ -1,0 +1,73 @@
+//! An eval file as written, and where its keys are.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::diagnostic::Location;
+use crate::gate::GateConfig;
+use crate::score::AssertionSpec;
+
+/// An eval file as written.
+#[derive(Debug, Deserialize)]
+pub(super) struct EvalFile {
+    #[serde(default)]
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) prompts: Vec<String>,
+    #[serde(default)]
+    pub(super) models: Vec<String>,
+    pub(super) dataset: String,
+    #[serde(default)]
+    pub(super) repeat: Option<u32>,
+    #[serde(default)]
+    pub(super) threshold: Option<f64>,
+    #[serde(default)]
+    pub(super) transform: Option<String>,
+    #[serde(default, rename = "assert")]
+    pub(super) assertions: Vec<AssertionSpec>,
+    #[serde(default)]
+    pub(super) gate: Option<GateConfig>,
+    #[serde(default)]
+    pub(super) grader: Option<String>,
+    #[serde(default)]
+    pub(super) embedder: Option<String>,
+}
+
+/// The line of the `i`-th item under the top-level `assert:` key, best effort.
+pub(super) fn assertion_origin(text: &str, file: &Path, i: usize) -> Option<Location> {
+    let mut in_assert = false;
+    let mut seen = 0;
+    let mut item_indent = None;
+    for (n, line) in text.lines().enumerate() {
+        if !line.starts_with(' ') && !line.starts_with('-') && !line.trim().is_empty() {
+            in_assert = line.starts_with("assert:");
+            continue;
+        }
+        if !in_assert {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if line.trim_start().starts_with("- ") && item_indent.is_none_or(|w| w == indent) {
+            item_indent = Some(indent);
+            if seen == i {
+                return Some(Location::line(file, n + 1));
+            }
+            seen += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_line_of_an_assertion() {
+        let text = "prompts: [a]\nassert:\n  - type: equals\n    value: x\n  - type: regex\n    value: '['\ngate: {}\n";
+        let loc = assertion_origin(text, Path::new("e.yaml"), 1).unwrap();
+        assert_eq!(loc.to_string(), "e.yaml:5");
+        assert!(assertion_origin(text, Path::new("e.yaml"), 2).is_none());
+    }
+}

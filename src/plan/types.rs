@@ -1,0 +1,89 @@
+//! The validated plan: evals with their prompts, models, rows and compiled assertions.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::dataset::{Dataset, Row};
+use crate::gate::GateConfig;
+use crate::provider::{Provider, ProviderConfig};
+use crate::registry::{Params, PromptVersion};
+use crate::score::{Assertion, Transform};
+use crate::template::TemplateSet;
+
+/// A prompt version in a plan.
+#[derive(Clone, Debug)]
+pub struct PlannedPrompt {
+    /// As written in the eval or on the command line.
+    pub requested: String,
+    /// The resolved version.
+    pub version: Arc<PromptVersion>,
+}
+
+/// One eval, ready to run.
+pub struct EvalPlan {
+    /// The eval's name (file stem).
+    pub name: String,
+    /// The eval file, relative to the root.
+    pub path: PathBuf,
+    /// Its description.
+    pub description: Option<String>,
+    /// The dataset (all rows).
+    pub dataset: Arc<Dataset>,
+    /// The selected rows.
+    pub rows: Vec<Row>,
+    /// The prompt versions.
+    pub prompts: Vec<PlannedPrompt>,
+    /// The model (provider) names.
+    pub models: Vec<String>,
+    /// Request params per prompt × model: provider defaults overlaid by the version's.
+    pub params: Vec<Vec<Params>>,
+    /// Assertions of the eval.
+    pub assertions: Vec<Assertion>,
+    /// Extra assertions per selected row (same index as `rows`).
+    pub row_assertions: Vec<Vec<Assertion>>,
+    /// Repeats per case.
+    pub repeat: u32,
+    /// Case threshold on the weighted score, if any (a row's own `threshold` wins).
+    pub threshold: Option<f64>,
+    /// The eval's `transform`, applied to every output before its assertions.
+    pub transform: Option<Transform>,
+    /// The gate thresholds.
+    pub gate: GateConfig,
+    /// The judge of model-graded assertions that name none (eval, else project default).
+    pub grader: Option<String>,
+    /// The embeddings provider of `similar` assertions that name none.
+    pub embedder: Option<String>,
+    /// Providers the scorers call (graders, embedders), besides `models`.
+    pub scorer_models: Vec<String>,
+}
+
+impl EvalPlan {
+    /// Cells in this eval.
+    pub fn cells(&self) -> usize {
+        self.rows.len() * self.prompts.len() * self.models.len() * self.repeat as usize
+    }
+}
+
+/// Everything a run needs, validated.
+pub struct Plan {
+    /// The evals.
+    pub evals: Vec<EvalPlan>,
+    /// Compiled templates of every prompt version and assertion value.
+    pub templates: TemplateSet,
+    /// The providers used, by name.
+    pub providers: BTreeMap<String, Arc<dyn Provider>>,
+    /// Their settings, for the run record.
+    pub provider_configs: BTreeMap<String, ProviderConfig>,
+    /// Notes about what was skipped (`--prompt` filtering).
+    pub notes: Vec<String>,
+    /// Run-wide scoring settings: project root, judge prompt overrides, external scorers.
+    pub scoring: crate::score::ScoringSetup,
+}
+
+impl Plan {
+    /// Cells in the whole plan.
+    pub fn total_cells(&self) -> usize {
+        self.evals.iter().map(EvalPlan::cells).sum()
+    }
+}

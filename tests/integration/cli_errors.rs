@@ -1,0 +1,244 @@
+//! Bad input: every mistake a user can make in their files is a clear error that says
+//! where, exits 2, and sends nothing to any model (no run is stored).
+
+use crate::support::project::{settings, TestProject};
+
+/// Applies `edit` to the basic project, runs `args`, and snapshots exit code and stderr.
+fn check(name: &str, args: &[&str], edit: impl FnOnce(&TestProject)) -> (i32, String) {
+    let p = TestProject::basic();
+    edit(&p);
+    let (code, stdout, stderr) = p.run(args);
+    assert!(
+        !p.path().join(".prompteval/runs").exists(),
+        "{name}: a run was stored although the input was invalid"
+    );
+    settings(&p).bind(|| {
+        insta::assert_snapshot!(
+            name,
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
+    });
+    (code, stderr)
+}
+
+const EVAL: &str = "evals/greet.yaml";
+
+#[test]
+fn malformed_yaml_names_line_and_column() {
+    let (code, _) = check("malformed_yaml", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1\nmodels: [echo]\ndataset: datasets/people.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn unknown_key_is_a_warning_with_its_path() {
+    let p = TestProject::basic();
+    p.write(
+        EVAL,
+        "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\ndescripton: typo\n",
+    );
+    let (code, _, stderr) = p.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: evals/greet.yaml:4: unknown key `descripton` ignored"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_provider_kind_lists_the_kinds() {
+    let (code, _) = check("unknown_provider_kind", &["run"], |p| {
+        p.write("prompteval.yaml", "providers:\n  echo: {kind: ecko}\n");
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn unknown_model_lists_configured_ones() {
+    let (code, _) = check("unknown_model", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo, gpt-5]\ndataset: datasets/people.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn unknown_assertion_type_lists_the_types() {
+    let (code, stderr) = check("unknown_assertion", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contians\n    value: x\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("contains"), "{stderr}");
+}
+
+#[test]
+fn invalid_regex_is_caught_at_load_time() {
+    let (code, _) = check("invalid_regex", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: regex\n    value: \"(unclosed\"\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn missing_dataset_file() {
+    let (code, _) = check("missing_dataset", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/nope.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn csv_row_with_wrong_field_count_names_the_line() {
+    let (code, stderr) = check("csv_field_count", &["run"], |p| {
+        p.write(
+            "datasets/people.csv",
+            "id,name,city,expected\na,Ada,Paris,Ada\nb,Bob,Oslo\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("people.csv:3"), "{stderr}");
+}
+
+#[test]
+fn template_syntax_error_shows_file_line_and_source() {
+    let (code, stderr) = check("template_syntax", &["run"], |p| {
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }},\nwelcome to {{ city }.\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("prompts/greet/v2.jinja:2"), "{stderr}");
+}
+
+#[test]
+fn undefined_variable_names_prompt_variable_dataset_and_columns() {
+    let (code, stderr) = check("undefined_variable", &["run"], |p| {
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }} from {{ country }}.\n",
+        );
+    });
+    assert_eq!(code, 2);
+    for part in [
+        "greet@2",
+        "country",
+        "datasets/people.csv",
+        "id, name, city, expected",
+    ] {
+        assert!(stderr.contains(part), "missing {part:?} in {stderr}");
+    }
+}
+
+#[test]
+fn alias_that_points_nowhere() {
+    let (code, _) = check("dangling_alias", &["run"], |p| {
+        p.write(
+            "prompts/greet/prompt.yaml",
+            "description: greet\naliases:\n  production: 7\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn duplicate_case_id_names_both_lines() {
+    let (code, stderr) = check("duplicate_case_id", &["run"], |p| {
+        p.write(
+            "datasets/people.csv",
+            "id,name,city,expected\na,Ada,Paris,Ada\na,Bob,Oslo,Bob\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("people.csv:3"), "{stderr}");
+}
+
+#[test]
+fn changed_locked_version_stops_the_run() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    p.write("prompts/greet/v1.jinja", "Hello there {{ name }}!\n");
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("prompts/greet/v1.jinja"), "{stderr}");
+    assert!(stderr.contains("prompteval prompt new greet"), "{stderr}");
+    assert!(!p.path().join(".prompteval/runs").exists());
+    let (code, _, _) = p.run(&["prompt", "check"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn bad_prompt_reference() {
+    let (code, _) = check("bad_reference", &["run", "--prompt", "greet@"], |_| {});
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn unknown_report_extension_lists_formats() {
+    let (code, stderr) = check("bad_output_extension", &["run", "-o", "report.pdf"], |_| {});
+    assert_eq!(code, 2);
+    assert!(stderr.contains(".json"), "{stderr}");
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let (code, _) = check("many_problems", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@9, greet@1]\nmodels: [nope]\ndataset: datasets/people.csv\nassert:\n  - type: regex\n    value: \"[\"\n",
+        );
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn missing_api_key_variable_is_named_without_a_value() {
+    let (code, stderr) = check("missing_api_key", &["run"], |p| {
+        p.write(
+            "prompteval.yaml",
+            "providers:\n  echo: {kind: echo}\n  gpt:\n    kind: openai\n    model: gpt-4o-mini\n    api_key_env: PROMPTEVAL_TEST_SURELY_UNSET_KEY\n",
+        );
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [gpt]\ndataset: datasets/people.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("PROMPTEVAL_TEST_SURELY_UNSET_KEY"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn not_a_project() {
+    let p = TestProject::empty();
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("prompteval init"), "{stderr}");
+}
+
+#[test]
+fn a_prompt_that_fails_to_render_with_a_row_stops_before_any_call() {
+    let (code, stderr) = check("render_failure", &["run"], |p| {
+        p.write("prompts/greet/v2.jinja", "Hi {{ name | shout }}.\n");
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet@2"), "{stderr}");
+}

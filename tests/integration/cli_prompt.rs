@@ -1,0 +1,95 @@
+//! `prompteval prompt …`: the registry from the command line, on fixture projects.
+
+use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::{settings, TestProject};
+
+#[test]
+fn list_show_and_diff() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v3.yaml",
+        "note: chat form\nparams:\n  temperature: 0\nmessages:\n  - role: system\n    content: Be warm.\n  - role: user\n    content: \"Hi {{ name }}, welcome to {{ city }}.\"\n",
+    );
+    settings(&p).bind(|| {
+        assert_cmd_snapshot!("list", p.cmd(&["prompt", "list"]));
+        assert_cmd_snapshot!("show_alias", p.cmd(&["prompt", "show", "greet@production"]));
+        assert_cmd_snapshot!("show_chat", p.cmd(&["prompt", "show", "greet@3"]));
+        assert_cmd_snapshot!("diff", p.cmd(&["prompt", "diff", "greet@2", "greet@3"]));
+    });
+    let (code, stdout, _) = p.run(&["prompt", "diff", "greet@1", "greet@production"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("identical"), "{stdout}");
+}
+
+#[test]
+fn diff_is_coloured_only_when_asked() {
+    let p = TestProject::basic();
+    let (_, plain, _) = p.run(&["prompt", "diff", "greet@1", "greet@2"]);
+    assert!(!plain.contains('\u{1b}'));
+    let (_, coloured, _) = p.run(&["--color", "always", "prompt", "diff", "greet@1", "greet@2"]);
+    assert!(coloured.contains("\u{1b}["), "{coloured}");
+}
+
+#[test]
+fn render_with_vars_and_missing_vars() {
+    let p = TestProject::basic();
+    let (code, stdout, _) = p.run(&[
+        "prompt",
+        "render",
+        "greet@2",
+        "--var",
+        "name=Ada",
+        "--var",
+        "city={{ Paris }}",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "Hi Ada, welcome to {{ Paris }}.\n");
+    let (code, _, stderr) = p.run(&["prompt", "render", "greet@2", "--var", "name=Ada"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--var city="), "{stderr}");
+}
+
+#[test]
+fn new_alias_lock_check_round_trip() {
+    let p = TestProject::basic();
+    let (code, stdout, stderr) = p.run(&["prompt", "new", "greet", "-m", "friendlier"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("prompts/greet/v3.jinja"), "{stdout}");
+    assert_eq!(
+        p.read("prompts/greet/v3.jinja"),
+        p.read("prompts/greet/v2.jinja")
+    );
+
+    let (code, _, stderr) = p.run(&["prompt", "alias", "greet", "staging", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(p.read("prompts/greet/prompt.yaml").contains("staging: 3"));
+    let (code, _, stderr) = p.run(&["prompt", "alias", "greet", "staging", "9"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet@9"), "{stderr}");
+
+    let (code, stdout, _) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("locked greet@3"), "{stdout}");
+    assert!(p.read("prompts.lock").contains("version: 1"));
+    let (code, stdout, _) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("nothing to lock"), "{stdout}");
+    let (code, stdout, _) = p.run(&["prompt", "check"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("3 locked"), "{stdout}");
+
+    // A new prompt from scratch starts at v1 and is a draft until locked.
+    let (code, _, _) = p.run(&["prompt", "new", "summary"]);
+    assert_eq!(code, 0);
+    let (_, stdout, _) = p.run(&["prompt", "list"]);
+    assert!(stdout.contains("1 (draft)"), "{stdout}");
+}
+
+#[test]
+fn unknown_prompt_suggests_a_name() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["prompt", "show", "gret"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet"), "{stderr}");
+}

@@ -1,0 +1,294 @@
+//! `prompteval run` end to end on fixture projects: tables, records, report files, the gate
+//! and exit codes.
+
+use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::project::{settings, TestProject};
+
+#[test]
+fn run_prints_matrix_summary_and_verdict() {
+    let p = TestProject::basic();
+    settings(&p).bind(|| {
+        assert_cmd_snapshot!(p.cmd(&["run"]));
+    });
+}
+
+#[test]
+fn run_writes_the_record_and_every_report_format() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "-o",
+        "out/run.json",
+        "-o",
+        "out/run.csv",
+        "-o",
+        "out/run.xml",
+        "-o",
+        "out/run.md",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let record: serde_json::Value = serde_json::from_str(&p.read("out/run.json")).unwrap();
+    for key in ["run_id", "summary", "results", "gate"] {
+        assert!(record.get(key).is_some(), "missing {key}");
+    }
+    let summary = record["summary"].as_array().unwrap();
+    assert_eq!(summary.len(), 2);
+    for key in [
+        "eval",
+        "prompt",
+        "model",
+        "cases",
+        "passed",
+        "failed",
+        "errors",
+        "pass_rate",
+        "score_mean",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+    ] {
+        assert!(summary[0].get(key).is_some(), "summary lacks {key}");
+    }
+    assert_eq!(summary[0]["prompt"], "greet@1");
+    assert_eq!(summary[0]["passed"], 2);
+    assert_eq!(summary[1]["prompt"], "greet@2");
+    assert_eq!(summary[1]["passed"], 3);
+    let results = record["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    for key in [
+        "eval",
+        "prompt",
+        "model",
+        "case_id",
+        "vars",
+        "output",
+        "error",
+        "latency_ms",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+        "cached",
+        "pass",
+        "score",
+        "assertions",
+    ] {
+        assert!(results[0].get(key).is_some(), "result lacks {key}");
+    }
+    assert!(results[0]["assertions"][0].get("reason").is_some());
+    assert_eq!(record["gate"]["passed"], true);
+
+    let run_dir = p.latest_run();
+    let stored = std::fs::read_to_string(run_dir.join("results.jsonl")).unwrap();
+    assert_eq!(stored.lines().count(), 6);
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["status"], "finished");
+    assert_eq!(
+        run_json["evals"][0]["prompts"][0]["hash"]
+            .as_str()
+            .unwrap()
+            .len(),
+        "sha256:".len() + 64
+    );
+    assert!(run_json["evals"][0]["dataset_hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+
+    let csv = p.read("out/run.csv");
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    let xml = p.read("out/run.xml");
+    assert!(xml.contains("<testsuites"), "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 6);
+    let md = p.read("out/run.md");
+    assert!(md.contains("greet@2"), "{md}");
+}
+
+#[test]
+fn failed_gate_exits_1_and_says_why() {
+    let p = TestProject::basic();
+    let (code, stdout, _) = p.run(&["run", "--fail-under", "0.9"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("below min_pass_rate 90.0%"), "{stdout}");
+}
+
+#[test]
+fn no_gate_means_any_failure_fails() {
+    let p = TestProject::basic();
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\n",
+    );
+    let (code, stdout, _) = p.run(&["run"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("every case must pass"), "{stdout}");
+}
+
+#[test]
+fn selection_flags_narrow_the_plan() {
+    let p = TestProject::basic();
+    let (code, stdout, stderr) = p.run(&[
+        "run", "greet", "--prompt", "greet@2", "--model", "echo2", "--case", "^[ab]$", "-o",
+        "r.json",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let results = record["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results
+        .iter()
+        .all(|r| r["prompt"] == "greet@2" && r["model"] == "echo2"));
+
+    let (code, _, _) = p.run(&["run", "--limit", "1", "-o", "r.json"]);
+    assert_eq!(code, 0);
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    assert_eq!(record["results"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn alias_and_latest_resolve_in_reports() {
+    let p = TestProject::basic();
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@production, greet]\nmodels: [echo]\ndataset: datasets/people.csv\ngate: {min_pass_rate: 0}\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "-o", "r.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let prompts: Vec<_> = record["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["prompt"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts, ["greet@1", "greet@2"]);
+    assert_eq!(
+        record["evals"][0]["prompts"][0]["requested"],
+        "greet@production"
+    );
+}
+
+#[test]
+fn dataset_values_are_never_rendered_as_templates() {
+    let p = TestProject::basic();
+    p.write(
+        "datasets/people.csv",
+        "id,name,city,expected\nx,{{ 7 * 6 }},Paris,{{ 7 * 6 }}\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "-o", "r.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    // Results are stored in the order cells finish: find greet@1's.
+    let result = record["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["prompt"] == "greet@1")
+        .unwrap();
+    assert_eq!(result["output"].as_str().unwrap(), "Hello {{ 7 * 6 }}!");
+    assert_eq!(result["pass"], true);
+}
+
+#[test]
+fn runs_list_and_show_read_the_store() {
+    let p = TestProject::basic();
+    assert_eq!(p.run(&["run"]).0, 0);
+    let (code, stdout, _) = p.run(&["runs", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("greet") && stdout.contains("passed"),
+        "{stdout}"
+    );
+    settings(&p).bind(|| {
+        assert_cmd_snapshot!(p.cmd(&["runs", "show", "latest"]));
+    });
+    let (code, _, stderr) = p.run(&["runs", "show", "nope"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no run `nope`"), "{stderr}");
+}
+
+#[test]
+fn init_scaffolds_a_project_that_runs() {
+    let p = TestProject::empty();
+    let (code, stdout, stderr) = p.run(&["init", "demo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("prompteval.yaml"));
+    let demo = p.path().join("demo");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prompteval"))
+        .arg("-C")
+        .arg(&demo)
+        .args(["run", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _, stderr) = p.run(&["init", "demo"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("already exists"), "{stderr}");
+}
+
+#[test]
+fn the_shipped_offline_examples_run() {
+    // The Gemma eval is covered by `e2e_llamacpp`; these two use the echo model.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = TestProject::copy_of(repo, &["prompteval.yaml", "prompts", "datasets", "evals"]);
+    let (code, stdout, stderr) = p.run(&["run", "triage", "reply", "-o", "r.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let failed: u64 = record["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["failed"].as_u64().unwrap())
+        .sum();
+    assert!(failed > 0, "the example should show real failures");
+    // The zero-shot baseline misses categories: comparing it fails the gate.
+    let (code, stdout, _) = p.run(&[
+        "run", "triage", "--prompt", "triage@1", "--prompt", "triage@2",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn completions_and_help_work() {
+    let p = TestProject::empty();
+    let (code, stdout, _) = p.run(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("prompteval"));
+    for cmd in [
+        &["run", "--help"][..],
+        &["prompt", "diff", "--help"],
+        &["init", "--help"],
+    ] {
+        let (code, stdout, _) = p.run(cmd);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("Example"), "{stdout}");
+    }
+}
+
+#[test]
+fn repeat_flag_overrides_the_evals_repeat() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run", "--repeat", "3", "--no-progress", "-o", "r.json"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("r.json")).unwrap()).unwrap();
+    let results = record["results"].as_array().unwrap();
+    let repeats: std::collections::BTreeSet<u64> = results
+        .iter()
+        .map(|r| r["repeat"].as_u64().unwrap())
+        .collect();
+    assert_eq!(repeats.into_iter().collect::<Vec<_>>(), [0, 1, 2]);
+
+    let (code, _, stderr) = p.run(&["run", "--repeat", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--repeat: must be at least 1"), "{stderr}");
+}

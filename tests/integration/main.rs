@@ -1,0 +1,24 @@
+//! The integration tests, in one binary so the suite links once: the CLI end to end, the
+//! providers against scripted servers, reports, and the real local model and MLflow when
+//! they are installed. Shared helpers live in [`support`].
+
+mod cli_baseline;
+mod cli_errors;
+mod cli_faults;
+mod cli_history;
+mod cli_judge;
+mod cli_llamacpp;
+mod cli_prompt;
+mod cli_provider;
+mod cli_report;
+mod cli_resilience;
+mod cli_run;
+mod cli_scoring;
+mod e2e_llamacpp;
+mod junit_schema;
+mod mlflow;
+mod provider_kinds;
+mod provider_openai;
+mod report_html;
+mod score_judge;
+mod support;

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests.
+
+pub mod project;
+pub mod report_fixture;
+pub mod scripted;
