@@ -95,9 +95,12 @@ impl ReportFormat {
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let format = extension
-            .as_deref()
-            .and_then(|ext| FORMATS.iter().copied().find(|f| f.extensions.contains(&ext)));
+        let format = extension.as_deref().and_then(|ext| {
+            FORMATS
+                .iter()
+                .copied()
+                .find(|f| f.extensions.contains(&ext))
+        });
         format.ok_or_else(|| ReportError::UnknownFormat {
             path: path.to_path_buf(),
             extension,
