@@ -9,7 +9,7 @@ use crate::run::events::CellResult;
 use crate::store::RunRecord;
 
 use super::error::Failure;
-use super::format;
+use super::human;
 
 /// `sentiment — Sentiment — zero-shot vs few-shot · datasets/reviews.csv · 4 cases`: an
 /// eval's name, description, dataset and size, as a heading over its tables.
@@ -22,7 +22,7 @@ pub(crate) fn heading(group: &EvalGroup<'_>) -> String {
         parts.push(info.dataset.clone());
         let mut cases = format!(
             "{} {}",
-            format::thousands(info.cases as u64),
+            human::thousands(info.cases as u64),
             plural(info.cases as u64, "case", "cases")
         );
         if info.repeat > 1 {
@@ -114,17 +114,17 @@ pub(crate) fn summary_values(row: &SummaryRow) -> [String; 13] {
     [
         row.prompt.clone(),
         row.model.clone(),
-        format::thousands(row.cases),
-        format::thousands(row.passed),
-        format::thousands(row.failed),
-        format::thousands(row.errors),
-        format::percent_opt(row.pass_rate),
-        format::score(row.score_mean),
-        format::duration_ms_opt(row.latency_ms_p50),
-        format::duration_ms_opt(row.latency_ms_p95),
-        format::thousands(row.tokens_in),
-        format::thousands(row.tokens_out),
-        format::cost(row.cost_usd),
+        human::thousands(row.cases),
+        human::thousands(row.passed),
+        human::thousands(row.failed),
+        human::thousands(row.errors),
+        human::percent_opt(row.pass_rate),
+        human::score(row.score_mean),
+        human::duration_ms_opt(row.latency_ms_p50),
+        human::duration_ms_opt(row.latency_ms_p95),
+        human::thousands(row.tokens_in),
+        human::thousands(row.tokens_out),
+        human::cost(row.cost_usd),
     ]
 }
 

@@ -9,7 +9,7 @@ use crate::analysis::baseline::{CellSnapshot, Comparison, Flip, RowComparison};
 use crate::run::events::CellStatus;
 
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::markdown::escape;
 use super::table::{new_table, write_table};
 use super::ReportError;
@@ -54,7 +54,7 @@ fn signed(x: f64, decimals: usize) -> String {
 /// `0.81 (−0.06)`: the pass rate now with its change on the paired cases.
 pub(crate) fn rate_with_delta(row: &RowComparison) -> String {
     let rate = if row.scored == 0 {
-        format::UNKNOWN.to_string()
+        human::UNKNOWN.to_string()
     } else {
         format!("{:.2}", row.passed as f64 / row.scored as f64)
     };
@@ -67,13 +67,13 @@ pub(crate) fn rate_with_delta(row: &RowComparison) -> String {
 fn interval(ci: Option<(f64, f64)>) -> String {
     match ci {
         Some((lo, hi)) => format!("[{}, {}]", signed(lo, 2), signed(hi, 2)),
-        None => format::UNKNOWN.to_string(),
+        None => human::UNKNOWN.to_string(),
     }
 }
 
 fn p_value(row: &RowComparison) -> String {
     row.p_value
-        .map_or(format::UNKNOWN.to_string(), crate::gate::p_text)
+        .map_or(human::UNKNOWN.to_string(), crate::gate::p_text)
 }
 
 fn flips(row: &RowComparison) -> String {
@@ -83,7 +83,7 @@ fn flips(row: &RowComparison) -> String {
 fn score_delta(row: &RowComparison) -> String {
     match row.delta_score {
         Some(d) => format!("{} {}", signed(d, 2), interval(row.delta_score_ci)),
-        None => format::UNKNOWN.to_string(),
+        None => human::UNKNOWN.to_string(),
     }
 }
 
@@ -166,12 +166,12 @@ fn terminal_table(rows: &[&RowComparison], opts: &ComparisonOptions) -> comfy_ta
         };
         let score = row
             .delta_score
-            .map_or(format::UNKNOWN.to_string(), |d| signed(d, 2));
+            .map_or(human::UNKNOWN.to_string(), |d| signed(d, 2));
         table.add_row(vec![
             Cell::new(&row.prompt),
             Cell::new(&row.model),
             Cell::new(baseline),
-            Cell::new(format::thousands(row.paired)).set_alignment(CellAlignment::Right),
+            Cell::new(human::thousands(row.paired)).set_alignment(CellAlignment::Right),
             rate.set_alignment(CellAlignment::Right),
             Cell::new(interval(row.delta_pass_rate_ci)),
             Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
@@ -210,7 +210,7 @@ fn write_flip_line(
     if let Some(reason) = side.reasons.first() {
         line.push_str(&format!(
             " · {}",
-            format::snippet(reason, opts.snippet_chars)
+            human::snippet(reason, opts.snippet_chars)
         ));
     }
     if opts.color {
@@ -253,10 +253,10 @@ fn md_output(
     chars: usize,
 ) -> String {
     match (status, output, error) {
-        (CellStatus::Error, _, Some(e)) => format!("ERROR: {}", escape(&format::snippet(e, chars))),
+        (CellStatus::Error, _, Some(e)) => format!("ERROR: {}", escape(&human::snippet(e, chars))),
         (_, Some(o), _) if o.trim().is_empty() => "*(empty)*".into(),
-        (_, Some(o), _) => escape(&format::snippet(o, chars)),
-        _ => format::UNKNOWN.into(),
+        (_, Some(o), _) => escape(&human::snippet(o, chars)),
+        _ => human::UNKNOWN.into(),
     }
 }
 
@@ -391,7 +391,7 @@ fn md_flip_line(
         side(&flip.after),
         why.reasons
             .iter()
-            .map(|r| escape(&format::truncate(r, 200)))
+            .map(|r| escape(&human::truncate(r, 200)))
             .collect::<Vec<_>>()
             .join("<br>"),
     )?;
@@ -403,7 +403,7 @@ fn md_statistics(comparison: &Comparison, w: &mut dyn Write) -> Result<(), Failu
     writeln!(
         w,
         "Cells are paired by eval, prompt, model, case id and repeat; only cells scored in both runs count. The change in pass rate is on the paired cells, with a Newcombe 95% interval; the p-value is the two-sided exact McNemar test on the flipped cells (mid-p in brackets); the score change has a paired-bootstrap 95% interval ({} resamples, fixed seed).",
-        format::thousands(crate::analysis::stats::BOOTSTRAP_RESAMPLES as u64)
+        human::thousands(crate::analysis::stats::BOOTSTRAP_RESAMPLES as u64)
     )?;
     writeln!(w)?;
     writeln!(
@@ -414,7 +414,7 @@ fn md_statistics(comparison: &Comparison, w: &mut dyn Write) -> Result<(), Failu
     for row in &comparison.rows {
         let mid_p = row
             .mid_p
-            .map_or(format::UNKNOWN.to_string(), crate::gate::p_text);
+            .map_or(human::UNKNOWN.to_string(), crate::gate::p_text);
         writeln!(
             w,
             "| {} | {} × {} | {} | {} → {} | {}/{} | {}/{} | {} ({}) | {} | {} |",

@@ -10,7 +10,7 @@ use crate::store::{ResultSource, RunRecord, RunStatus};
 
 use super::common::{self, PASS_RATE_COLUMN, SUMMARY_HEADERS};
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::registry::{ReportFormat, ResultReads};
 use super::table::{status_line, BEST};
 use super::ReportError;
@@ -67,10 +67,10 @@ struct Failing {
 impl Failing {
     fn new(cell: &CellResult, column: usize, snippet_chars: usize) -> Self {
         let why = match &cell.error {
-            Some(error) => escape(&format::truncate(error, 300)),
+            Some(error) => escape(&human::truncate(error, 300)),
             None => {
                 let reasons: Vec<String> = common::failed_reasons(cell)
-                    .map(|r| escape(&format::truncate(&r, 300)))
+                    .map(|r| escape(&human::truncate(&r, 300)))
                     .collect();
                 if reasons.is_empty() {
                     format!("score {:.2}", cell.score)
@@ -80,9 +80,9 @@ impl Failing {
             }
         };
         let output = match cell.output.as_deref() {
-            None => format::UNKNOWN.to_string(),
+            None => human::UNKNOWN.to_string(),
             Some(o) if o.trim().is_empty() => "*(empty)*".to_string(),
-            Some(o) => escape(&format::snippet(o, snippet_chars)),
+            Some(o) => escape(&human::snippet(o, snippet_chars)),
         };
         Failing {
             case_id: cell.case_id.clone(),
@@ -95,7 +95,7 @@ impl Failing {
     }
 
     fn order(&self, other: &Self) -> std::cmp::Ordering {
-        format::natural_cmp(&self.case_id, &other.case_id)
+        human::natural_cmp(&self.case_id, &other.case_id)
             .then(self.column.cmp(&other.column))
             .then(self.repeat.cmp(&other.repeat))
     }
@@ -196,7 +196,7 @@ fn write_verdict(record: &RunRecord, w: &mut dyn Write) -> Result<(), Failure> {
             w,
             "Run `{}` · {} cells",
             record.run_id,
-            format::thousands(record.completed_cells as u64)
+            human::thousands(record.completed_cells as u64)
         )?;
     } else {
         writeln!(w, "⚠️ {}", escape(&status_line(record)))?;
@@ -221,7 +221,7 @@ fn write_eval(
         parts.push(format!("`{}`", info.dataset.replace('`', "'")));
         let mut cases = format!(
             "{} {}",
-            format::thousands(info.cases as u64),
+            human::thousands(info.cases as u64),
             common::plural(info.cases as u64, "case", "cases")
         );
         if info.repeat > 1 {
@@ -275,7 +275,7 @@ fn write_failures(
     writeln!(
         w,
         "#### Failing cases ({})",
-        format::thousands(failures.total)
+        human::thousands(failures.total)
     )?;
     writeln!(w)?;
     writeln!(w, "| case | prompt × model | status | why | output |")?;
@@ -302,7 +302,7 @@ fn write_failures(
         writeln!(
             w,
             "<details><summary>{} more failing {} not shown</summary>",
-            format::thousands(rest),
+            human::thousands(rest),
             common::plural(rest, "case", "cases")
         )?;
         writeln!(w)?;

@@ -13,7 +13,7 @@ use crate::store::{ResultSource, RunRecord};
 
 use super::common;
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::table::{new_table, write_table};
 use super::ReportError;
 
@@ -198,7 +198,7 @@ pub fn write_matrix(
                 if row.preview.is_none() {
                     row.preview = Some(
                         common::input_preview(&cell)
-                            .map(|p| format::snippet(p, opts.preview_chars))
+                            .map(|p| human::snippet(p, opts.preview_chars))
                             .unwrap_or_default(),
                     );
                 }
@@ -225,7 +225,7 @@ fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
     let mut order: Vec<(u8, usize)> = (0..cases.ids.len()).map(|c| (cases.rank(c), c)).collect();
     order.sort_by(|a, b| {
         a.0.cmp(&b.0)
-            .then_with(|| format::natural_cmp(&cases.ids[a.1], &cases.ids[b.1]))
+            .then_with(|| human::natural_cmp(&cases.ids[a.1], &cases.ids[b.1]))
     });
     order.into_iter().take(max_rows).map(|(_, c)| c).collect()
 }
@@ -242,7 +242,7 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
     let output = if text.trim().is_empty() {
         "(empty)".to_string()
     } else {
-        format::snippet(text, max)
+        human::snippet(text, max)
     };
     let failed: Vec<&str> = cell
         .assertions
@@ -253,7 +253,7 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
     if cell.error.is_none() && !failed.is_empty() {
         format!(
             "✗ {}\n{output}",
-            format::snippet(&failed.join(", "), max.saturating_sub(2))
+            human::snippet(&failed.join(", "), max.saturating_sub(2))
         )
     } else {
         output
@@ -301,12 +301,12 @@ fn write_eval(
         let failing = if hidden_failing == 0 {
             "all passing".to_string()
         } else {
-            format!("{} failing", format::thousands(hidden_failing as u64))
+            format!("{} failing", human::thousands(hidden_failing as u64))
         };
         writeln!(
             w,
             "… {} more {} not shown ({failing}); see --output or `prompteval runs show {} --all`",
-            format::thousands(hidden as u64),
+            human::thousands(hidden as u64),
             common::plural(hidden as u64, "case", "cases"),
             record.run_id
         )?;
@@ -317,7 +317,7 @@ fn write_eval(
 /// `PASS`, `FAIL 1/3`, `ERROR` over a snippet; `—` when the cell never ran.
 fn status_cell(tally: &Tally, snippet: Option<&str>, color: bool) -> Cell {
     let Some(status) = tally.first else {
-        return Cell::new(format::UNKNOWN);
+        return Cell::new(human::UNKNOWN);
     };
     let mut text = status.label().to_string();
     if tally.total > 1 {

@@ -11,7 +11,7 @@ use crate::run::events::CellStatus;
 use crate::store::{ResultSource, RunRecord};
 
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::ReportError;
 
 /// What the diff shows.
@@ -111,7 +111,7 @@ pub fn write_diff(
         kinds.sort_by(|(k1, p1), (k2, p2)| {
             k1.cmp(k2)
                 .then(p1.row.eval.cmp(&p2.row.eval))
-                .then(format::natural_cmp(&p1.case_id, &p2.case_id))
+                .then(human::natural_cmp(&p1.case_id, &p2.case_id))
                 .then(p1.repeat.cmp(&p2.repeat))
                 .then(p1.row.prompt.cmp(&p2.row.prompt))
                 .then(p1.row.model.cmp(&p2.row.model))
@@ -201,10 +201,10 @@ fn write_cell(
         .filter(|c| c.status() != CellStatus::Pass)
     {
         if let Some(error) = &cell.error {
-            writeln!(w, "    error: {}", format::truncate(error, 200))?;
+            writeln!(w, "    error: {}", human::truncate(error, 200))?;
         }
         for a in cell.assertions.iter().filter(|a| !a.pass) {
-            writeln!(w, "    {}: {}", a.kind, format::truncate(&a.reason, 200))?;
+            writeln!(w, "    {}: {}", a.kind, human::truncate(&a.reason, 200))?;
         }
     }
     let text = |c: Option<&crate::run::events::CellResult>| {
@@ -213,7 +213,7 @@ fn write_cell(
     let (old, new) = (text(pair.before.as_ref()), text(pair.after.as_ref()));
     if old == new {
         if !old.is_empty() && kind != Kind::Unchanged {
-            writeln!(w, "    output unchanged: {}", format::snippet(&old, 80))?;
+            writeln!(w, "    output unchanged: {}", human::snippet(&old, 80))?;
         }
         return Ok(());
     }

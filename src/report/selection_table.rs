@@ -11,7 +11,7 @@ use crate::store::RunRecord;
 
 use super::common;
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::table::{new_table, write_table};
 use super::ReportError;
 
@@ -128,12 +128,12 @@ fn row(c: &Combination, color: bool) -> Vec<Cell> {
     let cases = if c.errors > 0 {
         format!(
             "{}\n{} {}",
-            format::thousands(c.cases),
-            format::thousands(c.errors),
+            human::thousands(c.cases),
+            human::thousands(c.errors),
             if c.errors == 1 { "error" } else { "errors" }
         )
     } else {
-        format::thousands(c.cases)
+        human::thousands(c.cases)
     };
     let tokens = format!(
         "{} / {}",
@@ -150,22 +150,20 @@ fn row(c: &Combination, color: bool) -> Vec<Cell> {
         Cell::new(&c.model),
         Cell::new(cases),
         Cell::new(with_interval(
-            format::percent_opt(c.pass_rate),
+            human::percent_opt(c.pass_rate),
             c.pass_rate_ci,
-            |i| format!("{}–{}", format::percent(i.low), format::percent(i.high)),
+            |i| format!("{}–{}", human::percent(i.low), human::percent(i.high)),
         )),
-        Cell::new(with_interval(
-            format::score(c.score_mean),
-            c.score_ci,
-            |i| format!("{:.2}–{:.2}", i.low, i.high),
-        )),
-        Cell::new(format::duration_ms_opt(c.latency_ms_p50)),
-        Cell::new(format::duration_ms_opt(c.latency_ms_p95)),
+        Cell::new(with_interval(human::score(c.score_mean), c.score_ci, |i| {
+            format!("{:.2}–{:.2}", i.low, i.high)
+        })),
+        Cell::new(human::duration_ms_opt(c.latency_ms_p50)),
+        Cell::new(human::duration_ms_opt(c.latency_ms_p95)),
         Cell::new(tokens),
         Cell::new(match c.cost_per_1k_usd {
-            Some(cost) => format::cost(Some(cost)),
+            Some(cost) => human::cost(Some(cost)),
             None if c.pass_rate.is_some() => "unknown".to_string(),
-            None => format::UNKNOWN.to_string(),
+            None => human::UNKNOWN.to_string(),
         }),
         front_cell,
     ]
@@ -201,8 +199,8 @@ fn with_interval(
 /// A mean token count, rounded: `42`, `1,234`; `—` when no cell reported tokens.
 fn tokens(mean: Option<f64>) -> String {
     match mean {
-        Some(m) if m.is_finite() && m >= 0.0 => format::thousands(m.round() as u64),
-        _ => format::UNKNOWN.to_string(),
+        Some(m) if m.is_finite() && m >= 0.0 => human::thousands(m.round() as u64),
+        _ => human::UNKNOWN.to_string(),
     }
 }
 

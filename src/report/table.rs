@@ -12,7 +12,7 @@ use crate::store::{RunRecord, RunStatus};
 
 use super::common::{self, PASS_RATE_COLUMN};
 use super::error::{named, Failure};
-use super::format;
+use super::human;
 use super::ReportError;
 
 /// How the terminal summary is drawn.
@@ -107,8 +107,8 @@ pub(crate) fn status_line(record: &RunRecord) -> String {
     format!(
         "run {}: {status}, {} of {} cells finished",
         record.run_id,
-        format::thousands(record.completed_cells as u64),
-        format::thousands(record.total_cells as u64)
+        human::thousands(record.completed_cells as u64),
+        human::thousands(record.total_cells as u64)
     )
 }
 
@@ -177,7 +177,7 @@ fn metrics_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Option<Table> {
     for row in &group.rows {
         let scores = names
             .iter()
-            .map(|name| format::score(row.metrics.get(*name).copied()));
+            .map(|name| human::score(row.metrics.get(*name).copied()));
         table.add_row(
             [row.prompt.clone(), row.model.clone()]
                 .into_iter()

@@ -467,7 +467,7 @@ fn compare_row(
         }
     }
     let order = |x: &Flip, y: &Flip| {
-        crate::report::format::natural_cmp(&x.case_id, &y.case_id).then(x.repeat.cmp(&y.repeat))
+        crate::report::human::natural_cmp(&x.case_id, &y.case_id).then(x.repeat.cmp(&y.repeat))
     };
     regressions.sort_by(order);
     fixes.sort_by(order);

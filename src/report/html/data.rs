@@ -14,7 +14,7 @@ use crate::store::{ResultSource, RunRecord};
 
 use crate::report::common;
 use crate::report::error::Failure;
-use crate::report::format;
+use crate::report::human;
 
 /// The version of the embedded data's shape; bumped on incompatible changes.
 pub const HTML_DATA_VERSION: u32 = 1;
@@ -250,7 +250,7 @@ fn collect_cells(
     notable.extend(passing.into_iter().take(room));
     notable.sort_by(|(a, x), (b, y)| {
         a.cmp(b)
-            .then_with(|| format::natural_cmp(&x.case_id, &y.case_id))
+            .then_with(|| human::natural_cmp(&x.case_id, &y.case_id))
             .then_with(|| x.repeat.cmp(&y.repeat))
     });
     Ok((notable.into_iter().map(|(_, c)| c).collect(), total))
@@ -318,7 +318,7 @@ fn clip_vars(vars: &Map<String, Value>, max_chars: usize) -> Map<String, Value> 
 
 /// `text` cut to `max` characters, ending with `…` when cut.
 fn clip(text: &str, max: usize) -> String {
-    format::truncate(text, max.max(1))
+    human::truncate(text, max.max(1))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::model_selection::{Combination, ModelSelection};
-use crate::report::{common, format};
+use crate::report::{common, human};
 use crate::store::RunRecord;
 
 use super::escape::escape;
@@ -37,13 +37,13 @@ pub(super) fn plots_section(page: &mut String, record: &RunRecord, selection: &M
             "cost",
             "cost per 1,000 cases",
             &points(&|c| c.cost_per_1k_usd, &|c| c.front_cost),
-            &|v| format::cost(Some(v)),
+            &|v| human::cost(Some(v)),
         ));
         page.push_str(&scatter(
             "latency",
             "p50 latency",
             &points(&|c| c.latency_ms_p50, &|c| c.front_latency),
-            &format::duration_ms,
+            &human::duration_ms,
         ));
         page.push_str("</div>\n");
     }
@@ -134,7 +134,7 @@ fn axes(svg: &mut String, frame: &Frame, x_label: &str, show_x: &dyn Fn(f64) -> 
             "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{plot_right}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             LEFT - 6.0,
             y + 4.0,
-            format::percent(q)
+            human::percent(q)
         );
     }
     for f in [0.0, 0.5, 1.0] {
@@ -218,15 +218,15 @@ fn dots(
             "start"
         };
         let what = match (p.x, p.quality) {
-            (Some(x), Some(q)) => format!("{}, {}", format::percent(q), show_x(x)),
-            (None, Some(q)) => format!("{}, {} unknown", format::percent(q), x_label),
+            (Some(x), Some(q)) => format!("{}, {}", human::percent(q), show_x(x)),
+            (None, Some(q)) => format!("{}, {} unknown", human::percent(q), x_label),
             (_, None) => "nothing scored".to_string(),
         };
         let label = if (0..i).any(|j| near(i, j)) {
             String::new()
         } else {
             let others = (i + 1..points.len()).filter(|&j| near(i, j)).count();
-            let mut label = format::truncate(&p.label, 28);
+            let mut label = human::truncate(&p.label, 28);
             if others > 0 {
                 label.push_str(&format!(" +{others}"));
             }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::analysis::model_selection::{Combination, Interval, ModelSelection};
-use crate::report::format;
+use crate::report::human;
 use crate::report::selection_table::front_marks;
 
 use super::escape::escape;
@@ -75,37 +75,37 @@ fn summary_row(page: &mut String, c: &Combination) {
         escape(&c.prompt),
         escape(&c.model)
     );
-    page.push_str(&num(Some(c.cases as f64), format::thousands(c.cases)));
-    page.push_str(&num(Some(c.errors as f64), format::thousands(c.errors)));
+    page.push_str(&num(Some(c.cases as f64), human::thousands(c.cases)));
+    page.push_str(&num(Some(c.errors as f64), human::thousands(c.errors)));
     let _ = write!(
         page,
         "<td data-v=\"{}\">{}{}</td>",
         c.pass_rate.map(|v| v.to_string()).unwrap_or_default(),
-        escape(&format::percent_opt(c.pass_rate)),
-        ci(c.pass_rate_ci, &format::percent)
+        escape(&human::percent_opt(c.pass_rate)),
+        ci(c.pass_rate_ci, &human::percent)
     );
     let _ = write!(
         page,
         "<td data-v=\"{}\">{}{}</td>",
         c.score_mean.map(|v| v.to_string()).unwrap_or_default(),
-        escape(&format::score(c.score_mean)),
+        escape(&human::score(c.score_mean)),
         ci(c.score_ci, &|v| format!("{v:.2}"))
     );
     page.push_str(&num(
         c.latency_ms_p50,
-        format::duration_ms_opt(c.latency_ms_p50),
+        human::duration_ms_opt(c.latency_ms_p50),
     ));
     page.push_str(&num(
         c.latency_ms_p95,
-        format::duration_ms_opt(c.latency_ms_p95),
+        human::duration_ms_opt(c.latency_ms_p95),
     ));
-    let tokens = |m: Option<f64>| m.map_or(format::UNKNOWN.to_string(), |m| format!("{m:.0}"));
+    let tokens = |m: Option<f64>| m.map_or(human::UNKNOWN.to_string(), |m| format!("{m:.0}"));
     page.push_str(&num(c.tokens_in_mean, tokens(c.tokens_in_mean)));
     page.push_str(&num(c.tokens_out_mean, tokens(c.tokens_out_mean)));
     let cost = match c.cost_per_1k_usd {
-        Some(v) => format::cost(Some(v)),
+        Some(v) => human::cost(Some(v)),
         None if c.pass_rate.is_some() => "unknown".to_string(),
-        None => format::UNKNOWN.to_string(),
+        None => human::UNKNOWN.to_string(),
     };
     page.push_str(&num(c.cost_per_1k_usd, cost));
     let _ = writeln!(

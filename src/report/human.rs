@@ -1,5 +1,5 @@
-//! Small text helpers shared by every report: percentages, durations, costs, thousands
-//! separators, snippets, and the natural order of case ids.
+//! Numbers and text for people, shared by every report: percentages, durations, costs,
+//! thousands separators, snippets, and the natural order of case ids.
 
 use std::cmp::Ordering;
 
@@ -12,7 +12,7 @@ pub const UNKNOWN: &str = "—";
 /// shows as `0%`), so a single failure among thousands of cases stays visible.
 ///
 /// ```
-/// use prompteval::report::format::percent;
+/// use prompteval::report::human::percent;
 /// assert_eq!(percent(0.875), "87.5%");
 /// assert_eq!(percent(1.0), "100%");
 /// assert_eq!(percent(0.99999), "99.9%");
@@ -52,7 +52,7 @@ pub fn score(score: Option<f64>) -> String {
 /// A duration in milliseconds, for people: `120ms`, `1.2s`, `12s`, `2m05s`.
 ///
 /// ```
-/// use prompteval::report::format::duration_ms;
+/// use prompteval::report::human::duration_ms;
 /// assert_eq!(duration_ms(120.4), "120ms");
 /// assert_eq!(duration_ms(1234.0), "1.2s");
 /// assert_eq!(duration_ms(125_000.0), "2m05s");
@@ -90,7 +90,7 @@ pub fn duration_ms_opt(ms: Option<f64>) -> String {
 /// the price is not known.
 ///
 /// ```
-/// use prompteval::report::format::cost;
+/// use prompteval::report::human::cost;
 /// assert_eq!(cost(Some(0.0123)), "$0.0123");
 /// assert_eq!(cost(Some(0.0)), "$0");
 /// assert_eq!(cost(None), "—");
@@ -114,7 +114,7 @@ pub fn cost(usd: Option<f64>) -> String {
 /// An integer with thousands separators: `4,980`.
 ///
 /// ```
-/// use prompteval::report::format::thousands;
+/// use prompteval::report::human::thousands;
 /// assert_eq!(thousands(1_234_567), "1,234,567");
 /// ```
 pub fn thousands(n: u64) -> String {
@@ -144,7 +144,7 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// control characters as spaces, surrounding whitespace trimmed, at most `max` characters.
 ///
 /// ```
-/// use prompteval::report::format::snippet;
+/// use prompteval::report::human::snippet;
 /// assert_eq!(snippet(" Paris\nFrance ", 24), "Paris⏎France");
 /// assert_eq!(snippet("abcdefghij", 5), "abcd…");
 /// ```
