@@ -159,54 +159,14 @@ pub fn write_matrix(
             }
         }
 
-        let mut shown: Vec<Vec<ShownRow>> = Vec::with_capacity(evals.len());
-        let mut positions: Vec<HashMap<usize, usize>> = Vec::with_capacity(evals.len());
-        for cases in &evals {
-            let chosen = choose_rows(cases, opts.max_rows);
-            positions.push(
-                chosen
-                    .iter()
-                    .enumerate()
-                    .map(|(pos, case)| (*case, pos))
-                    .collect(),
-            );
-            shown.push(
-                chosen
-                    .into_iter()
-                    .map(|case| ShownRow {
-                        case,
-                        preview: None,
-                        snippets: vec![None; cases.columns],
-                    })
-                    .collect(),
-            );
-        }
-
+        let (mut shown, positions) = choose_all(&evals, opts.max_rows);
         if shown.iter().any(|rows| !rows.is_empty()) {
-            for cell in results.results().map_err(Failure::Read)? {
-                let cell = common::read(cell)?;
-                let Some((g, c)) = columns.find(&cell) else {
-                    continue;
-                };
-                let Some(&case) = evals[g].index.get(&cell.case_id) else {
-                    continue;
-                };
-                let Some(&pos) = positions[g].get(&case) else {
-                    continue;
-                };
-                let row = &mut shown[g][pos];
-                if row.preview.is_none() {
-                    row.preview = Some(
-                        common::input_preview(&cell)
-                            .map(|p| human::snippet(p, opts.preview_chars))
-                            .unwrap_or_default(),
-                    );
-                }
-                let tally = evals[g].tallies(case)[c];
-                if cell.repeat == tally.first_repeat && row.snippets[c].is_none() {
-                    row.snippets[c] = Some(cell_snippet(&cell, opts.snippet_chars));
-                }
-            }
+            let chosen = Chosen {
+                evals: &evals,
+                positions: &positions,
+                index: &columns,
+            };
+            fill_rows(results, &chosen, &mut shown, opts)?;
         }
 
         for (g, group) in groups.iter().enumerate() {
@@ -217,6 +177,78 @@ pub fn write_matrix(
         }
         Ok(())
     })
+}
+
+/// The rows chosen in every eval, and per eval where each chosen case is shown.
+fn choose_all(
+    evals: &[EvalCases],
+    max_rows: usize,
+) -> (Vec<Vec<ShownRow>>, Vec<HashMap<usize, usize>>) {
+    let mut shown = Vec::with_capacity(evals.len());
+    let mut positions = Vec::with_capacity(evals.len());
+    for cases in evals {
+        let chosen = choose_rows(cases, max_rows);
+        positions.push(
+            chosen
+                .iter()
+                .enumerate()
+                .map(|(pos, case)| (*case, pos))
+                .collect(),
+        );
+        shown.push(
+            chosen
+                .into_iter()
+                .map(|case| ShownRow {
+                    case,
+                    preview: None,
+                    snippets: vec![None; cases.columns],
+                })
+                .collect(),
+        );
+    }
+    (shown, positions)
+}
+
+/// What pass 2 looks cells up in: pass 1's cases, where the chosen ones are shown, and
+/// the cell → column index.
+struct Chosen<'a> {
+    evals: &'a [EvalCases],
+    positions: &'a [HashMap<usize, usize>],
+    index: &'a RowIndex,
+}
+
+/// Pass 2: the input preview and the output snippets of the chosen rows.
+fn fill_rows(
+    results: &dyn ResultSource,
+    chosen: &Chosen<'_>,
+    shown: &mut [Vec<ShownRow>],
+    opts: &MatrixOptions,
+) -> Result<(), Failure> {
+    for cell in results.results().map_err(Failure::Read)? {
+        let cell = common::read(cell)?;
+        let Some((g, c)) = chosen.index.find(&cell) else {
+            continue;
+        };
+        let Some(&case) = chosen.evals[g].index.get(&cell.case_id) else {
+            continue;
+        };
+        let Some(&pos) = chosen.positions[g].get(&case) else {
+            continue;
+        };
+        let row = &mut shown[g][pos];
+        if row.preview.is_none() {
+            row.preview = Some(
+                common::input_preview(&cell)
+                    .map(|p| human::snippet(p, opts.preview_chars))
+                    .unwrap_or_default(),
+            );
+        }
+        let tally = chosen.evals[g].tallies(case)[c];
+        if cell.repeat == tally.first_repeat && row.snippets[c].is_none() {
+            row.snippets[c] = Some(cell_snippet(&cell, opts.snippet_chars));
+        }
+    }
+    Ok(())
 }
 
 /// The cases to show, in display order: disagreements, then failures, then passes, each
