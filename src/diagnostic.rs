@@ -75,3 +75,33 @@ impl fmt::Display for Warning {
         write!(f, "{}: {}", self.location, self.message)
     }
 }
+
+/// Which exit status an error maps to (the CLI's table of exit codes is in `cli::Exit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitClass {
+    /// Invalid input or configuration: nothing was sent to any model (exit 2).
+    Input,
+    /// The run could not finish (exit 3).
+    Runtime,
+}
+
+/// An error as a person reads it: its message and `#[source]` chain (from
+/// [`std::error::Error`]), what to do about it, and the exit status it maps to. Every error
+/// type the command line can show implements it; `cli::diagnostics` renders any of them
+/// the same way, so no call site picks an exit code or a hint by hand.
+pub trait Diagnostic: std::error::Error + 'static {
+    /// What the user can do about it, as a sentence fragment (`set `model:` …`).
+    fn hint(&self) -> Option<String> {
+        None
+    }
+
+    /// Which exit status it maps to; most errors are found before any model is called.
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Input
+    }
+
+    /// The separate problems this error collects (each rendered apart), if it is a list.
+    fn problems(&self) -> Option<Vec<&dyn Diagnostic>> {
+        None
+    }
+}
