@@ -11,7 +11,7 @@ pub enum ScoreError {
     #[error(
         "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but {} also as `not-<type>`)",
         super::BASE_KINDS.join(", "),
-        super::NOT_NEGATABLE.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+        super::registry::NOT_NEGATABLE.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
     )]
     UnknownKind {
         /// Where the assertion was written.
