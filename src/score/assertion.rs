@@ -4,14 +4,10 @@
 use std::collections::BTreeSet;
 
 use super::check::Outcome;
-use super::registry::{suggest, BASE_KINDS, EX_ROUGE_OPTIONS, NOT_NEGATABLE};
-use super::remote::{self, Scorer, Verdict};
+use super::remote::{Scorer, Verdict};
 use super::transform::{self, Transform};
 use super::value::Compiler;
-use super::{
-    bleu, chrf, json, json_diff, json_path, latency, metric, rouge, set, similarity, squad, text,
-    xml, AssertionSpec, ScoreError,
-};
+use super::{keys, registry, AssertionSpec, ScoreError};
 use crate::diagnostic::Location;
 use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
@@ -99,20 +95,21 @@ impl Assertion {
             Some(base) => (true, base),
             None => (false, spec.kind.as_str()),
         };
-        let Some(base) = BASE_KINDS.iter().copied().find(|k| *k == written_base) else {
+        let Some(kind) = registry::lookup(written_base) else {
             return Err(ScoreError::UnknownKind {
                 origin: origin.clone(),
                 kind: spec.kind.clone(),
-                suggestion: suggest(&spec.kind),
+                suggestion: registry::suggest(&spec.kind),
             });
         };
-        if negated && NOT_NEGATABLE.contains(&base) {
+        if let (true, Some(hint)) = (negated, kind.no_not_form) {
             return Err(ScoreError::NotNegatable {
                 origin: origin.clone(),
                 kind: spec.kind.clone(),
+                hint,
             });
         }
-        let mut compiler = Compiler::new(spec, id, origin, templates);
+        let mut compiler = Compiler::new(spec, kind, id, origin, templates);
         let weight = match spec.weight {
             None => 1.0,
             Some(w) if w.is_finite() && w >= 0.0 => w,
@@ -123,57 +120,18 @@ impl Assertion {
                 ))
             }
         };
-        if !base.starts_with("rouge-") {
-            metric::no_rouge_options(&compiler, EX_ROUGE_OPTIONS)?;
-        }
-        if spec.path.is_some() && base != "json-path" {
-            return Err(compiler.invalid(
-                "takes no `path` (only `json-path` reads one)",
-                json_path::EXAMPLE,
-            ));
-        }
-        if spec.assert.is_some() && base != "assert-set" {
-            return Err(compiler.invalid(
-                "takes no `assert` list (only `assert-set` groups assertions)",
-                set::EXAMPLE,
-            ));
-        }
+        keys::refuse_unread(&compiler)?;
         let transform = match &spec.transform {
             Some(source) => Some(transform::compile_for(source, &mut compiler)?),
             None => None,
         };
-        if let Some(scorer) = remote::compile(base, &mut compiler)? {
-            return Ok(Assertion {
-                spec: spec.clone(),
-                negated,
-                weight,
-                transform,
-                scorer,
-                variables: compiler.variables,
-                template_names: compiler.template_names,
-            });
-        }
-        let check = match base {
-            "is-json" | "json-schema" | "contains-json" => json::compile(base, &mut compiler)?,
-            "json-path" => json_path::compile(&mut compiler)?,
-            "json-diff" => json_diff::compile(&mut compiler)?,
-            "is-xml" => xml::compile(&mut compiler)?,
-            "assert-set" => set::compile(&mut compiler)?,
-            "levenshtein" => similarity::compile(&mut compiler)?,
-            "levenshtein-distance" => similarity::compile_distance(&mut compiler)?,
-            "rouge-1" | "rouge-2" | "rouge-l" => rouge::compile(base, &mut compiler)?,
-            "bleu" => bleu::compile(&mut compiler)?,
-            "chrf" => chrf::compile(&mut compiler)?,
-            "f1" | "exact-match" => squad::compile(base, &mut compiler)?,
-            "latency" => latency::compile(&mut compiler)?,
-            _ => text::compile(base, &mut compiler)?,
-        };
+        let scorer = kind.compile(&mut compiler)?;
         Ok(Assertion {
             spec: spec.clone(),
             negated,
             weight,
             transform,
-            scorer: Scorer::Sync(check),
+            scorer,
             variables: compiler.variables,
             template_names: compiler.template_names,
         })

@@ -21,7 +21,7 @@ use super::{ScoreError, ScoreInput};
 use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
 
-const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
+pub(crate) const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
 
 /// The highest n-gram order (sacrebleu's `MAX_NGRAM_ORDER`).
 pub const MAX_ORDER: usize = 4;

@@ -11,7 +11,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_CHRF: &str = "{type: chrf, value: \"{{ expected }}\", threshold: 0.6}";
+pub(crate) const EX_CHRF: &str = "{type: chrf, value: \"{{ expected }}\", threshold: 0.6}";
 
 /// Character n-gram order (sacrebleu's `CHRF.CHAR_ORDER`).
 pub const CHAR_ORDER: usize = 6;

@@ -23,7 +23,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::provider::BoxFuture;
 
-const EX_EXTERNAL: &str =
+pub(crate) const EX_EXTERNAL: &str =
     "{type: external, command: [python3, scorers/keywords.py], value: {words: [Paris]}}";
 
 /// How long one reply may take when the spec sets no `timeout`.

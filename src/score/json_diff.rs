@@ -20,7 +20,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EXAMPLE: &str = "{type: json-diff, value: \"{{ expected }}\", threshold: 0.9}";
+pub(crate) const EXAMPLE: &str = "{type: json-diff, value: \"{{ expected }}\", threshold: 0.9}";
 
 /// Differences named in a reason, at most.
 const SHOWN_DIFFERENCES: usize = 3;
@@ -38,7 +38,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
         }
     };
     let expected = match c.spec.value.clone() {
-        None => Expected::expected_variable(c),
+        None => Expected::Var(c.default_variable(EXAMPLE)?),
         Some(value) => Expected::compile(c, &value)?,
     };
     Ok(Box::new(JsonDiff {

@@ -34,12 +34,6 @@ impl Expected {
         })
     }
 
-    /// `{{ expected }}`, recording the variable.
-    pub(crate) fn expected_variable(c: &mut Compiler<'_>) -> Expected {
-        c.variables.insert("expected".to_owned());
-        Expected::Var("expected".to_owned())
-    }
-
     /// The value for one row. `Err` is the whole failure reason.
     pub(crate) fn resolve<'a>(
         &'a self,

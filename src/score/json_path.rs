@@ -18,7 +18,6 @@ pub(crate) const EXAMPLE: &str = "{type: json-path, path: \"$.answer.city\", val
 
 /// Compiles `json-path` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    c.no_threshold(EXAMPLE)?;
     let Some(source) = c.spec.path.clone() else {
         return Err(c.invalid(
             "needs a `path`: a JSONPath such as `$.answer.city`",

@@ -19,15 +19,6 @@ use crate::provider::{BoxFuture, ProviderRequest};
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
 
-/// The model-graded types.
-pub const JUDGE_KINDS: &[&str] = &[
-    "llm-rubric",
-    "factuality",
-    "closed-qa",
-    "g-eval",
-    "select-best",
-];
-
 /// The version of the built-in judge prompts; raise it with any change to a file in
 /// `src/score/judges/`, so that records say which prompt judged them.
 const BUILTIN_VERSION: u32 = 1;
@@ -41,100 +32,128 @@ pub fn judge_prompt_name(kind: &str) -> String {
     format!("judge-{kind}")
 }
 
-/// The variables a judge prompt of `kind` receives.
-///
-/// All but `select-best`: `output` (the model's output), `input` (the prompt sent to the
-/// model, as text), `vars` (the row's variables) and the assertion's value as `rubric`
-/// (`llm-rubric`), `expected` (`factuality`) or `criteria` (`closed-qa`, `g-eval`).
-/// `select-best`: `outputs` (the row's outputs, a list), `criteria` and `vars`.
-pub fn judge_variables(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "llm-rubric" => &["output", "rubric", "input", "vars"],
-        "factuality" => &["output", "expected", "input", "vars"],
-        "select-best" => &["outputs", "criteria", "vars"],
-        _ => &["output", "criteria", "input", "vars"],
-    }
+/// A model-graded type's judge: its built-in prompt, what the prompt receives, and how
+/// the reply is read. The registry entry of each judge type points at one.
+pub(crate) struct JudgePrompt {
+    /// The built-in prompt (`src/score/judges/<type>.jinja`).
+    source: &'static str,
+    /// The name the assertion's value takes in the prompt.
+    value_variable: &'static str,
+    /// The variables the prompt receives; a registry prompt may use no others.
+    pub(crate) variables: &'static [&'static str],
+    /// The pass mark when the spec gives no `threshold`.
+    default_threshold: Option<f64>,
+    /// How the reply is read.
+    pub(crate) reading: Reading,
+    /// A correct assertion of this type, for error hints.
+    pub(crate) example: &'static str,
 }
 
-fn builtin_source(kind: &str) -> &'static str {
-    match kind {
-        "llm-rubric" => include_str!("judges/llm-rubric.jinja"),
-        "factuality" => include_str!("judges/factuality.jinja"),
-        "closed-qa" => include_str!("judges/closed-qa.jinja"),
-        "g-eval" => include_str!("judges/g-eval.jinja"),
-        _ => include_str!("judges/select-best.jinja"),
-    }
+/// How a judge reads its reply.
+pub(crate) enum Reading {
+    /// One output per call: the reply's parser, given the threshold.
+    One(fn(&str, Option<f64>) -> Result<Graded, String>),
+    /// All outputs of a row in one call (`select-best`).
+    Row,
 }
 
-/// The name the assertion's value takes in the judge prompt.
-fn value_variable(kind: &str) -> &'static str {
-    match kind {
-        "llm-rubric" => "rubric",
-        "factuality" => "expected",
-        _ => "criteria",
-    }
-}
+/// `llm-rubric`: the output judged against a rubric.
+pub(crate) const LLM_RUBRIC: JudgePrompt = JudgePrompt {
+    source: include_str!("judges/llm-rubric.jinja"),
+    value_variable: "rubric",
+    variables: &["output", "rubric", "input", "vars"],
+    default_threshold: None,
+    reading: Reading::One(parse_rubric),
+    example: "{type: llm-rubric, value: \"answers politely and names a city\"}",
+};
 
-const EX_RUBRIC: &str = "{type: llm-rubric, value: \"answers politely and names a city\"}";
-const EX_FACTUALITY: &str = "{type: factuality, value: \"{{ expected }}\"}";
-const EX_CLOSED_QA: &str = "{type: closed-qa, value: \"names the capital of the country\"}";
-const EX_G_EVAL: &str = "{type: g-eval, value: \"coherent and concise\", threshold: 0.7}";
-const EX_SELECT_BEST: &str = "{type: select-best, value: \"the most helpful answer\"}";
+/// `factuality`: the output compared with the expected answer.
+pub(crate) const FACTUALITY: JudgePrompt = JudgePrompt {
+    source: include_str!("judges/factuality.jinja"),
+    value_variable: "expected",
+    variables: &["output", "expected", "input", "vars"],
+    default_threshold: None,
+    reading: Reading::One(parse_factuality),
+    example: "{type: factuality, value: \"{{ expected }}\"}",
+};
 
-/// Compiles a judge type (`not-` already removed).
-pub(crate) fn compile(kind: &str, c: &mut Compiler<'_>) -> Result<Scorer, ScoreError> {
-    let example = match kind {
-        "llm-rubric" => EX_RUBRIC,
-        "factuality" => EX_FACTUALITY,
-        "closed-qa" => EX_CLOSED_QA,
-        "g-eval" => EX_G_EVAL,
-        _ => EX_SELECT_BEST,
-    };
-    let threshold = match (kind, c.spec.threshold) {
-        ("closed-qa" | "select-best", Some(_)) => {
-            return Err(c.invalid("takes no `threshold`", example))
-        }
-        (_, Some(t)) if !(0.0..=1.0).contains(&t) => {
+/// `closed-qa`: whether the output meets a criterion.
+pub(crate) const CLOSED_QA: JudgePrompt = JudgePrompt {
+    source: include_str!("judges/closed-qa.jinja"),
+    value_variable: "criteria",
+    variables: &["output", "criteria", "input", "vars"],
+    default_threshold: None,
+    reading: Reading::One(|text, _| parse_closed_qa(text)),
+    example: "{type: closed-qa, value: \"names the capital of the country\"}",
+};
+
+/// `g-eval`: a 1–5 score with reasoning steps.
+pub(crate) const G_EVAL: JudgePrompt = JudgePrompt {
+    source: include_str!("judges/g-eval.jinja"),
+    value_variable: "criteria",
+    variables: &["output", "criteria", "input", "vars"],
+    default_threshold: Some(G_EVAL_THRESHOLD),
+    reading: Reading::One(|text, threshold| {
+        parse_g_eval(text, threshold.unwrap_or(G_EVAL_THRESHOLD))
+    }),
+    example: "{type: g-eval, value: \"coherent and concise\", threshold: 0.7}",
+};
+
+/// `select-best`: the best of a row's outputs.
+pub(crate) const SELECT_BEST: JudgePrompt = JudgePrompt {
+    source: include_str!("judges/select-best.jinja"),
+    value_variable: "criteria",
+    variables: &["outputs", "criteria", "vars"],
+    default_threshold: None,
+    reading: Reading::Row,
+    example: "{type: select-best, value: \"the most helpful answer\"}",
+};
+
+/// Compiles the judge type of `c` with its `prompt` (`not-` already removed).
+pub(crate) fn compile(
+    prompt: &'static JudgePrompt,
+    c: &mut Compiler<'_>,
+) -> Result<Scorer, ScoreError> {
+    let threshold = match c.spec.threshold {
+        Some(t) if !(0.0..=1.0).contains(&t) => {
             return Err(c.invalid(
                 format!("`threshold` must be between 0 and 1, found {t}"),
-                example,
+                prompt.example,
             ))
         }
-        ("g-eval", t) => Some(t.unwrap_or(G_EVAL_THRESHOLD)),
-        (_, t) => t,
+        t => t.or(prompt.default_threshold),
     };
-    let value = c.text_value(kind == "factuality", example)?;
+    let value = c.text_value(prompt.example)?;
     let template = format!("{}#judge", c.id);
-    let source = builtin_source(kind);
     c.templates
-        .add_inline(&template, source, c.origin)
+        .add_inline(&template, prompt.source, c.origin)
         .map_err(|source| ScoreError::Template {
             origin: c.origin.clone(),
             kind: c.spec.kind.clone(),
             source: Box::new(source),
         })?;
     let judge = Judge {
-        kind: JUDGE_KINDS
-            .iter()
-            .copied()
-            .find(|k| *k == kind)
-            .unwrap_or("llm-rubric"),
+        kind: c.kind.name,
+        prompt,
         value,
         threshold,
         grader: c.spec.grader.clone(),
         template,
-        builtin_hash: format!("sha256:{}", hex::encode(Sha256::digest(source.as_bytes()))),
+        builtin_hash: format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(prompt.source.as_bytes()))
+        ),
     };
-    Ok(if kind == "select-best" {
-        Scorer::Group(Box::new(judge))
-    } else {
-        Scorer::Async(Box::new(judge))
+    Ok(match prompt.reading {
+        Reading::Row => Scorer::Group(Box::new(judge)),
+        Reading::One(_) => Scorer::Async(Box::new(judge)),
     })
 }
 
 /// A compiled judge assertion.
 struct Judge {
     kind: &'static str,
+    prompt: &'static JudgePrompt,
     value: Text,
     threshold: Option<f64>,
     grader: Option<String>,
@@ -215,7 +234,7 @@ impl Judge {
         vars.insert("output", input.output.into());
         vars.insert("input", ctx.prompt.into());
         vars.insert("vars", input.vars.clone());
-        vars.insert(value_variable(self.kind), value.into());
+        vars.insert(self.prompt.value_variable, value.into());
         minijinja::Value::from_iter(vars)
     }
 
@@ -235,11 +254,9 @@ impl Judge {
             Err(verdict) => return verdict,
         };
         let Reply { text, mut detail } = reply;
-        let parsed = match self.kind {
-            "llm-rubric" => parse_rubric(&text, self.threshold),
-            "factuality" => parse_factuality(&text, self.threshold),
-            "closed-qa" => parse_closed_qa(&text),
-            _ => parse_g_eval(&text, self.threshold.unwrap_or(G_EVAL_THRESHOLD)),
+        let parsed = match self.prompt.reading {
+            Reading::One(parse) => parse(&text, self.threshold),
+            Reading::Row => Err("the judge of a row was asked about one output".to_string()),
         };
         match parsed {
             Ok(graded) => {
@@ -779,15 +796,22 @@ mod tests {
 
     #[test]
     fn builtin_prompts_use_only_documented_variables() {
-        for kind in JUDGE_KINDS {
+        for (kind, prompt) in [
+            ("llm-rubric", &LLM_RUBRIC),
+            ("factuality", &FACTUALITY),
+            ("closed-qa", &CLOSED_QA),
+            ("g-eval", &G_EVAL),
+            ("select-best", &SELECT_BEST),
+        ] {
             let mut t = templates();
             let origin = crate::diagnostic::Location::line("x", 1);
-            t.add_inline("j", builtin_source(kind), &origin).unwrap();
+            t.add_inline("j", prompt.source, &origin).unwrap();
             for var in t.inline_variables("j") {
-                assert!(
-                    judge_variables(kind).contains(&var.as_str()),
-                    "{kind}: {var}"
-                );
+                assert!(prompt.variables.contains(&var.as_str()), "{kind}: {var}");
+            }
+            assert_eq!(crate::score::judge_variables(kind), prompt.variables);
+            if kind != "select-best" {
+                assert!(prompt.variables.contains(&prompt.value_variable), "{kind}");
             }
         }
     }

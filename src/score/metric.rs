@@ -22,23 +22,8 @@ pub(crate) fn unit_threshold(c: &Compiler<'_>, example: &'static str) -> Result<
     }
 }
 
-/// Fails when `measure` or `stem` is set on a type other than `rouge-*`.
-pub(crate) fn no_rouge_options(c: &Compiler<'_>, example: &'static str) -> Result<(), ScoreError> {
-    for (name, set) in [
-        ("measure", c.spec.measure.is_some()),
-        ("stem", c.spec.stem.is_some()),
-    ] {
-        if set {
-            return Err(c.invalid(
-                format!("takes no `{name}` (only rouge-1, rouge-2 and rouge-l do)"),
-                example,
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The references: `value` as one string or a list of strings; absent → `{{ expected }}`.
+/// The references: `value` as one string or a list of strings; absent → `{{ expected }}`
+/// (every text metric defaults its value).
 pub(crate) struct References(Vec<Text>);
 
 impl References {
@@ -47,7 +32,7 @@ impl References {
         if matches!(c.spec.value, Some(serde_json::Value::Array(_))) {
             return Ok(References(c.text_list(example)?));
         }
-        Ok(References(vec![c.text_value(true, example)?]))
+        Ok(References(vec![c.text_value(example)?]))
     }
 
     /// The references for one row.

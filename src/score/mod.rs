@@ -13,6 +13,7 @@ mod json_diff;
 mod json_expect;
 mod json_path;
 mod judge;
+mod keys;
 mod latency;
 mod metric;
 mod ngram;
@@ -37,8 +38,8 @@ pub use assertion::{Assertion, ScoreInput};
 pub use case::{aggregate, score_case, score_output, CaseScore};
 pub(crate) use case::{combine, transform_failed};
 pub use error::ScoreError;
-pub use judge::{judge_prompt_name, judge_variables, JUDGE_KINDS};
-pub use registry::{kinds, BASE_KINDS};
+pub use judge::judge_prompt_name;
+pub use registry::{base_kinds, is_judge, judge_variables, kinds};
 pub use remote::{
     score_case_async, score_output_async, Candidate, GraderUsage, ProviderRole, ScoreContext,
     ScoredCase, ScoringSetup,

@@ -17,7 +17,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_ROUGE: &str =
+pub(crate) const EX_ROUGE: &str =
     "{type: rouge-l, value: \"{{ expected }}\", threshold: 0.5, measure: f, stem: true}";
 
 /// Which ROUGE.
@@ -187,13 +187,22 @@ enum Measure {
 
 const MEASURES: &str = "f, precision, recall";
 
-/// Compiles `rouge-1`, `rouge-2` or `rouge-l` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let kind = match base {
-        "rouge-1" => RougeKind::Rouge1,
-        "rouge-2" => RougeKind::Rouge2,
-        _ => RougeKind::RougeL,
-    };
+/// Compiles `rouge-1` (`not-` already removed).
+pub(crate) fn rouge_1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::Rouge1)
+}
+
+/// Compiles `rouge-2` (`not-` already removed).
+pub(crate) fn rouge_2(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::Rouge2)
+}
+
+/// Compiles `rouge-l` (`not-` already removed).
+pub(crate) fn rouge_l(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::RougeL)
+}
+
+fn compile(c: &mut Compiler<'_>, kind: RougeKind) -> Result<Box<dyn Check>, ScoreError> {
     let threshold = metric::unit_threshold(c, EX_ROUGE)?;
     let measure = match c.spec.measure.as_deref() {
         None | Some("f") => Measure::F,
@@ -215,7 +224,7 @@ pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>
     let reference = References::compile(c, EX_ROUGE)?;
     Ok(Box::new(Rouge {
         kind,
-        name: base.to_string(),
+        name: c.kind.name.to_string(),
         measure,
         stem: c.spec.stem.unwrap_or(false),
         threshold,

@@ -9,8 +9,10 @@ use super::value::{show, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_LEVENSHTEIN: &str = "{type: levenshtein, value: \"{{ expected }}\", threshold: 0.8}";
-const EX_DISTANCE: &str = "{type: levenshtein-distance, value: \"{{ expected }}\", threshold: 3}";
+pub(crate) const EX_LEVENSHTEIN: &str =
+    "{type: levenshtein, value: \"{{ expected }}\", threshold: 0.8}";
+pub(crate) const EX_DISTANCE: &str =
+    "{type: levenshtein-distance, value: \"{{ expected }}\", threshold: 3}";
 
 /// The most edits `levenshtein-distance` allows when the spec gives no threshold.
 pub(crate) const DEFAULT_MAX_EDITS: usize = 5;
@@ -19,7 +21,7 @@ pub(crate) const DEFAULT_MAX_EDITS: usize = 5;
 pub(crate) const DEFAULT_THRESHOLD: f64 = 0.8;
 
 /// Compiles `levenshtein` (`not-` already removed).
-pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+pub(crate) fn levenshtein(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     let threshold = match c.spec.threshold {
         None => DEFAULT_THRESHOLD,
         Some(t) if (0.0..=1.0).contains(&t) => t,
@@ -30,12 +32,12 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
             ))
         }
     };
-    let value = c.text_value(true, EX_LEVENSHTEIN)?;
+    let value = c.text_value(EX_LEVENSHTEIN)?;
     Ok(Box::new(Levenshtein { value, threshold }))
 }
 
 /// Compiles `levenshtein-distance` (`not-` already removed).
-pub(crate) fn compile_distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+pub(crate) fn distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     let max_edits = match c.spec.threshold {
         None => DEFAULT_MAX_EDITS,
         Some(t) => super::value::count(&serde_json::json!(t)).ok_or_else(|| {
@@ -45,7 +47,7 @@ pub(crate) fn compile_distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, S
             )
         })?,
     };
-    let value = c.text_value(true, EX_DISTANCE)?;
+    let value = c.text_value(EX_DISTANCE)?;
     Ok(Box::new(Distance { value, max_edits }))
 }
 

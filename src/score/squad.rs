@@ -17,8 +17,8 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_F1: &str = "{type: f1, value: \"{{ expected }}\", threshold: 0.5}";
-const EX_EXACT: &str = "{type: exact-match, value: \"{{ expected }}\"}";
+pub(crate) const EX_F1: &str = "{type: f1, value: \"{{ expected }}\", threshold: 0.5}";
+pub(crate) const EX_EXACT: &str = "{type: exact-match, value: \"{{ expected }}\"}";
 
 fn articles() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -71,16 +71,17 @@ pub fn exact_match(prediction: &str, truth: &str) -> bool {
     normalize_answer(prediction) == normalize_answer(truth)
 }
 
-/// Compiles `f1` or `exact-match` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    if base == "exact-match" {
-        c.no_threshold(EX_EXACT)?;
-        let answers = References::compile(c, EX_EXACT)?;
-        return Ok(Box::new(ExactMatch { answers }));
-    }
+/// Compiles `f1` (`not-` already removed).
+pub(crate) fn compile_f1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     let threshold = metric::unit_threshold(c, EX_F1)?;
     let answers = References::compile(c, EX_F1)?;
     Ok(Box::new(F1 { threshold, answers }))
+}
+
+/// Compiles `exact-match` (`not-` already removed).
+pub(crate) fn compile_exact_match(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let answers = References::compile(c, EX_EXACT)?;
+    Ok(Box::new(ExactMatch { answers }))
 }
 
 struct F1 {

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
 
+use super::registry::AssertionType;
 use super::{AssertionSpec, ScoreError, ScoreInput};
 use crate::diagnostic::Location;
 use crate::template::{is_template, TemplateSet};
@@ -79,6 +80,8 @@ fn plain_variable(source: &str) -> Option<&str> {
 /// where value templates go.
 pub(crate) struct Compiler<'a> {
     pub(crate) spec: &'a AssertionSpec,
+    /// The registry entry of the spec's type.
+    pub(crate) kind: &'static AssertionType,
     pub(crate) id: &'a str,
     pub(crate) origin: &'a Location,
     pub(crate) templates: &'a mut TemplateSet,
@@ -92,12 +95,14 @@ pub(crate) struct Compiler<'a> {
 impl<'a> Compiler<'a> {
     pub(crate) fn new(
         spec: &'a AssertionSpec,
+        kind: &'static AssertionType,
         id: &'a str,
         origin: &'a Location,
         templates: &'a mut TemplateSet,
     ) -> Self {
         Compiler {
             spec,
+            kind,
             id,
             origin,
             templates,
@@ -139,18 +144,20 @@ impl<'a> Compiler<'a> {
         Ok(Text::Template(name))
     }
 
-    /// The `value` as one text; absent → `{{ expected }}` when `default_expected`.
-    pub(crate) fn text_value(
-        &mut self,
-        default_expected: bool,
-        example: &'static str,
-    ) -> Result<Text, ScoreError> {
+    /// The row variable an absent `value` stands for (`expected`), recorded as read; an
+    /// error when the type has no default value.
+    pub(crate) fn default_variable(&mut self, example: &'static str) -> Result<String, ScoreError> {
+        if !self.kind.value_defaults_to_expected {
+            return Err(self.invalid("needs a `value`", example));
+        }
+        self.variables.insert("expected".to_owned());
+        Ok("expected".to_owned())
+    }
+
+    /// The `value` as one text; absent → `{{ expected }}` for the types that default it.
+    pub(crate) fn text_value(&mut self, example: &'static str) -> Result<Text, ScoreError> {
         match &self.spec.value {
-            None if default_expected => {
-                self.variables.insert("expected".to_owned());
-                Ok(Text::Var("expected".to_owned()))
-            }
-            None => Err(self.invalid("needs a `value`", example)),
+            None => Ok(Text::Var(self.default_variable(example)?)),
             Some(value) => match scalar_text(value) {
                 Some(text) => self.text(&text),
                 None => Err(self.invalid(
@@ -192,14 +199,6 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(texts)
-    }
-
-    /// Fails when the spec has a `threshold` this type does not read.
-    pub(crate) fn no_threshold(&self, example: &'static str) -> Result<(), ScoreError> {
-        match self.spec.threshold {
-            Some(_) => Err(self.invalid("takes no `threshold`", example)),
-            None => Ok(()),
-        }
     }
 
     /// The `value` as a count (a non-negative integer).
