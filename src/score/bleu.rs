@@ -11,15 +11,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::check::Check;
+use super::metric::{self, Measured};
 use super::ngram::{ngram_count, ngram_matches, FxMap, Interner};
 pub use super::tok13a::tokenize_13a;
 use super::tok13a::tokens;
 use super::value::Compiler;
-use super::{ScoreError, ScoreInput};
+use super::ScoreError;
 use crate::run::events::AssertionResult;
-use crate::template::TemplateSet;
 
 pub(crate) const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
 
@@ -204,33 +203,18 @@ pub fn stats_of(results: &[AssertionResult]) -> Option<BleuStats> {
 
 /// Compiles `bleu` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_BLEU)?;
-    let references = References::compile(c, EX_BLEU)?;
-    Ok(Box::new(Bleu {
-        threshold,
-        references,
-    }))
+    metric::compile(c, EX_BLEU, measure)
 }
 
-struct Bleu {
-    threshold: f64,
-    references: References,
-}
-
-impl Check for Bleu {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let refs = self.references.resolve(input, templates)?;
-        let stats = bleu_stats(input.output, &refs);
-        let bleu = stats.score(true);
-        let detail = serde_json::to_value(stats).map_err(|e| e.to_string())?;
-        Ok(metric::outcome(
-            bleu / 100.0,
-            self.threshold,
-            format!("BLEU {bleu:.2}"),
-            metric::show_refs(&refs),
-        )
-        .with_detail(detail))
-    }
+/// Sentence BLEU / 100, keeping the statistics the corpus score adds up.
+fn measure(output: &str, refs: &[String]) -> Result<Measured, String> {
+    let stats = bleu_stats(output, refs);
+    let bleu = stats.score(true);
+    Ok(Measured {
+        score: bleu / 100.0,
+        figure: format!("BLEU {bleu:.2}"),
+        detail: Some(serde_json::to_value(stats).map_err(|e| e.to_string())?),
+    })
 }
 
 #[cfg(test)]

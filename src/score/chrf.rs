@@ -4,12 +4,11 @@
 //! case-sensitive, effective-order averaging (no ε smoothing). With several references the
 //! best one counts. The score is chrF / 100; it passes at `threshold` (default 0.5).
 
-use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::check::Check;
+use super::metric::{self, Measured};
 use super::ngram::{is_py_space, ngram_count, ngram_matches, FxMap};
 use super::value::Compiler;
-use super::{ScoreError, ScoreInput};
-use crate::template::TemplateSet;
+use super::ScoreError;
 
 pub(crate) const EX_CHRF: &str = "{type: chrf, value: \"{{ expected }}\", threshold: 0.6}";
 
@@ -156,30 +155,14 @@ pub fn sentence_chrf<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> f64 {
 
 /// Compiles `chrf` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_CHRF)?;
-    let references = References::compile(c, EX_CHRF)?;
-    Ok(Box::new(Chrf {
-        threshold,
-        references,
-    }))
-}
-
-struct Chrf {
-    threshold: f64,
-    references: References,
-}
-
-impl Check for Chrf {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let refs = self.references.resolve(input, templates)?;
-        let chrf = sentence_chrf(input.output, &refs);
-        Ok(metric::outcome(
-            chrf / 100.0,
-            self.threshold,
-            format!("chrF {chrf:.2}"),
-            metric::show_refs(&refs),
-        ))
-    }
+    metric::compile(c, EX_CHRF, |output, refs| {
+        let chrf = sentence_chrf(output, refs);
+        Ok(Measured {
+            score: chrf / 100.0,
+            figure: format!("chrF {chrf:.2}"),
+            detail: None,
+        })
+    })
 }
 
 #[cfg(test)]

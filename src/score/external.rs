@@ -28,6 +28,9 @@ pub(crate) const EX_EXTERNAL: &str =
 
 /// How long one reply may take when the spec sets no `timeout`.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The pass mark of replies that give a score but no `pass`, when the spec sets no
+/// `threshold`.
+const DEFAULT_THRESHOLD: f64 = 0.5;
 /// How many times a worker is started in one run (the first start and one restart).
 const MAX_STARTS: u32 = 2;
 /// How much of the worker's stderr is kept for error messages.
@@ -62,16 +65,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, Score
             }
         },
     };
-    let threshold = match c.spec.threshold {
-        None => 0.5,
-        Some(t) if (0.0..=1.0).contains(&t) => t,
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EX_EXTERNAL,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EX_EXTERNAL)?.unwrap_or(DEFAULT_THRESHOLD);
     let config = serde_json::to_value(c.spec).unwrap_or(Json::Null);
     Ok(Box::new(External {
         argv,

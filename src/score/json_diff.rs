@@ -27,16 +27,7 @@ const SHOWN_DIFFERENCES: usize = 3;
 
 /// Compiles `json-diff` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = match c.spec.threshold {
-        None => DEFAULT_THRESHOLD,
-        Some(t) if (0.0..=1.0).contains(&t) => t,
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EXAMPLE,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EXAMPLE)?.unwrap_or(DEFAULT_THRESHOLD);
     let expected = match c.spec.value.clone() {
         None => Expected::Var(c.default_variable(EXAMPLE)?),
         Some(value) => Expected::compile(c, &value)?,

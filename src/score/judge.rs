@@ -114,15 +114,9 @@ pub(crate) fn compile(
     prompt: &'static JudgePrompt,
     c: &mut Compiler<'_>,
 ) -> Result<Scorer, ScoreError> {
-    let threshold = match c.spec.threshold {
-        Some(t) if !(0.0..=1.0).contains(&t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                prompt.example,
-            ))
-        }
-        t => t.or(prompt.default_threshold),
-    };
+    let threshold = c
+        .unit_threshold(prompt.example)?
+        .or(prompt.default_threshold);
     let value = c.text_value(prompt.example)?;
     let template = format!("{}#judge", c.id);
     c.templates

@@ -441,6 +441,49 @@ mod tests {
         }
     }
 
+    /// The table of types in `docs/assertions.md`, as the registry has them.
+    fn docs_table() -> String {
+        let mut out = String::from(
+            "| type | `not-` form | without `value` | also reads | scored |\n|---|---|---|---|---|\n",
+        );
+        for t in TYPES {
+            let reads: Vec<String> = t.reads.iter().map(|k| format!("`{}`", k.name())).collect();
+            let cells = [
+                format!("`{}`", t.name),
+                (if t.negatable() { "yes" } else { "no" }).to_string(),
+                (if t.value_defaults_to_expected {
+                    "`{{ expected }}`"
+                } else {
+                    "—"
+                })
+                .to_string(),
+                if reads.is_empty() {
+                    "—".to_string()
+                } else {
+                    reads.join(", ")
+                },
+                match t.scoring() {
+                    Scoring::Sync => "in process",
+                    Scoring::Async => "calls out",
+                    Scoring::Group => "calls out, once per row",
+                }
+                .to_string(),
+            ];
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+
+    #[test]
+    fn the_docs_list_every_type_as_the_registry_has_it() {
+        let docs = include_str!("../../docs/assertions.md");
+        let table = docs_table();
+        assert!(
+            docs.contains(&table),
+            "docs/assertions.md must hold this table:\n{table}"
+        );
+    }
+
     #[test]
     fn judge_variables_come_from_the_judge_entries() {
         assert_eq!(

@@ -203,7 +203,9 @@ pub(crate) fn rouge_l(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
 }
 
 fn compile(c: &mut Compiler<'_>, kind: RougeKind) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_ROUGE)?;
+    let threshold = c
+        .unit_threshold(EX_ROUGE)?
+        .unwrap_or(metric::DEFAULT_THRESHOLD);
     let measure = match c.spec.measure.as_deref() {
         None | Some("f") => Measure::F,
         Some("precision") => Measure::Precision,

@@ -21,16 +21,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
             EXAMPLE,
         ));
     }
-    let threshold = match c.spec.threshold {
-        None => None,
-        Some(t) if (0.0..=1.0).contains(&t) => Some(t),
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EXAMPLE,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EXAMPLE)?;
     let members = match &c.spec.assert {
         None => return Err(c.invalid("needs `assert`: a list of assertions", EXAMPLE)),
         Some(members) if members.is_empty() => {

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::metric::{self, Measured, References};
 use super::ngram::{ngram_matches, py_split, Interner};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
@@ -71,38 +71,22 @@ pub fn exact_match(prediction: &str, truth: &str) -> bool {
     normalize_answer(prediction) == normalize_answer(truth)
 }
 
-/// Compiles `f1` (`not-` already removed).
+/// Compiles `f1` (`not-` already removed): the best answer counts.
 pub(crate) fn compile_f1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_F1)?;
-    let answers = References::compile(c, EX_F1)?;
-    Ok(Box::new(F1 { threshold, answers }))
+    metric::compile(c, EX_F1, |output, answers| {
+        let best = answers.iter().map(|a| f1(output, a)).fold(0.0, f64::max);
+        Ok(Measured {
+            score: best,
+            figure: format!("token F1 {best:.2}"),
+            detail: None,
+        })
+    })
 }
 
 /// Compiles `exact-match` (`not-` already removed).
 pub(crate) fn compile_exact_match(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     let answers = References::compile(c, EX_EXACT)?;
     Ok(Box::new(ExactMatch { answers }))
-}
-
-struct F1 {
-    threshold: f64,
-    answers: References,
-}
-
-impl Check for F1 {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let answers = self.answers.resolve(input, templates)?;
-        let best = answers
-            .iter()
-            .map(|a| f1(input.output, a))
-            .fold(0.0, f64::max);
-        Ok(metric::outcome(
-            best,
-            self.threshold,
-            format!("token F1 {best:.2}"),
-            metric::show_refs(&answers),
-        ))
-    }
 }
 
 struct ExactMatch {

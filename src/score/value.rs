@@ -201,6 +201,17 @@ impl<'a> Compiler<'a> {
         Ok(texts)
     }
 
+    /// The spec's `threshold`, which must be in `[0, 1]`; `None` when absent.
+    pub(crate) fn unit_threshold(&self, example: &'static str) -> Result<Option<f64>, ScoreError> {
+        match self.spec.threshold {
+            Some(t) if !(0.0..=1.0).contains(&t) => Err(self.invalid(
+                format!("`threshold` must be between 0 and 1, found {t}"),
+                example,
+            )),
+            t => Ok(t),
+        }
+    }
+
     /// The `value` as a count (a non-negative integer).
     pub(crate) fn count_value(&self, example: &'static str) -> Result<usize, ScoreError> {
         match &self.spec.value {
