@@ -1,5 +1,4 @@
-//! The compiled assertion: [`Assertion::compile`] checks a spec once, [`Assertion::evaluate`]
-//! scores one output with it.
+//! The compiled assertion: checked once from its spec, then evaluated on each output.
 
 use std::collections::BTreeSet;
 
@@ -159,7 +158,7 @@ impl Assertion {
     /// Evaluates the assertion on one output (after its `transform`, if it has one).
     ///
     /// Types that call out (judges, `similar`, `external`) are scored by
-    /// [`score_case_async`]; here they fail as scorer errors.
+    /// [`score_case_async`](super::score_case_async); here they fail as scorer errors.
     pub fn evaluate(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> AssertionResult {
         let Scorer::Sync(check) = &self.scorer else {
             return self.result_of(Verdict::scorer_error(format!(

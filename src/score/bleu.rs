@@ -1,13 +1,4 @@
-//! The `bleu` assertion: sentence BLEU of the output against one or several references
-//! (default `{{ expected }}`), computed exactly as `sacrebleu.sentence_bleu` does with its
-//! defaults, and the corpus BLEU that the summary computes from the stored statistics.
-//!
-//! sacrebleu defaults: the `13a` tokenizer (mteval-v13a), case-sensitive, n-grams up to 4,
-//! exponential smoothing and effective order for sentences; none of that for the corpus
-//! score (`sacrebleu.corpus_bleu`). The assertion's score is BLEU / 100 in `[0, 1]`; the
-//! reason shows sacrebleu's 0–100 figure. It passes at `threshold` (default 0.5). Each
-//! result keeps its sufficient statistics in `detail` ([`BleuStats`]), which add up to
-//! the corpus score per prompt × model.
+//! The `bleu` assertion, and sentence and corpus BLEU exactly as `sacrebleu` computes them.
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +91,10 @@ fn my_log(x: f64) -> f64 {
 
 /// The statistics of one hypothesis against its references (sacrebleu's
 /// `_compute_segment_statistics`).
+///
+/// sacrebleu's defaults: the `13a` tokenizer (mteval-v13a), case-sensitive, n-grams up to 4;
+/// the sentence score adds exponential smoothing and effective order, the corpus score
+/// ([`corpus_bleu`], from the statistics of every segment) neither.
 pub fn bleu_stats<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> BleuStats {
     let hyp_text = tokenize_13a(hypothesis);
     let ref_texts: Vec<String> = references

@@ -1,8 +1,4 @@
-//! The `chrf` assertion: sentence chrF of the output against one or several references
-//! (default `{{ expected }}`), computed exactly as `sacrebleu.sentence_chrf` does with its
-//! defaults: character n-grams up to 6, no word n-grams, β = 2, whitespace removed,
-//! case-sensitive, effective-order averaging (no ε smoothing). With several references the
-//! best one counts. The score is chrF / 100; it passes at `threshold` (default 0.5).
+//! The `chrf` assertion: sentence chrF exactly as `sacrebleu.sentence_chrf` computes it.
 
 use super::check::Check;
 use super::metric::{self, Measured};
@@ -132,6 +128,9 @@ fn f_score(stats: &[[u64; 3]; CHAR_ORDER]) -> f64 {
 }
 
 /// `sacrebleu.sentence_chrf(hypothesis, references).score`: 0–100, the best reference's.
+///
+/// sacrebleu's defaults: character n-grams up to 6, no word n-grams, β = 2, whitespace
+/// removed, case-sensitive, effective-order averaging (no ε smoothing).
 ///
 /// ```
 /// use prompteval::score::chrf::sentence_chrf;

@@ -1,5 +1,4 @@
-//! `similar`: cosine similarity between the embeddings of the output and of the value
-//! (default `{{ expected }}`), from the `embedder` provider's embeddings endpoint.
+//! `similar`: cosine similarity of the embeddings of the output and of the value.
 
 use serde_json::json;
 

@@ -1,5 +1,4 @@
-//! The errors of compiling an assertion: unknown types, wrong value shapes, bad regexes
-//! and schemas, each naming where the assertion was written.
+//! The errors of compiling an assertion, each naming where the assertion was written.
 
 use crate::diagnostic::Location;
 use crate::template::TemplateError;

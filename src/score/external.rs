@@ -1,10 +1,4 @@
-//! `external`: scorers written in any language, run as one persistent worker process per
-//! distinct command per run, spoken to in newline-delimited JSON (see `docs/scorers.md`).
-//!
-//! Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
-//! requests in any order (a simple worker answers them one at a time, in order). A worker
-//! that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
-//! carry the tail of the worker's stderr.
+//! `external`: scorers in any language, run as persistent worker processes (`docs/scorers.md`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -195,6 +189,11 @@ fn read_reply(reply: &Map<String, Json>, threshold: f64) -> Result<Outcome, Stri
 }
 
 /// Why a request got no usable reply.
+///
+/// Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
+/// requests in any order (a simple worker answers them one at a time, in order). A worker
+/// that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
+/// carry the tail of the worker's stderr.
 #[derive(Debug)]
 pub(crate) struct WorkerFailure {
     reason: String,

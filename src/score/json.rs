@@ -1,10 +1,4 @@
-//! JSON assertions: `is-json` (the output parses as JSON; with a `value`, it also matches
-//! that draft 2020-12 schema), `json-schema` (the same with the schema required) and
-//! `contains-json` (a JSON object or array is found somewhere in the output, optionally
-//! matching a schema). Schemas are compiled once and are never templates.
-//!
-//! For `is-json` and `json-schema` the output is trimmed, and a surrounding Markdown code
-//! fence (```` ```json … ``` ````) is removed first, since models often wrap JSON in one.
+//! JSON assertions: `is-json`, `json-schema` and `contains-json`.
 
 use serde_json::Value as Json;
 

@@ -1,12 +1,4 @@
-//! `json-diff`: similarity in `[0, 1]` between the output's JSON and the expected JSON
-//! (`value`, default `{{ expected }}`; text is parsed as JSON), passing at `threshold`
-//! (default 0.8).
-//!
-//! The similarity is recursive: an object scores the mean over the union of its keys (a
-//! missing or extra key scores 0), an array the sum over positions divided by the longer
-//! length, a string `1 - levenshtein / longer length` in characters, a number
-//! `1 - |a - b| / max(|a|, |b|)`, booleans and null 1 when equal; values of different
-//! types score 0.
+//! `json-diff`: the similarity in `[0, 1]` of the output's JSON to the expected JSON.
 
 use std::borrow::Cow;
 
@@ -101,6 +93,12 @@ fn describe_differences(differences: &[String]) -> String {
 }
 
 /// The similarity of `actual` to `expected` at JSON pointer `at`, noting each difference.
+///
+/// The similarity is recursive: an object scores the mean over the union of its keys (a
+/// missing or extra key scores 0), an array the sum over positions divided by the longer
+/// length, a string `1 - levenshtein / longer length` in characters, a number
+/// `1 - |a - b| / max(|a|, |b|)`, booleans and null 1 when equal; values of different
+/// types score 0.
 pub(crate) fn similarity(
     actual: &Json,
     expected: &Json,

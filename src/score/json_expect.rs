@@ -1,6 +1,4 @@
-//! Expected JSON values (`json-path`, `json-diff`): a literal from the eval file, a row
-//! variable's own JSON value (`{{ expected }}`, so an object in a JSONL row stays an
-//! object), or a template rendered to text; and the comparisons they share.
+//! Expected JSON values of `json-path` and `json-diff`, and the comparisons they share.
 
 use std::borrow::Cow;
 

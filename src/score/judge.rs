@@ -1,7 +1,4 @@
-//! Model-graded assertions: `llm-rubric`, `factuality`, `closed-qa`, `g-eval` and
-//! `select-best`. A judge prompt (built in, or `judge-<type>` from the registry) is
-//! rendered, sent to the grader provider, and its reply parsed; a reply that cannot be
-//! parsed is a scorer error, never a silent fail.
+//! Model-graded assertions: the judge prompts, the judge call and the readers of its reply.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -145,6 +142,10 @@ pub(crate) fn compile(
 }
 
 /// A compiled judge assertion.
+///
+/// A judge prompt (built in, or `judge-<type>` from the registry) is rendered, sent to the
+/// grader provider, and its reply parsed; a reply that cannot be parsed is a scorer error,
+/// never a silent fail.
 struct Judge {
     kind: &'static str,
     prompt: &'static JudgePrompt,

@@ -1,5 +1,4 @@
-//! The keys only some assertion types read, and the error for one written on a type that
-//! does not read it.
+//! The keys only some assertion types read, and the error for one where it is not read.
 
 use super::value::Compiler;
 use super::{json_path, set, AssertionSpec, ScoreError};

@@ -1,5 +1,4 @@
-//! What the reference metrics (`rouge-*`, `bleu`, `chrf`, `f1`) share: the references, the
-//! pass mark and the outcome of a score.
+//! What the reference metrics share: the references, the pass mark, the outcome.
 
 use super::check::{Check, Outcome};
 use super::value::{show, Compiler, Text};

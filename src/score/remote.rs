@@ -1,6 +1,4 @@
-//! Scorers that call out — judges, embeddings, external scorers: the [`AsyncCheck`] and
-//! [`GroupCheck`] traits they implement, the [`ScoreContext`] they run in, what their
-//! model calls cost ([`GraderUsage`]), and the asynchronous [`score_case_async`].
+//! Scorers that call out: their traits, their context and cost, and async case scoring.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

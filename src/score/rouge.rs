@@ -1,11 +1,4 @@
-//! ROUGE assertions: `rouge-1`, `rouge-2` and `rouge-l` between the output and the value
-//! (default `{{ expected }}`), computed exactly as Google's `rouge-score` package does.
-//!
-//! Tokens are `rouge-score`'s default tokenizer: lowercase, every character outside
-//! `[a-z0-9]` becomes a separator, and with `stem: true` the tokens longer than three
-//! characters go through NLTK's Porter stemmer ([`super::porter`]). ROUGE-N counts clipped
-//! n-gram matches; ROUGE-L uses the longest common subsequence. The score is the F-measure
-//! unless `measure` picks `precision` or `recall`; it passes at `threshold` (default 0.5).
+//! ROUGE assertions (`rouge-1`, `rouge-2`, `rouge-l`), exactly as Google's `rouge-score`.
 
 use std::borrow::Cow;
 
@@ -147,6 +140,11 @@ fn intern_pair<'a>(
 
 /// ROUGE of `prediction` against `target`, as `RougeScorer([kind], use_stemmer=stem)
 /// .score(target, prediction)`.
+///
+/// Tokens are `rouge-score`'s default tokenizer: lowercase, every character outside
+/// `[a-z0-9]` becomes a separator, and with `stem: true` the tokens longer than three
+/// characters go through NLTK's Porter stemmer ([`super::porter`]). ROUGE-N counts clipped
+/// n-gram matches; ROUGE-L uses the longest common subsequence.
 ///
 /// ```
 /// use prompteval::score::rouge::{rouge, RougeKind};

@@ -1,8 +1,4 @@
-//! `assert-set`: a group of assertions (`assert`) scored as one. The group's score is its
-//! members' weighted mean; it passes when that reaches its `threshold`, or without one, when
-//! every member of non-zero weight passes — the rules of a case. In its parent it counts
-//! as one assertion with its own `weight` and `metric`. Members' results are kept in the
-//! result's `detail.assertions`.
+//! `assert-set`: a group of assertions scored as one, by the rules of a case.
 
 use super::check::{Check, Outcome};
 use super::value::Compiler;

@@ -1,4 +1,4 @@
-//! Edit-distance assertions: `levenshtein` (a similarity) and `levenshtein-distance` (a count of edits).
+//! Edit-distance assertions: `levenshtein` (a similarity) and `levenshtein-distance`.
 
 use super::check::{Check, Outcome};
 use super::value::{show, Compiler, Text};

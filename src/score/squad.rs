@@ -1,10 +1,4 @@
-//! SQuAD-style answer checks: `f1` (token F1) and `exact-match` between the output and the
-//! value (default `{{ expected }}`; a list means several acceptable answers, the best one
-//! counts), after the official SQuAD v2.0 evaluation script's normalisation: lowercase,
-//! drop ASCII punctuation, drop the articles `a`, `an`, `the`, collapse whitespace.
-//!
-//! `f1` passes at `threshold` (default 0.5); `exact-match` passes when a normalised
-//! answer equals the normalised output, and takes no threshold.
+//! SQuAD-style answer checks, `f1` and `exact-match`, as the SQuAD v2.0 evaluation script.
 
 use std::sync::OnceLock;
 
@@ -26,6 +20,9 @@ fn articles() -> &'static Regex {
 }
 
 /// The SQuAD script's `normalize_answer`.
+///
+/// Lowercase, drop ASCII punctuation, drop the articles `a`, `an`, `the`, collapse
+/// whitespace.
 ///
 /// ```
 /// use prompteval::score::squad::normalize_answer;

@@ -1,5 +1,4 @@
-//! Text assertions: `equals`, `contains`/`icontains` and their `-any`/`-all` forms,
-//! `starts-with`, `ends-with`, `regex`, `max-length`, `min-length` and `word-count`.
+//! Text assertions: equality, substrings, affixes, regexes, lengths and word counts.
 
 use std::borrow::Cow;
 

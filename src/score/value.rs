@@ -1,6 +1,4 @@
-//! Assertion values: literal text (resolved at compile time), a plain row variable
-//! (`{{ expected }}`, read straight from the row), or an inline template rendered per row;
-//! and the helpers that read a spec's `value`, `threshold` and list values.
+//! Assertion values (literal, row variable or template) and the `Compiler` that reads specs.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

@@ -1,5 +1,4 @@
-//! `is-xml`: the output (trimmed, without a surrounding Markdown code fence) is a
-//! well-formed XML document; with a `value`, its root element has that name.
+//! `is-xml`: the output is well-formed XML, with a given root element when `value` names one.
 
 use super::check::{Check, Outcome};
 use super::json::strip_fence;
