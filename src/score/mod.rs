@@ -13,6 +13,7 @@ mod json_diff;
 mod json_expect;
 mod json_path;
 mod judge;
+mod judge_reply;
 mod keys;
 mod latency;
 mod metric;
