@@ -8,9 +8,9 @@ pub struct AssertionSpec {
     /// The type (`contains`, `not-regex`, `levenshtein`, …).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The expected value; strings are templates over the row. When absent, the
-    /// single-string types (`equals`, `contains`, `icontains`, `starts-with`, `ends-with`,
-    /// `levenshtein`) read the row's `expected`.
+    /// The expected value; strings are templates over the row. When absent, the types
+    /// whose registry entry says so (`equals`, `contains`, the text metrics, …; see
+    /// `docs/assertions.md`) read the row's `expected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
     /// A threshold (similarity, latency in ms), where the type takes one.
