@@ -420,13 +420,13 @@ mod tests {
 
     #[test]
     fn builtin_prompts_use_only_documented_variables() {
-        for (kind, prompt) in [
-            ("llm-rubric", &LLM_RUBRIC),
-            ("factuality", &FACTUALITY),
-            ("closed-qa", &CLOSED_QA),
-            ("g-eval", &G_EVAL),
-            ("select-best", &SELECT_BEST),
-        ] {
+        let judges = crate::score::registry::TYPES
+            .iter()
+            .filter_map(|t| match t.build {
+                crate::score::registry::Build::Judge(prompt) => Some((t.name, prompt)),
+                _ => None,
+            });
+        for (kind, prompt) in judges {
             let mut t = templates();
             let origin = crate::diagnostic::Location::line("x", 1);
             t.add_inline("j", prompt.source, &origin).unwrap();
@@ -434,7 +434,7 @@ mod tests {
                 assert!(prompt.variables.contains(&var.as_str()), "{kind}: {var}");
             }
             assert_eq!(crate::score::judge_variables(kind), prompt.variables);
-            if kind != "select-best" {
+            if let Reading::One(_) = prompt.reading {
                 assert!(prompt.variables.contains(&prompt.value_variable), "{kind}");
             }
         }

@@ -131,7 +131,7 @@ impl AssertionType {
 }
 
 /// Every assertion type, in the order users see them listed.
-static TYPES: &[AssertionType] = &[
+pub(crate) static TYPES: &[AssertionType] = &[
     sync("equals", text::equals, text::EX_EQUALS).defaults_to_expected(),
     sync("contains", text::contains, text::EX_CONTAINS).defaults_to_expected(),
     sync("icontains", text::icontains, text::EX_CONTAINS).defaults_to_expected(),
