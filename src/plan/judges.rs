@@ -25,7 +25,7 @@ pub(super) fn judge_overrides(
         .iter()
         .flat_map(|e| e.assertions.iter().chain(e.row_assertions.iter().flatten()))
         .map(|a| a.spec().kind.trim_start_matches("not-"))
-        .filter(|k| crate::score::JUDGE_KINDS.contains(k))
+        .filter(|k| crate::score::is_judge(k))
         .collect();
     for kind in used {
         let name = crate::score::judge_prompt_name(kind);

@@ -1,27 +1,17 @@
-//! The `bleu` assertion: sentence BLEU of the output against one or several references
-//! (default `{{ expected }}`), computed exactly as `sacrebleu.sentence_bleu` does with its
-//! defaults, and the corpus BLEU that the summary computes from the stored statistics.
-//!
-//! sacrebleu defaults: the `13a` tokenizer (mteval-v13a), case-sensitive, n-grams up to 4,
-//! exponential smoothing and effective order for sentences; none of that for the corpus
-//! score (`sacrebleu.corpus_bleu`). The assertion's score is BLEU / 100 in `[0, 1]`; the
-//! reason shows sacrebleu's 0–100 figure. It passes at `threshold` (default 0.5). Each
-//! result keeps its sufficient statistics in `detail` ([`BleuStats`]), which add up to
-//! the corpus score per prompt × model.
+//! The `bleu` assertion, and sentence and corpus BLEU exactly as `sacrebleu` computes them.
 
 use serde::{Deserialize, Serialize};
 
-use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::check::Check;
+use super::metric::{self, Measured};
 use super::ngram::{ngram_count, ngram_matches, FxMap, Interner};
 pub use super::tok13a::tokenize_13a;
 use super::tok13a::tokens;
 use super::value::Compiler;
-use super::{ScoreError, ScoreInput};
+use super::ScoreError;
 use crate::run::events::AssertionResult;
-use crate::template::TemplateSet;
 
-const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
+pub(crate) const EX_BLEU: &str = "{type: bleu, value: \"{{ expected }}\", threshold: 0.3}";
 
 /// The highest n-gram order (sacrebleu's `MAX_NGRAM_ORDER`).
 pub const MAX_ORDER: usize = 4;
@@ -101,6 +91,10 @@ fn my_log(x: f64) -> f64 {
 
 /// The statistics of one hypothesis against its references (sacrebleu's
 /// `_compute_segment_statistics`).
+///
+/// sacrebleu's defaults: the `13a` tokenizer (mteval-v13a), case-sensitive, n-grams up to 4;
+/// the sentence score adds exponential smoothing and effective order, the corpus score
+/// ([`corpus_bleu`], from the statistics of every segment) neither.
 pub fn bleu_stats<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> BleuStats {
     let hyp_text = tokenize_13a(hypothesis);
     let ref_texts: Vec<String> = references
@@ -204,33 +198,18 @@ pub fn stats_of(results: &[AssertionResult]) -> Option<BleuStats> {
 
 /// Compiles `bleu` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_BLEU)?;
-    let references = References::compile(c, EX_BLEU)?;
-    Ok(Box::new(Bleu {
-        threshold,
-        references,
-    }))
+    metric::compile(c, EX_BLEU, measure)
 }
 
-struct Bleu {
-    threshold: f64,
-    references: References,
-}
-
-impl Check for Bleu {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let refs = self.references.resolve(input, templates)?;
-        let stats = bleu_stats(input.output, &refs);
-        let bleu = stats.score(true);
-        let detail = serde_json::to_value(stats).map_err(|e| e.to_string())?;
-        Ok(metric::outcome(
-            bleu / 100.0,
-            self.threshold,
-            format!("BLEU {bleu:.2}"),
-            metric::show_refs(&refs),
-        )
-        .with_detail(detail))
-    }
+/// Sentence BLEU / 100, keeping the statistics the corpus score adds up.
+fn measure(output: &str, refs: &[String]) -> Result<Measured, String> {
+    let stats = bleu_stats(output, refs);
+    let bleu = stats.score(true);
+    Ok(Measured {
+        score: bleu / 100.0,
+        figure: format!("BLEU {bleu:.2}"),
+        detail: Some(serde_json::to_value(stats).map_err(|e| e.to_string())?),
+    })
 }
 
 #[cfg(test)]

@@ -50,7 +50,6 @@ impl Outcome {
     }
 
     /// Attaches scorer-specific data to the result.
-    #[allow(dead_code)] // the first users (BLEU statistics, judge replies) are being added
     pub(crate) fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = Some(detail);
         self

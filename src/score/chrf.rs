@@ -1,17 +1,12 @@
-//! The `chrf` assertion: sentence chrF of the output against one or several references
-//! (default `{{ expected }}`), computed exactly as `sacrebleu.sentence_chrf` does with its
-//! defaults: character n-grams up to 6, no word n-grams, β = 2, whitespace removed,
-//! case-sensitive, effective-order averaging (no ε smoothing). With several references the
-//! best one counts. The score is chrF / 100; it passes at `threshold` (default 0.5).
+//! The `chrf` assertion: sentence chrF exactly as `sacrebleu.sentence_chrf` computes it.
 
-use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::check::Check;
+use super::metric::{self, Measured};
 use super::ngram::{is_py_space, ngram_count, ngram_matches, FxMap};
 use super::value::Compiler;
-use super::{ScoreError, ScoreInput};
-use crate::template::TemplateSet;
+use super::ScoreError;
 
-const EX_CHRF: &str = "{type: chrf, value: \"{{ expected }}\", threshold: 0.6}";
+pub(crate) const EX_CHRF: &str = "{type: chrf, value: \"{{ expected }}\", threshold: 0.6}";
 
 /// Character n-gram order (sacrebleu's `CHRF.CHAR_ORDER`).
 pub const CHAR_ORDER: usize = 6;
@@ -134,6 +129,9 @@ fn f_score(stats: &[[u64; 3]; CHAR_ORDER]) -> f64 {
 
 /// `sacrebleu.sentence_chrf(hypothesis, references).score`: 0–100, the best reference's.
 ///
+/// sacrebleu's defaults: character n-grams up to 6, no word n-grams, β = 2, whitespace
+/// removed, case-sensitive, effective-order averaging (no ε smoothing).
+///
 /// ```
 /// use prompteval::score::chrf::sentence_chrf;
 /// assert_eq!(sentence_chrf("the cat", &["the cat"]), 100.0);
@@ -156,30 +154,14 @@ pub fn sentence_chrf<S: AsRef<str>>(hypothesis: &str, references: &[S]) -> f64 {
 
 /// Compiles `chrf` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = metric::unit_threshold(c, EX_CHRF)?;
-    let references = References::compile(c, EX_CHRF)?;
-    Ok(Box::new(Chrf {
-        threshold,
-        references,
-    }))
-}
-
-struct Chrf {
-    threshold: f64,
-    references: References,
-}
-
-impl Check for Chrf {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let refs = self.references.resolve(input, templates)?;
-        let chrf = sentence_chrf(input.output, &refs);
-        Ok(metric::outcome(
-            chrf / 100.0,
-            self.threshold,
-            format!("chrF {chrf:.2}"),
-            metric::show_refs(&refs),
-        ))
-    }
+    metric::compile(c, EX_CHRF, |output, refs| {
+        let chrf = sentence_chrf(output, refs);
+        Ok(Measured {
+            score: chrf / 100.0,
+            figure: format!("chrF {chrf:.2}"),
+            detail: None,
+        })
+    })
 }
 
 #[cfg(test)]

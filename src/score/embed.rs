@@ -1,5 +1,4 @@
-//! `similar`: cosine similarity between the embeddings of the output and of the value
-//! (default `{{ expected }}`), from the `embedder` provider's embeddings endpoint.
+//! `similar`: cosine similarity of the embeddings of the output and of the value.
 
 use serde_json::json;
 
@@ -9,7 +8,7 @@ use super::value::{show, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::provider::BoxFuture;
 
-const EX_SIMILAR: &str = "{type: similar, value: \"{{ expected }}\", threshold: 0.8}";
+pub(crate) const EX_SIMILAR: &str = "{type: similar, value: \"{{ expected }}\", threshold: 0.8}";
 
 /// The threshold when the spec gives none.
 pub(crate) const DEFAULT_THRESHOLD: f64 = 0.8;
@@ -26,7 +25,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, Score
             ))
         }
     };
-    let value = c.text_value(true, EX_SIMILAR)?;
+    let value = c.text_value(EX_SIMILAR)?;
     Ok(Box::new(Similar {
         value,
         threshold,

@@ -1,5 +1,4 @@
-//! The errors of compiling an assertion: unknown types, wrong value shapes, bad regexes
-//! and schemas, each naming where the assertion was written.
+//! The errors of compiling an assertion, each naming where the assertion was written.
 
 use crate::diagnostic::Location;
 use crate::template::TemplateError;
@@ -9,9 +8,8 @@ use crate::template::TemplateError;
 pub enum ScoreError {
     /// The type is not one of [`kinds`](super::kinds).
     #[error(
-        "{origin}: unknown assertion type `{kind}`. Choose from: {} (each but {} also as `not-<type>`)",
-        super::BASE_KINDS.join(", "),
-        super::NOT_NEGATABLE.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+        "{origin}: unknown assertion type `{kind}`. Choose from: {}",
+        super::registry::choices()
     )]
     UnknownKind {
         /// Where the assertion was written.
@@ -28,6 +26,8 @@ pub enum ScoreError {
         origin: Location,
         /// The type as written (`not-latency`).
         kind: String,
+        /// What to write instead, from the type's registry entry.
+        hint: &'static str,
     },
     /// The `value`, `threshold` or `weight` has the wrong shape for the type.
     #[error("{origin}: `{kind}` assertion: {message}")]
@@ -111,13 +111,7 @@ impl ScoreError {
             ScoreError::UnknownKind { suggestion, .. } => {
                 suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
             }
-            ScoreError::NotNegatable { kind, .. } if kind == "not-assert-set" => Some(
-                "negate the members instead: `not-contains`, `not-regex`, …".to_string(),
-            ),
-            ScoreError::NotNegatable { .. } => Some(
-                "use `latency` with a `threshold` in milliseconds; there is no `not-latency`"
-                    .to_string(),
-            ),
+            ScoreError::NotNegatable { hint, .. } => Some(hint.to_string()),
             ScoreError::InvalidValue { example, .. } => Some(format!("for example: {example}")),
             ScoreError::InvalidRegex { .. } => Some(
                 "regexes use Rust syntax (https://docs.rs/regex); escape literal characters such as `.` or `(` with a backslash"

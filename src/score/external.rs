@@ -1,16 +1,10 @@
-//! `external`: scorers written in any language, run as one persistent worker process per
-//! distinct command per run, spoken to in newline-delimited JSON (see `docs/scorers.md`).
-//!
-//! Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
-//! requests in any order (a simple worker answers them one at a time, in order). A worker
-//! that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
-//! carry the tail of the worker's stderr.
+//! `external`: scorers in any language, run as persistent worker processes (`docs/scorers.md`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -23,11 +17,14 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::provider::BoxFuture;
 
-const EX_EXTERNAL: &str =
+pub(crate) const EX_EXTERNAL: &str =
     "{type: external, command: [python3, scorers/keywords.py], value: {words: [Paris]}}";
 
 /// How long one reply may take when the spec sets no `timeout`.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The pass mark of replies that give a score but no `pass`, when the spec sets no
+/// `threshold`.
+const DEFAULT_THRESHOLD: f64 = 0.5;
 /// How many times a worker is started in one run (the first start and one restart).
 const MAX_STARTS: u32 = 2;
 /// How much of the worker's stderr is kept for error messages.
@@ -62,16 +59,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, Score
             }
         },
     };
-    let threshold = match c.spec.threshold {
-        None => 0.5,
-        Some(t) if (0.0..=1.0).contains(&t) => t,
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EX_EXTERNAL,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EX_EXTERNAL)?.unwrap_or(DEFAULT_THRESHOLD);
     let config = serde_json::to_value(c.spec).unwrap_or(Json::Null);
     Ok(Box::new(External {
         argv,
@@ -201,6 +189,11 @@ fn read_reply(reply: &Map<String, Json>, threshold: f64) -> Result<Outcome, Stri
 }
 
 /// Why a request got no usable reply.
+///
+/// Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
+/// requests in any order (a simple worker answers them one at a time, in order). A worker
+/// that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
+/// carry the tail of the worker's stderr.
 #[derive(Debug)]
 pub(crate) struct WorkerFailure {
     reason: String,
@@ -253,7 +246,7 @@ struct Running {
     child: Arc<Mutex<Child>>,
     stdin: mpsc::Sender<String>,
     pending: Pending,
-    alive: Arc<std::sync::atomic::AtomicBool>,
+    alive: Arc<AtomicBool>,
 }
 
 impl Worker {
@@ -301,35 +294,7 @@ impl Worker {
         let (tx, rx) = oneshot::channel();
         let pending = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let alive = state
-                .running
-                .as_ref()
-                .is_some_and(|r| r.alive.load(Ordering::SeqCst));
-            if !alive {
-                if state.starts >= MAX_STARTS {
-                    let why = state.ended.clone().unwrap_or_else(|| "it exited".into());
-                    return Err(self.failure(format!(
-                        "external scorer `{}` stopped twice and is not restarted again; last time {why}",
-                        self.name()
-                    )));
-                }
-                state.starts += 1;
-                if let Some(old) = state.running.take() {
-                    kill(&old.child);
-                }
-                match self.spawn() {
-                    Ok(running) => state.running = Some(running),
-                    Err(e) => {
-                        state.starts = MAX_STARTS;
-                        state.ended = Some(format!("it could not start: {e}"));
-                        return Err(self.failure(format!(
-                            "could not start external scorer `{}` in {}: {e}",
-                            self.name(),
-                            self.cwd.display()
-                        )));
-                    }
-                }
-            }
+            self.ensure_running(&mut state)?;
             let Some(running) = state.running.as_ref() else {
                 return Err(self.failure("external scorer is not running".into()));
             };
@@ -369,6 +334,41 @@ impl Worker {
         }
     }
 
+    /// Starts the worker when it is not running: the first time, and once more after it
+    /// stopped; after that its requests fail.
+    fn ensure_running(&self, state: &mut State) -> Result<(), WorkerFailure> {
+        let alive = state
+            .running
+            .as_ref()
+            .is_some_and(|r| r.alive.load(Ordering::SeqCst));
+        if !alive {
+            if state.starts >= MAX_STARTS {
+                let why = state.ended.clone().unwrap_or_else(|| "it exited".into());
+                return Err(self.failure(format!(
+                    "external scorer `{}` stopped twice and is not restarted again; last time {why}",
+                    self.name()
+                )));
+            }
+            state.starts += 1;
+            if let Some(old) = state.running.take() {
+                kill(&old.child);
+            }
+            match self.spawn() {
+                Ok(running) => state.running = Some(running),
+                Err(e) => {
+                    state.starts = MAX_STARTS;
+                    state.ended = Some(format!("it could not start: {e}"));
+                    return Err(self.failure(format!(
+                        "could not start external scorer `{}` in {}: {e}",
+                        self.name(),
+                        self.cwd.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Starts the process and its three pipe threads.
     fn spawn(&self) -> std::io::Result<Running> {
         let mut child = Command::new(&self.argv[0])
@@ -386,82 +386,108 @@ impl Worker {
         };
         let child = Arc::new(Mutex::new(child));
         let pending: Pending = Arc::default();
-        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
-
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            let mut stdin = stdin;
-            for line in rx {
-                if stdin
-                    .write_all(line.as_bytes())
-                    .and_then(|()| stdin.flush())
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-
-        let tail = self.stderr.clone();
-        let stderr_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stderr_flag = stderr_done.clone();
-        std::thread::spawn(move || {
-            let mut stderr = stderr;
-            let mut buf = [0u8; 1024];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                tail.push_str(&String::from_utf8_lossy(&buf[..n]));
-                if tail.len() > STDERR_TAIL {
-                    let mut cut = tail.len() - STDERR_TAIL;
-                    while !tail.is_char_boundary(cut) {
-                        cut += 1;
-                    }
-                    tail.drain(..cut);
-                }
-            }
-            stderr_flag.store(true, Ordering::SeqCst);
-        });
-
-        let (reader_pending, reader_alive, reader_child) =
-            (pending.clone(), alive.clone(), child.clone());
-        let name = self.name();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                dispatch(&line, &reader_pending, &name);
-            }
-            reader_alive.store(false, Ordering::SeqCst);
-            // Give stderr a moment to drain so the failure carries the worker's last words.
-            for _ in 0..50 {
-                if stderr_done.load(Ordering::SeqCst) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let status = exit_status(&reader_child);
-            let reason = format!("external scorer `{name}` exited{status}");
-            let waiting: Vec<_> = reader_pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain()
-                .collect();
-            for (_, tx) in waiting {
-                let _ = tx.send(Err(reason.clone()));
-            }
-        });
-
+        let alive = Arc::new(AtomicBool::new(true));
+        let tx = write_lines(stdin);
+        let stderr_done = keep_tail(stderr, self.stderr.clone());
+        let replies = Replies {
+            pending: pending.clone(),
+            alive: alive.clone(),
+            child: child.clone(),
+            name: self.name(),
+            stderr_done,
+        };
+        std::thread::spawn(move || replies.read(stdout));
         Ok(Running {
             child,
             stdin: tx,
             pending,
             alive,
         })
+    }
+}
+
+/// Starts the thread that writes lines to the worker's stdin, in the order sent.
+fn write_lines(mut stdin: ChildStdin) -> mpsc::Sender<String> {
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in rx {
+            if stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.flush())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    tx
+}
+
+/// Starts the thread that keeps the last [`STDERR_TAIL`] bytes of the worker's stderr in
+/// `tail`; the flag is set once stderr is closed.
+fn keep_tail(mut stderr: ChildStderr, tail: Arc<Mutex<String>>) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+            tail.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if tail.len() > STDERR_TAIL {
+                let mut cut = tail.len() - STDERR_TAIL;
+                while !tail.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                tail.drain(..cut);
+            }
+        }
+        flag.store(true, Ordering::SeqCst);
+    });
+    done
+}
+
+/// What the thread reading the worker's stdout shares with the worker.
+struct Replies {
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+    child: Arc<Mutex<Child>>,
+    name: String,
+    stderr_done: Arc<AtomicBool>,
+}
+
+impl Replies {
+    /// Hands each reply to its request; when stdout closes, marks the worker dead and
+    /// fails every request still waiting with the exit status.
+    fn read(self, stdout: ChildStdout) {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.trim().is_empty() {
+                continue;
+            }
+            dispatch(&line, &self.pending, &self.name);
+        }
+        self.alive.store(false, Ordering::SeqCst);
+        // Give stderr a moment to drain so the failure carries the worker's last words.
+        for _ in 0..50 {
+            if self.stderr_done.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let status = exit_status(&self.child);
+        let reason = format!("external scorer `{}` exited{status}", self.name);
+        let waiting: Vec<_> = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (_, tx) in waiting {
+            let _ = tx.send(Err(reason.clone()));
+        }
     }
 }
 

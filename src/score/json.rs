@@ -1,10 +1,4 @@
-//! JSON assertions: `is-json` (the output parses as JSON; with a `value`, it also matches
-//! that draft 2020-12 schema), `json-schema` (the same with the schema required) and
-//! `contains-json` (a JSON object or array is found somewhere in the output, optionally
-//! matching a schema). Schemas are compiled once and are never templates.
-//!
-//! For `is-json` and `json-schema` the output is trimmed, and a surrounding Markdown code
-//! fence (```` ```json … ``` ````) is removed first, since models often wrap JSON in one.
+//! JSON assertions: `is-json`, `json-schema` and `contains-json`.
 
 use serde_json::Value as Json;
 
@@ -13,30 +7,42 @@ use super::value::{describe, Compiler};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_IS_JSON: &str = "{type: is-json, value: {type: object, required: [answer]}}";
-const EX_SCHEMA: &str = "{type: json-schema, value: {type: object, required: [answer]}}";
-const EX_CONTAINS: &str = "{type: contains-json, value: {type: object, required: [answer]}}";
+pub(crate) const EX_IS_JSON: &str = "{type: is-json, value: {type: object, required: [answer]}}";
+pub(crate) const EX_SCHEMA: &str = "{type: json-schema, value: {type: object, required: [answer]}}";
+pub(crate) const EX_CONTAINS: &str =
+    "{type: contains-json, value: {type: object, required: [answer]}}";
 
-/// Compiles `is-json`, `json-schema` or `contains-json` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let example = match base {
-        "is-json" => EX_IS_JSON,
-        "contains-json" => EX_CONTAINS,
-        _ => EX_SCHEMA,
-    };
-    c.no_threshold(example)?;
-    let validator = match &c.spec.value {
-        None if base == "json-schema" => {
-            return Err(c.invalid("needs a `value`: the schema", EX_SCHEMA))
-        }
-        None => None,
-        Some(schema) => Some(schema_validator(c, schema, example)?),
-    };
-    Ok(match (base, validator) {
-        ("contains-json", validator) => Box::new(ContainsJson { validator }),
-        (_, None) => Box::new(IsJson),
-        (_, Some(validator)) => Box::new(Schema { validator }),
+/// Compiles `is-json`: with a `value`, the output must also match that schema.
+pub(crate) fn is_json(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    Ok(match optional_schema(c, EX_IS_JSON)? {
+        None => Box::new(IsJson),
+        Some(validator) => Box::new(Schema { validator }),
     })
+}
+
+/// Compiles `json-schema`: the schema is required.
+pub(crate) fn json_schema(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    match optional_schema(c, EX_SCHEMA)? {
+        None => Err(c.invalid("needs a `value`: the schema", EX_SCHEMA)),
+        Some(validator) => Ok(Box::new(Schema { validator })),
+    }
+}
+
+/// Compiles `contains-json`.
+pub(crate) fn contains_json(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let validator = optional_schema(c, EX_CONTAINS)?;
+    Ok(Box::new(ContainsJson { validator }))
+}
+
+/// The schema given as `value`, if any.
+fn optional_schema(
+    c: &Compiler<'_>,
+    example: &'static str,
+) -> Result<Option<jsonschema::Validator>, ScoreError> {
+    match &c.spec.value {
+        None => Ok(None),
+        Some(schema) => schema_validator(c, schema, example).map(Some),
+    }
 }
 
 /// Compiles a schema given as `value` (draft 2020-12).

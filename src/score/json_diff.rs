@@ -1,12 +1,4 @@
-//! `json-diff`: similarity in `[0, 1]` between the output's JSON and the expected JSON
-//! (`value`, default `{{ expected }}`; text is parsed as JSON), passing at `threshold`
-//! (default 0.8).
-//!
-//! The similarity is recursive: an object scores the mean over the union of its keys (a
-//! missing or extra key scores 0), an array the sum over positions divided by the longer
-//! length, a string `1 - levenshtein / longer length` in characters, a number
-//! `1 - |a - b| / max(|a|, |b|)`, booleans and null 1 when equal; values of different
-//! types score 0.
+//! `json-diff`: the similarity in `[0, 1]` of the output's JSON to the expected JSON.
 
 use std::borrow::Cow;
 
@@ -20,25 +12,16 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EXAMPLE: &str = "{type: json-diff, value: \"{{ expected }}\", threshold: 0.9}";
+pub(crate) const EXAMPLE: &str = "{type: json-diff, value: \"{{ expected }}\", threshold: 0.9}";
 
 /// Differences named in a reason, at most.
 const SHOWN_DIFFERENCES: usize = 3;
 
 /// Compiles `json-diff` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = match c.spec.threshold {
-        None => DEFAULT_THRESHOLD,
-        Some(t) if (0.0..=1.0).contains(&t) => t,
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EXAMPLE,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EXAMPLE)?.unwrap_or(DEFAULT_THRESHOLD);
     let expected = match c.spec.value.clone() {
-        None => Expected::expected_variable(c),
+        None => Expected::Var(c.default_variable(EXAMPLE)?),
         Some(value) => Expected::compile(c, &value)?,
     };
     Ok(Box::new(JsonDiff {
@@ -110,6 +93,12 @@ fn describe_differences(differences: &[String]) -> String {
 }
 
 /// The similarity of `actual` to `expected` at JSON pointer `at`, noting each difference.
+///
+/// The similarity is recursive: an object scores the mean over the union of its keys (a
+/// missing or extra key scores 0), an array the sum over positions divided by the longer
+/// length, a string `1 - levenshtein / longer length` in characters, a number
+/// `1 - |a - b| / max(|a|, |b|)`, booleans and null 1 when equal; values of different
+/// types score 0.
 pub(crate) fn similarity(
     actual: &Json,
     expected: &Json,

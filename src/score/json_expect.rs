@@ -1,6 +1,4 @@
-//! Expected JSON values (`json-path`, `json-diff`): a literal from the eval file, a row
-//! variable's own JSON value (`{{ expected }}`, so an object in a JSONL row stays an
-//! object), or a template rendered to text; and the comparisons they share.
+//! Expected JSON values of `json-path` and `json-diff`, and the comparisons they share.
 
 use std::borrow::Cow;
 
@@ -32,12 +30,6 @@ impl Expected {
             Text::Var(name) => Expected::Var(name),
             template @ Text::Template(_) => Expected::Template(template),
         })
-    }
-
-    /// `{{ expected }}`, recording the variable.
-    pub(crate) fn expected_variable(c: &mut Compiler<'_>) -> Expected {
-        c.variables.insert("expected".to_owned());
-        Expected::Var("expected".to_owned())
     }
 
     /// The value for one row. `Err` is the whole failure reason.

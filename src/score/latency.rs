@@ -5,7 +5,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_LATENCY: &str = "{type: latency, threshold: 2000}";
+pub(crate) const EX_LATENCY: &str = "{type: latency, threshold: 2000}";
 
 /// Compiles `latency`: `threshold` (milliseconds, ≥ 0) is required and `value` refused.
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {

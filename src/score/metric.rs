@@ -1,8 +1,6 @@
-//! What the text-metric assertions (`rouge-*`, `bleu`, `chrf`, `f1`) share: reading a
-//! threshold in `[0, 1]`, one or several references as `value`, refusing the ROUGE-only
-//! options elsewhere, and the pass/fail outcome of a score.
+//! What the reference metrics share: the references, the pass mark, the outcome.
 
-use super::check::Outcome;
+use super::check::{Check, Outcome};
 use super::value::{show, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
@@ -10,35 +8,62 @@ use crate::template::TemplateSet;
 /// The threshold of the text metrics when the spec gives none.
 pub(crate) const DEFAULT_THRESHOLD: f64 = 0.5;
 
-/// The spec's `threshold`, which must be in `[0, 1]`; absent → [`DEFAULT_THRESHOLD`].
-pub(crate) fn unit_threshold(c: &Compiler<'_>, example: &'static str) -> Result<f64, ScoreError> {
-    match c.spec.threshold {
-        None => Ok(DEFAULT_THRESHOLD),
-        Some(t) if (0.0..=1.0).contains(&t) => Ok(t),
-        Some(t) => Err(c.invalid(
-            format!("`threshold` must be between 0 and 1, found {t}"),
-            example,
-        )),
+/// What a metric found on one output.
+pub(crate) struct Measured {
+    /// The score in `[0, 1]`.
+    pub(crate) score: f64,
+    /// The figure as the reason shows it (`BLEU 41.20`).
+    pub(crate) figure: String,
+    /// What the result keeps in its `detail`.
+    pub(crate) detail: Option<serde_json::Value>,
+}
+
+/// Measures an output against its references; `Err` is the whole failure reason.
+pub(crate) type Measure = fn(&str, &[String]) -> Result<Measured, String>;
+
+/// A metric of the output against one or several references (`bleu`, `chrf`, `f1`),
+/// passing at `threshold` in `[0, 1]`.
+struct ReferenceMetric {
+    threshold: f64,
+    references: References,
+    measure: Measure,
+}
+
+/// Compiles a metric that takes one or several references and a `threshold` in `[0, 1]`
+/// (default [`DEFAULT_THRESHOLD`]).
+pub(crate) fn compile(
+    c: &mut Compiler<'_>,
+    example: &'static str,
+    measure: Measure,
+) -> Result<Box<dyn Check>, ScoreError> {
+    let threshold = c.unit_threshold(example)?.unwrap_or(DEFAULT_THRESHOLD);
+    let references = References::compile(c, example)?;
+    Ok(Box::new(ReferenceMetric {
+        threshold,
+        references,
+        measure,
+    }))
+}
+
+impl Check for ReferenceMetric {
+    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
+        let refs = self.references.resolve(input, templates)?;
+        let measured = (self.measure)(input.output, &refs)?;
+        let outcome = outcome(
+            measured.score,
+            self.threshold,
+            measured.figure,
+            show_refs(&refs),
+        );
+        Ok(match measured.detail {
+            Some(detail) => outcome.with_detail(detail),
+            None => outcome,
+        })
     }
 }
 
-/// Fails when `measure` or `stem` is set on a type other than `rouge-*`.
-pub(crate) fn no_rouge_options(c: &Compiler<'_>, example: &'static str) -> Result<(), ScoreError> {
-    for (name, set) in [
-        ("measure", c.spec.measure.is_some()),
-        ("stem", c.spec.stem.is_some()),
-    ] {
-        if set {
-            return Err(c.invalid(
-                format!("takes no `{name}` (only rouge-1, rouge-2 and rouge-l do)"),
-                example,
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The references: `value` as one string or a list of strings; absent → `{{ expected }}`.
+/// The references: `value` as one string or a list of strings; absent → `{{ expected }}`
+/// (every text metric defaults its value).
 pub(crate) struct References(Vec<Text>);
 
 impl References {
@@ -47,7 +72,7 @@ impl References {
         if matches!(c.spec.value, Some(serde_json::Value::Array(_))) {
             return Ok(References(c.text_list(example)?));
         }
-        Ok(References(vec![c.text_value(true, example)?]))
+        Ok(References(vec![c.text_value(example)?]))
     }
 
     /// The references for one row.

@@ -1,10 +1,4 @@
-//! Shared machinery of the text metrics: token interning, n-gram match counts, the
-//! longest common subsequence, and Python's notion of whitespace.
-//!
-//! The metrics compare token sequences as dense integer ids (1, 2, …; 0 is never an id),
-//! which makes n-gram counting a matter of sorting packed integers instead of hashing
-//! strings: the match counts are exactly the multiset intersections that the reference
-//! implementations compute with `collections.Counter`.
+//! Shared machinery of the text metrics: interning, n-gram matches, LCS, Python whitespace.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -72,6 +66,11 @@ impl Hasher for FxHasher {
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Gives equal items equal dense ids, from 1.
+///
+/// The metrics compare token sequences as dense integer ids (1, 2, …; 0 is never an id),
+/// which makes n-gram counting a matter of sorting packed integers instead of hashing
+/// strings: the match counts are exactly the multiset intersections that the reference
+/// implementations compute with `collections.Counter`.
 pub(crate) struct Interner<K> {
     ids: FxMap<K, u32>,
 }

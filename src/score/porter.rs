@@ -1,13 +1,14 @@
-//! The Porter stemmer exactly as NLTK's `PorterStemmer()` implements it in its default
-//! `NLTK_EXTENSIONS` mode, which is what Google's `rouge-score` uses for `use_stemmer`.
-//!
-//! A line-by-line port of `nltk/stem/porter.py` (nltk 3.9): the irregular-forms pool, the
-//! NLTK-only rules (`ies`/`ied` on four-letter words, `y` → `i` only after a consonant,
-//! `alli`, `fulli`, `logi`, the two-letter "cvc" case) and the rule-list semantics where
-//! the first rule whose suffix matches decides, whether or not its condition holds.
-//! Checked word by word against nltk in `tests/fixtures/score/porter.json`.
+//! The Porter stemmer exactly as NLTK's `PorterStemmer()` has it, as `rouge-score` uses it.
 
 /// The stem of `word`, as `nltk.stem.porter.PorterStemmer().stem(word)` returns it.
+///
+/// NLTK's default `NLTK_EXTENSIONS` mode, which is what Google's `rouge-score` uses for
+/// `use_stemmer`: a line-by-line port of `nltk/stem/porter.py` (nltk 3.9), with the
+/// irregular-forms pool, the NLTK-only rules (`ies`/`ied` on four-letter words, `y` → `i`
+/// only after a consonant, `alli`, `fulli`, `logi`, the two-letter "cvc" case) and the
+/// rule-list semantics where the first rule whose suffix matches decides, whether or not
+/// its condition holds. Checked word by word against nltk in
+/// `tests/fixtures/score/porter.json`.
 ///
 /// ```
 /// use prompteval::score::porter::stem;

@@ -1,6 +1,4 @@
-//! Scorers that call out — judges, embeddings, external scorers: the [`AsyncCheck`] and
-//! [`GroupCheck`] traits they implement, the [`ScoreContext`] they run in, what their
-//! model calls cost ([`GraderUsage`]), and the asynchronous [`score_case_async`].
+//! Scorers that call out: their traits, their context and cost, and async case scoring.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -8,9 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::check::Outcome;
 use super::external::Worker;
-use super::judge::JUDGE_KINDS;
-use super::value::Compiler;
-use super::{aggregate, embed, external, judge, Assertion, CaseScore, ScoreError, ScoreInput};
+use super::{aggregate, Assertion, CaseScore, ScoreInput};
 use crate::provider::{BoxFuture, Provider, ProviderResponse};
 use crate::registry::PromptVersion;
 use crate::run::events::AssertionResult;
@@ -99,62 +95,6 @@ pub(crate) enum Scorer {
     Async(Box<dyn AsyncCheck>),
     /// Calls out once all outputs of the row exist.
     Group(Box<dyn GroupCheck>),
-}
-
-/// Compiles the types that call out; `None` for the others. Fails on keys only the
-/// calling-out types read (`grader`, `embedder`, `command`, `script`, `timeout`) set on a
-/// type that does not read them.
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Option<Scorer>, ScoreError> {
-    let reads: &[&str] = match base {
-        k if JUDGE_KINDS.contains(&k) => &["grader"],
-        "similar" => &["embedder"],
-        "external" => &["command", "script", "timeout"],
-        _ => &[],
-    };
-    let spec = c.spec;
-    let written = [
-        (
-            "grader",
-            spec.grader.is_some(),
-            "model-graded types such as llm-rubric",
-            "{type: llm-rubric, value: \"polite\", grader: gpt}",
-        ),
-        (
-            "embedder",
-            spec.embedder.is_some(),
-            "`similar`",
-            "{type: similar, embedder: embed}",
-        ),
-        (
-            "command",
-            spec.command.is_some(),
-            "`external`",
-            "{type: external, command: [python3, scorers/my.py]}",
-        ),
-        (
-            "script",
-            spec.script.is_some(),
-            "`external`",
-            "{type: external, script: scorers/my.py}",
-        ),
-        (
-            "timeout",
-            spec.timeout.is_some(),
-            "`external`",
-            "{type: external, script: scorers/my.py, timeout: 10s}",
-        ),
-    ];
-    for (key, set, owner, example) in written {
-        if set && !reads.contains(&key) {
-            return Err(c.invalid(format!("takes no `{key}` (only {owner} reads it)"), example));
-        }
-    }
-    Ok(Some(match base {
-        k if JUDGE_KINDS.contains(&k) => judge::compile(k, c)?,
-        "similar" => Scorer::Async(embed::compile(c)?),
-        "external" => Scorer::Async(external::compile(c)?),
-        _ => return Ok(None),
-    }))
 }
 
 /// Run-wide scoring settings held by the plan: the project root (external scorers start

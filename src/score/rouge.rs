@@ -1,11 +1,4 @@
-//! ROUGE assertions: `rouge-1`, `rouge-2` and `rouge-l` between the output and the value
-//! (default `{{ expected }}`), computed exactly as Google's `rouge-score` package does.
-//!
-//! Tokens are `rouge-score`'s default tokenizer: lowercase, every character outside
-//! `[a-z0-9]` becomes a separator, and with `stem: true` the tokens longer than three
-//! characters go through NLTK's Porter stemmer ([`super::porter`]). ROUGE-N counts clipped
-//! n-gram matches; ROUGE-L uses the longest common subsequence. The score is the F-measure
-//! unless `measure` picks `precision` or `recall`; it passes at `threshold` (default 0.5).
+//! ROUGE assertions (`rouge-1`, `rouge-2`, `rouge-l`), exactly as Google's `rouge-score`.
 
 use std::borrow::Cow;
 
@@ -17,7 +10,7 @@ use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_ROUGE: &str =
+pub(crate) const EX_ROUGE: &str =
     "{type: rouge-l, value: \"{{ expected }}\", threshold: 0.5, measure: f, stem: true}";
 
 /// Which ROUGE.
@@ -148,6 +141,11 @@ fn intern_pair<'a>(
 /// ROUGE of `prediction` against `target`, as `RougeScorer([kind], use_stemmer=stem)
 /// .score(target, prediction)`.
 ///
+/// Tokens are `rouge-score`'s default tokenizer: lowercase, every character outside
+/// `[a-z0-9]` becomes a separator, and with `stem: true` the tokens longer than three
+/// characters go through NLTK's Porter stemmer ([`super::porter`]). ROUGE-N counts clipped
+/// n-gram matches; ROUGE-L uses the longest common subsequence.
+///
 /// ```
 /// use prompteval::score::rouge::{rouge, RougeKind};
 /// let s = rouge(RougeKind::RougeL, "the cat sat on the mat", "the cat lay on the mat", false);
@@ -187,14 +185,25 @@ enum Measure {
 
 const MEASURES: &str = "f, precision, recall";
 
-/// Compiles `rouge-1`, `rouge-2` or `rouge-l` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let kind = match base {
-        "rouge-1" => RougeKind::Rouge1,
-        "rouge-2" => RougeKind::Rouge2,
-        _ => RougeKind::RougeL,
-    };
-    let threshold = metric::unit_threshold(c, EX_ROUGE)?;
+/// Compiles `rouge-1` (`not-` already removed).
+pub(crate) fn rouge_1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::Rouge1)
+}
+
+/// Compiles `rouge-2` (`not-` already removed).
+pub(crate) fn rouge_2(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::Rouge2)
+}
+
+/// Compiles `rouge-l` (`not-` already removed).
+pub(crate) fn rouge_l(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    compile(c, RougeKind::RougeL)
+}
+
+fn compile(c: &mut Compiler<'_>, kind: RougeKind) -> Result<Box<dyn Check>, ScoreError> {
+    let threshold = c
+        .unit_threshold(EX_ROUGE)?
+        .unwrap_or(metric::DEFAULT_THRESHOLD);
     let measure = match c.spec.measure.as_deref() {
         None | Some("f") => Measure::F,
         Some("precision") => Measure::Precision,
@@ -215,7 +224,7 @@ pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>
     let reference = References::compile(c, EX_ROUGE)?;
     Ok(Box::new(Rouge {
         kind,
-        name: base.to_string(),
+        name: c.kind.name.to_string(),
         measure,
         stem: c.spec.stem.unwrap_or(false),
         threshold,

@@ -1,8 +1,4 @@
-//! `assert-set`: a group of assertions (`assert`) scored as one. The group's score is its
-//! members' weighted mean; it passes when that reaches its `threshold`, or without one, when
-//! every member of non-zero weight passes — the rules of a case. In its parent it counts
-//! as one assertion with its own `weight` and `metric`. Members' results are kept in the
-//! result's `detail.assertions`.
+//! `assert-set`: a group of assertions scored as one, by the rules of a case.
 
 use super::check::{Check, Outcome};
 use super::value::Compiler;
@@ -21,16 +17,7 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError
             EXAMPLE,
         ));
     }
-    let threshold = match c.spec.threshold {
-        None => None,
-        Some(t) if (0.0..=1.0).contains(&t) => Some(t),
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EXAMPLE,
-            ))
-        }
-    };
+    let threshold = c.unit_threshold(EXAMPLE)?;
     let members = match &c.spec.assert {
         None => return Err(c.invalid("needs `assert`: a list of assertions", EXAMPLE)),
         Some(members) if members.is_empty() => {

@@ -1,16 +1,14 @@
-//! Similarity assertions: `levenshtein`, the normalised edit similarity between the trimmed
-//! output and the value (default `{{ expected }}`), passing at `threshold` (default 0.8);
-//! and `levenshtein-distance`, the same comparison read as a number of edits, passing when
-//! it is at most `threshold` (a whole number, default 5). Both keep the distance and the
-//! similarity in the result's `detail`; both score the similarity.
+//! Edit-distance assertions: `levenshtein` (a similarity) and `levenshtein-distance`.
 
 use super::check::{Check, Outcome};
 use super::value::{show, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_LEVENSHTEIN: &str = "{type: levenshtein, value: \"{{ expected }}\", threshold: 0.8}";
-const EX_DISTANCE: &str = "{type: levenshtein-distance, value: \"{{ expected }}\", threshold: 3}";
+pub(crate) const EX_LEVENSHTEIN: &str =
+    "{type: levenshtein, value: \"{{ expected }}\", threshold: 0.8}";
+pub(crate) const EX_DISTANCE: &str =
+    "{type: levenshtein-distance, value: \"{{ expected }}\", threshold: 3}";
 
 /// The most edits `levenshtein-distance` allows when the spec gives no threshold.
 pub(crate) const DEFAULT_MAX_EDITS: usize = 5;
@@ -19,23 +17,19 @@ pub(crate) const DEFAULT_MAX_EDITS: usize = 5;
 pub(crate) const DEFAULT_THRESHOLD: f64 = 0.8;
 
 /// Compiles `levenshtein` (`not-` already removed).
-pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    let threshold = match c.spec.threshold {
-        None => DEFAULT_THRESHOLD,
-        Some(t) if (0.0..=1.0).contains(&t) => t,
-        Some(t) => {
-            return Err(c.invalid(
-                format!("`threshold` must be between 0 and 1, found {t}"),
-                EX_LEVENSHTEIN,
-            ))
-        }
-    };
-    let value = c.text_value(true, EX_LEVENSHTEIN)?;
-    Ok(Box::new(Levenshtein { value, threshold }))
+pub(crate) fn levenshtein(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let threshold = c
+        .unit_threshold(EX_LEVENSHTEIN)?
+        .unwrap_or(DEFAULT_THRESHOLD);
+    let value = c.text_value(EX_LEVENSHTEIN)?;
+    Ok(Box::new(Edits {
+        value,
+        rule: Rule::MinSimilarity(threshold),
+    }))
 }
 
 /// Compiles `levenshtein-distance` (`not-` already removed).
-pub(crate) fn compile_distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+pub(crate) fn distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     let max_edits = match c.spec.threshold {
         None => DEFAULT_MAX_EDITS,
         Some(t) => super::value::count(&serde_json::json!(t)).ok_or_else(|| {
@@ -45,8 +39,11 @@ pub(crate) fn compile_distance(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, S
             )
         })?,
     };
-    let value = c.text_value(true, EX_DISTANCE)?;
-    Ok(Box::new(Distance { value, max_edits }))
+    let value = c.text_value(EX_DISTANCE)?;
+    Ok(Box::new(Edits {
+        value,
+        rule: Rule::MaxEdits(max_edits),
+    }))
 }
 
 /// Edit distance in characters, and 1 − distance / length of the longer string.
@@ -68,76 +65,48 @@ fn detail(distance: usize, similarity: f64) -> serde_json::Value {
     serde_json::json!({"distance": distance, "similarity": similarity})
 }
 
-/// `levenshtein-distance`: passes when the edit distance is at most `max_edits`.
-struct Distance {
-    value: Text,
-    max_edits: usize,
+/// What passes: a similarity of at least this (`levenshtein`), or at most this many edits
+/// (`levenshtein-distance`).
+enum Rule {
+    MinSimilarity(f64),
+    MaxEdits(usize),
 }
 
-impl Check for Distance {
+/// The edit distance between the trimmed output and the trimmed value; the score is the
+/// similarity (1 − distance / length of the longer string, in characters) under either rule.
+struct Edits {
+    value: Text,
+    rule: Rule,
+}
+
+impl Check for Edits {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
         let expected = self.value.resolve(input, templates)?;
         let expected = expected.trim();
         let (distance, similarity) = compare(input.output.trim(), expected);
-        let max = self.max_edits;
-        let edits = |n: usize| if n == 1 { "edit" } else { "edits" };
-        Ok(if distance <= max {
-            Outcome::scored(
-                true,
-                similarity,
-                format!(
-                    "{distance} {} from {} (at most {max})",
-                    edits(distance),
-                    show(expected)
-                ),
-            )
-        } else {
-            Outcome::scored(
-                false,
-                similarity,
-                format!(
-                    "{distance} {} from {}, more than {max}",
-                    edits(distance),
-                    show(expected)
-                ),
-            )
-        }
-        .with_detail(detail(distance, similarity)))
-    }
-}
-
-/// `levenshtein`: score = 1 − edit distance / length of the longer string, in characters.
-struct Levenshtein {
-    value: Text,
-    threshold: f64,
-}
-
-impl Check for Levenshtein {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let expected = self.value.resolve(input, templates)?;
-        let expected = expected.trim();
-        let (distance, similarity) = compare(input.output.trim(), expected);
-        let threshold = self.threshold;
-        Ok(if similarity >= threshold {
-            Outcome::scored(
-                true,
-                similarity,
-                format!(
-                    "similarity {similarity:.2} to {} (threshold {threshold:.2})",
-                    show(expected)
-                ),
-            )
-        } else {
-            Outcome::scored(
-                false,
-                similarity,
-                format!(
-                    "similarity {similarity:.2} to {} is below {threshold:.2}",
-                    show(expected)
-                ),
-            )
-        }
-        .with_detail(detail(distance, similarity)))
+        let expected = show(expected);
+        let (pass, reason) = match self.rule {
+            Rule::MinSimilarity(threshold) => {
+                let pass = similarity >= threshold;
+                let reason = if pass {
+                    format!("similarity {similarity:.2} to {expected} (threshold {threshold:.2})")
+                } else {
+                    format!("similarity {similarity:.2} to {expected} is below {threshold:.2}")
+                };
+                (pass, reason)
+            }
+            Rule::MaxEdits(max) => {
+                let pass = distance <= max;
+                let edits = if distance == 1 { "edit" } else { "edits" };
+                let reason = if pass {
+                    format!("{distance} {edits} from {expected} (at most {max})")
+                } else {
+                    format!("{distance} {edits} from {expected}, more than {max}")
+                };
+                (pass, reason)
+            }
+        };
+        Ok(Outcome::scored(pass, similarity, reason).with_detail(detail(distance, similarity)))
     }
 }
 

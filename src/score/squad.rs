@@ -1,24 +1,18 @@
-//! SQuAD-style answer checks: `f1` (token F1) and `exact-match` between the output and the
-//! value (default `{{ expected }}`; a list means several acceptable answers, the best one
-//! counts), after the official SQuAD v2.0 evaluation script's normalisation: lowercase,
-//! drop ASCII punctuation, drop the articles `a`, `an`, `the`, collapse whitespace.
-//!
-//! `f1` passes at `threshold` (default 0.5); `exact-match` passes when a normalised
-//! answer equals the normalised output, and takes no threshold.
+//! SQuAD-style answer checks, `f1` and `exact-match`, as the SQuAD v2.0 evaluation script.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
 use super::check::{Check, Outcome};
-use super::metric::{self, References};
+use super::metric::{self, Measured, References};
 use super::ngram::{ngram_matches, py_split, Interner};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_F1: &str = "{type: f1, value: \"{{ expected }}\", threshold: 0.5}";
-const EX_EXACT: &str = "{type: exact-match, value: \"{{ expected }}\"}";
+pub(crate) const EX_F1: &str = "{type: f1, value: \"{{ expected }}\", threshold: 0.5}";
+pub(crate) const EX_EXACT: &str = "{type: exact-match, value: \"{{ expected }}\"}";
 
 fn articles() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -26,6 +20,9 @@ fn articles() -> &'static Regex {
 }
 
 /// The SQuAD script's `normalize_answer`.
+///
+/// Lowercase, drop ASCII punctuation, drop the articles `a`, `an`, `the`, collapse
+/// whitespace.
 ///
 /// ```
 /// use prompteval::score::squad::normalize_answer;
@@ -71,37 +68,22 @@ pub fn exact_match(prediction: &str, truth: &str) -> bool {
     normalize_answer(prediction) == normalize_answer(truth)
 }
 
-/// Compiles `f1` or `exact-match` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    if base == "exact-match" {
-        c.no_threshold(EX_EXACT)?;
-        let answers = References::compile(c, EX_EXACT)?;
-        return Ok(Box::new(ExactMatch { answers }));
-    }
-    let threshold = metric::unit_threshold(c, EX_F1)?;
-    let answers = References::compile(c, EX_F1)?;
-    Ok(Box::new(F1 { threshold, answers }))
+/// Compiles `f1` (`not-` already removed): the best answer counts.
+pub(crate) fn compile_f1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    metric::compile(c, EX_F1, |output, answers| {
+        let best = answers.iter().map(|a| f1(output, a)).fold(0.0, f64::max);
+        Ok(Measured {
+            score: best,
+            figure: format!("token F1 {best:.2}"),
+            detail: None,
+        })
+    })
 }
 
-struct F1 {
-    threshold: f64,
-    answers: References,
-}
-
-impl Check for F1 {
-    fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let answers = self.answers.resolve(input, templates)?;
-        let best = answers
-            .iter()
-            .map(|a| f1(input.output, a))
-            .fold(0.0, f64::max);
-        Ok(metric::outcome(
-            best,
-            self.threshold,
-            format!("token F1 {best:.2}"),
-            metric::show_refs(&answers),
-        ))
-    }
+/// Compiles `exact-match` (`not-` already removed).
+pub(crate) fn compile_exact_match(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let answers = References::compile(c, EX_EXACT)?;
+    Ok(Box::new(ExactMatch { answers }))
 }
 
 struct ExactMatch {

@@ -1,5 +1,4 @@
-//! Text assertions: `equals`, `contains`/`icontains` and their `-any`/`-all` forms,
-//! `starts-with`, `ends-with`, `regex`, `max-length`, `min-length` and `word-count`.
+//! Text assertions: equality, substrings, affixes, regexes, lengths and word counts.
 
 use std::borrow::Cow;
 
@@ -11,83 +10,124 @@ use super::value::{count, describe, show, show_list, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EX_EQUALS: &str = "{type: equals, value: \"{{ expected }}\"}";
-const EX_CONTAINS: &str = "{type: contains, value: Paris}";
-const EX_LIST: &str = "{type: contains-any, value: [positive, negative]}";
-const EX_AFFIX: &str = "{type: starts-with, value: \"Answer:\"}";
-const EX_REGEX: &str = "{type: regex, value: \"^[0-9]+$\"}";
-const EX_LENGTH: &str = "{type: max-length, value: 40}";
-const EX_WORDS: &str =
+pub(crate) const EX_EQUALS: &str = "{type: equals, value: \"{{ expected }}\"}";
+pub(crate) const EX_CONTAINS: &str = "{type: contains, value: Paris}";
+pub(crate) const EX_LIST: &str = "{type: contains-any, value: [positive, negative]}";
+pub(crate) const EX_AFFIX: &str = "{type: starts-with, value: \"Answer:\"}";
+pub(crate) const EX_REGEX: &str = "{type: regex, value: \"^[0-9]+$\"}";
+pub(crate) const EX_LENGTH: &str = "{type: max-length, value: 40}";
+pub(crate) const EX_WORDS: &str =
     "{type: word-count, value: {min: 1, max: 5}} (or a number: the maximum, {type: word-count, value: 5})";
 
-/// Compiles the text type `base` (`not-` already removed).
-pub(crate) fn compile(base: &str, c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    Ok(match base {
-        "equals" => {
-            c.no_threshold(EX_EQUALS)?;
-            Box::new(Equals {
-                value: c.text_value(true, EX_EQUALS)?,
-            })
+/// The result of a text type's compile function.
+type Compiled = Result<Box<dyn Check>, ScoreError>;
+
+/// Compiles `equals`.
+pub(crate) fn equals(c: &mut Compiler<'_>) -> Compiled {
+    Ok(Box::new(Equals {
+        value: c.text_value(EX_EQUALS)?,
+    }))
+}
+
+/// Compiles `contains`.
+pub(crate) fn contains(c: &mut Compiler<'_>) -> Compiled {
+    contains_one(c, false)
+}
+
+/// Compiles `icontains`.
+pub(crate) fn icontains(c: &mut Compiler<'_>) -> Compiled {
+    contains_one(c, true)
+}
+
+fn contains_one(c: &mut Compiler<'_>, ignore_case: bool) -> Compiled {
+    let needle = Needle::new(c.text_value(EX_CONTAINS)?, ignore_case);
+    Ok(Box::new(Contains {
+        needle,
+        ignore_case,
+    }))
+}
+
+/// Compiles `contains-any`.
+pub(crate) fn contains_any(c: &mut Compiler<'_>) -> Compiled {
+    contains_list(c, false, false)
+}
+
+/// Compiles `contains-all`.
+pub(crate) fn contains_all(c: &mut Compiler<'_>) -> Compiled {
+    contains_list(c, false, true)
+}
+
+/// Compiles `icontains-any`.
+pub(crate) fn icontains_any(c: &mut Compiler<'_>) -> Compiled {
+    contains_list(c, true, false)
+}
+
+/// Compiles `icontains-all`.
+pub(crate) fn icontains_all(c: &mut Compiler<'_>) -> Compiled {
+    contains_list(c, true, true)
+}
+
+fn contains_list(c: &mut Compiler<'_>, ignore_case: bool, all: bool) -> Compiled {
+    let needles = c
+        .text_list(EX_LIST)?
+        .into_iter()
+        .map(|t| Needle::new(t, ignore_case))
+        .collect();
+    Ok(Box::new(ContainsList {
+        needles,
+        ignore_case,
+        all,
+    }))
+}
+
+/// Compiles `starts-with`.
+pub(crate) fn starts_with(c: &mut Compiler<'_>) -> Compiled {
+    affix(c, true)
+}
+
+/// Compiles `ends-with`.
+pub(crate) fn ends_with(c: &mut Compiler<'_>) -> Compiled {
+    affix(c, false)
+}
+
+fn affix(c: &mut Compiler<'_>, start: bool) -> Compiled {
+    Ok(Box::new(Affix {
+        value: c.text_value(EX_AFFIX)?,
+        start,
+    }))
+}
+
+/// Compiles `regex`: a literal pattern is compiled here, once.
+pub(crate) fn regex(c: &mut Compiler<'_>) -> Compiled {
+    let pattern = match c.text_value(EX_REGEX)? {
+        Text::Literal(source) => {
+            Pattern::Compiled(Regex::new(&source).map_err(|err| ScoreError::InvalidRegex {
+                origin: c.origin.clone(),
+                kind: c.spec.kind.clone(),
+                pattern: source.clone(),
+                source: Box::new(err),
+            })?)
         }
-        "contains" | "icontains" => {
-            c.no_threshold(EX_CONTAINS)?;
-            let ignore_case = base == "icontains";
-            let needle = Needle::new(c.text_value(true, EX_CONTAINS)?, ignore_case);
-            Box::new(Contains {
-                needle,
-                ignore_case,
-            })
-        }
-        "contains-any" | "contains-all" | "icontains-any" | "icontains-all" => {
-            c.no_threshold(EX_LIST)?;
-            let ignore_case = base.starts_with('i');
-            let needles = c
-                .text_list(EX_LIST)?
-                .into_iter()
-                .map(|t| Needle::new(t, ignore_case))
-                .collect();
-            Box::new(ContainsList {
-                needles,
-                ignore_case,
-                all: base.ends_with("-all"),
-            })
-        }
-        "starts-with" | "ends-with" => {
-            c.no_threshold(EX_AFFIX)?;
-            Box::new(Affix {
-                value: c.text_value(true, EX_AFFIX)?,
-                start: base == "starts-with",
-            })
-        }
-        "regex" => {
-            c.no_threshold(EX_REGEX)?;
-            let text = c.text_value(false, EX_REGEX)?;
-            let pattern = match text {
-                Text::Literal(source) => Pattern::Compiled(Regex::new(&source).map_err(|err| {
-                    ScoreError::InvalidRegex {
-                        origin: c.origin.clone(),
-                        kind: c.spec.kind.clone(),
-                        pattern: source.clone(),
-                        source: Box::new(err),
-                    }
-                })?),
-                other => Pattern::Rendered(other),
-            };
-            Box::new(RegexCheck { pattern })
-        }
-        "max-length" | "min-length" => {
-            c.no_threshold(EX_LENGTH)?;
-            Box::new(Length {
-                limit: c.count_value(EX_LENGTH)?,
-                max: base == "max-length",
-            })
-        }
-        "word-count" => {
-            c.no_threshold(EX_WORDS)?;
-            word_count(c)?
-        }
-        other => return Err(c.invalid(format!("`{other}` is not a text assertion"), EX_CONTAINS)),
-    })
+        other => Pattern::Rendered(other),
+    };
+    Ok(Box::new(RegexCheck { pattern }))
+}
+
+/// Compiles `max-length`.
+pub(crate) fn max_length(c: &mut Compiler<'_>) -> Compiled {
+    length(c, true)
+}
+
+/// Compiles `min-length`.
+pub(crate) fn min_length(c: &mut Compiler<'_>) -> Compiled {
+    length(c, false)
+}
+
+fn length(c: &mut Compiler<'_>, max: bool) -> Compiled {
+    Ok(Box::new(Length {
+        limit: c.count_value(EX_LENGTH)?,
+        max,
+    }))
 }
 
 /// `equals`: the trimmed output is exactly the trimmed value.
@@ -330,7 +370,8 @@ struct WordCount {
     max: Option<usize>,
 }
 
-fn word_count(c: &Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+/// Compiles `word-count`.
+pub(crate) fn word_count(c: &mut Compiler<'_>) -> Compiled {
     let (min, max) = match &c.spec.value {
         None => return Err(c.invalid("needs a `value`", EX_WORDS)),
         Some(Json::Object(map)) => {

@@ -1,23 +1,4 @@
 //! sacrebleu's `13a` tokenizer (mteval-v13a), as BLEU applies it, in one scan.
-//!
-//! sacrebleu right-strips the segment, removes `<skipped>` and `-\n`, turns newlines into
-//! spaces, unescapes four HTML entities, then runs four regex substitutions over the
-//! whole line and splits on whitespace:
-//!
-//! 1. `([\{-\~\[-\` -\&\(-\+\:-\@\/])` → ` \1 ` (ASCII punctuation becomes its own token);
-//! 2. `([^0-9])([\.,])` → `\1 \2 `;
-//! 3. `([\.,])([^0-9])` → ` \1 \2`;
-//! 4. `([0-9])(-)` → `\1 \2 `.
-//!
-//! After step 1 every whitespace-separated word can be treated on its own: whitespace
-//! plays the same part in steps 2–4 as the padding around a lone word (a non-digit that
-//! is neither `.`, `,` nor `-`), and whether a match swallows it never changes the next
-//! word's matches (whitespace can only end a step-3 match, and no step-3 match starts
-//! with it). Steps 2–4 only touch words holding `.`, `,` or `-`, so every other word is
-//! a token as it stands; the few that remain go through the substitutions exactly as the
-//! regexes apply them (left to right, resuming behind each match). The result equals the
-//! four passes over the whole line (the test below checks it on random text against a
-//! plain transcription of them), at about half the cost in the text-metric benchmark.
 
 use std::borrow::Cow;
 
@@ -51,6 +32,25 @@ const fn classes() -> [u8; 256] {
 
 /// sacrebleu's `13a` tokenizer applied as BLEU applies it (`_preprocess_segment`: the
 /// segment is right-stripped first), as the space-joined tokens.
+///
+/// sacrebleu right-strips the segment, removes `<skipped>` and `-\n`, turns newlines into
+/// spaces, unescapes four HTML entities, then runs four regex substitutions over the
+/// whole line and splits on whitespace:
+///
+/// 1. `([\{-\~\[-\` -\&\(-\+\:-\@\/])` → ` \1 ` (ASCII punctuation becomes its own token);
+/// 2. `([^0-9])([\.,])` → `\1 \2 `;
+/// 3. `([\.,])([^0-9])` → ` \1 \2`;
+/// 4. `([0-9])(-)` → `\1 \2 `.
+///
+/// After step 1 every whitespace-separated word can be treated on its own: whitespace
+/// plays the same part in steps 2–4 as the padding around a lone word (a non-digit that
+/// is neither `.`, `,` nor `-`), and whether a match swallows it never changes the next
+/// word's matches (whitespace can only end a step-3 match, and no step-3 match starts
+/// with it). Steps 2–4 only touch words holding `.`, `,` or `-`, so every other word is
+/// a token as it stands; the few that remain go through the substitutions exactly as the
+/// regexes apply them (left to right, resuming behind each match). The result equals the
+/// four passes over the whole line (the test below checks it on random text against a
+/// plain transcription of them), at about half the cost in the text-metric benchmark.
 ///
 /// ```
 /// use prompteval::score::bleu::tokenize_13a;

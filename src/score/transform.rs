@@ -1,9 +1,4 @@
-//! `transform`: a minijinja expression over `output` (and the row's variables) whose value
-//! is scored instead of the raw output, on one assertion or on a whole eval.
-//!
-//! An expression (`output | trim | lower`) is wrapped into an inline template once, at plan
-//! time; a source with template syntax (`{{ output[:10] }}`) is used as a template. A
-//! string result is scored as is; any other value (`output | fromjson`) as its JSON text.
+//! `transform`: a minijinja expression over the output, scored instead of the output.
 
 use std::collections::BTreeSet;
 
@@ -68,6 +63,10 @@ fn unwrap_error(err: TemplateError, source: &str) -> TemplateError {
 }
 
 /// A compiled `transform`.
+///
+/// An expression (`output | trim | lower`) is wrapped into an inline template once, at plan
+/// time; a source with template syntax (`{{ output[:10] }}`) is used as a template. A
+/// string result is scored as is; any other value (`output | fromjson`) as its JSON text.
 ///
 /// ```
 /// use prompteval::diagnostic::Location;

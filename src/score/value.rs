@@ -1,12 +1,11 @@
-//! Assertion values: literal text (resolved at compile time), a plain row variable
-//! (`{{ expected }}`, read straight from the row), or an inline template rendered per row;
-//! and the helpers that read a spec's `value`, `threshold` and list values.
+//! Assertion values (literal, row variable or template) and the `Compiler` that reads specs.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
 
+use super::registry::AssertionType;
 use super::{AssertionSpec, ScoreError, ScoreInput};
 use crate::diagnostic::Location;
 use crate::template::{is_template, TemplateSet};
@@ -79,6 +78,8 @@ fn plain_variable(source: &str) -> Option<&str> {
 /// where value templates go.
 pub(crate) struct Compiler<'a> {
     pub(crate) spec: &'a AssertionSpec,
+    /// The registry entry of the spec's type.
+    pub(crate) kind: &'static AssertionType,
     pub(crate) id: &'a str,
     pub(crate) origin: &'a Location,
     pub(crate) templates: &'a mut TemplateSet,
@@ -92,12 +93,14 @@ pub(crate) struct Compiler<'a> {
 impl<'a> Compiler<'a> {
     pub(crate) fn new(
         spec: &'a AssertionSpec,
+        kind: &'static AssertionType,
         id: &'a str,
         origin: &'a Location,
         templates: &'a mut TemplateSet,
     ) -> Self {
         Compiler {
             spec,
+            kind,
             id,
             origin,
             templates,
@@ -139,18 +142,20 @@ impl<'a> Compiler<'a> {
         Ok(Text::Template(name))
     }
 
-    /// The `value` as one text; absent → `{{ expected }}` when `default_expected`.
-    pub(crate) fn text_value(
-        &mut self,
-        default_expected: bool,
-        example: &'static str,
-    ) -> Result<Text, ScoreError> {
+    /// The row variable an absent `value` stands for (`expected`), recorded as read; an
+    /// error when the type has no default value.
+    pub(crate) fn default_variable(&mut self, example: &'static str) -> Result<String, ScoreError> {
+        if !self.kind.value_defaults_to_expected {
+            return Err(self.invalid("needs a `value`", example));
+        }
+        self.variables.insert("expected".to_owned());
+        Ok("expected".to_owned())
+    }
+
+    /// The `value` as one text; absent → `{{ expected }}` for the types that default it.
+    pub(crate) fn text_value(&mut self, example: &'static str) -> Result<Text, ScoreError> {
         match &self.spec.value {
-            None if default_expected => {
-                self.variables.insert("expected".to_owned());
-                Ok(Text::Var("expected".to_owned()))
-            }
-            None => Err(self.invalid("needs a `value`", example)),
+            None => Ok(Text::Var(self.default_variable(example)?)),
             Some(value) => match scalar_text(value) {
                 Some(text) => self.text(&text),
                 None => Err(self.invalid(
@@ -194,11 +199,14 @@ impl<'a> Compiler<'a> {
         Ok(texts)
     }
 
-    /// Fails when the spec has a `threshold` this type does not read.
-    pub(crate) fn no_threshold(&self, example: &'static str) -> Result<(), ScoreError> {
+    /// The spec's `threshold`, which must be in `[0, 1]`; `None` when absent.
+    pub(crate) fn unit_threshold(&self, example: &'static str) -> Result<Option<f64>, ScoreError> {
         match self.spec.threshold {
-            Some(_) => Err(self.invalid("takes no `threshold`", example)),
-            None => Ok(()),
+            Some(t) if !(0.0..=1.0).contains(&t) => Err(self.invalid(
+                format!("`threshold` must be between 0 and 1, found {t}"),
+                example,
+            )),
+            t => Ok(t),
         }
     }
 

@@ -1,5 +1,4 @@
-//! `is-xml`: the output (trimmed, without a surrounding Markdown code fence) is a
-//! well-formed XML document; with a `value`, its root element has that name.
+//! `is-xml`: the output is well-formed XML, with a given root element when `value` names one.
 
 use super::check::{Check, Outcome};
 use super::json::strip_fence;
@@ -7,14 +6,13 @@ use super::value::{show, Compiler, Text};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
-const EXAMPLE: &str = "{type: is-xml, value: answer}";
+pub(crate) const EXAMPLE: &str = "{type: is-xml, value: answer}";
 
 /// Compiles `is-xml` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    c.no_threshold(EXAMPLE)?;
     let root = match c.spec.value {
         None => None,
-        Some(_) => Some(c.text_value(false, EXAMPLE)?),
+        Some(_) => Some(c.text_value(EXAMPLE)?),
     };
     Ok(Box::new(IsXml { root }))
 }

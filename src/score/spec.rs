@@ -1,0 +1,56 @@
+//! The assertion as written: [`AssertionSpec`], the keys of one entry under `assert:`.
+
+use serde::{Deserialize, Serialize};
+
+/// An assertion as written in an eval file or a dataset row.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssertionSpec {
+    /// The type (`contains`, `not-regex`, `levenshtein`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The expected value; strings are templates over the row. When absent, the types
+    /// whose registry entry says so (`equals`, `contains`, the text metrics, …; see
+    /// `docs/assertions.md`) read the row's `expected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// A threshold (similarity, latency in ms), where the type takes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Weight in the case score (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// Name the score is reported under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// Which ROUGE figure is the score: `f` (default), `precision` or `recall`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+    /// Whether ROUGE stems tokens with the Porter stemmer (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem: Option<bool>,
+    /// The JSONPath (RFC 9535) a `json-path` assertion reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A minijinja expression over `output` (and the row's variables) whose value is
+    /// scored instead of the output (`output | trim | lower`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+    /// The members of an `assert-set`.
+    #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
+    pub assert: Option<Vec<AssertionSpec>>,
+    /// Model-graded types: the provider that judges, overriding the eval's `grader`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grader: Option<String>,
+    /// `similar`: the provider that computes embeddings, overriding the eval's `embedder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
+    /// `external`: the scorer's command line (program and arguments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `external`: a script run by the interpreter its extension names (`.py` → `python3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+    /// `external`: how long one reply may take, e.g. `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
