@@ -36,6 +36,7 @@ pub fn plan_with(
     selection: &Selection,
     build: &BuildProvider,
 ) -> Result<(Plan, Vec<Warning>), Error> {
+    let (prompts, case) = selection.parse()?;
     registry.check()?;
     let mut errors = Vec::new();
     let files = select_evals(project, selection)?;
@@ -56,6 +57,8 @@ pub fn plan_with(
             project,
             registry,
             selection,
+            prompts: &prompts,
+            case: case.as_ref(),
             name: &name,
             display: project.relative(&path),
         };
@@ -82,7 +85,7 @@ pub fn plan_with(
             Err(mut errs) => errors.append(&mut errs),
         }
     }
-    for r in &selection.prompts {
+    for r in &prompts {
         if !shared.prompt_names_used.contains(&r.name) && errors.is_empty() {
             errors.push(
                 SpecError::PromptNotUsed {

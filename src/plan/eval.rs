@@ -39,6 +39,10 @@ pub(super) struct EvalContext<'a> {
     pub(super) project: &'a Project,
     pub(super) registry: &'a Registry,
     pub(super) selection: &'a Selection,
+    /// `selection.prompts`, parsed.
+    pub(super) prompts: &'a [PromptRef],
+    /// `selection.case`, compiled.
+    pub(super) case: Option<&'a regex::Regex>,
     pub(super) name: &'a str,
     /// The eval file as the user would name it.
     pub(super) display: PathBuf,
@@ -162,7 +166,7 @@ impl Builder<'_, '_> {
         }
         let used: BTreeSet<String> = written.iter().map(|(_, r)| r.name.clone()).collect();
         shared.prompt_names_used.extend(used.iter().cloned());
-        let selected = &self.ctx.selection.prompts;
+        let selected = self.ctx.prompts;
         let refs: Vec<(String, PromptRef)> = if selected.is_empty() {
             written
         } else {
@@ -376,12 +380,12 @@ impl Builder<'_, '_> {
 
     /// The rows `--case` and `--limit` select.
     fn rows(&mut self, file: &EvalFile, dataset: &Dataset) -> Vec<Row> {
-        let selection = self.ctx.selection;
+        let (case, limit) = (self.ctx.case, self.ctx.selection.limit);
         let rows: Vec<Row> = dataset
             .rows
             .iter()
-            .filter(|r| selection.case.as_ref().is_none_or(|re| re.is_match(&r.id)))
-            .take(selection.limit.unwrap_or(usize::MAX))
+            .filter(|r| case.is_none_or(|re| re.is_match(&r.id)))
+            .take(limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
         if rows.is_empty() {

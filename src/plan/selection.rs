@@ -3,27 +3,86 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::project::Project;
+use crate::diagnostic::Location;
 use crate::error::Error;
 use crate::registry::PromptRef;
 
 use super::SpecError;
 
-/// Which part of the project to run: from the command line.
-#[derive(Clone, Debug, Default)]
+/// Which part of the project to run, as given on the command line.
+///
+/// The same value travels from the flags to the plan and into a run's `plan.json`, which
+/// `--resume` reads back: it keeps the text as given (the plan parses it), and its
+/// serialized form is that file's `selection` (do not rename or reorder fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Selection {
     /// Eval names (file stems) or paths; empty = every eval in `evals/`.
+    #[serde(default)]
     pub evals: Vec<String>,
-    /// Prompt references replacing an eval's versions of the same prompt.
-    pub prompts: Vec<PromptRef>,
-    /// Models replacing every eval's models.
+    /// Prompt references (`--prompt`) replacing an eval's versions of the same prompt.
+    #[serde(default)]
+    pub prompts: Vec<String>,
+    /// Models (`--model`) replacing every eval's models.
+    #[serde(default)]
     pub models: Vec<String>,
-    /// Only cases whose id matches.
-    pub case: Option<regex::Regex>,
-    /// Only the first N selected cases of each dataset.
+    /// Only cases whose id matches this regular expression (`--case`).
+    #[serde(default)]
+    pub case: Option<String>,
+    /// Only the first N selected cases of each dataset (`--limit`).
+    #[serde(default)]
     pub limit: Option<usize>,
-    /// Repeats replacing every eval's `repeat`.
+    /// Repeats replacing every eval's `repeat` (`--repeat`).
+    #[serde(default)]
     pub repeat: Option<u32>,
+}
+
+impl Selection {
+    /// The prompt references and the case pattern, parsed; every problem with them (and a
+    /// `--repeat` of 0) is reported at once.
+    pub(super) fn parse(&self) -> Result<(Vec<PromptRef>, Option<regex::Regex>), Error> {
+        let mut errors = Vec::new();
+        let mut prompts = Vec::new();
+        for p in &self.prompts {
+            match p.parse() {
+                Ok(r) => prompts.push(r),
+                Err(source) => errors.push(
+                    SpecError::BadReference {
+                        location: Location::file("--prompt"),
+                        source,
+                    }
+                    .into(),
+                ),
+            }
+        }
+        let case = match self.case.as_deref().map(regex::Regex::new) {
+            None => None,
+            Some(Ok(re)) => Some(re),
+            Some(Err(e)) => {
+                errors.push(
+                    SpecError::Invalid {
+                        location: Location::file("--case"),
+                        message: format!("invalid pattern: {e}"),
+                    }
+                    .into(),
+                );
+                None
+            }
+        };
+        if self.repeat == Some(0) {
+            errors.push(
+                SpecError::Invalid {
+                    location: Location::file("--repeat"),
+                    message: "must be at least 1".into(),
+                }
+                .into(),
+            );
+        }
+        Error::collect(errors)?;
+        Ok((prompts, case))
+    }
 }
 
 /// Eval names (file stems) available in the project.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::plan::Plan;
+use crate::plan::{Plan, Selection};
 use crate::run::events::CellResult;
 use crate::run::CellKey;
 use crate::store::{RunStatus, Store, StoreError, StoredRun};
@@ -18,36 +18,13 @@ pub const PLAN_FILE: &str = "plan.json";
 /// The version of the plan file format.
 pub const PLAN_VERSION: u32 = 1;
 
-/// What was selected on the command line, as given.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunSelection {
-    /// Eval names or paths (empty: all).
-    #[serde(default)]
-    pub evals: Vec<String>,
-    /// `--prompt` references.
-    #[serde(default)]
-    pub prompts: Vec<String>,
-    /// `--model` names.
-    #[serde(default)]
-    pub models: Vec<String>,
-    /// `--case` pattern.
-    #[serde(default)]
-    pub case: Option<String>,
-    /// `--limit`.
-    #[serde(default)]
-    pub limit: Option<usize>,
-    /// `--repeat`.
-    #[serde(default)]
-    pub repeat: Option<u32>,
-}
-
 /// `plan.json`: what `--resume` needs to rebuild a run's plan and to check it is the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanFile {
     /// [`PLAN_VERSION`].
     pub version: u32,
     /// The selection the run was made with.
-    pub selection: RunSelection,
+    pub selection: Selection,
     /// `sha256:<hex>` of each eval file, by eval name.
     pub eval_hashes: BTreeMap<String, String>,
 }
@@ -134,7 +111,7 @@ fn file_hash(path: &Path) -> Option<String> {
 }
 
 /// The plan file for a new run of `plan` made with `selection`.
-pub fn plan_file(root: &Path, plan: &Plan, selection: &RunSelection) -> PlanFile {
+pub fn plan_file(root: &Path, plan: &Plan, selection: &Selection) -> PlanFile {
     PlanFile {
         version: PLAN_VERSION,
         selection: selection.clone(),
@@ -310,4 +287,43 @@ pub fn finished_cells(run: &StoredRun) -> Result<Vec<CellResult>, ResumeError> {
         }
     }
     Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `plan.json` as an older prompteval wrote it (`run --model echo --case '^[a-z]'
+    /// --limit 2`): it must still read, and a new run must write the same bytes.
+    const OLD_PLAN_FILE: &str = r#"{
+  "version": 1,
+  "selection": {
+    "evals": [],
+    "prompts": [],
+    "models": [
+      "echo"
+    ],
+    "case": "^[a-z]",
+    "limit": 2,
+    "repeat": null
+  },
+  "eval_hashes": {
+    "greeting": "sha256:b087cfc0e563c27b667718b31e8a479154ee8d949ff7c6fc9dc7823d92f7be6c"
+  }
+}"#;
+
+    #[test]
+    fn plan_files_keep_their_bytes() {
+        let file: PlanFile = serde_json::from_str(OLD_PLAN_FILE).unwrap();
+        assert_eq!(
+            file.selection,
+            Selection {
+                models: vec!["echo".into()],
+                case: Some("^[a-z]".into()),
+                limit: Some(2),
+                ..Selection::default()
+            }
+        );
+        assert_eq!(serde_json::to_string_pretty(&file).unwrap(), OLD_PLAN_FILE);
+    }
 }

@@ -17,10 +17,11 @@ use crate::analysis::summary::SummaryBuilder;
 use crate::config::project::Project;
 use crate::gate;
 use crate::plan::Plan;
+use crate::plan::Selection;
 use crate::provider::ProviderError;
 use crate::run::events::CellResult;
 use crate::run::events::{RunEvent, RunSink};
-use crate::run::resume::{self, RunSelection};
+use crate::run::resume;
 use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};
 use crate::store::{
     EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
@@ -33,7 +34,7 @@ pub struct SessionOptions {
     /// Recorded settings (concurrency, filters, fail-under).
     pub settings: RunSettings,
     /// The selection as given, kept in the run's `plan.json` for `--resume`.
-    pub selection: RunSelection,
+    pub selection: Selection,
 }
 
 /// A stored run to complete instead of starting a new one (`run --resume`).

@@ -26,7 +26,7 @@ use super::diagnostics;
 use super::Context;
 use crate::config::project::Project;
 use crate::error::Error;
-use crate::plan::{Selection, SpecError};
+use crate::plan::Selection;
 use crate::registry::Registry;
 
 /// Loads the project and its registry, printing warnings.
@@ -39,53 +39,15 @@ fn load(ctx: &Context) -> Result<(Project, Registry), Error> {
 }
 
 impl SelectArgs {
-    /// The library's selection, with references and patterns parsed.
-    fn to_selection(&self) -> Result<Selection, Error> {
-        let mut errors = Vec::new();
-        let mut prompts = Vec::new();
-        for p in &self.prompts {
-            match p.parse() {
-                Ok(r) => prompts.push(r),
-                Err(source) => errors.push(
-                    SpecError::BadReference {
-                        location: crate::diagnostic::Location::file("--prompt"),
-                        source,
-                    }
-                    .into(),
-                ),
-            }
-        }
-        let case = match self.case.as_deref().map(regex::Regex::new) {
-            None => None,
-            Some(Ok(re)) => Some(re),
-            Some(Err(e)) => {
-                errors.push(
-                    SpecError::Invalid {
-                        location: crate::diagnostic::Location::file("--case"),
-                        message: format!("invalid pattern: {e}"),
-                    }
-                    .into(),
-                );
-                None
-            }
-        };
-        if self.repeat == Some(0) {
-            errors.push(
-                SpecError::Invalid {
-                    location: crate::diagnostic::Location::file("--repeat"),
-                    message: "must be at least 1".into(),
-                }
-                .into(),
-            );
-        }
-        Error::collect(errors)?;
-        Ok(Selection {
+    /// The library's selection: the flags as given (the plan parses them).
+    fn to_selection(&self) -> Selection {
+        Selection {
             evals: self.evals.clone(),
-            prompts,
+            prompts: self.prompts.clone(),
             models: self.models.clone(),
-            case,
+            case: self.case.clone(),
             limit: self.limit,
             repeat: self.repeat,
-        })
+        }
     }
 }

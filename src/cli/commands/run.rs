@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::show::{append_step_summary, output_formats, print_run_with, write_outputs_with};
 use super::{load, Context};
 use crate::analysis::baseline::{self, BaselineRef};
-use crate::cli::args::{RunArgs, SelectArgs};
+use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
 use crate::error::Error;
@@ -15,7 +15,7 @@ use crate::plan;
 use crate::plan::changed;
 use crate::provider;
 use crate::provider::cache::{CacheError, CacheMode, CacheSettings};
-use crate::run::resume::{self, ResumeError, RunSelection};
+use crate::run::resume::{self, ResumeError};
 use crate::run::session::{self, SessionOptions};
 use crate::store::{RunSettings, Store};
 
@@ -109,18 +109,10 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                     Some((run, file))
                 }
             };
-            let selection_args = match &resuming {
-                Some((_, file)) => SelectArgs {
-                    evals: file.selection.evals.clone(),
-                    prompts: file.selection.prompts.clone(),
-                    models: file.selection.models.clone(),
-                    case: file.selection.case.clone(),
-                    limit: file.selection.limit,
-                    repeat: file.selection.repeat,
-                },
-                None => args.select.clone(),
+            let selection = match &resuming {
+                Some((_, file)) => file.selection.clone(),
+                None => args.select.to_selection(),
             };
-            let selection = selection_args.to_selection()?;
             let build: &plan::BuildProvider = if cache.mode == CacheMode::Offline {
                 &provider::build_offline
             } else {
@@ -138,17 +130,10 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 }
             };
             Ok::<_, ResumeFailure>((
-                project,
-                registry,
-                plan,
-                warnings,
-                resuming,
-                selection_args,
-                counters,
-                cache.dir,
+                project, registry, plan, warnings, resuming, selection, counters, cache.dir,
             ))
         });
-    let (project, registry, mut plan, warnings, resuming, selection_args, counters, cache_dir) =
+    let (project, registry, mut plan, warnings, resuming, selection, counters, cache_dir) =
         match planned {
             Ok(p) => p,
             Err(ResumeFailure::Plan(e)) => return diagnostics::error(&e),
@@ -260,14 +245,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
     let options = SessionOptions {
         settings,
-        selection: RunSelection {
-            evals: selection_args.evals,
-            prompts: selection_args.prompts,
-            models: selection_args.models,
-            case: selection_args.case,
-            limit: selection_args.limit,
-            repeat: selection_args.repeat,
-        },
+        selection,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

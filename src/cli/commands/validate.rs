@@ -7,10 +7,8 @@ use crate::plan;
 
 /// Plans the selected evals and reports what would run.
 pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
-    let result = load(ctx).and_then(|(project, registry)| {
-        let selection = args.to_selection()?;
-        plan::plan(&project, &registry, &selection)
-    });
+    let result = load(ctx)
+        .and_then(|(project, registry)| plan::plan(&project, &registry, &args.to_selection()));
     match result {
         Ok((plan, warnings)) => {
             diagnostics::warnings(&warnings);
