@@ -1,33 +1,16 @@
-//! `prompteval run --resume`: the plan file a run leaves beside its record (what was
-//! selected, and the eval files' hashes), finding the run to resume, checking that the plan
-//! rebuilt today is the plan the run started with, and reading the cells it finished.
+//! `prompteval run --resume`: the plan file of a new run, finding the run to resume,
+//! checking that the plan rebuilt today is the plan the run started with, and reading the
+//! cells it finished.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::plan::{Plan, Selection};
 use crate::run::events::CellResult;
 use crate::run::CellKey;
-use crate::store::{RunStatus, Store, StoreError, StoredRun};
-
-/// The plan file in a run directory.
-pub const PLAN_FILE: &str = "plan.json";
-/// The version of the plan file format.
-pub const PLAN_VERSION: u32 = 1;
-
-/// `plan.json`: what `--resume` needs to rebuild a run's plan and to check it is the same.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanFile {
-    /// [`PLAN_VERSION`].
-    pub version: u32,
-    /// The selection the run was made with.
-    pub selection: Selection,
-    /// `sha256:<hex>` of each eval file, by eval name.
-    pub eval_hashes: BTreeMap<String, String>,
-}
+use crate::store::{PlanFile, RunStatus, Store, StoreError, StoredRun, PLAN_VERSION};
 
 /// A run that cannot be resumed.
 #[derive(Debug, thiserror::Error)]
@@ -126,29 +109,20 @@ pub fn plan_file(root: &Path, plan: &Plan, selection: &Selection) -> PlanFile {
     }
 }
 
-/// Writes `plan.json` into a run directory.
-pub fn write_plan_file(dir: &Path, file: &PlanFile) -> Result<(), StoreError> {
-    let path = dir.join(PLAN_FILE);
-    let bytes = serde_json::to_vec_pretty(file).map_err(|e| StoreError::Io {
-        action: "serialize",
-        path: path.clone(),
-        source: std::io::Error::other(e),
-    })?;
-    std::fs::write(&path, bytes).map_err(StoreError::io("write", &path))
-}
-
 /// Reads a run's `plan.json`.
 pub fn read_plan_file(run: &StoredRun) -> Result<PlanFile, ResumeError> {
-    let path = run.dir.join(PLAN_FILE);
-    let bytes = std::fs::read(&path).map_err(|_| ResumeError::NoPlanFile {
-        run_id: run.record.run_id.clone(),
-        path: path.clone(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| ResumeError::BadPlanFile {
-        run_id: run.record.run_id.clone(),
-        path,
-        source,
-    })
+    match run.plan() {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => Err(ResumeError::NoPlanFile {
+            run_id: run.record.run_id.clone(),
+            path: run.plan_path(),
+        }),
+        Err(source) => Err(ResumeError::BadPlanFile {
+            run_id: run.record.run_id.clone(),
+            path: run.plan_path(),
+            source,
+        }),
+    }
 }
 
 /// The run to resume: `id` (an id, unique prefix or `latest`), or the newest run that did
@@ -287,43 +261,4 @@ pub fn finished_cells(run: &StoredRun) -> Result<Vec<CellResult>, ResumeError> {
         }
     }
     Ok(cells)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `plan.json` as an older prompteval wrote it (`run --model echo --case '^[a-z]'
-    /// --limit 2`): it must still read, and a new run must write the same bytes.
-    const OLD_PLAN_FILE: &str = r#"{
-  "version": 1,
-  "selection": {
-    "evals": [],
-    "prompts": [],
-    "models": [
-      "echo"
-    ],
-    "case": "^[a-z]",
-    "limit": 2,
-    "repeat": null
-  },
-  "eval_hashes": {
-    "greeting": "sha256:b087cfc0e563c27b667718b31e8a479154ee8d949ff7c6fc9dc7823d92f7be6c"
-  }
-}"#;
-
-    #[test]
-    fn plan_files_keep_their_bytes() {
-        let file: PlanFile = serde_json::from_str(OLD_PLAN_FILE).unwrap();
-        assert_eq!(
-            file.selection,
-            Selection {
-                models: vec!["echo".into()],
-                case: Some("^[a-z]".into()),
-                limit: Some(2),
-                ..Selection::default()
-            }
-        );
-        assert_eq!(serde_json::to_string_pretty(&file).unwrap(), OLD_PLAN_FILE);
-    }
 }

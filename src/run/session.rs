@@ -223,7 +223,7 @@ async fn run_or_resume(
             let dir = store.create_run(&run_id)?;
             let mut record = initial_record(project, &plan, &run_id, options);
             record.settings.plan_hash = Some(crate::plan::shard::plan_hash(&record));
-            resume::write_plan_file(
+            crate::store::write_plan(
                 &dir,
                 &resume::plan_file(&project.root, &plan, &options.selection),
             )?;

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{RunRecord, StoreError, RECORD_FILE, RESULTS_FILE};
+use super::{write_record, RunRecord, StoreError, RESULTS_FILE};
 use crate::run::events::{RunEvent, RunSink};
 
 /// The store's consumer of run events.
@@ -117,19 +117,6 @@ fn whole_lines_len(file: &mut File) -> io::Result<u64> {
         end = start;
     }
     Ok(0)
-}
-
-/// Writes `run.json` atomically (temporary file, then rename).
-pub fn write_record(dir: &Path, record: &RunRecord) -> Result<(), StoreError> {
-    let path = dir.join(RECORD_FILE);
-    let tmp = dir.join(format!("{RECORD_FILE}.tmp"));
-    let bytes = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Io {
-        action: "serialize",
-        path: path.clone(),
-        source: io::Error::other(e),
-    })?;
-    std::fs::write(&tmp, bytes).map_err(StoreError::io("write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(StoreError::io("write", &path))
 }
 
 #[cfg(test)]

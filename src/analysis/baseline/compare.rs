@@ -13,8 +13,6 @@ use crate::store::{ResultSource, RunRecord};
 
 use super::{Baseline, BaselineError};
 
-/// The file in a run's directory holding its comparison with the baseline.
-pub const COMPARISON_FILE: &str = "comparison.json";
 /// The version of the comparison format; bumped on incompatible changes.
 pub const COMPARISON_VERSION: u32 = 1;
 /// Characters of output kept per side of a flipped case.

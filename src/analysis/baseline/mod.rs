@@ -13,7 +13,7 @@ mod resolve;
 use crate::gate::{apply_gate, GateOverrides};
 pub use compare::{
     compare, pair_cells, prompt_name, CellPair, CellSnapshot, Comparison, Flip, RowComparison,
-    RowKey, COMPARISON_FILE, COMPARISON_VERSION, SNAPSHOT_CHARS,
+    RowKey, COMPARISON_VERSION, SNAPSHOT_CHARS,
 };
 pub use resolve::{resolve, Baseline, BaselineError, BaselineRef};
 
@@ -49,17 +49,6 @@ pub fn finish_run(
         );
     }
     crate::store::write_record(&run.dir, &run.record)?;
-    let path = run.dir.join(COMPARISON_FILE);
-    let bytes = serde_json::to_vec_pretty(&comparison).map_err(|e| BaselineError::Write {
-        path: path.clone(),
-        source: e.into(),
-    })?;
-    std::fs::write(&path, bytes).map_err(|source| BaselineError::Write { path, source })?;
+    crate::store::write_comparison(&run.dir, &comparison)?;
     Ok(comparison)
-}
-
-/// Reads the comparison stored beside a run, when it was run with a baseline.
-pub fn load_comparison(run: &StoredRun) -> Option<Comparison> {
-    let bytes = std::fs::read(run.dir.join(COMPARISON_FILE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }

@@ -43,7 +43,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
         return Exit::Runtime;
     }
     if let Some(path) = &args.html {
-        let comparison = crate::analysis::baseline::load_comparison(&run);
+        let comparison = run.comparison();
         let options = HtmlOptions {
             max_cells: args.max_cases,
             ..HtmlOptions::for_run(comparison.as_ref())

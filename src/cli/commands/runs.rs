@@ -160,7 +160,7 @@ fn show(
         Ok(run) => run,
         Err(e) => return diagnostics::error(&e.into()),
     };
-    let printed = match crate::analysis::baseline::load_comparison(&run) {
+    let printed = match run.comparison() {
         Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
         None => print_run(ctx, &run, Some(rows)),
     };

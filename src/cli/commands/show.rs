@@ -103,9 +103,7 @@ pub(crate) fn write_outputs(
     outputs: &Outputs,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let uses_comparison = outputs.iter().any(|(_, format)| format.uses_comparison);
-    let comparison = uses_comparison
-        .then(|| crate::analysis::baseline::load_comparison(run))
-        .flatten();
+    let comparison = uses_comparison.then(|| run.comparison()).flatten();
     write_files(record, run, outputs, comparison.as_ref())
 }
 
