@@ -2,6 +2,7 @@
 
 mod regression;
 mod thresholds;
+mod verdict;
 
-pub use regression::{apply_gate, p_text, GateOverrides};
-pub use thresholds::*;
+pub use regression::p_text;
+pub use verdict::{judge, GateCheck, GateConfig, GateOverrides, GateVerdict};

@@ -2,85 +2,37 @@
 //! the paired cases) and `significance` (only a drop that the exact McNemar test finds
 //! significant fails), with honest notes when a sample is too small to tell.
 
+use super::verdict::GatedRow;
+use super::{GateConfig, GateVerdict};
+use crate::analysis::baseline::RowComparison;
 use crate::analysis::stats;
-use crate::gate::{GateCheck, GateConfig, GateVerdict};
-
-use crate::analysis::baseline::{Comparison, RowComparison};
-
-/// Regression rules from the command line; each replaces the eval's own value.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct GateOverrides {
-    /// `--max-regression`.
-    pub max_regression: Option<f64>,
-    /// `--significance`.
-    pub significance: Option<f64>,
-}
-
-/// Adds the regression rules for every gated row of `comparison` to `verdict`: failed
-/// rules to its reasons (and `passed` to false), what could not be decided to its notes.
-/// `gates` gives each eval's gate settings.
-pub fn apply_gate(
-    verdict: &mut GateVerdict,
-    comparison: &Comparison,
-    gates: impl Fn(&str) -> GateConfig,
-    overrides: &GateOverrides,
-) {
-    let mut any_rule = false;
-    for row in &comparison.rows {
-        let mut config = gates(&row.eval);
-        if !config.prompts.is_empty() && !config.prompts.contains(&row.prompt) {
-            continue;
-        }
-        if overrides.max_regression.is_some() {
-            config.max_regression = overrides.max_regression;
-        }
-        if overrides.significance.is_some() {
-            config.significance = overrides.significance;
-        }
-        if config.max_regression.is_none() && config.significance.is_none() {
-            continue;
-        }
-        any_rule = true;
-        check_row(verdict, row, &config);
-    }
-    if !any_rule && !comparison.rows.is_empty() {
-        verdict.notes.push(format!(
-            "compared with baseline run {}; no max_regression or significance is set, so a regression does not fail the gate",
-            comparison.baseline_run_id
-        ));
-    }
-    verdict.passed = verdict.reasons.is_empty();
-}
-
-fn who(row: &RowComparison) -> String {
-    format!("{}: {} × {}", row.eval, row.prompt, row.model)
-}
 
 fn points(rate: f64) -> String {
     format!("{:.1} points", rate * 100.0)
 }
 
-fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig) {
-    let check = |rule: &str, threshold: f64, actual: Option<f64>, passed: bool| GateCheck {
-        eval: row.eval.clone(),
-        prompt: row.prompt.clone(),
-        model: row.model.clone(),
-        rule: rule.to_string(),
-        threshold,
-        actual,
-        passed,
+/// Checks `row` against the regression rules of `config` (at least one is set), adding
+/// checks, reasons and notes to `verdict`.
+pub(super) fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig) {
+    let gated = GatedRow {
+        eval: &row.eval,
+        prompt: &row.prompt,
+        model: &row.model,
+    };
+    let check = |rule: &str, threshold: f64, actual: Option<f64>, passed: bool| {
+        gated.check(rule, threshold, actual, passed)
     };
     let Some(baseline_prompt) = &row.baseline_prompt else {
         verdict.notes.push(format!(
             "{}: not in the baseline run, nothing to compare with",
-            who(row)
+            gated.who()
         ));
         return;
     };
     let (Some(drop), Some(p)) = (row.drop(), row.p_value) else {
         verdict.notes.push(format!(
             "{}: no case was scored in both runs, nothing to compare",
-            who(row)
+            gated.who()
         ));
         return;
     };
@@ -108,12 +60,12 @@ fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig
         if !can_tell && regressed {
             verdict.notes.push(format!(
                 "{}: too few paired cases to tell (n={n}): even if every case had flipped, the exact McNemar test could not reach p < {alpha}; {rates}, {flips}",
-                who(row)
+                gated.who()
             ));
         } else if regressed && !passed {
             let mut reason = format!(
                 "{}: pass rate fell {} ({rates}; {flips}), significant: McNemar exact p = {} < significance {alpha}",
-                who(row),
+                gated.who(),
                 points(drop),
                 p_text(p)
             );
@@ -124,7 +76,7 @@ fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig
         } else if regressed && too_big != Some(false) {
             verdict.notes.push(format!(
                 "{}: pass rate fell {} ({rates}; {flips}), within noise: McNemar exact p = {} ≥ {alpha}",
-                who(row),
+                gated.who(),
                 points(drop),
                 p_text(p)
             ));
@@ -143,7 +95,7 @@ fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig
         if significant.is_none() && !passed {
             verdict.reasons.push(format!(
                 "{}: pass rate fell {} ({rates}; {flips}), above max_regression {}",
-                who(row),
+                gated.who(),
                 points(drop),
                 points(max)
             ));
@@ -167,7 +119,7 @@ mod tests {
     use super::*;
     use crate::analysis::baseline::{compare, Baseline};
     use crate::analysis::summary::SummaryBuilder;
-    use crate::gate::{self, GateConfig};
+    use crate::gate::{judge, GateConfig, GateOverrides};
     use crate::report::fixture;
     use crate::run::events::CellResult;
     use crate::store::RunRecord;
@@ -226,14 +178,12 @@ mod tests {
             results: bres,
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
-        let mut verdict = gate::evaluate(|_| GateConfig::default(), &[], None);
-        apply_gate(
-            &mut verdict,
-            &comparison,
+        judge(
             |_| config.clone(),
+            &[],
+            Some(&comparison),
             &GateOverrides::default(),
-        );
-        verdict
+        )
     }
 
     fn config(max_regression: Option<f64>, significance: Option<f64>) -> GateConfig {
@@ -323,15 +273,62 @@ mod tests {
             results: bres,
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
-        let mut v = gate::evaluate(|_| GateConfig::default(), &[], None);
         let overrides = GateOverrides {
             max_regression: Some(0.1),
-            significance: None,
+            ..GateOverrides::default()
         };
-        apply_gate(&mut v, &comparison, |_| config(Some(0.5), None), &overrides);
+        let v = judge(
+            |_| config(Some(0.5), None),
+            &[],
+            Some(&comparison),
+            &overrides,
+        );
         assert!(!v.passed);
         assert_eq!(v.checks[0].threshold, 0.1);
         assert!((v.checks[0].actual.unwrap() - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn thresholds_and_regression_rules_are_judged_in_one_verdict() {
+        // 10 of 10 passed before, 8 of 10 now: below min_pass_rate 90% and a drop of 20
+        // points, above max_regression 10.
+        let (brec, bres) = run("p@1", &[true; 10]);
+        let after: Vec<bool> = (0..10).map(|i| i >= 2).collect();
+        let (arec, ares) = run("p@2", &after);
+        let baseline = Baseline {
+            reference: "latest".into(),
+            record: brec,
+            results: bres,
+        };
+        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let gate = GateConfig {
+            min_pass_rate: Some(0.9),
+            max_regression: Some(0.1),
+            ..GateConfig::default()
+        };
+        let overrides = GateOverrides::default();
+        let v = judge(
+            |_| gate.clone(),
+            &arec.summary,
+            Some(&comparison),
+            &overrides,
+        );
+        assert!(!v.passed);
+        let rules: Vec<&str> = v.checks.iter().map(|c| c.rule.as_str()).collect();
+        assert_eq!(rules, ["min_pass_rate", "max_regression"]);
+        assert_eq!(
+            v.reasons[0],
+            "e: p@2 × m: pass rate 80.0% is below min_pass_rate 90.0%"
+        );
+        assert!(
+            v.reasons[1].ends_with("above max_regression 10.0 points"),
+            "{:?}",
+            v.reasons
+        );
+        // Without a baseline, only the thresholds are judged.
+        let v = judge(|_| gate.clone(), &arec.summary, None, &overrides);
+        assert_eq!(v.checks.len(), 1);
+        assert_eq!(v.reasons.len(), 1);
     }
 
     #[test]

@@ -1,122 +1,50 @@
-//! The quality gate: thresholds over the summary → a verdict with reasons. Pure.
+//! The threshold rules of the gate: `min_pass_rate`, `min_score`, and without either,
+//! `no_failures` (every scored case must pass).
 
-use serde::{Deserialize, Serialize};
-
+use super::verdict::GatedRow;
+use super::{GateConfig, GateVerdict};
 use crate::analysis::summary::SummaryRow;
 
-/// Thresholds from an eval's `gate:` block.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GateConfig {
-    /// Every prompt × model must pass at least this share of scored cases.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_pass_rate: Option<f64>,
-    /// Every prompt × model must reach at least this mean score.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_score: Option<f64>,
-    /// With a baseline (`--baseline`): the largest allowed drop in pass rate on the paired
-    /// cases, absolute (`0.05` = five points).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_regression: Option<f64>,
-    /// With a baseline: a regression fails the gate only when the exact McNemar test on the
-    /// paired cases finds it significant at this level (`0.05`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub significance: Option<f64>,
-    /// Only these prompts are held to the gate (resolved references, `name@N`); the others
-    /// are in the eval for comparison. Empty: every prompt.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prompts: Vec<String>,
-}
-
-/// One rule checked against one summary row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GateCheck {
-    /// The eval.
-    pub eval: String,
-    /// The prompt reference.
-    pub prompt: String,
-    /// The model.
-    pub model: String,
-    /// The rule (`min_pass_rate`, `min_score`, `no_failures`).
-    pub rule: String,
-    /// The threshold.
-    pub threshold: f64,
-    /// The measured value, when there was one.
-    pub actual: Option<f64>,
-    /// Whether it held.
-    pub passed: bool,
-}
-
-/// The gate's decision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GateVerdict {
-    /// Whether every rule held.
-    pub passed: bool,
-    /// One sentence per failed rule, for people.
-    pub reasons: Vec<String>,
-    /// Every rule checked.
-    pub checks: Vec<GateCheck>,
-    /// What a reader should know that did not fail the gate (a comparison too small to
-    /// tell, a row without a baseline).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// Decides the gate for the rows of one eval. Without thresholds, any failed case fails.
-/// `fail_under` (from the command line) replaces `min_pass_rate`.
-pub fn evaluate<'a>(
-    gates: impl Fn(&str) -> GateConfig,
-    summary: impl IntoIterator<Item = &'a SummaryRow>,
-    fail_under: Option<f64>,
-) -> GateVerdict {
-    let mut checks = Vec::new();
-    let mut reasons = Vec::new();
-    for row in summary {
-        let mut config = gates(&row.eval);
-        if !config.prompts.is_empty() && !config.prompts.contains(&row.prompt) {
-            continue;
-        }
-        if fail_under.is_some() {
-            config.min_pass_rate = fail_under;
-        }
-        let mut rules = Vec::new();
-        if let Some(min) = config.min_pass_rate {
-            rules.push(("min_pass_rate", min, row.pass_rate));
-        }
-        if let Some(min) = config.min_score {
-            rules.push(("min_score", min, row.score_mean));
-        }
-        if rules.is_empty() {
-            rules.push(("no_failures", 1.0, row.pass_rate));
-        }
-        for (rule, threshold, actual) in rules {
-            // A row with nothing scored (every cell errored) cannot pass a quality rule;
-            // the errors themselves decide the exit code.
-            let passed = actual.is_some_and(|a| a + 1e-12 >= threshold);
-            if !passed {
-                reasons.push(reason(row, rule, threshold, actual));
-            }
-            checks.push(GateCheck {
-                eval: row.eval.clone(),
-                prompt: row.prompt.clone(),
-                model: row.model.clone(),
-                rule: rule.to_string(),
-                threshold,
-                actual,
-                passed,
-            });
-        }
+/// Checks `row` against the thresholds of `config`, adding checks and reasons to `verdict`.
+pub(super) fn check_row(verdict: &mut GateVerdict, row: &SummaryRow, config: &GateConfig) {
+    let gated = GatedRow {
+        eval: &row.eval,
+        prompt: &row.prompt,
+        model: &row.model,
+    };
+    let mut rules = Vec::new();
+    if let Some(min) = config.min_pass_rate {
+        rules.push(("min_pass_rate", min, row.pass_rate));
     }
-    GateVerdict {
-        passed: reasons.is_empty(),
-        reasons,
-        checks,
-        notes: Vec::new(),
+    if let Some(min) = config.min_score {
+        rules.push(("min_score", min, row.score_mean));
+    }
+    if rules.is_empty() {
+        rules.push(("no_failures", 1.0, row.pass_rate));
+    }
+    for (rule, threshold, actual) in rules {
+        // A row with nothing scored (every cell errored) cannot pass a quality rule; the
+        // errors themselves decide the exit code.
+        let passed = actual.is_some_and(|a| a + 1e-12 >= threshold);
+        if !passed {
+            verdict
+                .reasons
+                .push(reason(&gated, row, rule, threshold, actual));
+        }
+        verdict
+            .checks
+            .push(gated.check(rule, threshold, actual, passed));
     }
 }
 
-fn reason(row: &SummaryRow, rule: &str, threshold: f64, actual: Option<f64>) -> String {
-    let who = format!("{}: {} × {}", row.eval, row.prompt, row.model);
+fn reason(
+    gated: &GatedRow<'_>,
+    row: &SummaryRow,
+    rule: &str,
+    threshold: f64,
+    actual: Option<f64>,
+) -> String {
+    let who = gated.who();
     match (rule, actual) {
         (_, None) => format!("{who}: no case was scored ({} errors)", row.errors),
         ("no_failures", Some(_)) => format!(
@@ -135,7 +63,20 @@ fn reason(row: &SummaryRow, rule: &str, threshold: f64, actual: Option<f64>) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::analysis::summary::SummaryRow;
+    use crate::gate::{judge, GateConfig, GateOverrides, GateVerdict};
+
+    fn evaluate(
+        gates: impl Fn(&str) -> GateConfig,
+        summary: &[SummaryRow],
+        fail_under: Option<f64>,
+    ) -> GateVerdict {
+        let overrides = GateOverrides {
+            fail_under,
+            ..GateOverrides::default()
+        };
+        judge(gates, summary, None, &overrides)
+    }
 
     fn row(passed: u64, failed: u64) -> SummaryRow {
         let scored = passed + failed;

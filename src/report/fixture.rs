@@ -133,10 +133,11 @@ fn record(evals: Vec<EvalInfo>, results: &[CellResult]) -> RunRecord {
         .iter()
         .map(|e| (e.name.clone(), e.gate.clone()))
         .collect();
-    let verdict = gate::evaluate(
+    let verdict = gate::judge(
         |name| gates.get(name).cloned().unwrap_or_default(),
         &summary,
         None,
+        &gate::GateOverrides::default(),
     );
     RunRecord {
         version: RECORD_VERSION,

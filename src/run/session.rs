@@ -1,40 +1,44 @@
 //! One run from a validated plan to a stored record and a verdict: creates the run
 //! directory, starts the providers, wires the store and the summary to the runner's
-//! events, decides the gate.
+//! events, compares with the baseline and decides the gate.
 //!
 //! The plan owns the providers, and local providers own their model servers: the plan is
 //! dropped before [`run`] returns, on every path (finished, interrupted, failed), so no
 //! server outlives the run.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::analysis::baseline::{compare, Baseline, BaselineError, Comparison};
 use crate::analysis::summary::SummaryBuilder;
 use crate::config::project::Project;
-use crate::gate;
-use crate::plan::Plan;
-use crate::plan::Selection;
+use crate::gate::{self, GateOverrides};
+use crate::plan::{Plan, Selection};
 use crate::provider::ProviderError;
-use crate::run::events::CellResult;
-use crate::run::events::{RunEvent, RunSink};
+use crate::run::events::{CellResult, RunEvent, RunSink};
 use crate::run::resume;
 use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};
 use crate::store::{
-    EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
+    self, EvalInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RunWriter, Store, StoreError,
     StoredRun, RECORD_VERSION,
 };
 
 /// Settings of a run that are not in the plan.
 #[derive(Clone, Debug, Default)]
-pub struct SessionOptions {
+pub struct SessionOptions<'a> {
     /// Recorded settings (concurrency, filters, fail-under).
     pub settings: RunSettings,
     /// The selection as given, kept in the run's `plan.json` for `--resume`.
     pub selection: Selection,
+    /// The run to compare with; the comparison is an input of the gate.
+    pub baseline: Option<&'a Baseline>,
+    /// The gate's rules from the command line. `fail_under` is taken from the recorded
+    /// settings, so a resumed run keeps the threshold it started with.
+    pub gate: GateOverrides,
 }
 
 /// A stored run to complete instead of starting a new one (`run --resume`).
@@ -53,6 +57,8 @@ pub struct SessionResult {
     pub run: StoredRun,
     /// How the runner ended.
     pub outcome: RunOutcome,
+    /// The comparison with the baseline, when there was one (also in `comparison.json`).
+    pub comparison: Option<Comparison>,
 }
 
 impl SessionResult {
@@ -80,6 +86,10 @@ pub enum SessionError {
         #[source]
         source: ProviderError,
     },
+    /// The finished run could not be compared with its baseline; the run is recorded
+    /// with the verdict of its thresholds.
+    #[error(transparent)]
+    Compare(BaselineError),
     /// The runner failed.
     #[error("the run stopped early; finished cells are in {}", dir.display())]
     Run {
@@ -98,6 +108,7 @@ impl SessionError {
             SessionError::Start { provider, .. } => Some(format!(
                 "check the settings of provider `{provider}` in prompteval.yaml (`binary`, `model_path`, `startup_timeout`) and the server output above"
             )),
+            SessionError::Compare(e) => e.hint(),
             SessionError::Store(_) | SessionError::Run { .. } => None,
         }
     }
@@ -123,7 +134,7 @@ pub fn initial_record(
     project: &Project,
     plan: &Plan,
     run_id: &str,
-    options: &SessionOptions,
+    options: &SessionOptions<'_>,
 ) -> RunRecord {
     RunRecord {
         version: RECORD_VERSION,
@@ -176,8 +187,12 @@ async fn start_providers(plan: &Plan) -> Result<(), (String, ProviderError)> {
     Ok(())
 }
 
-/// Runs `plan`, storing everything under the project's store, and decides the gate.
-/// `sinks` (a progress bar, say) see every event after the store has.
+/// Runs `plan` (or completes the stored run `resuming`: only the cells it lacks run, and
+/// they are appended to its results), storing everything under the project's store, and
+/// ends with a summary, the comparison with `options.baseline` and the gate's verdict over
+/// every cell, written once into `run.json`. `sinks` (a progress bar, say) see every event
+/// after the store has. When resuming, the caller has checked that `plan` is the run's
+/// plan ([`resume::check`]).
 ///
 /// Every provider is started ([`crate::provider::Provider::start`]) before the first
 /// request, on the calling task: call this from the future given to `block_on`, so local
@@ -187,59 +202,19 @@ async fn start_providers(plan: &Plan) -> Result<(), (String, ProviderError)> {
 pub async fn run(
     project: &Project,
     plan: Plan,
-    options: &SessionOptions,
-    sinks: &mut [&mut dyn RunSink],
-    cancel: impl Future<Output = ()>,
-) -> Result<SessionResult, SessionError> {
-    run_or_resume(project, plan, options, None, sinks, cancel).await
-}
-
-/// Completes a stored run: runs only the cells `resume.done` lacks, appending to its
-/// results, and ends with a summary and a verdict over every cell. The caller has checked
-/// that `plan` is the run's plan ([`resume::check`]).
-pub async fn resume(
-    project: &Project,
-    plan: Plan,
-    options: &SessionOptions,
-    resume: Resume,
-    sinks: &mut [&mut dyn RunSink],
-    cancel: impl Future<Output = ()>,
-) -> Result<SessionResult, SessionError> {
-    run_or_resume(project, plan, options, Some(resume), sinks, cancel).await
-}
-
-async fn run_or_resume(
-    project: &Project,
-    plan: Plan,
-    options: &SessionOptions,
+    options: &SessionOptions<'_>,
     resuming: Option<Resume>,
     sinks: &mut [&mut dyn RunSink],
     cancel: impl Future<Output = ()>,
 ) -> Result<SessionResult, SessionError> {
-    let (run_id, dir, mut record, mut writer, done) = match resuming {
-        None => {
-            let store = Store::new(project.store_dir());
-            let run_id = run::new_run_id();
-            let dir = store.create_run(&run_id)?;
-            let mut record = initial_record(project, &plan, &run_id, options);
-            record.settings.plan_hash = Some(crate::plan::shard::plan_hash(&record));
-            crate::store::write_plan(
-                &dir,
-                &resume::plan_file(&project.root, &plan, &options.selection),
-            )?;
-            let writer = RunWriter::create(&dir, &record)?;
-            (run_id, dir, record, writer, Vec::new())
-        }
-        Some(Resume { run, done }) => {
-            let mut record = run.record;
-            record.status = RunStatus::Running;
-            record.gate = None;
-            let writer = RunWriter::resume(&run.dir, &record)?;
-            (record.run_id.clone(), run.dir, record, writer, done)
-        }
-    };
+    let Opened {
+        run_id,
+        dir,
+        mut record,
+        mut writer,
+        done,
+    } = open(project, &plan, options, resuming)?;
     let previous_ms = record.duration_ms.unwrap_or(0.0);
-
     let mut summary = SummaryBuilder::new();
     for eval in &plan.evals {
         for p in &eval.prompts {
@@ -251,12 +226,7 @@ async fn run_or_resume(
     for cell in &done {
         summary.add(cell);
     }
-    let skip: std::collections::HashSet<CellKey> = done.iter().map(CellKey::of).collect();
-    let gates: BTreeMap<String, gate::GateConfig> = plan
-        .evals
-        .iter()
-        .map(|e| (e.name.clone(), e.gate.clone()))
-        .collect();
+    let skip: HashSet<CellKey> = done.iter().map(CellKey::of).collect();
 
     let started = Instant::now();
     tokio::pin!(cancel);
@@ -286,7 +256,7 @@ async fn run_or_resume(
             record.finished_at = Some(now());
             record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
             record.status = RunStatus::Failed;
-            writer.finish(&record)?;
+            writer.finish(&record, None)?;
             return Err(SessionError::Start {
                 provider,
                 dir,
@@ -309,7 +279,7 @@ async fn run_or_resume(
         Ok(outcome) => outcome,
         Err(source) => {
             record.status = RunStatus::Failed;
-            writer.finish(&record)?;
+            writer.finish(&record, None)?;
             return Err(SessionError::Run { dir, source });
         }
     };
@@ -319,14 +289,103 @@ async fn run_or_resume(
     } else {
         RunStatus::Finished
     };
-    record.gate = Some(gate::evaluate(
-        |eval| gates.get(eval).cloned().unwrap_or_default(),
-        &record.summary,
-        options.settings.fail_under,
-    ));
-    writer.finish(&record)?;
+    let comparison = judge(&mut record, writer, options)?;
     Ok(SessionResult {
         run: StoredRun { dir, record },
         outcome,
+        comparison,
     })
+}
+
+/// A run directory ready for cells: new, or a stored run reopened to complete.
+struct Opened {
+    run_id: String,
+    dir: PathBuf,
+    record: RunRecord,
+    writer: RunWriter,
+    done: Vec<CellResult>,
+}
+
+/// Creates the run directory with its record and plan file, or reopens the run to resume.
+fn open(
+    project: &Project,
+    plan: &Plan,
+    options: &SessionOptions<'_>,
+    resuming: Option<Resume>,
+) -> Result<Opened, SessionError> {
+    Ok(match resuming {
+        None => {
+            let store = Store::new(project.store_dir());
+            let run_id = run::new_run_id();
+            let dir = store.create_run(&run_id)?;
+            let mut record = initial_record(project, plan, &run_id, options);
+            record.settings.plan_hash = Some(crate::plan::shard::plan_hash(&record));
+            store::write_plan(
+                &dir,
+                &resume::plan_file(&project.root, plan, &options.selection),
+            )?;
+            let writer = RunWriter::create(&dir, &record)?;
+            Opened {
+                run_id,
+                dir,
+                record,
+                writer,
+                done: Vec::new(),
+            }
+        }
+        Some(Resume { run, done }) => {
+            let mut record = run.record;
+            record.status = RunStatus::Running;
+            record.gate = None;
+            let writer = RunWriter::resume(&run.dir, &record)?;
+            Opened {
+                run_id: record.run_id.clone(),
+                dir: run.dir,
+                record,
+                writer,
+                done,
+            }
+        }
+    })
+}
+
+/// Compares the finished run with its baseline (reading back the results just written),
+/// decides the gate over thresholds and regression rules at once, and writes the final
+/// record (and the comparison) through the store.
+fn judge(
+    record: &mut RunRecord,
+    mut writer: RunWriter,
+    options: &SessionOptions<'_>,
+) -> Result<Option<Comparison>, SessionError> {
+    let overrides = GateOverrides {
+        fail_under: record.settings.fail_under,
+        ..options.gate
+    };
+    let verdict = |record: &RunRecord, comparison: Option<&Comparison>| {
+        gate::judge(
+            |eval| record.gate_config(eval),
+            &record.summary,
+            comparison,
+            &overrides,
+        )
+    };
+    let comparison = match options.baseline {
+        None => None,
+        Some(baseline) => {
+            writer.sync()?;
+            match compare(baseline, record, &writer) {
+                Ok(comparison) => Some(comparison),
+                Err(source) => {
+                    // The run itself is complete: keep it with the verdict of its
+                    // thresholds, and say why the comparison is missing.
+                    record.gate = Some(verdict(record, None));
+                    writer.finish(record, None)?;
+                    return Err(SessionError::Compare(source));
+                }
+            }
+        }
+    };
+    record.gate = Some(verdict(record, comparison.as_ref()));
+    writer.finish(record, comparison.as_ref())?;
+    Ok(comparison)
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::{write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE};
 use crate::analysis::summary::SummaryBuilder;
-use crate::gate::{self, GateConfig};
+use crate::gate::{self, GateOverrides};
 use crate::plan::shard::{plan_hash, Shard};
 
 /// Which runs `runs list` shows; every filter that is set must match.
@@ -299,16 +299,17 @@ impl Store {
         record.settings.plan_hash = Some(expected_hash);
         record.settings.merged_from = runs.iter().map(|r| r.record.run_id.clone()).collect();
         record.summary = summary.finish();
-        let gates: BTreeMap<String, GateConfig> = record
-            .evals
-            .iter()
-            .map(|e| (e.name.clone(), e.gate.clone()))
-            .collect();
-        record.gate = Some(gate::evaluate(
-            |eval| gates.get(eval).cloned().unwrap_or_default(),
+        let overrides = GateOverrides {
+            fail_under: record.settings.fail_under,
+            ..GateOverrides::default()
+        };
+        let verdict = gate::judge(
+            |eval| record.gate_config(eval),
             &record.summary,
-            record.settings.fail_under,
-        ));
+            None,
+            &overrides,
+        );
+        record.gate = Some(verdict);
         write_record(&dir, &record)?;
         Ok(MergeOutcome {
             run: StoredRun { dir, record },
@@ -329,6 +330,7 @@ fn record_plan_hash(record: &RunRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::GateConfig;
     use crate::run::events::CellResult;
     use crate::store::{EvalInfo, PromptInfo, RunSettings, RECORD_VERSION};
     use std::sync::Arc;

@@ -136,3 +136,14 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateVerdict>,
 }
+
+impl RunRecord {
+    /// The gate settings of one of the run's evals (the defaults for an eval it lacks).
+    pub fn gate_config(&self, eval: &str) -> GateConfig {
+        self.evals
+            .iter()
+            .find(|e| e.name == eval)
+            .map(|e| e.gate.clone())
+            .unwrap_or_default()
+    }
+}

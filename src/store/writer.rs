@@ -14,8 +14,11 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{write_record, RunRecord, StoreError, RESULTS_FILE};
-use crate::run::events::{RunEvent, RunSink};
+use super::{
+    read_results, write_comparison, write_record, ResultSource, RunRecord, StoreError, RESULTS_FILE,
+};
+use crate::analysis::baseline::Comparison;
+use crate::run::events::{CellResult, RunEvent, RunSink};
 
 /// The store's consumer of run events.
 pub struct RunWriter {
@@ -67,14 +70,34 @@ impl RunWriter {
         &self.dir
     }
 
-    /// Flushes the results and replaces `run.json` with the final record.
-    pub fn finish(mut self, record: &RunRecord) -> Result<(), StoreError> {
+    /// Writes out and syncs every result handed over so far, so that reading the results
+    /// file back (see the [`ResultSource`] impl) sees them all.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
         let path = self.dir.join(RESULTS_FILE);
         self.flush().map_err(StoreError::io("write", &path))?;
         self.results
             .sync_data()
-            .map_err(StoreError::io("write", &path))?;
+            .map_err(StoreError::io("write", &path))
+    }
+
+    /// Syncs the results, writes the comparison with the baseline (when there is one) and
+    /// replaces `run.json` with the final record, last.
+    pub fn finish(
+        mut self,
+        record: &RunRecord,
+        comparison: Option<&Comparison>,
+    ) -> Result<(), StoreError> {
+        self.sync()?;
+        if let Some(comparison) = comparison {
+            write_comparison(&self.dir, comparison)?;
+        }
         write_record(&self.dir, record)
+    }
+}
+
+impl ResultSource for RunWriter {
+    fn results(&self) -> io::Result<Box<dyn Iterator<Item = io::Result<CellResult>> + '_>> {
+        read_results(&self.dir.join(RESULTS_FILE))
     }
 }
 

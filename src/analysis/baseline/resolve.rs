@@ -113,15 +113,6 @@ pub enum BaselineError {
         #[source]
         source: GitError,
     },
-    /// The comparison could not be written beside the run.
-    #[error("failed to write {}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
     /// A results file could not be read.
     #[error("failed to read the results of the {which} run")]
     Results {
@@ -147,7 +138,7 @@ impl BaselineError {
                 "pass a file written by `prompteval run --output FILE.json`, or a stored `.prompteval/runs/<id>/run.json`".into(),
             ),
             BaselineError::Git { source, .. } => source.hint(),
-            BaselineError::Write { .. } | BaselineError::Results { .. } => None,
+            BaselineError::Results { .. } => None,
         }
     }
 }

@@ -246,6 +246,12 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     let options = SessionOptions {
         settings,
         selection,
+        baseline: baseline.as_ref(),
+        gate: GateOverrides {
+            fail_under: None,
+            max_regression: args.max_regression,
+            significance: args.significance,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -264,12 +270,15 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 std::future::pending::<()>().await;
             }
         };
-        match resuming {
-            Some(r) => {
-                session::resume(&project, plan, &options, r, &mut [&mut progress], cancel).await
-            }
-            None => session::run(&project, plan, &options, &mut [&mut progress], cancel).await,
-        }
+        session::run(
+            &project,
+            plan,
+            &options,
+            resuming,
+            &mut [&mut progress],
+            cancel,
+        )
+        .await
     });
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
@@ -280,22 +289,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return Exit::Runtime;
         }
     };
-    let comparison = match &baseline {
-        None => None,
-        Some(b) => {
-            let overrides = GateOverrides {
-                max_regression: args.max_regression,
-                significance: args.significance,
-            };
-            match baseline::finish_run(&mut result.run, b, &overrides) {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Exit::Runtime;
-                }
-            }
-        }
-    };
+    let comparison = result.comparison.take().map(Arc::new);
 
     let max_rows = (!args.no_matrix).then_some(args.max_rows);
     if let Err(e) = print_run_with(ctx, &result.run, max_rows, comparison.as_deref()) {
