@@ -6,7 +6,6 @@
 //! dropped before [`run`] returns, on every path (finished, interrupted, failed), so no
 //! server outlives the run.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -215,46 +214,24 @@ pub async fn run(
         done,
     } = open(project, &plan, options, resuming)?;
     let previous_ms = record.duration_ms.unwrap_or(0.0);
-    let mut summary = SummaryBuilder::new();
-    for eval in &plan.evals {
-        for p in &eval.prompts {
-            for m in &eval.models {
-                summary.declare(&eval.name, &p.version.reference(), m);
-            }
-        }
-    }
-    for cell in &done {
-        summary.add(cell);
-    }
-    let skip: HashSet<CellKey> = done.iter().map(CellKey::of).collect();
-
+    let mut summary = summary_of(&plan, &done);
     let started = Instant::now();
-    tokio::pin!(cancel);
-    let start = tokio::select! {
-        biased;
-        () = &mut cancel => None,
-        result = start_providers(&plan) => Some(result),
-    };
-    let outcome = match start {
-        Some(Ok(())) => {
-            let run_options = RunOptions {
-                concurrency: options.settings.concurrency,
-                skip: Some(Arc::new(skip)),
-                shard: options.settings.shard,
-            };
-            let mut summary_sink = SummarySink(&mut summary);
-            let mut all: Vec<&mut dyn RunSink> = vec![&mut writer, &mut summary_sink];
-            for s in sinks.iter_mut() {
-                all.push(&mut **s);
-            }
-            // `execute` consumes the plan: the providers (and their servers) are dropped
-            // when it returns, whether it finished, was cancelled or failed.
-            run::execute(Arc::new(plan), &run_options, &run_id, &mut all, cancel).await
-        }
-        Some(Err((provider, source))) => {
-            drop(plan);
-            record.finished_at = Some(now());
-            record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
+    let outcome = execute(
+        plan,
+        options,
+        &run_id,
+        &done,
+        &mut writer,
+        &mut summary,
+        sinks,
+        cancel,
+    )
+    .await;
+    record.finished_at = Some(now());
+    record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(Stopped::Start(provider, source)) => {
             record.status = RunStatus::Failed;
             writer.finish(&record, None)?;
             return Err(SessionError::Start {
@@ -263,26 +240,14 @@ pub async fn run(
                 source,
             });
         }
-        None => {
-            drop(plan);
-            Ok(RunOutcome {
-                completed: 0,
-                interrupted: true,
-            })
-        }
-    };
-
-    record.finished_at = Some(now());
-    record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
-    record.summary = summary.finish();
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(source) => {
+        Err(Stopped::Run(source)) => {
+            record.summary = summary.finish();
             record.status = RunStatus::Failed;
             writer.finish(&record, None)?;
             return Err(SessionError::Run { dir, source });
         }
     };
+    record.summary = summary.finish();
     record.completed_cells = done.len() + outcome.completed;
     record.status = if outcome.interrupted {
         RunStatus::Interrupted
@@ -295,6 +260,75 @@ pub async fn run(
         outcome,
         comparison,
     })
+}
+
+/// The summary of a run's plan, with every row declared in plan order and the cells a
+/// resumed run had finished already added.
+fn summary_of(plan: &Plan, done: &[CellResult]) -> SummaryBuilder {
+    let mut summary = SummaryBuilder::new();
+    for eval in &plan.evals {
+        for p in &eval.prompts {
+            for m in &eval.models {
+                summary.declare(&eval.name, &p.version.reference(), m);
+            }
+        }
+    }
+    for cell in done {
+        summary.add(cell);
+    }
+    summary
+}
+
+/// Why the cells stopped before the runner could end on its own.
+enum Stopped {
+    /// A provider could not start (its name, and why); no cell ran.
+    Start(String, ProviderError),
+    /// The runner failed.
+    Run(RunError),
+}
+
+/// Starts the providers, then runs the cells `done` lacks into `writer`, `summary` and
+/// `sinks`. Consumes the plan: the providers (and their servers) are dropped before it
+/// returns, on every path.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    plan: Plan,
+    options: &SessionOptions<'_>,
+    run_id: &str,
+    done: &[CellResult],
+    writer: &mut RunWriter,
+    summary: &mut SummaryBuilder,
+    sinks: &mut [&mut dyn RunSink],
+    cancel: impl Future<Output = ()>,
+) -> Result<RunOutcome, Stopped> {
+    tokio::pin!(cancel);
+    let start = tokio::select! {
+        biased;
+        () = &mut cancel => None,
+        result = start_providers(&plan) => Some(result),
+    };
+    match start {
+        Some(Ok(())) => {
+            let run_options = RunOptions {
+                concurrency: options.settings.concurrency,
+                skip: Some(Arc::new(done.iter().map(CellKey::of).collect())),
+                shard: options.settings.shard,
+            };
+            let mut summary_sink = SummarySink(summary);
+            let mut all: Vec<&mut dyn RunSink> = vec![writer, &mut summary_sink];
+            for s in sinks.iter_mut() {
+                all.push(&mut **s);
+            }
+            run::execute(Arc::new(plan), &run_options, run_id, &mut all, cancel)
+                .await
+                .map_err(Stopped::Run)
+        }
+        Some(Err((provider, source))) => Err(Stopped::Start(provider, source)),
+        None => Ok(RunOutcome {
+            completed: 0,
+            interrupted: true,
+        }),
+    }
 }
 
 /// A run directory ready for cells: new, or a stored run reopened to complete.

@@ -1,45 +1,53 @@
-//! `prompteval run`: plan → run → tables → report files → exit code.
+//! `prompteval run`: flags → a [`RunRequest`] → the run pipeline → tables, report files
+//! and an exit code.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-
-use super::show::{append_step_summary, output_formats, print_run_with, write_outputs_with};
+use super::show::{
+    append_step_summary, output_formats, print_run_with, write_outputs_with, Outputs,
+};
 use super::{load, Context};
-use crate::analysis::baseline::{self, BaselineRef};
 use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
-use crate::error::Error;
+use crate::config::project::Project;
+use crate::error::ErrorKind;
 use crate::gate::GateOverrides;
-use crate::plan;
-use crate::plan::changed;
-use crate::provider;
-use crate::provider::cache::{CacheError, CacheMode, CacheSettings};
-use crate::run::resume::{self, ResumeError};
-use crate::run::session::{self, SessionOptions};
-use crate::store::{RunSettings, Store};
+use crate::provider::cache::CacheMode;
+use crate::run::request::{check_gate, RequestError};
+use crate::run::{
+    self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
+};
 
-/// Why a run could not start: the plan, the run to resume, or the cache settings.
-enum ResumeFailure {
-    Plan(Error),
-    Resume(ResumeError),
-    Cache(CacheError),
-}
-
-impl From<Error> for ResumeFailure {
-    fn from(e: Error) -> Self {
-        ResumeFailure::Plan(e)
+impl RunArgs {
+    /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
+    fn to_request(&self) -> Result<RunRequest, RequestError> {
+        let gate = GateOverrides {
+            fail_under: self.fail_under,
+            max_regression: self.max_regression,
+            significance: self.significance,
+        };
+        check_gate(&gate)?;
+        Ok(RunRequest {
+            selection: self.select.to_selection(),
+            resume: self.resume.as_deref().map(|id| match id {
+                "" => ResumeTarget::Newest,
+                id => ResumeTarget::Run(id.to_string()),
+            }),
+            jobs: self.jobs,
+            cache_mode: if self.offline {
+                Some(CacheMode::Offline)
+            } else if self.no_cache {
+                Some(CacheMode::Off)
+            } else {
+                None
+            },
+            cache_ttl: self.cache_ttl.clone(),
+            gate,
+            baseline: self.baseline.clone(),
+            changed_since: self.changed_since.clone(),
+            shard: self.shard.as_deref().map(str::parse).transpose()?,
+        })
     }
 }
-
-impl From<ResumeError> for ResumeFailure {
-    fn from(e: ResumeError) -> Self {
-        ResumeFailure::Resume(e)
-    }
-}
-
-/// Default cells in flight when neither `-j`, `PROMPTEVAL_JOBS` nor the config says.
-const DEFAULT_JOBS: usize = 16;
 
 /// Runs the selected evals.
 pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
@@ -50,310 +58,51 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return Exit::Input;
         }
     };
-    for (flag, value, low_open) in [
-        ("--fail-under", args.fail_under, false),
-        ("--max-regression", args.max_regression, false),
-        ("--significance", args.significance, true),
-    ] {
-        if let Some(v) = value {
-            if !(0.0..=1.0).contains(&v) || (low_open && (v <= 0.0 || v >= 1.0)) {
-                let range = if low_open {
-                    "strictly between 0 and 1"
-                } else {
-                    "between 0 and 1"
-                };
-                eprintln!("error: {flag} must be {range}, got {v}");
-                return Exit::Input;
-            }
-        }
-    }
-    let shard = match args
-        .shard
-        .as_deref()
-        .map(str::parse::<crate::plan::shard::Shard>)
-    {
-        None => None,
-        Some(Ok(s)) => Some(s),
-        Some(Err(e)) => {
-            diagnostics::other(
-                &e,
-                Some("`--shard 1/4` runs the first of four slices".into()),
-            );
-            return Exit::Input;
-        }
+    let request = match args.to_request() {
+        Ok(r) => r,
+        Err(e) => return fail(&e.into()),
     };
-    let planned = load(ctx)
-        .map_err(ResumeFailure::from)
-        .and_then(|(project, registry)| {
-            let cache = CacheSettings::resolve(
-                &project.root,
-                &project.store_dir(),
-                &project.config.cache,
-                if args.offline {
-                    Some(CacheMode::Offline)
-                } else if args.no_cache {
-                    Some(CacheMode::Off)
-                } else {
-                    None
-                },
-                args.cache_ttl.as_deref(),
-            )
-            .map_err(ResumeFailure::Cache)?;
-            let resuming = match args.resume.as_deref() {
-                None => None,
-                Some(id) => {
-                    let store = Store::new(project.store_dir());
-                    let id = (!id.is_empty()).then_some(id);
-                    let run = resume::find_run(&store, id)?;
-                    let file = resume::read_plan_file(&run)?;
-                    Some((run, file))
-                }
-            };
-            let selection = match &resuming {
-                Some((_, file)) => file.selection.clone(),
-                None => args.select.to_selection(),
-            };
-            let build: &plan::BuildProvider = if cache.mode == CacheMode::Offline {
-                &provider::build_offline
-            } else {
-                &provider::build
-            };
-            let (mut plan, warnings) = plan::plan_with(&project, &registry, &selection, build)?;
-            let counters =
-                provider::wrap_providers(&mut plan.providers, &plan.provider_configs, &cache);
-            let resuming = match resuming {
-                None => None,
-                Some((run, file)) => {
-                    resume::check(&project.root, &run, &file, &plan)?;
-                    let done = resume::finished_cells(&run)?;
-                    Some(session::Resume { run, done })
-                }
-            };
-            Ok::<_, ResumeFailure>((
-                project, registry, plan, warnings, resuming, selection, counters, cache.dir,
-            ))
-        });
-    let (project, registry, mut plan, warnings, resuming, selection, counters, cache_dir) =
-        match planned {
-            Ok(p) => p,
-            Err(ResumeFailure::Plan(e)) => return diagnostics::error(&e),
-            Err(ResumeFailure::Resume(e)) => {
-                diagnostics::other(&e, e.hint());
-                return Exit::Input;
-            }
-            Err(ResumeFailure::Cache(e)) => {
-                diagnostics::other(&e, e.hint());
-                return Exit::Input;
-            }
-        };
-    diagnostics::warnings(&warnings);
+    let (project, registry) = match load(ctx) {
+        Ok(loaded) => loaded,
+        Err(e) => return diagnostics::error(&e),
+    };
+    let prepared = match run::prepare(&project, registry, request) {
+        Ok(p) => p,
+        Err(e) => return fail(&e),
+    };
+    diagnostics::warnings(prepared.warnings());
     // A bad tracking URI is a configuration error: stop before any model is called.
-    let mlflow_client = match super::mlflow::for_run(&args.mlflow, &project) {
+    let mlflow = match super::mlflow::for_run(&args.mlflow, &project) {
         Ok(s) => s.map(crate::mlflow::Client::new),
         Err(e) => {
             diagnostics::other(&e, e.hint());
             return Exit::Input;
         }
     };
-    let tracking = super::mlflow::tracking_options(&args.mlflow, &project);
-    for note in &plan.notes {
+    for note in prepared.notes() {
         eprintln!("note: {note}");
     }
-    if let Some(rev) = &args.changed_since {
-        let changes = match changed::changed_evals(&project, &registry, &plan, rev) {
-            Ok(c) => c,
-            Err(e) => {
-                diagnostics::other(&e, e.hint());
-                return Exit::Input;
-            }
-        };
-        for change in &changes {
-            if change.changed() {
-                eprintln!(
-                    "running eval {}: {}",
-                    change.eval,
-                    change.reasons.join("; ")
-                );
-            } else {
-                eprintln!(
-                    "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
-                    change.eval
-                );
-            }
-        }
-        let keep: Vec<String> = changes
-            .iter()
-            .filter(|c| c.changed())
-            .map(|c| c.eval.clone())
-            .collect();
-        if keep.is_empty() {
-            eprintln!(
-                "nothing changed since {rev}: no eval to run ({} skipped)",
-                changes.len()
-            );
+    let finished = match execute(prepared, !args.no_progress) {
+        Ok(Outcome::Ran(finished)) => finished,
+        Ok(Outcome::NothingChanged { rev, skipped }) => {
+            eprintln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
             return Exit::Success;
         }
-        changed::restrict(&mut plan, &keep);
-    }
-    drop(registry);
-    let baseline = match &args.baseline {
-        None => None,
-        Some(text) => {
-            let cwd = std::env::current_dir().unwrap_or_else(|_| project.root.clone());
-            let reference = BaselineRef::parse(text, &cwd);
-            let evals: Vec<String> = plan.evals.iter().map(|e| e.name.clone()).collect();
-            let store = Store::new(project.store_dir());
-            match baseline::resolve(&store, &project.root, &reference, &evals) {
-                Ok(b) => {
-                    eprintln!("baseline: run {} ({reference})", b.record.run_id);
-                    Some(b)
-                }
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    return Exit::Input;
-                }
-            }
-        }
+        Err(exit) => return exit,
     };
-
-    let concurrency = args
-        .jobs
-        .or(project.config.defaults.concurrency)
-        .unwrap_or(DEFAULT_JOBS)
-        .max(1);
-    let settings = match &resuming {
-        Some(r) => RunSettings {
-            concurrency,
-            ..r.run.record.settings.clone()
-        },
-        None => RunSettings {
-            concurrency,
-            limit: args.select.limit,
-            case_filter: args.select.case.clone(),
-            fail_under: args.fail_under,
-            shard,
-            ..RunSettings::default()
-        },
-    };
-    if let Some(r) = &resuming {
-        eprintln!(
-            "resuming run {}: {} of {} cells already finished",
-            r.run.record.run_id,
-            r.done.len(),
-            plan.total_cells()
-        );
+    if let Err(exit) = report(ctx, &args, &outputs, &finished) {
+        return exit;
     }
-    let options = SessionOptions {
-        settings,
-        selection,
-        baseline: baseline.as_ref(),
-        gate: GateOverrides {
-            fail_under: None,
-            max_regression: args.max_regression,
-            significance: args.significance,
-        },
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            diagnostics::other(&e, None);
-            return Exit::Runtime;
-        }
-    };
-    let mut progress = Progress::new(!args.no_progress);
-    let result = runtime.block_on(async {
-        let cancel = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        session::run(
-            &project,
-            plan,
-            &options,
-            resuming,
-            &mut [&mut progress],
-            cancel,
-        )
-        .await
-    });
-    // Dropping the runtime now ends every request still in flight.
-    drop(runtime);
-    let mut result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Runtime;
-        }
-    };
-    let comparison = result.comparison.take().map(Arc::new);
-
-    let max_rows = (!args.no_matrix).then_some(args.max_rows);
-    if let Err(e) = print_run_with(ctx, &result.run, max_rows, comparison.as_deref()) {
-        diagnostics::other(&e, e.hint());
-    }
-    if let Some(appended) =
-        append_step_summary(&result.run.record, &result.run, comparison.as_ref())
-    {
-        match appended {
-            Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
-            Err(e) => diagnostics::other(&e, e.hint()),
-        }
-    }
-    match write_outputs_with(
-        &result.run.record,
-        &result.run,
-        &outputs,
-        comparison.as_ref(),
-    ) {
-        Ok(written) => {
-            for path in written {
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Runtime;
-        }
-    }
-    let record = &result.run.record;
-    let hits = counters.hits.load(Ordering::Relaxed);
-    let offline_misses = counters.offline_misses.load(Ordering::Relaxed);
-    if hits + counters.misses.load(Ordering::Relaxed) + offline_misses > 0 {
-        eprintln!(
-            "cache: {hits} responses served from {}, {} requests sent, {} stored{}",
-            project.relative(&cache_dir).display(),
-            counters.misses.load(Ordering::Relaxed),
-            counters.stores.load(Ordering::Relaxed),
-            if offline_misses > 0 {
-                format!(", {offline_misses} offline misses")
-            } else {
-                String::new()
-            }
-        );
-    }
-    eprintln!(
-        "run {} stored in {}",
-        record.run_id,
-        project.relative(&result.run.dir).display()
-    );
-    if let Some(shard) = record.settings.shard {
-        eprintln!(
-            "shard {shard}: {} of the plan's cells; `prompteval runs merge` joins the shards' runs",
-            record.total_cells
-        );
-    }
+    stored(&project, &finished);
     // The local record is written; MLflow comes after, and its failure is reported after
-    // the run's own verdict below.
-    let tracked = match &mlflow_client {
-        Some(client) => super::mlflow::log(client, &result.run, &tracking),
-        None => Ok(()),
-    };
-    let verdict = verdict(&result);
+    // the run's own verdict.
+    let tracked = mlflow.as_ref().map_or(Ok(()), |client| {
+        let options = super::mlflow::tracking_options(&args.mlflow, &project);
+        super::mlflow::log(client, &finished.run, &options)
+    });
+    let verdict = verdict(&finished);
     match tracked {
+        Ok(()) => verdict,
         Err(exit) => {
             let own = match verdict {
                 Exit::Success => "every gate held",
@@ -365,29 +114,154 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             );
             exit
         }
-        Ok(()) => verdict,
     }
 }
 
-/// The exit status of a finished run: interrupted or errored cells, else the gate.
-fn verdict(result: &session::SessionResult) -> Exit {
-    let record = &result.run.record;
-    if result.outcome.interrupted {
-        eprintln!(
-            "interrupted: {} of {} cells finished and were kept",
-            record.completed_cells, record.total_cells
-        );
-        return Exit::Runtime;
+/// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C as the
+/// cancel signal, printing notices as they come.
+fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            diagnostics::other(&e, None);
+            return Err(Exit::Runtime);
+        }
+    };
+    let mut progress = Progress::new(show_progress);
+    let cancel = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let outcome = runtime.block_on(prepared.run(&mut notice, &mut [&mut progress], cancel));
+    // Dropping the runtime now ends every request still in flight.
+    drop(runtime);
+    outcome.map_err(|e| fail(&e))
+}
+
+/// Prints a pipeline error with its causes and hint; returns its exit status.
+fn fail(err: &PipelineError) -> Exit {
+    match err {
+        PipelineError::Plan(e) => diagnostics::error(e),
+        e => {
+            diagnostics::other(e, e.hint());
+            match e.kind() {
+                ErrorKind::Input => Exit::Input,
+                ErrorKind::Runtime => Exit::Runtime,
+            }
+        }
     }
-    let errors = result.errors();
-    if errors > 0 {
-        eprintln!(
-            "error: {errors} cells could not be scored (provider or render errors); see the ERROR cells above"
-        );
-        return Exit::Runtime;
+}
+
+/// Prints what the pipeline says before the run starts.
+fn notice(notice: Notice<'_>) {
+    match notice {
+        Notice::Change { change, .. } if change.changed() => {
+            eprintln!(
+                "running eval {}: {}",
+                change.eval,
+                change.reasons.join("; ")
+            );
+        }
+        Notice::Change { rev, change } => eprintln!(
+            "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
+            change.eval
+        ),
+        Notice::Baseline { run_id, reference } => {
+            eprintln!("baseline: run {run_id} ({reference})");
+        }
+        Notice::Resuming {
+            run_id,
+            finished,
+            total,
+        } => eprintln!("resuming run {run_id}: {finished} of {total} cells already finished"),
     }
-    match &record.gate {
-        Some(g) if !g.passed => Exit::GateFailed,
-        _ => Exit::Success,
+}
+
+/// Prints the tables and writes the report files (and the GitHub step summary).
+fn report(
+    ctx: &Context,
+    args: &RunArgs,
+    outputs: &Outputs,
+    finished: &Finished,
+) -> Result<(), Exit> {
+    let (run, comparison) = (&finished.run, finished.comparison.as_ref());
+    let max_rows = (!args.no_matrix).then_some(args.max_rows);
+    if let Err(e) = print_run_with(ctx, run, max_rows, comparison.map(|c| &**c)) {
+        diagnostics::other(&e, e.hint());
+    }
+    if let Some(appended) = append_step_summary(&run.record, run, comparison) {
+        match appended {
+            Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
+            Err(e) => diagnostics::other(&e, e.hint()),
+        }
+    }
+    match write_outputs_with(&run.record, run, outputs, comparison) {
+        Ok(written) => {
+            for path in written {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            diagnostics::other(&e, e.hint());
+            Err(Exit::Runtime)
+        }
+    }
+}
+
+/// Prints how the cache was used, where the run is stored, and which shard it holds.
+fn stored(project: &Project, finished: &Finished) {
+    let cache = finished.cache.counts();
+    if cache.used() {
+        eprintln!(
+            "cache: {} responses served from {}, {} requests sent, {} stored{}",
+            cache.hits,
+            project.relative(&finished.cache.dir).display(),
+            cache.misses,
+            cache.stores,
+            if cache.offline_misses > 0 {
+                format!(", {} offline misses", cache.offline_misses)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let record = &finished.run.record;
+    eprintln!(
+        "run {} stored in {}",
+        record.run_id,
+        project.relative(&finished.run.dir).display()
+    );
+    if let Some(shard) = record.settings.shard {
+        eprintln!(
+            "shard {shard}: {} of the plan's cells; `prompteval runs merge` joins the shards' runs",
+            record.total_cells
+        );
+    }
+}
+
+/// The exit status of a finished run, with a line saying why it is not a gate result.
+fn verdict(finished: &Finished) -> Exit {
+    let record = &finished.run.record;
+    match finished.verdict() {
+        Verdict::Interrupted => {
+            eprintln!(
+                "interrupted: {} of {} cells finished and were kept",
+                record.completed_cells, record.total_cells
+            );
+            Exit::Runtime
+        }
+        Verdict::Errors(errors) => {
+            eprintln!(
+                "error: {errors} cells could not be scored (provider or render errors); see the ERROR cells above"
+            );
+            Exit::Runtime
+        }
+        Verdict::GateFailed => Exit::GateFailed,
+        Verdict::Passed => Exit::Success,
     }
 }
