@@ -2,14 +2,11 @@
 //! run per prompteval run and experiment, a child run per eval × prompt × model with params,
 //! metrics, tags and artifacts, sent in `runs/log-batch` requests within MLflow's limits.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
 use super::client::{proxied_location, Client};
 use super::error::MlflowError;
 use crate::analysis::summary::SummaryRow;
-use crate::run::events::CellResult;
 use crate::store::{ResultSource, RunRecord, RunStatus, StoredRun};
 
 /// Metrics per `log-batch` request (MLflow's `MAX_METRICS_PER_BATCH`).
@@ -186,30 +183,9 @@ fn millis(rfc3339: Option<&str>) -> i64 {
         .unwrap_or(0)
 }
 
-/// Named metric means (`assertion.metric`) per eval × prompt × model.
-type NamedMetrics = BTreeMap<(String, String, String), BTreeMap<String, (f64, u64)>>;
-
-fn named_metrics(results: &[CellResult]) -> NamedMetrics {
-    let mut out: NamedMetrics = BTreeMap::new();
-    for cell in results {
-        let key = (cell.eval.clone(), cell.prompt.clone(), cell.model.clone());
-        for a in &cell.assertions {
-            if let Some(name) = &a.metric {
-                let e = out
-                    .entry(key.clone())
-                    .or_default()
-                    .entry(name.clone())
-                    .or_default();
-                e.0 += a.score;
-                e.1 += 1;
-            }
-        }
-    }
-    out
-}
-
-/// The metrics of one summary row.
-pub fn row_metrics(row: &SummaryRow, named: Option<&BTreeMap<String, (f64, u64)>>) -> Vec<Metric> {
+/// The metrics of one summary row, named metrics (`metric.NAME`) included: every figure is
+/// the summary's own, never recomputed from the results.
+pub fn row_metrics(row: &SummaryRow) -> Vec<Metric> {
     let mut m = Vec::new();
     let mut push = |key: &str, value: Option<f64>| {
         if let Some(value) = value.filter(|v| v.is_finite()) {
@@ -230,15 +206,30 @@ pub fn row_metrics(row: &SummaryRow, named: Option<&BTreeMap<String, (f64, u64)>
     push("tokens_in", Some(row.tokens_in as f64));
     push("tokens_out", Some(row.tokens_out as f64));
     push("cost_usd", row.cost_usd);
-    for (name, (sum, n)) in named.into_iter().flatten() {
-        if *n > 0 {
-            push(
-                &format!("metric.{}", metric_key(name)),
-                Some(sum / *n as f64),
-            );
-        }
+    for (name, value) in &row.metrics {
+        push(&format!("metric.{}", metric_key(name)), Some(*value));
     }
     m
+}
+
+/// The results of one summary row as JSON lines, streamed from the run's results (only
+/// this row's lines are held at once).
+fn row_results(run: &StoredRun, row: &SummaryRow) -> Result<Vec<u8>, MlflowError> {
+    let read = |source| MlflowError::Read {
+        path: run.results_path(),
+        source,
+    };
+    let mut slice = Vec::new();
+    for cell in run.results().map_err(read)? {
+        let cell = cell.map_err(read)?;
+        if cell.eval == row.eval && cell.prompt == row.prompt && cell.model == row.model {
+            if let Ok(line) = serde_json::to_string(&cell) {
+                slice.extend_from_slice(line.as_bytes());
+                slice.push(b'\n');
+            }
+        }
+    }
+    Ok(slice)
 }
 
 fn common_tags(record: &RunRecord) -> Vec<(String, String)> {
@@ -462,14 +453,6 @@ pub async fn log_run(
     options: &TrackingOptions,
 ) -> Result<TrackingReport, MlflowError> {
     let record = &run.record;
-    let results: Vec<CellResult> = run
-        .results()
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| MlflowError::Read {
-            path: run.results_path(),
-            source,
-        })?;
-    let named = named_metrics(&results);
 
     // Group the summary rows by experiment, in record order.
     let mut groups: Vec<(String, Vec<&SummaryRow>)> = Vec::new();
@@ -660,20 +643,8 @@ pub async fn log_run(
                     flatten("provider", &v, &mut params);
                 }
             }
-            let key = (row.eval.clone(), row.prompt.clone(), row.model.clone());
-            let metrics = row_metrics(row, named.get(&key));
-            log_batches(client, &child_id, metrics, params, Vec::new(), end).await?;
-
-            let mut slice = Vec::new();
-            for cell in results
-                .iter()
-                .filter(|c| c.eval == row.eval && c.prompt == row.prompt && c.model == row.model)
-            {
-                if let Ok(line) = serde_json::to_string(cell) {
-                    slice.extend_from_slice(line.as_bytes());
-                    slice.push(b'\n');
-                }
-            }
+            log_batches(client, &child_id, row_metrics(row), params, Vec::new(), end).await?;
+            let slice = row_results(run, row)?;
             upload(
                 client,
                 child_artifacts.as_deref(),
@@ -713,6 +684,8 @@ pub async fn log_run(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn metrics(n: usize) -> Vec<Metric> {
@@ -794,9 +767,10 @@ mod tests {
             cost_usd: None,
             ..Default::default()
         };
-        let mut named = BTreeMap::new();
-        named.insert("f1".to_string(), (1.5, 2));
-        let m = row_metrics(&row, Some(&named));
+        let m = row_metrics(&SummaryRow {
+            metrics: [("f1".to_string(), 0.75)].into(),
+            ..row
+        });
         let keys: Vec<&str> = m.iter().map(|m| m.key.as_str()).collect();
         assert_eq!(
             keys,
@@ -813,5 +787,39 @@ mod tests {
             ]
         );
         assert_eq!(m.last().unwrap().value, 0.75);
+    }
+
+    /// Issue 12: MLflow recomputed named metrics from the raw results and missed the
+    /// members of an `assert-set`, so it logged less than the summary showed. It logs the
+    /// summary's figures now.
+    #[test]
+    fn assert_set_member_metrics_are_logged_as_the_summary_has_them() {
+        use crate::analysis::summary::SummaryBuilder;
+        use crate::run::events::AssertionResult;
+        let named = |kind: &str, metric: &str, score: f64| AssertionResult {
+            kind: kind.into(),
+            pass: score >= 0.5,
+            score,
+            reason: String::new(),
+            metric: Some(metric.into()),
+            weight: 1.0,
+            detail: None,
+            scorer_error: false,
+        };
+        let (_, cells) = crate::report::fixture::small();
+        let mut cell = cells[0].clone();
+        let mut group = named("assert-set", "format", 0.5);
+        group.detail = Some(json!({"assertions": [named("contains", "accuracy", 0.25)]}));
+        cell.error = None;
+        cell.assertions = vec![group];
+        let mut summary = SummaryBuilder::new();
+        summary.add(&cell);
+        let row = &summary.finish()[0];
+        assert_eq!(row.metrics["accuracy"], 0.25);
+        let logged: BTreeMap<String, f64> = row_metrics(row)
+            .into_iter()
+            .filter_map(|m| Some((m.key.strip_prefix("metric.")?.to_string(), m.value)))
+            .collect();
+        assert_eq!(logged, row.metrics);
     }
 }
