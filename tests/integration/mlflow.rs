@@ -280,6 +280,48 @@ print(json.dumps(out))
     }
 }
 
+/// Issue 12: child runs logged named metrics recomputed from the results, which missed the
+/// members of an `assert-set`; they log the summary's `metrics` now.
+#[test]
+fn named_metrics_of_assert_set_members_are_logged_as_the_summary_has_them() {
+    let Some(uri) = server() else { return };
+    let p = TestProject::basic();
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@2]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\n    metric: expected\n  - type: assert-set\n    metric: set\n    assert:\n      - type: contains\n        value: Rome\n        metric: rome\n      - type: contains\n        value: \"{{ name }}\"\n",
+    );
+    let experiment = unique("metrics");
+    let (_, _, stderr) = p.run(&[
+        "run",
+        "--no-progress",
+        "--mlflow",
+        &uri,
+        "--mlflow-experiment",
+        &experiment,
+    ]);
+    assert!(stderr.contains("mlflow: logged to experiment"), "{stderr}");
+    let record: Value = serde_json::from_str(&p.read(&format!(
+        ".prompteval/runs/{}/run.json",
+        p.latest_run().file_name().unwrap().to_string_lossy()
+    )))
+    .unwrap();
+    let summary = &record["summary"][0]["metrics"];
+    assert_eq!(summary["rome"].as_f64().unwrap(), 1.0 / 3.0, "{summary}");
+    let (_, runs) = runs_in(&uri, &experiment);
+    let child = runs
+        .iter()
+        .find(|r| tags(r).contains_key("mlflow.parentRunId"))
+        .unwrap();
+    let logged = metrics(child);
+    for name in ["expected", "set", "rome"] {
+        assert_eq!(
+            logged[&format!("metric.{name}")].as_f64(),
+            summary[name].as_f64(),
+            "metric.{name}: {logged:?}"
+        );
+    }
+}
+
 #[test]
 fn a_failed_run_ends_failed_in_mlflow() {
     let Some(uri) = server() else { return };
