@@ -117,7 +117,7 @@ pub fn p_text(p: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::baseline::{compare, Baseline};
+    use crate::analysis::baseline::{compare, Baseline, Comparison};
     use crate::analysis::summary::SummaryBuilder;
     use crate::gate::{judge, GateConfig, GateOverrides};
     use crate::report::fixture;
@@ -153,6 +153,20 @@ mod tests {
         (record, results)
     }
 
+    /// Runs `p@2` with outcomes `after` against a baseline of `p@1` with `before`: the
+    /// current record and the comparison.
+    fn compare_runs(before: &[bool], after: &[bool]) -> (RunRecord, Comparison) {
+        let (brec, bres) = run("p@1", before);
+        let (arec, ares) = run("p@2", after);
+        let baseline = Baseline {
+            reference: "latest".into(),
+            record: brec,
+            results: bres,
+        };
+        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        (arec, comparison)
+    }
+
     /// `n` cases: `base_pass` pass in the baseline; then `b` of the passing ones fail now and
     /// `c` of the failing ones pass now.
     fn verdict_for(
@@ -170,14 +184,7 @@ mod tests {
         for slot in after.iter_mut().skip(base_pass).take(c) {
             *slot = true;
         }
-        let (brec, bres) = run("p@1", &before);
-        let (arec, ares) = run("p@2", &after);
-        let baseline = Baseline {
-            reference: "latest".into(),
-            record: brec,
-            results: bres,
-        };
-        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let comparison = compare_runs(&before, &after).1;
         judge(
             |_| config.clone(),
             &[],
@@ -265,14 +272,7 @@ mod tests {
     fn overrides_replace_the_eval() {
         let before: Vec<bool> = vec![true; 10];
         let after: Vec<bool> = (0..10).map(|i| i >= 2).collect();
-        let (brec, bres) = run("p@1", &before);
-        let (arec, ares) = run("p@2", &after);
-        let baseline = Baseline {
-            reference: "x".into(),
-            record: brec,
-            results: bres,
-        };
-        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let comparison = compare_runs(&before, &after).1;
         let overrides = GateOverrides {
             max_regression: Some(0.1),
             ..GateOverrides::default()
@@ -292,15 +292,8 @@ mod tests {
     fn thresholds_and_regression_rules_are_judged_in_one_verdict() {
         // 10 of 10 passed before, 8 of 10 now: below min_pass_rate 90% and a drop of 20
         // points, above max_regression 10.
-        let (brec, bres) = run("p@1", &[true; 10]);
         let after: Vec<bool> = (0..10).map(|i| i >= 2).collect();
-        let (arec, ares) = run("p@2", &after);
-        let baseline = Baseline {
-            reference: "latest".into(),
-            record: brec,
-            results: bres,
-        };
-        let comparison = compare(&baseline, &arec, &ares).unwrap();
+        let (arec, comparison) = compare_runs(&[true; 10], &after);
         let gate = GateConfig {
             min_pass_rate: Some(0.9),
             max_regression: Some(0.1),

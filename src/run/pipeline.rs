@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::analysis::baseline::{self, Baseline, BaselineError};
 use crate::config::project::Project;
-use crate::diagnostic::Warning;
+use crate::diagnostic::{Diagnostic, ExitClass, Warning};
 use crate::error::{Error, ErrorKind};
 use crate::plan::changed::{self, ChangedError};
 use crate::plan::{self, Plan, Selection};
@@ -49,22 +49,8 @@ pub enum PipelineError {
     Session(#[from] SessionError),
 }
 
-impl PipelineError {
-    /// Which exit status it maps to: invalid input, unless the run itself failed.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            PipelineError::Plan(e) => e.kind(),
-            PipelineError::Session(_) => ErrorKind::Runtime,
-            PipelineError::Request(_)
-            | PipelineError::Cache(_)
-            | PipelineError::Resume(_)
-            | PipelineError::Changed(_)
-            | PipelineError::Baseline(_) => ErrorKind::Input,
-        }
-    }
-
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+impl Diagnostic for PipelineError {
+    fn hint(&self) -> Option<String> {
         match self {
             PipelineError::Request(e) => e.hint(),
             PipelineError::Plan(e) => e.hint(),
@@ -73,6 +59,23 @@ impl PipelineError {
             PipelineError::Changed(e) => e.hint(),
             PipelineError::Baseline(e) => e.hint(),
             PipelineError::Session(e) => e.hint(),
+        }
+    }
+
+    /// Invalid input, unless the run itself failed (or the plan says otherwise: a store
+    /// that cannot be read).
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            PipelineError::Plan(e) => match e.kind() {
+                ErrorKind::Input => ExitClass::Input,
+                ErrorKind::Runtime => ExitClass::Runtime,
+            },
+            PipelineError::Session(_) => ExitClass::Runtime,
+            PipelineError::Request(_)
+            | PipelineError::Cache(_)
+            | PipelineError::Resume(_)
+            | PipelineError::Changed(_)
+            | PipelineError::Baseline(_) => ExitClass::Input,
         }
     }
 }

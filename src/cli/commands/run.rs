@@ -9,7 +9,7 @@ use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
 use crate::config::project::Project;
-use crate::error::ErrorKind;
+use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
 use crate::run::request::{check_gate, RequestError};
@@ -148,9 +148,9 @@ fn fail(err: &PipelineError) -> Exit {
         PipelineError::Plan(e) => diagnostics::error(e),
         e => {
             diagnostics::other(e, e.hint());
-            match e.kind() {
-                ErrorKind::Input => Exit::Input,
-                ErrorKind::Runtime => Exit::Runtime,
+            match e.exit_class() {
+                ExitClass::Input => Exit::Input,
+                ExitClass::Runtime => Exit::Runtime,
             }
         }
     }
