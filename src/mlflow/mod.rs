@@ -2,9 +2,11 @@
 //! artifacts) and the prompt registry. Never prints; every failure is an [`MlflowError`]
 //! naming the request, the server's status and message, and a hint.
 
+mod batch;
 mod client;
 mod error;
 pub mod prompts;
+mod rest;
 pub mod tracking;
 
 pub use client::{
