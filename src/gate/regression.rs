@@ -11,6 +11,39 @@ fn points(rate: f64) -> String {
     format!("{:.1} points", rate * 100.0)
 }
 
+/// A row's drop in pass rate on its paired cases, as every rule and note describes it.
+struct Fall<'a> {
+    gated: GatedRow<'a>,
+    /// The drop (positive when it got worse).
+    drop: f64,
+    /// The exact McNemar p-value.
+    p: f64,
+    /// Paired cases.
+    n: u64,
+    /// Pass → fail and fail → pass.
+    flips: (usize, usize),
+    /// `90.0% → 79.0% on 100 paired cases vs p@1`.
+    rates: String,
+    /// Whether the drop exceeds `max_regression`, when one is set.
+    too_big: Option<bool>,
+}
+
+impl Fall<'_> {
+    /// `pass rate fell 11.0 points (90.0% → 79.0% …; 12 pass→fail, 1 fail→pass)`.
+    fn fell(&self) -> String {
+        let (b, c) = self.flips;
+        format!(
+            "pass rate fell {} ({}; {b} pass→fail, {c} fail→pass)",
+            points(self.drop),
+            self.rates
+        )
+    }
+
+    fn regressed(&self) -> bool {
+        self.flips.0 > self.flips.1
+    }
+}
+
 /// Checks `row` against the regression rules of `config` (at least one is set), adding
 /// checks, reasons and notes to `verdict`.
 pub(super) fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: &GateConfig) {
@@ -18,9 +51,6 @@ pub(super) fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: 
         eval: &row.eval,
         prompt: &row.prompt,
         model: &row.model,
-    };
-    let check = |rule: &str, threshold: f64, actual: Option<f64>, passed: bool| {
-        gated.check(rule, threshold, actual, passed)
     };
     let Some(baseline_prompt) = &row.baseline_prompt else {
         verdict.notes.push(format!(
@@ -37,69 +67,86 @@ pub(super) fn check_row(verdict: &mut GateVerdict, row: &RowComparison, config: 
         return;
     };
     let n = row.paired;
-    let (b, c) = (row.regressions.len(), row.fixes.len());
-    let rates = format!(
-        "{:.1}% → {:.1}% on {n} paired {} vs {baseline_prompt}",
-        row.paired_passed_before as f64 * 100.0 / n as f64,
-        row.paired_passed_after as f64 * 100.0 / n as f64,
-        if n == 1 { "case" } else { "cases" },
-    );
-    let flips = format!("{b} pass→fail, {c} fail→pass");
-    let too_big = config.max_regression.map(|max| drop > max + 1e-12);
-    let significant = config.significance.map(|alpha| b > c && p < alpha);
-
-    // The statistical verdict, when asked for: with too few pairs even a total collapse
-    // could not be significant, and that is said rather than passed silently.
+    let fall = Fall {
+        gated,
+        drop,
+        p,
+        n,
+        flips: (row.regressions.len(), row.fixes.len()),
+        rates: format!(
+            "{:.1}% → {:.1}% on {n} paired {} vs {baseline_prompt}",
+            row.paired_passed_before as f64 * 100.0 / n as f64,
+            row.paired_passed_after as f64 * 100.0 / n as f64,
+            if n == 1 { "case" } else { "cases" },
+        ),
+        too_big: config.max_regression.map(|max| drop > max + 1e-12),
+    };
     if let Some(alpha) = config.significance {
-        let can_tell = stats::min_mcnemar_p(n) < alpha;
-        let regressed = b > c;
-        let passed = !(regressed && p < alpha && too_big.unwrap_or(true));
-        verdict
-            .checks
-            .push(check("significance", alpha, Some(p), passed));
-        if !can_tell && regressed {
-            verdict.notes.push(format!(
-                "{}: too few paired cases to tell (n={n}): even if every case had flipped, the exact McNemar test could not reach p < {alpha}; {rates}, {flips}",
-                gated.who()
-            ));
-        } else if regressed && !passed {
-            let mut reason = format!(
-                "{}: pass rate fell {} ({rates}; {flips}), significant: McNemar exact p = {} < significance {alpha}",
-                gated.who(),
-                points(drop),
-                p_text(p)
-            );
-            if let Some(max) = config.max_regression {
-                reason.push_str(&format!(", and above max_regression {}", points(max)));
-            }
-            verdict.reasons.push(reason);
-        } else if regressed && too_big != Some(false) {
-            verdict.notes.push(format!(
-                "{}: pass rate fell {} ({rates}; {flips}), within noise: McNemar exact p = {} ≥ {alpha}",
-                gated.who(),
-                points(drop),
-                p_text(p)
-            ));
-        }
+        significance(verdict, &fall, alpha, config.max_regression);
     }
     if let Some(max) = config.max_regression {
-        // With `significance` set, the drop fails only together with the test (reported
-        // above); without it, the drop alone decides.
-        let passed = match significant {
-            Some(sig) => !(too_big == Some(true) && sig),
-            None => too_big != Some(true),
-        };
-        verdict
-            .checks
-            .push(check("max_regression", max, Some(drop), passed));
-        if significant.is_none() && !passed {
-            verdict.reasons.push(format!(
-                "{}: pass rate fell {} ({rates}; {flips}), above max_regression {}",
-                gated.who(),
-                points(drop),
-                points(max)
-            ));
+        let significant = config
+            .significance
+            .map(|alpha| fall.regressed() && p < alpha);
+        max_regression(verdict, &fall, max, significant);
+    }
+}
+
+/// The statistical rule: a regression fails only when the exact McNemar test finds it
+/// significant at `alpha` (and, with `max_regression`, the drop is also too big). With too
+/// few pairs even a total collapse could not be significant, and that is said rather than
+/// passed silently.
+fn significance(verdict: &mut GateVerdict, fall: &Fall<'_>, alpha: f64, max: Option<f64>) {
+    let (who, n, p) = (fall.gated.who(), fall.n, fall.p);
+    let can_tell = stats::min_mcnemar_p(n) < alpha;
+    let regressed = fall.regressed();
+    let passed = !(regressed && p < alpha && fall.too_big.unwrap_or(true));
+    verdict
+        .checks
+        .push(fall.gated.check("significance", alpha, Some(p), passed));
+    let (b, c) = fall.flips;
+    if !can_tell && regressed {
+        verdict.notes.push(format!(
+            "{who}: too few paired cases to tell (n={n}): even if every case had flipped, the exact McNemar test could not reach p < {alpha}; {}, {b} pass→fail, {c} fail→pass",
+            fall.rates
+        ));
+    } else if regressed && !passed {
+        let mut reason = format!(
+            "{who}: {}, significant: McNemar exact p = {} < significance {alpha}",
+            fall.fell(),
+            p_text(p)
+        );
+        if let Some(max) = max {
+            reason.push_str(&format!(", and above max_regression {}", points(max)));
         }
+        verdict.reasons.push(reason);
+    } else if regressed && fall.too_big != Some(false) {
+        verdict.notes.push(format!(
+            "{who}: {}, within noise: McNemar exact p = {} ≥ {alpha}",
+            fall.fell(),
+            p_text(p)
+        ));
+    }
+}
+
+/// The drop rule: with `significance` set, the drop fails only together with the test
+/// (reported by [`significance`]); without it, the drop alone decides.
+fn max_regression(verdict: &mut GateVerdict, fall: &Fall<'_>, max: f64, significant: Option<bool>) {
+    let passed = match significant {
+        Some(sig) => !(fall.too_big == Some(true) && sig),
+        None => fall.too_big != Some(true),
+    };
+    verdict.checks.push(
+        fall.gated
+            .check("max_regression", max, Some(fall.drop), passed),
+    );
+    if significant.is_none() && !passed {
+        verdict.reasons.push(format!(
+            "{}: {}, above max_regression {}",
+            fall.gated.who(),
+            fall.fell(),
+            points(max)
+        ));
     }
 }
 

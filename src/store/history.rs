@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::{write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE};
@@ -196,126 +197,152 @@ impl Store {
             .iter()
             .map(|id| self.load(id))
             .collect::<Result<_, _>>()?;
-        let first = &runs[0].record;
-        let expected_hash = record_plan_hash(first);
-        let first_shard = first.settings.shard.ok_or_else(|| MergeError::NotAShard {
-            run: first.run_id.clone(),
-        })?;
-        let mut seen: BTreeMap<u32, String> = BTreeMap::new();
-        for run in &runs {
-            let r = &run.record;
-            let shard = r.settings.shard.ok_or_else(|| MergeError::NotAShard {
-                run: r.run_id.clone(),
-            })?;
-            let found = record_plan_hash(r);
-            if found != expected_hash {
-                return Err(MergeError::DifferentPlan {
-                    first: first.run_id.clone(),
-                    run: r.run_id.clone(),
-                    expected: expected_hash,
-                    found,
-                });
-            }
-            if shard.count != first_shard.count {
-                return Err(MergeError::ShardCount {
-                    first: first.run_id.clone(),
-                    run: r.run_id.clone(),
-                    expected: first_shard,
-                    found: shard,
-                });
-            }
-            if let Some(other) = seen.insert(shard.index, r.run_id.clone()) {
-                return Err(MergeError::Overlap {
-                    a: other,
-                    b: r.run_id.clone(),
-                    shard,
-                });
-            }
-        }
-        let missing: Vec<Shard> = (1..=first_shard.count)
-            .filter(|k| !seen.contains_key(k))
-            .map(|index| Shard {
-                index,
-                count: first_shard.count,
-            })
-            .collect();
-
+        let (hash, missing) = check_shards(&runs)?;
         let dir = self.create_run(new_id)?;
-        let results_path = dir.join(RESULTS_FILE);
-        let file = std::fs::File::create(&results_path)
-            .map_err(StoreError::io("create", &results_path))?;
-        let mut out = std::io::BufWriter::new(file);
-        let mut summary = SummaryBuilder::new();
-        for eval in &first.evals {
-            for p in &eval.prompts {
-                for m in &eval.models {
-                    summary.declare(&eval.name, &p.reference, m);
-                }
-            }
-        }
-        let mut completed = 0;
-        for run in &runs {
-            let path = run.results_path();
-            for cell in super::read_results(&path).map_err(StoreError::io("read", &path))? {
-                let cell = cell.map_err(StoreError::io("read", &path))?;
-                summary.add(&cell);
-                let line = serde_json::to_string(&cell).map_err(|e| StoreError::Io {
-                    action: "serialize",
-                    path: results_path.clone(),
-                    source: std::io::Error::other(e),
-                })?;
-                writeln!(out, "{line}").map_err(StoreError::io("write", &results_path))?;
-                completed += 1;
-            }
-        }
-        out.flush()
-            .map_err(StoreError::io("write", &results_path))?;
-
-        let mut record = first.clone();
-        record.run_id = new_id.to_string();
-        record.started_at = runs
-            .iter()
-            .map(|r| r.record.started_at.clone())
-            .min()
-            .unwrap_or_default();
-        record.finished_at = runs
-            .iter()
-            .filter_map(|r| r.record.finished_at.clone())
-            .max();
-        record.duration_ms = runs
-            .iter()
-            .filter_map(|r| r.record.duration_ms)
-            .reduce(f64::max);
-        record.status = if runs.iter().all(|r| r.record.status == RunStatus::Finished) {
-            RunStatus::Finished
-        } else if runs.iter().any(|r| r.record.status == RunStatus::Failed) {
-            RunStatus::Failed
-        } else {
-            RunStatus::Interrupted
-        };
-        record.total_cells = runs.iter().map(|r| r.record.total_cells).sum();
-        record.completed_cells = completed;
-        record.settings.shard = None;
-        record.settings.plan_hash = Some(expected_hash);
-        record.settings.merged_from = runs.iter().map(|r| r.record.run_id.clone()).collect();
-        record.summary = summary.finish();
-        let overrides = GateOverrides {
-            fail_under: record.settings.fail_under,
-            ..GateOverrides::default()
-        };
-        let verdict = gate::judge(
-            |eval| record.gate_config(eval),
-            &record.summary,
-            None,
-            &overrides,
-        );
-        record.gate = Some(verdict);
+        let (summary, completed) = join_results(&dir, &runs)?;
+        let record = merged_record(&runs, new_id, hash, summary, completed);
         write_record(&dir, &record)?;
         Ok(MergeOutcome {
             run: StoredRun { dir, record },
             missing,
         })
     }
+}
+
+/// Checks that `runs` are shards of one plan, each shard once; returns the plan hash and
+/// the shards missing.
+fn check_shards(runs: &[StoredRun]) -> Result<(String, Vec<Shard>), MergeError> {
+    let first = &runs[0].record;
+    let expected_hash = record_plan_hash(first);
+    let first_shard = first.settings.shard.ok_or_else(|| MergeError::NotAShard {
+        run: first.run_id.clone(),
+    })?;
+    let mut seen: BTreeMap<u32, String> = BTreeMap::new();
+    for run in runs {
+        let r = &run.record;
+        let shard = r.settings.shard.ok_or_else(|| MergeError::NotAShard {
+            run: r.run_id.clone(),
+        })?;
+        let found = record_plan_hash(r);
+        if found != expected_hash {
+            return Err(MergeError::DifferentPlan {
+                first: first.run_id.clone(),
+                run: r.run_id.clone(),
+                expected: expected_hash,
+                found,
+            });
+        }
+        if shard.count != first_shard.count {
+            return Err(MergeError::ShardCount {
+                first: first.run_id.clone(),
+                run: r.run_id.clone(),
+                expected: first_shard,
+                found: shard,
+            });
+        }
+        if let Some(other) = seen.insert(shard.index, r.run_id.clone()) {
+            return Err(MergeError::Overlap {
+                a: other,
+                b: r.run_id.clone(),
+                shard,
+            });
+        }
+    }
+    let missing = (1..=first_shard.count)
+        .filter(|k| !seen.contains_key(k))
+        .map(|index| Shard {
+            index,
+            count: first_shard.count,
+        })
+        .collect();
+    Ok((expected_hash, missing))
+}
+
+/// Writes the results of every shard into the merged run's `results.jsonl`, summing them
+/// up on the way (rows in the first record's plan order); returns the summary and the
+/// number of cells.
+fn join_results(dir: &Path, runs: &[StoredRun]) -> Result<(SummaryBuilder, usize), StoreError> {
+    let results_path = dir.join(RESULTS_FILE);
+    let file =
+        std::fs::File::create(&results_path).map_err(StoreError::io("create", &results_path))?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut summary = SummaryBuilder::new();
+    for eval in &runs[0].record.evals {
+        for p in &eval.prompts {
+            for m in &eval.models {
+                summary.declare(&eval.name, &p.reference, m);
+            }
+        }
+    }
+    let mut completed = 0;
+    for run in runs {
+        let path = run.results_path();
+        for cell in super::read_results(&path).map_err(StoreError::io("read", &path))? {
+            let cell = cell.map_err(StoreError::io("read", &path))?;
+            summary.add(&cell);
+            let line = serde_json::to_string(&cell).map_err(|e| StoreError::Io {
+                action: "serialize",
+                path: results_path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            writeln!(out, "{line}").map_err(StoreError::io("write", &results_path))?;
+            completed += 1;
+        }
+    }
+    out.flush()
+        .map_err(StoreError::io("write", &results_path))?;
+    Ok((summary, completed))
+}
+
+/// The merged run's record: the first shard's, with the times, status and counts of all
+/// of them, one summary and the gate's verdict over it.
+fn merged_record(
+    runs: &[StoredRun],
+    new_id: &str,
+    hash: String,
+    summary: SummaryBuilder,
+    completed: usize,
+) -> RunRecord {
+    let mut record = runs[0].record.clone();
+    record.run_id = new_id.to_string();
+    record.started_at = runs
+        .iter()
+        .map(|r| r.record.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    record.finished_at = runs
+        .iter()
+        .filter_map(|r| r.record.finished_at.clone())
+        .max();
+    record.duration_ms = runs
+        .iter()
+        .filter_map(|r| r.record.duration_ms)
+        .reduce(f64::max);
+    record.status = if runs.iter().all(|r| r.record.status == RunStatus::Finished) {
+        RunStatus::Finished
+    } else if runs.iter().any(|r| r.record.status == RunStatus::Failed) {
+        RunStatus::Failed
+    } else {
+        RunStatus::Interrupted
+    };
+    record.total_cells = runs.iter().map(|r| r.record.total_cells).sum();
+    record.completed_cells = completed;
+    record.settings.shard = None;
+    record.settings.plan_hash = Some(hash);
+    record.settings.merged_from = runs.iter().map(|r| r.record.run_id.clone()).collect();
+    record.summary = summary.finish();
+    let overrides = GateOverrides {
+        fail_under: record.settings.fail_under,
+        ..GateOverrides::default()
+    };
+    let verdict = gate::judge(
+        |eval| record.gate_config(eval),
+        &record.summary,
+        None,
+        &overrides,
+    );
+    record.gate = Some(verdict);
+    record
 }
 
 /// The plan hash stored in the record, or computed for records written before it was.
