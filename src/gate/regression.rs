@@ -1,6 +1,4 @@
-//! The regression rules of the gate: `max_regression` (an absolute drop in pass rate on
-//! the paired cases) and `significance` (only a drop that the exact McNemar test finds
-//! significant fails), with honest notes when a sample is too small to tell.
+//! The regression rules of the gate: `max_regression` and `significance` on paired cases.
 
 use super::verdict::GatedRow;
 use super::{GateConfig, GateVerdict};

@@ -1,5 +1,4 @@
-//! The threshold rules of the gate: `min_pass_rate`, `min_score`, and without either,
-//! `no_failures` (every scored case must pass).
+//! The threshold rules of the gate: `min_pass_rate`, `min_score`, else `no_failures`.
 
 use super::verdict::GatedRow;
 use super::{GateConfig, GateVerdict};

@@ -1,5 +1,4 @@
-//! The gate's settings and its verdict, and [`judge`]: thresholds over the summary and
-//! regression rules over the baseline comparison in one call. Pure.
+//! The gate's settings and verdict, and [`judge`]: thresholds and regression rules at once.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,4 @@
-//! `runs/log-batch` requests within MLflow's limits: metrics, params and tags split into
-//! batches, values cut to the lengths the server accepts.
+//! `runs/log-batch` requests split within MLflow's limits, values cut to what it accepts.
 
 use serde_json::{json, Value};
 

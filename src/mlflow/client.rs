@@ -1,5 +1,4 @@
-//! The MLflow REST client: where the server is, how to authenticate, and one request with
-//! its errors sorted (unreachable, rejected with MLflow's `error_code` and `message`).
+//! The MLflow REST client: the server, authentication, and one request with sorted errors.
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
-//! What can go wrong talking to MLflow: every error names the request, and the server's
-//! status and message when there is one.
+//! What can go wrong talking to MLflow; every error names the request.
 
 use std::path::PathBuf;
 

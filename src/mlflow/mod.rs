@@ -1,6 +1,4 @@
-//! MLflow over its REST API: tracking (experiments, runs, params, metrics, tags,
-//! artifacts) and the prompt registry. Never prints; every failure is an [`MlflowError`]
-//! naming the request, the server's status and message, and a hint.
+//! MLflow over its REST API: tracking and the prompt registry (see `docs/pipeline.md`).
 
 mod batch;
 mod client;

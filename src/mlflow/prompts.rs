@@ -1,10 +1,4 @@
-//! The MLflow prompt registry: pushing local prompt versions as MLflow stores prompts
-//! (a registered model tagged `mlflow.prompt.is_prompt=true`, one model version per prompt
-//! version with the template in `mlflow.prompt.text`), and pulling them back as files.
-//!
-//! Templates travel byte for byte: MLflow's `{{ var }}` variables are minijinja's, so
-//! nothing is rewritten. Chat versions are stored as MLflow 3 stores chat prompts: the
-//! messages as a JSON list of `{role, content}` and `_mlflow_prompt_type=chat`.
+//! The MLflow prompt registry: pushing prompt versions and pulling them back as files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,4 @@
-//! The MLflow tracking endpoints prompteval calls: experiments, runs, batches of data and
-//! artifacts through the server's proxy.
+//! The MLflow tracking endpoints prompteval calls.
 
 use serde_json::{json, Value};
 

@@ -1,6 +1,4 @@
-//! Logging a stored run to MLflow tracking: one experiment per eval (or one named), a parent
-//! run per prompteval run and experiment, a child run per eval × prompt × model with params,
-//! metrics, tags and artifacts, sent in `runs/log-batch` requests within MLflow's limits.
+//! Logging a stored run to MLflow: a parent run per experiment, a child per summary row.
 
 use serde_json::{json, Value};
 

@@ -1,11 +1,4 @@
-//! `--changed-since REV`: which evals need a new run because something they depend on
-//! changed since a git revision — the eval file, its dataset, the prompt versions it runs
-//! (including an alias that moved), the partials those versions include, or the settings
-//! of its providers in `prompteval.yaml`.
-//!
-//! The answer is computed from a validated [`Plan`] (so it knows exactly which files each
-//! eval uses) and `git diff` against the work tree (committed, staged, unstaged and
-//! untracked changes all count).
+//! `--changed-since REV`: which evals must run because something they use changed since REV.
 
 use std::collections::BTreeSet;
 use std::path::Path;

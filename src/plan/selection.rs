@@ -1,5 +1,4 @@
-//! Which part of the project a run covers: evals by name or path, prompt and model
-//! overrides, a case pattern, a limit and repeats.
+//! Which part of the project a run covers: evals, prompt and model overrides, cases, repeats.
 
 use std::path::PathBuf;
 

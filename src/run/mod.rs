@@ -1,6 +1,4 @@
-//! Running a plan: the pipeline from a request to a stored run with its verdict, the
-//! session that stores it, and the scheduler that executes cells and streams
-//! [`events::RunEvent`]s. Nothing here prints.
+//! Running a plan: request → pipeline → session → scheduler (see `docs/pipeline.md`).
 
 mod cell;
 pub mod events;

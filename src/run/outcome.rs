@@ -1,5 +1,4 @@
-//! What the run pipeline tells its caller: notices before the first model call, and the
-//! outcome of the run with its verdict.
+//! What the run pipeline tells its caller: notices before the run, the outcome after it.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

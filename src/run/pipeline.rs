@@ -1,7 +1,4 @@
-//! The run pipeline as a library value: a [`RunRequest`] becomes a plan ([`prepare`]),
-//! then a stored run with its verdict ([`Prepared::run`]) — resume, `--changed-since`, the
-//! baseline and the cache counters included. It never prints: what the user should hear
-//! comes back as [`Notice`]s and an [`Outcome`].
+//! The run pipeline as a library value: a [`RunRequest`] in, notices and an [`Outcome`] out.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,5 +1,4 @@
-//! What `prompteval run` is asked to do, built once from the command line, and the settings
-//! it resolves to against the project: flags > environment > `prompteval.yaml` > defaults.
+//! What `prompteval run` is asked to do, and the settings it resolves to against the project.
 
 use std::path::{Path, PathBuf};
 

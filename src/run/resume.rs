@@ -1,16 +1,14 @@
-//! `prompteval run --resume`: the plan file of a new run, finding the run to resume,
-//! checking that the plan rebuilt today is the plan the run started with, and reading the
-//! cells it finished.
+//! `run --resume`: finding the run, checking its plan is unchanged, reading its finished cells.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::plan::{Plan, Selection};
+use crate::plan::{EvalPlan, Plan, Selection};
 use crate::run::events::CellResult;
 use crate::run::CellKey;
-use crate::store::{PlanFile, RunStatus, Store, StoreError, StoredRun, PLAN_VERSION};
+use crate::store::{EvalInfo, PlanFile, RunStatus, Store, StoreError, StoredRun, PLAN_VERSION};
 
 /// A run that cannot be resumed.
 #[derive(Debug, thiserror::Error)]
@@ -170,62 +168,7 @@ pub fn check(
         changes.push(format!("evals were {}, now {}", names(old), names(new)));
     }
     for (info, eval) in record.evals.iter().zip(&plan.evals) {
-        let name = &eval.name;
-        let hash = file_hash(&root.join(&eval.path)).unwrap_or_default();
-        if file.eval_hashes.get(name) != Some(&hash) {
-            changes.push(format!("eval file {} changed", eval.path.display()));
-        }
-        if info.dataset_hash != eval.dataset.hash {
-            changes.push(format!("dataset {} changed", info.dataset));
-        }
-        if info.cases != eval.rows.len() {
-            changes.push(format!(
-                "eval `{name}` selects {} cases, not {}",
-                eval.rows.len(),
-                info.cases
-            ));
-        }
-        if info.repeat != eval.repeat {
-            changes.push(format!(
-                "eval `{name}` repeats {} times, not {}",
-                eval.repeat, info.repeat
-            ));
-        }
-        if info.models != eval.models {
-            changes.push(format!(
-                "eval `{name}` runs models {}, not {}",
-                eval.models.join(", "),
-                info.models.join(", ")
-            ));
-        }
-        let old: Vec<(&str, &str)> = info
-            .prompts
-            .iter()
-            .map(|p| (p.reference.as_str(), p.hash.as_str()))
-            .collect();
-        let new_refs: Vec<String> = eval.prompts.iter().map(|p| p.version.reference()).collect();
-        let new: Vec<(&str, &str)> = new_refs
-            .iter()
-            .zip(&eval.prompts)
-            .map(|(r, p)| (r.as_str(), p.version.hash.as_str()))
-            .collect();
-        if old.iter().map(|p| p.0).ne(new.iter().map(|p| p.0)) {
-            changes.push(format!(
-                "eval `{name}` runs prompts {}, not {}",
-                new_refs.join(", "),
-                info.prompts
-                    .iter()
-                    .map(|p| p.reference.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        } else {
-            for (o, n) in old.iter().zip(&new) {
-                if o.1 != n.1 {
-                    changes.push(format!("prompt {} changed", o.0));
-                }
-            }
-        }
+        eval_changes(root, file, info, eval, &mut changes);
     }
     for (name, config) in &plan.provider_configs {
         let before = record.providers.get(name);
@@ -243,6 +186,70 @@ pub fn check(
             run_id: record.run_id.clone(),
             changes,
         })
+    }
+}
+
+/// What changed in one eval since the run started: its file, dataset, cases, repeats,
+/// models and prompt versions.
+fn eval_changes(
+    root: &Path,
+    file: &PlanFile,
+    info: &EvalInfo,
+    eval: &EvalPlan,
+    changes: &mut Vec<String>,
+) {
+    let name = &eval.name;
+    let hash = file_hash(&root.join(&eval.path)).unwrap_or_default();
+    if file.eval_hashes.get(name) != Some(&hash) {
+        changes.push(format!("eval file {} changed", eval.path.display()));
+    }
+    if info.dataset_hash != eval.dataset.hash {
+        changes.push(format!("dataset {} changed", info.dataset));
+    }
+    if info.cases != eval.rows.len() {
+        changes.push(format!(
+            "eval `{name}` selects {} cases, not {}",
+            eval.rows.len(),
+            info.cases
+        ));
+    }
+    if info.repeat != eval.repeat {
+        changes.push(format!(
+            "eval `{name}` repeats {} times, not {}",
+            eval.repeat, info.repeat
+        ));
+    }
+    if info.models != eval.models {
+        changes.push(format!(
+            "eval `{name}` runs models {}, not {}",
+            eval.models.join(", "),
+            info.models.join(", ")
+        ));
+    }
+    let old: Vec<(&str, &str)> = info
+        .prompts
+        .iter()
+        .map(|p| (p.reference.as_str(), p.hash.as_str()))
+        .collect();
+    let new_refs: Vec<String> = eval.prompts.iter().map(|p| p.version.reference()).collect();
+    let new: Vec<(&str, &str)> = new_refs
+        .iter()
+        .zip(&eval.prompts)
+        .map(|(r, p)| (r.as_str(), p.version.hash.as_str()))
+        .collect();
+    if old.iter().map(|p| p.0).ne(new.iter().map(|p| p.0)) {
+        let before: Vec<&str> = old.iter().map(|p| p.0).collect();
+        changes.push(format!(
+            "eval `{name}` runs prompts {}, not {}",
+            new_refs.join(", "),
+            before.join(", ")
+        ));
+    } else {
+        for (o, n) in old.iter().zip(&new) {
+            if o.1 != n.1 {
+                changes.push(format!("prompt {} changed", o.0));
+            }
+        }
     }
 }
 

@@ -1,10 +1,4 @@
-//! One run from a validated plan to a stored record and a verdict: creates the run
-//! directory, starts the providers, wires the store and the summary to the runner's
-//! events, compares with the baseline and decides the gate.
-//!
-//! The plan owns the providers, and local providers own their model servers: the plan is
-//! dropped before [`run`] returns, on every path (finished, interrupted, failed), so no
-//! server outlives the run.
+//! One run from a validated plan to a stored record and its verdict (see `docs/pipeline.md`).
 
 use std::future::Future;
 use std::io;

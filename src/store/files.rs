@@ -1,5 +1,4 @@
-//! The files of a run directory — `run.json`, `results.jsonl`, `plan.json` and
-//! `comparison.json` — named here and nowhere else, and written atomically.
+//! The files of a run directory, named here and nowhere else, and written atomically.
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,4 @@
-//! Run history: listing stored runs with filters, removing them, keeping the newest N, and
-//! merging the records of a sharded run into one.
+//! Run history: listing runs with filters, removing them, merging a sharded run's shards.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

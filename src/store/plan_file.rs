@@ -1,5 +1,4 @@
-//! `plan.json`: what a run was selected with and the hashes of its eval files, so that
-//! `--resume` can rebuild the same plan and check that it is the same.
+//! `plan.json`: what `--resume` needs to rebuild a run's plan and check it is unchanged.
 
 use std::collections::BTreeMap;
 

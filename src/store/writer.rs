@@ -1,14 +1,4 @@
-//! Writes a run as it happens: each finished cell is appended to `results.jsonl`, and
-//! `run.json` is written at the start and replaced atomically at the end.
-//!
-//! Durability: the lines of the cells that finished together (one batch of the runner)
-//! are handed to the kernel in one `write(2)` before the runner waits for more cells (no
-//! buffer outlives a batch), so a process killed at any moment (`kill -9`) leaves every
-//! cell recorded before the last batch in the file and at most one torn final line, which
-//! [`super::read_results`] skips and [`RunWriter::resume`] cuts off. (One write per batch
-//! instead of one per cell: the writes were a fifth of a 20,000-cell run's main thread.) The file is
-//! `fsync`ed once, when the run ends: a machine that loses power mid-run may lose the
-//! last lines the kernel had not written back, which `--resume` then runs again.
+//! Writes a run as it happens: cells to `results.jsonl`, `run.json` at the start and end.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};

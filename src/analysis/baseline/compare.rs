@@ -1,6 +1,4 @@
-//! Pairing the cells of two runs and the per prompt × model comparison: rates now and
-//! before, the paired difference with its interval, the exact McNemar test, the paired
-//! bootstrap of the score difference, and the cases that flipped.
+//! Pairing two runs' cells and comparing them row by row: rates, McNemar, bootstrap, flips.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;

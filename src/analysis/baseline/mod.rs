@@ -1,7 +1,4 @@
-//! Comparing a run with a baseline run: [`resolve`] a `--baseline REF` to a stored run
-//! before the run (a bad reference costs nothing), then [`compare`] the finished run with
-//! it — paired cells, per prompt × model statistics, flipped cases. The comparison is an
-//! input of the gate ([`crate::gate::judge`]).
+//! Comparing a run with a baseline run: resolving `--baseline REF`, then comparing the two.
 
 mod compare;
 mod resolve;

@@ -1,5 +1,4 @@
-//! `--baseline REF` → the run to compare with: a run id, `latest`, a run record file, or
-//! `git:REV`.
+//! `--baseline REF` → the run to compare with: an id, `latest`, a record file or `git:REV`.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,4 @@
-//! The MLflow edge of the command line: resolves the server once (flag > environment >
-//! prompteval.yaml), runs the async client on a small runtime, and prints what happened.
+//! The MLflow edge of the command line: the server, a small runtime, and what to print.
 
 use crate::cli::args::MlflowArgs;
 use crate::cli::diagnostics::{self, Exit};

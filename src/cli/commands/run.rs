@@ -1,5 +1,4 @@
-//! `prompteval run`: flags → a [`RunRequest`] → the run pipeline → tables, report files
-//! and an exit code.
+//! `prompteval run`: flags → a [`RunRequest`] → the pipeline → tables, files, exit code.
 
 use super::show::{
     append_step_summary, output_formats, print_run_with, write_outputs_with, Outputs,
