@@ -2,7 +2,8 @@
 //! [`ResponseCache`], stores successful ones, sends concurrent identical requests once
 //! (single flight), and in offline mode never calls the model.
 //!
-//! A response served from the cache has `attempts == 0`: no request was made.
+//! A response served from the cache has `cached` set and `attempts == 0`: no request was
+//! made.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -108,6 +109,7 @@ impl CachedProvider {
             tokens_out: cached.tokens_out,
             latency_ms: cached.latency_ms,
             attempts: 0,
+            cached: true,
         }
     }
 
@@ -418,6 +420,7 @@ mod tests {
                     tokens_out: Some(2),
                     latency_ms: 20.0,
                     attempts: 1,
+                    cached: false,
                 })
             })
         }
@@ -476,12 +479,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (inner, p) = setup(CacheMode::On, false, dir.path());
         let first = p.complete_repeat(request("a", 0.0), 0).await.unwrap();
-        assert_eq!(first.attempts, 1);
+        assert_eq!((first.attempts, first.cached), (1, false));
         let again = p.complete_repeat(request("a", 0.0), 0).await.unwrap();
-        assert_eq!(again.attempts, 0);
+        assert_eq!((again.attempts, again.cached), (0, true));
         assert_eq!(again.output, first.output);
         let other = p.complete_repeat(request("a", 0.0), 1).await.unwrap();
-        assert_eq!(other.attempts, 1);
+        assert_eq!((other.attempts, other.cached), (1, false));
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert_eq!(p.cost(Some(1), Some(1)), Some(0.5));
     }
@@ -492,7 +495,7 @@ mod tests {
         let (inner, p) = setup(CacheMode::On, false, dir.path());
         p.complete(request("a", 0.7)).await.unwrap();
         let r = p.complete(request("a", 0.7)).await.unwrap();
-        assert_eq!(r.attempts, 1);
+        assert_eq!((r.attempts, r.cached), (1, false));
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
     }
 
@@ -519,7 +522,7 @@ mod tests {
         }
         let mut fresh = 0;
         for t in tasks {
-            if t.await.unwrap().attempts > 0 {
+            if !t.await.unwrap().cached {
                 fresh += 1;
             }
         }
@@ -534,7 +537,7 @@ mod tests {
         let (_, online) = setup(CacheMode::On, false, dir.path());
         online.complete(request("a", 0.0)).await.unwrap();
         let (inner, p) = setup(CacheMode::Offline, false, dir.path());
-        assert_eq!(p.complete(request("a", 0.0)).await.unwrap().attempts, 0);
+        assert!(p.complete(request("a", 0.0)).await.unwrap().cached);
         let err = p.complete(request("b", 0.0)).await.unwrap_err();
         assert!(err
             .message

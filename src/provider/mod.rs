@@ -243,9 +243,11 @@ pub struct ProviderResponse {
     pub tokens_out: Option<u64>,
     /// Wall time over all attempts, in milliseconds.
     pub latency_ms: f64,
-    /// Attempts made (1 when the first succeeded; 0 when served from the response cache,
-    /// see [`CachedProvider`]).
+    /// Attempts made (1 when the first succeeded; 0 when served from the response cache).
     pub attempts: u32,
+    /// Whether the response cache served it ([`CachedProvider`] sets it; no request was
+    /// made).
+    pub cached: bool,
 }
 
 /// A model endpoint.

@@ -203,6 +203,7 @@ where
         tokens_out: done.tokens_out,
         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
         attempts,
+        cached: false,
     })
 }
 
