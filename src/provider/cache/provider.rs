@@ -10,13 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::{
-    price_cost, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError, ProviderError,
-    ProviderRequest, ProviderResponse, KINDS,
-};
-use crate::provider::cache::{
-    is_deterministic, key_material, key_of, provider_identity, request_key, CacheKey, CacheMode,
-    CacheSettings, CachedResponse, Lookup, ResponseCache,
+use super::entry::{CachedResponse, CACHE_ENTRY_VERSION};
+use super::key::{canonical, key_material, key_of, provider_identity, request_key, CacheKey};
+use super::settings::{is_deterministic, CacheMode, CacheSettings};
+use super::store::{Lookup, ResponseCache};
+use crate::provider::{
+    BoxFuture, Provider, ProviderConfig, ProviderError, ProviderRequest, ProviderResponse,
 };
 use crate::registry::Params;
 
@@ -217,8 +216,8 @@ impl CachedProvider {
         if self.pure || self.mode == CacheMode::Off {
             return self.inner.embed(texts).await;
         }
-        let material = crate::provider::cache::canonical(serde_json::json!({
-            "v": crate::provider::cache::CACHE_ENTRY_VERSION,
+        let material = canonical(serde_json::json!({
+            "v": CACHE_ENTRY_VERSION,
             "provider": self.identity,
             "embed": texts,
         }));
@@ -309,54 +308,6 @@ impl Provider for CachedProvider {
             return Box::pin(std::future::ready(Ok(())));
         }
         self.inner.start()
-    }
-}
-
-/// Stands in, offline, for a provider that cannot be built here (its API key variable is
-/// not set, say): the cache answers for it, so it is never asked.
-#[derive(Debug)]
-pub struct UnavailableProvider {
-    name: String,
-    reason: String,
-    price: Option<Price>,
-}
-
-impl Provider for UnavailableProvider {
-    fn complete(
-        &self,
-        _request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(std::future::ready(Err(ProviderError {
-            message: format!("provider `{}` is unavailable: {}", self.name, self.reason),
-            status: None,
-            attempts: 0,
-        })))
-    }
-
-    fn concurrency(&self) -> usize {
-        64
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
-    }
-}
-
-/// Builds a provider for an offline run: like [`super::build`], but a provider of a known
-/// kind whose settings fail to build (a missing API key) becomes an [`UnavailableProvider`],
-/// since offline it is never called.
-pub fn build_offline(
-    name: &str,
-    config: &ProviderConfig,
-) -> Result<Arc<dyn Provider>, ProviderConfigError> {
-    match super::build(name, config) {
-        Ok(p) => Ok(p),
-        Err(e) if KINDS.contains(&config.kind.as_str()) => Ok(Arc::new(UnavailableProvider {
-            name: name.to_string(),
-            reason: e.message,
-            price: config.price,
-        })),
-        Err(e) => Err(e),
     }
 }
 
@@ -554,22 +505,5 @@ mod tests {
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert!(!dir.path().join("cache").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn offline_build_tolerates_missing_keys_of_known_kinds() {
-        let config = ProviderConfig {
-            kind: "openai".into(),
-            model: Some("m".into()),
-            api_key_env: Some("PROMPTEVAL_TEST_UNSET_KEY_VAR".into()),
-            ..ProviderConfig::default()
-        };
-        assert!(super::super::build("x", &config).is_err());
-        assert!(build_offline("x", &config).is_ok());
-        let bad = ProviderConfig {
-            kind: "nope".into(),
-            ..ProviderConfig::default()
-        };
-        assert!(build_offline("x", &bad).is_err());
     }
 }
