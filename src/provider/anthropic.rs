@@ -1,18 +1,15 @@
 //! The `anthropic` provider: Anthropic's Messages API (`POST {base}/v1/messages`), with its
 //! system prompt, required `max_tokens`, usage and error shapes.
 
-use std::fmt;
-
 use reqwest::header::HeaderValue;
-use reqwest::Url;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
-use super::transport::{api_key, parse_http_url, Secret, Transport};
+use super::remote::transport::{api_key, error_detail, parse_http_url, Transport};
+use super::remote::{HttpApi, Remote};
 use super::{
-    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
-    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    required_model, AttemptFailure, Common, Completion, FailureClass, ProviderConfig,
+    ProviderConfigError, ProviderRequest,
 };
 use crate::registry::Params;
 use crate::template::message::{Message, Role};
@@ -28,6 +25,9 @@ pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u64 = 1024;
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
 
+/// A provider of Anthropic's Messages API.
+pub type AnthropicProvider = Remote<Anthropic>;
+
 /// Anthropic's Messages API.
 ///
 /// The request maps the rendered prompt the way the API expects: system messages go to the
@@ -36,31 +36,12 @@ const DEFAULT_CONCURRENCY: usize = 4;
 /// a plain-text prompt is one user message. `max_tokens` comes from the params or defaults
 /// to [`DEFAULT_ANTHROPIC_MAX_TOKENS`]; `stop` is sent as `stop_sequences`; `seed`, which
 /// the API does not accept, is dropped; other params are passed through.
-pub struct AnthropicProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Anthropic {
     model: String,
     url: Url,
-    key: Option<Secret>,
     auth: Option<HeaderValue>,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for AnthropicProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("url", &self.url.as_str())
-            .field("key", &self.key)
-            .field("timeout", &self.transport.timeout())
-            .field("policy", &self.policy)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl AnthropicProvider {
@@ -98,29 +79,20 @@ impl AnthropicProvider {
         let default_var =
             (base_text == DEFAULT_ANTHROPIC_BASE_URL).then_some(DEFAULT_ANTHROPIC_KEY_ENV);
         let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "")?;
-        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
-        Ok(AnthropicProvider {
-            name: name.to_string(),
+        let transport = Transport::new(name, &url, common.timeout, key.into_iter().collect())?;
+        let api = Anthropic {
             model,
             url,
-            key,
             auth,
             transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+        };
+        Ok(Remote::with_api(name, api, &common, config.params.clone()))
     }
+}
 
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The request body (see [`AnthropicProvider`]).
-    fn body(&self, request: &ProviderRequest) -> serde_json::Value {
+impl Anthropic {
+    /// The request body as a JSON value (see [`Anthropic`]).
+    fn body_json(&self, request: &ProviderRequest, defaults: &Params) -> serde_json::Value {
         let (system, messages) = split_messages(request.prompt.to_messages());
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
@@ -133,7 +105,7 @@ impl AnthropicProvider {
             .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
             .collect();
         body.insert("messages".into(), serde_json::Value::Array(messages));
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             match key.as_str() {
                 "model" | "messages" | "system" | "prompt" | "seed" => {}
                 "stop" => {
@@ -150,38 +122,45 @@ impl AnthropicProvider {
         }
         serde_json::Value::Object(body)
     }
+}
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let body = self.body(&request).to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(&body),
-        )
-        .await
+impl HttpApi for Anthropic {
+    type Body = String;
+
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
+        Ok(self.body_json(request, defaults).to_string())
     }
 
-    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
-        let mut request = self
-            .transport
-            .client()
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn request(&self, client: &reqwest::Client, body: &String) -> reqwest::RequestBuilder {
+        let request = client
             .post(self.url.clone())
             .header("anthropic-version", ANTHROPIC_VERSION)
-            .body(body.to_string());
-        if let Some(auth) = &self.auth {
-            request = request.header("x-api-key", auth.clone());
+            .body(body.clone());
+        match &self.auth {
+            Some(auth) => request.header("x-api-key", auth.clone()),
+            None => request,
         }
-        let (status, bytes) = self
-            .transport
-            .send_classified(request, classify_error)
-            .await?;
-        let parsed: MessagesResponse = self.transport.parse_json(status, &bytes)?;
+    }
+
+    fn classify(status: u16, body: &[u8]) -> Option<FailureClass> {
+        classify_error(status, body)
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        _body: &String,
+    ) -> Result<Completion, AttemptFailure> {
+        let parsed: MessagesResponse = self.transport.parse_json(status, bytes)?;
         if parsed.kind.as_deref() == Some("error") {
             // An error shape with a success status: classify it like any other.
-            let class = classify_error(status.as_u16(), &bytes).unwrap_or(FailureClass::Fatal);
-            let detail = super::transport::error_detail(&bytes).unwrap_or_default();
+            let class = classify_error(status.as_u16(), bytes).unwrap_or(FailureClass::Fatal);
+            let detail = error_detail(bytes).unwrap_or_default();
             return Err(AttemptFailure {
                 message: format!("error response: {}", self.transport.scrub(&detail)),
                 status: Some(status.as_u16()),
@@ -207,23 +186,6 @@ impl AnthropicProvider {
             tokens_in: usage.input_tokens,
             tokens_out: usage.output_tokens,
         })
-    }
-}
-
-impl Provider for AnthropicProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
     }
 }
 
@@ -296,6 +258,7 @@ struct Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::template::message::RenderedPrompt;
     use serde_json::json;
 
@@ -352,15 +315,18 @@ mod tests {
     #[test]
     fn body_has_default_max_tokens_and_maps_params() {
         let p = AnthropicProvider::new("claude", &config(Some("http://127.0.0.1:1"))).unwrap();
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
         let mut params = Params::new();
         params.insert("temperature".into(), json!(0));
         params.insert("stop".into(), json!("\n"));
         params.insert("seed".into(), json!(7));
-        let body = p.body(&request(
-            RenderedPrompt::Chat(vec![msg(Role::System, "S"), msg(Role::User, "U")]),
-            params,
-        ));
+        let body = p.api().body_json(
+            &request(
+                RenderedPrompt::Chat(vec![msg(Role::System, "S"), msg(Role::User, "U")]),
+                params,
+            ),
+            p.params(),
+        );
         assert_eq!(
             body,
             json!({
@@ -374,7 +340,10 @@ mod tests {
         );
         let mut params = Params::new();
         params.insert("max_tokens".into(), json!(5));
-        let body = p.body(&request(RenderedPrompt::Text("hi".into()), params));
+        let body = p.api().body_json(
+            &request(RenderedPrompt::Text("hi".into()), params),
+            p.params(),
+        );
         assert_eq!(body["max_tokens"], json!(5));
         assert!(body.get("system").is_none());
     }
@@ -382,7 +351,7 @@ mod tests {
     #[test]
     fn base_url_ending_in_v1_is_accepted() {
         let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1/v1/"))).unwrap();
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::limiter::{Limiter, RateLimits};
-use super::retry::{self, RetryPolicy, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP};
+use super::remote::limiter::{Limiter, RateLimits};
+use super::remote::retry::{self, RetryPolicy, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP};
 use super::{prices, Price, ProviderConfig, ProviderConfigError};
 
 /// The timeout used when a provider sets none.

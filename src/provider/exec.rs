@@ -1,7 +1,6 @@
 //! The `exec` provider: runs a command per request, the prompt and vars as one JSON object
 //! on its stdin, the output from its stdout.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -9,18 +8,21 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use super::http::ResponsePath;
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
-use super::transport::{one_line, truncate};
+use super::remote::transport::{one_line, truncate};
+use super::remote::{messages_json, Api, Remote};
 use super::{
-    missing, price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    missing, AttemptFailure, BoxFuture, Common, Completion, FailureClass, ProviderConfig,
+    ProviderConfigError, ProviderRequest,
 };
+use crate::registry::Params;
 
 /// Requests (processes) at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
 /// How much of stderr an error quotes (its end, where the reason usually is).
 const STDERR_TAIL_CHARS: usize = 300;
+
+/// A provider that runs a command per request.
+pub type ExecProvider = Remote<Command>;
 
 /// A command run once per request.
 ///
@@ -33,30 +35,14 @@ const STDERR_TAIL_CHARS: usize = 300;
 ///
 /// Commands are not retried unless `max_retries` is set: a command may not be safe to run
 /// twice, and a failing script usually fails the same way again.
-pub struct ExecProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Command {
     program: PathBuf,
     args: Vec<String>,
     output: Option<ResponsePath>,
     tokens_in: Option<ResponsePath>,
     tokens_out: Option<ResponsePath>,
     timeout: Duration,
-    policy: RetryPolicy,
-    params: crate::registry::Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for ExecProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExecProvider")
-            .field("name", &self.name)
-            .field("program", &self.program)
-            .field("args", &self.args)
-            .field("timeout", &self.timeout)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl ExecProvider {
@@ -99,59 +85,46 @@ impl ExecProvider {
                 })
                 .transpose()
         };
-        Ok(ExecProvider {
-            name: name.to_string(),
+        let api = Command {
             program,
             args: command[1..].to_vec(),
             output: path("output", &config.output)?,
             tokens_in: path("tokens_in", &config.tokens_in)?,
             tokens_out: path("tokens_out", &config.tokens_out)?,
             timeout: common.timeout,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+        };
+        Ok(Remote::with_api(name, api, &common, config.params.clone()))
     }
+}
 
-    /// The retry policy in use.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.policy
-    }
+impl Api for Command {
+    /// The JSON on the command's stdin.
+    type Body = String;
 
-    fn stdin(&self, request: &ProviderRequest) -> String {
-        let mut params = self.params.clone();
+    fn prepare(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
+        let mut params = defaults.clone();
         for (k, v) in request.params.iter() {
             params.insert(k.clone(), v.clone());
         }
-        let messages: Vec<serde_json::Value> = request
-            .prompt
-            .to_messages()
-            .into_iter()
-            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
-        serde_json::json!({
+        Ok(serde_json::json!({
             "prompt": request.prompt.to_text(),
-            "messages": messages,
+            "messages": messages_json(request),
             "vars": serde_json::Value::Object((*request.vars).clone()),
             "params": params,
         })
-        .to_string()
+        .to_string())
     }
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let input = self.stdin(&request);
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(input.len()),
-            || self.attempt(&input),
-        )
-        .await
+    fn attempt<'a>(
+        &'a self,
+        input: &'a String,
+    ) -> BoxFuture<'a, Result<Completion, AttemptFailure>> {
+        Box::pin(self.run(input))
     }
+}
 
-    async fn attempt(&self, input: &str) -> Result<Completion, AttemptFailure> {
+impl Command {
+    async fn run(&self, input: &str) -> Result<Completion, AttemptFailure> {
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::piped())
@@ -248,23 +221,6 @@ impl ExecProvider {
     }
 }
 
-impl Provider for ExecProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
-    }
-}
-
 fn snippet(text: &str) -> String {
     truncate(&one_line(text), 160)
 }
@@ -317,6 +273,7 @@ fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::template::message::RenderedPrompt;
     use std::sync::Arc;
 

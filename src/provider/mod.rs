@@ -9,15 +9,13 @@ mod echo;
 mod error;
 mod exec;
 mod http;
-pub mod limiter;
 pub mod llamacpp;
 mod ollama;
 mod openai;
 pub mod prices;
 mod registry;
+mod remote;
 mod request;
-mod retry;
-pub mod transport;
 
 pub use anthropic::{
     AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV,
@@ -33,13 +31,14 @@ pub use echo::EchoProvider;
 pub use error::{ProviderConfigError, ProviderError};
 pub use exec::ExecProvider;
 pub use http::{HttpProvider, ResponsePath};
-pub use limiter::{Limiter, RateLimits, WindowState};
 pub use llamacpp::LlamaCppProvider;
 pub use ollama::{OllamaProvider, DEFAULT_OLLAMA_BASE_URL};
 pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
 pub use registry::{build, inline, KINDS};
-pub use request::{BoxFuture, Provider, ProviderRequest, ProviderResponse, RetryNotice};
-pub use retry::{
+pub use remote::limiter::{Limiter, RateLimits, WindowState};
+pub use remote::retry::{
     parse_retry_after, run_with_retries, run_with_retries_estimated, AttemptFailure, Completion,
     FailureClass, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
+pub use remote::{limiter, transport, Remote};
+pub use request::{BoxFuture, Provider, ProviderRequest, ProviderResponse, RetryNotice};

@@ -1,17 +1,14 @@
 //! The `ollama` provider: Ollama's native API, `/api/chat` for chat prompts and
 //! `/api/generate` for plain prompts, unstreamed, with its token counts.
 
-use std::fmt;
-
-use reqwest::Url;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
-use super::transport::{parse_http_url, Transport};
+use super::remote::transport::{parse_http_url, Transport};
+use super::remote::{messages_json, Body, HttpApi, Remote};
 use super::{
-    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
-    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    required_model, AttemptFailure, Common, Completion, ProviderConfig, ProviderConfigError,
+    ProviderRequest,
 };
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
@@ -36,6 +33,9 @@ enum Mode {
     Generate,
 }
 
+/// A provider of an Ollama server's native API.
+pub type OllamaProvider = Remote<Ollama>;
+
 /// An Ollama server.
 ///
 /// Requests are sent with `stream: false`. Params become `options` (`max_tokens` is sent as
@@ -43,28 +43,25 @@ enum Mode {
 /// are), except `format`, `keep_alive`, `raw`, `think`, `system` and `template`, which are
 /// request fields. Tokens are `prompt_eval_count` and `eval_count`; latency is measured by
 /// prompteval's own clock, like every provider.
-pub struct OllamaProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Ollama {
     model: String,
     mode: Mode,
     chat_url: Url,
     generate_url: Url,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
 }
 
-impl fmt::Debug for OllamaProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OllamaProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("mode", &self.mode)
-            .field("url", &self.chat_url.as_str())
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
+/// A request body and the endpoint it goes to.
+pub struct OllamaBody {
+    /// `/api/chat` (else `/api/generate`).
+    chat: bool,
+    json: String,
+}
+
+impl Body for OllamaBody {
+    fn size(&self) -> usize {
+        self.json.len()
     }
 }
 
@@ -108,29 +105,18 @@ impl OllamaProvider {
                 )
             })
         };
-        let chat_url = join("api/chat")?;
-        let generate_url = join("api/generate")?;
-        let transport = Transport::new(name, &root, common.timeout, Vec::new())?;
-        Ok(OllamaProvider {
-            name: name.to_string(),
+        let api = Ollama {
             model,
             mode,
-            chat_url,
-            generate_url,
-            transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+            chat_url: join("api/chat")?,
+            generate_url: join("api/generate")?,
+            transport: Transport::new(name, &root, common.timeout, Vec::new())?,
+        };
+        Ok(Remote::with_api(name, api, &common, config.params.clone()))
     }
+}
 
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
+impl Ollama {
     fn uses_chat(&self, prompt: &RenderedPrompt) -> bool {
         match self.mode {
             Mode::Auto => matches!(prompt, RenderedPrompt::Chat(_)),
@@ -140,24 +126,18 @@ impl OllamaProvider {
     }
 
     /// The request body and whether it goes to `/api/chat`.
-    fn body(&self, request: &ProviderRequest) -> (bool, serde_json::Value) {
+    fn body_json(&self, request: &ProviderRequest, defaults: &Params) -> (bool, serde_json::Value) {
         let chat = self.uses_chat(&request.prompt);
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         if chat {
-            let messages = request
-                .prompt
-                .to_messages()
-                .into_iter()
-                .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                .collect();
-            body.insert("messages".into(), serde_json::Value::Array(messages));
+            body.insert("messages".into(), messages_json(request));
         } else {
             body.insert("prompt".into(), request.prompt.to_text().into());
         }
         body.insert("stream".into(), false.into());
         let mut options = serde_json::Map::new();
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             match key.as_str() {
                 "model" | "messages" | "prompt" | "stream" => {}
                 "max_tokens" => {
@@ -183,47 +163,53 @@ impl OllamaProvider {
         }
         (chat, serde_json::Value::Object(body))
     }
+}
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let (chat, body) = self.body(&request);
-        let body = body.to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(chat, &body),
-        )
-        .await
+impl HttpApi for Ollama {
+    type Body = OllamaBody;
+
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<OllamaBody, String> {
+        let (chat, json) = self.body_json(request, defaults);
+        Ok(OllamaBody {
+            chat,
+            json: json.to_string(),
+        })
     }
 
-    async fn attempt(&self, chat: bool, body: &str) -> Result<Completion, AttemptFailure> {
-        let url = if chat {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn request(&self, client: &reqwest::Client, body: &OllamaBody) -> reqwest::RequestBuilder {
+        let url = if body.chat {
             &self.chat_url
         } else {
             &self.generate_url
         };
-        let request = self
-            .transport
-            .client()
-            .post(url.clone())
-            .body(body.to_string());
-        let (status, bytes) = self.transport.send(request).await?;
-        let parsed: OllamaResponse = self.transport.parse_json(status, &bytes)?;
+        client.post(url.clone()).body(body.json.clone())
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        body: &OllamaBody,
+    ) -> Result<Completion, AttemptFailure> {
+        let parsed: OllamaResponse = self.transport.parse_json(status, bytes)?;
         if let Some(error) = parsed.error {
             return Err(AttemptFailure::fatal(
                 format!("server error: {}", self.transport.scrub(&error)),
                 Some(status.as_u16()),
             ));
         }
-        let output = if chat {
+        let output = if body.chat {
             parsed.message.and_then(|m| m.content)
         } else {
             parsed.response
         }
         .ok_or_else(|| {
             AttemptFailure::fatal(
-                if chat {
+                if body.chat {
                     "response had no `message.content`"
                 } else {
                     "response had no `response` text"
@@ -236,23 +222,6 @@ impl OllamaProvider {
             tokens_in: parsed.prompt_eval_count,
             tokens_out: parsed.eval_count,
         })
-    }
-}
-
-impl Provider for OllamaProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
     }
 }
 
@@ -279,6 +248,7 @@ struct OllamaMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::template::message::{Message, Role};
     use serde_json::json;
 
@@ -310,9 +280,9 @@ mod tests {
     #[test]
     fn plain_prompts_generate_and_chat_prompts_chat() {
         let p = OllamaProvider::new("o", &config(None)).unwrap();
-        assert_eq!(p.chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
+        assert_eq!(p.api().chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
         assert_eq!(
-            p.generate_url.as_str(),
+            p.api().generate_url.as_str(),
             "http://127.0.0.1:11434/api/generate"
         );
         let mut params = Params::new();
@@ -321,7 +291,10 @@ mod tests {
         params.insert("seed".into(), json!(1));
         params.insert("stop".into(), json!("\n"));
         params.insert("keep_alive".into(), json!("5m"));
-        let (is_chat, body) = p.body(&request(RenderedPrompt::Text("Q: 1+1?\nA:".into()), params));
+        let (is_chat, body) = p.api().body_json(
+            &request(RenderedPrompt::Text("Q: 1+1?\nA:".into()), params),
+            p.params(),
+        );
         assert!(!is_chat);
         assert_eq!(
             body,
@@ -333,7 +306,9 @@ mod tests {
                 "options": {"num_predict": 8, "temperature": 0, "seed": 1, "stop": ["\n"]},
             })
         );
-        let (is_chat, body) = p.body(&request(chat(), Params::new()));
+        let (is_chat, body) = p
+            .api()
+            .body_json(&request(chat(), Params::new()), p.params());
         assert!(is_chat);
         assert_eq!(
             body,
@@ -344,9 +319,9 @@ mod tests {
     #[test]
     fn mode_forces_an_endpoint() {
         let p = OllamaProvider::new("o", &config(Some("chat"))).unwrap();
-        assert!(p.uses_chat(&RenderedPrompt::Text("x".into())));
+        assert!(p.api().uses_chat(&RenderedPrompt::Text("x".into())));
         let p = OllamaProvider::new("o", &config(Some("generate"))).unwrap();
-        assert!(!p.uses_chat(&chat()));
+        assert!(!p.api().uses_chat(&chat()));
         let e = OllamaProvider::new("o", &config(Some("stream"))).unwrap_err();
         assert_eq!(
             e.message,
@@ -359,7 +334,7 @@ mod tests {
         let mut c = config(None);
         c.base_url = Some("http://localhost:9999/api/".into());
         let p = OllamaProvider::new("o", &c).unwrap();
-        assert_eq!(p.chat_url.as_str(), "http://localhost:9999/api/chat");
+        assert_eq!(p.api().chat_url.as_str(), "http://localhost:9999/api/chat");
     }
 
     #[test]

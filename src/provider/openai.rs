@@ -2,19 +2,15 @@
 //! over HTTP (OpenAI itself, llama.cpp's `llama-server`, vLLM, Ollama…), with retries and a
 //! concurrency limit.
 
-use std::fmt;
-
 use reqwest::header::{HeaderValue, AUTHORIZATION};
-use reqwest::Url;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use super::limiter::estimate_tokens;
-use super::limiter::Limiter;
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
-use super::transport::{api_key, parse_http_url, Secret, Transport};
+use super::remote::transport::{api_key, parse_http_url, Transport};
+use super::remote::{messages_json, HttpApi, Remote, Retries};
 use super::{
-    price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    AttemptFailure, BoxFuture, Common, Completion, ProviderConfig, ProviderConfigError,
+    ProviderError, ProviderRequest,
 };
 use crate::registry::Params;
 
@@ -48,40 +44,19 @@ impl Endpoint {
     }
 }
 
+/// A provider of OpenAI-compatible chat (or text) completions.
+pub type OpenAiProvider = Remote<OpenAi>;
+
 /// An OpenAI-compatible chat completions endpoint (or, built with
-/// [`OpenAiProvider::with_endpoint`], a text completions endpoint).
-///
-/// The concurrency limit is held here, by a semaphore acquired in
-/// [`Provider::complete`] for the whole request (backoff waits included, so a provider
-/// that is being rate limited does not start new requests while it waits): callers may
-/// issue as many requests as they like. One HTTP client is shared by all requests, so
-/// connections are pooled.
-pub struct OpenAiProvider {
-    name: String,
+/// [`OpenAiProvider::with_endpoint`], a text completions endpoint). One HTTP client is
+/// shared by all requests, so connections are pooled.
+#[derive(Debug)]
+pub struct OpenAi {
     model: String,
     endpoint: Endpoint,
     url: Url,
-    key: Option<Secret>,
     auth: Option<HeaderValue>,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for OpenAiProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("url", &self.url.as_str())
-            .field("key", &self.key)
-            .field("timeout", &self.transport.timeout())
-            .field("policy", &self.policy)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl OpenAiProvider {
@@ -126,92 +101,76 @@ impl OpenAiProvider {
         let url = parse_base_url(name, base_text, endpoint)?;
         let default_var = (base_text == DEFAULT_OPENAI_BASE_URL).then_some(DEFAULT_OPENAI_KEY_ENV);
         let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "Bearer ")?;
-        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
-
-        Ok(OpenAiProvider {
-            name: name.to_string(),
+        let transport = Transport::new(name, &url, common.timeout, key.into_iter().collect())?;
+        let api = OpenAi {
             model,
             endpoint,
             url,
-            key,
             auth,
             transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
-    }
-
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The retry policy in use.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.policy
+        };
+        Ok(Remote::with_api(name, api, &common, config.params.clone()))
     }
 
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> Endpoint {
-        self.endpoint
+        self.api().endpoint
     }
+}
+
+impl OpenAi {
+    /// A POST of `body` to `url`, with the API key.
+    fn post(&self, client: &reqwest::Client, url: &Url, body: &str) -> reqwest::RequestBuilder {
+        let request = client.post(url.clone()).body(body.to_string());
+        match &self.auth {
+            Some(auth) => request.header(AUTHORIZATION, auth.clone()),
+            None => request,
+        }
+    }
+}
+
+impl HttpApi for OpenAi {
+    type Body = String;
 
     /// The request body: `model` and `messages` (or `prompt` for [`Endpoint::Completions`]),
     /// then the provider's default params overlaid by the request's params, as top-level
     /// fields. Params named `model`, `messages` or `prompt` are ignored: those come from the
     /// provider and the prompt.
-    fn body(&self, request: &ProviderRequest) -> serde_json::Value {
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         match self.endpoint {
             Endpoint::Chat => {
-                let messages = request
-                    .prompt
-                    .to_messages()
-                    .into_iter()
-                    .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                    .collect();
-                body.insert("messages".into(), serde_json::Value::Array(messages));
+                body.insert("messages".into(), messages_json(request));
             }
             Endpoint::Completions => {
                 body.insert("prompt".into(), request.prompt.to_text().into());
             }
         }
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             if !matches!(key.as_str(), "model" | "messages" | "prompt") {
                 body.insert(key.clone(), value.clone());
             }
         }
-        serde_json::Value::Object(body)
+        Ok(serde_json::Value::Object(body).to_string())
     }
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let body = self.body(&request).to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(&body),
-        )
-        .await
+    fn transport(&self) -> &Transport {
+        &self.transport
     }
 
-    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
-        let mut request = self
-            .transport
-            .client()
-            .post(self.url.clone())
-            .body(body.to_string());
-        if let Some(auth) = &self.auth {
-            request = request.header(AUTHORIZATION, auth.clone());
-        }
-        let (status, bytes) = self.transport.send(request).await?;
+    fn request(&self, client: &reqwest::Client, body: &String) -> reqwest::RequestBuilder {
+        self.post(client, &self.url, body)
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        _body: &String,
+    ) -> Result<Completion, AttemptFailure> {
         let fatal = |message: &str| AttemptFailure::fatal(message, Some(status.as_u16()));
-        let parsed: ChatResponse = self.transport.parse_json(status, &bytes)?;
+        let parsed: ChatResponse = self.transport.parse_json(status, bytes)?;
         let choice = parsed
             .choices
             .into_iter()
@@ -229,26 +188,13 @@ impl OpenAiProvider {
             tokens_out: usage.completion_tokens,
         })
     }
-}
 
-impl Provider for OpenAiProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
-    }
-
-    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
-        Box::pin(self.run_embed(texts))
+    fn embed<'a>(
+        &'a self,
+        retries: Retries<'a>,
+        texts: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ProviderError>> {
+        Box::pin(self.run_embed(retries, texts))
     }
 }
 
@@ -296,7 +242,13 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{Price, Provider};
     use crate::template::message::RenderedPrompt;
+
+    /// The body `p` sends for `request`, parsed.
+    fn body(p: &OpenAiProvider, request: &ProviderRequest) -> serde_json::Value {
+        serde_json::from_str(&p.api().body(request, p.params()).unwrap()).unwrap()
+    }
 
     fn config(
         model: Option<&str>,
@@ -373,7 +325,9 @@ mod tests {
         assert!(!debug.contains("sk-very-secret-value"), "{debug}");
         assert!(debug.contains("***"), "{debug}");
         assert_eq!(
-            p.transport.scrub("bad key sk-very-secret-value given"),
+            p.api()
+                .transport
+                .scrub("bad key sk-very-secret-value given"),
             "bad key *** given"
         );
     }
@@ -397,8 +351,11 @@ mod tests {
             &config(Some("m"), Some("http://127.0.0.1:8080/v1/"), None),
         )
         .unwrap();
-        assert!(p.auth.is_none());
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:8080/v1/chat/completions");
+        assert!(p.api().auth.is_none());
+        assert_eq!(
+            p.api().url.as_str(),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
     }
 
     #[test]
@@ -422,12 +379,15 @@ mod tests {
         params.insert("temperature".into(), 0.into());
         params.insert("model".into(), "other".into());
         params.insert("stop".into(), serde_json::json!(["\n"]));
-        let body = p.body(&ProviderRequest {
-            prompt: RenderedPrompt::Text("hi".into()),
-            params,
-            vars: Default::default(),
-            retries: None,
-        });
+        let body = body(
+            &p,
+            &ProviderRequest {
+                prompt: RenderedPrompt::Text("hi".into()),
+                params,
+                vars: Default::default(),
+                retries: None,
+            },
+        );
         assert_eq!(
             body,
             serde_json::json!({
@@ -448,7 +408,7 @@ mod tests {
         c.params.insert("prompt".into(), "ignored".into());
         let p = OpenAiProvider::with_endpoint("local", &c, Endpoint::Completions).unwrap();
         assert_eq!(p.endpoint(), Endpoint::Completions);
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/completions");
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/completions");
         let chat = RenderedPrompt::Chat(vec![
             Message {
                 role: Role::System,
@@ -459,12 +419,15 @@ mod tests {
                 content: "Hi".into(),
             },
         ]);
-        let body = p.body(&ProviderRequest {
-            prompt: chat.clone(),
-            params: Params::new(),
-            vars: Default::default(),
-            retries: None,
-        });
+        let body = body(
+            &p,
+            &ProviderRequest {
+                prompt: chat.clone(),
+                params: Params::new(),
+                vars: Default::default(),
+                retries: None,
+            },
+        );
         assert_eq!(
             body,
             serde_json::json!({"model": "m", "prompt": chat.to_text(), "max_tokens": 5})

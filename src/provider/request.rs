@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::limiter;
+use super::remote::limiter;
 use super::ProviderError;
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
@@ -99,10 +99,15 @@ pub trait Provider: Send + Sync {
     /// without an embeddings endpoint keep this default, which fails; wrappers forward it.
     fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
         let _ = texts;
-        Box::pin(std::future::ready(Err(ProviderError {
-            message: "this provider does not serve embeddings (use a provider of kind `openai`, or `llamacpp` with `embeddings: true`)".into(),
-            status: None,
-            attempts: 0,
-        })))
+        Box::pin(std::future::ready(Err(no_embeddings())))
+    }
+}
+
+/// The error of a provider asked for embeddings it cannot make.
+pub(crate) fn no_embeddings() -> ProviderError {
+    ProviderError {
+        message: "this provider does not serve embeddings (use a provider of kind `openai`, or `llamacpp` with `embeddings: true`)".into(),
+        status: None,
+        attempts: 0,
     }
 }

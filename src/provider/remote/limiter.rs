@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::ProviderError;
+use crate::provider::ProviderError;
 
 /// A provider's limits on requests in flight and, optionally, on request and token rates.
 #[derive(Debug, Clone)]
