@@ -65,15 +65,20 @@ struct Fixture {
 impl Fixture {
     fn new(server: &JudgeServer) -> Self {
         let config = ProviderConfig {
-            kind: "openai".into(),
-            model: Some("judge-model".into()),
-            base_url: Some(server.base_url()),
-            max_retries: Some(0),
-            price: Some(provider::Price {
-                input: 1.0,
-                output: 2.0,
-            }),
-            ..ProviderConfig::default()
+            kind: provider::OpenAiSettings {
+                model: Some("judge-model".into()),
+                base_url: Some(server.base_url()),
+                ..Default::default()
+            }
+            .into(),
+            common: provider::CommonSettings {
+                max_retries: Some(0),
+                price: Some(provider::Price {
+                    input: 1.0,
+                    output: 2.0,
+                }),
+                ..Default::default()
+            },
         };
         let mut providers = BTreeMap::new();
         providers.insert(

@@ -197,12 +197,13 @@ impl SpecError {
             SpecError::BadReference { .. } => None,
             SpecError::Unresolved { source, .. } => source.hint(),
             SpecError::UnknownModel { configured, .. } => Some(format!(
-                "use a provider from prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL, anthropic:MODEL, ollama:MODEL",
+                "use a provider from prompteval.yaml ({}) or an inline id: {}",
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {
                     configured.join(", ")
-                }
+                },
+                provider::inline_forms()
             )),
             SpecError::Empty { what, .. } => Some(format!("list at least one under `{what}:`")),
             SpecError::MissingVariable { columns, row, .. } => Some(format!(
@@ -222,12 +223,13 @@ impl SpecError {
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
-                "choose from the providers in prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL",
+                "choose from the providers in prompteval.yaml ({}) or an inline id: {}",
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {
                     configured.join(", ")
-                }
+                },
+                provider::inline_forms()
             )),
             SpecError::NoScorerModel { key, .. } => Some(format!(
                 "set `{key}: <provider>` in the eval file, under `defaults:` in prompteval.yaml, or on the assertion"
@@ -907,7 +909,7 @@ impl EvalContext<'_> {
                 model_configs
                     .iter()
                     .map(|c| {
-                        let mut merged = c.params.clone();
+                        let mut merged = c.common.params.clone();
                         for (k, v) in &p.version.params {
                             merged.insert(k.clone(), v.clone());
                         }

@@ -1,15 +1,17 @@
 //! The `anthropic` provider: Anthropic's Messages API (`POST {base}/v1/messages`), with its
 //! system prompt, required `max_tokens`, usage and error shapes.
 
+use std::sync::Arc;
+
 use reqwest::header::HeaderValue;
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{api_key, error_detail, parse_http_url, Transport};
 use super::remote::{HttpApi, Remote};
 use super::{
-    required_model, AttemptFailure, Common, Completion, FailureClass, ProviderConfig,
-    ProviderConfigError, ProviderRequest,
+    required_model, AttemptFailure, Common, CommonSettings, Completion, FailureClass, Provider,
+    ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::{Message, Role};
@@ -24,6 +26,32 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u64 = 1024;
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
+
+/// `kind: anthropic`: Anthropic's Messages API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnthropicSettings {
+    /// The model id sent to the API (`claude-3-5-haiku-latest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API root (`/v1/messages` is added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+impl ProviderKind for AnthropicSettings {
+    const NOT_IN_KEY: &'static [&'static str] = &["api_key_env"];
+
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(AnthropicProvider::new(name, self, common)?))
+    }
+}
 
 /// A provider of Anthropic's Messages API.
 pub type AnthropicProvider = Remote<Anthropic>;
@@ -51,9 +79,19 @@ impl AnthropicProvider {
     /// The key variable is `api_key_env`; for the default URL it defaults to
     /// `ANTHROPIC_API_KEY`. A custom `base_url` without `api_key_env` sends no key (a local
     /// proxy that adds its own).
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        let model = required_model(name, config, "claude-3-5-haiku-latest")?;
+    pub fn new(
+        name: &str,
+        config: &AnthropicSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let model = config.model.as_deref();
+        let who = Subject {
+            name,
+            kind: "anthropic",
+            model,
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, "anthropic", model, "claude-3-5-haiku-latest")?;
         let base_text = config
             .base_url
             .as_deref()
@@ -86,7 +124,7 @@ impl AnthropicProvider {
             auth,
             transport,
         };
-        Ok(Remote::with_api(name, api, &common, config.params.clone()))
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 }
 
@@ -262,13 +300,13 @@ mod tests {
     use crate::template::message::RenderedPrompt;
     use serde_json::json;
 
-    fn config(base_url: Option<&str>) -> ProviderConfig {
-        ProviderConfig {
-            kind: "anthropic".into(),
+    fn new(base_url: Option<&str>) -> Result<AnthropicProvider, ProviderConfigError> {
+        let settings = AnthropicSettings {
             model: Some("claude-3-5-haiku-20241022".into()),
             base_url: base_url.map(Into::into),
             ..Default::default()
-        }
+        };
+        AnthropicProvider::new("claude", &settings, &CommonSettings::default())
     }
 
     fn msg(role: Role, content: &str) -> Message {
@@ -314,7 +352,7 @@ mod tests {
 
     #[test]
     fn body_has_default_max_tokens_and_maps_params() {
-        let p = AnthropicProvider::new("claude", &config(Some("http://127.0.0.1:1"))).unwrap();
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
         assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
         let mut params = Params::new();
         params.insert("temperature".into(), json!(0));
@@ -350,7 +388,7 @@ mod tests {
 
     #[test]
     fn base_url_ending_in_v1_is_accepted() {
-        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1/v1/"))).unwrap();
+        let p = new(Some("http://127.0.0.1:1/v1/")).unwrap();
         assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
     }
 
@@ -359,13 +397,13 @@ mod tests {
         if std::env::var_os(DEFAULT_ANTHROPIC_KEY_ENV).is_some() {
             return;
         }
-        let e = AnthropicProvider::new("c", &config(None)).unwrap_err();
+        let e = new(None).unwrap_err();
         assert!(e.message.contains("`ANTHROPIC_API_KEY`"), "{e}");
     }
 
     #[test]
     fn catalog_price_applies_to_dated_ids() {
-        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1"))).unwrap();
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
         let cost = p.cost(Some(1_000_000), Some(1_000_000)).unwrap();
         assert!((cost - 4.8).abs() < 1e-9, "{cost}");
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::remote::limiter::{Limiter, RateLimits};
 use super::remote::retry::{self, RetryPolicy, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP};
-use super::{prices, Price, ProviderConfig, ProviderConfigError};
+use super::{prices, CommonSettings, Price, ProviderConfigError};
 
 /// The timeout used when a provider sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,13 +22,23 @@ pub(crate) struct Common {
     pub(crate) rates: RateLimits,
 }
 
+/// Which provider [`Common::resolve`] checks: its name, kind and model (for the price
+/// catalog).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Subject<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) kind: &'a str,
+    pub(crate) model: Option<&'a str>,
+}
+
 impl Common {
-    /// Checks the shared settings of provider `name`.
+    /// Checks the shared settings of provider `who`; `default_concurrency` is its kind's.
     pub(crate) fn resolve(
-        name: &str,
-        config: &ProviderConfig,
+        who: Subject<'_>,
+        config: &CommonSettings,
         default_concurrency: usize,
     ) -> Result<Self, ProviderConfigError> {
+        let name = who.name;
         let timeout = match &config.timeout {
             None => DEFAULT_TIMEOUT,
             Some(text) => parse_timeout(name, text)?,
@@ -78,12 +88,9 @@ impl Common {
                 base: base.unwrap_or(RETRY_BASE_DEFAULT),
                 cap: RETRY_CAP,
             },
-            price: config.price.or_else(|| {
-                config
-                    .model
-                    .as_deref()
-                    .and_then(|model| prices::lookup(&config.kind, model))
-            }),
+            price: config
+                .price
+                .or_else(|| who.model.and_then(|model| prices::lookup(who.kind, model))),
             rates: RateLimits {
                 rpm: config.rpm,
                 tpm: config.tpm,
@@ -97,18 +104,19 @@ impl Common {
     }
 }
 
-/// The trimmed `model` setting, or an error saying kind `kind` needs one (`example` is a
-/// model id to suggest).
+/// The trimmed `model` setting of provider `name`, or an error saying kind `kind` needs one
+/// (`example` is a model id to suggest).
 pub(crate) fn required_model(
     name: &str,
-    config: &ProviderConfig,
+    kind: &str,
+    model: Option<&str>,
     example: &str,
 ) -> Result<String, ProviderConfigError> {
-    match config.model.as_deref().map(str::trim) {
+    match model.map(str::trim) {
         Some(model) if !model.is_empty() => Ok(model.to_string()),
         _ => Err(ProviderConfigError::new(
             name,
-            format!("`model` is required for kind `{}`", config.kind),
+            format!("`model` is required for kind `{kind}`"),
             Some(format!(
                 "set `model:` to the model id, e.g. `model: {example}`"
             )),

@@ -3,16 +3,18 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use super::http::ResponsePath;
 use super::remote::transport::{one_line, truncate};
 use super::remote::{messages_json, Api, Remote};
 use super::{
-    missing, AttemptFailure, BoxFuture, Common, Completion, FailureClass, ProviderConfig,
-    ProviderConfigError, ProviderRequest,
+    is_program_path, missing, AttemptFailure, BoxFuture, Common, CommonSettings, Completion,
+    FailureClass, Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 
@@ -20,6 +22,43 @@ use crate::registry::Params;
 const DEFAULT_CONCURRENCY: usize = 4;
 /// How much of stderr an error quotes (its end, where the reason usually is).
 const STDERR_TAIL_CHARS: usize = 300;
+
+/// `kind: exec`: a command run once per request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecSettings {
+    /// Where the output is in stdout parsed as JSON (else stdout is the output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Where the prompt token count is in stdout parsed as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<String>,
+    /// Where the completion token count is in stdout parsed as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<String>,
+    /// The program and its arguments, run once per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+}
+
+impl ProviderKind for ExecSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(ExecProvider::new(name, self, common)?))
+    }
+
+    /// A program given as a path (not a bare name) is resolved against the project.
+    fn resolve_paths(&mut self, resolve: &dyn Fn(&Path) -> PathBuf) {
+        if let Some(program) = self.command.as_mut().and_then(|c| c.first_mut()) {
+            let path = Path::new(program.as_str());
+            if is_program_path(path) {
+                *program = resolve(path).display().to_string();
+            }
+        }
+    }
+}
 
 /// A provider that runs a command per request.
 pub type ExecProvider = Remote<Command>;
@@ -48,9 +87,18 @@ pub struct Command {
 impl ExecProvider {
     /// Builds the provider named `name`: checks that `command` names a program that exists
     /// (a path, or a name found on `PATH`) and the optional response paths.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let mut common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        if config.max_retries.is_none() {
+    pub fn new(
+        name: &str,
+        config: &ExecSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let who = Subject {
+            name,
+            kind: "exec",
+            model: None,
+        };
+        let mut common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        if shared.max_retries.is_none() {
             common.policy.max_retries = 0;
         }
         let command = config
@@ -93,7 +141,7 @@ impl ExecProvider {
             tokens_out: path("tokens_out", &config.tokens_out)?,
             timeout: common.timeout,
         };
-        Ok(Remote::with_api(name, api, &common, config.params.clone()))
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 }
 
@@ -273,15 +321,28 @@ fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::Provider;
+    use crate::provider::{KindSettings, ProviderConfig};
     use crate::template::message::RenderedPrompt;
     use std::sync::Arc;
 
     fn config(command: &[&str]) -> ProviderConfig {
-        ProviderConfig {
-            kind: "exec".into(),
+        ProviderConfig::new(ExecSettings {
             command: Some(command.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
+        })
+    }
+
+    fn exec(config: &mut ProviderConfig) -> &mut ExecSettings {
+        match &mut config.kind {
+            KindSettings::Exec(settings) => settings,
+            other => panic!("not exec: {other:?}"),
+        }
+    }
+
+    fn new(config: &ProviderConfig) -> Result<ExecProvider, ProviderConfigError> {
+        match &config.kind {
+            KindSettings::Exec(settings) => ExecProvider::new("x", settings, &config.common),
+            other => panic!("not exec: {other:?}"),
         }
     }
 
@@ -297,7 +358,7 @@ mod tests {
     }
 
     fn build(command: &[&str]) -> ExecProvider {
-        ExecProvider::new("x", &config(command)).unwrap()
+        new(&config(command)).unwrap()
     }
 
     #[tokio::test]
@@ -335,14 +396,14 @@ mod tests {
         let pidfile = dir.path().join("pid");
         let mut c = config(&["sh"]);
         // `$0` is the first argument after the script.
-        c.command = Some(vec![
+        exec(&mut c).command = Some(vec![
             "sh".into(),
             "-c".into(),
             "echo $$ > \"$0\"; exec sleep 30".into(),
             pidfile.display().to_string(),
         ]);
-        c.timeout = Some("300ms".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        c.common.timeout = Some("300ms".into());
+        let p = new(&c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
         assert!(
             e.message.starts_with("command timed out after 300ms"),
@@ -372,17 +433,17 @@ mod tests {
             "echo",
             r#"{"result": {"text": "Paris"}, "usage": {"in": 5, "out": 1}}"#,
         ]);
-        c.output = Some("result.text".into());
-        c.tokens_in = Some("/usage/in".into());
-        c.tokens_out = Some("usage.out".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        exec(&mut c).output = Some("result.text".into());
+        exec(&mut c).tokens_in = Some("/usage/in".into());
+        exec(&mut c).tokens_out = Some("usage.out".into());
+        let p = new(&c).unwrap();
         let r = p.complete(request("")).await.unwrap();
         assert_eq!(
             (r.output.as_str(), r.tokens_in, r.tokens_out),
             ("Paris", Some(5), Some(1))
         );
-        c.output = Some("result.missing".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        exec(&mut c).output = Some("result.missing".into());
+        let p = new(&c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
         assert!(
             e.message
@@ -394,24 +455,18 @@ mod tests {
 
     #[test]
     fn configuration_errors() {
-        let e = ExecProvider::new("x", &config(&[])).unwrap_err();
+        let e = new(&config(&[])).unwrap_err();
         assert_eq!(e.message, "`command` is required for kind `exec`");
-        let e = ExecProvider::new("x", &config(&["surely-not-a-program-prompteval"])).unwrap_err();
+        let e = new(&config(&["surely-not-a-program-prompteval"])).unwrap_err();
         assert_eq!(
             e.message,
             "`command` program `surely-not-a-program-prompteval` not found"
         );
-        let e = ExecProvider::new("x", &config(&["./nope/model.py"])).unwrap_err();
+        let e = new(&config(&["./nope/model.py"])).unwrap_err();
         assert!(e.hint().unwrap().contains("project root"));
         let mut c = config(&["sh"]);
-        c.max_retries = Some(2);
-        assert_eq!(
-            ExecProvider::new("x", &c)
-                .unwrap()
-                .retry_policy()
-                .max_retries,
-            2
-        );
+        c.common.max_retries = Some(2);
+        assert_eq!(new(&c).unwrap().retry_policy().max_retries, 2);
     }
 
     #[test]

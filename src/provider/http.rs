@@ -4,10 +4,13 @@
 mod body;
 mod path;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
+use serde::{Deserialize, Serialize};
 
 use self::body::BodyTemplate;
 pub use self::path::ResponsePath;
@@ -16,8 +19,8 @@ use super::remote::transport::{
 };
 use super::remote::{HttpApi, Remote};
 use super::{
-    missing, AttemptFailure, Common, Completion, ProviderConfig, ProviderConfigError,
-    ProviderRequest,
+    missing, AttemptFailure, Common, CommonSettings, Completion, Provider, ProviderConfigError,
+    ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 
@@ -27,6 +30,47 @@ const DEFAULT_CONCURRENCY: usize = 4;
 const METHODS: &[&str] = &["POST", "PUT", "PATCH", "GET"];
 /// How much of a response a "not found" message quotes.
 const SNIPPET_CHARS: usize = 160;
+
+/// `kind: http`: any JSON endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpSettings {
+    /// The model id, for the price catalog (the endpoint does not see it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The endpoint's full URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The HTTP method (`POST`, the default, `PUT`, `PATCH` or `GET`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Request headers; values may name environment variables as `${VAR}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// The request body, a JSON value whose strings are templates rendered with `prompt`,
+    /// `messages` and the row's variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// Where the output is in the response: a JSON pointer (`/choices/0/text`) or a path
+    /// (`choices[0].text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Where the prompt token count is in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<String>,
+    /// Where the completion token count is in the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<String>,
+}
+
+impl ProviderKind for HttpSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(HttpProvider::new(name, self, common)?))
+    }
+}
 
 /// A provider of a generic JSON endpoint.
 pub type HttpProvider = Remote<HttpEndpoint>;
@@ -118,7 +162,7 @@ fn parse_path(provider: &str, key: &str, text: &str) -> Result<ResponsePath, Pro
 /// The checked `headers:` of provider `name`, their names, and the secrets they read.
 fn headers(
     name: &str,
-    config: &ProviderConfig,
+    config: &HttpSettings,
 ) -> Result<(HeaderMap, Vec<String>, Vec<Secret>), ProviderConfigError> {
     let mut secrets = Vec::new();
     let mut headers = HeaderMap::new();
@@ -157,7 +201,7 @@ fn is_credential_header(name: &str) -> bool {
 }
 
 /// The checked `method:` of provider `name` (`POST` when not set).
-fn method(name: &str, config: &ProviderConfig) -> Result<Method, ProviderConfigError> {
+fn method(name: &str, config: &HttpSettings) -> Result<Method, ProviderConfigError> {
     let text = config
         .method
         .as_deref()
@@ -181,8 +225,17 @@ fn method(name: &str, config: &ProviderConfig) -> Result<Method, ProviderConfigE
 impl HttpProvider {
     /// Builds the provider named `name`: checks the URL, method, headers (reading the
     /// environment variables they name), body templates and response paths.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+    pub fn new(
+        name: &str,
+        config: &HttpSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let who = Subject {
+            name,
+            kind: "http",
+            model: config.model.as_deref(),
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
         let url_text = config
             .url
             .as_deref()
@@ -226,7 +279,7 @@ impl HttpProvider {
             header_names,
             body,
         };
-        Ok(Remote::with_api(name, api, &common, config.params.clone()))
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 }
 
@@ -301,7 +354,6 @@ mod tests {
     use super::*;
     use crate::template::message::{Message, RenderedPrompt, Role};
     use serde_json::json;
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     /// The body `p` sends for `request`.
@@ -309,17 +361,20 @@ mod tests {
         p.api().body(request, p.params())
     }
 
-    fn config() -> ProviderConfig {
-        ProviderConfig {
-            kind: "http".into(),
+    fn config() -> HttpSettings {
+        HttpSettings {
             url: Some("http://127.0.0.1:1/generate".into()),
             output: Some("choices[0].text".into()),
             ..Default::default()
         }
     }
 
-    fn err(config: &ProviderConfig) -> ProviderConfigError {
-        match HttpProvider::new("h", config) {
+    fn new(config: &HttpSettings) -> Result<HttpProvider, ProviderConfigError> {
+        HttpProvider::new("h", config, &CommonSettings::default())
+    }
+
+    fn err(config: &HttpSettings) -> ProviderConfigError {
+        match new(config) {
             Ok(p) => panic!("expected an error, built {p:?}"),
             Err(e) => e,
         }
@@ -373,7 +428,7 @@ mod tests {
             "meta": {"city": "{{ city }}", "n": 3, "all": "{{ vars | tojson }}"},
             "list": ["{{ city | upper }}", true],
         }));
-        let p = HttpProvider::new("h", &c).unwrap();
+        let p = new(&c).unwrap();
         let chat = RenderedPrompt::Chat(vec![
             Message {
                 role: Role::System,
@@ -403,14 +458,14 @@ mod tests {
     fn undefined_variables_fail_the_request_not_the_build() {
         let mut c = config();
         c.body = Some(json!({"q": "{{ nope }}"}));
-        let p = HttpProvider::new("h", &c).unwrap();
+        let p = new(&c).unwrap();
         let e = body(&p, &request(RenderedPrompt::Text("x".into()), json!({}))).unwrap_err();
         assert!(e.starts_with("cannot render `body.q`"), "{e}");
     }
 
     #[test]
     fn default_body_without_template() {
-        let p = HttpProvider::new("h", &config()).unwrap();
+        let p = new(&config()).unwrap();
         let body = body(
             &p,
             &request(RenderedPrompt::Text("hi".into()), json!({"a": 1})),
@@ -434,7 +489,7 @@ mod tests {
             ),
             ("X-Plain".into(), "v".into()),
         ]));
-        let p = HttpProvider::new("h", &c).unwrap();
+        let p = new(&c).unwrap();
         let debug = format!("{p:?}");
         assert!(!debug.contains("tok-secret-42"), "{debug}");
         assert_eq!(p.api().transport.scrub("echo tok-secret-42"), "echo ***");

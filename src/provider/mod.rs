@@ -4,11 +4,11 @@
 mod anthropic;
 pub mod cache;
 mod common;
-mod config;
 mod echo;
 mod error;
 mod exec;
 mod http;
+mod kind;
 pub mod llamacpp;
 mod ollama;
 mod openai;
@@ -16,25 +16,29 @@ pub mod prices;
 mod registry;
 mod remote;
 mod request;
+mod settings;
 
 pub use anthropic::{
-    AnthropicProvider, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_KEY_ENV,
-    DEFAULT_ANTHROPIC_MAX_TOKENS,
+    Anthropic, AnthropicProvider, AnthropicSettings, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL,
+    DEFAULT_ANTHROPIC_KEY_ENV, DEFAULT_ANTHROPIC_MAX_TOKENS,
 };
 pub use cache::{
     build_offline, wrap_providers, CacheCounters, CachedProvider, UnavailableProvider,
 };
-pub(crate) use common::{missing, price_cost, required_model, Common};
+pub(crate) use common::{missing, price_cost, required_model, Common, Subject};
 pub use common::{DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
-pub use config::{Price, ProviderConfig};
-pub use echo::EchoProvider;
+pub use echo::{EchoProvider, EchoSettings};
 pub use error::{ProviderConfigError, ProviderError};
-pub use exec::ExecProvider;
-pub use http::{HttpProvider, ResponsePath};
-pub use llamacpp::LlamaCppProvider;
-pub use ollama::{OllamaProvider, DEFAULT_OLLAMA_BASE_URL};
-pub use openai::{Endpoint, OpenAiProvider, DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_KEY_ENV};
-pub use registry::{build, inline, KINDS};
+pub use exec::{Command, ExecProvider, ExecSettings};
+pub use http::{HttpEndpoint, HttpProvider, HttpSettings, ResponsePath};
+pub use kind::{Inline, KindInfo, ProviderKind};
+pub use llamacpp::{LlamaCppProvider, LlamaCppSettings};
+pub use ollama::{Ollama, OllamaProvider, OllamaSettings, DEFAULT_OLLAMA_BASE_URL};
+pub use openai::{
+    Endpoint, OpenAi, OpenAiProvider, OpenAiSettings, DEFAULT_OPENAI_BASE_URL,
+    DEFAULT_OPENAI_KEY_ENV,
+};
+pub use registry::{build, find, inline, inline_forms, kind_names, KindSettings, KINDS};
 pub use remote::limiter::{Limiter, RateLimits, WindowState};
 pub use remote::retry::{
     parse_retry_after, run_with_retries, run_with_retries_estimated, AttemptFailure, Completion,
@@ -42,3 +46,4 @@ pub use remote::retry::{
 };
 pub use remote::{limiter, transport, Remote};
 pub use request::{BoxFuture, Provider, ProviderRequest, ProviderResponse, RetryNotice};
+pub use settings::{is_program_path, CommonSettings, Price, ProviderConfig};

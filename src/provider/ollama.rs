@@ -1,14 +1,16 @@
 //! The `ollama` provider: Ollama's native API, `/api/chat` for chat prompts and
 //! `/api/generate` for plain prompts, unstreamed, with its token counts.
 
+use std::sync::Arc;
+
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{parse_http_url, Transport};
 use super::remote::{messages_json, Body, HttpApi, Remote};
 use super::{
-    required_model, AttemptFailure, Common, Completion, ProviderConfig, ProviderConfigError,
-    ProviderRequest,
+    required_model, AttemptFailure, Common, CommonSettings, Completion, Provider,
+    ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
@@ -31,6 +33,30 @@ enum Mode {
     Chat,
     /// Everything to `/api/generate` (chat prompts are flattened to text).
     Generate,
+}
+
+/// `kind: ollama`: an Ollama server's native API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OllamaSettings {
+    /// The model id (`llama3.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The server's root (`/api` may end it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `auto` (the default), `chat` or `generate`: which endpoint prompts go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl ProviderKind for OllamaSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(OllamaProvider::new(name, self, common)?))
+    }
 }
 
 /// A provider of an Ollama server's native API.
@@ -67,9 +93,19 @@ impl Body for OllamaBody {
 
 impl OllamaProvider {
     /// Builds the provider named `name`: checks the model, URL, mode, timeout and limits.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        let model = required_model(name, config, "llama3.2")?;
+    pub fn new(
+        name: &str,
+        config: &OllamaSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let model = config.model.as_deref();
+        let who = Subject {
+            name,
+            kind: "ollama",
+            model,
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, "ollama", model, "llama3.2")?;
         let mode = match config.mode.as_deref().map(str::trim) {
             None | Some("auto") => Mode::Auto,
             Some("chat") => Mode::Chat,
@@ -112,7 +148,7 @@ impl OllamaProvider {
             generate_url: join("api/generate")?,
             transport: Transport::new(name, &root, common.timeout, Vec::new())?,
         };
-        Ok(Remote::with_api(name, api, &common, config.params.clone()))
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 }
 
@@ -252,13 +288,16 @@ mod tests {
     use crate::template::message::{Message, Role};
     use serde_json::json;
 
-    fn config(mode: Option<&str>) -> ProviderConfig {
-        ProviderConfig {
-            kind: "ollama".into(),
+    fn config(mode: Option<&str>) -> OllamaSettings {
+        OllamaSettings {
             model: Some("llama3.2".into()),
             mode: mode.map(Into::into),
             ..Default::default()
         }
+    }
+
+    fn new(config: &OllamaSettings) -> Result<OllamaProvider, ProviderConfigError> {
+        OllamaProvider::new("o", config, &CommonSettings::default())
     }
 
     fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {
@@ -279,7 +318,7 @@ mod tests {
 
     #[test]
     fn plain_prompts_generate_and_chat_prompts_chat() {
-        let p = OllamaProvider::new("o", &config(None)).unwrap();
+        let p = new(&config(None)).unwrap();
         assert_eq!(p.api().chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
         assert_eq!(
             p.api().generate_url.as_str(),
@@ -318,11 +357,11 @@ mod tests {
 
     #[test]
     fn mode_forces_an_endpoint() {
-        let p = OllamaProvider::new("o", &config(Some("chat"))).unwrap();
+        let p = new(&config(Some("chat"))).unwrap();
         assert!(p.api().uses_chat(&RenderedPrompt::Text("x".into())));
-        let p = OllamaProvider::new("o", &config(Some("generate"))).unwrap();
+        let p = new(&config(Some("generate"))).unwrap();
         assert!(!p.api().uses_chat(&chat()));
-        let e = OllamaProvider::new("o", &config(Some("stream"))).unwrap_err();
+        let e = new(&config(Some("stream"))).unwrap_err();
         assert_eq!(
             e.message,
             "unknown `mode` `stream` for kind `ollama`. Choose from: auto, chat, generate"
@@ -333,7 +372,7 @@ mod tests {
     fn base_url_may_end_in_api() {
         let mut c = config(None);
         c.base_url = Some("http://localhost:9999/api/".into());
-        let p = OllamaProvider::new("o", &c).unwrap();
+        let p = new(&c).unwrap();
         assert_eq!(p.api().chat_url.as_str(), "http://localhost:9999/api/chat");
     }
 
@@ -341,9 +380,6 @@ mod tests {
     fn local_models_have_no_catalog_price() {
         let mut c = config(None);
         c.model = Some("gpt-4o".into());
-        assert_eq!(
-            OllamaProvider::new("o", &c).unwrap().cost(Some(1), Some(1)),
-            None
-        );
+        assert_eq!(new(&c).unwrap().cost(Some(1), Some(1)), None);
     }
 }

@@ -2,15 +2,17 @@
 //! over HTTP (OpenAI itself, llama.cpp's `llama-server`, vLLM, Ollama…), with retries and a
 //! concurrency limit.
 
+use std::sync::Arc;
+
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{api_key, parse_http_url, Transport};
 use super::remote::{messages_json, HttpApi, Remote, Retries};
 use super::{
-    AttemptFailure, BoxFuture, Common, Completion, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest,
+    AttemptFailure, BoxFuture, Common, CommonSettings, Completion, Provider, ProviderConfigError,
+    ProviderError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 
@@ -22,6 +24,32 @@ pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_OPENAI_KEY_ENV: &str = "OPENAI_API_KEY";
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
+
+/// `kind: openai`: an OpenAI-compatible API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenAiSettings {
+    /// The model id sent to the API (`gpt-4o-mini`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API base URL, up to and including `/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+impl ProviderKind for OpenAiSettings {
+    const NOT_IN_KEY: &'static [&'static str] = &["api_key_env"];
+
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(OpenAiProvider::new(name, self, common)?))
+    }
+}
 
 /// Which OpenAI-compatible endpoint requests go to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,18 +94,28 @@ impl OpenAiProvider {
     /// The key variable is `api_key_env`; for the default OpenAI URL it defaults to
     /// `OPENAI_API_KEY`. A custom `base_url` without `api_key_env` sends no
     /// `Authorization` header (local servers need none).
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        Self::with_endpoint(name, config, Endpoint::Chat)
+    pub fn new(
+        name: &str,
+        config: &OpenAiSettings,
+        common: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        Self::with_endpoint(name, config, common, Endpoint::Chat)
     }
 
     /// Builds the provider named `name` like [`OpenAiProvider::new`], sending requests to
     /// `endpoint`.
     pub fn with_endpoint(
         name: &str,
-        config: &ProviderConfig,
+        config: &OpenAiSettings,
+        shared: &CommonSettings,
         endpoint: Endpoint,
     ) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        let who = Subject {
+            name,
+            kind: "openai",
+            model: config.model.as_deref(),
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
         let model = match config.model.as_deref().map(str::trim) {
             Some(model) if !model.is_empty() => model.to_string(),
             _ => {
@@ -109,7 +147,7 @@ impl OpenAiProvider {
             auth,
             transport,
         };
-        Ok(Remote::with_api(name, api, &common, config.params.clone()))
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 
     /// The endpoint requests go to.
@@ -242,7 +280,7 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{Price, Provider};
+    use crate::provider::{KindSettings, Price, ProviderConfig};
     use crate::template::message::RenderedPrompt;
 
     /// The body `p` sends for `request`, parsed.
@@ -255,17 +293,30 @@ mod tests {
         base_url: Option<&str>,
         key_env: Option<&str>,
     ) -> ProviderConfig {
-        ProviderConfig {
-            kind: "openai".into(),
+        ProviderConfig::new(OpenAiSettings {
             model: model.map(Into::into),
             base_url: base_url.map(Into::into),
             api_key_env: key_env.map(Into::into),
-            ..Default::default()
-        }
+        })
+    }
+
+    fn with_endpoint(
+        name: &str,
+        config: &ProviderConfig,
+        endpoint: Endpoint,
+    ) -> Result<OpenAiProvider, ProviderConfigError> {
+        let KindSettings::OpenAi(settings) = &config.kind else {
+            panic!("not openai: {config:?}");
+        };
+        OpenAiProvider::with_endpoint(name, settings, &config.common, endpoint)
+    }
+
+    fn new(name: &str, config: &ProviderConfig) -> Result<OpenAiProvider, ProviderConfigError> {
+        with_endpoint(name, config, Endpoint::Chat)
     }
 
     fn err(config: &ProviderConfig) -> ProviderConfigError {
-        match OpenAiProvider::new("gpt", config) {
+        match new("gpt", config) {
             Ok(p) => panic!("expected an error, built {p:?}"),
             Err(e) => e,
         }
@@ -316,7 +367,7 @@ mod tests {
     #[test]
     fn key_never_in_debug() {
         std::env::set_var("PROMPTEVAL_TEST_DEBUG_KEY", "sk-very-secret-value");
-        let p = OpenAiProvider::new(
+        let p = new(
             "gpt",
             &config(Some("m"), None, Some("PROMPTEVAL_TEST_DEBUG_KEY")),
         )
@@ -346,7 +397,7 @@ mod tests {
 
     #[test]
     fn custom_url_without_key_var_sends_no_auth() {
-        let p = OpenAiProvider::new(
+        let p = new(
             "local",
             &config(Some("m"), Some("http://127.0.0.1:8080/v1/"), None),
         )
@@ -372,9 +423,9 @@ mod tests {
     #[test]
     fn body_merges_params_over_defaults() {
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        c.params.insert("temperature".into(), 0.7.into());
-        c.params.insert("max_tokens".into(), 5.into());
-        let p = OpenAiProvider::new("local", &c).unwrap();
+        c.common.params.insert("temperature".into(), 0.7.into());
+        c.common.params.insert("max_tokens".into(), 5.into());
+        let p = new("local", &c).unwrap();
         let mut params = Params::new();
         params.insert("temperature".into(), 0.into());
         params.insert("model".into(), "other".into());
@@ -404,9 +455,9 @@ mod tests {
     fn completions_endpoint_sends_a_plain_prompt() {
         use crate::template::message::{Message, Role};
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        c.params.insert("max_tokens".into(), 5.into());
-        c.params.insert("prompt".into(), "ignored".into());
-        let p = OpenAiProvider::with_endpoint("local", &c, Endpoint::Completions).unwrap();
+        c.common.params.insert("max_tokens".into(), 5.into());
+        c.common.params.insert("prompt".into(), "ignored".into());
+        let p = with_endpoint("local", &c, Endpoint::Completions).unwrap();
         assert_eq!(p.endpoint(), Endpoint::Completions);
         assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/completions");
         let chat = RenderedPrompt::Chat(vec![
@@ -437,15 +488,12 @@ mod tests {
     #[test]
     fn cost_uses_price() {
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        assert_eq!(
-            OpenAiProvider::new("p", &c).unwrap().cost(Some(1), Some(1)),
-            None
-        );
-        c.price = Some(Price {
+        assert_eq!(new("p", &c).unwrap().cost(Some(1), Some(1)), None);
+        c.common.price = Some(Price {
             input: 2.0,
             output: 4.0,
         });
-        let p = OpenAiProvider::new("p", &c).unwrap();
+        let p = new("p", &c).unwrap();
         assert_eq!(p.cost(Some(500_000), Some(250_000)), Some(2.0));
         assert_eq!(p.cost(None, Some(1)), None);
     }

@@ -7,26 +7,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::entry::CACHE_ENTRY_VERSION;
-use crate::provider::ProviderConfig;
+use crate::provider::{CommonSettings, ProviderConfig};
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
-
-/// Provider settings that cannot change an answer, left out of the key: secrets and their
-/// variables, limits, timeouts, prices, and the process settings of a local server.
-const NOT_IN_KEY: &[&str] = &[
-    "api_key_env",
-    "concurrency",
-    "timeout",
-    "max_retries",
-    "price",
-    "rpm",
-    "tpm",
-    "binary",
-    "parallel",
-    "threads",
-    "startup_timeout",
-    "ctx_size",
-];
 
 /// A cache key: the SHA-256 of the canonical key material.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,13 +23,19 @@ impl CacheKey {
 }
 
 /// The part of a provider's settings that goes into every key: the settings as written
-/// minus [`NOT_IN_KEY`], canonical. Unknown future settings are included, so a setting
-/// that changes answers can never be forgotten.
+/// minus those that cannot change an answer (secrets and their variables, limits,
+/// timeouts, prices, and the process settings of a local server: see
+/// [`CommonSettings::NOT_IN_KEY`] and each kind's [`ProviderKind::NOT_IN_KEY`]),
+/// canonical. Settings added later are included, so a setting that changes answers can
+/// never be forgotten.
+///
+/// [`ProviderKind::NOT_IN_KEY`]: crate::provider::ProviderKind::NOT_IN_KEY
 pub fn provider_identity(config: &ProviderConfig) -> serde_json::Value {
     let mut value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    let kind_not_in_key = config.kind.as_dyn().map_or(&[][..], |k| k.not_in_key());
     if let serde_json::Value::Object(map) = &mut value {
-        for key in NOT_IN_KEY {
-            map.remove(*key);
+        for key in CommonSettings::NOT_IN_KEY.iter().chain(kind_not_in_key) {
+            map.shift_remove(*key);
         }
     }
     canonical(value)
@@ -196,14 +185,16 @@ mod tests {
     use super::*;
     use crate::template::message::{Message, Role};
 
+    const OPENAI: &str =
+        "{kind: openai, model: m, base_url: 'http://127.0.0.1:1/v1', api_key_env: SECRET_VAR";
+
+    /// The `OPENAI` provider with `more` settings (`, key: value`).
+    fn with(more: &str) -> ProviderConfig {
+        serde_yaml::from_str(&format!("{OPENAI}{more}}}")).unwrap()
+    }
+
     fn config() -> ProviderConfig {
-        ProviderConfig {
-            kind: "openai".into(),
-            model: Some("m".into()),
-            base_url: Some("http://127.0.0.1:1/v1".into()),
-            api_key_env: Some("SECRET_VAR".into()),
-            ..ProviderConfig::default()
-        }
+        with("")
     }
 
     fn params(pairs: &[(&str, serde_json::Value)]) -> Params {
@@ -293,16 +284,22 @@ mod tests {
     fn key_follows_identity_not_limits_or_secrets() {
         let p = Params::new();
         let base = key(&config(), "x", &p, 0);
-        let mut c = config();
-        c.concurrency = Some(9);
-        c.timeout = Some("5s".into());
-        c.api_key_env = Some("OTHER".into());
+        let c = with(", concurrency: 9, timeout: 5s, max_retries: 1, rpm: 5, tpm: 9, price: {input: 1, output: 2}");
         assert_eq!(key(&c, "x", &p, 0), base);
-        c.model = Some("m2".into());
+        let c: ProviderConfig = serde_yaml::from_str(
+            "{kind: openai, model: m, base_url: 'http://127.0.0.1:1/v1', api_key_env: OTHER}",
+        )
+        .unwrap();
+        assert_eq!(key(&c, "x", &p, 0), base);
+        let c: ProviderConfig =
+            serde_yaml::from_str("{kind: openai, model: m2, base_url: 'http://127.0.0.1:1/v1'}")
+                .unwrap();
         assert_ne!(key(&c, "x", &p, 0), base);
-        let mut c = config();
-        c.base_url = Some("http://127.0.0.1:2/v1".into());
+        let c: ProviderConfig =
+            serde_yaml::from_str("{kind: openai, model: m, base_url: 'http://127.0.0.1:2/v1'}")
+                .unwrap();
         assert_ne!(key(&c, "x", &p, 0), base);
+        assert_ne!(key(&with(", params: {seed: 1}"), "x", &p, 0), base);
         let id = provider_identity(&config()).to_string();
         assert!(!id.contains("SECRET_VAR"), "{id}");
     }

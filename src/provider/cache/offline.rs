@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::provider::{
     build, price_cost, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, KINDS,
+    ProviderError, ProviderRequest, ProviderResponse,
 };
 
 /// Stands in, offline, for a provider that cannot be built here (its API key variable is
@@ -47,10 +47,10 @@ pub fn build_offline(
 ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
     match build(name, config) {
         Ok(p) => Ok(p),
-        Err(e) if KINDS.contains(&config.kind.as_str()) => Ok(Arc::new(UnavailableProvider {
+        Err(e) if config.kind.info().is_some() => Ok(Arc::new(UnavailableProvider {
             name: name.to_string(),
             reason: e.message,
-            price: config.price,
+            price: config.common.price,
         })),
         Err(e) => Err(e),
     }
@@ -62,18 +62,13 @@ mod tests {
 
     #[test]
     fn offline_build_tolerates_missing_keys_of_known_kinds() {
-        let config = ProviderConfig {
-            kind: "openai".into(),
-            model: Some("m".into()),
-            api_key_env: Some("PROMPTEVAL_TEST_UNSET_KEY_VAR".into()),
-            ..ProviderConfig::default()
-        };
+        let config: ProviderConfig = serde_yaml::from_str(
+            "{kind: openai, model: m, api_key_env: PROMPTEVAL_TEST_UNSET_KEY_VAR}",
+        )
+        .unwrap();
         assert!(build("x", &config).is_err());
         assert!(build_offline("x", &config).is_ok());
-        let bad = ProviderConfig {
-            kind: "nope".into(),
-            ..ProviderConfig::default()
-        };
+        let bad: ProviderConfig = serde_yaml::from_str("kind: nope").unwrap();
         assert!(build_offline("x", &bad).is_err());
     }
 }

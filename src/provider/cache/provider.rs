@@ -19,9 +19,6 @@ use crate::provider::{
 };
 use crate::registry::Params;
 
-/// Kinds whose answers are computed locally for free: never cached, and allowed offline.
-const PURE_KINDS: &[&str] = &["echo"];
-
 /// What the cache did during a run, shared by every wrapped provider.
 #[derive(Debug, Default)]
 pub struct CacheCounters {
@@ -37,10 +34,6 @@ pub struct CacheCounters {
     /// Offline requests with no entry.
     pub offline_misses: AtomicU64,
 }
-
-/// Kinds whose request reads the row's variables beyond the rendered prompt: the variables
-/// are part of their cache key.
-const VARS_KINDS: &[&str] = &["http", "exec"];
 
 type Flight = Arc<tokio::sync::Mutex<Option<CachedResponse>>>;
 
@@ -84,12 +77,12 @@ impl CachedProvider {
             inner,
             identity_json: serde_json::to_string(&identity).unwrap_or_default(),
             identity,
-            provider_params: config.params.clone(),
+            provider_params: config.common.params.clone(),
             cache,
             mode: settings.mode,
             always: settings.always,
-            pure: PURE_KINDS.contains(&config.kind.as_str()),
-            vars_in_key: VARS_KINDS.contains(&config.kind.as_str()),
+            pure: config.kind.info().is_some_and(|k| k.pure),
+            vars_in_key: config.kind.info().is_some_and(|k| k.row_vars),
             flights: Mutex::new(HashMap::new()),
             counters,
         }
@@ -398,11 +391,10 @@ mod tests {
             mode,
             always: false,
         };
-        let config = ProviderConfig {
-            kind: "openai".into(),
+        let config = ProviderConfig::new(crate::provider::OpenAiSettings {
             model: Some("m".into()),
-            ..ProviderConfig::default()
-        };
+            ..Default::default()
+        });
         let p = CachedProvider::new(
             "m",
             &config,

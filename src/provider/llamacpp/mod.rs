@@ -4,6 +4,7 @@
 mod config;
 mod discover;
 pub mod install;
+mod kind;
 mod provider;
 mod registry;
 mod ring;
@@ -14,6 +15,7 @@ pub use config::{
     DEFAULT_STARTUP_TIMEOUT, MODES,
 };
 pub use discover::{find_binary, BinaryNotFound, LookupEnv, LLAMA_SERVER_ENV};
+pub use kind::LlamaCppSettings;
 pub use provider::LlamaCppProvider;
 pub use registry::shared_server;
 pub use ring::LogTail;
