@@ -172,7 +172,33 @@ impl Api for Command {
 }
 
 impl Command {
+    /// Runs the command once with `input` on its stdin.
     async fn run(&self, input: &str) -> Result<Completion, AttemptFailure> {
+        let output = self.output_of(input).await?;
+        if !output.status.success() {
+            let status = describe_status(&output.status);
+            let tail = stderr_tail(&output.stderr);
+            let message = match tail {
+                Some(tail) => format!("command {status}: {tail}"),
+                None => format!("command {status} (stderr was empty)"),
+            };
+            return Err(AttemptFailure {
+                message,
+                status: None,
+                class: FailureClass::Transient,
+                retry_after: None,
+            });
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let text = stdout
+            .strip_suffix("\r\n")
+            .or_else(|| stdout.strip_suffix('\n'))
+            .unwrap_or(&stdout);
+        self.read_stdout(text)
+    }
+
+    /// The finished process of one run, killed after the timeout.
+    async fn output_of(&self, input: &str) -> Result<std::process::Output, AttemptFailure> {
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::piped())
@@ -193,46 +219,27 @@ impl Command {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             // Dropping the future drops the child, which kills it (`kill_on_drop`).
-            Err(_) => {
-                return Err(AttemptFailure {
-                    message: format!(
-                        "command timed out after {} and was killed",
-                        humantime::format_duration(self.timeout)
-                    ),
-                    status: None,
-                    class: FailureClass::Transient,
-                    retry_after: None,
-                })
-            }
-            Ok(Err(err)) => {
-                return Err(AttemptFailure::fatal(
-                    format!("cannot read from `{}`: {err}", self.program.display()),
-                    None,
-                ))
-            }
-            Ok(Ok(output)) => output,
-        };
-        if !output.status.success() {
-            let status = describe_status(&output.status);
-            let tail = stderr_tail(&output.stderr);
-            let message = match tail {
-                Some(tail) => format!("command {status}: {tail}"),
-                None => format!("command {status} (stderr was empty)"),
-            };
-            return Err(AttemptFailure {
-                message,
+            Err(_) => Err(AttemptFailure {
+                message: format!(
+                    "command timed out after {} and was killed",
+                    humantime::format_duration(self.timeout)
+                ),
                 status: None,
                 class: FailureClass::Transient,
                 retry_after: None,
-            });
+            }),
+            Ok(Err(err)) => Err(AttemptFailure::fatal(
+                format!("cannot read from `{}`: {err}", self.program.display()),
+                None,
+            )),
+            Ok(Ok(output)) => Ok(output),
         }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let text = stdout
-            .strip_suffix("\r\n")
-            .or_else(|| stdout.strip_suffix('\n'))
-            .unwrap_or(&stdout);
+    }
+
+    /// The completion in stdout `text`: the text itself, or read at the paths.
+    fn read_stdout(&self, text: &str) -> Result<Completion, AttemptFailure> {
         let Some(path) = &self.output else {
             return Ok(Completion {
                 output: text.to_string(),

@@ -1,8 +1,5 @@
 //! The table of provider kinds: one line per kind with its settings type, name and traits;
 //! building a provider from its settings, and inline model ids.
-//!
-//! To add a kind, write its file (a settings type implementing [`ProviderKind`], and the
-//! provider it builds) and add its line here.
 
 use std::sync::Arc;
 
@@ -17,6 +14,8 @@ use super::openai::OpenAiSettings;
 use super::settings::de::fields_of;
 use super::{Provider, ProviderConfig, ProviderConfigError};
 
+// To add a kind, write its file (a settings type implementing `ProviderKind`, and the
+// provider it builds) and add its line here; `docs/providers.md` says more.
 provider_kinds! {
     Echo(EchoSettings) { name: "echo", priced: false, pure: true, row_vars: false, inline: Inline::Bare },
     OpenAi(OpenAiSettings) { name: "openai", priced: true, pure: false, row_vars: false, inline: Inline::Model },

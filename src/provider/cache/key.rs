@@ -1,7 +1,5 @@
-//! The cache key: the SHA-256 of a canonical JSON document (object keys sorted, no
-//! whitespace) holding the provider's identity (kind, model, base URL and every other
-//! setting that can change an answer — never an API key, nor the name of its variable), the
-//! rendered prompt, every request parameter and the repeat index. See [`key_material`].
+//! The cache key: the SHA-256 of the canonical JSON of what was asked (see
+//! [`key_material`]).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -41,7 +39,9 @@ pub fn provider_identity(config: &ProviderConfig) -> serde_json::Value {
     canonical(value)
 }
 
-/// The document whose hash is the key. `identity` comes from [`provider_identity`];
+/// The document whose hash is the key, canonical (object keys sorted, no whitespace): the
+/// provider's identity, the rendered prompt, every request parameter and the repeat index.
+/// `identity` comes from [`provider_identity`];
 /// `vars` are the row's variables, given for the kinds whose request reads them beyond the
 /// rendered prompt (`http` body templates, `exec` stdin).
 pub fn key_material(

@@ -1,9 +1,5 @@
 //! [`CachedProvider`]: a [`Provider`] wrapper that serves responses from the
-//! [`ResponseCache`], stores successful ones, sends concurrent identical requests once
-//! (single flight), and in offline mode never calls the model.
-//!
-//! A response served from the cache has `cached` set and `attempts == 0`: no request was
-//! made.
+//! [`ResponseCache`], stores successful ones, and sends identical requests once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +34,9 @@ pub struct CacheCounters {
 type Flight = Arc<tokio::sync::Mutex<Option<CachedResponse>>>;
 
 /// A provider behind the response cache. Build with [`CachedProvider::new`] or wrap a whole
-/// provider map with [`wrap_providers`].
+/// provider map with [`wrap_providers`]. Concurrent identical requests are sent once
+/// (single flight); a response served from the cache has `cached` set and `attempts == 0`:
+/// no request was made.
 ///
 /// Which requests use the cache: in [`CacheMode::On`], those that are deterministic
 /// (temperature 0 or a seed, see [`is_deterministic`]) or all of them when
@@ -118,6 +116,25 @@ impl CachedProvider {
         }
     }
 
+    /// The cached response of `key`, however old, or an error: offline, nothing is sent.
+    fn offline(&self, key: &CacheKey) -> Result<ProviderResponse, ProviderError> {
+        match self.cache.get(key, SystemTime::now()) {
+            Lookup::Hit(r) | Lookup::Expired(r) => Ok(self.served(r)),
+            Lookup::Miss => {
+                self.counters.offline_misses.fetch_add(1, Ordering::Relaxed);
+                Err(ProviderError {
+                    message: format!(
+                        "offline: no cached response for model `{}` (key {}); run once without --offline to record it",
+                        self.name,
+                        &key.hex()[..12]
+                    ),
+                    status: None,
+                    attempts: 0,
+                })
+            }
+        }
+    }
+
     async fn cached_complete(
         &self,
         request: ProviderRequest,
@@ -139,21 +156,7 @@ impl CachedProvider {
             repeat,
         );
         if offline {
-            return match self.cache.get(&key, SystemTime::now()) {
-                Lookup::Hit(r) | Lookup::Expired(r) => Ok(self.served(r)),
-                Lookup::Miss => {
-                    self.counters.offline_misses.fetch_add(1, Ordering::Relaxed);
-                    Err(ProviderError {
-                        message: format!(
-                            "offline: no cached response for model `{}` (key {}); run once without --offline to record it",
-                            self.name,
-                            &key.hex()[..12]
-                        ),
-                        status: None,
-                        attempts: 0,
-                    })
-                }
-            };
+            return self.offline(&key);
         }
 
         let flight = self.flight(key);

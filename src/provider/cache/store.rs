@@ -1,8 +1,5 @@
 //! The response cache on disk: content-addressed entries (one JSON file per response,
 //! sharded by the first two hex digits of its key), lookups with a TTL, stats and clearing.
-//!
-//! Entries are written atomically (a temporary file in the same directory, then a rename),
-//! so a reader never sees half an entry and concurrent writers of the same key are harmless.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -95,7 +92,9 @@ impl ResponseCache {
         }
     }
 
-    /// Stores a response atomically.
+    /// Stores a response atomically (a temporary file in the same directory, then a
+    /// rename), so a reader never sees half an entry and concurrent writers of the same key
+    /// are harmless.
     pub fn put(
         &self,
         key: &CacheKey,

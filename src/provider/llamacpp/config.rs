@@ -184,43 +184,16 @@ impl Settings {
             client.model.get_or_insert_with(|| "llamacpp".into());
             Target::Remote
         } else {
-            let ctx_size = config.ctx_size.unwrap_or(DEFAULT_CTX_SIZE);
-            if ctx_size == 0 {
-                return Err(err(
-                    "`ctx_size` must be at least 1".into(),
-                    &format!("remove `ctx_size` to use the default of {DEFAULT_CTX_SIZE} tokens"),
-                ));
-            }
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let threads = positive(name, "threads", config.threads, cpus)?;
-            let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
-            let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
-            let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
-                err(
-                    e.to_string(),
-                    &format!(
-                        "run `{}` to install it, or set `binary:` (or {}) to its path",
-                        install::SETUP_SCRIPT,
-                        super::discover::LLAMA_SERVER_ENV
-                    ),
-                )
-            })?;
-            if client.model.is_none() {
-                let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned());
-                client.model = Some(stem.unwrap_or_else(|| "llamacpp".into()));
+            let target = managed(name, config, parallel, env)?;
+            if let Target::Managed { server, .. } = &target {
+                if client.model.is_none() {
+                    let stem = server.model.file_stem();
+                    let stem = stem.map(|s| s.to_string_lossy().into_owned());
+                    client.model = Some(stem.unwrap_or_else(|| "llamacpp".into()));
+                }
             }
             client.base_url = Some("http://127.0.0.1:1/v1".into());
-            Target::Managed {
-                server: ServerSettings {
-                    binary,
-                    model,
-                    ctx_size,
-                    parallel,
-                    threads,
-                    embeddings: config.embeddings.unwrap_or(false),
-                },
-                startup_timeout,
-            }
+            target
         };
         // Everything the HTTP client checks (timeout, concurrency, URL, key) fails now.
         OpenAiProvider::with_endpoint(name, &client, &shared, mode.endpoint())?;
@@ -231,6 +204,48 @@ impl Settings {
             shared,
         })
     }
+}
+
+/// The server prompteval starts for provider `name`, with `parallel` slots.
+fn managed(
+    name: &str,
+    config: &LlamaCppSettings,
+    parallel: usize,
+    env: &LookupEnv,
+) -> Result<Target, ProviderConfigError> {
+    let err = |message: String, hint: String| ProviderConfigError::new(name, message, Some(hint));
+    let ctx_size = config.ctx_size.unwrap_or(DEFAULT_CTX_SIZE);
+    if ctx_size == 0 {
+        return Err(err(
+            "`ctx_size` must be at least 1".into(),
+            format!("remove `ctx_size` to use the default of {DEFAULT_CTX_SIZE} tokens"),
+        ));
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = positive(name, "threads", config.threads, cpus)?;
+    let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
+    let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
+    let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
+        err(
+            e.to_string(),
+            format!(
+                "run `{}` to install it, or set `binary:` (or {}) to its path",
+                install::SETUP_SCRIPT,
+                super::discover::LLAMA_SERVER_ENV
+            ),
+        )
+    })?;
+    Ok(Target::Managed {
+        server: ServerSettings {
+            binary,
+            model,
+            ctx_size,
+            parallel,
+            threads,
+            embeddings: config.embeddings.unwrap_or(false),
+        },
+        startup_timeout,
+    })
 }
 
 fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
