@@ -54,7 +54,7 @@ pub struct ProviderResponse {
     pub latency_ms: f64,
     /// Attempts made (1 when the first succeeded; 0 when served from the response cache).
     pub attempts: u32,
-    /// Whether the response cache served it ([`CachedProvider`] sets it; no request was
+    /// Whether the response cache served it ([`super::CachedProvider`] sets it; no request was
     /// made).
     pub cached: bool,
 }
@@ -86,7 +86,7 @@ pub trait Provider: Send + Sync {
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64>;
 
     /// Gets ready for requests: a local provider starts (or joins) its server here. A run
-    /// calls it once per provider before the first request; [`build`] and validation never
+    /// calls it once per provider before the first request; [`super::build`] and validation never
     /// do. Remote providers have nothing to start.
     ///
     /// Await it on the thread that drives the run (the `block_on` thread): a server's

@@ -134,6 +134,20 @@ impl LlamaCppProvider {
     }
 }
 
+impl LlamaCppProvider {
+    /// The error of a request made before [`Provider::start`].
+    fn not_started(&self) -> ProviderError {
+        ProviderError {
+            message: format!(
+                "provider `{}` was not started before its first request",
+                self.name
+            ),
+            status: None,
+            attempts: 0,
+        }
+    }
+}
+
 impl Provider for LlamaCppProvider {
     fn complete(
         &self,
@@ -141,14 +155,7 @@ impl Provider for LlamaCppProvider {
     ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
         match self.state.get() {
             Some(ready) => ready.client.complete(request),
-            None => Box::pin(std::future::ready(Err(ProviderError {
-                message: format!(
-                    "provider `{}` was not started before its first request",
-                    self.name
-                ),
-                status: None,
-                attempts: 0,
-            }))),
+            None => Box::pin(std::future::ready(Err(self.not_started()))),
         }
     }
 
@@ -170,14 +177,7 @@ impl Provider for LlamaCppProvider {
     fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
         match self.state.get() {
             Some(ready) => ready.client.embed(texts),
-            None => Box::pin(std::future::ready(Err(ProviderError {
-                message: format!(
-                    "provider `{}` was not started before its first request",
-                    self.name
-                ),
-                status: None,
-                attempts: 0,
-            }))),
+            None => Box::pin(std::future::ready(Err(self.not_started()))),
         }
     }
 }

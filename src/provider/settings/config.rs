@@ -21,9 +21,8 @@ pub struct Price {
 /// A provider's settings: `kind` and its own settings, and the settings every kind shares.
 ///
 /// Written (in `run.json`, in the cache key) as one mapping: `kind`, then every setting
-/// that is set, in the order of [`super::ser::FIELD_ORDER`]. Read with located errors: a
-/// key that is not a setting of the kind is an error naming the kind's keys (see
-/// [`super::de`]).
+/// that is set, in the order `run.json` has always had them. Read with located errors: a
+/// key that is not a setting of the kind is an error naming the kind's keys.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProviderConfig {
     /// The kind and its own settings.
