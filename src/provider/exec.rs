@@ -13,8 +13,8 @@ use super::http::ResponsePath;
 use super::remote::transport::{one_line, truncate};
 use super::remote::{messages_json, Api, Remote};
 use super::{
-    is_program_path, missing, AttemptFailure, BoxFuture, Common, CommonSettings, Completion,
-    FailureClass, Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
+    is_program_path, missing, AttemptFailure, Common, CommonSettings, Completion, FailureClass,
+    Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 
@@ -163,11 +163,8 @@ impl Api for Command {
         .to_string())
     }
 
-    fn attempt<'a>(
-        &'a self,
-        input: &'a String,
-    ) -> BoxFuture<'a, Result<Completion, AttemptFailure>> {
-        Box::pin(self.run(input))
+    async fn attempt<'a>(&'a self, input: &'a String) -> Result<Completion, AttemptFailure> {
+        self.run(input).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! limiter and the retry loop, with the provider's default params and price.
 
 use std::fmt;
+use std::future::Future;
 
 use reqwest::{RequestBuilder, StatusCode};
 
@@ -50,7 +51,7 @@ pub trait Api: fmt::Debug + Send + Sync + 'static {
     fn attempt<'a>(
         &'a self,
         body: &'a Self::Body,
-    ) -> BoxFuture<'a, Result<Completion, AttemptFailure>>;
+    ) -> impl Future<Output = Result<Completion, AttemptFailure>> + Send + 'a;
 
     /// Embeds `texts`, one vector per text in order, retrying with `retries`. APIs without
     /// an embeddings endpoint keep this default, which fails.
@@ -112,16 +113,11 @@ impl<T: HttpApi> Api for T {
         self.body(request, defaults)
     }
 
-    fn attempt<'a>(
-        &'a self,
-        body: &'a Self::Body,
-    ) -> BoxFuture<'a, Result<Completion, AttemptFailure>> {
-        Box::pin(async move {
-            let transport = self.transport();
-            let request = self.request(transport.client(), body);
-            let (status, bytes) = transport.send_classified(request, T::classify).await?;
-            self.parse(status, &bytes, body)
-        })
+    async fn attempt<'a>(&'a self, body: &'a Self::Body) -> Result<Completion, AttemptFailure> {
+        let transport = self.transport();
+        let request = self.request(transport.client(), body);
+        let (status, bytes) = transport.send_classified(request, T::classify).await?;
+        self.parse(status, &bytes, body)
     }
 
     fn embed<'a>(
@@ -146,7 +142,7 @@ impl Retries<'_> {
     pub async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, AttemptFailure>>,
+        Fut: Future<Output = Result<T, AttemptFailure>>,
     {
         let (answer, _) =
             retry_attempts(self.limiter, self.policy, None, 1, |_: &T| None, attempt).await?;
