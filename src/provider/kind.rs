@@ -51,7 +51,7 @@ impl KindInfo {
 /// The settings type of a kind: what `kind: NAME` takes besides the shared settings, and
 /// how it builds a provider. Its derived `Deserialize` names the keys the kind takes.
 pub trait ProviderKind:
-    Serialize + DeserializeOwned + Clone + std::fmt::Debug + Default + PartialEq + Send + Sync
+    Serialize + DeserializeOwned + Clone + std::fmt::Debug + PartialEq + Send + Sync
 {
     /// The kind's own settings that cannot change an answer, left out of the cache key
     /// (besides [`CommonSettings::NOT_IN_KEY`]).
