@@ -206,24 +206,9 @@ impl Project {
 }
 
 /// Makes a provider's file settings absolute, since building a provider does not know the
-/// root: `model_path` always, `binary` when it is a path rather than a bare name looked up
-/// on `PATH`. See [`resolve_user_path`].
+/// root (see [`ProviderConfig::resolve_paths`] and [`resolve_user_path`]).
 pub fn resolve_provider_paths(provider: &mut ProviderConfig, root: &Path, home: Option<&Path>) {
-    if let Some(model) = &provider.model_path {
-        provider.model_path = Some(resolve_user_path(model, root, home));
-    }
-    if let Some(binary) = &provider.binary {
-        if binary.components().count() > 1 || binary.starts_with("~") {
-            provider.binary = Some(resolve_user_path(binary, root, home));
-        }
-    }
-    // `exec`: a program given as a path (not a bare name), like `binary`.
-    if let Some(program) = provider.command.as_mut().and_then(|c| c.first_mut()) {
-        let path = Path::new(program.as_str());
-        if path.components().count() > 1 || path.starts_with("~") {
-            *program = resolve_user_path(path, root, home).display().to_string();
-        }
-    }
+    provider.resolve_paths(&|path| resolve_user_path(path, root, home));
 }
 
 /// A path from the user's config: `~/x` is under `home` (kept as written when there is no
@@ -254,7 +239,7 @@ mod tests {
         let (project, warnings) = Project::discover(&dir.path().join("evals/sub")).unwrap();
         assert!(warnings.is_empty());
         assert_eq!(project.root, dir.path());
-        assert_eq!(project.config.providers["fast"].kind, "echo");
+        assert_eq!(project.config.providers["fast"].kind_name(), "echo");
     }
 
     #[test]
@@ -290,10 +275,14 @@ mod tests {
         )
         .unwrap();
         let (project, _) = Project::load(dir.path()).unwrap();
-        let local = &project.config.providers["local"];
+        let llamacpp = |name: &str| match &project.config.providers[name].kind {
+            crate::provider::KindSettings::LlamaCpp(settings) => settings.clone(),
+            other => panic!("{other:?}"),
+        };
+        let local = llamacpp("local");
         assert_eq!(local.model_path, Some(dir.path().join("models/m.gguf")));
         assert_eq!(local.binary, Some(dir.path().join("bin/llama-server")));
-        let path = &project.config.providers["path"];
+        let path = llamacpp("path");
         assert_eq!(path.binary, Some(PathBuf::from("llama-server")));
         assert_eq!(path.model_path, None);
     }
@@ -303,13 +292,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(CONFIG_FILE),
-            "providers:\n  fast:\n    kind: echo\n    modle: x\n",
+            "providers:\n  fast:\n    kind: echo\ndefaults:\n  concurency: 4\n",
         )
         .unwrap();
         let (_, warnings) = Project::load(dir.path()).unwrap();
         assert_eq!(
             warnings[0].to_string(),
-            "prompteval.yaml:4: unknown key `providers.fast.modle` ignored"
+            "prompteval.yaml:5: unknown key `defaults.concurency` ignored"
+        );
+    }
+
+    #[test]
+    fn a_key_the_providers_kind_does_not_take_is_an_error_at_that_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "providers:\n  fast:\n    kind: openai\n    modle: x\n",
+        )
+        .unwrap();
+        let err = Project::load(dir.path()).unwrap_err();
+        let ProjectError::Config(err) = err else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            err.to_string(),
+            "prompteval.yaml:4:12: at `providers.fast.modle`: unknown key `modle` for kind `openai` (did you mean `model`?). Choose from: model, base_url, api_key_env, concurrency, timeout, max_retries, params, price, rpm, tpm"
         );
     }
 }

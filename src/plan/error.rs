@@ -154,12 +154,13 @@ impl SpecError {
             SpecError::BadReference { .. } => None,
             SpecError::Unresolved { source, .. } => source.hint(),
             SpecError::UnknownModel { configured, .. } => Some(format!(
-                "use a provider from prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL, anthropic:MODEL, ollama:MODEL",
+                "use a provider from prompteval.yaml ({}) or an inline id: {}",
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {
                     configured.join(", ")
-                }
+                },
+                crate::provider::inline_forms()
             )),
             SpecError::Empty { what, .. } => Some(format!("list at least one under `{what}:`")),
             SpecError::MissingVariable { columns, row, .. } => Some(format!(
@@ -179,12 +180,13 @@ impl SpecError {
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
-                "choose from the providers in prompteval.yaml ({}) or an inline id: echo, llamacpp, openai:MODEL",
+                "choose from the providers in prompteval.yaml ({}) or an inline id: {}",
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {
                     configured.join(", ")
-                }
+                },
+                crate::provider::inline_forms()
             )),
             SpecError::NoScorerModel { key, .. } => Some(format!(
                 "set `{key}: <provider>` in the eval file, under `defaults:` in prompteval.yaml, or on the assertion"

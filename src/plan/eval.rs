@@ -613,7 +613,7 @@ fn params(prompts: &[PlannedPrompt], model_configs: &[ProviderConfig]) -> Vec<Ve
             model_configs
                 .iter()
                 .map(|c| {
-                    let mut merged = c.params.clone();
+                    let mut merged = c.common.params.clone();
                     for (k, v) in &p.version.params {
                         merged.insert(k.clone(), v.clone());
                     }

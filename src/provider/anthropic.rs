@@ -1,18 +1,17 @@
 //! The `anthropic` provider: Anthropic's Messages API (`POST {base}/v1/messages`), with its
 //! system prompt, required `max_tokens`, usage and error shapes.
 
-use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::HeaderValue;
-use reqwest::Url;
-use serde::Deserialize;
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
 
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
-use super::transport::{api_key, parse_http_url, Secret, Transport};
+use super::remote::transport::{api_key, error_detail, parse_http_url, Transport};
+use super::remote::{HttpApi, Remote};
 use super::{
-    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
-    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    required_model, AttemptFailure, Common, CommonSettings, Completion, FailureClass, Provider,
+    ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::{Message, Role};
@@ -28,6 +27,35 @@ pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u64 = 1024;
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
 
+/// `kind: anthropic`: Anthropic's Messages API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnthropicSettings {
+    /// The model id sent to the API (`claude-3-5-haiku-latest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API root (`/v1/messages` is added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+impl ProviderKind for AnthropicSettings {
+    const NOT_IN_KEY: &'static [&'static str] = &["api_key_env"];
+
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(AnthropicProvider::new(name, self, common)?))
+    }
+}
+
+/// A provider of Anthropic's Messages API.
+pub type AnthropicProvider = Remote<Anthropic>;
+
 /// Anthropic's Messages API.
 ///
 /// The request maps the rendered prompt the way the API expects: system messages go to the
@@ -36,31 +64,12 @@ const DEFAULT_CONCURRENCY: usize = 4;
 /// a plain-text prompt is one user message. `max_tokens` comes from the params or defaults
 /// to [`DEFAULT_ANTHROPIC_MAX_TOKENS`]; `stop` is sent as `stop_sequences`; `seed`, which
 /// the API does not accept, is dropped; other params are passed through.
-pub struct AnthropicProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Anthropic {
     model: String,
     url: Url,
-    key: Option<Secret>,
     auth: Option<HeaderValue>,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for AnthropicProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("url", &self.url.as_str())
-            .field("key", &self.key)
-            .field("timeout", &self.transport.timeout())
-            .field("policy", &self.policy)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl AnthropicProvider {
@@ -70,9 +79,19 @@ impl AnthropicProvider {
     /// The key variable is `api_key_env`; for the default URL it defaults to
     /// `ANTHROPIC_API_KEY`. A custom `base_url` without `api_key_env` sends no key (a local
     /// proxy that adds its own).
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        let model = required_model(name, config, "claude-3-5-haiku-latest")?;
+    pub fn new(
+        name: &str,
+        config: &AnthropicSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let model = config.model.as_deref();
+        let who = Subject {
+            name,
+            kind: "anthropic",
+            model,
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, "anthropic", model, "claude-3-5-haiku-latest")?;
         let base_text = config
             .base_url
             .as_deref()
@@ -98,29 +117,20 @@ impl AnthropicProvider {
         let default_var =
             (base_text == DEFAULT_ANTHROPIC_BASE_URL).then_some(DEFAULT_ANTHROPIC_KEY_ENV);
         let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "")?;
-        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
-        Ok(AnthropicProvider {
-            name: name.to_string(),
+        let transport = Transport::new(name, &url, common.timeout, key.into_iter().collect())?;
+        let api = Anthropic {
             model,
             url,
-            key,
             auth,
             transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+        };
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
+}
 
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The request body (see [`AnthropicProvider`]).
-    fn body(&self, request: &ProviderRequest) -> serde_json::Value {
+impl Anthropic {
+    /// The request body as a JSON value (see [`Anthropic`]).
+    fn body_json(&self, request: &ProviderRequest, defaults: &Params) -> serde_json::Value {
         let (system, messages) = split_messages(request.prompt.to_messages());
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
@@ -133,7 +143,7 @@ impl AnthropicProvider {
             .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
             .collect();
         body.insert("messages".into(), serde_json::Value::Array(messages));
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             match key.as_str() {
                 "model" | "messages" | "system" | "prompt" | "seed" => {}
                 "stop" => {
@@ -150,38 +160,45 @@ impl AnthropicProvider {
         }
         serde_json::Value::Object(body)
     }
+}
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let body = self.body(&request).to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(&body),
-        )
-        .await
+impl HttpApi for Anthropic {
+    type Body = String;
+
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
+        Ok(self.body_json(request, defaults).to_string())
     }
 
-    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
-        let mut request = self
-            .transport
-            .client()
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn request(&self, client: &reqwest::Client, body: &String) -> reqwest::RequestBuilder {
+        let request = client
             .post(self.url.clone())
             .header("anthropic-version", ANTHROPIC_VERSION)
-            .body(body.to_string());
-        if let Some(auth) = &self.auth {
-            request = request.header("x-api-key", auth.clone());
+            .body(body.clone());
+        match &self.auth {
+            Some(auth) => request.header("x-api-key", auth.clone()),
+            None => request,
         }
-        let (status, bytes) = self
-            .transport
-            .send_classified(request, classify_error)
-            .await?;
-        let parsed: MessagesResponse = self.transport.parse_json(status, &bytes)?;
+    }
+
+    fn classify(status: u16, body: &[u8]) -> Option<FailureClass> {
+        classify_error(status, body)
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        _body: &String,
+    ) -> Result<Completion, AttemptFailure> {
+        let parsed: MessagesResponse = self.transport.parse_json(status, bytes)?;
         if parsed.kind.as_deref() == Some("error") {
             // An error shape with a success status: classify it like any other.
-            let class = classify_error(status.as_u16(), &bytes).unwrap_or(FailureClass::Fatal);
-            let detail = super::transport::error_detail(&bytes).unwrap_or_default();
+            let class = classify_error(status.as_u16(), bytes).unwrap_or(FailureClass::Fatal);
+            let detail = error_detail(bytes).unwrap_or_default();
             return Err(AttemptFailure {
                 message: format!("error response: {}", self.transport.scrub(&detail)),
                 status: Some(status.as_u16()),
@@ -207,23 +224,6 @@ impl AnthropicProvider {
             tokens_in: usage.input_tokens,
             tokens_out: usage.output_tokens,
         })
-    }
-}
-
-impl Provider for AnthropicProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
     }
 }
 
@@ -296,16 +296,17 @@ struct Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::template::message::RenderedPrompt;
     use serde_json::json;
 
-    fn config(base_url: Option<&str>) -> ProviderConfig {
-        ProviderConfig {
-            kind: "anthropic".into(),
+    fn new(base_url: Option<&str>) -> Result<AnthropicProvider, ProviderConfigError> {
+        let settings = AnthropicSettings {
             model: Some("claude-3-5-haiku-20241022".into()),
             base_url: base_url.map(Into::into),
             ..Default::default()
-        }
+        };
+        AnthropicProvider::new("claude", &settings, &CommonSettings::default())
     }
 
     fn msg(role: Role, content: &str) -> Message {
@@ -351,16 +352,19 @@ mod tests {
 
     #[test]
     fn body_has_default_max_tokens_and_maps_params() {
-        let p = AnthropicProvider::new("claude", &config(Some("http://127.0.0.1:1"))).unwrap();
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
         let mut params = Params::new();
         params.insert("temperature".into(), json!(0));
         params.insert("stop".into(), json!("\n"));
         params.insert("seed".into(), json!(7));
-        let body = p.body(&request(
-            RenderedPrompt::Chat(vec![msg(Role::System, "S"), msg(Role::User, "U")]),
-            params,
-        ));
+        let body = p.api().body_json(
+            &request(
+                RenderedPrompt::Chat(vec![msg(Role::System, "S"), msg(Role::User, "U")]),
+                params,
+            ),
+            p.params(),
+        );
         assert_eq!(
             body,
             json!({
@@ -374,15 +378,18 @@ mod tests {
         );
         let mut params = Params::new();
         params.insert("max_tokens".into(), json!(5));
-        let body = p.body(&request(RenderedPrompt::Text("hi".into()), params));
+        let body = p.api().body_json(
+            &request(RenderedPrompt::Text("hi".into()), params),
+            p.params(),
+        );
         assert_eq!(body["max_tokens"], json!(5));
         assert!(body.get("system").is_none());
     }
 
     #[test]
     fn base_url_ending_in_v1_is_accepted() {
-        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1/v1/"))).unwrap();
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/messages");
+        let p = new(Some("http://127.0.0.1:1/v1/")).unwrap();
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/messages");
     }
 
     #[test]
@@ -390,13 +397,13 @@ mod tests {
         if std::env::var_os(DEFAULT_ANTHROPIC_KEY_ENV).is_some() {
             return;
         }
-        let e = AnthropicProvider::new("c", &config(None)).unwrap_err();
+        let e = new(None).unwrap_err();
         assert!(e.message.contains("`ANTHROPIC_API_KEY`"), "{e}");
     }
 
     #[test]
     fn catalog_price_applies_to_dated_ids() {
-        let p = AnthropicProvider::new("c", &config(Some("http://127.0.0.1:1"))).unwrap();
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
         let cost = p.cost(Some(1_000_000), Some(1_000_000)).unwrap();
         assert!((cost - 4.8).abs() < 1e-9, "{cost}");
     }

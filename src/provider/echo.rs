@@ -1,14 +1,31 @@
 //! The `echo` provider: returns the prompt as its output, for free, with no I/O.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    BoxFuture, Common, Provider, ProviderConfig, ProviderConfigError, ProviderError,
-    ProviderRequest, ProviderResponse,
+    BoxFuture, Common, CommonSettings, Provider, ProviderConfigError, ProviderError, ProviderKind,
+    ProviderRequest, ProviderResponse, Subject,
 };
 
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 64;
+
+/// `kind: echo`: nothing besides the shared settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EchoSettings {}
+
+impl ProviderKind for EchoSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(EchoProvider::new(name, common)?))
+    }
+}
 
 /// A provider whose output is the prompt's text ([`crate::template::message::RenderedPrompt::to_text`]).
 /// Token counts are whitespace-separated words. It never fails and costs nothing, which
@@ -19,10 +36,15 @@ pub struct EchoProvider {
 }
 
 impl EchoProvider {
-    /// Builds an echo provider from its settings (only `concurrency` and `timeout` are checked;
-    /// the rest do not apply).
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+    /// Builds an echo provider from the shared settings (all are checked; only
+    /// `concurrency` applies).
+    pub fn new(name: &str, common: &CommonSettings) -> Result<Self, ProviderConfigError> {
+        let who = Subject {
+            name,
+            kind: "echo",
+            model: None,
+        };
+        let common = Common::resolve(who, common, DEFAULT_CONCURRENCY)?;
         Ok(EchoProvider {
             concurrency: common.concurrency,
         })
@@ -46,6 +68,7 @@ impl EchoProvider {
             tokens_out: Some(tokens_out),
             latency_ms: start.elapsed().as_secs_f64() * 1000.0,
             attempts: 1,
+            cached: false,
         }
     }
 }
@@ -87,14 +110,7 @@ mod tests {
     }
 
     fn echo() -> EchoProvider {
-        EchoProvider::new(
-            "echo",
-            &ProviderConfig {
-                kind: "echo".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap()
+        EchoProvider::new("echo", &CommonSettings::default()).unwrap()
     }
 
     #[tokio::test]

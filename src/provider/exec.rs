@@ -1,26 +1,67 @@
 //! The `exec` provider: runs a command per request, the prompt and vars as one JSON object
 //! on its stdin, the output from its stdout.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 use super::http::ResponsePath;
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion, FailureClass};
-use super::transport::{one_line, truncate};
+use super::remote::transport::{one_line, truncate};
+use super::remote::{messages_json, Api, Remote};
 use super::{
-    missing, price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    is_program_path, missing, AttemptFailure, Common, CommonSettings, Completion, FailureClass,
+    Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
+use crate::registry::Params;
 
 /// Requests (processes) at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
 /// How much of stderr an error quotes (its end, where the reason usually is).
 const STDERR_TAIL_CHARS: usize = 300;
+
+/// `kind: exec`: a command run once per request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecSettings {
+    /// Where the output is in stdout parsed as JSON (else stdout is the output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Where the prompt token count is in stdout parsed as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<String>,
+    /// Where the completion token count is in stdout parsed as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<String>,
+    /// The program and its arguments, run once per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+}
+
+impl ProviderKind for ExecSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(ExecProvider::new(name, self, common)?))
+    }
+
+    /// A program given as a path (not a bare name) is resolved against the project.
+    fn resolve_paths(&mut self, resolve: &dyn Fn(&Path) -> PathBuf) {
+        if let Some(program) = self.command.as_mut().and_then(|c| c.first_mut()) {
+            let path = Path::new(program.as_str());
+            if is_program_path(path) {
+                *program = resolve(path).display().to_string();
+            }
+        }
+    }
+}
+
+/// A provider that runs a command per request.
+pub type ExecProvider = Remote<Command>;
 
 /// A command run once per request.
 ///
@@ -33,38 +74,31 @@ const STDERR_TAIL_CHARS: usize = 300;
 ///
 /// Commands are not retried unless `max_retries` is set: a command may not be safe to run
 /// twice, and a failing script usually fails the same way again.
-pub struct ExecProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Command {
     program: PathBuf,
     args: Vec<String>,
     output: Option<ResponsePath>,
     tokens_in: Option<ResponsePath>,
     tokens_out: Option<ResponsePath>,
     timeout: Duration,
-    policy: RetryPolicy,
-    params: crate::registry::Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for ExecProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExecProvider")
-            .field("name", &self.name)
-            .field("program", &self.program)
-            .field("args", &self.args)
-            .field("timeout", &self.timeout)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl ExecProvider {
     /// Builds the provider named `name`: checks that `command` names a program that exists
     /// (a path, or a name found on `PATH`) and the optional response paths.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let mut common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        if config.max_retries.is_none() {
+    pub fn new(
+        name: &str,
+        config: &ExecSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let who = Subject {
+            name,
+            kind: "exec",
+            model: None,
+        };
+        let mut common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        if shared.max_retries.is_none() {
             common.policy.max_retries = 0;
         }
         let command = config
@@ -99,59 +133,69 @@ impl ExecProvider {
                 })
                 .transpose()
         };
-        Ok(ExecProvider {
-            name: name.to_string(),
+        let api = Command {
             program,
             args: command[1..].to_vec(),
             output: path("output", &config.output)?,
             tokens_in: path("tokens_in", &config.tokens_in)?,
             tokens_out: path("tokens_out", &config.tokens_out)?,
             timeout: common.timeout,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+        };
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
+}
 
-    /// The retry policy in use.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.policy
-    }
+impl Api for Command {
+    /// The JSON on the command's stdin.
+    type Body = String;
 
-    fn stdin(&self, request: &ProviderRequest) -> String {
-        let mut params = self.params.clone();
+    fn prepare(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
+        let mut params = defaults.clone();
         for (k, v) in request.params.iter() {
             params.insert(k.clone(), v.clone());
         }
-        let messages: Vec<serde_json::Value> = request
-            .prompt
-            .to_messages()
-            .into_iter()
-            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
-        serde_json::json!({
+        Ok(serde_json::json!({
             "prompt": request.prompt.to_text(),
-            "messages": messages,
+            "messages": messages_json(request),
             "vars": serde_json::Value::Object((*request.vars).clone()),
             "params": params,
         })
-        .to_string()
+        .to_string())
     }
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let input = self.stdin(&request);
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(input.len()),
-            || self.attempt(&input),
-        )
-        .await
+    async fn attempt<'a>(&'a self, input: &'a String) -> Result<Completion, AttemptFailure> {
+        self.run(input).await
+    }
+}
+
+impl Command {
+    /// Runs the command once with `input` on its stdin.
+    async fn run(&self, input: &str) -> Result<Completion, AttemptFailure> {
+        let output = self.output_of(input).await?;
+        if !output.status.success() {
+            let status = describe_status(&output.status);
+            let tail = stderr_tail(&output.stderr);
+            let message = match tail {
+                Some(tail) => format!("command {status}: {tail}"),
+                None => format!("command {status} (stderr was empty)"),
+            };
+            return Err(AttemptFailure {
+                message,
+                status: None,
+                class: FailureClass::Transient,
+                retry_after: None,
+            });
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let text = stdout
+            .strip_suffix("\r\n")
+            .or_else(|| stdout.strip_suffix('\n'))
+            .unwrap_or(&stdout);
+        self.read_stdout(text)
     }
 
-    async fn attempt(&self, input: &str) -> Result<Completion, AttemptFailure> {
+    /// The finished process of one run, killed after the timeout.
+    async fn output_of(&self, input: &str) -> Result<std::process::Output, AttemptFailure> {
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::piped())
@@ -172,46 +216,27 @@ impl ExecProvider {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let output = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             // Dropping the future drops the child, which kills it (`kill_on_drop`).
-            Err(_) => {
-                return Err(AttemptFailure {
-                    message: format!(
-                        "command timed out after {} and was killed",
-                        humantime::format_duration(self.timeout)
-                    ),
-                    status: None,
-                    class: FailureClass::Transient,
-                    retry_after: None,
-                })
-            }
-            Ok(Err(err)) => {
-                return Err(AttemptFailure::fatal(
-                    format!("cannot read from `{}`: {err}", self.program.display()),
-                    None,
-                ))
-            }
-            Ok(Ok(output)) => output,
-        };
-        if !output.status.success() {
-            let status = describe_status(&output.status);
-            let tail = stderr_tail(&output.stderr);
-            let message = match tail {
-                Some(tail) => format!("command {status}: {tail}"),
-                None => format!("command {status} (stderr was empty)"),
-            };
-            return Err(AttemptFailure {
-                message,
+            Err(_) => Err(AttemptFailure {
+                message: format!(
+                    "command timed out after {} and was killed",
+                    humantime::format_duration(self.timeout)
+                ),
                 status: None,
                 class: FailureClass::Transient,
                 retry_after: None,
-            });
+            }),
+            Ok(Err(err)) => Err(AttemptFailure::fatal(
+                format!("cannot read from `{}`: {err}", self.program.display()),
+                None,
+            )),
+            Ok(Ok(output)) => Ok(output),
         }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let text = stdout
-            .strip_suffix("\r\n")
-            .or_else(|| stdout.strip_suffix('\n'))
-            .unwrap_or(&stdout);
+    }
+
+    /// The completion in stdout `text`: the text itself, or read at the paths.
+    fn read_stdout(&self, text: &str) -> Result<Completion, AttemptFailure> {
         let Some(path) = &self.output else {
             return Ok(Completion {
                 output: text.to_string(),
@@ -245,23 +270,6 @@ impl ExecProvider {
             tokens_in: count(&self.tokens_in),
             tokens_out: count(&self.tokens_out),
         })
-    }
-}
-
-impl Provider for ExecProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
     }
 }
 
@@ -317,14 +325,28 @@ fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{KindSettings, ProviderConfig};
     use crate::template::message::RenderedPrompt;
     use std::sync::Arc;
 
     fn config(command: &[&str]) -> ProviderConfig {
-        ProviderConfig {
-            kind: "exec".into(),
+        ProviderConfig::new(ExecSettings {
             command: Some(command.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
+        })
+    }
+
+    fn exec(config: &mut ProviderConfig) -> &mut ExecSettings {
+        match &mut config.kind {
+            KindSettings::Exec(settings) => settings,
+            other => panic!("not exec: {other:?}"),
+        }
+    }
+
+    fn new(config: &ProviderConfig) -> Result<ExecProvider, ProviderConfigError> {
+        match &config.kind {
+            KindSettings::Exec(settings) => ExecProvider::new("x", settings, &config.common),
+            other => panic!("not exec: {other:?}"),
         }
     }
 
@@ -340,7 +362,7 @@ mod tests {
     }
 
     fn build(command: &[&str]) -> ExecProvider {
-        ExecProvider::new("x", &config(command)).unwrap()
+        new(&config(command)).unwrap()
     }
 
     #[tokio::test]
@@ -378,14 +400,14 @@ mod tests {
         let pidfile = dir.path().join("pid");
         let mut c = config(&["sh"]);
         // `$0` is the first argument after the script.
-        c.command = Some(vec![
+        exec(&mut c).command = Some(vec![
             "sh".into(),
             "-c".into(),
             "echo $$ > \"$0\"; exec sleep 30".into(),
             pidfile.display().to_string(),
         ]);
-        c.timeout = Some("300ms".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        c.common.timeout = Some("300ms".into());
+        let p = new(&c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
         assert!(
             e.message.starts_with("command timed out after 300ms"),
@@ -415,17 +437,17 @@ mod tests {
             "echo",
             r#"{"result": {"text": "Paris"}, "usage": {"in": 5, "out": 1}}"#,
         ]);
-        c.output = Some("result.text".into());
-        c.tokens_in = Some("/usage/in".into());
-        c.tokens_out = Some("usage.out".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        exec(&mut c).output = Some("result.text".into());
+        exec(&mut c).tokens_in = Some("/usage/in".into());
+        exec(&mut c).tokens_out = Some("usage.out".into());
+        let p = new(&c).unwrap();
         let r = p.complete(request("")).await.unwrap();
         assert_eq!(
             (r.output.as_str(), r.tokens_in, r.tokens_out),
             ("Paris", Some(5), Some(1))
         );
-        c.output = Some("result.missing".into());
-        let p = ExecProvider::new("x", &c).unwrap();
+        exec(&mut c).output = Some("result.missing".into());
+        let p = new(&c).unwrap();
         let e = p.complete(request("")).await.unwrap_err();
         assert!(
             e.message
@@ -437,24 +459,18 @@ mod tests {
 
     #[test]
     fn configuration_errors() {
-        let e = ExecProvider::new("x", &config(&[])).unwrap_err();
+        let e = new(&config(&[])).unwrap_err();
         assert_eq!(e.message, "`command` is required for kind `exec`");
-        let e = ExecProvider::new("x", &config(&["surely-not-a-program-prompteval"])).unwrap_err();
+        let e = new(&config(&["surely-not-a-program-prompteval"])).unwrap_err();
         assert_eq!(
             e.message,
             "`command` program `surely-not-a-program-prompteval` not found"
         );
-        let e = ExecProvider::new("x", &config(&["./nope/model.py"])).unwrap_err();
+        let e = new(&config(&["./nope/model.py"])).unwrap_err();
         assert!(e.hint().unwrap().contains("project root"));
         let mut c = config(&["sh"]);
-        c.max_retries = Some(2);
-        assert_eq!(
-            ExecProvider::new("x", &c)
-                .unwrap()
-                .retry_policy()
-                .max_retries,
-            2
-        );
+        c.common.max_retries = Some(2);
+        assert_eq!(new(&c).unwrap().retry_policy().max_retries, 2);
     }
 
     #[test]

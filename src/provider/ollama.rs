@@ -1,17 +1,16 @@
 //! The `ollama` provider: Ollama's native API, `/api/chat` for chat prompts and
 //! `/api/generate` for plain prompts, unstreamed, with its token counts.
 
-use std::fmt;
+use std::sync::Arc;
 
-use reqwest::Url;
-use serde::Deserialize;
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
 
-use super::limiter::{estimate_tokens, Limiter};
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
-use super::transport::{parse_http_url, Transport};
+use super::remote::transport::{parse_http_url, Transport};
+use super::remote::{messages_json, Body, HttpApi, Remote};
 use super::{
-    price_cost, required_model, BoxFuture, Common, Price, Provider, ProviderConfig,
-    ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    required_model, AttemptFailure, Common, CommonSettings, Completion, Provider,
+    ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
@@ -36,6 +35,33 @@ enum Mode {
     Generate,
 }
 
+/// `kind: ollama`: an Ollama server's native API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OllamaSettings {
+    /// The model id (`llama3.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The server's root (`/api` may end it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `auto` (the default), `chat` or `generate`: which endpoint prompts go to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+impl ProviderKind for OllamaSettings {
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(OllamaProvider::new(name, self, common)?))
+    }
+}
+
+/// A provider of an Ollama server's native API.
+pub type OllamaProvider = Remote<Ollama>;
+
 /// An Ollama server.
 ///
 /// Requests are sent with `stream: false`. Params become `options` (`max_tokens` is sent as
@@ -43,36 +69,43 @@ enum Mode {
 /// are), except `format`, `keep_alive`, `raw`, `think`, `system` and `template`, which are
 /// request fields. Tokens are `prompt_eval_count` and `eval_count`; latency is measured by
 /// prompteval's own clock, like every provider.
-pub struct OllamaProvider {
-    name: String,
+#[derive(Debug)]
+pub struct Ollama {
     model: String,
     mode: Mode,
     chat_url: Url,
     generate_url: Url,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
 }
 
-impl fmt::Debug for OllamaProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OllamaProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("mode", &self.mode)
-            .field("url", &self.chat_url.as_str())
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
+/// A request body and the endpoint it goes to.
+pub struct OllamaBody {
+    /// `/api/chat` (else `/api/generate`).
+    chat: bool,
+    json: String,
+}
+
+impl Body for OllamaBody {
+    fn size(&self) -> usize {
+        self.json.len()
     }
 }
 
 impl OllamaProvider {
     /// Builds the provider named `name`: checks the model, URL, mode, timeout and limits.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
-        let model = required_model(name, config, "llama3.2")?;
+    pub fn new(
+        name: &str,
+        config: &OllamaSettings,
+        shared: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        let model = config.model.as_deref();
+        let who = Subject {
+            name,
+            kind: "ollama",
+            model,
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
+        let model = required_model(name, "ollama", model, "llama3.2")?;
         let mode = match config.mode.as_deref().map(str::trim) {
             None | Some("auto") => Mode::Auto,
             Some("chat") => Mode::Chat,
@@ -108,29 +141,18 @@ impl OllamaProvider {
                 )
             })
         };
-        let chat_url = join("api/chat")?;
-        let generate_url = join("api/generate")?;
-        let transport = Transport::new(name, &root, common.timeout, Vec::new())?;
-        Ok(OllamaProvider {
-            name: name.to_string(),
+        let api = Ollama {
             model,
             mode,
-            chat_url,
-            generate_url,
-            transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
+            chat_url: join("api/chat")?,
+            generate_url: join("api/generate")?,
+            transport: Transport::new(name, &root, common.timeout, Vec::new())?,
+        };
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
+}
 
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
+impl Ollama {
     fn uses_chat(&self, prompt: &RenderedPrompt) -> bool {
         match self.mode {
             Mode::Auto => matches!(prompt, RenderedPrompt::Chat(_)),
@@ -140,24 +162,18 @@ impl OllamaProvider {
     }
 
     /// The request body and whether it goes to `/api/chat`.
-    fn body(&self, request: &ProviderRequest) -> (bool, serde_json::Value) {
+    fn body_json(&self, request: &ProviderRequest, defaults: &Params) -> (bool, serde_json::Value) {
         let chat = self.uses_chat(&request.prompt);
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         if chat {
-            let messages = request
-                .prompt
-                .to_messages()
-                .into_iter()
-                .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                .collect();
-            body.insert("messages".into(), serde_json::Value::Array(messages));
+            body.insert("messages".into(), messages_json(request));
         } else {
             body.insert("prompt".into(), request.prompt.to_text().into());
         }
         body.insert("stream".into(), false.into());
         let mut options = serde_json::Map::new();
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             match key.as_str() {
                 "model" | "messages" | "prompt" | "stream" => {}
                 "max_tokens" => {
@@ -183,47 +199,53 @@ impl OllamaProvider {
         }
         (chat, serde_json::Value::Object(body))
     }
+}
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let (chat, body) = self.body(&request);
-        let body = body.to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(chat, &body),
-        )
-        .await
+impl HttpApi for Ollama {
+    type Body = OllamaBody;
+
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<OllamaBody, String> {
+        let (chat, json) = self.body_json(request, defaults);
+        Ok(OllamaBody {
+            chat,
+            json: json.to_string(),
+        })
     }
 
-    async fn attempt(&self, chat: bool, body: &str) -> Result<Completion, AttemptFailure> {
-        let url = if chat {
+    fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    fn request(&self, client: &reqwest::Client, body: &OllamaBody) -> reqwest::RequestBuilder {
+        let url = if body.chat {
             &self.chat_url
         } else {
             &self.generate_url
         };
-        let request = self
-            .transport
-            .client()
-            .post(url.clone())
-            .body(body.to_string());
-        let (status, bytes) = self.transport.send(request).await?;
-        let parsed: OllamaResponse = self.transport.parse_json(status, &bytes)?;
+        client.post(url.clone()).body(body.json.clone())
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        body: &OllamaBody,
+    ) -> Result<Completion, AttemptFailure> {
+        let parsed: OllamaResponse = self.transport.parse_json(status, bytes)?;
         if let Some(error) = parsed.error {
             return Err(AttemptFailure::fatal(
                 format!("server error: {}", self.transport.scrub(&error)),
                 Some(status.as_u16()),
             ));
         }
-        let output = if chat {
+        let output = if body.chat {
             parsed.message.and_then(|m| m.content)
         } else {
             parsed.response
         }
         .ok_or_else(|| {
             AttemptFailure::fatal(
-                if chat {
+                if body.chat {
                     "response had no `message.content`"
                 } else {
                     "response had no `response` text"
@@ -236,23 +258,6 @@ impl OllamaProvider {
             tokens_in: parsed.prompt_eval_count,
             tokens_out: parsed.eval_count,
         })
-    }
-}
-
-impl Provider for OllamaProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
     }
 }
 
@@ -279,16 +284,20 @@ struct OllamaMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::Provider;
     use crate::template::message::{Message, Role};
     use serde_json::json;
 
-    fn config(mode: Option<&str>) -> ProviderConfig {
-        ProviderConfig {
-            kind: "ollama".into(),
+    fn config(mode: Option<&str>) -> OllamaSettings {
+        OllamaSettings {
             model: Some("llama3.2".into()),
             mode: mode.map(Into::into),
             ..Default::default()
         }
+    }
+
+    fn new(config: &OllamaSettings) -> Result<OllamaProvider, ProviderConfigError> {
+        OllamaProvider::new("o", config, &CommonSettings::default())
     }
 
     fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {
@@ -309,10 +318,10 @@ mod tests {
 
     #[test]
     fn plain_prompts_generate_and_chat_prompts_chat() {
-        let p = OllamaProvider::new("o", &config(None)).unwrap();
-        assert_eq!(p.chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
+        let p = new(&config(None)).unwrap();
+        assert_eq!(p.api().chat_url.as_str(), "http://127.0.0.1:11434/api/chat");
         assert_eq!(
-            p.generate_url.as_str(),
+            p.api().generate_url.as_str(),
             "http://127.0.0.1:11434/api/generate"
         );
         let mut params = Params::new();
@@ -321,7 +330,10 @@ mod tests {
         params.insert("seed".into(), json!(1));
         params.insert("stop".into(), json!("\n"));
         params.insert("keep_alive".into(), json!("5m"));
-        let (is_chat, body) = p.body(&request(RenderedPrompt::Text("Q: 1+1?\nA:".into()), params));
+        let (is_chat, body) = p.api().body_json(
+            &request(RenderedPrompt::Text("Q: 1+1?\nA:".into()), params),
+            p.params(),
+        );
         assert!(!is_chat);
         assert_eq!(
             body,
@@ -333,7 +345,9 @@ mod tests {
                 "options": {"num_predict": 8, "temperature": 0, "seed": 1, "stop": ["\n"]},
             })
         );
-        let (is_chat, body) = p.body(&request(chat(), Params::new()));
+        let (is_chat, body) = p
+            .api()
+            .body_json(&request(chat(), Params::new()), p.params());
         assert!(is_chat);
         assert_eq!(
             body,
@@ -343,11 +357,11 @@ mod tests {
 
     #[test]
     fn mode_forces_an_endpoint() {
-        let p = OllamaProvider::new("o", &config(Some("chat"))).unwrap();
-        assert!(p.uses_chat(&RenderedPrompt::Text("x".into())));
-        let p = OllamaProvider::new("o", &config(Some("generate"))).unwrap();
-        assert!(!p.uses_chat(&chat()));
-        let e = OllamaProvider::new("o", &config(Some("stream"))).unwrap_err();
+        let p = new(&config(Some("chat"))).unwrap();
+        assert!(p.api().uses_chat(&RenderedPrompt::Text("x".into())));
+        let p = new(&config(Some("generate"))).unwrap();
+        assert!(!p.api().uses_chat(&chat()));
+        let e = new(&config(Some("stream"))).unwrap_err();
         assert_eq!(
             e.message,
             "unknown `mode` `stream` for kind `ollama`. Choose from: auto, chat, generate"
@@ -358,17 +372,14 @@ mod tests {
     fn base_url_may_end_in_api() {
         let mut c = config(None);
         c.base_url = Some("http://localhost:9999/api/".into());
-        let p = OllamaProvider::new("o", &c).unwrap();
-        assert_eq!(p.chat_url.as_str(), "http://localhost:9999/api/chat");
+        let p = new(&c).unwrap();
+        assert_eq!(p.api().chat_url.as_str(), "http://localhost:9999/api/chat");
     }
 
     #[test]
     fn local_models_have_no_catalog_price() {
         let mut c = config(None);
         c.model = Some("gpt-4o".into());
-        assert_eq!(
-            OllamaProvider::new("o", &c).unwrap().cost(Some(1), Some(1)),
-            None
-        );
+        assert_eq!(new(&c).unwrap().cost(Some(1), Some(1)), None);
     }
 }

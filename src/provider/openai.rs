@@ -2,19 +2,17 @@
 //! over HTTP (OpenAI itself, llama.cpp's `llama-server`, vLLM, Ollama…), with retries and a
 //! concurrency limit.
 
-use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
-use reqwest::Url;
-use serde::Deserialize;
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Serialize};
 
-use super::limiter::estimate_tokens;
-use super::limiter::Limiter;
-use super::retry::{run_with_retries_estimated, AttemptFailure, Completion};
-use super::transport::{api_key, parse_http_url, Secret, Transport};
+use super::remote::transport::{api_key, parse_http_url, Transport};
+use super::remote::{messages_json, HttpApi, Remote, Retries};
 use super::{
-    price_cost, BoxFuture, Common, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse, RetryPolicy,
+    AttemptFailure, BoxFuture, Common, CommonSettings, Completion, Provider, ProviderConfigError,
+    ProviderError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 
@@ -26,6 +24,32 @@ pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_OPENAI_KEY_ENV: &str = "OPENAI_API_KEY";
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
+
+/// `kind: openai`: an OpenAI-compatible API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenAiSettings {
+    /// The model id sent to the API (`gpt-4o-mini`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The API base URL, up to and including `/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The name of the environment variable holding the API key (never the key itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+}
+
+impl ProviderKind for OpenAiSettings {
+    const NOT_IN_KEY: &'static [&'static str] = &["api_key_env"];
+
+    fn build(
+        &self,
+        name: &str,
+        common: &CommonSettings,
+    ) -> Result<Arc<dyn Provider>, ProviderConfigError> {
+        Ok(Arc::new(OpenAiProvider::new(name, self, common)?))
+    }
+}
 
 /// Which OpenAI-compatible endpoint requests go to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,40 +72,19 @@ impl Endpoint {
     }
 }
 
+/// A provider of OpenAI-compatible chat (or text) completions.
+pub type OpenAiProvider = Remote<OpenAi>;
+
 /// An OpenAI-compatible chat completions endpoint (or, built with
-/// [`OpenAiProvider::with_endpoint`], a text completions endpoint).
-///
-/// The concurrency limit is held here, by a semaphore acquired in
-/// [`Provider::complete`] for the whole request (backoff waits included, so a provider
-/// that is being rate limited does not start new requests while it waits): callers may
-/// issue as many requests as they like. One HTTP client is shared by all requests, so
-/// connections are pooled.
-pub struct OpenAiProvider {
-    name: String,
+/// [`OpenAiProvider::with_endpoint`], a text completions endpoint). One HTTP client is
+/// shared by all requests, so connections are pooled.
+#[derive(Debug)]
+pub struct OpenAi {
     model: String,
     endpoint: Endpoint,
     url: Url,
-    key: Option<Secret>,
     auth: Option<HeaderValue>,
     transport: Transport,
-    policy: RetryPolicy,
-    params: Params,
-    price: Option<Price>,
-    limiter: Limiter,
-}
-
-impl fmt::Debug for OpenAiProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiProvider")
-            .field("name", &self.name)
-            .field("model", &self.model)
-            .field("url", &self.url.as_str())
-            .field("key", &self.key)
-            .field("timeout", &self.transport.timeout())
-            .field("policy", &self.policy)
-            .field("concurrency", &self.limiter.limit())
-            .finish_non_exhaustive()
-    }
 }
 
 impl OpenAiProvider {
@@ -91,18 +94,28 @@ impl OpenAiProvider {
     /// The key variable is `api_key_env`; for the default OpenAI URL it defaults to
     /// `OPENAI_API_KEY`. A custom `base_url` without `api_key_env` sends no
     /// `Authorization` header (local servers need none).
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        Self::with_endpoint(name, config, Endpoint::Chat)
+    pub fn new(
+        name: &str,
+        config: &OpenAiSettings,
+        common: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        Self::with_endpoint(name, config, common, Endpoint::Chat)
     }
 
     /// Builds the provider named `name` like [`OpenAiProvider::new`], sending requests to
     /// `endpoint`.
     pub fn with_endpoint(
         name: &str,
-        config: &ProviderConfig,
+        config: &OpenAiSettings,
+        shared: &CommonSettings,
         endpoint: Endpoint,
     ) -> Result<Self, ProviderConfigError> {
-        let common = Common::resolve(name, config, DEFAULT_CONCURRENCY)?;
+        let who = Subject {
+            name,
+            kind: "openai",
+            model: config.model.as_deref(),
+        };
+        let common = Common::resolve(who, shared, DEFAULT_CONCURRENCY)?;
         let model = match config.model.as_deref().map(str::trim) {
             Some(model) if !model.is_empty() => model.to_string(),
             _ => {
@@ -126,92 +139,76 @@ impl OpenAiProvider {
         let url = parse_base_url(name, base_text, endpoint)?;
         let default_var = (base_text == DEFAULT_OPENAI_BASE_URL).then_some(DEFAULT_OPENAI_KEY_ENV);
         let (key, auth) = api_key(name, config.api_key_env.as_deref(), default_var, "Bearer ")?;
-        let transport = Transport::new(name, &url, common.timeout, key.iter().cloned().collect())?;
-
-        Ok(OpenAiProvider {
-            name: name.to_string(),
+        let transport = Transport::new(name, &url, common.timeout, key.into_iter().collect())?;
+        let api = OpenAi {
             model,
             endpoint,
             url,
-            key,
             auth,
             transport,
-            policy: common.policy,
-            params: config.params.clone(),
-            price: common.price,
-            limiter: common.limiter(),
-        })
-    }
-
-    /// Replaces the retry policy (tests use a base of a few milliseconds).
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// The retry policy in use.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.policy
+        };
+        Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
 
     /// The endpoint requests go to.
     pub fn endpoint(&self) -> Endpoint {
-        self.endpoint
+        self.api().endpoint
     }
+}
+
+impl OpenAi {
+    /// A POST of `body` to `url`, with the API key.
+    fn post(&self, client: &reqwest::Client, url: &Url, body: &str) -> reqwest::RequestBuilder {
+        let request = client.post(url.clone()).body(body.to_string());
+        match &self.auth {
+            Some(auth) => request.header(AUTHORIZATION, auth.clone()),
+            None => request,
+        }
+    }
+}
+
+impl HttpApi for OpenAi {
+    type Body = String;
 
     /// The request body: `model` and `messages` (or `prompt` for [`Endpoint::Completions`]),
     /// then the provider's default params overlaid by the request's params, as top-level
     /// fields. Params named `model`, `messages` or `prompt` are ignored: those come from the
     /// provider and the prompt.
-    fn body(&self, request: &ProviderRequest) -> serde_json::Value {
+    fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         match self.endpoint {
             Endpoint::Chat => {
-                let messages = request
-                    .prompt
-                    .to_messages()
-                    .into_iter()
-                    .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-                    .collect();
-                body.insert("messages".into(), serde_json::Value::Array(messages));
+                body.insert("messages".into(), messages_json(request));
             }
             Endpoint::Completions => {
                 body.insert("prompt".into(), request.prompt.to_text().into());
             }
         }
-        for (key, value) in self.params.iter().chain(request.params.iter()) {
+        for (key, value) in defaults.iter().chain(request.params.iter()) {
             if !matches!(key.as_str(), "model" | "messages" | "prompt") {
                 body.insert(key.clone(), value.clone());
             }
         }
-        serde_json::Value::Object(body)
+        Ok(serde_json::Value::Object(body).to_string())
     }
 
-    async fn run(&self, request: ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let body = self.body(&request).to_string();
-        run_with_retries_estimated(
-            &self.limiter,
-            &self.policy,
-            request.retries.as_ref(),
-            estimate_tokens(body.len()),
-            || self.attempt(&body),
-        )
-        .await
+    fn transport(&self) -> &Transport {
+        &self.transport
     }
 
-    async fn attempt(&self, body: &str) -> Result<Completion, AttemptFailure> {
-        let mut request = self
-            .transport
-            .client()
-            .post(self.url.clone())
-            .body(body.to_string());
-        if let Some(auth) = &self.auth {
-            request = request.header(AUTHORIZATION, auth.clone());
-        }
-        let (status, bytes) = self.transport.send(request).await?;
+    fn request(&self, client: &reqwest::Client, body: &String) -> reqwest::RequestBuilder {
+        self.post(client, &self.url, body)
+    }
+
+    fn parse(
+        &self,
+        status: StatusCode,
+        bytes: &[u8],
+        _body: &String,
+    ) -> Result<Completion, AttemptFailure> {
         let fatal = |message: &str| AttemptFailure::fatal(message, Some(status.as_u16()));
-        let parsed: ChatResponse = self.transport.parse_json(status, &bytes)?;
+        let parsed: ChatResponse = self.transport.parse_json(status, bytes)?;
         let choice = parsed
             .choices
             .into_iter()
@@ -229,26 +226,13 @@ impl OpenAiProvider {
             tokens_out: usage.completion_tokens,
         })
     }
-}
 
-impl Provider for OpenAiProvider {
-    fn complete(
-        &self,
-        request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(self.run(request))
-    }
-
-    fn concurrency(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
-    }
-
-    fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
-        Box::pin(self.run_embed(texts))
+    fn embed<'a>(
+        &'a self,
+        retries: Retries<'a>,
+        texts: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, ProviderError>> {
+        Box::pin(self.run_embed(retries, texts))
     }
 }
 
@@ -296,24 +280,43 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{KindSettings, Price, ProviderConfig};
     use crate::template::message::RenderedPrompt;
+
+    /// The body `p` sends for `request`, parsed.
+    fn body(p: &OpenAiProvider, request: &ProviderRequest) -> serde_json::Value {
+        serde_json::from_str(&p.api().body(request, p.params()).unwrap()).unwrap()
+    }
 
     fn config(
         model: Option<&str>,
         base_url: Option<&str>,
         key_env: Option<&str>,
     ) -> ProviderConfig {
-        ProviderConfig {
-            kind: "openai".into(),
+        ProviderConfig::new(OpenAiSettings {
             model: model.map(Into::into),
             base_url: base_url.map(Into::into),
             api_key_env: key_env.map(Into::into),
-            ..Default::default()
-        }
+        })
+    }
+
+    fn with_endpoint(
+        name: &str,
+        config: &ProviderConfig,
+        endpoint: Endpoint,
+    ) -> Result<OpenAiProvider, ProviderConfigError> {
+        let KindSettings::OpenAi(settings) = &config.kind else {
+            panic!("not openai: {config:?}");
+        };
+        OpenAiProvider::with_endpoint(name, settings, &config.common, endpoint)
+    }
+
+    fn new(name: &str, config: &ProviderConfig) -> Result<OpenAiProvider, ProviderConfigError> {
+        with_endpoint(name, config, Endpoint::Chat)
     }
 
     fn err(config: &ProviderConfig) -> ProviderConfigError {
-        match OpenAiProvider::new("gpt", config) {
+        match new("gpt", config) {
             Ok(p) => panic!("expected an error, built {p:?}"),
             Err(e) => e,
         }
@@ -364,7 +367,7 @@ mod tests {
     #[test]
     fn key_never_in_debug() {
         std::env::set_var("PROMPTEVAL_TEST_DEBUG_KEY", "sk-very-secret-value");
-        let p = OpenAiProvider::new(
+        let p = new(
             "gpt",
             &config(Some("m"), None, Some("PROMPTEVAL_TEST_DEBUG_KEY")),
         )
@@ -373,7 +376,9 @@ mod tests {
         assert!(!debug.contains("sk-very-secret-value"), "{debug}");
         assert!(debug.contains("***"), "{debug}");
         assert_eq!(
-            p.transport.scrub("bad key sk-very-secret-value given"),
+            p.api()
+                .transport
+                .scrub("bad key sk-very-secret-value given"),
             "bad key *** given"
         );
     }
@@ -392,13 +397,16 @@ mod tests {
 
     #[test]
     fn custom_url_without_key_var_sends_no_auth() {
-        let p = OpenAiProvider::new(
+        let p = new(
             "local",
             &config(Some("m"), Some("http://127.0.0.1:8080/v1/"), None),
         )
         .unwrap();
-        assert!(p.auth.is_none());
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:8080/v1/chat/completions");
+        assert!(p.api().auth.is_none());
+        assert_eq!(
+            p.api().url.as_str(),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
     }
 
     #[test]
@@ -415,19 +423,22 @@ mod tests {
     #[test]
     fn body_merges_params_over_defaults() {
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        c.params.insert("temperature".into(), 0.7.into());
-        c.params.insert("max_tokens".into(), 5.into());
-        let p = OpenAiProvider::new("local", &c).unwrap();
+        c.common.params.insert("temperature".into(), 0.7.into());
+        c.common.params.insert("max_tokens".into(), 5.into());
+        let p = new("local", &c).unwrap();
         let mut params = Params::new();
         params.insert("temperature".into(), 0.into());
         params.insert("model".into(), "other".into());
         params.insert("stop".into(), serde_json::json!(["\n"]));
-        let body = p.body(&ProviderRequest {
-            prompt: RenderedPrompt::Text("hi".into()),
-            params,
-            vars: Default::default(),
-            retries: None,
-        });
+        let body = body(
+            &p,
+            &ProviderRequest {
+                prompt: RenderedPrompt::Text("hi".into()),
+                params,
+                vars: Default::default(),
+                retries: None,
+            },
+        );
         assert_eq!(
             body,
             serde_json::json!({
@@ -444,11 +455,11 @@ mod tests {
     fn completions_endpoint_sends_a_plain_prompt() {
         use crate::template::message::{Message, Role};
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        c.params.insert("max_tokens".into(), 5.into());
-        c.params.insert("prompt".into(), "ignored".into());
-        let p = OpenAiProvider::with_endpoint("local", &c, Endpoint::Completions).unwrap();
+        c.common.params.insert("max_tokens".into(), 5.into());
+        c.common.params.insert("prompt".into(), "ignored".into());
+        let p = with_endpoint("local", &c, Endpoint::Completions).unwrap();
         assert_eq!(p.endpoint(), Endpoint::Completions);
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:1/v1/completions");
+        assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/completions");
         let chat = RenderedPrompt::Chat(vec![
             Message {
                 role: Role::System,
@@ -459,12 +470,15 @@ mod tests {
                 content: "Hi".into(),
             },
         ]);
-        let body = p.body(&ProviderRequest {
-            prompt: chat.clone(),
-            params: Params::new(),
-            vars: Default::default(),
-            retries: None,
-        });
+        let body = body(
+            &p,
+            &ProviderRequest {
+                prompt: chat.clone(),
+                params: Params::new(),
+                vars: Default::default(),
+                retries: None,
+            },
+        );
         assert_eq!(
             body,
             serde_json::json!({"model": "m", "prompt": chat.to_text(), "max_tokens": 5})
@@ -474,15 +488,12 @@ mod tests {
     #[test]
     fn cost_uses_price() {
         let mut c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
-        assert_eq!(
-            OpenAiProvider::new("p", &c).unwrap().cost(Some(1), Some(1)),
-            None
-        );
-        c.price = Some(Price {
+        assert_eq!(new("p", &c).unwrap().cost(Some(1), Some(1)), None);
+        c.common.price = Some(Price {
             input: 2.0,
             output: 4.0,
         });
-        let p = OpenAiProvider::new("p", &c).unwrap();
+        let p = new("p", &c).unwrap();
         assert_eq!(p.cost(Some(500_000), Some(250_000)), Some(2.0));
         assert_eq!(p.cost(None, Some(1)), None);
     }

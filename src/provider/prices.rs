@@ -12,9 +12,6 @@ use super::Price;
 /// The catalog's source text.
 const CATALOG_YAML: &str = include_str!("../../data/prices.yaml");
 
-/// The provider kinds the catalog prices; local kinds have no built-in price.
-pub const PRICED_KINDS: &[&str] = &["openai", "anthropic", "http"];
-
 /// The parsed catalog.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,9 +73,10 @@ impl Catalog {
 }
 
 /// The built-in price for a provider of kind `kind` using `model`, when the kind is priced
-/// (see [`PRICED_KINDS`]) and the model is in the catalog.
+/// (its [`KindInfo::priced`](super::KindInfo::priced); local kinds have no built-in price) and
+/// the model is in the catalog.
 pub fn lookup(kind: &str, model: &str) -> Option<Price> {
-    if !PRICED_KINDS.contains(&kind) {
+    if !super::find(kind).is_some_and(|k| k.priced) {
         return None;
     }
     catalog().find(model).map(|found| found.price)

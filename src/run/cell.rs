@@ -73,7 +73,7 @@ pub(crate) async fn run_cell(
     match provider.complete_repeat(request, id.repeat).await {
         Ok(response) => {
             result.latency_ms = response.latency_ms;
-            result.cached = response.attempts == 0;
+            result.cached = response.cached;
             result.tokens_in = response.tokens_in;
             result.tokens_out = response.tokens_out;
             result.cost_usd = provider.cost(response.tokens_in, response.tokens_out);

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
 
 use prompteval::provider::{
-    build, AnthropicProvider, HttpProvider, OllamaProvider, Provider, ProviderConfig,
-    ProviderRequest, RetryNotice,
+    build, AnthropicProvider, AnthropicSettings, CommonSettings, HttpProvider, HttpSettings,
+    OllamaProvider, OllamaSettings, Provider, ProviderConfig, ProviderRequest, RetryNotice,
 };
 use prompteval::template::message::{Message, RenderedPrompt, Role};
 use serde_json::json;
@@ -102,11 +102,12 @@ fn anthropic(server: &ScriptedServer, max_retries: u32) -> AnthropicProvider {
     setup();
     AnthropicProvider::new(
         "claude",
-        &ProviderConfig {
-            kind: "anthropic".into(),
+        &AnthropicSettings {
             model: Some("claude-3-5-haiku-20241022".into()),
             base_url: Some(server.url()),
             api_key_env: Some(KEY_VAR.into()),
+        },
+        &CommonSettings {
             max_retries: Some(max_retries),
             concurrency: Some(8),
             timeout: Some("5s".into()),
@@ -241,10 +242,12 @@ fn ollama(server: &ScriptedServer) -> OllamaProvider {
     setup();
     OllamaProvider::new(
         "llama",
-        &ProviderConfig {
-            kind: "ollama".into(),
+        &OllamaSettings {
             model: Some("llama3.2".into()),
             base_url: Some(server.url()),
+            ..Default::default()
+        },
+        &CommonSettings {
             max_retries: Some(1),
             ..Default::default()
         },
@@ -311,10 +314,9 @@ async fn ollama_errors_carry_the_servers_message() {
 
 // ---------------------------------------------------------------- http
 
-fn http_config(server: &ScriptedServer) -> ProviderConfig {
+fn http(server: &ScriptedServer) -> HttpProvider {
     setup();
-    ProviderConfig {
-        kind: "http".into(),
+    let settings = HttpSettings {
         url: Some(format!("{}/generate", server.url())),
         headers: Some(BTreeMap::from([
             ("Authorization".into(), format!("Bearer ${{{KEY_VAR}}}")),
@@ -329,9 +331,13 @@ fn http_config(server: &ScriptedServer) -> ProviderConfig {
         output: Some("result.choices[0].text".into()),
         tokens_in: Some("/usage/in".into()),
         tokens_out: Some("usage.out".into()),
+        ..Default::default()
+    };
+    let common = CommonSettings {
         max_retries: Some(2),
         ..Default::default()
-    }
+    };
+    HttpProvider::new("custom", &settings, &common).unwrap()
 }
 
 #[tokio::test]
@@ -343,7 +349,7 @@ async fn http_renders_the_body_and_reads_paths() {
                 .to_string(),
         )
     });
-    let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
+    let p = http(&server);
     let r = p.complete(request(chat())).await.unwrap();
     assert_eq!(r.output, "Paris");
     assert_eq!((r.tokens_in, r.tokens_out), (Some(9), Some(1)));
@@ -370,7 +376,7 @@ async fn http_renders_the_body_and_reads_paths() {
 async fn http_missing_output_path_quotes_the_response() {
     let server =
         ScriptedServer::start(|_, _| reply(200, json!({"result": {"text": "x"}}).to_string()));
-    let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
+    let p = http(&server);
     let e = p.complete(request(chat())).await.unwrap_err();
     assert_eq!(
         e.message,
@@ -387,7 +393,7 @@ async fn http_secret_header_echoed_back_is_scrubbed() {
             json!({"detail": format!("token {auth} is not allowed")}).to_string(),
         )
     });
-    let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
+    let p = http(&server);
     let e = p.complete(request(chat())).await.unwrap_err();
     assert!(!e.message.contains(KEY), "{}", e.message);
     assert_eq!(
@@ -406,7 +412,7 @@ async fn http_retries_5xx_and_resets() {
             json!({"result": {"choices": [{"text": "ok"}]}}).to_string(),
         ),
     });
-    let p = HttpProvider::new("custom", &http_config(&server)).unwrap();
+    let p = http(&server);
     let r = p.complete(request(chat())).await.unwrap();
     assert_eq!((r.output.as_str(), r.attempts), ("ok", 3));
     assert_eq!(r.tokens_in, None);

@@ -6,7 +6,8 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use prompteval::provider::{
-    OpenAiProvider, Price, Provider, ProviderConfig, ProviderRequest, RetryNotice, RetryPolicy,
+    CommonSettings, KindSettings, OpenAiProvider, OpenAiSettings, Price, Provider, ProviderConfig,
+    ProviderRequest, RetryNotice, RetryPolicy,
 };
 use prompteval::registry::Params;
 use prompteval::template::message::{Message, RenderedPrompt, Role};
@@ -41,19 +42,35 @@ fn serve(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> ScriptedSer
 
 fn config(server: &ScriptedServer) -> ProviderConfig {
     ProviderConfig {
-        kind: "openai".into(),
-        model: Some("test-model".into()),
-        base_url: Some(format!("{}/v1", server.url())),
-        timeout: Some("5s".into()),
-        max_retries: Some(3),
-        ..ProviderConfig::default()
+        kind: OpenAiSettings {
+            model: Some("test-model".into()),
+            base_url: Some(format!("{}/v1", server.url())),
+            ..OpenAiSettings::default()
+        }
+        .into(),
+        common: CommonSettings {
+            timeout: Some("5s".into()),
+            max_retries: Some(3),
+            ..CommonSettings::default()
+        },
+    }
+}
+
+/// The `openai` settings of `config`.
+fn openai(config: &mut ProviderConfig) -> &mut OpenAiSettings {
+    match &mut config.kind {
+        KindSettings::OpenAi(settings) => settings,
+        other => panic!("not openai: {other:?}"),
     }
 }
 
 /// Builds the provider with a fast backoff (10ms base) so retries cost little time.
 fn provider(config: &ProviderConfig) -> OpenAiProvider {
     set_key();
-    let provider = OpenAiProvider::new("test", config).unwrap();
+    let KindSettings::OpenAi(settings) = &config.kind else {
+        panic!("not openai: {config:?}");
+    };
+    let provider = OpenAiProvider::new("test", settings, &config.common).unwrap();
     let max_retries = provider.retry_policy().max_retries;
     provider.with_retry_policy(RetryPolicy {
         max_retries,
@@ -96,10 +113,10 @@ fn notices(mut rx: tokio::sync::mpsc::UnboundedReceiver<RetryNotice>) -> Vec<Ret
 async fn success_sends_model_messages_params_and_key() {
     let server = serve(|_| ok("Paris"));
     let mut c = config(&server);
-    c.api_key_env = Some(KEY_VAR.into());
-    c.params.insert("temperature".into(), json!(0.2));
-    c.params.insert("max_tokens".into(), json!(100));
-    c.price = Some(Price {
+    openai(&mut c).api_key_env = Some(KEY_VAR.into());
+    c.common.params.insert("temperature".into(), json!(0.2));
+    c.common.params.insert("max_tokens".into(), json!(100));
+    c.common.price = Some(Price {
         input: 1.0,
         output: 2.0,
     });
@@ -183,7 +200,7 @@ async fn missing_usage_leaves_tokens_and_cost_unknown() {
         )
     });
     let mut c = config(&server);
-    c.price = Some(Price {
+    c.common.price = Some(Price {
         input: 1.0,
         output: 1.0,
     });
@@ -256,7 +273,7 @@ async fn server_error_then_success() {
 async fn overloaded_until_retries_run_out() {
     let server = serve(|_| reply(529, json!({"error": {"message": "Overloaded"}}).to_string()));
     let mut c = config(&server);
-    c.max_retries = Some(2);
+    c.common.max_retries = Some(2);
     let (request, rx) = watched("p");
     let err = provider(&c).complete(request).await.unwrap_err();
     assert_eq!(err.message, "HTTP 529: Overloaded (after 3 attempts)");
@@ -295,8 +312,8 @@ async fn bad_request_fails_at_once_with_the_servers_message() {
 async fn timeout_is_retried_then_reported() {
     let server = serve(|_| delayed(ok("late"), Duration::from_secs(3)));
     let mut c = config(&server);
-    c.timeout = Some("200ms".into());
-    c.max_retries = Some(1);
+    c.common.timeout = Some("200ms".into());
+    c.common.max_retries = Some(1);
     let err = provider(&c).complete(text("p")).await.unwrap_err();
     assert_eq!(
         err.message,
@@ -359,7 +376,7 @@ async fn closed_connection_is_retried() {
 async fn always_closed_connection_fails_after_retries() {
     let server = serve(|_| Reply::Close);
     let mut c = config(&server);
-    c.max_retries = Some(2);
+    c.common.max_retries = Some(2);
     let err = provider(&c).complete(text("p")).await.unwrap_err();
     assert_eq!(err.attempts, 3);
     assert_eq!(err.status, None);
@@ -382,13 +399,12 @@ async fn refused_connection_fails_after_retries() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let mut c = ProviderConfig {
-        kind: "openai".into(),
+    let mut c = ProviderConfig::new(OpenAiSettings {
         model: Some("m".into()),
         base_url: Some(format!("http://{addr}/v1")),
-        ..ProviderConfig::default()
-    };
-    c.max_retries = Some(1);
+        ..OpenAiSettings::default()
+    });
+    c.common.max_retries = Some(1);
     let err = provider(&c).complete(text("p")).await.unwrap_err();
     assert!(
         err.message.starts_with("connection failed: "),
@@ -409,7 +425,7 @@ async fn api_key_never_appears_in_errors_or_debug() {
         )
     });
     let mut c = config(&server);
-    c.api_key_env = Some(KEY_VAR.into());
+    openai(&mut c).api_key_env = Some(KEY_VAR.into());
     let provider = provider(&c);
     let debug = format!("{provider:?}");
     assert!(!debug.contains(KEY), "{debug}");
@@ -431,7 +447,7 @@ async fn api_key_never_appears_in_errors_or_debug() {
 async fn concurrency_limit_is_held_by_the_provider() {
     let server = serve(|_| delayed(ok("x"), Duration::from_millis(100)));
     let mut c = config(&server);
-    c.concurrency = Some(2);
+    c.common.concurrency = Some(2);
     let provider = Arc::new(provider(&c));
     assert_eq!(provider.concurrency(), 2);
     let tasks: Vec<_> = (0..8)

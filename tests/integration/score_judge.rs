@@ -63,15 +63,20 @@ struct Fixture {
 impl Fixture {
     fn new(server: &ScriptedServer) -> Self {
         let config = ProviderConfig {
-            kind: "openai".into(),
-            model: Some("judge-model".into()),
-            base_url: Some(format!("{}/v1", server.url())),
-            max_retries: Some(0),
-            price: Some(provider::Price {
-                input: 1.0,
-                output: 2.0,
-            }),
-            ..ProviderConfig::default()
+            kind: provider::OpenAiSettings {
+                model: Some("judge-model".into()),
+                base_url: Some(format!("{}/v1", server.url())),
+                ..Default::default()
+            }
+            .into(),
+            common: provider::CommonSettings {
+                max_retries: Some(0),
+                price: Some(provider::Price {
+                    input: 1.0,
+                    output: 2.0,
+                }),
+                ..Default::default()
+            },
         };
         let mut providers = BTreeMap::new();
         providers.insert(

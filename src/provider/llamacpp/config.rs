@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::discover::{find_binary, LookupEnv};
+use super::kind::LlamaCppSettings;
 use crate::provider::llamacpp::install;
-use crate::provider::{Endpoint, OpenAiProvider, ProviderConfig, ProviderConfigError};
+use crate::provider::{
+    CommonSettings, Endpoint, OpenAiProvider, OpenAiSettings, ProviderConfigError,
+};
 
 /// The values of `mode:`.
 pub const MODES: &[&str] = &["completion", "chat"];
@@ -117,7 +120,9 @@ pub struct Settings {
     pub target: Target,
     /// The settings of the OpenAI-compatible client; for a managed server, `base_url` is
     /// filled in once the server's port is known.
-    pub client: ProviderConfig,
+    pub client: OpenAiSettings,
+    /// The client's shared settings (concurrency, timeout, retries, params).
+    pub shared: CommonSettings,
 }
 
 impl Settings {
@@ -126,7 +131,8 @@ impl Settings {
     /// HTTP client checks.
     pub fn resolve(
         name: &str,
-        config: &ProviderConfig,
+        config: &LlamaCppSettings,
+        common: &CommonSettings,
         env: &LookupEnv,
     ) -> Result<Settings, ProviderConfigError> {
         let err = |message: String, hint: &str| {
@@ -146,21 +152,22 @@ impl Settings {
             }
         };
         let parallel = positive(name, "parallel", config.parallel, DEFAULT_PARALLEL)?;
-        let mut client = ProviderConfig {
-            kind: "openai".into(),
+        let mut client = OpenAiSettings {
             model: config.model.clone(),
             base_url: config.base_url.clone(),
             api_key_env: config.api_key_env.clone(),
-            concurrency: Some(config.concurrency.unwrap_or(parallel)),
+        };
+        let shared = CommonSettings {
+            concurrency: Some(common.concurrency.unwrap_or(parallel)),
             timeout: Some(
-                config
+                common
                     .timeout
                     .clone()
                     .unwrap_or(DEFAULT_REQUEST_TIMEOUT.into()),
             ),
-            max_retries: config.max_retries,
-            params: config.params.clone(),
-            ..ProviderConfig::default()
+            max_retries: common.max_retries,
+            params: common.params.clone(),
+            ..CommonSettings::default()
         };
 
         let target = if config.base_url.is_some() {
@@ -177,55 +184,71 @@ impl Settings {
             client.model.get_or_insert_with(|| "llamacpp".into());
             Target::Remote
         } else {
-            let ctx_size = config.ctx_size.unwrap_or(DEFAULT_CTX_SIZE);
-            if ctx_size == 0 {
-                return Err(err(
-                    "`ctx_size` must be at least 1".into(),
-                    &format!("remove `ctx_size` to use the default of {DEFAULT_CTX_SIZE} tokens"),
-                ));
-            }
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let threads = positive(name, "threads", config.threads, cpus)?;
-            let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
-            let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
-            let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
-                err(
-                    e.to_string(),
-                    &format!(
-                        "run `{}` to install it, or set `binary:` (or {}) to its path",
-                        install::SETUP_SCRIPT,
-                        super::discover::LLAMA_SERVER_ENV
-                    ),
-                )
-            })?;
-            if client.model.is_none() {
-                let stem = model.file_stem().map(|s| s.to_string_lossy().into_owned());
-                client.model = Some(stem.unwrap_or_else(|| "llamacpp".into()));
+            let target = managed(name, config, parallel, env)?;
+            if let Target::Managed { server, .. } = &target {
+                if client.model.is_none() {
+                    let stem = server.model.file_stem();
+                    let stem = stem.map(|s| s.to_string_lossy().into_owned());
+                    client.model = Some(stem.unwrap_or_else(|| "llamacpp".into()));
+                }
             }
             client.base_url = Some("http://127.0.0.1:1/v1".into());
-            Target::Managed {
-                server: ServerSettings {
-                    binary,
-                    model,
-                    ctx_size,
-                    parallel,
-                    threads,
-                    embeddings: config.embeddings.unwrap_or(false),
-                },
-                startup_timeout,
-            }
+            target
         };
         // Everything the HTTP client checks (timeout, concurrency, URL, key) fails now.
-        OpenAiProvider::with_endpoint(name, &client, mode.endpoint())?;
+        OpenAiProvider::with_endpoint(name, &client, &shared, mode.endpoint())?;
         Ok(Settings {
             mode,
             target,
             client,
+            shared,
         })
     }
 }
 
-fn managed_only_set(config: &ProviderConfig) -> Option<&'static str> {
+/// The server prompteval starts for provider `name`, with `parallel` slots.
+fn managed(
+    name: &str,
+    config: &LlamaCppSettings,
+    parallel: usize,
+    env: &LookupEnv,
+) -> Result<Target, ProviderConfigError> {
+    let err = |message: String, hint: String| ProviderConfigError::new(name, message, Some(hint));
+    let ctx_size = config.ctx_size.unwrap_or(DEFAULT_CTX_SIZE);
+    if ctx_size == 0 {
+        return Err(err(
+            "`ctx_size` must be at least 1".into(),
+            format!("remove `ctx_size` to use the default of {DEFAULT_CTX_SIZE} tokens"),
+        ));
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = positive(name, "threads", config.threads, cpus)?;
+    let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
+    let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
+    let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
+        err(
+            e.to_string(),
+            format!(
+                "run `{}` to install it, or set `binary:` (or {}) to its path",
+                install::SETUP_SCRIPT,
+                super::discover::LLAMA_SERVER_ENV
+            ),
+        )
+    })?;
+    Ok(Target::Managed {
+        server: ServerSettings {
+            binary,
+            model,
+            ctx_size,
+            parallel,
+            threads,
+            embeddings: config.embeddings.unwrap_or(false),
+        },
+        startup_timeout,
+    })
+}
+
+fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
     let set = [
         config.model_path.is_some(),
         config.binary.is_some(),
@@ -319,6 +342,7 @@ fn model_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::{KindSettings, ProviderConfig};
 
     struct Fixture {
         dir: tempfile::TempDir,
@@ -351,14 +375,23 @@ mod tests {
     }
 
     fn config() -> ProviderConfig {
-        ProviderConfig {
-            kind: "llamacpp".into(),
-            ..ProviderConfig::default()
+        ProviderConfig::new(LlamaCppSettings::default())
+    }
+
+    fn llama(config: &mut ProviderConfig) -> &mut LlamaCppSettings {
+        match &mut config.kind {
+            KindSettings::LlamaCpp(settings) => settings,
+            other => panic!("not llamacpp: {other:?}"),
         }
     }
 
     fn resolve(f: &Fixture, c: &ProviderConfig) -> Result<Settings, ProviderConfigError> {
-        Settings::resolve("local", c, &f.env)
+        match &c.kind {
+            KindSettings::LlamaCpp(settings) => {
+                Settings::resolve("local", settings, &c.common, &f.env)
+            }
+            other => panic!("not llamacpp: {other:?}"),
+        }
     }
 
     #[test]
@@ -378,9 +411,9 @@ mod tests {
         assert_eq!((server.ctx_size, server.parallel), (2048, 2));
         assert!(server.threads >= 1);
         assert_eq!(startup_timeout, Duration::from_secs(120));
-        assert_eq!(s.client.concurrency, Some(2));
+        assert_eq!(s.shared.concurrency, Some(2));
         assert_eq!(s.client.model.as_deref(), Some("gemma-3-270m-q4_k_m"));
-        assert_eq!(s.client.timeout.as_deref(), Some("5m"));
+        assert_eq!(s.shared.timeout.as_deref(), Some("5m"));
     }
 
     #[test]
@@ -423,7 +456,7 @@ mod tests {
     fn missing_model_path_names_it() {
         let f = fixture();
         let mut c = config();
-        c.model_path = Some(f.dir.path().join("nope.gguf"));
+        llama(&mut c).model_path = Some(f.dir.path().join("nope.gguf"));
         let e = resolve(&f, &c).unwrap_err();
         assert!(
             e.message
@@ -431,7 +464,7 @@ mod tests {
             "{e}"
         );
         assert!(e.hint().unwrap().starts_with("fix `model_path`"));
-        c.model_path = Some(f.dir.path().to_path_buf());
+        llama(&mut c).model_path = Some(f.dir.path().to_path_buf());
         assert!(resolve(&f, &c)
             .unwrap_err()
             .message
@@ -458,26 +491,35 @@ mod tests {
         type Change = fn(&mut ProviderConfig);
         let cases: Vec<(Change, &str)> = vec![
             (
-                |c| c.mode = Some("instruct".into()),
+                |c| llama(c).mode = Some("instruct".into()),
                 "unknown `mode` `instruct`. Choose from: completion, chat",
             ),
-            (|c| c.parallel = Some(0), "`parallel` must be at least 1"),
-            (|c| c.threads = Some(0), "`threads` must be at least 1"),
-            (|c| c.ctx_size = Some(0), "`ctx_size` must be at least 1"),
             (
-                |c| c.startup_timeout = Some("0s".into()),
+                |c| llama(c).parallel = Some(0),
+                "`parallel` must be at least 1",
+            ),
+            (
+                |c| llama(c).threads = Some(0),
+                "`threads` must be at least 1",
+            ),
+            (
+                |c| llama(c).ctx_size = Some(0),
+                "`ctx_size` must be at least 1",
+            ),
+            (
+                |c| llama(c).startup_timeout = Some("0s".into()),
                 "`startup_timeout` must be longer than zero",
             ),
             (
-                |c| c.startup_timeout = Some("later".into()),
+                |c| llama(c).startup_timeout = Some("later".into()),
                 "invalid `startup_timeout` `later`",
             ),
             (
-                |c| c.timeout = Some("later".into()),
+                |c| c.common.timeout = Some("later".into()),
                 "invalid `timeout` `later`",
             ),
             (
-                |c| c.concurrency = Some(0),
+                |c| c.common.concurrency = Some(0),
                 "`concurrency` must be at least 1",
             ),
         ];
@@ -495,8 +537,8 @@ mod tests {
         let f = fixture();
         std::fs::remove_dir_all(&f.env.cache_dir).unwrap();
         let mut c = config();
-        c.base_url = Some("http://127.0.0.1:8080/v1".into());
-        c.mode = Some("chat".into());
+        llama(&mut c).base_url = Some("http://127.0.0.1:8080/v1".into());
+        llama(&mut c).mode = Some("chat".into());
         let s = resolve(&f, &c).unwrap();
         assert_eq!(s.target, Target::Remote);
         assert_eq!(s.mode, Mode::Chat);
@@ -504,14 +546,14 @@ mod tests {
             s.client.base_url.as_deref(),
             Some("http://127.0.0.1:8080/v1")
         );
-        c.ctx_size = Some(512);
+        llama(&mut c).ctx_size = Some(512);
         let e = resolve(&f, &c).unwrap_err();
         assert_eq!(
             e.message,
             "`ctx_size` applies only to a server prompteval starts, but `base_url` is set"
         );
-        c.ctx_size = None;
-        c.base_url = Some("nope".into());
+        llama(&mut c).ctx_size = None;
+        llama(&mut c).base_url = Some("nope".into());
         assert!(resolve(&f, &c)
             .unwrap_err()
             .message
@@ -522,9 +564,9 @@ mod tests {
     fn concurrency_defaults_to_parallel() {
         let f = fixture();
         let mut c = config();
-        c.parallel = Some(4);
-        assert_eq!(resolve(&f, &c).unwrap().client.concurrency, Some(4));
-        c.concurrency = Some(1);
-        assert_eq!(resolve(&f, &c).unwrap().client.concurrency, Some(1));
+        llama(&mut c).parallel = Some(4);
+        assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(4));
+        c.common.concurrency = Some(1);
+        assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(1));
     }
 }

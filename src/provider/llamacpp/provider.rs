@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use super::config::{Mode, Settings, Target};
 use super::discover::LookupEnv;
+use super::kind::LlamaCppSettings;
 use super::registry::shared_server;
 use super::server::ManagedServer;
 use crate::provider::{
-    BoxFuture, OpenAiProvider, Provider, ProviderConfig, ProviderConfigError, ProviderError,
-    ProviderRequest, ProviderResponse,
+    BoxFuture, CommonSettings, OpenAiProvider, OpenAiSettings, Provider, ProviderConfigError,
+    ProviderError, ProviderRequest, ProviderResponse,
 };
 
 /// A local llama.cpp model. With `base_url` it talks to a server someone else runs;
@@ -44,21 +45,30 @@ impl LlamaCppProvider {
     /// Checks the settings of provider `name`, finding the binary and checking that the
     /// model file exists (see [`LookupEnv::from_process`] for the environment read).
     /// Starts nothing.
-    pub fn new(name: &str, config: &ProviderConfig) -> Result<Self, ProviderConfigError> {
-        Self::with_env(name, config, &LookupEnv::from_process())
+    pub fn new(
+        name: &str,
+        config: &LlamaCppSettings,
+        common: &CommonSettings,
+    ) -> Result<Self, ProviderConfigError> {
+        Self::with_env(name, config, common, &LookupEnv::from_process())
     }
 
     /// Like [`LlamaCppProvider::new`], with the environment given.
     pub fn with_env(
         name: &str,
-        config: &ProviderConfig,
+        config: &LlamaCppSettings,
+        common: &CommonSettings,
         env: &LookupEnv,
     ) -> Result<Self, ProviderConfigError> {
-        let settings = Settings::resolve(name, config, env)?;
+        let settings = Settings::resolve(name, config, common, env)?;
         let state = tokio::sync::OnceCell::new();
         if settings.target == Target::Remote {
-            let client =
-                OpenAiProvider::with_endpoint(name, &settings.client, settings.mode.endpoint())?;
+            let client = OpenAiProvider::with_endpoint(
+                name,
+                &settings.client,
+                &settings.shared,
+                settings.mode.endpoint(),
+            )?;
             let _ = state.set(Ready {
                 client,
                 server: None,
@@ -109,17 +119,32 @@ impl LlamaCppProvider {
     }
 
     fn client_for(&self, base_url: Option<String>) -> Result<OpenAiProvider, ProviderError> {
-        let config = ProviderConfig {
+        let config = OpenAiSettings {
             base_url,
             ..self.settings.client.clone()
         };
-        OpenAiProvider::with_endpoint(&self.name, &config, self.settings.mode.endpoint()).map_err(
-            |e| ProviderError {
+        let (shared, endpoint) = (&self.settings.shared, self.settings.mode.endpoint());
+        OpenAiProvider::with_endpoint(&self.name, &config, shared, endpoint).map_err(|e| {
+            ProviderError {
                 message: e.to_string(),
                 status: None,
                 attempts: 0,
-            },
-        )
+            }
+        })
+    }
+}
+
+impl LlamaCppProvider {
+    /// The error of a request made before [`Provider::start`].
+    fn not_started(&self) -> ProviderError {
+        ProviderError {
+            message: format!(
+                "provider `{}` was not started before its first request",
+                self.name
+            ),
+            status: None,
+            attempts: 0,
+        }
     }
 }
 
@@ -130,19 +155,12 @@ impl Provider for LlamaCppProvider {
     ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
         match self.state.get() {
             Some(ready) => ready.client.complete(request),
-            None => Box::pin(std::future::ready(Err(ProviderError {
-                message: format!(
-                    "provider `{}` was not started before its first request",
-                    self.name
-                ),
-                status: None,
-                attempts: 0,
-            }))),
+            None => Box::pin(std::future::ready(Err(self.not_started()))),
         }
     }
 
     fn concurrency(&self) -> usize {
-        self.settings.client.concurrency.unwrap_or(1)
+        self.settings.shared.concurrency.unwrap_or(1)
     }
 
     fn cost(&self, _tokens_in: Option<u64>, _tokens_out: Option<u64>) -> Option<f64> {
@@ -159,14 +177,7 @@ impl Provider for LlamaCppProvider {
     fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {
         match self.state.get() {
             Some(ready) => ready.client.embed(texts),
-            None => Box::pin(std::future::ready(Err(ProviderError {
-                message: format!(
-                    "provider `{}` was not started before its first request",
-                    self.name
-                ),
-                status: None,
-                attempts: 0,
-            }))),
+            None => Box::pin(std::future::ready(Err(self.not_started()))),
         }
     }
 }
@@ -191,14 +202,13 @@ mod tests {
     fn managed(dir: &std::path::Path, ctx_size: u32) -> LlamaCppProvider {
         let model = dir.join("m.gguf");
         std::fs::write(&model, "GGUF").unwrap();
-        let config = ProviderConfig {
-            kind: "llamacpp".into(),
+        let config = LlamaCppSettings {
             binary: Some(fake_server()),
             model_path: Some(model),
             ctx_size: Some(ctx_size),
-            ..ProviderConfig::default()
+            ..LlamaCppSettings::default()
         };
-        LlamaCppProvider::with_env("local", &config, &env(dir)).unwrap()
+        LlamaCppProvider::with_env("local", &config, &CommonSettings::default(), &env(dir)).unwrap()
     }
 
     fn request(text: &str) -> ProviderRequest {
@@ -235,13 +245,13 @@ mod tests {
 
     #[tokio::test]
     async fn base_url_is_ready_without_start() {
-        let config = ProviderConfig {
-            kind: "llamacpp".into(),
+        let config = LlamaCppSettings {
             base_url: Some("http://127.0.0.1:9/v1".into()),
-            ..ProviderConfig::default()
+            ..LlamaCppSettings::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        let p = LlamaCppProvider::with_env("remote", &config, &env(dir.path())).unwrap();
+        let common = CommonSettings::default();
+        let p = LlamaCppProvider::with_env("remote", &config, &common, &env(dir.path())).unwrap();
         p.start().await.unwrap();
         assert!(p.server().is_none());
         assert_eq!(p.mode(), Mode::Completion);

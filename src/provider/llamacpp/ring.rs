@@ -56,7 +56,7 @@ impl LogTail {
     }
 
     /// Reads `stream` to its end, line by line, on the calling thread. Lines longer than
-    /// [`MAX_LINE_BYTES`] are cut; an unfinished last line is kept too.
+    /// `MAX_LINE_BYTES` are cut; an unfinished last line is kept too.
     pub fn drain(&self, mut stream: impl Read) {
         let mut buf = [0u8; 8192];
         let mut line: Vec<u8> = Vec::new();

@@ -1,13 +1,12 @@
-//! [`OpenAiProvider`]'s embeddings: OpenAI-compatible `POST {base_url}/embeddings`, under
-//! the same concurrency limit, timeout and retry policy as completions.
+//! [`OpenAi`]'s embeddings: OpenAI-compatible `POST {base_url}/embeddings`, under the same
+//! concurrency limit, timeout and retry policy as completions.
 
-use reqwest::header::AUTHORIZATION;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{Endpoint, OpenAiProvider};
-use crate::provider::retry::{retry_attempts, AttemptFailure};
-use crate::provider::ProviderError;
+use super::{Endpoint, OpenAi};
+use crate::provider::remote::Retries;
+use crate::provider::{AttemptFailure, ProviderError};
 
 #[derive(Deserialize)]
 struct EmbeddingResponse {
@@ -22,7 +21,7 @@ struct Embedding {
     index: Option<usize>,
 }
 
-impl OpenAiProvider {
+impl OpenAi {
     /// `{base_url}/embeddings`, next to the completions endpoint.
     fn embeddings_url(&self) -> Result<Url, ProviderError> {
         let relative = match self.endpoint {
@@ -39,20 +38,14 @@ impl OpenAiProvider {
     /// Embeds `texts` with the provider's `model`, retrying as completions do.
     pub(super) async fn run_embed(
         &self,
+        retries: Retries<'_>,
         texts: Vec<String>,
     ) -> Result<Vec<Vec<f32>>, ProviderError> {
         let url = self.embeddings_url()?;
         let body = serde_json::json!({"model": self.model, "input": texts}).to_string();
-        let (vectors, _) = retry_attempts(
-            &self.limiter,
-            &self.policy,
-            None,
-            1,
-            |_: &Vec<Vec<f32>>| None,
-            || self.embed_attempt(&url, &body, texts.len()),
-        )
-        .await?;
-        Ok(vectors)
+        retries
+            .run(|| self.embed_attempt(&url, &body, texts.len()))
+            .await
     }
 
     async fn embed_attempt(
@@ -61,14 +54,7 @@ impl OpenAiProvider {
         body: &str,
         count: usize,
     ) -> Result<Vec<Vec<f32>>, AttemptFailure> {
-        let mut request = self
-            .transport
-            .client()
-            .post(url.clone())
-            .body(body.to_string());
-        if let Some(auth) = &self.auth {
-            request = request.header(AUTHORIZATION, auth.clone());
-        }
+        let request = self.post(self.transport.client(), url, body);
         let (status, bytes) = self.transport.send(request).await?;
         let fatal = |message: String| AttemptFailure::fatal(message, Some(status.as_u16()));
         let parsed: EmbeddingResponse = self.transport.parse_json(status, &bytes)?;

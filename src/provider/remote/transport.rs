@@ -1,9 +1,5 @@
 //! HTTP plumbing shared by the remote providers: the client, API keys that never leak,
 //! sending one attempt and classifying its failure, and error-body extraction.
-//!
-//! A provider builds its request body and reads its response shape; everything about
-//! talking HTTP and deciding what a failure means lives here, so every provider reports
-//! timeouts, refused connections and error statuses the same way.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -12,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{RequestBuilder, StatusCode, Url};
 
 use super::retry::{parse_retry_after, parse_retry_after_ms, AttemptFailure, FailureClass};
-use super::ProviderConfigError;
+use crate::provider::ProviderConfigError;
 
 /// How much of an error body goes into a message.
 const MAX_DETAIL_CHARS: usize = 200;
@@ -122,11 +118,20 @@ pub fn parse_http_url(
 
 /// One provider's HTTP client: pooled connections, a per-request timeout, JSON content
 /// type, and the secrets to scrub from what servers send back.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
     secrets: Vec<Secret>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("timeout", &self.timeout)
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transport {

@@ -1,20 +1,6 @@
 //! The per-provider limiter every remote provider acquires before it sends: an adaptive
-//! window of requests in flight (AIMD) and optional hard request and token rates.
-//!
-//! **Window.** It starts at the configured `concurrency`. An attempt refused for load
-//! ([`Limiter::on_overload_since`]: 429, 529, an overload error) halves it (never below 1);
-//! each run of `window` successful attempts in a row grows it by one, up to the configured
-//! limit (additive increase). Transient failures (5xx, timeouts) leave it alone: they say
-//! nothing about load. A burst of refusals to requests that were all sent under the same
-//! window cuts it once, not once per refusal, so 8 simultaneous 429s halve a window of 8 to
-//! 4, not to 1.
-//!
-//! **Rates.** `rpm` and `tpm` are token buckets refilled continuously, holding at most one
-//! second's worth (at least one request or token), so a run never bursts a whole minute's
-//! allowance at once. Every attempt (retries included) takes one request from `rpm`. `tpm`
-//! is charged an estimate of the prompt's tokens (bytes / 4) when the attempt starts and
-//! corrected to the response's reported `tokens_in + tokens_out` when it ends; the bucket
-//! may go into debt (one large response), and attempts wait until it is paid back.
+//! window of requests in flight (AIMD) and optional hard request and token rates (see
+//! `docs/providers.md`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,7 +9,7 @@ use tokio::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::ProviderError;
+use crate::provider::ProviderError;
 
 /// A provider's limits on requests in flight and, optionally, on request and token rates.
 #[derive(Debug, Clone)]

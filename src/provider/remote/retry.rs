@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::limiter::Limiter;
-use super::{ProviderError, ProviderResponse, RetryNotice};
+use crate::provider::{ProviderError, ProviderResponse, RetryNotice};
 
 /// The first backoff ceiling; it doubles on each retry.
 pub const RETRY_BASE_DEFAULT: Duration = Duration::from_millis(500);
@@ -34,7 +34,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: super::DEFAULT_MAX_RETRIES,
+            max_retries: crate::provider::DEFAULT_MAX_RETRIES,
             base: RETRY_BASE_DEFAULT,
             cap: RETRY_CAP,
         }
@@ -203,6 +203,7 @@ where
         tokens_out: done.tokens_out,
         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
         attempts,
+        cached: false,
     })
 }
 

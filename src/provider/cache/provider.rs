@@ -1,26 +1,19 @@
 //! [`CachedProvider`]: a [`Provider`] wrapper that serves responses from the
-//! [`ResponseCache`], stores successful ones, sends concurrent identical requests once
-//! (single flight), and in offline mode never calls the model.
-//!
-//! A response served from the cache has `attempts == 0`: no request was made.
+//! [`ResponseCache`], stores successful ones, and sends identical requests once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use super::{
-    price_cost, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError, ProviderError,
-    ProviderRequest, ProviderResponse, KINDS,
-};
-use crate::provider::cache::{
-    is_deterministic, key_material, key_of, provider_identity, request_key, CacheKey, CacheMode,
-    CacheSettings, CachedResponse, Lookup, ResponseCache,
+use super::entry::{CachedResponse, CACHE_ENTRY_VERSION};
+use super::key::{canonical, key_material, key_of, provider_identity, request_key, CacheKey};
+use super::settings::{is_deterministic, CacheMode, CacheSettings};
+use super::store::{Lookup, ResponseCache};
+use crate::provider::{
+    BoxFuture, Provider, ProviderConfig, ProviderError, ProviderRequest, ProviderResponse,
 };
 use crate::registry::Params;
-
-/// Kinds whose answers are computed locally for free: never cached, and allowed offline.
-const PURE_KINDS: &[&str] = &["echo"];
 
 /// What the cache did during a run, shared by every wrapped provider.
 #[derive(Debug, Default)]
@@ -38,14 +31,12 @@ pub struct CacheCounters {
     pub offline_misses: AtomicU64,
 }
 
-/// Kinds whose request reads the row's variables beyond the rendered prompt: the variables
-/// are part of their cache key.
-const VARS_KINDS: &[&str] = &["http", "exec"];
-
 type Flight = Arc<tokio::sync::Mutex<Option<CachedResponse>>>;
 
 /// A provider behind the response cache. Build with [`CachedProvider::new`] or wrap a whole
-/// provider map with [`wrap_providers`].
+/// provider map with [`wrap_providers`]. Concurrent identical requests are sent once
+/// (single flight); a response served from the cache has `cached` set and `attempts == 0`:
+/// no request was made.
 ///
 /// Which requests use the cache: in [`CacheMode::On`], those that are deterministic
 /// (temperature 0 or a seed, see [`is_deterministic`]) or all of them when
@@ -84,12 +75,12 @@ impl CachedProvider {
             inner,
             identity_json: serde_json::to_string(&identity).unwrap_or_default(),
             identity,
-            provider_params: config.params.clone(),
+            provider_params: config.common.params.clone(),
             cache,
             mode: settings.mode,
             always: settings.always,
-            pure: PURE_KINDS.contains(&config.kind.as_str()),
-            vars_in_key: VARS_KINDS.contains(&config.kind.as_str()),
+            pure: config.kind.info().is_some_and(|k| k.pure),
+            vars_in_key: config.kind.info().is_some_and(|k| k.row_vars),
             flights: Mutex::new(HashMap::new()),
             counters,
         }
@@ -108,6 +99,7 @@ impl CachedProvider {
             tokens_out: cached.tokens_out,
             latency_ms: cached.latency_ms,
             attempts: 0,
+            cached: true,
         }
     }
 
@@ -121,6 +113,25 @@ impl CachedProvider {
         // Clones are only made under this lock: two owners left means the map and us.
         if Arc::strong_count(&flight) <= 2 {
             flights.remove(&key);
+        }
+    }
+
+    /// The cached response of `key`, however old, or an error: offline, nothing is sent.
+    fn offline(&self, key: &CacheKey) -> Result<ProviderResponse, ProviderError> {
+        match self.cache.get(key, SystemTime::now()) {
+            Lookup::Hit(r) | Lookup::Expired(r) => Ok(self.served(r)),
+            Lookup::Miss => {
+                self.counters.offline_misses.fetch_add(1, Ordering::Relaxed);
+                Err(ProviderError {
+                    message: format!(
+                        "offline: no cached response for model `{}` (key {}); run once without --offline to record it",
+                        self.name,
+                        &key.hex()[..12]
+                    ),
+                    status: None,
+                    attempts: 0,
+                })
+            }
         }
     }
 
@@ -145,21 +156,7 @@ impl CachedProvider {
             repeat,
         );
         if offline {
-            return match self.cache.get(&key, SystemTime::now()) {
-                Lookup::Hit(r) | Lookup::Expired(r) => Ok(self.served(r)),
-                Lookup::Miss => {
-                    self.counters.offline_misses.fetch_add(1, Ordering::Relaxed);
-                    Err(ProviderError {
-                        message: format!(
-                            "offline: no cached response for model `{}` (key {}); run once without --offline to record it",
-                            self.name,
-                            &key.hex()[..12]
-                        ),
-                        status: None,
-                        attempts: 0,
-                    })
-                }
-            };
+            return self.offline(&key);
         }
 
         let flight = self.flight(key);
@@ -215,8 +212,8 @@ impl CachedProvider {
         if self.pure || self.mode == CacheMode::Off {
             return self.inner.embed(texts).await;
         }
-        let material = crate::provider::cache::canonical(serde_json::json!({
-            "v": crate::provider::cache::CACHE_ENTRY_VERSION,
+        let material = canonical(serde_json::json!({
+            "v": CACHE_ENTRY_VERSION,
             "provider": self.identity,
             "embed": texts,
         }));
@@ -310,54 +307,6 @@ impl Provider for CachedProvider {
     }
 }
 
-/// Stands in, offline, for a provider that cannot be built here (its API key variable is
-/// not set, say): the cache answers for it, so it is never asked.
-#[derive(Debug)]
-pub struct UnavailableProvider {
-    name: String,
-    reason: String,
-    price: Option<Price>,
-}
-
-impl Provider for UnavailableProvider {
-    fn complete(
-        &self,
-        _request: ProviderRequest,
-    ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
-        Box::pin(std::future::ready(Err(ProviderError {
-            message: format!("provider `{}` is unavailable: {}", self.name, self.reason),
-            status: None,
-            attempts: 0,
-        })))
-    }
-
-    fn concurrency(&self) -> usize {
-        64
-    }
-
-    fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
-        price_cost(self.price, tokens_in, tokens_out)
-    }
-}
-
-/// Builds a provider for an offline run: like [`super::build`], but a provider of a known
-/// kind whose settings fail to build (a missing API key) becomes an [`UnavailableProvider`],
-/// since offline it is never called.
-pub fn build_offline(
-    name: &str,
-    config: &ProviderConfig,
-) -> Result<Arc<dyn Provider>, ProviderConfigError> {
-    match super::build(name, config) {
-        Ok(p) => Ok(p),
-        Err(e) if KINDS.contains(&config.kind.as_str()) => Ok(Arc::new(UnavailableProvider {
-            name: name.to_string(),
-            reason: e.message,
-            price: config.price,
-        })),
-        Err(e) => Err(e),
-    }
-}
-
 /// Wraps every provider of a plan's map in a [`CachedProvider`] sharing one cache; returns
 /// the counters they share. Providers without settings in `configs` are left as they are.
 pub fn wrap_providers(
@@ -418,6 +367,7 @@ mod tests {
                     tokens_out: Some(2),
                     latency_ms: 20.0,
                     attempts: 1,
+                    cached: false,
                 })
             })
         }
@@ -444,11 +394,10 @@ mod tests {
             mode,
             always: false,
         };
-        let config = ProviderConfig {
-            kind: "openai".into(),
+        let config = ProviderConfig::new(crate::provider::OpenAiSettings {
             model: Some("m".into()),
-            ..ProviderConfig::default()
-        };
+            ..Default::default()
+        });
         let p = CachedProvider::new(
             "m",
             &config,
@@ -476,12 +425,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (inner, p) = setup(CacheMode::On, false, dir.path());
         let first = p.complete_repeat(request("a", 0.0), 0).await.unwrap();
-        assert_eq!(first.attempts, 1);
+        assert_eq!((first.attempts, first.cached), (1, false));
         let again = p.complete_repeat(request("a", 0.0), 0).await.unwrap();
-        assert_eq!(again.attempts, 0);
+        assert_eq!((again.attempts, again.cached), (0, true));
         assert_eq!(again.output, first.output);
         let other = p.complete_repeat(request("a", 0.0), 1).await.unwrap();
-        assert_eq!(other.attempts, 1);
+        assert_eq!((other.attempts, other.cached), (1, false));
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert_eq!(p.cost(Some(1), Some(1)), Some(0.5));
     }
@@ -492,7 +441,7 @@ mod tests {
         let (inner, p) = setup(CacheMode::On, false, dir.path());
         p.complete(request("a", 0.7)).await.unwrap();
         let r = p.complete(request("a", 0.7)).await.unwrap();
-        assert_eq!(r.attempts, 1);
+        assert_eq!((r.attempts, r.cached), (1, false));
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
     }
 
@@ -519,7 +468,7 @@ mod tests {
         }
         let mut fresh = 0;
         for t in tasks {
-            if t.await.unwrap().attempts > 0 {
+            if !t.await.unwrap().cached {
                 fresh += 1;
             }
         }
@@ -534,7 +483,7 @@ mod tests {
         let (_, online) = setup(CacheMode::On, false, dir.path());
         online.complete(request("a", 0.0)).await.unwrap();
         let (inner, p) = setup(CacheMode::Offline, false, dir.path());
-        assert_eq!(p.complete(request("a", 0.0)).await.unwrap().attempts, 0);
+        assert!(p.complete(request("a", 0.0)).await.unwrap().cached);
         let err = p.complete(request("b", 0.0)).await.unwrap_err();
         assert!(err
             .message
@@ -551,22 +500,5 @@ mod tests {
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert!(!dir.path().join("cache").exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn offline_build_tolerates_missing_keys_of_known_kinds() {
-        let config = ProviderConfig {
-            kind: "openai".into(),
-            model: Some("m".into()),
-            api_key_env: Some("PROMPTEVAL_TEST_UNSET_KEY_VAR".into()),
-            ..ProviderConfig::default()
-        };
-        assert!(super::super::build("x", &config).is_err());
-        assert!(build_offline("x", &config).is_ok());
-        let bad = ProviderConfig {
-            kind: "nope".into(),
-            ..ProviderConfig::default()
-        };
-        assert!(build_offline("x", &bad).is_err());
     }
 }

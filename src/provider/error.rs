@@ -1,0 +1,72 @@
+//! The two provider errors: settings that cannot build a provider, and a request that
+//! failed for good.
+
+/// A provider that cannot be built from its settings (exit 2: nothing was sent).
+#[derive(Debug, thiserror::Error)]
+#[error("provider `{provider}`: {message}")]
+pub struct ProviderConfigError {
+    /// The provider's name.
+    pub provider: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+/// A request that failed for good (after retries).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// The one-line message stored in the cell's `error` field.
+    pub message: String,
+    /// The last HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// How many attempts were made.
+    pub attempts: u32,
+}
+
+impl ProviderConfigError {
+    /// Creates an error for provider `provider`.
+    pub fn new(provider: &str, message: impl Into<String>, hint: Option<String>) -> Self {
+        ProviderConfigError {
+            provider: provider.to_string(),
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
+
+impl ProviderError {
+    /// What the user can do about it, judged from the last HTTP status.
+    pub fn hint(&self) -> Option<String> {
+        match self.status? {
+            401 | 403 => Some("check the API key in the provider's `api_key_env` variable".into()),
+            404 => Some("check the provider's `model` and `base_url`".into()),
+            429 => Some("lower the provider's `concurrency` or raise `max_retries`".into()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_error_hints_follow_status() {
+        let err = |status| ProviderError {
+            message: String::new(),
+            status,
+            attempts: 1,
+        };
+        assert!(err(Some(401)).hint().unwrap().contains("API key"));
+        assert!(err(Some(429)).hint().unwrap().contains("concurrency"));
+        assert_eq!(err(Some(500)).hint(), None);
+        assert_eq!(err(None).hint(), None);
+    }
+}
