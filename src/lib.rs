@@ -21,6 +21,3 @@ pub mod store;
 pub mod template;
 
 pub mod diagnostic;
-pub mod error;
-
-pub use error::{Error, ErrorKind};

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use console::style;
 
-use crate::diagnostic::Warning;
-use crate::error::{Error, ErrorKind};
+use crate::diagnostic::{Diagnostic, ExitClass, Warning};
 
 /// The documented exit statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,30 +33,50 @@ pub fn warnings(warnings: &[Warning]) {
     }
 }
 
-/// Prints an error with its cause chain and hint; returns the exit status it maps to.
-pub fn error(err: &Error) -> Exit {
-    match err {
-        Error::Many(errors) => {
-            for e in errors {
-                print_one(e, e.hint());
+/// Prints an error — each of its problems, with its cause chain and hint — and returns the
+/// exit status it maps to. The one place an error becomes text and an exit code.
+pub fn report(err: &dyn Diagnostic) -> Exit {
+    match err.problems() {
+        Some(problems) => {
+            for p in &problems {
+                print_one(*p, p.hint());
             }
             eprintln!(
                 "{} {} problems found; nothing was sent to any model",
                 style("error:").red().bold(),
-                errors.len()
+                problems.len()
             );
         }
-        e => print_one(e, e.hint()),
+        None => print_one(err, err.hint()),
     }
-    match err.kind() {
-        ErrorKind::Input => Exit::Input,
-        ErrorKind::Runtime => Exit::Runtime,
+    exit_status(err)
+}
+
+/// The exit status an error maps to: its own class, or runtime when any of its problems
+/// is a runtime failure.
+fn exit_status(err: &dyn Diagnostic) -> Exit {
+    let runtime = err.exit_class() == ExitClass::Runtime
+        || err
+            .problems()
+            .is_some_and(|ps| ps.iter().any(|p| p.exit_class() == ExitClass::Runtime));
+    if runtime {
+        Exit::Runtime
+    } else {
+        Exit::Input
     }
 }
 
-/// Prints any error (not from the library's error type) as a runtime failure.
-pub fn other(err: &(dyn StdError + 'static), hint: Option<String>) {
-    print_one(err, hint);
+/// Prints an error from outside the library (the async runtime could not start, say): a
+/// runtime failure, with no hint.
+pub fn unexpected(err: &(dyn StdError + 'static)) -> Exit {
+    print_one(err, None);
+    Exit::Runtime
+}
+
+/// Prints an error whose exit status the caller does not take (the run's own verdict
+/// stands after a report that could not be printed, say).
+pub fn print(err: &dyn Diagnostic) {
+    print_one(err, err.hint());
 }
 
 fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
@@ -81,5 +100,26 @@ fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
     }
     if let Some(hint) = hint {
         eprintln!("{} {hint}", style("hint:").cyan().bold());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn the_exit_status_is_the_errors_own_class() {
+        let missing = StoreError::NotFound {
+            id: "x".into(),
+            dir: "runs".into(),
+        };
+        assert_eq!(exit_status(&missing), Exit::Input);
+        let unreadable = StoreError::Io {
+            action: "read",
+            path: "runs/x/run.json".into(),
+            source: std::io::Error::other("disk"),
+        };
+        assert_eq!(exit_status(&unreadable), Exit::Runtime);
     }
 }

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::diagnostic::Diagnostic;
 use crate::store::GitInfo;
 
 /// The commit and dirty flag of the repository holding `dir`; `None` outside a repository
@@ -35,9 +36,9 @@ pub struct GitError {
     pub message: String,
 }
 
-impl GitError {
+impl Diagnostic for GitError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(
             "check that the project is in a git repository and that the revision exists (`git rev-parse REV`); in CI, fetch enough history (`fetch-depth: 0`)".into(),
         )

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::yaml::{self, YamlError};
-use crate::diagnostic::Warning;
+use crate::diagnostic::{Diagnostic, Warning};
 use crate::provider::ProviderConfig;
 
 /// The project configuration file name.
@@ -85,9 +85,9 @@ pub enum ProjectError {
     },
 }
 
-impl ProjectError {
+impl Diagnostic for ProjectError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ProjectError::NotFound { .. } => Some(
                 "run `prompteval init` to create a project here, or pass `-C DIR` to point at one"

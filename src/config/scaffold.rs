@@ -1,6 +1,7 @@
 //! `prompteval init`: a small working project — config, one prompt with two versions, a
 //! dataset and an eval that runs offline on the echo model.
 
+use crate::diagnostic::Diagnostic;
 use std::path::{Path, PathBuf};
 
 /// The project could not be created.
@@ -23,9 +24,9 @@ pub enum ScaffoldError {
     },
 }
 
-impl ScaffoldError {
+impl Diagnostic for ScaffoldError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ScaffoldError::Exists { .. } => {
                 Some("`prompteval init` never overwrites files; pick an empty directory".into())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{Diagnostic, Location};
 
 /// A dataset file that cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -110,9 +110,11 @@ impl DatasetError {
             | DatasetError::Threshold { location, .. } => location.clone(),
         }
     }
+}
 
+impl Diagnostic for DatasetError {
     /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             DatasetError::Missing { root, .. } => Some(format!(
                 "dataset paths are relative to the project root ({})",

@@ -1,5 +1,6 @@
 //! Unit tests of dataset loading, every format.
 
+use crate::diagnostic::Diagnostic;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::registry::RegistryError;
 use crate::store::StoreError;
 
@@ -122,8 +123,43 @@ pub enum MlflowError {
 }
 
 impl MlflowError {
+    /// Whether the server said the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, MlflowError::Rejected { code: Some(c), .. } if c == "RESOURCE_DOES_NOT_EXIST")
+            || matches!(
+                self,
+                MlflowError::Rejected {
+                    status: 404,
+                    code: Some(_),
+                    ..
+                }
+            )
+    }
+
+    /// Whether the server said the resource exists already.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, MlflowError::Rejected { code: Some(c), .. } if c == "RESOURCE_ALREADY_EXISTS")
+    }
+}
+
+impl Diagnostic for MlflowError {
+    /// 2 when nothing was sent (a limit, an alias, a local file), 3 when the server could
+    /// not be reached or refused.
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            MlflowError::NoUri
+            | MlflowError::BadUri { .. }
+            | MlflowError::TooLong { .. }
+            | MlflowError::BadAlias { .. }
+            | MlflowError::NotAPrompt { .. }
+            | MlflowError::NoSuchPrompt { .. }
+            | MlflowError::Registry(_) => ExitClass::Input,
+            _ => ExitClass::Runtime,
+        }
+    }
+
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             MlflowError::NoUri => Some(
                 "pass `--mlflow URI`, set MLFLOW_TRACKING_URI, or set `tracking.mlflow` in prompteval.yaml".into(),
@@ -160,23 +196,5 @@ impl MlflowError {
             MlflowError::Store(e) => e.hint(),
             MlflowError::Read { .. } => None,
         }
-    }
-
-    /// Whether the server said the resource does not exist.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, MlflowError::Rejected { code: Some(c), .. } if c == "RESOURCE_DOES_NOT_EXIST")
-            || matches!(
-                self,
-                MlflowError::Rejected {
-                    status: 404,
-                    code: Some(_),
-                    ..
-                }
-            )
-    }
-
-    /// Whether the server said the resource exists already.
-    pub fn is_already_exists(&self) -> bool {
-        matches!(self, MlflowError::Rejected { code: Some(c), .. } if c == "RESOURCE_ALREADY_EXISTS")
     }
 }

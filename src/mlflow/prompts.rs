@@ -584,6 +584,7 @@ pub fn chat_messages(form: &RemoteForm) -> Option<Vec<MessageTemplate>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
 
     fn write(root: &Path, rel: &str, text: &str) {
         let p = root.join(rel);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::config::project::Project;
 use crate::diagnostic::Warning;
-use crate::error::Error;
+use crate::plan::PlanError as Error;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::Registry;
 use crate::template::TemplateSet;

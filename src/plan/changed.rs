@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::config::git::{self, GitError};
 use crate::config::project::{Project, ProjectConfig, CONFIG_FILE};
+use crate::diagnostic::Diagnostic;
 use crate::plan::Plan;
 use crate::registry::Registry;
 
@@ -19,9 +20,9 @@ pub struct ChangedError {
     pub source: GitError,
 }
 
-impl ChangedError {
+impl Diagnostic for ChangedError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         self.source.hint()
     }
 }

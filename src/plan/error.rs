@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{Diagnostic, Location};
 
 /// A problem with an eval file or the selection, found while planning.
 #[derive(Debug, thiserror::Error)]
@@ -141,9 +141,9 @@ pub enum SpecError {
     },
 }
 
-impl SpecError {
+impl Diagnostic for SpecError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             SpecError::EvalNotFound { available, .. } if available.is_empty() => Some(
                 "there are no eval files in evals/; `prompteval init` creates an example".into(),

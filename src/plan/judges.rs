@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::diagnostic::Location;
-use crate::error::Error;
+use crate::plan::PlanError as Error;
 use crate::registry::Registry;
 use crate::template::TemplateSet;
 

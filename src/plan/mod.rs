@@ -6,11 +6,13 @@ mod error;
 mod eval;
 mod eval_file;
 mod judges;
+mod problems;
 mod selection;
 pub mod shard;
 mod types;
 
 pub use build::{plan, plan_with, resolve_model, BuildProvider};
 pub use error::SpecError;
+pub use problems::PlanError;
 pub use selection::{eval_names, Selection};
 pub use types::{EvalPlan, Plan, PlannedPrompt};

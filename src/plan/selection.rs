@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::project::Project;
 use crate::diagnostic::Location;
-use crate::error::Error;
+use crate::plan::PlanError as Error;
 use crate::registry::PromptRef;
 
 use super::SpecError;

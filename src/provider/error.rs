@@ -1,6 +1,8 @@
 //! The two provider errors: settings that cannot build a provider, and a request that
 //! failed for good.
 
+use crate::diagnostic::{Diagnostic, ExitClass};
+
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
 #[derive(Debug, thiserror::Error)]
 #[error("provider `{provider}`: {message}")]
@@ -34,16 +36,23 @@ impl ProviderConfigError {
             hint,
         }
     }
+}
 
+impl Diagnostic for ProviderConfigError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         self.hint.clone()
     }
 }
 
-impl ProviderError {
+impl Diagnostic for ProviderError {
+    /// A request that failed after retries: the run could not finish.
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Runtime
+    }
+
     /// What the user can do about it, judged from the last HTTP status.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self.status? {
             401 | 403 => Some("check the API key in the provider's `api_key_env` variable".into()),
             404 => Some("check the provider's `model` and `base_url`".into()),

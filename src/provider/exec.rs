@@ -325,6 +325,7 @@ fn find_program(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use crate::provider::{KindSettings, ProviderConfig};
     use crate::template::message::RenderedPrompt;
     use std::sync::Arc;

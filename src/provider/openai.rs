@@ -280,6 +280,7 @@ fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use crate::provider::{KindSettings, Price, ProviderConfig};
     use crate::template::message::RenderedPrompt;
 

@@ -110,6 +110,7 @@ pub fn inline(id: &str) -> Option<ProviderConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
 
     fn config(yaml: &str) -> ProviderConfig {
         serde_yaml::from_str(yaml).unwrap()

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::config::yaml::YamlError;
+use crate::diagnostic::Diagnostic;
 
 /// Everything that can be wrong with the registry on disk.
 #[derive(Debug, thiserror::Error)]
@@ -223,9 +224,9 @@ fn alias_list(aliases: &[String]) -> String {
     }
 }
 
-impl RegistryError {
+impl Diagnostic for RegistryError {
     /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             RegistryError::UnknownPrompt {
                 suggestion: Some(s),

@@ -1,5 +1,6 @@
 //! Tests of the registry against fixture projects in temporary directories.
 
+use crate::diagnostic::Diagnostic;
 use std::path::{Path, PathBuf};
 
 use super::*;

@@ -1,5 +1,6 @@
 //! What can go wrong while writing a report: [`ReportError`].
 
+use crate::diagnostic::{Diagnostic, ExitClass};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -34,9 +35,18 @@ pub enum ReportError {
     },
 }
 
-impl ReportError {
+impl Diagnostic for ReportError {
+    /// A format that does not exist is input; a report that cannot be written or read is
+    /// a failure of the command.
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            ReportError::UnknownFormat { .. } => ExitClass::Input,
+            ReportError::Write { .. } | ReportError::ReadResults { .. } => ExitClass::Runtime,
+        }
+    }
+
     /// What the user should do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ReportError::UnknownFormat { path, .. } => {
                 let stem = path

@@ -144,6 +144,7 @@ pub fn output_help(lead: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use crate::report::fixture;
 
     fn format_of(path: &str) -> &'static str {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::analysis::baseline::{self, Baseline, BaselineError};
 use crate::config::project::Project;
 use crate::diagnostic::{Diagnostic, ExitClass, Warning};
-use crate::error::{Error, ErrorKind};
 use crate::plan::changed::{self, ChangedError};
+use crate::plan::PlanError as Error;
 use crate::plan::{self, Plan, Selection};
 use crate::provider::cache::{CacheError, CacheMode};
 use crate::provider::{self, CacheCounters};
@@ -63,16 +63,20 @@ impl Diagnostic for PipelineError {
     /// that cannot be read).
     fn exit_class(&self) -> ExitClass {
         match self {
-            PipelineError::Plan(e) => match e.kind() {
-                ErrorKind::Input => ExitClass::Input,
-                ErrorKind::Runtime => ExitClass::Runtime,
-            },
+            PipelineError::Plan(e) => e.exit_class(),
             PipelineError::Session(_) => ExitClass::Runtime,
             PipelineError::Request(_)
             | PipelineError::Cache(_)
             | PipelineError::Resume(_)
             | PipelineError::Changed(_)
             | PipelineError::Baseline(_) => ExitClass::Input,
+        }
+    }
+
+    fn problems(&self) -> Option<Vec<&dyn Diagnostic>> {
+        match self {
+            PipelineError::Plan(e) => e.problems(),
+            _ => None,
         }
     }
 }

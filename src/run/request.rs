@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::baseline::BaselineRef;
 use crate::config::project::Project;
+use crate::diagnostic::Diagnostic;
 use crate::gate::GateOverrides;
 use crate::plan::shard::{ParseShardError, Shard};
 use crate::plan::Selection;
@@ -74,9 +75,9 @@ pub enum RequestError {
     Shard(#[from] ParseShardError),
 }
 
-impl RequestError {
+impl Diagnostic for RequestError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             RequestError::OutOfRange { .. } => None,
             RequestError::Shard(_) => Some("`--shard 1/4` runs the first of four slices".into()),

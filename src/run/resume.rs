@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::diagnostic::Diagnostic;
 use crate::plan::{EvalPlan, Plan, Selection};
 use crate::run::events::CellResult;
 use crate::run::CellKey;
@@ -66,9 +67,9 @@ pub enum ResumeError {
     },
 }
 
-impl ResumeError {
+impl Diagnostic for ResumeError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ResumeError::NothingToResume { .. } | ResumeError::Finished { .. } => {
                 Some("`prompteval runs list` shows each run's status; start a new run with `prompteval run`".into())

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use crate::analysis::baseline::{compare, Baseline, BaselineError, Comparison};
 use crate::analysis::summary::SummaryBuilder;
 use crate::config::project::Project;
+use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::gate::{self, GateOverrides};
 use crate::plan::{Plan, Selection};
 use crate::provider::ProviderError;
@@ -94,9 +95,14 @@ pub enum SessionError {
     },
 }
 
-impl SessionError {
+impl Diagnostic for SessionError {
+    /// The run started: whatever stopped it, it could not finish.
+    fn exit_class(&self) -> ExitClass {
+        ExitClass::Runtime
+    }
+
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             SessionError::Start { provider, .. } => Some(format!(
                 "check the settings of provider `{provider}` in prompteval.yaml (`binary`, `model_path`, `startup_timeout`) and the server output above"

@@ -230,6 +230,7 @@ impl Assertion {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     #[test]

@@ -1,6 +1,6 @@
 //! The errors of compiling an assertion, each naming where the assertion was written.
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{Diagnostic, Location};
 use crate::template::TemplateError;
 
 /// An assertion that cannot be compiled.
@@ -104,9 +104,11 @@ impl ScoreError {
             | ScoreError::Transform { origin, .. } => origin,
         }
     }
+}
 
+impl Diagnostic for ScoreError {
     /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             ScoreError::UnknownKind { suggestion, .. } => {
                 suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))

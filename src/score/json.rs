@@ -251,6 +251,7 @@ mod tests {
     use super::super::testing::*;
     use super::super::ScoreError;
     use super::{find_json, strip_fence};
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     #[test]

@@ -94,6 +94,7 @@ impl Check for JsonPathCheck {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     const DOC: &str =

@@ -46,6 +46,7 @@ impl Check for Latency {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     #[test]

@@ -271,6 +271,7 @@ pub(crate) fn suggest(kind: &str) -> Option<String> {
 mod tests {
     use super::super::testing::*;
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use serde_json::{json, Value};
 
     /// The list users saw before the table existed (`tests/cli_errors.rs` snapshots it too).

@@ -74,6 +74,7 @@ impl Check for AssertSet {
 mod tests {
     use super::super::testing::*;
     use super::super::{score_case, ScoreInput};
+    use crate::diagnostic::Diagnostic;
     use crate::run::events::AssertionResult;
     use serde_json::json;
 

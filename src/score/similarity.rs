@@ -112,6 +112,7 @@ impl Check for Edits {
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnostic::Diagnostic;
     #[test]
     fn distance_agrees_with_the_dynamic_programming_table() {
         let mut rng = fastrand::Rng::with_seed(4);

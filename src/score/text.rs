@@ -453,6 +453,7 @@ impl Check for WordCount {
 mod tests {
     use super::super::testing::*;
     use super::super::ScoreError;
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     fn check(spec: serde_json::Value, output: &str) -> (bool, f64, String) {

@@ -198,6 +198,7 @@ pub fn compile_eval(
 mod tests {
     use super::super::testing::templates;
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use serde_json::json;
 
     fn apply(source: &str, output: &str, vars: serde_json::Value) -> Result<String, String> {

@@ -1,5 +1,6 @@
 //! The store's error type.
 
+use crate::diagnostic::{Diagnostic, ExitClass};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -37,22 +38,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            StoreError::NotFound { .. } => Some(
-                "`prompteval runs list` shows the stored runs; `latest` names the newest".into(),
-            ),
-            _ => None,
-        }
-    }
-
     pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
         let path = path.to_path_buf();
         move |source| StoreError::Io {
             action,
             path,
             source,
+        }
+    }
+}
+
+impl Diagnostic for StoreError {
+    /// A run that does not exist is input; a store that cannot be read or written is not.
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            StoreError::NotFound { .. } => ExitClass::Input,
+            _ => ExitClass::Runtime,
+        }
+    }
+
+    /// What the user can do about it.
+    fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::NotFound { .. } => Some(
+                "`prompteval runs list` shows the stored runs; `latest` names the newest".into(),
+            ),
+            _ => None,
         }
     }
 }

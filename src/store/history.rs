@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use super::{write_record, RunRecord, RunStatus, Store, StoreError, StoredRun, RESULTS_FILE};
 use crate::analysis::summary::SummaryBuilder;
+use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::gate::{self, GateOverrides};
 use crate::plan::shard::{plan_hash, Shard};
 
@@ -121,9 +122,17 @@ pub enum MergeError {
     Store(#[from] StoreError),
 }
 
-impl MergeError {
+impl Diagnostic for MergeError {
+    /// Runs that cannot be merged are input; a store that cannot be written is not.
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            MergeError::Store(StoreError::Io { .. }) => ExitClass::Runtime,
+            _ => ExitClass::Input,
+        }
+    }
+
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             MergeError::TooFew { .. } | MergeError::NotAShard { .. } => Some(
                 "pass the run ids of every shard: `prompteval runs merge RUN_1 RUN_2 …`".into(),

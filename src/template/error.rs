@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{Diagnostic, Location};
 
 /// A template that cannot be compiled or rendered. Boxed so that results stay small on the
 /// hot render path; [`TemplateError::kind`] tells what happened.
@@ -119,21 +119,36 @@ impl TemplateError {
         &self.0
     }
 
-    /// What the user can do about it, when there is something to say. For syntax and
-    /// render errors this starts with the offending source line and a `^` marker.
-    pub fn hint(&self) -> Option<String> {
-        self.0.hint()
-    }
-
     /// The file and line (when known) of the problem.
     pub fn location(&self) -> Option<&Location> {
         self.0.location()
     }
 }
 
+impl Diagnostic for TemplateError {
+    /// What the user can do about it, when there is something to say. For syntax and
+    /// render errors this starts with the offending source line and a `^` marker.
+    fn hint(&self) -> Option<String> {
+        self.0.hint()
+    }
+}
+
 impl TemplateErrorKind {
+    /// See [`TemplateError::location`].
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            TemplateErrorKind::Syntax { location, .. }
+            | TemplateErrorKind::UnknownPartial { location, .. }
+            | TemplateErrorKind::Render { location, .. }
+            | TemplateErrorKind::MissingVariables { location, .. } => Some(location),
+            TemplateErrorKind::NotCompiled { .. } => None,
+        }
+    }
+}
+
+impl Diagnostic for TemplateErrorKind {
     /// See [`TemplateError::hint`].
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             TemplateErrorKind::Syntax { source_line, .. } => Some(with_snippet(
                 source_line,
@@ -157,17 +172,6 @@ impl TemplateErrorKind {
                 "the dataset's columns are: {}; rename a column or the variable, or give it a default with `| default(\"\")`",
                 if available.is_empty() { "(none)".to_string() } else { available.join(", ") }
             )),
-            TemplateErrorKind::NotCompiled { .. } => None,
-        }
-    }
-
-    /// See [`TemplateError::location`].
-    pub fn location(&self) -> Option<&Location> {
-        match self {
-            TemplateErrorKind::Syntax { location, .. }
-            | TemplateErrorKind::UnknownPartial { location, .. }
-            | TemplateErrorKind::Render { location, .. }
-            | TemplateErrorKind::MissingVariables { location, .. } => Some(location),
             TemplateErrorKind::NotCompiled { .. } => None,
         }
     }

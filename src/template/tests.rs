@@ -1,5 +1,6 @@
 //! Unit tests of the template set: rendering, strict undefined, partials, errors.
 
+use crate::diagnostic::Diagnostic;
 use std::path::PathBuf;
 
 use super::scan::{bound_names, include_names};

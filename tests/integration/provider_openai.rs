@@ -5,6 +5,7 @@
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use prompteval::diagnostic::Diagnostic;
 use prompteval::provider::{
     CommonSettings, KindSettings, OpenAiProvider, OpenAiSettings, Price, Provider, ProviderConfig,
     ProviderRequest, RetryNotice, RetryPolicy,

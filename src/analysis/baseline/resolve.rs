@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::git::{self, GitError};
+use crate::diagnostic::Diagnostic;
 use crate::run::events::CellResult;
 use crate::store::{
     read_record, read_results, ResultSource, RunRecord, RunStatus, Store, StoreError, RECORD_FILE,
@@ -123,9 +124,9 @@ pub enum BaselineError {
     },
 }
 
-impl BaselineError {
+impl Diagnostic for BaselineError {
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             BaselineError::Store(e) => e.hint(),
             BaselineError::NoRun { reference, skipped, .. } => Some(format!(

@@ -6,7 +6,6 @@ use super::Context;
 use crate::cli::args::CacheCommand;
 use crate::cli::diagnostics::{self, Exit};
 use crate::config::project::Project;
-use crate::error::Error;
 use crate::provider::cache::{parse_ttl, CacheSettings, ClearFilter, ResponseCache};
 
 /// Shows or clears the project's response cache.
@@ -16,7 +15,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
             diagnostics::warnings(&warnings);
             p
         }
-        Err(e) => return diagnostics::error(&Error::from(e)),
+        Err(e) => return diagnostics::report(&e),
     };
     let settings = match CacheSettings::resolve(
         &project.root,
@@ -27,8 +26,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
     ) {
         Ok(s) => s,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     let cache = ResponseCache::new(&settings.dir, settings.ttl);
@@ -57,10 +55,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
                 }
                 Exit::Success
             }
-            Err(e) => {
-                diagnostics::other(&e, e.hint());
-                Exit::Runtime
-            }
+            Err(e) => diagnostics::report(&e),
         },
         CacheCommand::Clear {
             older_than,
@@ -71,8 +66,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
                     Ok(Some(age)) => ClearFilter::OlderThan(age),
                     Ok(None) => ClearFilter::All,
                     Err(e) => {
-                        diagnostics::other(&e, e.hint());
-                        return Exit::Input;
+                        return diagnostics::report(&e);
                     }
                 },
                 (None, true) => ClearFilter::Expired,
@@ -83,10 +77,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
                     println!("removed {n} cache entries from {}", dir.display());
                     Exit::Success
                 }
-                Err(e) => {
-                    diagnostics::other(&e, e.hint());
-                    Exit::Runtime
-                }
+                Err(e) => diagnostics::report(&e),
             }
         }
     }

@@ -33,8 +33,7 @@ pub(crate) fn diff(
     let (before, after) = match (load(store, a), load(store, b)) {
         (Ok(x), Ok(y)) => (x, y),
         (Err(e), _) | (_, Err(e)) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     let options = DiffOptions {
@@ -53,9 +52,6 @@ pub(crate) fn diff(
         &mut out,
     ) {
         Ok(()) => Exit::Success,
-        Err(e) => {
-            diagnostics::other(&e, e.hint());
-            Exit::Runtime
-        }
+        Err(e) => diagnostics::report(&e),
     }
 }

@@ -20,9 +20,6 @@ pub(crate) fn init(dir: &Path) -> Exit {
             println!("\nnext: {cd}prompteval run");
             Exit::Success
         }
-        Err(e) => {
-            diagnostics::other(&e, e.hint());
-            Exit::Input
-        }
+        Err(e) => diagnostics::report(&e),
     }
 }

@@ -54,12 +54,11 @@ pub(super) fn block_on<T>(
     {
         Ok(rt) => rt,
         Err(e) => {
-            diagnostics::other(&e, None);
-            return Err(Exit::Runtime);
+            return Err(diagnostics::unexpected(&e));
         }
     };
     rt.block_on(f).map_err(|e| {
-        diagnostics::other(&e, e.hint());
+        diagnostics::print(&e);
         match e {
             MlflowError::NoUri
             | MlflowError::BadUri { .. }

@@ -25,7 +25,7 @@ use super::args::SelectArgs;
 use super::diagnostics;
 use super::Context;
 use crate::config::project::Project;
-use crate::error::Error;
+use crate::plan::PlanError as Error;
 use crate::plan::Selection;
 use crate::registry::Registry;
 

@@ -8,7 +8,7 @@ use super::{load, Context};
 use crate::cli::args::PromptCommand;
 use crate::cli::diagnostics::{self, Exit};
 use crate::config::project::Project;
-use crate::error::Error;
+use crate::plan::PlanError as Error;
 use crate::registry::{self, LockState, PromptBody, PromptRef, Registry};
 use crate::template::message::RenderedPrompt;
 use crate::template::TemplateSet;
@@ -17,7 +17,7 @@ use crate::template::TemplateSet;
 pub(crate) fn prompt(ctx: &Context, cmd: PromptCommand) -> Exit {
     match run(ctx, cmd) {
         Ok(exit) => exit,
-        Err(e) => diagnostics::error(&e),
+        Err(e) => diagnostics::report(&e),
     }
 }
 
@@ -256,8 +256,7 @@ fn push(
     let client = match super::mlflow::required(mlflow, project) {
         Ok(c) => c,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Ok(Exit::Input);
+            return Ok(diagnostics::report(&e));
         }
     };
     let pushed =
@@ -294,8 +293,7 @@ fn pull(project: &Project, name: &str, mlflow: Option<&str>) -> Result<Exit, Err
     let client = match super::mlflow::required(mlflow, project) {
         Ok(c) => c,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Ok(Exit::Input);
+            return Ok(diagnostics::report(&e));
         }
     };
     let report =

@@ -10,7 +10,6 @@ use crate::analysis::model_selection::compute_selection;
 use crate::cli::args::ReportArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::config::project::Project;
-use crate::error::Error;
 use crate::report::{self, HtmlOptions, ReportError, SelectionOptions};
 use crate::store::{self, Store, StoredRun};
 
@@ -18,7 +17,7 @@ use crate::store::{self, Store, StoredRun};
 pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
     let run = match load(ctx, &args.run) {
         Ok(run) => run,
-        Err(e) => return diagnostics::error(&e),
+        Err(exit) => return exit,
     };
     let selection =
         compute_selection(&run.record, &run).map_err(|source| ReportError::ReadResults {
@@ -28,8 +27,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
     let selection = match selection {
         Ok(s) => s,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Runtime;
+            return diagnostics::report(&e);
         }
     };
     let options = SelectionOptions {
@@ -39,8 +37,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Err(e) = report::write_selection(&run.record, &selection, &options, &mut out) {
-        diagnostics::other(&e, e.hint());
-        return Exit::Runtime;
+        return diagnostics::report(&e);
     }
     if let Some(path) = &args.html {
         let comparison = run.comparison();
@@ -52,8 +49,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
             report::write_html(&run.record, &selection, &run, &options, w)
         });
         if let Err(e) = written {
-            diagnostics::other(&e, e.hint());
-            return Exit::Runtime;
+            return diagnostics::report(&e);
         }
         let _ = writeln!(out, "\nwrote {}", path.display());
     }
@@ -63,16 +59,20 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
 
 /// A run by id, unique prefix or `latest` from the project's store, or a run directory
 /// (one holding `run.json`) given by path.
-fn load(ctx: &Context, run: &str) -> Result<StoredRun, Error> {
+/// Errors are printed; the exit status they map to is returned.
+fn load(ctx: &Context, run: &str) -> Result<StoredRun, Exit> {
     let dir = Path::new(run);
     if dir.join(store::RECORD_FILE).is_file() {
-        let record = store::read_record(&dir.join(store::RECORD_FILE))?;
+        let record = store::read_record(&dir.join(store::RECORD_FILE))
+            .map_err(|e| diagnostics::report(&e))?;
         return Ok(StoredRun {
             dir: dir.to_path_buf(),
             record,
         });
     }
-    let (project, warnings) = Project::discover(&ctx.start)?;
+    let (project, warnings) = Project::discover(&ctx.start).map_err(|e| diagnostics::report(&e))?;
     diagnostics::warnings(&warnings);
-    Ok(Store::new(project.store_dir()).load(run)?)
+    Store::new(project.store_dir())
+        .load(run)
+        .map_err(|e| diagnostics::report(&e))
 }

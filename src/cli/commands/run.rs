@@ -8,7 +8,6 @@ use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
 use crate::config::project::Project;
-use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
 use crate::run::request::{check_gate, RequestError};
@@ -53,8 +52,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     let outputs = match output_formats(&args.outputs) {
         Ok(o) => o,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     let request = match args.to_request() {
@@ -63,7 +61,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     };
     let (project, registry) = match load(ctx) {
         Ok(loaded) => loaded,
-        Err(e) => return diagnostics::error(&e),
+        Err(e) => return diagnostics::report(&e),
     };
     let prepared = match run::prepare(&project, registry, request) {
         Ok(p) => p,
@@ -74,8 +72,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     let mlflow = match super::mlflow::for_run(&args.mlflow, &project) {
         Ok(s) => s.map(crate::mlflow::Client::new),
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     for note in prepared.notes() {
@@ -125,8 +122,7 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
     {
         Ok(rt) => rt,
         Err(e) => {
-            diagnostics::other(&e, None);
-            return Err(Exit::Runtime);
+            return Err(diagnostics::unexpected(&e));
         }
     };
     let mut progress = Progress::new(show_progress);
@@ -143,16 +139,7 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
 
 /// Prints a pipeline error with its causes and hint; returns its exit status.
 fn fail(err: &PipelineError) -> Exit {
-    match err {
-        PipelineError::Plan(e) => diagnostics::error(e),
-        e => {
-            diagnostics::other(e, e.hint());
-            match e.exit_class() {
-                ExitClass::Input => Exit::Input,
-                ExitClass::Runtime => Exit::Runtime,
-            }
-        }
-    }
+    diagnostics::report(err)
 }
 
 /// Prints what the pipeline says before the run starts.
@@ -190,12 +177,12 @@ fn report(
     let (run, comparison) = (&finished.run, finished.comparison.as_ref());
     let max_rows = (!args.no_matrix).then_some(args.max_rows);
     if let Err(e) = print_run_with(ctx, run, max_rows, comparison.map(|c| &**c)) {
-        diagnostics::other(&e, e.hint());
+        diagnostics::print(&e);
     }
     if let Some(appended) = append_step_summary(&run.record, run, comparison) {
         match appended {
             Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
-            Err(e) => diagnostics::other(&e, e.hint()),
+            Err(e) => diagnostics::print(&e),
         }
     }
     match write_outputs_with(&run.record, run, outputs, comparison) {
@@ -205,10 +192,7 @@ fn report(
             }
             Ok(())
         }
-        Err(e) => {
-            diagnostics::other(&e, e.hint());
-            Err(Exit::Runtime)
-        }
+        Err(e) => Err(diagnostics::report(&e)),
     }
 }
 

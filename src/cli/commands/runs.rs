@@ -7,14 +7,13 @@ use super::Context;
 use crate::cli::args::RunsCommand;
 use crate::cli::diagnostics::{self, Exit};
 use crate::config::project::Project;
-use crate::error::Error;
 use crate::store::{RunFilter, Store};
 
 /// Lists or shows stored runs.
 pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
     let project = match Project::discover(&ctx.start) {
         Ok((p, _)) => p,
-        Err(e) => return diagnostics::error(&Error::from(e)),
+        Err(e) => return diagnostics::report(&e),
     };
     let store = Store::new(project.store_dir());
     match cmd {
@@ -44,7 +43,7 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
                 println!("removed {} runs; kept the newest {kept}", removed.len());
                 Exit::Success
             }
-            Err(e) => diagnostics::error(&e.into()),
+            Err(e) => diagnostics::report(&e),
         },
         RunsCommand::Merge { ids } => merge(ctx, &project, &store, &ids),
         RunsCommand::Push { id, mlflow } => push(&project, &store, &id, &mlflow),
@@ -67,7 +66,7 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
     .then_some(&filter);
     let ids = match store.run_ids() {
         Ok(ids) => ids,
-        Err(e) => return diagnostics::error(&e.into()),
+        Err(e) => return diagnostics::report(&e),
     };
     if ids.is_empty() {
         println!("no runs yet; `prompteval run` makes one");
@@ -152,25 +151,22 @@ fn show(
     let outputs = match output_formats(outputs) {
         Ok(o) => o,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     let run = match store.load(id) {
         Ok(run) => run,
-        Err(e) => return diagnostics::error(&e.into()),
+        Err(e) => return diagnostics::report(&e),
     };
     let printed = match run.comparison() {
         Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
         None => print_run(ctx, &run, Some(rows)),
     };
     if let Err(e) = printed {
-        diagnostics::other(&e, e.hint());
-        return Exit::Runtime;
+        return diagnostics::report(&e);
     }
     if let Err(e) = write_outputs(&run.record, &run, &outputs) {
-        diagnostics::other(&e, e.hint());
-        return Exit::Runtime;
+        return diagnostics::report(&e);
     }
     Exit::Success
 }
@@ -180,7 +176,7 @@ fn remove(store: &Store, ids: &[String]) -> Exit {
     for id in ids {
         match store.remove(id) {
             Ok(removed) => println!("removed run {removed}"),
-            Err(e) => return diagnostics::error(&e.into()),
+            Err(e) => return diagnostics::report(&e),
         }
     }
     Exit::Success
@@ -207,7 +203,7 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
                 );
             }
             if let Err(e) = print_run(ctx, &merged.run, Some(20)) {
-                diagnostics::other(&e, e.hint());
+                diagnostics::print(&e);
             }
             match &r.gate {
                 _ if !merged.missing.is_empty() => Exit::Runtime,
@@ -216,7 +212,7 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
             }
         }
         Err(e) => {
-            diagnostics::other(&e, e.hint());
+            diagnostics::print(&e);
             match e {
                 crate::store::MergeError::Store(crate::store::StoreError::Io { .. }) => {
                     Exit::Runtime
@@ -231,13 +227,12 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
 fn push(project: &Project, store: &Store, id: &str, mlflow: &crate::cli::args::MlflowArgs) -> Exit {
     let run = match store.load(id) {
         Ok(run) => run,
-        Err(e) => return diagnostics::error(&e.into()),
+        Err(e) => return diagnostics::report(&e),
     };
     let client = match super::mlflow::required(mlflow.uri.as_deref(), project) {
         Ok(c) => c,
         Err(e) => {
-            diagnostics::other(&e, e.hint());
-            return Exit::Input;
+            return diagnostics::report(&e);
         }
     };
     let options = super::mlflow::tracking_options(mlflow, project);

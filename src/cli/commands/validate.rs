@@ -32,6 +32,6 @@ pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
             );
             Exit::Success
         }
-        Err(e) => diagnostics::error(&e),
+        Err(e) => diagnostics::report(&e),
     }
 }

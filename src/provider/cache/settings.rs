@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::registry::Params;
 
 /// The TTL used when `cache.ttl` is not set: two weeks.
@@ -82,9 +83,17 @@ pub enum CacheError {
     },
 }
 
-impl CacheError {
+impl Diagnostic for CacheError {
+    /// A bad setting is input; a cache that cannot be read or written stops the command.
+    fn exit_class(&self) -> ExitClass {
+        match self {
+            CacheError::BadTtl { .. } => ExitClass::Input,
+            CacheError::Io { .. } => ExitClass::Runtime,
+        }
+    }
+
     /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         match self {
             CacheError::BadTtl { .. } => {
                 Some("write a duration such as `7d`, `12h` or `30m`, or `never`".into())

@@ -342,6 +342,7 @@ fn model_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Diagnostic;
     use crate::provider::{KindSettings, ProviderConfig};
 
     struct Fixture {
