@@ -4,64 +4,10 @@
 mod args;
 mod commands;
 mod diagnostics;
+mod entry;
 mod progress;
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::Parser;
-
 pub use args::Cli;
-use args::{ColorChoice, Command};
 pub use diagnostics::Exit;
-
-/// What every command gets: resolved global settings.
-pub(crate) struct Context {
-    /// Where to look for the project.
-    pub start: PathBuf,
-    /// Whether stdout gets colours.
-    pub color: bool,
-    /// Width for tables.
-    pub width: u16,
-}
-
-/// Runs the command line and returns the exit status.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let stdout = console::Term::stdout();
-    let color = match cli.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout.is_term()
-        }
-    };
-    console::set_colors_enabled(color);
-    console::set_colors_enabled_stderr(
-        cli.color == ColorChoice::Always
-            || (cli.color == ColorChoice::Auto
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && console::Term::stderr().is_term()),
-    );
-    let width = if stdout.is_term() {
-        stdout.size().1.max(60)
-    } else {
-        120
-    };
-    let ctx = Context {
-        start: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
-        color,
-        width,
-    };
-    let exit = match cli.command {
-        Command::Run(args) => commands::run(&ctx, *args),
-        Command::Validate(args) => commands::validate(&ctx, args),
-        Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
-        Command::Runs(cmd) => commands::runs(&ctx, cmd),
-        Command::Report(args) => commands::report(&ctx, args),
-        Command::Cache(cmd) => commands::cache(&ctx, cmd),
-        Command::Init { dir } => commands::init(&dir),
-        Command::Completions { shell } => commands::completions(shell),
-    };
-    exit.into()
-}
+pub use entry::main;
+pub(crate) use entry::Context;
