@@ -57,19 +57,7 @@ pub(super) fn block_on<T>(
             return Err(diagnostics::unexpected(&e));
         }
     };
-    rt.block_on(f).map_err(|e| {
-        diagnostics::print(&e);
-        match e {
-            MlflowError::NoUri
-            | MlflowError::BadUri { .. }
-            | MlflowError::TooLong { .. }
-            | MlflowError::BadAlias { .. }
-            | MlflowError::NotAPrompt { .. }
-            | MlflowError::NoSuchPrompt { .. }
-            | MlflowError::Registry(_) => Exit::Input,
-            _ => Exit::Runtime,
-        }
-    })
+    rt.block_on(f).map_err(|e| diagnostics::report(&e))
 }
 
 /// Logs `run` and prints where it went; the exit status on failure is [`Exit::Runtime`]
