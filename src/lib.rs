@@ -22,5 +22,6 @@ pub mod template;
 
 pub mod diagnostic;
 pub mod error;
+mod process;
 
 pub use error::{Error, ErrorKind};

@@ -26,6 +26,7 @@ mod set;
 mod similarity;
 mod spec;
 pub mod squad;
+mod stderr_log;
 mod text;
 mod tok13a;
 mod transform;
