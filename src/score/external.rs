@@ -16,6 +16,7 @@ use super::remote::{AsyncCheck, GraderUsage, ScoreContext, Verdict};
 use super::stderr_log::{self, Since, StderrLog};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
+use crate::process::{self, Launcher};
 use crate::provider::BoxFuture;
 
 pub(crate) const EX_EXTERNAL: &str =
@@ -234,6 +235,8 @@ pub(crate) struct Worker {
     /// whatever the worker writes to stderr meanwhile is that request's.
     turn: tokio::sync::Mutex<()>,
     state: Mutex<State>,
+    /// Spawns the processes, so that they die with prompteval even when it is killed.
+    launcher: Launcher,
 }
 
 impl std::fmt::Debug for Worker {
@@ -269,6 +272,7 @@ impl Worker {
             next_id: AtomicU64::new(1),
             turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::default()),
+            launcher: Launcher::new(),
         }
     }
 
@@ -409,17 +413,18 @@ impl Worker {
 
     /// Starts the process and its three pipe threads.
     fn spawn(&self) -> std::io::Result<Running> {
-        let mut child = Command::new(&self.argv[0])
+        let mut command = Command::new(&self.argv[0]);
+        command
             .args(&self.argv[1..])
             .current_dir(&self.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+            .stderr(Stdio::piped());
+        let mut child = self.launcher.spawn(command)?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            let _ = child.kill();
+            process::kill_group(&mut child);
             return Err(std::io::Error::other("no pipes to the process"));
         };
         let child = Arc::new(Mutex::new(child));
@@ -551,10 +556,9 @@ fn exit_status(child: &Mutex<Child>) -> String {
     String::new()
 }
 
+/// Kills the process and whatever it started in its process group.
 fn kill(child: &Mutex<Child>) {
-    let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = child.kill();
-    let _ = child.wait();
+    process::kill_group(&mut child.lock().unwrap_or_else(|e| e.into_inner()));
 }
 
 impl Drop for Worker {
