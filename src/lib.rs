@@ -21,3 +21,4 @@ pub mod store;
 pub mod template;
 
 pub mod diagnostic;
+mod process;

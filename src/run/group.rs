@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::cell::CellId;
 use crate::plan::Plan;
 use crate::run::events::CellResult;
-use crate::score::{aggregate, Candidate, ScoreContext};
+use crate::score::{aggregate, case_key, Candidate, ScoreContext};
 
 /// One case × repeat of one eval: the cells a group assertion compares.
 pub(crate) type GroupKey = (usize, usize, u32);
@@ -57,7 +57,7 @@ pub(crate) async fn finish_group(
     key: GroupKey,
     mut cells: Vec<CellResult>,
 ) -> Vec<CellResult> {
-    let (e, row, _) = key;
+    let (e, row, repeat) = key;
     let eval = &plan.evals[e];
     let assertions: Vec<_> = eval
         .assertions
@@ -72,6 +72,7 @@ pub(crate) async fn finish_group(
         embedder: eval.embedder.as_deref(),
         prompt: "",
     };
+    let case = case_key(&eval.name, &eval.rows[row].id, repeat);
     let labels: Vec<String> = cells
         .iter()
         .map(|c| format!("{} · {}", c.prompt, c.model))
@@ -89,7 +90,7 @@ pub(crate) async fn finish_group(
             })
             .collect();
         let (results, usage) = assertion
-            .evaluate_group(&outputs, &eval.rows[row].context, &ctx)
+            .evaluate_group(&outputs, &eval.rows[row].context, &case, &ctx)
             .await;
         let shares = usage.split(results.iter().flatten().count());
         let mut shares = shares.iter();

@@ -1,9 +1,9 @@
 //! `external`: scorers in any language, run as persistent worker processes (`docs/scorers.md`).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -13,8 +13,10 @@ use tokio::sync::oneshot;
 
 use super::check::Outcome;
 use super::remote::{AsyncCheck, GraderUsage, ScoreContext, Verdict};
+use super::stderr_log::{self, Since, StderrLog};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
+use crate::process::{self, Launcher};
 use crate::provider::BoxFuture;
 
 pub(crate) const EX_EXTERNAL: &str =
@@ -25,10 +27,9 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pass mark of replies that give a score but no `pass`, when the spec sets no
 /// `threshold`.
 const DEFAULT_THRESHOLD: f64 = 0.5;
-/// How many times a worker is started in one run (the first start and one restart).
-const MAX_STARTS: u32 = 2;
-/// How much of the worker's stderr is kept for error messages.
-const STDERR_TAIL: usize = 2000;
+/// How many times a worker may exit on its own in one run: after the first exit it is
+/// started once more (a kill after a timeout does not count).
+const MAX_EXITS: u32 = 2;
 
 /// Compiles `external` (`not-` already removed).
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, ScoreError> {
@@ -107,15 +108,15 @@ impl External {
             "assertion": self.config,
         });
         let worker = ctx.setup.worker(&self.argv);
-        let reply = match worker.request(request, self.timeout).await {
-            Ok(reply) => reply,
+        let Answer { reply, stderr } = match worker.request(request, self.timeout).await {
+            Ok(answer) => answer,
             Err(failure) => return failure.into_verdict(),
         };
         match read_reply(&reply, self.threshold) {
             Ok(outcome) => Verdict::Checked(outcome.with_detail(detail_of(&reply))),
             Err(why) => Verdict::ScorerError {
                 reason: format!("bad reply from external scorer `{}`: {why}", worker.name()),
-                detail: Some(json!({"reply": reply, "stderr": worker.stderr_tail()})),
+                detail: Some(json!({"reply": reply, "stderr": stderr})),
             },
         }
     }
@@ -190,10 +191,10 @@ fn read_reply(reply: &Map<String, Json>, threshold: f64) -> Result<Outcome, Stri
 
 /// Why a request got no usable reply.
 ///
-/// Requests carry an `id`; replies are matched by it, so a worker may answer concurrent
-/// requests in any order (a simple worker answers them one at a time, in order). A worker
-/// that exits is restarted once; timeouts, crashes and bad replies are scorer errors that
-/// carry the tail of the worker's stderr.
+/// A worker is sent one request at a time; replies are matched by `id`. A worker that
+/// exits is restarted once; one that does not reply within the timeout is killed and
+/// started again for the next request. Timeouts, crashes and bad replies are scorer errors
+/// that carry what the worker wrote to stderr while the request was in flight.
 #[derive(Debug)]
 pub(crate) struct WorkerFailure {
     reason: String,
@@ -214,16 +215,28 @@ impl WorkerFailure {
     }
 }
 
+/// A reply, with what the worker wrote to stderr while it worked on the request.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) reply: Map<String, Json>,
+    pub(crate) stderr: String,
+}
+
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Map<String, Json>, String>>>>>;
 
-/// One external scorer process, started on the first request and restarted once if it
-/// exits; killed when the worker is dropped (with the plan, at the end of the run).
+/// One external scorer process, started on the first request, restarted once if it exits
+/// and after each timeout; killed when the worker is dropped (with the plan, at the end of
+/// the run).
 pub(crate) struct Worker {
     argv: Vec<String>,
     cwd: PathBuf,
     next_id: AtomicU64,
+    /// Held by the request in flight: its clock starts when the worker is free, and
+    /// whatever the worker writes to stderr meanwhile is that request's.
+    turn: tokio::sync::Mutex<()>,
     state: Mutex<State>,
-    stderr: Arc<Mutex<String>>,
+    /// Spawns the processes, so that they die with prompteval even when it is killed.
+    launcher: Launcher,
 }
 
 impl std::fmt::Debug for Worker {
@@ -236,7 +249,8 @@ impl std::fmt::Debug for Worker {
 
 #[derive(Default)]
 struct State {
-    starts: u32,
+    /// How many processes exited on their own (a timeout's kill is not counted).
+    exits: u32,
     running: Option<Running>,
     /// Why the last process ended, for requests that find it gone.
     ended: Option<String>,
@@ -247,6 +261,7 @@ struct Running {
     stdin: mpsc::Sender<String>,
     pending: Pending,
     alive: Arc<AtomicBool>,
+    stderr: Arc<Mutex<StderrLog>>,
 }
 
 impl Worker {
@@ -255,8 +270,9 @@ impl Worker {
             argv,
             cwd,
             next_id: AtomicU64::new(1),
+            turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::default()),
-            stderr: Arc::new(Mutex::new(String::new())),
+            launcher: Launcher::new(),
         }
     }
 
@@ -265,68 +281,45 @@ impl Worker {
         self.argv.join(" ")
     }
 
-    /// The last part of what the worker wrote to stderr.
-    pub(crate) fn stderr_tail(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn failure(&self, reason: String) -> WorkerFailure {
-        WorkerFailure {
-            reason,
-            stderr: self.stderr_tail(),
-        }
-    }
-
-    /// Sends one request and waits for the reply with the same `id`.
+    /// Sends one request once the worker is free, and waits up to `timeout` for the reply
+    /// with the same `id`. A worker that does not reply in time is killed.
     pub(crate) async fn request(
         &self,
         mut request: Json,
         timeout: Duration,
-    ) -> Result<Map<String, Json>, WorkerFailure> {
+    ) -> Result<Answer, WorkerFailure> {
+        let _turn = self.turn.lock().await;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Json::Object(map) = &mut request {
             map.insert("id".into(), id.into());
         }
-        let line = format!("{request}\n");
         let (tx, rx) = oneshot::channel();
-        let pending = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            self.ensure_running(&mut state)?;
-            let Some(running) = state.running.as_ref() else {
-                return Err(self.failure("external scorer is not running".into()));
-            };
-            running
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id, tx);
-            if running.stdin.send(line).is_err() {
-                return Err(self.failure(format!(
-                    "external scorer `{}` closed its input",
-                    self.name()
-                )));
-            }
-            running.pending.clone()
+        let (child, since) = self.send(id, format!("{request}\n"), tx)?;
+        let failure = |reason: String| WorkerFailure {
+            reason,
+            stderr: since.text(),
         };
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Ok(reply))) => Ok(reply),
+            Ok(Ok(Ok(reply))) => Ok(Answer {
+                reply,
+                stderr: since.text(),
+            }),
             Ok(Ok(Err(reason))) => {
-                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                state.ended = Some(reason.clone());
-                drop(state);
-                Err(self.failure(reason))
+                self.lock_state().ended = Some(reason.clone());
+                Err(failure(reason))
             }
-            Ok(Err(_)) => Err(self.failure(format!("external scorer `{}` stopped", self.name()))),
+            Ok(Err(_)) => Err(failure(format!(
+                "external scorer `{}` stopped",
+                self.name()
+            ))),
             Err(_) => {
-                pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-                Err(self.failure(format!(
-                    "external scorer `{}` did not reply within {}",
+                self.stop_after_timeout(&child);
+                Err(failure(format!(
+                    "external scorer `{}` did not reply within {}; it was stopped and starts again for the next request",
                     self.name(),
                     humantime::format_duration(timeout)
                 )))
@@ -334,36 +327,85 @@ impl Worker {
         }
     }
 
-    /// Starts the worker when it is not running: the first time, and once more after it
-    /// stopped; after that its requests fail.
-    fn ensure_running(&self, state: &mut State) -> Result<(), WorkerFailure> {
-        let alive = state
+    /// Starts the worker if need be, registers the request `id` and writes its line.
+    /// Returns the process it went to and where that request's stderr begins.
+    fn send(
+        &self,
+        id: u64,
+        line: String,
+        tx: oneshot::Sender<Result<Map<String, Json>, String>>,
+    ) -> Result<(Arc<Mutex<Child>>, Since), WorkerFailure> {
+        let mut state = self.lock_state();
+        self.ensure_running(&mut state)?;
+        let Some(running) = state.running.as_ref() else {
+            return Err(self.failure("external scorer is not running".into()));
+        };
+        let since = Since::mark(&running.stderr);
+        running
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
+        if running.stdin.send(line).is_err() {
+            return Err(WorkerFailure {
+                reason: format!("external scorer `{}` closed its input", self.name()),
+                stderr: since.text(),
+            });
+        }
+        Ok((running.child.clone(), since))
+    }
+
+    /// Kills the process that did not reply in time, so that the next request gets a
+    /// worker that is free; a restart after a timeout is not counted as an exit.
+    fn stop_after_timeout(&self, child: &Arc<Mutex<Child>>) {
+        let mut state = self.lock_state();
+        let same = state
             .running
             .as_ref()
-            .is_some_and(|r| r.alive.load(Ordering::SeqCst));
-        if !alive {
-            if state.starts >= MAX_STARTS {
-                let why = state.ended.clone().unwrap_or_else(|| "it exited".into());
-                return Err(self.failure(format!(
-                    "external scorer `{}` stopped twice and is not restarted again; last time {why}",
-                    self.name()
-                )));
+            .is_some_and(|r| Arc::ptr_eq(&r.child, child));
+        if same {
+            if let Some(running) = state.running.take() {
+                kill(&running.child);
             }
-            state.starts += 1;
+        }
+    }
+
+    fn failure(&self, reason: String) -> WorkerFailure {
+        WorkerFailure {
+            reason,
+            stderr: String::new(),
+        }
+    }
+
+    /// Starts the worker when it is not running: the first time, after a timeout, and once
+    /// after it exited; after a second exit its requests fail.
+    fn ensure_running(&self, state: &mut State) -> Result<(), WorkerFailure> {
+        if let Some(running) = &state.running {
+            if running.alive.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            state.exits += 1;
             if let Some(old) = state.running.take() {
                 kill(&old.child);
             }
-            match self.spawn() {
-                Ok(running) => state.running = Some(running),
-                Err(e) => {
-                    state.starts = MAX_STARTS;
-                    state.ended = Some(format!("it could not start: {e}"));
-                    return Err(self.failure(format!(
-                        "could not start external scorer `{}` in {}: {e}",
-                        self.name(),
-                        self.cwd.display()
-                    )));
-                }
+        }
+        if state.exits >= MAX_EXITS {
+            let why = state.ended.clone().unwrap_or_else(|| "it exited".into());
+            return Err(self.failure(format!(
+                "external scorer `{}` stopped twice and is not restarted again; last time {why}",
+                self.name()
+            )));
+        }
+        match self.spawn() {
+            Ok(running) => state.running = Some(running),
+            Err(e) => {
+                state.exits = MAX_EXITS;
+                state.ended = Some(format!("it could not start: {e}"));
+                return Err(self.failure(format!(
+                    "could not start external scorer `{}` in {}: {e}",
+                    self.name(),
+                    self.cwd.display()
+                )));
             }
         }
         Ok(())
@@ -371,24 +413,25 @@ impl Worker {
 
     /// Starts the process and its three pipe threads.
     fn spawn(&self) -> std::io::Result<Running> {
-        let mut child = Command::new(&self.argv[0])
+        let mut command = Command::new(&self.argv[0]);
+        command
             .args(&self.argv[1..])
             .current_dir(&self.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+            .stderr(Stdio::piped());
+        let mut child = self.launcher.spawn(command)?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            let _ = child.kill();
+            process::kill_group(&mut child);
             return Err(std::io::Error::other("no pipes to the process"));
         };
         let child = Arc::new(Mutex::new(child));
         let pending: Pending = Arc::default();
         let alive = Arc::new(AtomicBool::new(true));
         let tx = write_lines(stdin);
-        let stderr_done = keep_tail(stderr, self.stderr.clone());
+        let (log, stderr_done) = stderr_log::keep(stderr);
         let replies = Replies {
             pending: pending.clone(),
             alive: alive.clone(),
@@ -402,6 +445,7 @@ impl Worker {
             stdin: tx,
             pending,
             alive,
+            stderr: log,
         })
     }
 }
@@ -421,32 +465,6 @@ fn write_lines(mut stdin: ChildStdin) -> mpsc::Sender<String> {
         }
     });
     tx
-}
-
-/// Starts the thread that keeps the last [`STDERR_TAIL`] bytes of the worker's stderr in
-/// `tail`; the flag is set once stderr is closed.
-fn keep_tail(mut stderr: ChildStderr, tail: Arc<Mutex<String>>) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-            tail.push_str(&String::from_utf8_lossy(&buf[..n]));
-            if tail.len() > STDERR_TAIL {
-                let mut cut = tail.len() - STDERR_TAIL;
-                while !tail.is_char_boundary(cut) {
-                    cut += 1;
-                }
-                tail.drain(..cut);
-            }
-        }
-        flag.store(true, Ordering::SeqCst);
-    });
-    done
 }
 
 /// What the thread reading the worker's stdout shares with the worker.
@@ -538,10 +556,9 @@ fn exit_status(child: &Mutex<Child>) -> String {
     String::new()
 }
 
+/// Kills the process and whatever it started in its process group.
 fn kill(child: &Mutex<Child>) {
-    let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = child.kill();
-    let _ = child.wait();
+    process::kill_group(&mut child.lock().unwrap_or_else(|e| e.into_inner()));
 }
 
 impl Drop for Worker {
@@ -653,6 +670,52 @@ mod tests {
         );
     }
 
+    /// Logs each request's case to stderr, and sleeps on the case `slow`.
+    const SLOW_ON_ONE: &str = r#"
+import json, sys, time
+for line in sys.stdin:
+    r = json.loads(line)
+    print("working on " + r["case"], file=sys.stderr, flush=True)
+    if r["case"] == "slow":
+        time.sleep(30)
+    print(json.dumps({"id": r["id"], "pass": True}), flush=True)
+"#;
+
+    #[tokio::test]
+    async fn a_timeout_no_longer_poisons_the_requests_after_it() {
+        let w = Worker::new(
+            vec!["python3".into(), "-c".into(), SLOW_ON_ONE.into()],
+            std::env::temp_dir(),
+        );
+        let (slow, a, b) = tokio::join!(
+            w.request(json!({"case": "slow"}), Duration::from_millis(500)),
+            w.request(json!({"case": "a"}), Duration::from_secs(5)),
+            w.request(json!({"case": "b"}), Duration::from_secs(5)),
+        );
+        let slow = slow.unwrap_err();
+        assert!(
+            slow.reason.contains("did not reply within 500ms"),
+            "{}",
+            slow.reason
+        );
+        assert_eq!(slow.stderr, "working on slow\n");
+        let a = a.unwrap();
+        assert_eq!(a.stderr, "working on a\n");
+        assert_eq!(b.unwrap().stderr, "working on b\n");
+        // Restarts after timeouts are not exits: the worker is never given up.
+        for _ in 0..2 {
+            let err = w
+                .request(json!({"case": "slow"}), Duration::from_millis(200))
+                .await
+                .unwrap_err();
+            assert!(err.reason.contains("did not reply"), "{}", err.reason);
+        }
+        assert!(w
+            .request(json!({"case": "c"}), Duration::from_secs(5))
+            .await
+            .is_ok());
+    }
+
     #[tokio::test]
     async fn a_non_json_line_fails_the_request() {
         let w = sh_worker("read line; echo 'hello'; sleep 5");
@@ -671,8 +734,8 @@ mod tests {
             w.request(json!({"n": 1}), Duration::from_secs(10)),
             w.request(json!({"n": 2}), Duration::from_secs(10)),
         );
-        assert_eq!(a.unwrap()["n"], 1);
-        assert_eq!(b.unwrap()["n"], 2);
+        assert_eq!(a.unwrap().reply["n"], 1);
+        assert_eq!(b.unwrap().reply["n"], 2);
     }
 
     #[tokio::test]

@@ -291,10 +291,11 @@ impl GroupCheck for Judge {
         &'a self,
         candidates: &'a [Candidate<'a>],
         vars: &'a minijinja::Value,
+        case: &'a str,
         ctx: &'a ScoreContext<'a>,
         usage: &'a mut GraderUsage,
     ) -> BoxFuture<'a, Vec<Verdict>> {
-        Box::pin(self.select_best(candidates, vars, ctx, usage))
+        Box::pin(self.select_best(candidates, vars, case, ctx, usage))
     }
 
     fn grader(&self) -> Option<&str> {
@@ -303,10 +304,13 @@ impl GroupCheck for Judge {
 }
 
 impl Judge {
+    /// Asks the judge for the best of the candidates, shown in an order shuffled per case
+    /// (see [`shown_order`]), and maps its choice back to the candidate.
     async fn select_best(
         &self,
         candidates: &[Candidate<'_>],
         row: &minijinja::Value,
+        case: &str,
         ctx: &ScoreContext<'_>,
         usage: &mut GraderUsage,
     ) -> Vec<Verdict> {
@@ -328,7 +332,9 @@ impl Judge {
             Ok(v) => v.into_owned(),
             Err(reason) => return all(&|| Verdict::Failed(reason.clone())),
         };
-        let outputs: Vec<&str> = candidates.iter().map(|c| c.output).collect();
+        let seed = shuffle_seed(case);
+        let order = shown_order(candidates.len(), seed);
+        let outputs: Vec<&str> = order.iter().map(|&i| candidates[i].output).collect();
         let mut vars: BTreeMap<&str, minijinja::Value> = BTreeMap::new();
         vars.insert("outputs", minijinja::Value::from_serialize(&outputs));
         vars.insert("criteria", criteria.into());
@@ -349,28 +355,11 @@ impl Judge {
         let Reply { text, mut detail } = reply;
         let labels: Vec<&str> = candidates.iter().map(|c| c.label).collect();
         detail.insert("candidates".into(), json!(labels));
+        detail.insert("seed".into(), json!(seed));
+        let shown: Vec<usize> = order.iter().map(|i| i + 1).collect();
+        detail.insert("order".into(), json!(shown));
         match parse_select_best(&text, candidates.len()) {
-            Ok((best, reason)) => {
-                detail.insert("best".into(), json!(best + 1));
-                let detail = Json::Object(detail);
-                let n = candidates.len();
-                candidates
-                    .iter()
-                    .enumerate()
-                    .map(|(i, _)| {
-                        let outcome = if i == best {
-                            Outcome::pass(format!("chosen as the best of {n}: {reason}"))
-                        } else {
-                            Outcome::fail(format!(
-                                "output {} ({}) was chosen as the best of {n}: {reason}",
-                                best + 1,
-                                labels[best]
-                            ))
-                        };
-                        Verdict::Checked(outcome.with_detail(detail.clone()))
-                    })
-                    .collect()
-            }
+            Ok((position, reason)) => chosen(&labels, &order, position, &reason, detail),
             Err(why) => {
                 let detail = Some(Json::Object(detail));
                 all(&|| Verdict::ScorerError {
@@ -380,6 +369,67 @@ impl Judge {
             }
         }
     }
+}
+
+/// The verdicts once the judge chose the output it saw at `position` (from 0): the
+/// candidate shown there passes, the others fail.
+fn chosen(
+    labels: &[&str],
+    order: &[usize],
+    position: usize,
+    reason: &str,
+    mut detail: Map<String, Json>,
+) -> Vec<Verdict> {
+    let best = order[position];
+    detail.insert("best".into(), json!(best + 1));
+    detail.insert("best_shown".into(), json!(position + 1));
+    let detail = Json::Object(detail);
+    let n = labels.len();
+    let shown = position + 1;
+    (0..n)
+        .map(|i| {
+            let outcome = if i == best {
+                Outcome::pass(format!(
+                    "chosen as the best of {n} (shown to the judge as output {shown}): {reason}"
+                ))
+            } else {
+                Outcome::fail(format!(
+                    "{} was chosen as the best of {n} (shown to the judge as output {shown}): {reason}",
+                    labels[best]
+                ))
+            };
+            Verdict::Checked(outcome.with_detail(detail.clone()))
+        })
+        .collect()
+}
+
+/// The seed of a case's order: the first 6 bytes of the SHA-256 of `select-best:` and the
+/// case key, so it is the same on every run of the case (and fits a JSON number exactly).
+fn shuffle_seed(case: &str) -> u64 {
+    let digest = Sha256::digest(format!("select-best:{case}").as_bytes());
+    digest[..6]
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+}
+
+/// The order the judge sees `n` outputs in: `order[k]` is the candidate (from 0) shown as
+/// output `k + 1`. A Fisher–Yates shuffle driven by SplitMix64 from `seed`, written out
+/// here so that the order never changes with a dependency's version.
+fn shown_order(n: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
 }
 
 #[cfg(test)]
@@ -416,6 +466,49 @@ mod tests {
         assert!(err.to_string().contains("takes no `threshold`"), "{err}");
         let err = compile_err(json!({"type": "g-eval", "value": "x", "threshold": 2}));
         assert!(err.to_string().contains("between 0 and 1"), "{err}");
+    }
+
+    #[test]
+    fn select_best_order_is_no_longer_the_same_for_every_case() {
+        // Pinned: a change here changes every judge prompt, and misses the cache.
+        assert_eq!(shuffle_seed("greet/a#0"), 81_267_857_626_702);
+        assert_eq!(shown_order(3, shuffle_seed("greet/a#0")), [1, 2, 0]);
+        assert_eq!(shown_order(3, shuffle_seed("greet/b#0")), [0, 2, 1]);
+        assert_eq!(shown_order(2, shuffle_seed("greet/c#0")), [0, 1]);
+        for n in 0..8 {
+            let mut order = shown_order(n, 7);
+            order.sort_unstable();
+            assert_eq!(order, (0..n).collect::<Vec<_>>());
+        }
+        assert!(shuffle_seed("e/x#0") < 1 << 48);
+    }
+
+    #[test]
+    fn select_best_maps_the_shown_choice_back_to_its_candidate() {
+        let verdicts = chosen(
+            &["p@1 · m", "p@2 · m", "p@3 · m"],
+            &[2, 0, 1],
+            0,
+            "short",
+            Map::new(),
+        );
+        let outcomes: Vec<_> = verdicts
+            .into_iter()
+            .map(|v| match v {
+                Verdict::Checked(o) => o,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(!outcomes[0].pass && !outcomes[1].pass && outcomes[2].pass);
+        assert_eq!(
+            outcomes[0].reason,
+            "p@3 · m was chosen as the best of 3 (shown to the judge as output 1): short"
+        );
+        let detail = outcomes[2].detail.as_ref().unwrap();
+        assert_eq!(
+            (&detail["best"], &detail["best_shown"]),
+            (&json!(3), &json!(1))
+        );
     }
 
     #[test]

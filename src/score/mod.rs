@@ -26,6 +26,7 @@ mod set;
 mod similarity;
 mod spec;
 pub mod squad;
+mod stderr_log;
 mod text;
 mod tok13a;
 mod transform;
@@ -42,8 +43,8 @@ pub use error::ScoreError;
 pub use judge::judge_prompt_name;
 pub use registry::{base_kinds, is_judge, judge_variables, kinds};
 pub use remote::{
-    score_case_async, score_output_async, Candidate, GraderUsage, ProviderRole, ScoreContext,
-    ScoredCase, ScoringSetup,
+    case_key, score_case_async, score_output_async, Candidate, GraderUsage, ProviderRole,
+    ScoreContext, ScoredCase, ScoringSetup,
 };
 pub use spec::AssertionSpec;
 pub use transform::{compile_eval as compile_eval_transform, Transform};

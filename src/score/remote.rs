@@ -74,11 +74,13 @@ pub struct Candidate<'a> {
 
 /// A compiled assertion that scores all outputs of one row together (`select-best`).
 pub(crate) trait GroupCheck: Send + Sync {
-    /// One verdict per candidate, in order.
+    /// One verdict per candidate, in order. `case` names the case (`eval/case_id#repeat`)
+    /// and seeds whatever the check draws at random, so a re-run sends the same requests.
     fn check_group<'a>(
         &'a self,
         candidates: &'a [Candidate<'a>],
         vars: &'a minijinja::Value,
+        case: &'a str,
         ctx: &'a ScoreContext<'a>,
         usage: &'a mut GraderUsage,
     ) -> BoxFuture<'a, Vec<Verdict>>;
@@ -234,6 +236,12 @@ impl GraderUsage {
     }
 }
 
+/// The name of one case × repeat of an eval that group checks are given:
+/// `eval/case_id#repeat`.
+pub fn case_key(eval: &str, case_id: &str, repeat: u32) -> String {
+    format!("{eval}/{case_id}#{repeat}")
+}
+
 /// A case scored with scorers that call out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoredCase {
@@ -317,11 +325,13 @@ impl Assertion {
     }
 
     /// Scores the outputs of one row together. `outputs` holds one entry per cell of the
-    /// row (`None` for a cell without output, which gets `None` back).
+    /// row (`None` for a cell without output, which gets `None` back); `case` names the
+    /// case and repeat (`eval/case_id#repeat`, see [`case_key`]).
     pub async fn evaluate_group(
         &self,
         outputs: &[Option<Candidate<'_>>],
         vars: &minijinja::Value,
+        case: &str,
         ctx: &ScoreContext<'_>,
     ) -> (Vec<Option<AssertionResult>>, GraderUsage) {
         let mut usage = GraderUsage::default();
@@ -330,7 +340,7 @@ impl Assertion {
         };
         let candidates: Vec<Candidate<'_>> = outputs.iter().flatten().copied().collect();
         let mut verdicts = check
-            .check_group(&candidates, vars, ctx, &mut usage)
+            .check_group(&candidates, vars, case, ctx, &mut usage)
             .await
             .into_iter();
         let results = outputs

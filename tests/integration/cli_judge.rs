@@ -165,3 +165,51 @@ fn judge_prompt_from_the_registry_replaces_the_builtin() {
         "{stderr}"
     );
 }
+
+#[test]
+fn select_best_no_longer_shows_every_case_in_the_same_order() {
+    let server = judge();
+    let p = project(&server);
+    // A deterministic judge, so that its replies are cached.
+    let config = p.read("prompteval.yaml").replace(
+        "    max_retries: 0\n",
+        "    max_retries: 0\n    params: {temperature: 0}\n",
+    );
+    p.write("prompteval.yaml", &config);
+    let (code, _, stderr) = p.run(&["run", "-o", "out/run.json"]);
+    assert_eq!(code, 1, "{stderr}");
+    // Where the welcoming output (greet@2's) was shown, case by case.
+    let mut shown: Vec<usize> = server
+        .seen()
+        .iter()
+        .map(Seen::prompt)
+        .filter(|prompt| prompt.contains("<output 2>"))
+        .map(|prompt| {
+            let at = prompt.find("welcome").unwrap();
+            if prompt[..at].contains("<output 2>") {
+                2
+            } else {
+                1
+            }
+        })
+        .collect();
+    shown.sort_unstable();
+    assert_eq!(shown, [1, 1, 2], "cases a and b show greet@2 first, c last");
+    let record: serde_json::Value = serde_json::from_str(&p.read("out/run.json")).unwrap();
+    for r in record["results"].as_array().unwrap() {
+        let best = &r["assertions"][1];
+        assert_eq!(best["type"], "select-best");
+        // The judge always chose the welcoming output: greet@2, wherever it was shown.
+        assert_eq!(best["pass"], r["prompt"] == "greet@2", "{r}");
+        assert_eq!(best["detail"]["best"], 2);
+        assert_eq!(best["detail"]["candidates"][1], "greet@2 · echo");
+        let order = if r["case_id"] == "c" { [1, 2] } else { [2, 1] };
+        assert_eq!(best["detail"]["order"], serde_json::json!(order), "{r}");
+        assert!(best["detail"]["seed"].is_u64());
+    }
+    // The same orders on a re-run: every judge reply comes from the cache.
+    let before = server.seen().len();
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(server.seen().len(), before);
+}

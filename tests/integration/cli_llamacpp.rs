@@ -66,7 +66,7 @@ fn server_pids(p: &TestProject) -> Vec<i32> {
 }
 
 /// Whether `pid` is a live process (a zombie waiting for a reaper counts as gone).
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     if unsafe { libc::kill(pid, 0) } != 0 {
         return false;

@@ -4,6 +4,7 @@
 
 mod cli_baseline;
 mod cli_errors;
+mod cli_external;
 mod cli_faults;
 mod cli_history;
 mod cli_judge;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use prompteval::diagnostic::Location;
 use prompteval::provider::{self, Provider, ProviderConfig};
 use prompteval::score::{
-    score_case_async, Assertion, Candidate, ScoreContext, ScoreInput, ScoredCase, ScoringSetup,
+    case_key, score_case_async, Assertion, Candidate, ScoreContext, ScoreInput, ScoredCase,
+    ScoringSetup,
 };
 use prompteval::template::TemplateSet;
 use serde_json::{json, Value};
@@ -261,7 +262,7 @@ async fn factuality_sends_question_expert_and_submission() {
 }
 
 #[tokio::test]
-async fn select_best_scores_the_row_together() {
+async fn select_best_scores_the_row_together_in_a_shuffled_order() {
     let server = server();
     let mut f = Fixture::new(&server);
     let a = f.compile(
@@ -281,26 +282,36 @@ async fn select_best_scores_the_row_together() {
             label: "greet@2 · m",
         }),
     ];
-    let (results, usage) = a.evaluate_group(&outputs, &vars, &f.ctx()).await;
+    // This case shows the outputs swapped; the judge picks what it saw as output 2.
+    let case = case_key("greet", "a", 0);
+    let (results, usage) = a.evaluate_group(&outputs, &vars, &case, &f.ctx()).await;
     assert!(results[1].is_none());
     let first = results[0].as_ref().unwrap();
     let second = results[2].as_ref().unwrap();
-    assert!(!first.pass);
+    assert!(first.pass, "{first:?}");
     assert_eq!(
         first.reason,
-        "output 2 (greet@2 · m) was chosen as the best of 2: it greets by city"
+        "chosen as the best of 2 (shown to the judge as output 2): it greets by city"
     );
-    assert!(second.pass);
-    assert_eq!(second.detail.as_ref().unwrap()["best"], 2);
+    assert!(!second.pass);
+    assert_eq!(
+        second.reason,
+        "greet@1 · m was chosen as the best of 2 (shown to the judge as output 2): it greets by city"
+    );
+    let detail = second.detail.as_ref().unwrap();
+    assert_eq!(detail["best"], 1);
+    assert_eq!(detail["best_shown"], 2);
+    assert_eq!(detail["order"], json!([2, 1]));
+    assert_eq!(detail["seed"], 81_267_857_626_702_u64);
     assert_eq!(usage.calls, 1);
     let prompt = server.seen()[0].prompt();
     assert!(prompt.contains("greets by city"), "{prompt}");
     assert!(
-        prompt.contains("<output 1>\nHello Ada!\n</output 1>"),
+        prompt.contains("<output 1>\nHi Ada, welcome to Paris.\n</output 1>"),
         "{prompt}"
     );
     assert!(
-        prompt.contains("<output 2>\nHi Ada, welcome to Paris.\n</output 2>"),
+        prompt.contains("<output 2>\nHello Ada!\n</output 2>"),
         "{prompt}"
     );
     assert!(

@@ -34,12 +34,9 @@ impl ManagedServer {
     /// Spawns the server on a free port of 127.0.0.1 and returns at once; see
     /// [`ManagedServer::wait_ready`].
     ///
-    /// On Linux the child gets `PR_SET_PDEATHSIG(SIGKILL)`, so it is killed even when
-    /// prompteval is killed with SIGKILL. The kernel sends that signal when the *thread*
-    /// that spawned the child exits, so call this from a thread that lives as long as the
-    /// run: the thread driving the run (`block_on`), not a runtime worker. The child gets
-    /// its own process group, so a Ctrl-C in the terminal reaches prompteval only, which
-    /// then stops the server itself.
+    /// The child dies with prompteval ([`crate::process::tie_to_parent`]): call this from
+    /// a thread that lives as long as the run, the thread driving the run (`block_on`), not
+    /// a runtime worker.
     pub fn spawn(settings: &ServerSettings) -> Result<ManagedServer, ProviderError> {
         let binary = settings.binary.display();
         let port = free_port().map_err(|e| fail(format!("cannot find a free port: {e}")))?;
@@ -47,13 +44,7 @@ impl ManagedServer {
         command.args(settings.args(port)).stdin(Stdio::null());
         let merged = output_pipe(&mut command)
             .map_err(|e| fail(format!("cannot create a pipe for the server's output: {e}")))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-        }
-        #[cfg(target_os = "linux")]
-        die_with_parent(&mut command);
+        crate::process::tie_to_parent(&mut command);
         let spawned = command.spawn();
         // The command holds our copies of the pipe's write end: without dropping it the
         // log would never see the end of the output.
@@ -199,28 +190,6 @@ impl Drop for ManagedServer {
         }
         let _ = child.kill();
         let _ = child.wait();
-    }
-}
-
-/// Asks the kernel to SIGKILL the child when the spawning thread dies.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: getpid is async-signal-safe; it runs in the parent before the fork.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl,
-    // getppid and raise, which are async-signal-safe; it allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The parent may have died between fork and prctl: then nobody would stop us.
-            if libc::getppid() != parent {
-                libc::raise(libc::SIGKILL);
-            }
-            Ok(())
-        });
     }
 }
 
