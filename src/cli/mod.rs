@@ -1,6 +1,9 @@
 //! The command line: parses arguments, resolves settings, calls the library, prints, and
 //! maps outcomes to exit codes. Each subcommand is one thin function in `commands/`.
 
+#[macro_use]
+mod output;
+
 mod args;
 mod commands;
 mod diagnostics;
@@ -63,5 +66,8 @@ pub fn main() -> ExitCode {
         Command::Init { dir } => commands::init(&dir),
         Command::Completions { shell } => commands::completions(shell),
     };
-    exit.into()
+    match output::take_failure() {
+        Some(e) => diagnostics::stdout_failure(&e).into(),
+        None => exit.into(),
+    }
 }

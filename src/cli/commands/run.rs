@@ -62,7 +62,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 } else {
                     "between 0 and 1"
                 };
-                eprintln!("error: {flag} must be {range}, got {v}");
+                errln!("error: {flag} must be {range}, got {v}");
                 return Exit::Input;
             }
         }
@@ -172,7 +172,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     };
     let tracking = super::mlflow::tracking_options(&args.mlflow, &project);
     for note in &plan.notes {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     if let Some(rev) = &args.changed_since {
         let changes = match changed::changed_evals(&project, &registry, &plan, rev) {
@@ -184,13 +184,13 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         };
         for change in &changes {
             if change.changed() {
-                eprintln!(
+                errln!(
                     "running eval {}: {}",
                     change.eval,
                     change.reasons.join("; ")
                 );
             } else {
-                eprintln!(
+                errln!(
                     "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
                     change.eval
                 );
@@ -202,7 +202,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             .map(|c| c.eval.clone())
             .collect();
         if keep.is_empty() {
-            eprintln!(
+            errln!(
                 "nothing changed since {rev}: no eval to run ({} skipped)",
                 changes.len()
             );
@@ -220,7 +220,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             let store = Store::new(project.store_dir());
             match baseline::resolve(&store, &project.root, &reference, &evals) {
                 Ok(b) => {
-                    eprintln!("baseline: run {} ({reference})", b.record.run_id);
+                    errln!("baseline: run {} ({reference})", b.record.run_id);
                     Some(b)
                 }
                 Err(e) => {
@@ -251,7 +251,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         },
     };
     if let Some(r) = &resuming {
-        eprintln!(
+        errln!(
             "resuming run {}: {} of {} cells already finished",
             r.run.record.run_id,
             r.done.len(),
@@ -327,7 +327,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         append_step_summary(&result.run.record, &result.run, comparison.as_ref())
     {
         match appended {
-            Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
+            Ok(path) => errln!("appended the Markdown summary to {}", path.display()),
             Err(e) => diagnostics::other(&e, e.hint()),
         }
     }
@@ -339,7 +339,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     ) {
         Ok(written) => {
             for path in written {
-                eprintln!("wrote {}", path.display());
+                errln!("wrote {}", path.display());
             }
         }
         Err(e) => {
@@ -351,7 +351,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     let hits = counters.hits.load(Ordering::Relaxed);
     let offline_misses = counters.offline_misses.load(Ordering::Relaxed);
     if hits + counters.misses.load(Ordering::Relaxed) + offline_misses > 0 {
-        eprintln!(
+        errln!(
             "cache: {hits} responses served from {}, {} requests sent, {} stored{}",
             project.relative(&cache_dir).display(),
             counters.misses.load(Ordering::Relaxed),
@@ -363,13 +363,13 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             }
         );
     }
-    eprintln!(
+    errln!(
         "run {} stored in {}",
         record.run_id,
         project.relative(&result.run.dir).display()
     );
     if let Some(shard) = record.settings.shard {
-        eprintln!(
+        errln!(
             "shard {shard}: {} of the plan's cells; `prompteval runs merge` joins the shards' runs",
             record.total_cells
         );
@@ -388,7 +388,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 Exit::GateFailed => "a quality gate FAILED",
                 _ => "the run did not finish",
             };
-            eprintln!(
+            errln!(
                 "error: the run's own verdict ({own}) stands, but it could not be logged to MLflow (exit 3)"
             );
             exit
@@ -401,15 +401,16 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 fn verdict(result: &session::SessionResult) -> Exit {
     let record = &result.run.record;
     if result.outcome.interrupted {
-        eprintln!(
+        errln!(
             "interrupted: {} of {} cells finished and were kept",
-            record.completed_cells, record.total_cells
+            record.completed_cells,
+            record.total_cells
         );
         return Exit::Runtime;
     }
     let errors = result.errors();
     if errors > 0 {
-        eprintln!(
+        errln!(
             "error: {errors} cells could not be scored (provider or render errors); see the ERROR cells above"
         );
         return Exit::Runtime;
