@@ -292,3 +292,50 @@ fn repeat_flag_overrides_the_evals_repeat() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--repeat: must be at least 1"), "{stderr}");
 }
+
+/// Issue 13, item 24: a model output or case id such as `=HYPERLINK(…)` must not run as a
+/// formula when `run.csv` is opened in a spreadsheet; `run.raw.csv` keeps the values.
+#[test]
+fn csv_report_neutralises_formula_injection_and_raw_csv_keeps_values() {
+    let p = TestProject::basic();
+    p.write(
+        "datasets/people.csv",
+        "id,name,city,expected\n@a,\"=HYPERLINK(\"\"http://x\"\")\",Paris,x\nb,-1,Oslo,-1\n",
+    );
+    p.write("prompts/greet/v1.jinja", "{{ name }}");
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "--prompt",
+        "greet@1",
+        "-o",
+        "out/run.csv",
+        "-o",
+        "out/run.raw.csv",
+    ]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let rows = |file: &str| -> Vec<(String, String)> {
+        let text = p.read(file);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (id, output) = (col("case_id"), col("output"));
+        let mut rows: Vec<_> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[id].to_string(), r[output].to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pair = |id: &str, out: &str| (id.to_string(), out.to_string());
+    assert_eq!(
+        rows("out/run.csv"),
+        [pair("'@a", "'=HYPERLINK(\"http://x\")"), pair("b", "-1")]
+    );
+    assert_eq!(
+        rows("out/run.raw.csv"),
+        [pair("@a", "=HYPERLINK(\"http://x\")"), pair("b", "-1")]
+    );
+}
