@@ -53,10 +53,18 @@ pub fn read<T: DeserializeOwned>(
     parse(&text, display)
 }
 
+/// `text` without a leading UTF-8 byte-order mark, which some Windows editors write and
+/// which would otherwise become part of the first key or the first line of a template.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Deserializes YAML `text`; `file` names the source in errors and warnings.
 ///
-/// Unknown keys do not fail: each becomes a [`Warning`] with its key path.
+/// Unknown keys do not fail: each becomes a [`Warning`] with its key path. A leading
+/// byte-order mark is ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
+    let text = without_bom(text);
     let mut unknown = Vec::new();
     let de = serde_yaml::Deserializer::from_str(text);
     let mut track = serde_path_to_error::Track::new();
@@ -194,6 +202,16 @@ mod tests {
             err.to_string(),
             "x.yaml:3:10: at `inner.count`: invalid type: sequence, expected u32"
         );
+    }
+
+    #[test]
+    fn utf8_bom_before_the_first_key_is_not_part_of_it() {
+        let (_, warnings): (Doc, _) =
+            parse("\u{feff}name: a\ncount: 2\n", Path::new("x.yaml")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (_, warnings): (Doc, _) =
+            parse("\u{feff}---\nname: a\ncount: 2\n", Path::new("x.yaml")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

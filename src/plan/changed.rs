@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::config::git::{self, GitError};
 use crate::config::project::{Project, ProjectConfig, CONFIG_FILE};
+use crate::config::yaml;
 use crate::plan::Plan;
 use crate::registry::Registry;
 
@@ -95,7 +96,9 @@ pub fn changed_evals(
             let text = git::show_file(root, rev, CONFIG_FILE).map_err(wrap)?;
             Ok(match text {
                 None => Ok(ProjectConfig::default()),
-                Some(text) => serde_yaml::from_str::<ProjectConfig>(&text).map_err(|_| ()),
+                Some(text) => {
+                    serde_yaml::from_str::<ProjectConfig>(yaml::without_bom(&text)).map_err(|_| ())
+                }
             })
         })
         .transpose()?;
@@ -192,7 +195,8 @@ fn old_alias(root: &Path, rev: &str, meta: &str, alias: &str) -> Result<Option<u
     let Some(text) = git::show_file(root, rev, meta)? else {
         return Ok(None);
     };
-    let value: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_default();
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(yaml::without_bom(&text)).unwrap_or_default();
     Ok(value
         .get("aliases")
         .and_then(|a| a.get(alias))

@@ -56,12 +56,13 @@ pub(crate) fn read_lock(root: &Path) -> Result<LockMap, RegistryError> {
             })
         }
     };
+    let text = crate::config::yaml::without_bom(&text);
     if text.trim().is_empty() {
         return Ok(LockMap::new());
     }
     // Check the format version first, so that a future format is reported as such rather
     // than as a confusing shape error.
-    if let Ok(FormatOnly { version }) = serde_yaml::from_str::<FormatOnly>(&text) {
+    if let Ok(FormatOnly { version }) = serde_yaml::from_str::<FormatOnly>(text) {
         if version != LOCK_FORMAT_VERSION {
             return Err(RegistryError::LockVersion {
                 path: rel.to_path_buf(),
@@ -70,7 +71,7 @@ pub(crate) fn read_lock(root: &Path) -> Result<LockMap, RegistryError> {
             });
         }
     }
-    let (file, _unknown_keys) = crate::config::yaml::parse::<LockFile>(&text, rel)?;
+    let (file, _unknown_keys) = crate::config::yaml::parse::<LockFile>(text, rel)?;
     Ok(file.prompts)
 }
 

@@ -565,3 +565,26 @@ fn diff_between_text_and_chat_versions() {
     assert!(text.contains("+[system]\n"), "{text}");
     assert!(text.contains("+temperature: 0\n"), "{text}");
 }
+
+#[test]
+fn utf8_bom_is_not_part_of_text_templates_partials_or_yaml_versions() {
+    let fixture = Fixture::new(&[
+        ("prompts/p/prompt.yaml", "\u{feff}description: d\n"),
+        ("prompts/p/v1.jinja", "\u{feff}Q: {{ q }}\r\nA:"),
+        (
+            "prompts/p/v2.yaml",
+            "\u{feff}messages:\n  - role: user\n    content: hi\n",
+        ),
+        ("prompts/_partials/rules.jinja", "\u{feff}be brief"),
+    ]);
+    let (registry, warnings) = fixture.load();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let prompt = registry.get("p").unwrap();
+    assert_eq!(prompt.meta.description.as_deref(), Some("d"));
+    assert_eq!(
+        prompt.versions[&1].body,
+        PromptBody::Text("Q: {{ q }}\nA:".into())
+    );
+    assert!(matches!(prompt.versions[&2].body, PromptBody::Chat(_)));
+    assert_eq!(registry.partials()["_partials/rules.jinja"], "be brief");
+}
