@@ -65,6 +65,13 @@ pub fn without_bom(text: &str) -> &str {
 /// byte-order mark is ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
     let text = without_bom(text);
+    if let Some((line, column)) = super::depth::flow_too_deep(text) {
+        return Err(YamlError::Invalid {
+            location: Location::at(file, line, column),
+            key_path: None,
+            message: super::depth::too_deep_message(),
+        });
+    }
     let mut unknown = Vec::new();
     let de = serde_yaml::Deserializer::from_str(text);
     let mut track = serde_path_to_error::Track::new();
@@ -90,6 +97,14 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
                 None => Location::file(file),
             };
             let mut message = strip_location(&err.to_string());
+            if super::depth::is_recursion_limit(&message) {
+                // The key path would be `[0][0][0]…`, a hundred times.
+                return Err(YamlError::Invalid {
+                    location,
+                    key_path: None,
+                    message: super::depth::too_deep_message(),
+                });
+            }
             // serde_yaml puts the key path in front of its message; it is shown once, apart.
             if let Some(rest) = key_path
                 .as_deref()

@@ -61,8 +61,10 @@ pub(crate) fn read_lock(root: &Path) -> Result<LockMap, RegistryError> {
         return Ok(LockMap::new());
     }
     // Check the format version first, so that a future format is reported as such rather
-    // than as a confusing shape error.
-    if let Ok(FormatOnly { version }) = serde_yaml::from_str::<FormatOnly>(text) {
+    // than as a confusing shape error (unless the text is too deep to parse quickly:
+    // `parse` says so).
+    let quick = crate::config::depth::flow_too_deep(text).is_none();
+    if let Some(Ok(FormatOnly { version })) = quick.then(|| serde_yaml::from_str(text)) {
         if version != LOCK_FORMAT_VERSION {
             return Err(RegistryError::LockVersion {
                 path: rel.to_path_buf(),

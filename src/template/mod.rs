@@ -10,4 +10,4 @@ mod tests;
 
 pub use error::{TemplateError, TemplateErrorKind};
 pub use scan::is_template;
-pub use set::{template_name, TemplateSet};
+pub use set::{template_name, TemplateSet, FUEL};
