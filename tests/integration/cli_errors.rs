@@ -183,6 +183,38 @@ fn changed_locked_version_stops_the_run() {
     assert_eq!(code, 2);
 }
 
+/// Issue 13, item 15: a locked version whose partial was edited rendered the edit, and
+/// `prompt check` said ok.
+#[test]
+fn editing_a_partial_of_a_locked_version_stops_the_run() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v1.jinja",
+        "Hello {{ name }}!{% include \"_partials/sig.jinja\" %}\n",
+    );
+    p.write("prompts/_partials/sig.jinja", " Bye.");
+    let (code, _, stderr) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    p.write("prompts/_partials/sig.jinja", " Bye now.");
+    let (code, stdout, stderr) = p.run(&["prompt", "check"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr
+            .contains("locked version greet@1 includes prompts/_partials/sig.jinja, which changed"),
+        "{stderr}"
+    );
+    check("locked_partial_changed", &["run"], |p| {
+        p.write(
+            "prompts/greet/v1.jinja",
+            "Hello {{ name }}!{% include \"_partials/sig.jinja\" %}\n",
+        );
+        p.write("prompts/_partials/sig.jinja", " Bye.");
+        let (code, _, stderr) = p.run(&["prompt", "lock"]);
+        assert_eq!(code, 0, "{stderr}");
+        p.write("prompts/_partials/sig.jinja", " Bye now.");
+    });
+}
+
 #[test]
 fn bad_prompt_reference() {
     let (code, _) = check("bad_reference", &["run", "--prompt", "greet@"], |_| {});

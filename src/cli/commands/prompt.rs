@@ -227,6 +227,12 @@ fn lock(registry: &Registry) -> Result<Exit, Error> {
     for r in &report.newly_locked {
         outln!("locked {r}");
     }
+    if report.partials_recorded > 0 {
+        outln!(
+            "recorded the partials of {} versions locked by an older prompteval",
+            report.partials_recorded
+        );
+    }
     Ok(Exit::Success)
 }
 
