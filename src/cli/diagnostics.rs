@@ -29,7 +29,7 @@ impl From<Exit> for ExitCode {
 /// Prints warnings to stderr.
 pub fn warnings(warnings: &[Warning]) {
     for w in warnings {
-        eprintln!("{} {w}", style("warning:").yellow().bold());
+        errln!("{} {w}", style("warning:").yellow().bold());
     }
 }
 
@@ -41,7 +41,7 @@ pub fn report(err: &dyn Diagnostic) -> Exit {
             for p in &problems {
                 print_one(*p, p.hint());
             }
-            eprintln!(
+            errln!(
                 "{} {} problems found; nothing was sent to any model",
                 style("error:").red().bold(),
                 problems.len()
@@ -66,6 +66,16 @@ fn exit_status(err: &dyn Diagnostic) -> Exit {
     }
 }
 
+/// Reports that stdout could not be written (a full disk, say: a closed pipe is no error).
+pub fn stdout_failure(err: &std::io::Error) -> Exit {
+    errln!(
+        "{} failed to write to standard output\n  {} {err}",
+        style("error:").red().bold(),
+        style("caused by:").dim()
+    );
+    Exit::Runtime
+}
+
 /// Prints an error from outside the library (the async runtime could not start, say): a
 /// runtime failure, with no hint.
 pub fn unexpected(err: &(dyn StdError + 'static)) -> Exit {
@@ -80,7 +90,7 @@ pub fn print(err: &dyn Diagnostic) {
 }
 
 fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
-    eprintln!("{} {err}", style("error:").red().bold());
+    errln!("{} {err}", style("error:").red().bold());
     let mut source = err.source();
     let mut shown = err.to_string();
     while let Some(cause) = source {
@@ -90,16 +100,16 @@ fn print_one(err: &(dyn StdError + 'static), hint: Option<String>) {
             shown.push_str(&text);
             for (i, line) in text.lines().enumerate() {
                 if i == 0 {
-                    eprintln!("  {} {line}", style("caused by:").dim());
+                    errln!("  {} {line}", style("caused by:").dim());
                 } else {
-                    eprintln!("    {line}");
+                    errln!("    {line}");
                 }
             }
         }
         source = cause.source();
     }
     if let Some(hint) = hint {
-        eprintln!("{} {hint}", style("hint:").cyan().bold());
+        errln!("{} {hint}", style("hint:").cyan().bold());
     }
 }
 

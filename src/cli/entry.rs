@@ -57,5 +57,8 @@ pub fn main() -> ExitCode {
         Command::Init { dir } => commands::init(&dir),
         Command::Completions { shell } => commands::completions(shell),
     };
-    exit.into()
+    match super::output::take_failure() {
+        Some(e) => super::diagnostics::stdout_failure(&e).into(),
+        None => exit.into(),
+    }
 }

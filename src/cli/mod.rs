@@ -1,6 +1,9 @@
 //! The command line: parses arguments, resolves settings, calls the library, prints, and
 //! maps outcomes to exit codes. Each subcommand is one thin function in `commands/`.
 
+#[macro_use]
+mod output;
+
 mod args;
 mod commands;
 mod diagnostics;

@@ -53,10 +53,25 @@ pub fn read<T: DeserializeOwned>(
     parse(&text, display)
 }
 
+/// `text` without a leading UTF-8 byte-order mark, which some Windows editors write and
+/// which would otherwise become part of the first key or the first line of a template.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Deserializes YAML `text`; `file` names the source in errors and warnings.
 ///
-/// Unknown keys do not fail: each becomes a [`Warning`] with its key path.
+/// Unknown keys do not fail: each becomes a [`Warning`] with its key path. A leading
+/// byte-order mark is ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
+    let text = without_bom(text);
+    if let Some((line, column)) = super::depth::flow_too_deep(text) {
+        return Err(YamlError::Invalid {
+            location: Location::at(file, line, column),
+            key_path: None,
+            message: super::depth::too_deep_message(),
+        });
+    }
     let mut unknown = Vec::new();
     let de = serde_yaml::Deserializer::from_str(text);
     let mut track = serde_path_to_error::Track::new();
@@ -82,6 +97,14 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
                 None => Location::file(file),
             };
             let mut message = strip_location(&err.to_string());
+            if super::depth::is_recursion_limit(&message) {
+                // The key path would be `[0][0][0]…`, a hundred times.
+                return Err(YamlError::Invalid {
+                    location,
+                    key_path: None,
+                    message: super::depth::too_deep_message(),
+                });
+            }
             // serde_yaml puts the key path in front of its message; it is shown once, apart.
             if let Some(rest) = key_path
                 .as_deref()
@@ -194,6 +217,16 @@ mod tests {
             err.to_string(),
             "x.yaml:3:10: at `inner.count`: invalid type: sequence, expected u32"
         );
+    }
+
+    #[test]
+    fn utf8_bom_before_the_first_key_is_not_part_of_it() {
+        let (_, warnings): (Doc, _) =
+            parse("\u{feff}name: a\ncount: 2\n", Path::new("x.yaml")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (_, warnings): (Doc, _) =
+            parse("\u{feff}---\nname: a\ncount: 2\n", Path::new("x.yaml")).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

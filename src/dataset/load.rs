@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
+use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
 use super::row::{build_rows, columns, Dataset};
@@ -99,10 +100,16 @@ fn utf8<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, DatasetError> {
 }
 
 /// serde_json and serde_yaml append " at line L column C"; the location is shown apart.
+/// Their recursion limit is said in words ([`depth::too_deep_message`]).
 pub(super) fn strip_position(message: String) -> String {
-    match message.find(" at line ") {
+    let message = match message.find(" at line ") {
         Some(idx) => message[..idx].to_string(),
         None => message,
+    };
+    if depth::is_recursion_limit(&message) {
+        depth::too_deep_message()
+    } else {
+        message
     }
 }
 

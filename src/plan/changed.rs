@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::config::git::{self, GitError};
 use crate::config::project::{Project, ProjectConfig, CONFIG_FILE};
+use crate::config::yaml;
 use crate::diagnostic::Diagnostic;
 use crate::plan::Plan;
 use crate::registry::Registry;
@@ -89,7 +90,7 @@ pub fn changed_evals(
             let text = git::show_file(root, rev, CONFIG_FILE).map_err(wrap)?;
             Ok(match text {
                 None => Ok(ProjectConfig::default()),
-                Some(text) => serde_yaml::from_str::<ProjectConfig>(&text).map_err(|_| ()),
+                Some(text) => quick_yaml::<ProjectConfig>(&text).ok_or(()),
             })
         })
         .transpose()?;
@@ -181,12 +182,22 @@ pub fn changed_evals(
     Ok(out)
 }
 
+/// An old file from git, parsed when it is YAML of the expected shape; a BOM is ignored,
+/// and a text nested too deep to parse quickly counts as unreadable.
+fn quick_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    let text = yaml::without_bom(text);
+    if crate::config::depth::flow_too_deep(text).is_some() {
+        return None;
+    }
+    serde_yaml::from_str(text).ok()
+}
+
 /// The version an alias pointed at in `prompt.yaml` at `rev`.
 fn old_alias(root: &Path, rev: &str, meta: &str, alias: &str) -> Result<Option<u32>, GitError> {
     let Some(text) = git::show_file(root, rev, meta)? else {
         return Ok(None);
     };
-    let value: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_default();
+    let value: serde_yaml::Value = quick_yaml(&text).unwrap_or_default();
     Ok(value
         .get("aliases")
         .and_then(|a| a.get(alias))

@@ -65,12 +65,14 @@ impl EvalContext<'_> {
         path: &Path,
         shared: &mut Shared,
     ) -> Result<Option<EvalPlan>, Vec<Error>> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
+        let mut text = std::fs::read_to_string(path).map_err(|source| {
             vec![Error::Yaml(yaml::YamlError::Read {
                 path: self.display.clone(),
                 source,
             })]
         })?;
+        // Without it, key lines found in `text` would be off on the first line.
+        text = yaml::without_bom(&text).to_string();
         let (file, mut warns): (EvalFile, _) =
             yaml::parse(&text, &self.display).map_err(|e| vec![e.into()])?;
         shared.warnings.append(&mut warns);

@@ -132,7 +132,7 @@ pub enum RegistryError {
         reason: &'static str,
     },
     /// `prompts.lock` has a format version this build does not understand.
-    #[error("{}: unsupported lock file version {found} (this prompteval understands version {expected})", path.display())]
+    #[error("{}: unsupported lock file version {found} (this prompteval reads versions 1 to {expected})", path.display())]
     LockVersion {
         /// The lock file.
         path: PathBuf,
@@ -165,6 +165,17 @@ pub enum LockViolation {
         /// The hash of the file now.
         actual: String,
     },
+    /// A partial the version includes changed or is gone.
+    PartialChanged {
+        /// `name@N`.
+        reference: String,
+        /// The prompt's name.
+        prompt: String,
+        /// The partial, as included: `_partials/rules.jinja`.
+        partial: String,
+        /// Whether the partial file is gone.
+        deleted: bool,
+    },
     /// The file is gone.
     Missing {
         /// `name@N`.
@@ -180,6 +191,16 @@ impl fmt::Display for LockViolation {
             LockViolation::Changed {
                 reference, path, ..
             } => write!(f, "locked version {reference} changed ({})", path.display()),
+            LockViolation::PartialChanged {
+                reference,
+                partial,
+                deleted,
+                ..
+            } => write!(
+                f,
+                "locked version {reference} includes prompts/{partial}, which {}",
+                if *deleted { "was deleted" } else { "changed" }
+            ),
             LockViolation::Missing { reference, .. } => {
                 write!(f, "locked version {reference} was deleted")
             }
@@ -265,6 +286,11 @@ impl Diagnostic for RegistryError {
                     LockViolation::Changed { prompt, path, .. } => format!(
                         "restore the file (`git checkout -- {}`) and put your edit in a new version: `prompteval prompt new {prompt}`",
                         path.display()
+                    ),
+                    LockViolation::PartialChanged {
+                        prompt, partial, ..
+                    } => format!(
+                        "restore the partial (`git checkout -- prompts/{partial}`); to change it, copy it to a new partial and include that from a new version: `prompteval prompt new {prompt}`"
                     ),
                     LockViolation::Missing { prompt, .. } => format!(
                         "restore the deleted file from version control (`git checkout -- prompts/{prompt}`); released versions must stay"

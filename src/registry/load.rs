@@ -159,14 +159,17 @@ fn read_text(path: &Path, rel: &Path) -> Result<String, RegistryError> {
         path: rel.to_path_buf(),
         source,
     })?;
+    text_of(bytes, rel)
+}
+
+/// A file's bytes as text: UTF-8, without a leading byte-order mark (it would be sent to the
+/// model as the first character), CRLF normalised to LF.
+fn text_of(bytes: Vec<u8>, rel: &Path) -> Result<String, RegistryError> {
     let text = String::from_utf8(bytes).map_err(|_| RegistryError::NotUtf8 {
         path: rel.to_path_buf(),
     })?;
-    Ok(if text.contains("\r\n") {
-        text.replace("\r\n", "\n")
-    } else {
-        text
-    })
+    let text = crate::config::yaml::without_bom(&text);
+    Ok(text.replace("\r\n", "\n"))
 }
 
 /// What a file name in a prompt directory is.
@@ -320,10 +323,7 @@ fn read_version(
         source,
     })?;
     let hash = content_hash(&bytes);
-    let text = String::from_utf8(bytes).map_err(|_| RegistryError::NotUtf8 {
-        path: rel.to_path_buf(),
-    })?;
-    let text = text.replace("\r\n", "\n");
+    let text = text_of(bytes, rel)?;
     let meta_note = meta.notes.get(&n).cloned();
     let (body, params, note) = if is_yaml_path(rel) {
         let (body, params, note) = parse_yaml_version(&text, rel, warnings)?;

@@ -139,7 +139,7 @@ pub struct Registry {
     pub(super) root: PathBuf,
     pub(super) prompts: BTreeMap<String, Prompt>,
     pub(super) partials: BTreeMap<String, String>,
-    pub(super) lock: BTreeMap<String, BTreeMap<u32, String>>,
+    pub(super) lock: super::lock::LockMap,
 }
 
 impl Registry {

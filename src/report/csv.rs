@@ -1,4 +1,4 @@
-//! The CSV report: one row per cell, variables as a compact JSON column.
+//! The CSV reports: one row per cell, variables as a compact JSON column.
 
 use std::io::Write;
 
@@ -10,12 +10,24 @@ use super::error::{named, Failure};
 use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
 
-/// The `.csv` format: one row per cell.
+/// The `.csv` format: one row per cell, safe to open in a spreadsheet.
 pub(crate) const FORMAT: ReportFormat = ReportFormat {
     name: "csv",
     extensions: &["csv"],
     title: None,
     writer: |input, w| write_csv(input.record, input.results, w),
+    uses_comparison: false,
+    step_summary: false,
+    reads: ResultReads::Once,
+};
+
+/// The `.raw.csv` format: the same rows with every value exactly as it was, for programs
+/// that read CSV (a spreadsheet may run a value such as `=1+1` as a formula).
+pub(crate) const RAW_FORMAT: ReportFormat = ReportFormat {
+    name: "csv-raw",
+    extensions: &["raw.csv"],
+    title: Some("CSV without formula escaping"),
+    writer: |input, w| write_csv_raw(input.record, input.results, w),
     uses_comparison: false,
     step_summary: false,
     reads: ResultReads::Once,
@@ -47,21 +59,57 @@ pub const CSV_COLUMNS: [&str; 18] = [
 ///
 /// Unknown numbers are empty fields; `failed_assertions` joins `type: reason` with `; `;
 /// `vars` holds the row's variables as compact JSON, because they differ between evals.
+/// A value that a spreadsheet would run as a formula gets a leading `'` ([`neutralise`]);
+/// [`write_csv_raw`] writes the values unchanged.
 pub fn write_csv(
     record: &RunRecord,
     results: &dyn ResultSource,
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    named("csv", || {
+    write_rows("csv", record, results, w, neutralise)
+}
+
+/// [`write_csv`] with every value exactly as it was (the `.raw.csv` format).
+pub fn write_csv_raw(
+    record: &RunRecord,
+    results: &dyn ResultSource,
+    w: &mut dyn Write,
+) -> Result<(), ReportError> {
+    write_rows("csv-raw", record, results, w, |v| v)
+}
+
+fn write_rows(
+    format: &'static str,
+    record: &RunRecord,
+    results: &dyn ResultSource,
+    w: &mut dyn Write,
+    value: fn(String) -> String,
+) -> Result<(), ReportError> {
+    named(format, || {
         let mut writer = ::csv::Writer::from_writer(w);
         writer.write_record(CSV_COLUMNS)?;
         for cell in results.results().map_err(Failure::Read)? {
             let cell = common::read(cell)?;
-            writer.write_record(row(record, &cell))?;
+            writer.write_record(row(record, &cell).map(value))?;
         }
         writer.flush()?;
         Ok(())
     })
+}
+
+/// Prefixes `'` to a value that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return, which spreadsheets would otherwise run as a formula (OWASP, "CSV Injection").
+///
+/// A value that is a plain number (`-0.5`, `+3`) is left alone: it cannot be a formula,
+/// and a spreadsheet should still read it as a number.
+pub(crate) fn neutralise(value: String) -> String {
+    let risky =
+        value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    if risky {
+        format!("'{value}")
+    } else {
+        value
+    }
 }
 
 fn row(record: &RunRecord, cell: &CellResult) -> [String; 18] {
@@ -112,6 +160,59 @@ mod tests {
     fn csv_snapshot() {
         let (record, results) = fixture::small();
         insta::assert_snapshot!(render(&record, &results));
+    }
+
+    #[test]
+    fn csv_values_that_spreadsheets_run_as_formulas_are_neutralised() {
+        for risky in [
+            "=1+1",
+            "+1+2",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "=HYPERLINK(\"x\")",
+        ] {
+            assert_eq!(
+                neutralise(risky.to_string()),
+                format!("'{risky}"),
+                "{risky:?}"
+            );
+        }
+        for safe in [
+            "-0.5",
+            "+3",
+            "-1e3",
+            "ok",
+            "",
+            "'=quoted",
+            " =1",
+            "a=b",
+            "{\"x\":1}",
+        ] {
+            assert_eq!(neutralise(safe.to_string()), safe, "{safe:?}");
+        }
+    }
+
+    #[test]
+    fn csv_formula_injection_in_outputs_and_ids_is_written_escaped_or_raw_on_request() {
+        let (record, mut results) = fixture::small();
+        results[0].output = Some("=HYPERLINK(\"http://x\",\"click\")".to_string());
+        results[0].case_id = "@cmd".to_string();
+        results[0].score = -0.25;
+        let read = |text: String| {
+            let mut reader = ::csv::Reader::from_reader(std::io::Cursor::new(text.into_bytes()));
+            reader.records().next().unwrap().unwrap()
+        };
+        let escaped = read(render(&record, &results));
+        assert_eq!(&escaped[13], "'=HYPERLINK(\"http://x\",\"click\")");
+        assert_eq!(&escaped[3], "'@cmd");
+        assert_eq!(&escaped[7], "-0.25");
+        let mut raw = Vec::new();
+        write_csv_raw(&record, &results, &mut raw).unwrap();
+        let raw = read(String::from_utf8(raw).unwrap());
+        assert_eq!(&raw[13], "=HYPERLINK(\"http://x\",\"click\")");
+        assert_eq!(&raw[3], "@cmd");
     }
 
     #[test]

@@ -58,14 +58,28 @@ impl Diagnostic for ReportError {
                     "name the output file after the format you want, e.g. `--output {stem}.json` or `--output {stem}.md`"
                 ))
             }
-            ReportError::Write { .. } => {
-                Some("check that the output directory exists and is writable".to_string())
-            }
+            ReportError::Write { source, .. } => write_hint(source.kind()).map(str::to_string),
             ReportError::ReadResults { .. } => Some(
                 "the run's results.jsonl may be damaged or still being written; re-run the eval or check the file"
                     .to_string(),
             ),
         }
+    }
+}
+
+/// What to do about a failed write; the kind decides, so a closed pipe is not blamed on a
+/// missing directory.
+fn write_hint(kind: io::ErrorKind) -> Option<&'static str> {
+    match kind {
+        io::ErrorKind::NotFound => Some("check that the output directory exists"),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            Some("check that the output file is writable")
+        }
+        io::ErrorKind::StorageFull => Some("free some disk space and write the report again"),
+        io::ErrorKind::BrokenPipe => {
+            Some("the program reading the report exited before the end of it")
+        }
+        _ => None,
     }
 }
 
@@ -125,4 +139,20 @@ pub(crate) fn named<T>(
     body: impl FnOnce() -> Result<T, Failure>,
 ) -> Result<T, ReportError> {
     body().map_err(|f| f.into_report(format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_not_blamed_on_a_missing_output_directory() {
+        let err = ReportError::Write {
+            format: "matrix",
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        };
+        let hint = err.hint().unwrap();
+        assert!(!hint.contains("directory"), "{hint}");
+        assert!(hint.contains("exited before the end"), "{hint}");
+    }
 }

@@ -19,7 +19,7 @@ mod table;
 #[cfg(test)]
 pub(crate) mod fixture;
 
-pub use self::csv::{write_csv, CSV_COLUMNS};
+pub use self::csv::{write_csv, write_csv_raw, CSV_COLUMNS};
 pub use across_repeats::write_repeats;
 pub use comparison::{write_comparison, ComparisonOptions};
 pub use error::ReportError;

@@ -17,6 +17,7 @@ use super::error::ReportError;
 pub const FORMATS: &[&ReportFormat] = &[
     &super::json::FORMAT,
     &super::csv::FORMAT,
+    &super::csv::RAW_FORMAT,
     &super::junit::FORMAT,
     &super::markdown::FORMAT,
     &super::html::FORMAT,
@@ -89,18 +90,27 @@ impl PartialEq for ReportFormat {
 }
 
 impl ReportFormat {
-    /// Picks the format from a file's extension (any case).
+    /// Picks the format from a file's extension (any case); the longest extension that
+    /// matches wins, so `run.raw.csv` is `csv-raw` and `run.csv` is `csv`.
     pub fn from_path(path: &Path) -> Result<&'static ReportFormat, ReportError> {
         let extension = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let format = extension.as_deref().and_then(|ext| {
-            FORMATS
-                .iter()
-                .copied()
-                .find(|f| f.extensions.contains(&ext))
-        });
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let format = FORMATS
+            .iter()
+            .flat_map(|f| f.extensions.iter().map(move |ext| (*f, *ext)))
+            .filter(|(_, ext)| {
+                name.strip_suffix(ext)
+                    .is_some_and(|stem| stem.len() > 1 && stem.ends_with('.'))
+            })
+            .max_by_key(|(_, ext)| ext.len())
+            .map(|(f, _)| f);
         format.ok_or_else(|| ReportError::UnknownFormat {
             path: path.to_path_buf(),
             extension,
@@ -160,17 +170,21 @@ mod tests {
         assert_eq!(format_of("pr.markdown"), "markdown");
         assert_eq!(format_of("out/report.HTML"), "html");
         assert_eq!(format_of("report.htm"), "html");
+        assert_eq!(format_of("out/run.raw.csv"), "csv-raw");
+        assert_eq!(format_of("RUN.RAW.CSV"), "csv-raw");
+        assert_eq!(format_of("raw.csv"), "csv");
+        assert_eq!(format_of("draw.csv"), "csv");
     }
 
     #[test]
-    fn the_choices_are_those_users_saw_before_plus_html() {
+    fn the_choices_are_those_users_saw_before_plus_html_and_raw_csv() {
         assert_eq!(
             choices(),
-            ".json, .csv, .xml (JUnit), .md (Markdown), .html (model selection)"
+            ".json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
         );
         assert_eq!(
             output_help("Write a report"),
-            "Write a report: .json, .csv, .xml (JUnit), .md (Markdown) or .html (model selection). Repeatable."
+            "Write a report: .json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown) or .html (model selection). Repeatable."
         );
     }
 
@@ -179,7 +193,7 @@ mod tests {
         let err = ReportFormat::from_path(Path::new("out/run.pdf")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report format `.pdf` for `out/run.pdf`. Choose from: .json, .csv, .xml (JUnit), .md (Markdown), .html (model selection)"
+            "unknown report format `.pdf` for `out/run.pdf`. Choose from: .json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
         );
         assert!(err.hint().unwrap().contains("run.json"));
         let err = ReportFormat::from_path(Path::new("report")).unwrap_err();

@@ -69,6 +69,21 @@ pub enum TemplateErrorKind {
         /// The offending source line, with a `^` marker line under it when the span is known.
         source_line: Option<String>,
     },
+    /// Rendering took more than [`FUEL`](crate::template::FUEL) steps: a loop too long to be
+    /// meant, which would otherwise hang planning.
+    #[error("{location}: cannot render {reference}{}: it ran out of fuel (more than {} steps)", part_text(part.as_deref(), *template_line), super::set::FUEL)]
+    OutOfFuel {
+        /// Where the template is (a partial, when it ran out inside one).
+        location: Location,
+        /// What was being rendered: `sentiment@2` or an inline name.
+        reference: String,
+        /// The part of a YAML version (`messages[1].content`, `prompt`), if any.
+        part: Option<String>,
+        /// The line inside that part's template, when the file line is not known.
+        template_line: Option<usize>,
+        /// The line it was running when the fuel ran out, marked.
+        source_line: Option<String>,
+    },
     /// A version reads variables that the dataset does not have.
     #[error("{location}: {reference} uses {} that the dataset does not have: {}", plural(missing.len(), "variable"), missing.join(", "))]
     MissingVariables {
@@ -140,6 +155,7 @@ impl TemplateErrorKind {
             TemplateErrorKind::Syntax { location, .. }
             | TemplateErrorKind::UnknownPartial { location, .. }
             | TemplateErrorKind::Render { location, .. }
+            | TemplateErrorKind::OutOfFuel { location, .. }
             | TemplateErrorKind::MissingVariables { location, .. } => Some(location),
             TemplateErrorKind::NotCompiled { .. } => None,
         }
@@ -165,6 +181,10 @@ impl Diagnostic for TemplateErrorKind {
                 ),
             )),
             TemplateErrorKind::Render { source_line, .. } => source_line.clone(),
+            TemplateErrorKind::OutOfFuel { source_line, .. } => Some(with_snippet(
+                source_line,
+                "a render may take at most that many steps: look for a loop over a very long `range(…)`, nested loops, or a macro that calls itself",
+            )),
             TemplateErrorKind::UnknownPartial { .. } => Some(
                 "partials live in prompts/_partials/ and are included by that name: `{% include \"_partials/header.jinja\" %}`".into(),
             ),

@@ -9,5 +9,6 @@ mod set;
 mod tests;
 
 pub use error::{TemplateError, TemplateErrorKind};
+pub(crate) use scan::include_names;
 pub use scan::is_template;
-pub use set::{template_name, TemplateSet};
+pub use set::{template_name, TemplateSet, FUEL};

@@ -18,7 +18,7 @@ static BINDING: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The literal names in `include`/`import`/`from`/`extends` tags of `source`, with the line
 /// each is on.
-pub(super) fn include_names(source: &str) -> Vec<(String, usize)> {
+pub(crate) fn include_names(source: &str) -> Vec<(String, usize)> {
     INCLUDE
         .captures_iter(source)
         .filter_map(|c| {

@@ -14,6 +14,11 @@ use super::error::{describe, snippet, syntax_error, Origin, TemplateErrorKind};
 use super::scan::{bound_names, fromjson, include_names};
 use super::TemplateError;
 
+/// The most steps (minijinja's fuel: roughly one per instruction) one render may take.
+/// A prompt over a long list takes thousands; ten million is a few seconds of work, so a
+/// loop of 10¹⁰ iterations stops planning with an error instead of hanging it.
+pub const FUEL: u64 = 10_000_000;
+
 /// Compiled templates: prompt versions, partials and inline templates (assertion values).
 pub struct TemplateSet {
     env: Environment<'static>,
@@ -41,6 +46,7 @@ impl TemplateSet {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(false);
         env.set_debug(true);
+        env.set_fuel(Some(FUEL));
         env.add_filter("fromjson", fromjson);
         let globals = env.globals().map(|(name, _)| name.to_string()).collect();
         let mut set = TemplateSet {
@@ -302,6 +308,16 @@ impl TemplateSet {
             .unwrap_or(top);
         let (location, template_line) = failing.locate(err.line());
         let source = err.template_source();
+        if err.kind() == ErrorKind::OutOfFuel {
+            return TemplateErrorKind::OutOfFuel {
+                location,
+                reference: top.reference.clone(),
+                part: failing.part.clone(),
+                template_line,
+                source_line: source.and_then(|src| snippet(src, err.line(), err.range())),
+            }
+            .into();
+        }
         let expr = match (source, err.range()) {
             (Some(src), Some(range)) => src.get(range).map(str::trim),
             _ => None,

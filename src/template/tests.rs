@@ -433,3 +433,33 @@ fn finds_include_names_and_bindings() {
     bound.sort();
     assert_eq!(bound, ["k", "v", "x", "y"]);
 }
+
+/// Issue 13, item 14: a loop of 10¹⁰ iterations hung planning.
+#[test]
+fn endless_loop_runs_out_of_fuel_naming_the_template_and_line() {
+    let source =
+        "Hi\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+    let v = text_version("slow", 1, source);
+    let err = set_with(&v).render_prompt(&v, &vars(&[])).unwrap_err();
+    assert!(
+        matches!(err.kind(), TemplateErrorKind::OutOfFuel { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("prompts/slow/v1.jinja:2: cannot render slow@1: it ran out of fuel (more than {} steps)", set::FUEL)
+    );
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("range(100000)"), "{hint}");
+    assert!(hint.contains("loop"), "{hint}");
+}
+
+#[test]
+fn an_ordinary_long_template_has_fuel_enough() {
+    let v = text_version("long", 1, "{% for i in range(20000) %}{{ i }},{% endfor %}");
+    let out = set_with(&v).render_prompt(&v, &vars(&[])).unwrap();
+    let RenderedPrompt::Text(text) = out else {
+        panic!("a text prompt")
+    };
+    assert!(text.ends_with("19999,"));
+}

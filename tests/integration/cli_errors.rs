@@ -183,6 +183,38 @@ fn changed_locked_version_stops_the_run() {
     assert_eq!(code, 2);
 }
 
+/// Issue 13, item 15: a locked version whose partial was edited rendered the edit, and
+/// `prompt check` said ok.
+#[test]
+fn editing_a_partial_of_a_locked_version_stops_the_run() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v1.jinja",
+        "Hello {{ name }}!{% include \"_partials/sig.jinja\" %}\n",
+    );
+    p.write("prompts/_partials/sig.jinja", " Bye.");
+    let (code, _, stderr) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    p.write("prompts/_partials/sig.jinja", " Bye now.");
+    let (code, stdout, stderr) = p.run(&["prompt", "check"]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr
+            .contains("locked version greet@1 includes prompts/_partials/sig.jinja, which changed"),
+        "{stderr}"
+    );
+    check("locked_partial_changed", &["run"], |p| {
+        p.write(
+            "prompts/greet/v1.jinja",
+            "Hello {{ name }}!{% include \"_partials/sig.jinja\" %}\n",
+        );
+        p.write("prompts/_partials/sig.jinja", " Bye.");
+        let (code, _, stderr) = p.run(&["prompt", "lock"]);
+        assert_eq!(code, 0, "{stderr}");
+        p.write("prompts/_partials/sig.jinja", " Bye now.");
+    });
+}
+
 #[test]
 fn bad_prompt_reference() {
     let (code, _) = check("bad_reference", &["run", "--prompt", "greet@"], |_| {});
@@ -241,4 +273,64 @@ fn a_prompt_that_fails_to_render_with_a_row_stops_before_any_call() {
     });
     assert_eq!(code, 2);
     assert!(stderr.contains("greet@2"), "{stderr}");
+}
+
+/// Issue 13, item 14: 100,000 levels of `[` in a YAML dataset ran for minutes.
+#[test]
+fn deeply_nested_yaml_dataset_is_refused_with_its_place() {
+    let deep = "[".repeat(100_000);
+    let (code, stderr) = check("deeply_nested_yaml_dataset", &["run"], |p| {
+        p.write("datasets/deep.yaml", &format!("- {{id: a, name: {deep}\n"));
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/deep.yaml\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("datasets/deep.yaml:1:"), "{stderr}");
+}
+
+#[test]
+fn deeply_nested_eval_file_and_json_dataset_are_refused() {
+    let (code, stderr) = check("deeply_nested_eval_file", &["validate"], |p| {
+        let deep = "{a: ".repeat(100_000);
+        p.write(
+            EVAL,
+            &format!("prompts: [greet@1]\nmodels: [echo]\ndataset: {deep}\n"),
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nested more than 128 levels"), "{stderr}");
+    let (code, stderr) = check("deeply_nested_json_dataset", &["validate"], |p| {
+        let n = 100_000;
+        p.write(
+            "datasets/deep.json",
+            &format!(
+                "[{{\"id\": \"a\", \"name\": {}{}}}]",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+        );
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/deep.json\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nested more than 128 levels"), "{stderr}");
+}
+
+/// Issue 13, item 14: a template loop of 10¹⁰ iterations hung planning.
+#[test]
+fn endless_template_loop_runs_out_of_fuel_naming_prompt_and_case() {
+    let (code, stderr) = check("template_out_of_fuel", &["run"], |p| {
+        p.write(
+            "prompts/greet/v2.jinja",
+            "Hi {{ name }}\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet@2 does not render"), "{stderr}");
+    assert!(stderr.contains("(case a)"), "{stderr}");
+    assert!(stderr.contains("ran out of fuel"), "{stderr}");
 }

@@ -71,7 +71,7 @@ fn new_alias_lock_check_round_trip() {
     let (code, stdout, _) = p.run(&["prompt", "lock"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("locked greet@3"), "{stdout}");
-    assert!(p.read("prompts.lock").contains("version: 1"));
+    assert!(p.read("prompts.lock").contains("version: 2"));
     let (code, stdout, _) = p.run(&["prompt", "lock"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("nothing to lock"), "{stdout}");

@@ -292,3 +292,93 @@ fn repeat_flag_overrides_the_evals_repeat() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--repeat: must be at least 1"), "{stderr}");
 }
+
+/// Issue 13, item 24: a model output or case id such as `=HYPERLINK(…)` must not run as a
+/// formula when `run.csv` is opened in a spreadsheet; `run.raw.csv` keeps the values.
+#[test]
+fn csv_report_neutralises_formula_injection_and_raw_csv_keeps_values() {
+    let p = TestProject::basic();
+    p.write(
+        "datasets/people.csv",
+        "id,name,city,expected\n@a,\"=HYPERLINK(\"\"http://x\"\")\",Paris,x\nb,-1,Oslo,-1\n",
+    );
+    p.write("prompts/greet/v1.jinja", "{{ name }}");
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "--prompt",
+        "greet@1",
+        "-o",
+        "out/run.csv",
+        "-o",
+        "out/run.raw.csv",
+    ]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let rows = |file: &str| -> Vec<(String, String)> {
+        let text = p.read(file);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (id, output) = (col("case_id"), col("output"));
+        let mut rows: Vec<_> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[id].to_string(), r[output].to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let pair = |id: &str, out: &str| (id.to_string(), out.to_string());
+    assert_eq!(
+        rows("out/run.csv"),
+        [pair("'@a", "'=HYPERLINK(\"http://x\")"), pair("b", "-1")]
+    );
+    assert_eq!(
+        rows("out/run.raw.csv"),
+        [pair("@a", "=HYPERLINK(\"http://x\")"), pair("b", "-1")]
+    );
+}
+
+/// Issue 13, item 12: a UTF-8 byte-order mark (as some Windows editors write) at the start
+/// of any YAML file or template is not part of the first key, and never sent to the model.
+#[test]
+fn utf8_bom_in_yaml_files_and_templates_is_stripped() {
+    const BOM: &str = "\u{feff}";
+    let p = TestProject::basic();
+    for file in [
+        "prompteval.yaml",
+        "evals/greet.yaml",
+        "prompts/greet/prompt.yaml",
+    ] {
+        let text = p.read(file);
+        p.write(file, &format!("{BOM}{text}"));
+    }
+    p.write(
+        "prompts/greet/v1.jinja",
+        &format!("{BOM}Hello {{{{ name }}}}!{{% include \"_partials/sig.jinja\" %}}"),
+    );
+    p.write("prompts/_partials/sig.jinja", &format!("{BOM} Bye."));
+    std::fs::remove_file(p.path().join("prompts/greet/v2.jinja")).unwrap();
+    p.write(
+        "prompts/greet/v2.yaml",
+        &format!("{BOM}messages:\n  - role: user\n    content: \"Hi {{{{ name }}}}\"\n"),
+    );
+    p.write("prompts.lock", "");
+    let (code, _, stderr) = p.run(&["prompt", "lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lock = p.read("prompts.lock");
+    p.write("prompts.lock", &format!("{BOM}{lock}"));
+    let (code, stdout, stderr) = p.run(&["run", "-o", "out/run.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("out/run.json")).unwrap();
+    let outputs: Vec<&str> = record["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["output"].as_str().unwrap())
+        .collect();
+    assert!(outputs.contains(&"Hello Ada! Bye."), "{outputs:?}");
+    assert!(outputs.iter().all(|o| !o.contains(BOM)), "{outputs:?}");
+}

@@ -35,23 +35,23 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
     match cmd {
         CacheCommand::Stats => match cache.stats(now) {
             Ok(stats) => {
-                println!("cache: {}", dir.display());
-                println!("entries: {}", stats.entries);
-                println!("size: {}", human_bytes(stats.bytes));
+                outln!("cache: {}", dir.display());
+                outln!("entries: {}", stats.entries);
+                outln!("size: {}", human_bytes(stats.bytes));
                 let ttl = settings
                     .ttl
                     .map(|t| humantime::format_duration(t).to_string())
                     .unwrap_or_else(|| "never".into());
-                println!("expired: {} (ttl {ttl})", stats.expired);
+                outln!("expired: {} (ttl {ttl})", stats.expired);
                 if stats.unreadable > 0 {
-                    println!(
+                    outln!(
                         "unreadable: {} (removed by `cache clear`)",
                         stats.unreadable
                     );
                 }
                 if let (Some(oldest), Some(newest)) = (&stats.oldest, &stats.newest) {
-                    println!("oldest: {oldest}");
-                    println!("newest: {newest}");
+                    outln!("oldest: {oldest}");
+                    outln!("newest: {newest}");
                 }
                 Exit::Success
             }
@@ -74,7 +74,7 @@ pub(crate) fn cache(ctx: &Context, cmd: CacheCommand) -> Exit {
             };
             match cache.clear(filter, now) {
                 Ok(n) => {
-                    println!("removed {n} cache entries from {}", dir.display());
+                    outln!("removed {n} cache entries from {}", dir.display());
                     Exit::Success
                 }
                 Err(e) => diagnostics::report(&e),

@@ -41,8 +41,7 @@ pub(crate) fn diff(
         max_cells: if all { usize::MAX } else { max_cells },
         unchanged: all,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::cli::output::stdout();
     match report::write_diff(
         &before.record,
         &before,

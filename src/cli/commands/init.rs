@@ -10,14 +10,14 @@ pub(crate) fn init(dir: &Path) -> Exit {
     match scaffold::init(dir) {
         Ok(files) => {
             for f in &files {
-                println!("created {}", f.display());
+                outln!("created {}", f.display());
             }
             let cd = if dir == Path::new(".") {
                 String::new()
             } else {
                 format!("cd {} && ", dir.display())
             };
-            println!("\nnext: {cd}prompteval run");
+            outln!("\nnext: {cd}prompteval run");
             Exit::Success
         }
         Err(e) => diagnostics::report(&e),

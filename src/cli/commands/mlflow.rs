@@ -69,7 +69,7 @@ pub(super) fn log(client: &Client, run: &StoredRun, options: &TrackingOptions) -
             Ok(())
         }
         Err(_) => {
-            eprintln!(
+            errln!(
                 "the run is kept in {}; `prompteval runs push {} --mlflow {}` logs it later",
                 run.dir.display(),
                 run.record.run_id,
@@ -89,14 +89,14 @@ fn print_report(client: &Client, report: &TrackingReport) {
             p.run_id
         );
         if p.already_logged {
-            eprintln!(
+            errln!(
                 "mlflow: already logged to experiment `{}` as {} ({} child runs); nothing sent",
                 p.experiment,
                 url,
                 p.children.len()
             );
         } else {
-            eprintln!(
+            errln!(
                 "mlflow: logged to experiment `{}`: {} ({} child runs)",
                 p.experiment,
                 url,

@@ -97,9 +97,9 @@ fn list(registry: &Registry) -> Result<Exit, Error> {
         ]);
     }
     if any {
-        println!("{table}");
+        outln!("{table}");
     } else {
-        println!("no prompts yet; `prompteval prompt new NAME` creates one");
+        outln!("no prompts yet; `prompteval prompt new NAME` creates one");
     }
     Ok(Exit::Success)
 }
@@ -107,9 +107,9 @@ fn list(registry: &Registry) -> Result<Exit, Error> {
 /// `prompt show REF`: one version, its metadata and its template.
 fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
     let v = resolve(registry, reference)?;
-    println!("{}  ({})", v.reference(), v.path.display());
-    println!("hash:   {}", v.hash);
-    println!("state:  {}", lock_label(&registry.lock_state(v)));
+    outln!("{}  ({})", v.reference(), v.path.display());
+    outln!("hash:   {}", v.hash);
+    outln!("state:  {}", lock_label(&registry.lock_state(v)));
     if let Some(prompt) = registry.get(&v.name) {
         let aliases: Vec<_> = prompt
             .meta
@@ -119,18 +119,18 @@ fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
             .map(|(a, _)| a.as_str())
             .collect();
         if !aliases.is_empty() {
-            println!("alias:  {}", aliases.join(", "));
+            outln!("alias:  {}", aliases.join(", "));
         }
     }
     if let Some(note) = &v.note {
-        println!("note:   {note}");
+        outln!("note:   {note}");
     }
     for (k, val) in &v.params {
-        println!("param:  {k} = {val}");
+        outln!("param:  {k} = {val}");
     }
-    println!();
+    outln!();
     match &v.body {
-        PromptBody::Text(t) => println!("{}", t.trim_end_matches('\n')),
+        PromptBody::Text(t) => outln!("{}", t.trim_end_matches('\n')),
         PromptBody::Chat(messages) => {
             let parts: Vec<String> = messages
                 .iter()
@@ -142,7 +142,7 @@ fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
                     )
                 })
                 .collect();
-            println!("{}", parts.join("\n\n"));
+            outln!("{}", parts.join("\n\n"));
         }
     }
     Ok(Exit::Success)
@@ -154,9 +154,9 @@ fn diff(ctx: &Context, registry: &Registry, old: &str, new: &str) -> Result<Exit
     let b = resolve(registry, new)?;
     let diff = registry::diff(a, b, ctx.color);
     if diff.is_empty() {
-        println!("{} and {} are identical", a.reference(), b.reference());
+        outln!("{} and {} are identical", a.reference(), b.reference());
     } else {
-        print!("{diff}");
+        out!("{diff}");
     }
     Ok(Exit::Success)
 }
@@ -164,15 +164,15 @@ fn diff(ctx: &Context, registry: &Registry, old: &str, new: &str) -> Result<Exit
 /// `prompt new NAME`: a new draft version.
 fn new(project: &Project, name: &str, note: Option<&str>) -> Result<Exit, Error> {
     let path = Registry::new_version(&project.root, name, note)?;
-    println!("created {}", project.relative(&path).display());
-    println!("edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it");
+    outln!("created {}", project.relative(&path).display());
+    outln!("edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it");
     Ok(Exit::Success)
 }
 
 /// `prompt alias NAME ALIAS N`: points an alias at a version.
 fn set_alias(project: &Project, name: &str, alias: &str, number: u32) -> Result<Exit, Error> {
     Registry::set_alias(&project.root, name, alias, number)?;
-    println!("{name}@{alias} → {name}@{number}");
+    outln!("{name}@{alias} → {name}@{number}");
     Ok(Exit::Success)
 }
 
@@ -182,7 +182,7 @@ fn render(registry: &Registry, reference: &str, vars: &[String]) -> Result<Exit,
     let mut map = BTreeMap::new();
     for kv in vars {
         let Some((k, val)) = kv.split_once('=') else {
-            eprintln!("error: --var expects KEY=VALUE, got `{kv}`");
+            errln!("error: --var expects KEY=VALUE, got `{kv}`");
             return Ok(Exit::Input);
         };
         map.insert(k.to_string(), val.to_string());
@@ -195,7 +195,7 @@ fn render(registry: &Registry, reference: &str, vars: &[String]) -> Result<Exit,
         .filter(|name| !map.contains_key(name))
         .collect();
     if !missing.is_empty() {
-        eprintln!(
+        errln!(
             "error: {} needs {}",
             v.reference(),
             missing
@@ -208,10 +208,10 @@ fn render(registry: &Registry, reference: &str, vars: &[String]) -> Result<Exit,
     }
     let context = minijinja::Value::from_serialize(&map);
     match templates.render_prompt(v, &context)? {
-        RenderedPrompt::Text(t) => println!("{t}"),
+        RenderedPrompt::Text(t) => outln!("{t}"),
         RenderedPrompt::Chat(messages) => {
             for m in messages {
-                println!("[{}]\n{}\n", m.role.as_str(), m.content);
+                outln!("[{}]\n{}\n", m.role.as_str(), m.content);
             }
         }
     }
@@ -222,10 +222,16 @@ fn render(registry: &Registry, reference: &str, vars: &[String]) -> Result<Exit,
 fn lock(registry: &Registry) -> Result<Exit, Error> {
     let report = registry.write_lock()?;
     if report.newly_locked.is_empty() {
-        println!("nothing to lock: every version is already in prompts.lock");
+        outln!("nothing to lock: every version is already in prompts.lock");
     }
     for r in &report.newly_locked {
-        println!("locked {r}");
+        outln!("locked {r}");
+    }
+    if report.partials_recorded > 0 {
+        outln!(
+            "recorded the partials of {} versions locked by an older prompteval",
+            report.partials_recorded
+        );
     }
     Ok(Exit::Success)
 }
@@ -242,7 +248,7 @@ fn check(registry: &Registry) -> Result<Exit, Error> {
             }
         }
     }
-    println!("ok: {locked} locked versions unchanged, {drafts} drafts");
+    outln!("ok: {locked} locked versions unchanged, {drafts} drafts");
     Ok(Exit::Success)
 }
 
@@ -273,16 +279,16 @@ fn push(
             .collect();
         let same = p.versions.len() - new.len();
         if p.created {
-            println!("registered prompt `{}` in {}", p.name, client.uri());
+            outln!("registered prompt `{}` in {}", p.name, client.uri());
         }
         for line in &new {
-            println!("pushed {line}");
+            outln!("pushed {line}");
         }
         if same > 0 {
-            println!("{}: {same} versions already in MLflow, unchanged", p.name);
+            outln!("{}: {same} versions already in MLflow, unchanged", p.name);
         }
         for (alias, version) in &p.aliases {
-            println!("{}@{alias} → version {version}", p.name);
+            outln!("{}@{alias} → version {version}", p.name);
         }
     }
     Ok(Exit::Success)
@@ -302,22 +308,22 @@ fn pull(project: &Project, name: &str, mlflow: Option<&str>) -> Result<Exit, Err
             Err(exit) => return Ok(exit),
         };
     for (remote, path, n) in &report.created {
-        println!(
+        outln!(
             "version {remote} → {name}@{n} ({})",
             project.relative(&project.root.join(path)).display()
         );
     }
     if !report.unchanged.is_empty() {
-        println!(
+        outln!(
             "{name}: {} versions already here, unchanged",
             report.unchanged.len()
         );
     }
     for (alias, n) in &report.aliases {
-        println!("{name}@{alias} → {name}@{n}");
+        outln!("{name}@{alias} → {name}@{n}");
     }
     if !report.locked.is_empty() {
-        println!("locked {} in prompts.lock", report.locked.join(", "));
+        outln!("locked {} in prompts.lock", report.locked.join(", "));
     }
     Ok(Exit::Success)
 }

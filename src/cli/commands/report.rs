@@ -34,8 +34,7 @@ pub(crate) fn report(ctx: &Context, args: ReportArgs) -> Exit {
         max_width: ctx.width,
         color: ctx.color,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::cli::output::stdout();
     if let Err(e) = report::write_selection(&run.record, &selection, &options, &mut out) {
         return diagnostics::report(&e);
     }

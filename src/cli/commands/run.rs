@@ -76,12 +76,12 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         }
     };
     for note in prepared.notes() {
-        eprintln!("note: {note}");
+        errln!("note: {note}");
     }
     let finished = match execute(prepared, !args.no_progress) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
-            eprintln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
+            errln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
             return Exit::Success;
         }
         Err(exit) => return exit,
@@ -105,7 +105,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
                 Exit::GateFailed => "a quality gate FAILED",
                 _ => "the run did not finish",
             };
-            eprintln!(
+            errln!(
                 "error: the run's own verdict ({own}) stands, but it could not be logged to MLflow (exit 3)"
             );
             exit
@@ -146,24 +146,24 @@ fn fail(err: &PipelineError) -> Exit {
 fn notice(notice: Notice<'_>) {
     match notice {
         Notice::Change { change, .. } if change.changed() => {
-            eprintln!(
+            errln!(
                 "running eval {}: {}",
                 change.eval,
                 change.reasons.join("; ")
             );
         }
-        Notice::Change { rev, change } => eprintln!(
+        Notice::Change { rev, change } => errln!(
             "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
             change.eval
         ),
         Notice::Baseline { run_id, reference } => {
-            eprintln!("baseline: run {run_id} ({reference})");
+            errln!("baseline: run {run_id} ({reference})");
         }
         Notice::Resuming {
             run_id,
             finished,
             total,
-        } => eprintln!("resuming run {run_id}: {finished} of {total} cells already finished"),
+        } => errln!("resuming run {run_id}: {finished} of {total} cells already finished"),
     }
 }
 
@@ -181,14 +181,14 @@ fn report(
     }
     if let Some(appended) = append_step_summary(&run.record, run, comparison) {
         match appended {
-            Ok(path) => eprintln!("appended the Markdown summary to {}", path.display()),
+            Ok(path) => errln!("appended the Markdown summary to {}", path.display()),
             Err(e) => diagnostics::print(&e),
         }
     }
     match write_outputs_with(&run.record, run, outputs, comparison) {
         Ok(written) => {
             for path in written {
-                eprintln!("wrote {}", path.display());
+                errln!("wrote {}", path.display());
             }
             Ok(())
         }
@@ -200,7 +200,7 @@ fn report(
 fn stored(project: &Project, finished: &Finished) {
     let cache = finished.cache.counts();
     if cache.used() {
-        eprintln!(
+        errln!(
             "cache: {} responses served from {}, {} requests sent, {} stored{}",
             cache.hits,
             project.relative(&finished.cache.dir).display(),
@@ -214,13 +214,13 @@ fn stored(project: &Project, finished: &Finished) {
         );
     }
     let record = &finished.run.record;
-    eprintln!(
+    errln!(
         "run {} stored in {}",
         record.run_id,
         project.relative(&finished.run.dir).display()
     );
     if let Some(shard) = record.settings.shard {
-        eprintln!(
+        errln!(
             "shard {shard}: {} of the plan's cells; `prompteval runs merge` joins the shards' runs",
             record.total_cells
         );
@@ -232,14 +232,15 @@ fn verdict(finished: &Finished) -> Exit {
     let record = &finished.run.record;
     match finished.verdict() {
         Verdict::Interrupted => {
-            eprintln!(
+            errln!(
                 "interrupted: {} of {} cells finished and were kept",
-                record.completed_cells, record.total_cells
+                record.completed_cells,
+                record.total_cells
             );
             Exit::Runtime
         }
         Verdict::Errors(errors) => {
-            eprintln!(
+            errln!(
                 "error: {errors} cells could not be scored (provider or render errors); see the ERROR cells above"
             );
             Exit::Runtime

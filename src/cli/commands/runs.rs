@@ -40,7 +40,7 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
         RunsCommand::Gc { keep } => match store.gc(keep) {
             Ok(removed) => {
                 let kept = store.run_ids().map(|i| i.len()).unwrap_or(0);
-                println!("removed {} runs; kept the newest {kept}", removed.len());
+                outln!("removed {} runs; kept the newest {kept}", removed.len());
                 Exit::Success
             }
             Err(e) => diagnostics::report(&e),
@@ -55,7 +55,7 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
     let filter = match run_filter(filter) {
         Ok(f) => f,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return Exit::Input;
         }
     };
@@ -69,7 +69,7 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
         Err(e) => return diagnostics::report(&e),
     };
     if ids.is_empty() {
-        println!("no runs yet; `prompteval run` makes one");
+        outln!("no runs yet; `prompteval run` makes one");
         return Exit::Success;
     }
     let ids: Vec<String> = match filtered {
@@ -80,7 +80,7 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
             .collect(),
     };
     if ids.is_empty() {
-        println!("no stored run matches the filters");
+        outln!("no stored run matches the filters");
         return Exit::Success;
     }
     let mut table = Table::new();
@@ -101,9 +101,9 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
         };
         table.add_row(row);
     }
-    println!("{table}");
+    outln!("{table}");
     if ids.len() > limit {
-        println!("… {} older runs not shown (--limit)", ids.len() - limit);
+        outln!("… {} older runs not shown (--limit)", ids.len() - limit);
     }
     Exit::Success
 }
@@ -175,7 +175,7 @@ fn show(
 fn remove(store: &Store, ids: &[String]) -> Exit {
     for id in ids {
         match store.remove(id) {
-            Ok(removed) => println!("removed run {removed}"),
+            Ok(removed) => outln!("removed run {removed}"),
             Err(e) => return diagnostics::report(&e),
         }
     }
@@ -188,7 +188,7 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
     match store.merge(ids, &new_id) {
         Ok(merged) => {
             let r = &merged.run.record;
-            eprintln!(
+            errln!(
                 "merged {} shard runs into run {} ({} cells) in {}",
                 r.settings.merged_from.len(),
                 r.run_id,
@@ -197,7 +197,7 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
             );
             if !merged.missing.is_empty() {
                 let missing: Vec<String> = merged.missing.iter().map(|s| s.to_string()).collect();
-                eprintln!(
+                errln!(
                     "warning: shards {} are missing; the merged run covers part of the plan",
                     missing.join(", ")
                 );

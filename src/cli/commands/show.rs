@@ -39,8 +39,7 @@ pub(crate) fn print_run_with(
     max_rows: Option<usize>,
     comparison: Option<&Comparison>,
 ) -> Result<(), ReportError> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::cli::output::stdout();
     let record = &run.record;
     let write_err = |source| ReportError::Write {
         format: "table",

@@ -13,10 +13,10 @@ pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
         Ok((plan, warnings)) => {
             diagnostics::warnings(&warnings);
             for note in &plan.notes {
-                eprintln!("note: {note}");
+                errln!("note: {note}");
             }
             for eval in &plan.evals {
-                println!(
+                outln!(
                     "ok  {}: {} prompts × {} models × {} cases × {} repeats = {} cells",
                     eval.name,
                     eval.prompts.len(),
@@ -26,7 +26,7 @@ pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
                     eval.cells()
                 );
             }
-            println!(
+            outln!(
                 "{} cells in all; nothing was sent to any model",
                 plan.total_cells()
             );
