@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::plan::Plan;
+use crate::plan::{EvalPlan, Plan};
 use crate::provider::{ProviderRequest, ProviderResponse, RetryNotice};
 use crate::run::events::CellResult;
 use crate::score::{score_output_async, Assertion, ScoreContext, ScoreInput};
@@ -110,19 +110,8 @@ async fn score_into(
         vars: &row.context,
         latency_ms: response.latency_ms,
     };
-    let ctx = ScoreContext {
-        templates: &plan.templates,
-        providers: &plan.providers,
-        setup: &plan.scoring,
-        grader: eval.grader.as_deref(),
-        embedder: eval.embedder.as_deref(),
-        prompt: prompt_text,
-    };
-    let assertions: Vec<&Assertion> = eval
-        .assertions
-        .iter()
-        .chain(&eval.row_assertions[id.row])
-        .collect();
+    let ctx = score_context(plan, eval, prompt_text);
+    let assertions: Vec<&Assertion> = assertions_of(eval, id.row).collect();
     let scored = score_output_async(
         eval.transform.as_ref(),
         &assertions,
@@ -137,4 +126,26 @@ async fn score_into(
     result.score = case.score;
     result.assertions = case.assertions;
     result.output = Some(response.output);
+}
+
+/// What the scorers of the eval's cells read from the plan; `prompt` is the prompt sent,
+/// as text.
+pub(crate) fn score_context<'a>(
+    plan: &'a Plan,
+    eval: &'a EvalPlan,
+    prompt: &'a str,
+) -> ScoreContext<'a> {
+    ScoreContext {
+        templates: &plan.templates,
+        providers: &plan.providers,
+        setup: &plan.scoring,
+        grader: eval.grader.as_deref(),
+        embedder: eval.embedder.as_deref(),
+        prompt,
+    }
+}
+
+/// The assertions of one row: the eval's, then the row's own.
+pub(crate) fn assertions_of(eval: &EvalPlan, row: usize) -> impl Iterator<Item = &Assertion> {
+    eval.assertions.iter().chain(&eval.row_assertions[row])
 }
