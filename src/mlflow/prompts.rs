@@ -314,24 +314,11 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
     };
     let model = match registered_model(client, name).await? {
         Some(model) => {
-            if tags_of(&model, "/tags")
-                .get(IS_PROMPT_TAG)
-                .map(String::as_str)
-                != Some("true")
-            {
-                return Err(MlflowError::NotAPrompt { name: name.clone() });
-            }
+            ensure_prompt(&model, name)?;
             model
         }
         None => {
-            let mut body = json!({
-                "name": name,
-                "tags": [{"key": IS_PROMPT_TAG, "value": "true"}],
-            });
-            if let Some(d) = &prompt.meta.description {
-                body["description"] = json!(d);
-            }
-            client.post("registered-models/create", &body).await?;
+            create_prompt(client, prompt).await?;
             report.created = true;
             Value::Null
         }
@@ -340,52 +327,108 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
     let mut mapping: BTreeMap<u32, String> = BTreeMap::new();
     for v in prompt.versions.values() {
         let form = remote_form(v);
-        if let Some(existing) = remote.iter().find(|r| r.form().as_ref() == Some(&form)) {
-            mapping.insert(v.version, existing.version.clone());
-            report
-                .versions
-                .push((v.version, existing.version.clone(), false));
-            continue;
-        }
-        let mut tags = vec![
-            json!({"key": IS_PROMPT_TAG, "value": "true"}),
-            json!({"key": TEXT_TAG, "value": form.text}),
-            json!({"key": TYPE_TAG, "value": form.kind}),
-            json!({"key": VERSION_TAG, "value": v.version.to_string()}),
-            json!({"key": "prompteval.hash", "value": v.hash}),
-        ];
-        if let Some(p) = &form.params {
-            tags.push(json!({"key": PARAMS_TAG, "value": p}));
-        }
-        let mut body = json!({"name": name, "source": PROMPT_SOURCE, "tags": tags});
-        if let Some(note) = note_of(prompt, v) {
-            body["description"] = json!(note);
-        }
-        let created = client.post("model-versions/create", &body).await?;
-        let number = created
-            .pointer("/model_version/version")
-            .and_then(Value::as_str)
-            .ok_or_else(|| MlflowError::BadResponse {
-                method: "POST",
-                endpoint: "/api/2.0/mlflow/model-versions/create".into(),
-                problem: "no model_version.version".into(),
-            })?
-            .to_string();
-        remote.push(RemoteVersion {
-            version: number.clone(),
-            description: None,
-            tags: BTreeMap::from([
-                (TEXT_TAG.to_string(), form.text.clone()),
-                (TYPE_TAG.to_string(), form.kind.to_string()),
-            ])
-            .into_iter()
-            .chain(form.params.clone().map(|p| (PARAMS_TAG.to_string(), p)))
-            .collect(),
-        });
+        let existing = remote
+            .iter()
+            .find(|r| r.form().as_ref() == Some(&form))
+            .map(|r| r.version.clone());
+        let (number, created) = match existing {
+            Some(number) => (number, false),
+            None => (
+                create_version(client, prompt, v, &form, &mut remote).await?,
+                true,
+            ),
+        };
         mapping.insert(v.version, number.clone());
-        report.versions.push((v.version, number, true));
+        report.versions.push((v.version, number, created));
     }
-    let current = aliases_of(&model);
+    report.aliases = push_aliases(client, prompt, &model, &mapping).await?;
+    Ok(report)
+}
+
+/// Fails unless the registered model is marked as a prompt.
+fn ensure_prompt(model: &Value, name: &str) -> Result<(), MlflowError> {
+    if tags_of(model, "/tags")
+        .get(IS_PROMPT_TAG)
+        .map(String::as_str)
+        != Some("true")
+    {
+        return Err(MlflowError::NotAPrompt {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates the registered model that holds the prompt's versions.
+async fn create_prompt(client: &Client, prompt: &Prompt) -> Result<(), MlflowError> {
+    let mut body = json!({
+        "name": prompt.name,
+        "tags": [{"key": IS_PROMPT_TAG, "value": "true"}],
+    });
+    if let Some(d) = &prompt.meta.description {
+        body["description"] = json!(d);
+    }
+    client.post("registered-models/create", &body).await?;
+    Ok(())
+}
+
+/// Creates an MLflow version of `v` (stored as `form`), adds it to `remote` so that a
+/// later identical version reuses it, and returns its MLflow number.
+async fn create_version(
+    client: &Client,
+    prompt: &Prompt,
+    v: &PromptVersion,
+    form: &RemoteForm,
+    remote: &mut Vec<RemoteVersion>,
+) -> Result<String, MlflowError> {
+    let mut tags = vec![
+        json!({"key": IS_PROMPT_TAG, "value": "true"}),
+        json!({"key": TEXT_TAG, "value": form.text}),
+        json!({"key": TYPE_TAG, "value": form.kind}),
+        json!({"key": VERSION_TAG, "value": v.version.to_string()}),
+        json!({"key": "prompteval.hash", "value": v.hash}),
+    ];
+    if let Some(p) = &form.params {
+        tags.push(json!({"key": PARAMS_TAG, "value": p}));
+    }
+    let mut body = json!({"name": prompt.name, "source": PROMPT_SOURCE, "tags": tags});
+    if let Some(note) = note_of(prompt, v) {
+        body["description"] = json!(note);
+    }
+    let created = client.post("model-versions/create", &body).await?;
+    let number = created
+        .pointer("/model_version/version")
+        .and_then(Value::as_str)
+        .ok_or_else(|| MlflowError::BadResponse {
+            method: "POST",
+            endpoint: "/api/2.0/mlflow/model-versions/create".into(),
+            problem: "no model_version.version".into(),
+        })?
+        .to_string();
+    remote.push(RemoteVersion {
+        version: number.clone(),
+        description: None,
+        tags: BTreeMap::from([
+            (TEXT_TAG.to_string(), form.text.clone()),
+            (TYPE_TAG.to_string(), form.kind.to_string()),
+        ])
+        .into_iter()
+        .chain(form.params.clone().map(|p| (PARAMS_TAG.to_string(), p)))
+        .collect(),
+    });
+    Ok(number)
+}
+
+/// Points the prompt's aliases in MLflow at the versions `mapping` gives their local
+/// targets, and returns the aliases it moved.
+async fn push_aliases(
+    client: &Client,
+    prompt: &Prompt,
+    model: &Value,
+    mapping: &BTreeMap<u32, String>,
+) -> Result<Vec<(String, String)>, MlflowError> {
+    let current = aliases_of(model);
+    let mut moved = Vec::new();
     for (alias, local) in &prompt.meta.aliases {
         let Some(target) = mapping.get(local) else {
             continue;
@@ -396,12 +439,12 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
         client
             .post(
                 "registered-models/alias",
-                &json!({"name": name, "alias": alias, "version": target}),
+                &json!({"name": prompt.name, "alias": alias, "version": target}),
             )
             .await?;
-        report.aliases.push((alias.clone(), target.clone()));
+        moved.push((alias.clone(), target.clone()));
     }
-    Ok(report)
+    Ok(moved)
 }
 
 /// What [`pull`] did.
@@ -489,19 +532,38 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
             name: name.to_string(),
             uri: client.uri().to_string(),
         })?;
-    if tags_of(&model, "/tags")
-        .get(IS_PROMPT_TAG)
-        .map(String::as_str)
-        != Some("true")
-    {
-        return Err(MlflowError::NotAPrompt {
-            name: name.to_string(),
-        });
-    }
+    ensure_prompt(&model, name)?;
     let remote = remote_versions(client, name).await?;
-    // Check every version converts before writing any file.
+    let planned = plan_files(name, &remote)?;
+    let mut report = PullReport {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let mapping = write_versions(root, name, planned, &mut report)?;
+    report.aliases = pull_aliases(root, name, &model, &mapping)?;
+    if !report.created.is_empty() {
+        let (registry, _) = Registry::load(root)?;
+        let refs: Vec<String> = report
+            .created
+            .iter()
+            .map(|(_, _, n)| format!("{name}@{n}"))
+            .collect();
+        report.locked = registry.lock_only(&refs)?.newly_locked;
+    }
+    Ok(report)
+}
+
+/// An MLflow version with its form and the local file (extension, contents) it becomes.
+type PlannedFile<'a> = (&'a RemoteVersion, RemoteForm, (&'static str, String));
+
+/// The file of every MLflow version, so that each is checked to convert before any
+/// file is written.
+fn plan_files<'a>(
+    name: &str,
+    remote: &'a [RemoteVersion],
+) -> Result<Vec<PlannedFile<'a>>, MlflowError> {
     let mut planned = Vec::new();
-    for rv in &remote {
+    for rv in remote {
         let form = rv.form().ok_or_else(|| MlflowError::BadPromptVersion {
             name: name.to_string(),
             version: rv.version.clone(),
@@ -510,11 +572,17 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
         let file = version_file(name, &rv.version, &form, rv.description.as_deref())?;
         planned.push((rv, form, file));
     }
+    Ok(planned)
+}
 
-    let mut report = PullReport {
-        name: name.to_string(),
-        ..Default::default()
-    };
+/// Adds a local version for each planned one no local version matches, records both
+/// kinds in `report`, and returns MLflow version → local number.
+fn write_versions(
+    root: &Path,
+    name: &str,
+    planned: Vec<PlannedFile<'_>>,
+    report: &mut PullReport,
+) -> Result<BTreeMap<String, u32>, MlflowError> {
     let (registry, _) = Registry::load(root)?;
     let mut local: Vec<(RemoteForm, u32)> = registry
         .get(name)
@@ -542,30 +610,33 @@ pub async fn pull(client: &Client, root: &Path, name: &str) -> Result<PullReport
         mapping.insert(rv.version.clone(), n);
         report.created.push((rv.version.clone(), path, n));
     }
+    Ok(mapping)
+}
+
+/// Points the local aliases at the versions the MLflow aliases name, and returns the
+/// aliases it moved.
+fn pull_aliases(
+    root: &Path,
+    name: &str,
+    model: &Value,
+    mapping: &BTreeMap<String, u32>,
+) -> Result<Vec<(String, u32)>, MlflowError> {
     let (registry, _) = Registry::load(root)?;
     let current = registry
         .get(name)
         .map(|p| p.meta.aliases.clone())
         .unwrap_or_default();
-    for (alias, version) in aliases_of(&model) {
+    let mut moved = Vec::new();
+    for (alias, version) in aliases_of(model) {
         let Some(&n) = mapping.get(&version) else {
             continue;
         };
         if current.get(&alias) != Some(&n) {
             Registry::set_alias(root, name, &alias, n)?;
-            report.aliases.push((alias, n));
+            moved.push((alias, n));
         }
     }
-    if !report.created.is_empty() {
-        let (registry, _) = Registry::load(root)?;
-        let refs: Vec<String> = report
-            .created
-            .iter()
-            .map(|(_, _, n)| format!("{name}@{n}"))
-            .collect();
-        report.locked = registry.lock_only(&refs)?.newly_locked;
-    }
-    Ok(report)
+    Ok(moved)
 }
 
 /// The message templates of a pulled chat version, for tests and callers that compare.

@@ -8,13 +8,13 @@ use crate::config::project::Project;
 use crate::diagnostic::Warning;
 use crate::plan::PlanError as Error;
 use crate::provider::{self, Provider, ProviderConfig};
-use crate::registry::Registry;
+use crate::registry::{PromptRef, Registry};
 use crate::template::TemplateSet;
 
 use super::eval::{EvalContext, Shared};
 use super::judges::judge_overrides;
 use super::selection::{select_evals, Selection};
-use super::{Plan, SpecError};
+use super::{EvalPlan, Plan, SpecError};
 
 /// Builds and validates the plan. Collects every problem it can find before failing.
 pub fn plan(
@@ -64,19 +64,14 @@ pub fn plan_with(
         };
         match ctx.build(&path, &mut shared) {
             Ok(Some(eval)) => {
-                for model in eval.models.iter().chain(&eval.scorer_models) {
-                    if providers.contains_key(model) {
-                        continue;
-                    }
-                    let config = resolve_model(project, model).unwrap_or_default();
-                    match build(model, &config) {
-                        Ok(p) => {
-                            providers.insert(model.clone(), p);
-                            provider_configs.insert(model.clone(), config);
-                        }
-                        Err(e) => errors.push(e.into()),
-                    }
-                }
+                add_providers(
+                    project,
+                    build,
+                    &eval,
+                    &mut providers,
+                    &mut provider_configs,
+                    &mut errors,
+                );
                 evals.push(eval);
             }
             Ok(None) => notes.push(format!(
@@ -85,15 +80,8 @@ pub fn plan_with(
             Err(mut errs) => errors.append(&mut errs),
         }
     }
-    for r in &prompts {
-        if !shared.prompt_names_used.contains(&r.name) && errors.is_empty() {
-            errors.push(
-                SpecError::PromptNotUsed {
-                    name: r.name.clone(),
-                }
-                .into(),
-            );
-        }
+    if errors.is_empty() {
+        errors.extend(first_unused_prompt(&prompts, &shared.prompt_names_used));
     }
     let mut scoring = crate::score::ScoringSetup::new(project.root.clone());
     if errors.is_empty() {
@@ -117,6 +105,41 @@ pub fn plan_with(
         },
         shared.warnings,
     ))
+}
+
+/// Makes the provider of every model the eval runs or scores with that has none yet;
+/// a provider that cannot be made is an error of the plan.
+fn add_providers(
+    project: &Project,
+    build: &BuildProvider,
+    eval: &EvalPlan,
+    providers: &mut BTreeMap<String, Arc<dyn Provider>>,
+    provider_configs: &mut BTreeMap<String, ProviderConfig>,
+    errors: &mut Vec<Error>,
+) {
+    for model in eval.models.iter().chain(&eval.scorer_models) {
+        if providers.contains_key(model) {
+            continue;
+        }
+        let config = resolve_model(project, model).unwrap_or_default();
+        match build(model, &config) {
+            Ok(p) => {
+                providers.insert(model.clone(), p);
+                provider_configs.insert(model.clone(), config);
+            }
+            Err(e) => errors.push(e.into()),
+        }
+    }
+}
+
+/// The error for the first `--prompt` that no selected eval's file uses.
+fn first_unused_prompt(prompts: &[PromptRef], used: &BTreeSet<String>) -> Option<Error> {
+    prompts.iter().find(|r| !used.contains(&r.name)).map(|r| {
+        SpecError::PromptNotUsed {
+            name: r.name.clone(),
+        }
+        .into()
+    })
 }
 
 /// The settings a model name stands for: a configured provider or an inline id.

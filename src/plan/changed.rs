@@ -7,7 +7,7 @@ use crate::config::git::{self, GitError};
 use crate::config::project::{Project, ProjectConfig, CONFIG_FILE};
 use crate::config::yaml;
 use crate::diagnostic::Diagnostic;
-use crate::plan::Plan;
+use crate::plan::{EvalPlan, Plan, PlannedPrompt};
 use crate::registry::Registry;
 
 /// Why `--changed-since` could not decide.
@@ -57,15 +57,29 @@ pub fn changed_evals(
         rev: rev.to_string(),
         source,
     };
-    let root = &project.root;
-    let files: BTreeSet<String> = git::changed_files(root, rev)
+    let files: BTreeSet<String> = git::changed_files(&project.root, rev)
         .map_err(wrap)?
         .into_iter()
         .collect();
-    let rel =
-        |path: &Path| -> String { project.relative(path).to_string_lossy().replace('\\', "/") };
+    let partials = changed_partials(registry, &files);
+    let old_config = old_config(&project.root, rev, &files).map_err(wrap)?;
+    let since = Since {
+        project,
+        registry,
+        rev,
+        files,
+        partials,
+        old_config,
+        home: std::env::var_os("HOME").map(std::path::PathBuf::from),
+    };
+    plan.evals
+        .iter()
+        .map(|eval| since.eval_change(eval).map_err(wrap))
+        .collect()
+}
 
-    // Partials that changed, and (to a fixed point) partials that include a changed one.
+/// Partials that changed, and (to a fixed point) partials that include a changed one.
+fn changed_partials(registry: &Registry, files: &BTreeSet<String>) -> BTreeSet<String> {
     let mut partials: BTreeSet<String> = files
         .iter()
         .filter_map(|f| f.strip_prefix("prompts/"))
@@ -80,106 +94,157 @@ pub fn changed_evals(
             }
         }
         if partials.len() == before {
-            break;
+            return partials;
         }
     }
+}
 
-    let old_config: Option<Result<ProjectConfig, ()>> = files
+/// The project config at `rev` when it changed since (`Err(())`: it does not parse
+/// there; a missing file reads as the defaults).
+fn old_config(
+    root: &Path,
+    rev: &str,
+    files: &BTreeSet<String>,
+) -> Result<Option<Result<ProjectConfig, ()>>, GitError> {
+    files
         .contains(CONFIG_FILE)
         .then(|| {
-            let text = git::show_file(root, rev, CONFIG_FILE).map_err(wrap)?;
+            let text = git::show_file(root, rev, CONFIG_FILE)?;
             Ok(match text {
                 None => Ok(ProjectConfig::default()),
                 Some(text) => quick_yaml::<ProjectConfig>(&text).ok_or(()),
             })
         })
-        .transpose()?;
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        .transpose()
+}
 
-    let mut out = Vec::new();
-    for eval in &plan.evals {
+/// What changed since `rev`, read once for every eval of the plan.
+struct Since<'a> {
+    project: &'a Project,
+    registry: &'a Registry,
+    rev: &'a str,
+    /// The changed files, relative to the project root with `/` separators.
+    files: BTreeSet<String>,
+    /// The changed partials, from [`changed_partials`].
+    partials: BTreeSet<String>,
+    /// The project config at `rev`, from [`old_config`].
+    old_config: Option<Result<ProjectConfig, ()>>,
+    home: Option<std::path::PathBuf>,
+}
+
+impl Since<'_> {
+    /// The path as git names it.
+    fn rel(&self, path: &Path) -> String {
+        self.project
+            .relative(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// The eval with every reason it must run.
+    fn eval_change(&self, eval: &EvalPlan) -> Result<EvalChange, GitError> {
         let mut reasons = Vec::new();
-        let eval_file = rel(&eval.path);
-        if files.contains(&eval_file) {
+        let eval_file = self.rel(&eval.path);
+        if self.files.contains(&eval_file) {
             reasons.push(format!("{eval_file} changed"));
         }
-        let dataset = rel(&eval.dataset.path);
-        if files.contains(&dataset) {
+        let dataset = self.rel(&eval.dataset.path);
+        if self.files.contains(&dataset) {
             reasons.push(format!("{dataset} changed"));
         }
         for prompt in &eval.prompts {
-            let version = &prompt.version;
-            let file = rel(&version.path);
-            if files.contains(&file) {
-                reasons.push(format!("{} ({file}) changed", version.reference()));
-            }
-            if let Ok(text) = std::fs::read_to_string(&version.path) {
-                for partial in partials.iter().filter(|p| text.contains(p.as_str())) {
-                    reasons.push(format!(
-                        "{} includes prompts/{partial}, which changed",
-                        version.reference()
-                    ));
-                }
-            }
-            // An alias that now points elsewhere changes what the eval runs.
-            if let Some((name, alias)) = prompt.requested.split_once('@') {
-                if alias.parse::<u32>().is_err() {
-                    if let Some(meta) = registry.get(name).map(|p| p.meta_path()) {
-                        let meta_rel = rel(&meta);
-                        if files.contains(&meta_rel) {
-                            let old = old_alias(root, rev, &meta_rel, alias).map_err(wrap)?;
-                            if old != Some(version.version) {
-                                reasons.push(match old {
-                                    Some(n) => format!(
-                                        "alias {name}@{alias} moved from {n} to {}",
-                                        version.version
-                                    ),
-                                    None => format!(
-                                        "alias {name}@{alias} is new (now {})",
-                                        version.version
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                }
-            }
+            self.prompt_reasons(prompt, &mut reasons)?;
         }
-        if let Some(old) = &old_config {
-            for model in &eval.models {
-                let now = project.config.providers.get(model);
-                match old {
-                    Err(()) => {
-                        reasons.push(format!(
-                            "{CONFIG_FILE} changed and its version at {rev} does not parse"
-                        ));
-                        break;
-                    }
-                    Ok(old) => {
-                        let then = old.providers.get(model).cloned().map(|mut p| {
-                            crate::config::project::resolve_provider_paths(
-                                &mut p,
-                                root,
-                                home.as_deref(),
-                            );
-                            p
-                        });
-                        if now != then.as_ref() {
-                            reasons.push(format!(
-                                "settings of provider `{model}` in {CONFIG_FILE} changed"
-                            ));
-                        }
-                    }
-                }
-            }
-        }
+        self.provider_reasons(eval, &mut reasons);
         reasons.dedup();
-        out.push(EvalChange {
+        Ok(EvalChange {
             eval: eval.name.clone(),
             reasons,
-        });
+        })
     }
-    Ok(out)
+
+    /// Adds why the prompt changed: its file, a partial it includes, or its alias.
+    fn prompt_reasons(
+        &self,
+        prompt: &PlannedPrompt,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), GitError> {
+        let version = &prompt.version;
+        let file = self.rel(&version.path);
+        if self.files.contains(&file) {
+            reasons.push(format!("{} ({file}) changed", version.reference()));
+        }
+        if let Ok(text) = std::fs::read_to_string(&version.path) {
+            for partial in self.partials.iter().filter(|p| text.contains(p.as_str())) {
+                reasons.push(format!(
+                    "{} includes prompts/{partial}, which changed",
+                    version.reference()
+                ));
+            }
+        }
+        reasons.extend(self.alias_reason(prompt)?);
+        Ok(())
+    }
+
+    /// Why the prompt's alias changed, if it was requested by one that now points
+    /// elsewhere: that changes what the eval runs.
+    fn alias_reason(&self, prompt: &PlannedPrompt) -> Result<Option<String>, GitError> {
+        let Some((name, alias)) = prompt.requested.split_once('@') else {
+            return Ok(None);
+        };
+        if alias.parse::<u32>().is_ok() {
+            return Ok(None);
+        }
+        let Some(meta) = self.registry.get(name).map(|p| p.meta_path()) else {
+            return Ok(None);
+        };
+        let meta_rel = self.rel(&meta);
+        if !self.files.contains(&meta_rel) {
+            return Ok(None);
+        }
+        let now = prompt.version.version;
+        Ok(
+            match old_alias(&self.project.root, self.rev, &meta_rel, alias)? {
+                Some(n) if n == now => None,
+                Some(n) => Some(format!("alias {name}@{alias} moved from {n} to {now}")),
+                None => Some(format!("alias {name}@{alias} is new (now {now})")),
+            },
+        )
+    }
+
+    /// Adds a reason for each model of the eval whose provider settings changed.
+    fn provider_reasons(&self, eval: &EvalPlan, reasons: &mut Vec<String>) {
+        let Some(old) = &self.old_config else {
+            return;
+        };
+        for model in &eval.models {
+            let now = self.project.config.providers.get(model);
+            match old {
+                Err(()) => {
+                    reasons.push(format!(
+                        "{CONFIG_FILE} changed and its version at {} does not parse",
+                        self.rev
+                    ));
+                    break;
+                }
+                Ok(old) => {
+                    let then = old.providers.get(model).cloned().map(|mut p| {
+                        crate::config::project::resolve_provider_paths(
+                            &mut p,
+                            &self.project.root,
+                            self.home.as_deref(),
+                        );
+                        p
+                    });
+                    if now != then.as_ref() {
+                        reasons.push(format!(
+                            "settings of provider `{model}` in {CONFIG_FILE} changed"
+                        ));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An old file from git, parsed when it is YAML of the expected shape; a BOM is ignored,

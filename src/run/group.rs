@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::cell::CellId;
+use super::cell::{assertions_of, score_context, CellId};
 use crate::plan::Plan;
 use crate::run::events::CellResult;
-use crate::score::{aggregate, case_key, Candidate, ScoreContext};
+use crate::score::{aggregate, case_key, Candidate};
 
 /// One case × repeat of one eval: the cells a group assertion compares.
 pub(crate) type GroupKey = (usize, usize, u32);
@@ -22,10 +22,7 @@ pub(crate) struct Held {
 /// Whether cells of this eval's case wait for their group.
 pub(crate) fn is_grouped(plan: &Plan, id: &CellId) -> bool {
     let eval = &plan.evals[id.eval];
-    eval.assertions
-        .iter()
-        .chain(&eval.row_assertions[id.row])
-        .any(|a| a.is_group())
+    assertions_of(eval, id.row).any(|a| a.is_group())
 }
 
 impl Held {
@@ -59,19 +56,8 @@ pub(crate) async fn finish_group(
 ) -> Vec<CellResult> {
     let (e, row, repeat) = key;
     let eval = &plan.evals[e];
-    let assertions: Vec<_> = eval
-        .assertions
-        .iter()
-        .chain(&eval.row_assertions[row])
-        .collect();
-    let ctx = ScoreContext {
-        templates: &plan.templates,
-        providers: &plan.providers,
-        setup: &plan.scoring,
-        grader: eval.grader.as_deref(),
-        embedder: eval.embedder.as_deref(),
-        prompt: "",
-    };
+    let assertions: Vec<_> = assertions_of(eval, row).collect();
+    let ctx = score_context(&plan, eval, "");
     let case = case_key(&eval.name, &eval.rows[row].id, repeat);
     let labels: Vec<String> = cells
         .iter()

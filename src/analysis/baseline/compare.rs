@@ -429,44 +429,16 @@ fn compare_row(
     (baseline_passed, baseline_scored): (u64, u64),
     cells: &[&CellPair],
 ) -> RowComparison {
-    let mut before_scores = Vec::new();
-    let mut after_scores = Vec::new();
-    let (mut pb, mut pa) = (0u64, 0u64);
-    let mut regressions = Vec::new();
-    let mut fixes = Vec::new();
-    let (mut errored_pairs, mut unpaired) = (0u64, 0u64);
-    for pair in cells {
-        let Some((b, a)) = pair.scored() else {
-            if pair.before.is_some() && pair.after.is_some() {
-                errored_pairs += 1;
-            } else {
-                unpaired += 1;
-            }
-            continue;
-        };
-        before_scores.push(b.score);
-        after_scores.push(a.score);
-        pb += u64::from(b.pass);
-        pa += u64::from(a.pass);
-        if b.pass != a.pass {
-            let flip = Flip {
-                case_id: pair.case_id.clone(),
-                repeat: pair.repeat,
-                before: CellSnapshot::of(b, SNAPSHOT_CHARS),
-                after: CellSnapshot::of(a, SNAPSHOT_CHARS),
-            };
-            if b.pass {
-                regressions.push(flip);
-            } else {
-                fixes.push(flip);
-            }
-        }
-    }
-    let order = |x: &Flip, y: &Flip| {
-        crate::report::human::natural_cmp(&x.case_id, &y.case_id).then(x.repeat.cmp(&y.repeat))
-    };
-    regressions.sort_by(order);
-    fixes.sort_by(order);
+    let Pairs {
+        before_scores,
+        after_scores,
+        passed_before: pb,
+        passed_after: pa,
+        regressions,
+        fixes,
+        errored_pairs,
+        unpaired,
+    } = pair_up(cells);
     let n = before_scores.len() as u64;
     let paired = n > 0;
     let test = paired.then(|| stats::mcnemar_exact(regressions.len() as u64, fixes.len() as u64));
@@ -503,4 +475,58 @@ fn compare_row(
         errored_pairs,
         unpaired,
     }
+}
+
+/// A row's cell pairs, counted: the scores and passes of the pairs scored on both
+/// sides, and the flips among them in case order.
+#[derive(Default)]
+struct Pairs {
+    before_scores: Vec<f64>,
+    after_scores: Vec<f64>,
+    passed_before: u64,
+    passed_after: u64,
+    regressions: Vec<Flip>,
+    fixes: Vec<Flip>,
+    /// Pairs with both cells present but one errored.
+    errored_pairs: u64,
+    /// Cells with no counterpart on the other side.
+    unpaired: u64,
+}
+
+/// Counts the row's cell pairs into [`Pairs`].
+fn pair_up(cells: &[&CellPair]) -> Pairs {
+    let mut out = Pairs::default();
+    for pair in cells {
+        let Some((b, a)) = pair.scored() else {
+            if pair.before.is_some() && pair.after.is_some() {
+                out.errored_pairs += 1;
+            } else {
+                out.unpaired += 1;
+            }
+            continue;
+        };
+        out.before_scores.push(b.score);
+        out.after_scores.push(a.score);
+        out.passed_before += u64::from(b.pass);
+        out.passed_after += u64::from(a.pass);
+        if b.pass != a.pass {
+            let flip = Flip {
+                case_id: pair.case_id.clone(),
+                repeat: pair.repeat,
+                before: CellSnapshot::of(b, SNAPSHOT_CHARS),
+                after: CellSnapshot::of(a, SNAPSHOT_CHARS),
+            };
+            if b.pass {
+                out.regressions.push(flip);
+            } else {
+                out.fixes.push(flip);
+            }
+        }
+    }
+    let order = |x: &Flip, y: &Flip| {
+        crate::report::human::natural_cmp(&x.case_id, &y.case_id).then(x.repeat.cmp(&y.repeat))
+    };
+    out.regressions.sort_by(order);
+    out.fixes.sort_by(order);
+    out
 }
