@@ -262,16 +262,15 @@ fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Res
     for note in &gate.notes {
         writeln!(w, "  note: {note}")?;
     }
-    // Rows that no rule looked at ran for comparison only (`gate.prompts`): say so, so a
-    // reader does not take their numbers for a verdict.
+    // Rows that `gate.prompts` leaves out ran for comparison only: say so, so a reader
+    // does not take their numbers for a verdict. (A gated row can have no check too: a
+    // gate of regression rules only, without a baseline; the notes say so.)
     let ungated: Vec<String> = record
         .summary
         .iter()
         .filter(|row| {
-            !gate
-                .checks
-                .iter()
-                .any(|c| c.eval == row.eval && c.prompt == row.prompt && c.model == row.model)
+            let prompts = record.gate_config(&row.eval).prompts;
+            !prompts.is_empty() && !prompts.contains(&row.prompt)
         })
         .map(|row| format!("{} × {}", row.prompt, row.model))
         .collect();
@@ -370,20 +369,27 @@ mod tests {
     }
 
     #[test]
-    fn rows_without_a_gate_check_are_marked_comparison_only() {
+    fn rows_outside_gate_prompts_are_marked_comparison_only() {
         let (mut record, _) = fixture::small();
         let text = render(&record, &TableOptions::default());
         assert!(!text.contains("not gated"), "{text}");
         let first = record.summary[0].clone();
-        let gate = record.gate.as_mut().unwrap();
-        gate.checks.retain(|c| {
-            !(c.prompt == first.prompt && c.model == first.model && c.eval == first.eval)
-        });
+        let eval = record
+            .evals
+            .iter_mut()
+            .find(|e| e.name == first.eval)
+            .unwrap();
+        eval.gate.prompts = record
+            .summary
+            .iter()
+            .filter(|r| r.eval == first.eval && r.prompt != first.prompt)
+            .map(|r| r.prompt.clone())
+            .collect();
         let text = render(&record, &TableOptions::default());
         assert!(
             text.contains(&format!(
-                "  not gated (comparison only): {} × {}\n",
-                first.prompt, first.model
+                "  not gated (comparison only): {p} × echo, {p} × gemma-local\n",
+                p = first.prompt
             )),
             "{text}"
         );
