@@ -207,6 +207,7 @@ mod tests {
             reference: "latest".into(),
             record: brec,
             results: bres,
+            passed_over: 0,
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
         (arec, comparison)

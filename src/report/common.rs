@@ -74,7 +74,7 @@ pub(crate) fn best_rows(rows: &[&SummaryRow]) -> Vec<bool> {
 /// Whether the gate held for this row: `None` when the record has no gate or the gate
 /// checked nothing for the row.
 pub(crate) fn row_gate_passed(record: &RunRecord, row: &SummaryRow) -> Option<bool> {
-    let gate = record.gate.as_ref()?;
+    let gate = record.verdict()?;
     let mut checks = gate
         .checks
         .iter()

@@ -413,6 +413,7 @@ pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
         reference: "latest".into(),
         record: record.clone(),
         results: results.clone(),
+        passed_over: 0,
     };
     let mut now = results;
     for cell in &mut now {

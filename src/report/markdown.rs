@@ -171,13 +171,18 @@ pub fn write_markdown(
 }
 
 fn write_verdict(record: &RunRecord, w: &mut dyn Write) -> Result<(), Failure> {
-    match &record.gate {
+    match record.verdict() {
         Some(gate) if gate.passed => writeln!(w, "## ✅ gate passed")?,
         Some(_) => writeln!(w, "## ❌ gate failed")?,
-        None => writeln!(w, "## ⏳ gate not evaluated")?,
+        None => writeln!(w, "## ⏳ not judged")?,
     }
     writeln!(w)?;
-    if let Some(gate) = &record.gate {
+    if let Some(not_judged) = record.not_judged() {
+        // Our own words and a run id: the backticks are meant as code.
+        writeln!(w, "{not_judged}")?;
+        writeln!(w)?;
+    }
+    if let Some(gate) = record.verdict() {
         for reason in &gate.reasons {
             writeln!(w, "- {}", escape(reason))?;
         }
@@ -378,6 +383,21 @@ mod tests {
         let (record, results) = fixture::small();
         let text = render(&record, &results, &MarkdownOptions::default());
         assert!(text.starts_with("## ❌ gate failed\n\n- sentiment: sentiment@1 × gemma-local: pass rate 33.3% is below min\\_pass\\_rate 75.0%\n"));
+    }
+
+    #[test]
+    fn an_interrupted_run_had_a_gate_verdict_in_markdown() {
+        // Issue 13.4: the fixture's record carries a failed verdict; interrupted, it is
+        // not judged.
+        let (mut record, results) = fixture::small();
+        record.status = RunStatus::Interrupted;
+        record.completed_cells = 8;
+        let text = render(&record, &results, &MarkdownOptions::default());
+        assert!(
+            text.starts_with("## ⏳ not judged\n\nnot judged: interrupted after 8 of 20 cells — `prompteval run --resume 20260101-120000-a1b2` to finish\n\n"),
+            "{text}"
+        );
+        assert!(!text.contains("min\\_pass\\_rate"), "{text}");
     }
 
     #[test]

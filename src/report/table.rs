@@ -90,8 +90,10 @@ pub fn write_verdict(
 }
 
 fn verdict(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
-    if record.status != RunStatus::Finished {
+    if let Some(not_judged) = record.not_judged() {
         writeln!(w, "{}", status_line(record))?;
+        writeln!(w, "gate: {not_judged}")?;
+        return Ok(());
     }
     write_gate(record, opts, w)
 }
@@ -241,8 +243,8 @@ pub(crate) fn write_table(w: &mut dyn Write, table: &Table) -> Result<(), Failur
 }
 
 fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
-    let Some(gate) = &record.gate else {
-        writeln!(w, "gate: not evaluated (the run did not finish)")?;
+    let Some(gate) = record.verdict() else {
+        writeln!(w, "gate: not judged (the record has no verdict)")?;
         return Ok(());
     };
     let verdict = if gate.passed { "passed" } else { "FAILED" };
@@ -403,13 +405,30 @@ mod tests {
         record.gate.as_mut().unwrap().passed = true;
         record.gate.as_mut().unwrap().reasons.clear();
         assert!(render(&record, &TableOptions::default()).ends_with("\ngate: passed\n"));
-        record.gate = None;
+    }
+
+    #[test]
+    fn an_interrupted_run_was_shown_with_a_gate_verdict() {
+        // Issue 13.4: even a record (written before the fix) that carries a verdict for an
+        // interrupted run is shown as not judged, with the command that finishes it.
+        let (mut record, _) = fixture::small();
+        assert!(record.gate.is_some());
         record.status = RunStatus::Interrupted;
         record.completed_cells = 7;
         let text = render(&record, &TableOptions::default());
-        assert!(text.ends_with(
-            "run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\ngate: not evaluated (the run did not finish)\n"
-        ));
+        assert!(
+            text.ends_with(
+                "run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\ngate: not judged: interrupted after 7 of 20 cells — `prompteval run --resume 20260101-120000-a1b2` to finish\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("gate: FAILED"), "{text}");
+        record.status = RunStatus::Failed;
+        let text = render(&record, &TableOptions::default());
+        assert!(
+            text.contains("gate: not judged: failed after 7 of 20 cells"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::show::{
     append_step_summary, output_formats, print_run_with, write_outputs_with, Outputs,
 };
 use super::{load, Context};
+use crate::analysis::baseline::BaselineRef;
 use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
@@ -15,6 +16,7 @@ use crate::run::request::{check_gate, RequestError};
 use crate::run::{
     self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
 };
+use crate::store::RunStatus;
 
 impl RunArgs {
     /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
@@ -169,14 +171,41 @@ fn notice(notice: Notice<'_>) {
             "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
             change.eval
         ),
-        Notice::Baseline { run_id, reference } => {
-            eprintln!("baseline: run {run_id} ({reference})");
-        }
+        Notice::Baseline {
+            run_id,
+            reference,
+            status,
+            passed_over,
+        } => baseline_notice(run_id, reference, status, passed_over),
         Notice::Resuming {
             run_id,
             finished,
             total,
         } => eprintln!("resuming run {run_id}: {finished} of {total} cells already finished"),
+    }
+}
+
+/// `baseline: run ID (latest: the newest finished run of these evals; 1 newer run passed
+/// over)`, and a warning for a named baseline that did not finish.
+fn baseline_notice(run_id: &str, reference: &BaselineRef, status: RunStatus, passed_over: usize) {
+    let how = match reference {
+        BaselineRef::Latest => "latest: the newest finished run of these evals".to_string(),
+        BaselineRef::Git(rev) => {
+            format!("git:{rev}: the newest finished run of these evals at {rev} or an ancestor")
+        }
+        other => other.to_string(),
+    };
+    let over = match passed_over {
+        0 => String::new(),
+        1 => "; 1 newer run passed over".into(),
+        n => format!("; {n} newer runs passed over"),
+    };
+    eprintln!("baseline: run {run_id} ({how}{over})");
+    if status != RunStatus::Finished {
+        eprintln!(
+            "warning: baseline run {run_id} did not finish ({}): only the cells it reached are compared",
+            format!("{status:?}").to_lowercase()
+        );
     }
 }
 
@@ -249,8 +278,8 @@ fn verdict(finished: &Finished) -> Exit {
     match finished.verdict() {
         Verdict::Interrupted => {
             eprintln!(
-                "interrupted: {} of {} cells finished and were kept",
-                record.completed_cells, record.total_cells
+                "interrupted: {} of {} cells finished and were kept; `prompteval run --resume {}` finishes the run",
+                record.completed_cells, record.total_cells, record.run_id
             );
             Exit::Runtime
         }
