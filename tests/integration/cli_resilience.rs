@@ -469,6 +469,47 @@ fn an_interrupted_run_was_judged_and_became_the_latest_baseline() {
 }
 
 #[test]
+fn sigterm_left_the_run_running_with_no_summary_and_exit_143() {
+    // Issue 13.19: SIGTERM (CI cancellation, `timeout`, `docker stop`) stops the run as
+    // Ctrl-C does. Three answers, then the server holds the two requests in flight.
+    let (p, count) = stalling_project(10, 3..5);
+    let (code, stdout, stderr) = signal_mid_run(&p, &count, 5, "TERM");
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let dir = p.latest_run();
+    let id = run_id(&dir);
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: 3 of 10 cells finished and were kept; `prompteval run --resume {id}` finishes the run"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("gate: not judged: interrupted after 3 of 10"),
+        "{stdout}"
+    );
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "interrupted");
+    assert_eq!(rec["completed_cells"], 3);
+    assert_eq!(rec["summary"][0]["cases"], 3);
+    assert!(rec["gate"].is_null());
+    assert_eq!(results(&dir).len(), 3);
+
+    let sent = count.load(Ordering::SeqCst);
+    let (code, _, stderr) = run(&p, &["run", "--no-progress", "--resume", &id]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("3 of 10 cells already finished"),
+        "{stderr}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst) - sent, 7);
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "finished");
+    assert_eq!(rec["completed_cells"], 10);
+    assert_eq!(rec["gate"]["passed"], true);
+    assert_eq!(results(&dir).len(), 10);
+}
+
+#[test]
 fn repeats_report_flaky_cases_and_pass_at_k() {
     // Even requests answer with the prompt (pass), odd ones with nonsense (fail).
     let (port, _) = serve(Arc::new(|n, body| {

@@ -118,8 +118,8 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
 }
 
-/// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C as the
-/// cancel signal, printing notices as they come.
+/// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
+/// as the cancel signal, printing notices as they come.
 fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -132,15 +132,51 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
         }
     };
     let mut progress = Progress::new(show_progress);
-    let cancel = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let outcome = runtime.block_on(prepared.run(&mut notice, &mut [&mut progress], cancel));
+    // The handlers are installed inside the runtime, before the run starts.
+    let outcome = runtime.block_on(async {
+        let cancel = stop_requested();
+        prepared
+            .run(&mut notice, &mut [&mut progress], cancel)
+            .await
+    });
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
     outcome.map_err(|e| fail(&e))
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (CI cancellation, `timeout`, `docker stop`):
+/// both stop the run cleanly, keeping the cells that finished. The handlers are installed
+/// when this is called, so a signal that arrives before the future is first polled still
+/// counts. A handler that cannot be installed leaves that signal to its default.
+#[cfg(unix)]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn recv(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = recv(interrupt) => {}
+            () = recv(terminate) => {}
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Prints a pipeline error with its causes and hint; returns its exit status.
