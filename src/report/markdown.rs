@@ -241,6 +241,9 @@ fn write_eval(
         return Ok(());
     }
     write_rows(record, group, w)?;
+    if common::has_scorer_figures(&group.rows) {
+        write_scorers(group, w)?;
+    }
     if failures.total > 0 {
         write_failures(record, group, failures, w)?;
     }
@@ -264,6 +267,21 @@ fn write_rows(record: &RunRecord, group: &EvalGroup<'_>, w: &mut dyn Write) -> R
         if common::row_gate_passed(record, row) == Some(false) {
             *rate = format!("❌ {rate}");
         }
+        writeln!(w, "| {} |", values.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// The scorers' failures and model calls of an eval's rows, with the cost of both.
+fn write_scorers(group: &EvalGroup<'_>, w: &mut dyn Write) -> Result<(), Failure> {
+    writeln!(w)?;
+    writeln!(w, "| {} |", common::SCORER_HEADERS.join(" | "))?;
+    let align: Vec<&str> = (0..common::SCORER_HEADERS.len())
+        .map(|i| if i < 2 { ":--" } else { "--:" })
+        .collect();
+    writeln!(w, "|{}|", align.join("|"))?;
+    for row in &group.rows {
+        let values = common::scorer_values(row).map(|v| escape(&v));
         writeln!(w, "| {} |", values.join(" | "))?;
     }
     Ok(())
@@ -398,6 +416,26 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("min\\_pass\\_rate"), "{text}");
+    }
+
+    #[test]
+    fn judge_cost_and_scorer_errors_were_invisible_in_markdown() {
+        // Issue 13.7.
+        let record = fixture::judged();
+        let results = fixture::small().1;
+        let text = render(&record, &results, &MarkdownOptions::default());
+        assert!(
+            text.contains("| prompt | model | scorer errors | judge tokens in | judge tokens out | judge cost | cost with judges |"),
+            "{text}"
+        );
+        let row = &record.summary[0];
+        let expected = format!(
+            "| {} | {} | 2 | 1,200 | 80 | $0.0123 | {} |",
+            row.prompt,
+            row.model,
+            human::cost(row.cost_with_graders_usd())
+        );
+        assert!(text.contains(&expected), "{expected}\n{text}");
     }
 
     #[test]

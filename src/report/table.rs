@@ -69,6 +69,10 @@ pub fn write_summary(
                 writeln!(w)?;
                 write_table(w, &table)?;
             }
+            if common::has_scorer_figures(&group.rows) {
+                writeln!(w)?;
+                write_table(w, &scorers_table(group, opts))?;
+            }
         }
         if !opts.verdict {
             return Ok(());
@@ -194,6 +198,28 @@ fn metrics_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Option<Table> {
         }
     }
     Some(table)
+}
+
+/// What the scorers' model calls cost and how often a scorer failed, per row, in a table
+/// of its own (see [`common::SCORER_HEADERS`]).
+fn scorers_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        common::SCORER_HEADERS
+            .iter()
+            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
+    );
+    for row in &group.rows {
+        table.add_row(common::scorer_values(row).into_iter().map(Cell::new));
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        if index >= 2 {
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
 }
 
 /// Short headers, so that thirteen columns fit in a 100-column terminal; the same columns
@@ -351,6 +377,31 @@ mod tests {
             assert!(console::measure_text_width(line) <= 100, "too wide: {line}");
         }
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn judge_cost_and_scorer_errors_were_invisible() {
+        // Issue 13.7.
+        let (plain, _) = fixture::small();
+        assert!(!render(&plain, &TableOptions::default()).contains("judge"));
+        let record = fixture::judged();
+        let row = &record.summary[0];
+        let text = render(&record, &TableOptions::default());
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("judge"))
+            .find(|l| l.trim_start().starts_with(&row.prompt))
+            .unwrap_or_else(|| panic!("{text}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let with_judges = human::cost(row.cost_with_graders_usd());
+        assert_eq!(
+            cells[2..],
+            ["2", "1,200", "80", "$0.0123", with_judges.as_str()],
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(console::measure_text_width(line) <= 100, "too wide: {line}");
+        }
     }
 
     #[test]
