@@ -12,7 +12,7 @@ use crate::config::project::Project;
 use crate::diagnostic::{Diagnostic, ExitClass};
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
-use crate::run::request::{check_gate, RequestError};
+use crate::run::request::{check_gate, check_jobs, RequestError};
 use crate::run::{
     self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
 };
@@ -27,6 +27,7 @@ impl RunArgs {
             significance: self.significance,
         };
         check_gate(&gate)?;
+        check_jobs(self.jobs)?;
         Ok(RunRequest {
             selection: self.select.to_selection(),
             resume: self.resume.as_deref().map(|id| match id {
