@@ -58,8 +58,16 @@ pub struct Combination {
     pub cost_usd: Option<f64>,
     /// Cost per 1,000 scored cells; `None` when a price was unknown or nothing was scored.
     pub cost_per_1k_usd: Option<f64>,
-    /// On the Pareto front of pass rate vs cost per 1,000 cases; `None` when either is
-    /// unknown.
+    /// Scored cells where a scorer failed (counted in `failed` too).
+    pub scorer_errors: u64,
+    /// Whether a scorer called a model (a judge) for these cells.
+    pub grader_calls: bool,
+    /// What the scorers' model calls (judges) cost per 1,000 scored cells, apart from
+    /// `cost_per_1k_usd` (from the summary's `grader_cost_usd`); `None` without such calls,
+    /// or when their price was unknown.
+    pub grader_cost_per_1k_usd: Option<f64>,
+    /// On the Pareto front of pass rate vs cost per 1,000 cases (the model's cost: what
+    /// using it costs, not what judging it did); `None` when either is unknown.
     pub front_cost: Option<bool>,
     /// On the Pareto front of pass rate vs p50 latency; `None` when either is unknown.
     pub front_latency: Option<bool>,
@@ -176,6 +184,10 @@ fn combination(row: &SummaryRow, sums: Option<&Sums>) -> Combination {
     });
     let score_ci = sums.and_then(|s| mean_interval(s.scored, s.score_sum, s.score_sq_sum));
     let mean = |(sum, n): (u64, u64)| (n > 0).then(|| sum as f64 / n as f64);
+    let per_1k = |cost: Option<f64>| {
+        cost.filter(|c| c.is_finite() && scored > 0)
+            .map(|c| c / scored as f64 * 1000.0)
+    };
     Combination {
         eval: row.eval.clone(),
         prompt: row.prompt.clone(),
@@ -193,10 +205,10 @@ fn combination(row: &SummaryRow, sums: Option<&Sums>) -> Combination {
         tokens_in_mean: sums.and_then(|s| mean(s.tokens_in)),
         tokens_out_mean: sums.and_then(|s| mean(s.tokens_out)),
         cost_usd: row.cost_usd,
-        cost_per_1k_usd: row
-            .cost_usd
-            .filter(|c| c.is_finite() && scored > 0)
-            .map(|c| c / scored as f64 * 1000.0),
+        cost_per_1k_usd: per_1k(row.cost_usd),
+        scorer_errors: row.scorer_errors,
+        grader_calls: row.has_grader_calls(),
+        grader_cost_per_1k_usd: per_1k(row.grader_cost_usd),
         front_cost: None,
         front_latency: None,
     }

@@ -69,6 +69,24 @@ pub struct SummaryRow {
     pub grader_cost_usd: Option<f64>,
 }
 
+impl SummaryRow {
+    /// Whether any scorer called a model (a judge, an embedder) for this row.
+    pub fn has_grader_calls(&self) -> bool {
+        self.grader_tokens_in + self.grader_tokens_out > 0 || self.grader_cost_usd.is_some()
+    }
+
+    /// The row's cost with its scorers' model calls: `cost_usd` plus `grader_cost_usd`;
+    /// `None` when either price is unknown.
+    pub fn cost_with_graders_usd(&self) -> Option<f64> {
+        let grader = match self.grader_cost_usd {
+            Some(cost) => cost,
+            None if self.has_grader_calls() => return None,
+            None => 0.0,
+        };
+        self.cost_usd.map(|cost| cost + grader)
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

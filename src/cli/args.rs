@@ -344,7 +344,7 @@ pub enum RunsCommand {
         /// Changed cells shown in full.
         #[arg(long, default_value_t = 50, value_name = "N")]
         max_cells: usize,
-        /// Also list unchanged cells.
+        /// Also list unchanged cells, and cells that fail the same way in both runs.
         #[arg(long)]
         all: bool,
     },

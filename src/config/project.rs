@@ -16,9 +16,9 @@ pub const CONFIG_FILE: &str = "prompteval.yaml";
 /// Defaults that apply to every run of the project.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Defaults {
-    /// Cells in flight at once across all providers.
+    /// Cells in flight at once across all providers; at least 1 (0 is an error, not 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<usize>,
+    pub concurrency: Option<std::num::NonZeroUsize>,
     /// Models used by evals that name none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,

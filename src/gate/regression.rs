@@ -207,6 +207,7 @@ mod tests {
             reference: "latest".into(),
             record: brec,
             results: bres,
+            passed_over: 0,
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
         (arec, comparison)
@@ -367,6 +368,57 @@ mod tests {
         let v = judge(|_| gate.clone(), &arec.summary, None, &overrides);
         assert_eq!(v.checks.len(), 1);
         assert_eq!(v.reasons.len(), 1);
+    }
+
+    #[test]
+    fn a_gate_of_regression_rules_only_did_not_also_demand_that_every_case_pass() {
+        // Issue 13.1: 60 cases, 50 passed before; 2 flip to failing (p = 0.50). The rows
+        // fail cases, but regression rules are a gate: noise does not fail it.
+        for gate in [config(None, Some(0.05)), config(Some(0.05), None)] {
+            let v = verdict_for(60, 50, 2, 0, gate.clone());
+            assert!(v.passed, "{gate:?}: {v:?}");
+            assert!(
+                v.checks.iter().all(|c| c.rule != "no_failures"),
+                "{:?}",
+                v.checks
+            );
+            assert!(
+                v.reasons
+                    .iter()
+                    .all(|r| !r.contains("every case must pass")),
+                "{:?}",
+                v.reasons
+            );
+        }
+        // Without a baseline such a gate judges nothing, and says so.
+        let (arec, _) = run("p@2", &[true, false]);
+        let v = judge(
+            |_| config(None, Some(0.05)),
+            &arec.summary,
+            None,
+            &GateOverrides::default(),
+        );
+        assert!(v.passed && v.checks.is_empty(), "{v:?}");
+        assert_eq!(
+            v.notes,
+            ["e: the gate has only regression rules (max_regression, significance) and there is no baseline to compare with (`--baseline`), so nothing was judged"]
+        );
+        // A command-line regression rule is a gate rule too.
+        let overrides = GateOverrides {
+            significance: Some(0.05),
+            ..GateOverrides::default()
+        };
+        let v = judge(|_| GateConfig::default(), &arec.summary, None, &overrides);
+        assert!(v.passed && v.checks.is_empty(), "{v:?}");
+        // With no rule at all, every case must still pass.
+        let v = judge(
+            |_| GateConfig::default(),
+            &arec.summary,
+            None,
+            &GateOverrides::default(),
+        );
+        assert!(!v.passed);
+        assert_eq!(v.checks[0].rule, "no_failures");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use super::{GateConfig, GateVerdict};
 use crate::analysis::summary::SummaryRow;
 
 /// Checks `row` against the thresholds of `config`, adding checks and reasons to `verdict`.
+/// Without any rule at all (no threshold and no regression rule), every case must pass;
+/// regression rules alone are a gate, judged against the baseline instead.
 pub(super) fn check_row(verdict: &mut GateVerdict, row: &SummaryRow, config: &GateConfig) {
     let gated = GatedRow {
         eval: &row.eval,
@@ -18,7 +20,7 @@ pub(super) fn check_row(verdict: &mut GateVerdict, row: &SummaryRow, config: &Ga
     if let Some(min) = config.min_score {
         rules.push(("min_score", min, row.score_mean));
     }
-    if rules.is_empty() {
+    if rules.is_empty() && !config.has_regression_rule() {
         rules.push(("no_failures", 1.0, row.pass_rate));
     }
     for (rule, threshold, actual) in rules {

@@ -30,6 +30,13 @@ pub struct GateConfig {
     pub prompts: Vec<String>,
 }
 
+impl GateConfig {
+    /// Whether `max_regression` or `significance` is set.
+    pub fn has_regression_rule(&self) -> bool {
+        self.max_regression.is_some() || self.significance.is_some()
+    }
+}
+
 /// One rule checked against one summary row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateCheck {
@@ -99,8 +106,8 @@ fn row_config(
     Some(config)
 }
 
-/// Decides the gate: every gated row of `summary` against its thresholds (without
-/// thresholds, any failed case fails), then, with a baseline `comparison`, every gated row
+/// Decides the gate: every gated row of `summary` against its thresholds (without any
+/// rule at all, any failed case fails; regression rules alone are a gate), then, with a baseline `comparison`, every gated row
 /// against the regression rules. `gates` gives each eval's settings. Failed rules become
 /// reasons; what could not be decided (a sample too small to tell) becomes a note.
 pub fn judge<'a>(
@@ -110,10 +117,22 @@ pub fn judge<'a>(
     overrides: &GateOverrides,
 ) -> GateVerdict {
     let mut verdict = GateVerdict::default();
+    let mut unjudged: Vec<&str> = Vec::new();
     for row in summary {
         if let Some(config) = row_config(&gates, &row.eval, &row.prompt, overrides) {
             thresholds::check_row(&mut verdict, row, &config);
+            let only_regression = config.has_regression_rule()
+                && config.min_pass_rate.is_none()
+                && config.min_score.is_none();
+            if comparison.is_none() && only_regression && !unjudged.contains(&row.eval.as_str()) {
+                unjudged.push(&row.eval);
+            }
         }
+    }
+    for eval in unjudged {
+        verdict.notes.push(format!(
+            "{eval}: the gate has only regression rules (max_regression, significance) and there is no baseline to compare with (`--baseline`), so nothing was judged"
+        ));
     }
     if let Some(comparison) = comparison {
         let mut any_rule = false;

@@ -367,7 +367,7 @@ fn parent_tags(record: &RunRecord, common: &[(String, String)]) -> Vec<(String, 
         "prompteval.status".into(),
         format!("{:?}", record.status).to_lowercase(),
     ));
-    if let Some(gate) = &record.gate {
+    if let Some(gate) = record.verdict() {
         tags.push((
             "prompteval.gate".into(),
             if gate.passed { "passed" } else { "failed" }.into(),
@@ -413,7 +413,7 @@ fn parent_metrics(record: &RunRecord) -> Vec<Metric> {
         key: "completed_cells".into(),
         value: record.completed_cells as f64,
     }];
-    if let Some(gate) = &record.gate {
+    if let Some(gate) = record.verdict() {
         metrics.push(Metric {
             key: "gate_passed".into(),
             value: if gate.passed { 1.0 } else { 0.0 },

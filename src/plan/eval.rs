@@ -196,10 +196,13 @@ impl Builder<'_, '_> {
                     continue;
                 }
             };
-            if prompts
+            if let Some(first) = prompts
                 .iter()
-                .any(|p| p.version.reference() == version.reference())
+                .find(|p| p.version.reference() == version.reference())
             {
+                shared
+                    .warnings
+                    .push(self.same_version(file, &requested, first, version));
                 continue;
             }
             if shared.compiled.insert(version.reference()) {
@@ -207,6 +210,7 @@ impl Builder<'_, '_> {
                     self.push(e);
                     continue;
                 }
+                shared.warnings.extend(empty_template(version));
             }
             prompts.push(PlannedPrompt {
                 requested,
@@ -220,6 +224,29 @@ impl Builder<'_, '_> {
             });
         }
         Some(prompts)
+    }
+
+    /// The warning for a prompt that resolves to the version an earlier one did
+    /// (`qa@latest` and `qa@production` both `qa@3`): they run as one row.
+    fn same_version(
+        &self,
+        file: &EvalFile,
+        requested: &str,
+        first: &PlannedPrompt,
+        version: &crate::registry::PromptVersion,
+    ) -> Warning {
+        let location = match file.prompts.iter().position(|p| p == requested) {
+            Some(i) if self.ctx.prompts.is_empty() => self.loc(&format!("prompts[{i}]")),
+            _ => Location::file("--prompt"),
+        };
+        Warning {
+            location,
+            message: format!(
+                "`{requested}` resolves to {}, as `{}` does: they run once, as one row",
+                version.reference(),
+                first.requested
+            ),
+        }
     }
 
     /// The models (`--model`, else the eval's, else the project's defaults) and their
@@ -624,4 +651,22 @@ fn params(prompts: &[PlannedPrompt], model_configs: &[ProviderConfig]) -> Vec<Ve
                 .collect()
         })
         .collect()
+}
+
+/// The warning for a version whose template(s) hold nothing but white space: the model
+/// would be sent an empty prompt.
+fn empty_template(version: &crate::registry::PromptVersion) -> Option<Warning> {
+    let empty = match &version.body {
+        crate::registry::PromptBody::Text(text) => text.trim().is_empty(),
+        crate::registry::PromptBody::Chat(messages) => {
+            messages.iter().all(|m| m.content.trim().is_empty())
+        }
+    };
+    empty.then(|| Warning {
+        location: Location::file(&version.path),
+        message: format!(
+            "{} is empty: the model is sent an empty prompt",
+            version.reference()
+        ),
+    })
 }

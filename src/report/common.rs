@@ -74,7 +74,7 @@ pub(crate) fn best_rows(rows: &[&SummaryRow]) -> Vec<bool> {
 /// Whether the gate held for this row: `None` when the record has no gate or the gate
 /// checked nothing for the row.
 pub(crate) fn row_gate_passed(record: &RunRecord, row: &SummaryRow) -> Option<bool> {
-    let gate = record.gate.as_ref()?;
+    let gate = record.verdict()?;
     let mut checks = gate
         .checks
         .iter()
@@ -125,6 +125,44 @@ pub(crate) fn summary_values(row: &SummaryRow) -> [String; 13] {
         human::thousands(row.tokens_in),
         human::thousands(row.tokens_out),
         human::cost(row.cost_usd),
+    ]
+}
+
+/// The column headers of the scorers table (terminal and Markdown), shown beside the
+/// summary when a scorer called a model or failed: what the judges cost, apart from the
+/// models' `cost`, and the cost of both.
+pub(crate) const SCORER_HEADERS: [&str; 7] = [
+    "prompt",
+    "model",
+    "scorer errors",
+    "judge tokens in",
+    "judge tokens out",
+    "judge cost",
+    "cost with judges",
+];
+
+/// Whether an eval's rows need the scorers table: a scorer called a model or failed.
+pub(crate) fn has_scorer_figures(rows: &[&SummaryRow]) -> bool {
+    rows.iter()
+        .any(|r| r.scorer_errors > 0 || r.has_grader_calls())
+}
+
+/// The cells of one row of the scorers table, in [`SCORER_HEADERS`] order; a judge cost
+/// that is unknown (no price configured) is `—`, never `$0`.
+pub(crate) fn scorer_values(row: &SummaryRow) -> [String; 7] {
+    let judge_cost = if row.has_grader_calls() {
+        human::cost(row.grader_cost_usd)
+    } else {
+        "$0".to_string()
+    };
+    [
+        row.prompt.clone(),
+        row.model.clone(),
+        human::thousands(row.scorer_errors),
+        human::thousands(row.grader_tokens_in),
+        human::thousands(row.grader_tokens_out),
+        judge_cost,
+        human::cost(row.cost_with_graders_usd()),
     ]
 }
 

@@ -87,9 +87,10 @@ fn score_delta(row: &RowComparison) -> String {
     }
 }
 
-/// The header line: `vs baseline 2026… (latest) · 3 pass→fail, 1 fail→pass`.
-fn headline(comparison: &Comparison) -> String {
-    let (down, up) = comparison.flip_counts();
+/// The header line: `vs baseline 2026… (latest) · 3 pass→fail, 1 fail→pass`, counting the
+/// flips of `eval` only when one is given.
+fn headline(comparison: &Comparison, eval: Option<&str>) -> String {
+    let (down, up) = comparison.flip_counts_in(eval);
     format!(
         "vs baseline {} ({}) · {down} pass→fail, {up} fail→pass",
         comparison.baseline_run_id, comparison.baseline_reference
@@ -113,7 +114,7 @@ pub fn write_comparison(
         if rows.is_empty() {
             return Ok(());
         }
-        writeln!(w, "{}", headline(comparison))?;
+        writeln!(w, "{}", headline(comparison, eval))?;
         write_table(w, &terminal_table(&rows, opts))?;
         let all: Vec<(&RowComparison, &Flip, bool)> = ordered_flips(&rows);
         for (row, flip, down) in all.iter().take(opts.max_flips) {
@@ -206,12 +207,8 @@ fn write_flip_line(
         flip.before.status.label(),
         flip.after.status.label(),
     );
-    let side = if down { &flip.after } else { &flip.before };
-    if let Some(reason) = side.reasons.first() {
-        line.push_str(&format!(
-            " · {}",
-            human::snippet(reason, opts.snippet_chars)
-        ));
+    if let Some(why) = why(flip, down).first() {
+        line.push_str(&format!(" · {}", human::snippet(why, opts.snippet_chars)));
     }
     if opts.color {
         let styled = if down {
@@ -224,6 +221,20 @@ fn write_flip_line(
         writeln!(w, "{line}")?;
     }
     Ok(())
+}
+
+/// Why a case flipped: a regression's failed assertions now; for a fix, the assertions it
+/// failed in the baseline, labelled `was:` (it passes now, so it has no reason of its own).
+fn why(flip: &Flip, down: bool) -> Vec<String> {
+    if down {
+        flip.after.reasons.clone()
+    } else {
+        flip.before
+            .reasons
+            .iter()
+            .map(|r| format!("was: {r}"))
+            .collect()
+    }
 }
 
 fn repeat(flip: &Flip) -> String {
@@ -334,8 +345,11 @@ fn md_flips(
     writeln!(w, "#### Flipped cases ({})", all.len())?;
     writeln!(w)?;
     let header = |w: &mut dyn Write| -> Result<(), Failure> {
-        writeln!(w, "| | case | prompt × model | before | after | why |")?;
-        writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
+        writeln!(
+            w,
+            "| | eval | case | prompt × model | before | after | why |"
+        )?;
+        writeln!(w, "|:--|:--|:--|:--|:--|:--|:--|")?;
         Ok(())
     };
     header(w)?;
@@ -366,7 +380,6 @@ fn md_flip_line(
     opts: &ComparisonOptions,
     w: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let why = if *down { &flip.after } else { &flip.before };
     let side = |cell: &CellSnapshot| {
         md_output(
             cell.status,
@@ -377,19 +390,20 @@ fn md_flip_line(
     };
     writeln!(
         w,
-        "| {} | {}{} | {} × {} | {} | {} | {} |",
+        "| {} | {} | {}{} | {} × {} | {} | {} | {} |",
         if *down {
             "🔴 pass→fail"
         } else {
             "🟢 fail→pass"
         },
+        escape(&row.eval),
         escape(&flip.case_id),
         repeat(flip),
         escape(&row.prompt),
         escape(&row.model),
         side(&flip.before),
         side(&flip.after),
-        why.reasons
+        why(flip, *down)
             .iter()
             .map(|r| escape(&human::truncate(r, 200)))
             .collect::<Vec<_>>()
@@ -476,7 +490,9 @@ mod tests {
         write_comparison_markdown(&comparison(), &ComparisonOptions::default(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("| 🔴 pass→fail | 1 | sentiment@2 × echo | positive | mixed |"),
+            text.contains(
+                "| 🔴 pass→fail | sentiment | 1 | sentiment@2 × echo | positive | mixed |"
+            ),
             "{text}"
         );
         insta::assert_snapshot!(text);
@@ -499,6 +515,69 @@ mod tests {
         write_comparison(&comparison(), None, &opts, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("… 2 more flipped cases"), "{text}");
+    }
+
+    #[test]
+    fn flip_totals_per_eval_were_run_wide() {
+        // Issue 13.5: the fixture flips two sentiment cases down and one capitals case up.
+        let render = |eval| {
+            let mut out = Vec::new();
+            write_comparison(&comparison(), eval, &ComparisonOptions::default(), &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let capitals = render(Some("capitals"));
+        assert!(
+            capitals
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("· 0 pass→fail, 1 fail→pass"),
+            "{capitals}"
+        );
+        let sentiment = render(Some("sentiment"));
+        assert!(
+            sentiment
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("· 2 pass→fail, 0 fail→pass"),
+            "{sentiment}"
+        );
+        assert!(render(None)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("· 2 pass→fail, 1 fail→pass"));
+    }
+
+    #[test]
+    fn markdown_flips_had_no_eval_column_and_fixes_showed_the_old_reason_unlabelled() {
+        // Issue 13.5.
+        let mut out = Vec::new();
+        write_comparison_markdown(&comparison(), &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("| | eval | case | prompt × model | before | after | why |"),
+            "{text}"
+        );
+        let fix = text
+            .lines()
+            .find(|l| l.starts_with("| 🟢 fail→pass"))
+            .unwrap();
+        assert!(fix.starts_with("| 🟢 fail→pass | capitals | "), "{fix}");
+        let why = fix.trim_end_matches(" |").rsplit(" | ").next().unwrap();
+        assert!(why.starts_with("was: "), "{fix}");
+        let down = text
+            .lines()
+            .find(|l| l.starts_with("| 🔴 pass→fail"))
+            .unwrap();
+        assert!(down.starts_with("| 🔴 pass→fail | sentiment | "), "{down}");
+        assert!(!down.contains("was: "), "{down}");
+        let mut out = Vec::new();
+        write_comparison(&comparison(), None, &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let fix = text.lines().find(|l| l.starts_with("  ↑")).unwrap();
+        assert!(fix.contains("FAIL → PASS · was: "), "{fix}");
     }
 
     #[test]

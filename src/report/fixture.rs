@@ -405,6 +405,18 @@ pub(crate) fn big() -> (RunRecord, Vec<CellResult>) {
     (record, results)
 }
 
+/// The small fixture with a judge on its first row: 2 scorer errors, $0.0123 for
+/// 1,200 + 80 judge tokens.
+pub(crate) fn judged() -> RunRecord {
+    let (mut record, _) = small();
+    let row = &mut record.summary[0];
+    row.scorer_errors = 2;
+    row.grader_tokens_in = 1200;
+    row.grader_tokens_out = 80;
+    row.grader_cost_usd = Some(0.0123);
+    record
+}
+
 /// The small fixture against itself with sentiment@2 × echo made worse on two cases and
 /// capital@1 better on one: the current run, its results and the comparison.
 pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
@@ -413,6 +425,7 @@ pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
         reference: "latest".into(),
         record: record.clone(),
         results: results.clone(),
+        passed_over: 0,
     };
     let mut now = results;
     for cell in &mut now {

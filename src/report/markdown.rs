@@ -171,13 +171,18 @@ pub fn write_markdown(
 }
 
 fn write_verdict(record: &RunRecord, w: &mut dyn Write) -> Result<(), Failure> {
-    match &record.gate {
+    match record.verdict() {
         Some(gate) if gate.passed => writeln!(w, "## ✅ gate passed")?,
         Some(_) => writeln!(w, "## ❌ gate failed")?,
-        None => writeln!(w, "## ⏳ gate not evaluated")?,
+        None => writeln!(w, "## ⏳ not judged")?,
     }
     writeln!(w)?;
-    if let Some(gate) = &record.gate {
+    if let Some(not_judged) = record.not_judged() {
+        // Our own words and a run id: the backticks are meant as code.
+        writeln!(w, "{not_judged}")?;
+        writeln!(w)?;
+    }
+    if let Some(gate) = record.verdict() {
         for reason in &gate.reasons {
             writeln!(w, "- {}", escape(reason))?;
         }
@@ -236,6 +241,9 @@ fn write_eval(
         return Ok(());
     }
     write_rows(record, group, w)?;
+    if common::has_scorer_figures(&group.rows) {
+        write_scorers(group, w)?;
+    }
     if failures.total > 0 {
         write_failures(record, group, failures, w)?;
     }
@@ -259,6 +267,21 @@ fn write_rows(record: &RunRecord, group: &EvalGroup<'_>, w: &mut dyn Write) -> R
         if common::row_gate_passed(record, row) == Some(false) {
             *rate = format!("❌ {rate}");
         }
+        writeln!(w, "| {} |", values.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// The scorers' failures and model calls of an eval's rows, with the cost of both.
+fn write_scorers(group: &EvalGroup<'_>, w: &mut dyn Write) -> Result<(), Failure> {
+    writeln!(w)?;
+    writeln!(w, "| {} |", common::SCORER_HEADERS.join(" | "))?;
+    let align: Vec<&str> = (0..common::SCORER_HEADERS.len())
+        .map(|i| if i < 2 { ":--" } else { "--:" })
+        .collect();
+    writeln!(w, "|{}|", align.join("|"))?;
+    for row in &group.rows {
+        let values = common::scorer_values(row).map(|v| escape(&v));
         writeln!(w, "| {} |", values.join(" | "))?;
     }
     Ok(())
@@ -378,6 +401,41 @@ mod tests {
         let (record, results) = fixture::small();
         let text = render(&record, &results, &MarkdownOptions::default());
         assert!(text.starts_with("## ❌ gate failed\n\n- sentiment: sentiment@1 × gemma-local: pass rate 33.3% is below min\\_pass\\_rate 75.0%\n"));
+    }
+
+    #[test]
+    fn an_interrupted_run_had_a_gate_verdict_in_markdown() {
+        // Issue 13.4: the fixture's record carries a failed verdict; interrupted, it is
+        // not judged.
+        let (mut record, results) = fixture::small();
+        record.status = RunStatus::Interrupted;
+        record.completed_cells = 8;
+        let text = render(&record, &results, &MarkdownOptions::default());
+        assert!(
+            text.starts_with("## ⏳ not judged\n\nnot judged: interrupted after 8 of 20 cells — `prompteval run --resume 20260101-120000-a1b2` to finish\n\n"),
+            "{text}"
+        );
+        assert!(!text.contains("min\\_pass\\_rate"), "{text}");
+    }
+
+    #[test]
+    fn judge_cost_and_scorer_errors_were_invisible_in_markdown() {
+        // Issue 13.7.
+        let record = fixture::judged();
+        let results = fixture::small().1;
+        let text = render(&record, &results, &MarkdownOptions::default());
+        assert!(
+            text.contains("| prompt | model | scorer errors | judge tokens in | judge tokens out | judge cost | cost with judges |"),
+            "{text}"
+        );
+        let row = &record.summary[0];
+        let expected = format!(
+            "| {} | {} | 2 | 1,200 | 80 | $0.0123 | {} |",
+            row.prompt,
+            row.model,
+            human::cost(row.cost_with_graders_usd())
+        );
+        assert!(text.contains(&expected), "{expected}\n{text}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct DiffOptions {
     pub color: bool,
     /// Changed cells shown in full; the rest are counted.
     pub max_cells: usize,
-    /// Also list cells whose status, score and output are all the same.
+    /// Also list cells whose status, score and output are all the same (failing ones too).
     pub unchanged: bool,
 }
 
@@ -51,7 +51,10 @@ enum Kind {
     Removed,
     /// Only in B.
     Added,
-    /// Same status, score and output.
+    /// Failed (or errored) both times, with the same output and score: still failing,
+    /// listed only with the unchanged cells.
+    StillFailingSame,
+    /// Passed both times with the same score and output.
     Unchanged,
 }
 
@@ -71,7 +74,11 @@ impl Kind {
                     && b.error == a.error
                     && (b.score - a.score).abs() < 1e-12
                 {
-                    Kind::Unchanged
+                    if as_ == CellStatus::Pass {
+                        Kind::Unchanged
+                    } else {
+                        Kind::StillFailingSame
+                    }
                 } else if as_ == CellStatus::Pass {
                     Kind::Changed
                 } else {
@@ -86,7 +93,7 @@ impl Kind {
         match self {
             Kind::Regressed => "↓",
             Kind::Fixed => "↑",
-            Kind::StillFailing => "✗",
+            Kind::StillFailing | Kind::StillFailingSame => "✗",
             Kind::Changed => "~",
             Kind::Removed => "-",
             Kind::Added => "+",
@@ -123,7 +130,7 @@ pub fn write_diff(
             "{} pass→fail · {} fail→pass · {} still failing · {} changed · {} unchanged · {} only in {} · {} only in {}",
             count(Kind::Regressed),
             count(Kind::Fixed),
-            count(Kind::StillFailing),
+            count(Kind::StillFailing) + count(Kind::StillFailingSame),
             count(Kind::Changed),
             count(Kind::Unchanged),
             count(Kind::Removed),
@@ -133,7 +140,9 @@ pub fn write_diff(
         )?;
         let shown: Vec<&(Kind, &CellPair)> = kinds
             .iter()
-            .filter(|(k, _)| opts.unchanged || *k != Kind::Unchanged)
+            .filter(|(k, _)| {
+                opts.unchanged || !matches!(k, Kind::Unchanged | Kind::StillFailingSame)
+            })
             .collect();
         for (kind, pair) in shown.iter().take(opts.max_cells) {
             writeln!(w)?;
@@ -311,7 +320,7 @@ mod tests {
         let text = render(&DiffOptions::default());
         let lines: Vec<&str> = text.lines().collect();
         assert!(
-            lines[1].starts_with("1 pass→fail · 1 fail→pass · 1 still failing"),
+            lines[1].starts_with("1 pass→fail · 1 fail→pass · 5 still failing"),
             "{text}"
         );
         let first = lines
@@ -323,6 +332,47 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("    {+mostly +}positive\n"), "{text}");
+    }
+
+    #[test]
+    fn fail_to_fail_cells_were_counted_as_unchanged() {
+        // Issue 13.5: the fixture's failing cells fail the same way in both runs.
+        let (a, ar, b, br) = runs();
+        let failing_both = ar
+            .iter()
+            .filter(|c| c.status() != CellStatus::Pass)
+            .filter(|c| {
+                br.iter().any(|d| {
+                    (&d.eval, &d.prompt, &d.model, &d.case_id, d.repeat)
+                        == (&c.eval, &c.prompt, &c.model, &c.case_id, c.repeat)
+                        && d.status() != CellStatus::Pass
+                })
+            })
+            .count();
+        assert!(failing_both > 1, "{failing_both}");
+        let mut out = Vec::new();
+        write_diff(&a, &ar, &b, &br, &DiffOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let counts = text.lines().nth(1).unwrap();
+        assert!(
+            counts.contains(&format!(" · {failing_both} still failing · ")),
+            "{counts}"
+        );
+        // The identical ones are counted, and listed only with --unchanged.
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with('✗')).count(),
+            1,
+            "{text}"
+        );
+        let all = render(&DiffOptions {
+            unchanged: true,
+            ..DiffOptions::default()
+        });
+        assert_eq!(
+            all.lines().filter(|l| l.starts_with('✗')).count(),
+            failing_both,
+            "{all}"
+        );
     }
 
     #[test]

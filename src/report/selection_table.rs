@@ -84,7 +84,12 @@ pub fn write_selection(
             write_table(w, &eval_table(eval, opts))?;
         }
         writeln!(w)?;
-        write_legend(w, &unknown_cost)
+        let judged = selection
+            .evals
+            .iter()
+            .flat_map(|e| &e.candidates)
+            .any(|c| c.grader_calls);
+        write_legend(w, &unknown_cost, judged)
     })
 }
 
@@ -125,16 +130,37 @@ fn eval_table(eval: &SelectionEval, opts: &SelectionOptions) -> Table {
 }
 
 fn row(c: &Combination, color: bool) -> Vec<Cell> {
-    let cases = if c.errors > 0 {
-        format!(
-            "{}\n{} {}",
-            human::thousands(c.cases),
+    let mut cases = human::thousands(c.cases);
+    if c.errors > 0 {
+        cases.push_str(&format!(
+            "\n{} {}",
             human::thousands(c.errors),
             if c.errors == 1 { "error" } else { "errors" }
-        )
-    } else {
-        human::thousands(c.cases)
+        ));
+    }
+    if c.scorer_errors > 0 {
+        cases.push_str(&format!(
+            "\n{} scorer\n{}",
+            human::thousands(c.scorer_errors),
+            if c.scorer_errors == 1 {
+                "error"
+            } else {
+                "errors"
+            }
+        ));
+    }
+    let mut cost = match c.cost_per_1k_usd {
+        Some(cost) => human::cost(Some(cost)),
+        None if c.pass_rate.is_some() => "unknown".to_string(),
+        None => human::UNKNOWN.to_string(),
     };
+    if c.grader_calls {
+        let judges = match c.grader_cost_per_1k_usd {
+            Some(judges) => human::cost(Some(judges)),
+            None => "unknown".to_string(),
+        };
+        cost.push_str(&format!("\n+{judges}\njudges"));
+    }
     let tokens = format!(
         "{} / {}",
         tokens(c.tokens_in_mean),
@@ -160,11 +186,7 @@ fn row(c: &Combination, color: bool) -> Vec<Cell> {
         Cell::new(human::duration_ms_opt(c.latency_ms_p50)),
         Cell::new(human::duration_ms_opt(c.latency_ms_p95)),
         Cell::new(tokens),
-        Cell::new(match c.cost_per_1k_usd {
-            Some(cost) => human::cost(Some(cost)),
-            None if c.pass_rate.is_some() => "unknown".to_string(),
-            None => human::UNKNOWN.to_string(),
-        }),
+        Cell::new(cost),
         front_cell,
     ]
 }
@@ -204,7 +226,7 @@ fn tokens(mean: Option<f64>) -> String {
     }
 }
 
-fn write_legend(w: &mut dyn Write, unknown_cost: &[String]) -> Result<(), Failure> {
+fn write_legend(w: &mut dyn Write, unknown_cost: &[String], judged: bool) -> Result<(), Failure> {
     writeln!(
         w,
         "pass rate: passed / scored cases, 95% Wilson interval below; score: mean, 95% t interval."
@@ -221,6 +243,13 @@ fn write_legend(w: &mut dyn Write, unknown_cost: &[String]) -> Result<(), Failur
         w,
         "  latency (latency) within its eval: nothing else is as good on both and better on one."
     )?;
+    if judged {
+        writeln!(
+            w,
+            "+… judges: what the scorers' model calls (judges) cost per 1k cases, apart from"
+        )?;
+        writeln!(w, "  the model's cost and not on the front.")?;
+    }
     if !unknown_cost.is_empty() {
         writeln!(
             w,
@@ -260,6 +289,35 @@ mod tests {
         assert!(capitals.contains("unknown"), "{capitals}");
         assert!(!capitals.contains("$0"), "{capitals}");
         assert!(text.contains("cost unknown (no price configured, so left off the cost front): capital@1 × gemma-local"));
+    }
+
+    #[test]
+    fn judge_cost_and_scorer_errors_were_invisible_in_the_selection_report() {
+        // Issue 13.7: the judged row scored 4 cells; $0.0123 of judges is $3.08 per 1k.
+        let record = fixture::judged();
+        let results = fixture::small().1;
+        let selection = compute_selection(&record, &results).unwrap();
+        let c = &selection.evals[0].candidates[0];
+        assert_eq!(c.scorer_errors, 2);
+        let scored = (c.passed + c.failed) as f64;
+        let per_1k = 0.0123 / scored * 1000.0;
+        assert!((c.grader_cost_per_1k_usd.unwrap() - per_1k).abs() < 1e-9);
+        let mut out = Vec::new();
+        write_selection(&record, &selection, &SelectionOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("2 scorer"), "{text}");
+        assert!(
+            text.contains(&format!("+{}", human::cost(Some(per_1k)))),
+            "{text}"
+        );
+        assert!(
+            text.contains("+… judges: what the scorers' model calls"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= 100, "too wide: {line}\n{text}");
+        }
+        assert!(!render(&SelectionOptions::default()).contains("judges"));
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub fn write_summary(
                 writeln!(w)?;
                 write_table(w, &table)?;
             }
+            if common::has_scorer_figures(&group.rows) {
+                writeln!(w)?;
+                write_table(w, &scorers_table(group, opts))?;
+            }
         }
         if !opts.verdict {
             return Ok(());
@@ -90,8 +94,10 @@ pub fn write_verdict(
 }
 
 fn verdict(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
-    if record.status != RunStatus::Finished {
+    if let Some(not_judged) = record.not_judged() {
         writeln!(w, "{}", status_line(record))?;
+        writeln!(w, "gate: {not_judged}")?;
+        return Ok(());
     }
     write_gate(record, opts, w)
 }
@@ -194,6 +200,28 @@ fn metrics_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Option<Table> {
     Some(table)
 }
 
+/// What the scorers' model calls cost and how often a scorer failed, per row, in a table
+/// of its own (see [`common::SCORER_HEADERS`]).
+fn scorers_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        common::SCORER_HEADERS
+            .iter()
+            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
+    );
+    for row in &group.rows {
+        table.add_row(common::scorer_values(row).into_iter().map(Cell::new));
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        if index >= 2 {
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
 /// Short headers, so that thirteen columns fit in a 100-column terminal; the same columns
 /// as [`common::SUMMARY_HEADERS`].
 const TERMINAL_HEADERS: [&str; 13] = [
@@ -241,8 +269,8 @@ pub(crate) fn write_table(w: &mut dyn Write, table: &Table) -> Result<(), Failur
 }
 
 fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Result<(), Failure> {
-    let Some(gate) = &record.gate else {
-        writeln!(w, "gate: not evaluated (the run did not finish)")?;
+    let Some(gate) = record.verdict() else {
+        writeln!(w, "gate: not judged (the record has no verdict)")?;
         return Ok(());
     };
     let verdict = if gate.passed { "passed" } else { "FAILED" };
@@ -262,16 +290,15 @@ fn write_gate(record: &RunRecord, opts: &TableOptions, w: &mut dyn Write) -> Res
     for note in &gate.notes {
         writeln!(w, "  note: {note}")?;
     }
-    // Rows that no rule looked at ran for comparison only (`gate.prompts`): say so, so a
-    // reader does not take their numbers for a verdict.
+    // Rows that `gate.prompts` leaves out ran for comparison only: say so, so a reader
+    // does not take their numbers for a verdict. (A gated row can have no check too: a
+    // gate of regression rules only, without a baseline; the notes say so.)
     let ungated: Vec<String> = record
         .summary
         .iter()
         .filter(|row| {
-            !gate
-                .checks
-                .iter()
-                .any(|c| c.eval == row.eval && c.prompt == row.prompt && c.model == row.model)
+            let prompts = record.gate_config(&row.eval).prompts;
+            !prompts.is_empty() && !prompts.contains(&row.prompt)
         })
         .map(|row| format!("{} × {}", row.prompt, row.model))
         .collect();
@@ -353,6 +380,31 @@ mod tests {
     }
 
     #[test]
+    fn judge_cost_and_scorer_errors_were_invisible() {
+        // Issue 13.7.
+        let (plain, _) = fixture::small();
+        assert!(!render(&plain, &TableOptions::default()).contains("judge"));
+        let record = fixture::judged();
+        let row = &record.summary[0];
+        let text = render(&record, &TableOptions::default());
+        let line = text
+            .lines()
+            .skip_while(|l| !l.contains("judge"))
+            .find(|l| l.trim_start().starts_with(&row.prompt))
+            .unwrap_or_else(|| panic!("{text}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let with_judges = human::cost(row.cost_with_graders_usd());
+        assert_eq!(
+            cells[2..],
+            ["2", "1,200", "80", "$0.0123", with_judges.as_str()],
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(console::measure_text_width(line) <= 100, "too wide: {line}");
+        }
+    }
+
+    #[test]
     fn colour_only_when_asked() {
         let (record, _) = fixture::small();
         let plain = render(&record, &TableOptions::default());
@@ -370,20 +422,27 @@ mod tests {
     }
 
     #[test]
-    fn rows_without_a_gate_check_are_marked_comparison_only() {
+    fn rows_outside_gate_prompts_are_marked_comparison_only() {
         let (mut record, _) = fixture::small();
         let text = render(&record, &TableOptions::default());
         assert!(!text.contains("not gated"), "{text}");
         let first = record.summary[0].clone();
-        let gate = record.gate.as_mut().unwrap();
-        gate.checks.retain(|c| {
-            !(c.prompt == first.prompt && c.model == first.model && c.eval == first.eval)
-        });
+        let eval = record
+            .evals
+            .iter_mut()
+            .find(|e| e.name == first.eval)
+            .unwrap();
+        eval.gate.prompts = record
+            .summary
+            .iter()
+            .filter(|r| r.eval == first.eval && r.prompt != first.prompt)
+            .map(|r| r.prompt.clone())
+            .collect();
         let text = render(&record, &TableOptions::default());
         assert!(
             text.contains(&format!(
-                "  not gated (comparison only): {} × {}\n",
-                first.prompt, first.model
+                "  not gated (comparison only): {p} × echo, {p} × gemma-local\n",
+                p = first.prompt
             )),
             "{text}"
         );
@@ -397,13 +456,30 @@ mod tests {
         record.gate.as_mut().unwrap().passed = true;
         record.gate.as_mut().unwrap().reasons.clear();
         assert!(render(&record, &TableOptions::default()).ends_with("\ngate: passed\n"));
-        record.gate = None;
+    }
+
+    #[test]
+    fn an_interrupted_run_was_shown_with_a_gate_verdict() {
+        // Issue 13.4: even a record (written before the fix) that carries a verdict for an
+        // interrupted run is shown as not judged, with the command that finishes it.
+        let (mut record, _) = fixture::small();
+        assert!(record.gate.is_some());
         record.status = RunStatus::Interrupted;
         record.completed_cells = 7;
         let text = render(&record, &TableOptions::default());
-        assert!(text.ends_with(
-            "run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\ngate: not evaluated (the run did not finish)\n"
-        ));
+        assert!(
+            text.ends_with(
+                "run 20260101-120000-a1b2: interrupted, 7 of 20 cells finished\ngate: not judged: interrupted after 7 of 20 cells — `prompteval run --resume 20260101-120000-a1b2` to finish\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("gate: FAILED"), "{text}");
+        record.status = RunStatus::Failed;
+        let text = render(&record, &TableOptions::default());
+        assert!(
+            text.contains("gate: not judged: failed after 7 of 20 cells"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::analysis::baseline::{BaselineRef, Comparison};
 use crate::plan::changed::EvalChange;
 use crate::provider::CacheCounters;
-use crate::store::StoredRun;
+use crate::store::{RunStatus, StoredRun};
 
 /// Something the user should hear about before the run starts.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +25,11 @@ pub enum Notice<'a> {
         run_id: &'a str,
         /// How it was named.
         reference: &'a BaselineRef,
+        /// How the baseline run ended (only a finished run qualifies as `latest` or
+        /// `git:REV`; a run named by id or file may be unfinished).
+        status: RunStatus,
+        /// Newer runs of these evals that `latest` or `git:REV` passed over.
+        passed_over: usize,
     },
     /// `--resume`: the run being completed.
     Resuming {
@@ -86,7 +91,7 @@ impl Finished {
             Verdict::Interrupted
         } else if errors > 0 {
             Verdict::Errors(errors)
-        } else if record.gate.as_ref().is_some_and(|g| !g.passed) {
+        } else if record.verdict().is_some_and(|g| !g.passed) {
             Verdict::GateFailed
         } else {
             Verdict::Passed

@@ -244,6 +244,8 @@ fn resolve_baseline(
     notices(Notice::Baseline {
         run_id: &found.record.run_id,
         reference: &reference,
+        status: found.record.status,
+        passed_over: found.passed_over,
     });
     Ok(Some(found))
 }
@@ -324,6 +326,8 @@ mod tests {
         let baseline = Notice::Baseline {
             run_id: &first.run.record.run_id,
             reference: &BaselineRef::Latest,
+            status: crate::store::RunStatus::Finished,
+            passed_over: 0,
         };
         assert_eq!(heard, [format!("{baseline:?}")]);
         // The thresholds hold (2 of 3 ≥ 50%); the regression rule fails the gate.

@@ -1,5 +1,6 @@
 //! What `prompteval run` is asked to do, and the settings it resolves to against the project.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::baseline::BaselineRef;
@@ -70,6 +71,9 @@ pub enum RequestError {
         /// As given.
         value: f64,
     },
+    /// `-j 0` (or `PROMPTEVAL_JOBS=0`): no cell could ever run.
+    #[error("-j/--jobs (or PROMPTEVAL_JOBS) must be at least 1, got 0")]
+    ZeroJobs,
     /// A `--shard` that is not `K/N`.
     #[error(transparent)]
     Shard(#[from] ParseShardError),
@@ -80,6 +84,10 @@ impl Diagnostic for RequestError {
     fn hint(&self) -> Option<String> {
         match self {
             RequestError::OutOfRange { .. } => None,
+            RequestError::ZeroJobs => Some(
+                "leave it out for the default (16), or `defaults.concurrency` in prompteval.yaml"
+                    .into(),
+            ),
             RequestError::Shard(_) => Some("`--shard 1/4` runs the first of four slices".into()),
         }
     }
@@ -109,12 +117,21 @@ pub fn check_gate(gate: &GateOverrides) -> Result<(), RequestError> {
     Ok(())
 }
 
+/// Refuses `-j 0`, which used to run as `-j 1` silently.
+pub fn check_jobs(jobs: Option<usize>) -> Result<(), RequestError> {
+    match jobs {
+        Some(0) => Err(RequestError::ZeroJobs),
+        _ => Ok(()),
+    }
+}
+
 impl RunRequest {
     /// Cells in flight: the request, else the project's `defaults.concurrency`, else
-    /// [`DEFAULT_JOBS`]; at least one.
+    /// [`DEFAULT_JOBS`]. Zero is refused where it is given ([`check_jobs`], and
+    /// `defaults.concurrency` is a non-zero number); `max(1)` only guards a library caller.
     pub fn concurrency(&self, project: &Project) -> usize {
         self.jobs
-            .or(project.config.defaults.concurrency)
+            .or(project.config.defaults.concurrency.map(NonZeroUsize::get))
             .unwrap_or(DEFAULT_JOBS)
             .max(1)
     }

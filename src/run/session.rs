@@ -242,6 +242,7 @@ pub async fn run(
         }
         Err(Stopped::Run(source)) => {
             record.summary = summary.finish();
+            record.completed_cells = record.summary.iter().map(|r| r.cases as usize).sum();
             record.status = RunStatus::Failed;
             writer.finish(&record, None)?;
             return Err(SessionError::Run { dir, source });
@@ -249,12 +250,16 @@ pub async fn run(
     };
     record.summary = summary.finish();
     record.completed_cells = done.len() + outcome.completed;
-    record.status = if outcome.interrupted {
-        RunStatus::Interrupted
+    let comparison = if outcome.interrupted {
+        // An unfinished run has no verdict (and no comparison to base one on): its
+        // record says how far it got, and `--resume` finishes it.
+        record.status = RunStatus::Interrupted;
+        writer.finish(&record, None)?;
+        None
     } else {
-        RunStatus::Finished
+        record.status = RunStatus::Finished;
+        judge(&mut record, writer, options)?
     };
-    let comparison = judge(&mut record, writer, options)?;
     Ok(SessionResult {
         run: StoredRun { dir, record },
         outcome,

@@ -349,7 +349,8 @@ fn merged_record(
         None,
         &overrides,
     );
-    record.gate = Some(verdict);
+    // Shards that did not all finish make a merged run that did not either: no verdict.
+    record.gate = (record.status == RunStatus::Finished).then_some(verdict);
     record
 }
 

@@ -132,12 +132,38 @@ pub struct RunRecord {
     pub completed_cells: usize,
     /// One row per eval × prompt × model.
     pub summary: Vec<SummaryRow>,
-    /// The gate's verdict (absent while running).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The gate's verdict: `null` unless the run finished (an unfinished run is not
+    /// judged). Read it through [`RunRecord::verdict`], which also ignores the verdict that
+    /// records written before 0.1 gave interrupted runs.
+    #[serde(default)]
     pub gate: Option<GateVerdict>,
 }
 
 impl RunRecord {
+    /// The gate's verdict, for a finished run only: an interrupted, failed or still
+    /// running run has none, whatever its record says.
+    pub fn verdict(&self) -> Option<&GateVerdict> {
+        self.gate
+            .as_ref()
+            .filter(|_| self.status == RunStatus::Finished)
+    }
+
+    /// Why an unfinished run has no verdict, and how to finish it: `not judged:
+    /// interrupted after 8 of 40 cells — `prompteval run --resume ID` to finish`. `None`
+    /// for a finished run.
+    pub fn not_judged(&self) -> Option<String> {
+        let how = match self.status {
+            RunStatus::Finished => return None,
+            RunStatus::Interrupted => "interrupted after",
+            RunStatus::Failed => "failed after",
+            RunStatus::Running => "did not finish (still running, or its process died):",
+        };
+        Some(format!(
+            "not judged: {how} {} of {} cells — `prompteval run --resume {}` to finish",
+            self.completed_cells, self.total_cells, self.run_id
+        ))
+    }
+
     /// The gate settings of one of the run's evals (the defaults for an eval it lacks).
     pub fn gate_config(&self, eval: &str) -> GateConfig {
         self.evals

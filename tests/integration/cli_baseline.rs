@@ -66,7 +66,10 @@ fn a_regression_against_the_latest_run_fails_the_gate_and_names_the_rule() {
     let md = p.read("out/report.md");
     assert!(md.starts_with("## ❌ gate failed\n"), "{md}");
     assert!(md.contains("### Compared with baseline"), "{md}");
-    assert!(md.contains("| 🔴 pass→fail | c | greet@1 × echo |"), "{md}");
+    assert!(
+        md.contains("| 🔴 pass→fail | greet | c | greet@1 × echo |"),
+        "{md}"
+    );
     // Two runs in the same second need not sort by time: find the one with a comparison.
     let comparison = std::fs::read_dir(p.path().join(".prompteval/runs"))
         .unwrap()

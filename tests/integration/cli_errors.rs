@@ -275,6 +275,69 @@ fn a_prompt_that_fails_to_render_with_a_row_stops_before_any_call() {
     assert!(stderr.contains("greet@2"), "{stderr}");
 }
 
+#[test]
+fn zero_jobs_and_zero_concurrency_were_silently_one() {
+    // Issue 13.17: `-j 0`, `PROMPTEVAL_JOBS=0` and `defaults.concurrency: 0` ran as 1.
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run", "-j", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error: -j/--jobs (or PROMPTEVAL_JOBS) must be at least 1, got 0"),
+        "{stderr}"
+    );
+    let out = p
+        .cmd(&["run"])
+        .env("PROMPTEVAL_JOBS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    p.write(
+        "prompteval.yaml",
+        "providers:\n  echo: {kind: echo}\ndefaults:\n  concurrency: 0\n",
+    );
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("prompteval.yaml:4:16: at `defaults.concurrency`"),
+        "{stderr}"
+    );
+    assert!(!p.path().join(".prompteval/runs").exists());
+}
+
+#[test]
+fn an_empty_template_and_two_references_to_one_version_were_silent() {
+    // Issue 13.17: an empty version file was sent as an empty prompt, and
+    // `greet@production` beside `greet@1` (the same version) merged into one row, silently.
+    let p = TestProject::basic();
+    p.write("prompts/greet/v2.jinja", "");
+    p.write(
+        EVAL,
+        "prompts:\n  - greet@1\n  - greet@production\n  - greet@2\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: max-length\n    value: 40\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: prompts/greet/v2.jinja: greet@2 is empty: the model is sent an empty prompt"
+        ),
+        "{stderr}"
+    );
+    // Located in the eval file (at the `prompts:` key, or the item once locations of
+    // sequence items are exact).
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("`greet@production` resolves to"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        warning.starts_with("warning: evals/greet.yaml:"),
+        "{warning}"
+    );
+    assert!(
+        warning.ends_with(": `greet@production` resolves to greet@1, as `greet@1` does: they run once, as one row"),
+        "{warning}"
+    );
+}
+
 /// Issue 13, item 14: 100,000 levels of `[` in a YAML dataset ran for minutes.
 #[test]
 fn deeply_nested_yaml_dataset_is_refused_with_its_place() {

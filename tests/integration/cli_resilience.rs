@@ -381,6 +381,134 @@ fn resume_refuses_a_changed_dataset() {
     assert_eq!(count.load(Ordering::SeqCst), sent);
 }
 
+/// A project of `rows` cases on a server that answers at once, except requests
+/// `stall` (counted from 0 over the whole test), which it holds for 30 s.
+fn stalling_project(rows: usize, stall: std::ops::Range<usize>) -> (TestProject, Arc<AtomicUsize>) {
+    let (port, count) = serve(Arc::new(move |n, body| {
+        let delay = if stall.contains(&n) {
+            Duration::from_secs(30)
+        } else {
+            Duration::ZERO
+        };
+        (prompt_of(body), delay)
+    }));
+    (slow_project(port, rows), count)
+}
+
+/// Starts `prompteval run -j 2`, waits until the server has seen `sent` requests (then a
+/// little, for the answered ones to be recorded), and sends it `signal`: (exit code,
+/// stdout, stderr).
+fn signal_mid_run(
+    p: &TestProject,
+    count: &AtomicUsize,
+    sent: usize,
+    signal: &str,
+) -> (i32, String, String) {
+    let child = p
+        .cmd(&["run", "--no-progress", "-j", "2"])
+        .env(KEY_VAR, KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count.load(Ordering::SeqCst) < sent {
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    crate::support::project::signal(child, signal)
+}
+
+fn run_id(dir: &Path) -> String {
+    dir.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_interrupted_run_was_judged_and_became_the_latest_baseline() {
+    // Issue 13.4. Run 1 finishes (requests 0–9); run 2 gets 3 answers, then two stall.
+    let (p, count) = stalling_project(10, 13..15);
+    let (code, _, stderr) = run(&p, &["run", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    let first = run_id(&p.latest_run());
+    let (code, stdout, stderr) = signal_mid_run(&p, &count, 15, "INT");
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let dir = p.latest_run();
+    let second = run_id(&dir);
+    let resume = format!("`prompteval run --resume {second}`");
+    assert!(
+        stdout.contains(&format!(
+            "gate: not judged: interrupted after 3 of 10 cells — {resume} to finish"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("gate: passed"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("{resume} finishes the run")),
+        "{stderr}"
+    );
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "interrupted");
+    assert!(rec["gate"].is_null(), "{}", rec["gate"]);
+
+    let (code, list, _) = run(&p, &["runs", "list"]);
+    assert_eq!(code, 0);
+    let line = |id: &str| list.lines().find(|l| l.contains(id)).unwrap().to_string();
+    assert!(line(&second).contains("not judged"), "{list}");
+    assert!(line(&first).contains("passed"), "{list}");
+
+    // `latest` as a baseline is the newest finished run, and the CLI says so.
+    let (code, _, stderr) = run(&p, &["run", "--no-progress", "--baseline", "latest"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "baseline: run {first} (latest: the newest finished run of these evals; 1 newer run passed over)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_left_the_run_running_with_no_summary_and_exit_143() {
+    // Issue 13.19: SIGTERM (CI cancellation, `timeout`, `docker stop`) stops the run as
+    // Ctrl-C does. Three answers, then the server holds the two requests in flight.
+    let (p, count) = stalling_project(10, 3..5);
+    let (code, stdout, stderr) = signal_mid_run(&p, &count, 5, "TERM");
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let dir = p.latest_run();
+    let id = run_id(&dir);
+    assert!(
+        stderr.contains(&format!(
+            "interrupted: 3 of 10 cells finished and were kept; `prompteval run --resume {id}` finishes the run"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("gate: not judged: interrupted after 3 of 10"),
+        "{stdout}"
+    );
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "interrupted");
+    assert_eq!(rec["completed_cells"], 3);
+    assert_eq!(rec["summary"][0]["cases"], 3);
+    assert!(rec["gate"].is_null());
+    assert_eq!(results(&dir).len(), 3);
+
+    let sent = count.load(Ordering::SeqCst);
+    let (code, _, stderr) = run(&p, &["run", "--no-progress", "--resume", &id]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("3 of 10 cells already finished"),
+        "{stderr}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst) - sent, 7);
+    let rec = record(&dir);
+    assert_eq!(rec["status"], "finished");
+    assert_eq!(rec["completed_cells"], 10);
+    assert_eq!(rec["gate"]["passed"], true);
+    assert_eq!(results(&dir).len(), 10);
+}
+
 #[test]
 fn repeats_report_flaky_cases_and_pass_at_k() {
     // Even requests answer with the prompt (pass), odd ones with nonsense (fail).

@@ -200,9 +200,18 @@ impl Comparison {
 
     /// Cells that went pass → fail and fail → pass, over every row.
     pub fn flip_counts(&self) -> (usize, usize) {
-        self.rows.iter().fold((0, 0), |(r, f), row| {
-            (r + row.regressions.len(), f + row.fixes.len())
-        })
+        self.flip_counts_in(None)
+    }
+
+    /// Cells that went pass → fail and fail → pass, over the rows of `eval` (every row
+    /// when `None`).
+    pub fn flip_counts_in(&self, eval: Option<&str>) -> (usize, usize) {
+        self.rows
+            .iter()
+            .filter(|row| eval.is_none_or(|e| row.eval == e))
+            .fold((0, 0), |(r, f), row| {
+                (r + row.regressions.len(), f + row.fixes.len())
+            })
     }
 }
 

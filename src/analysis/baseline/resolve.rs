@@ -59,6 +59,9 @@ pub struct Baseline {
     pub record: RunRecord,
     /// Its results.
     pub results: Vec<CellResult>,
+    /// Newer stored runs of these evals that `latest` or `git:REV` passed over (they did
+    /// not finish, or were made at a commit that is not an ancestor).
+    pub passed_over: usize,
 }
 
 impl ResultSource for Baseline {
@@ -143,15 +146,14 @@ impl Diagnostic for BaselineError {
     }
 }
 
-/// Whether a stored run can serve as a baseline for `evals`: it finished (or was
-/// interrupted with some cells) and ran at least one of them.
+/// Whether a stored run of `evals` can serve as a baseline: it ran at least one of them,
+/// and it finished (an interrupted run's pass rates are those of the cells it reached).
 fn usable(record: &RunRecord, evals: &[String]) -> bool {
-    let status_ok = match record.status {
-        RunStatus::Finished => true,
-        RunStatus::Interrupted => record.completed_cells > 0,
-        RunStatus::Running | RunStatus::Failed => false,
-    };
-    status_ok && (evals.is_empty() || record.evals.iter().any(|e| evals.contains(&e.name)))
+    record.status == RunStatus::Finished && ran_any(record, evals)
+}
+
+fn ran_any(record: &RunRecord, evals: &[String]) -> bool {
+    evals.is_empty() || record.evals.iter().any(|e| evals.contains(&e.name))
 }
 
 /// Finds and loads the baseline run. `evals` are the evals about to run (`latest` and
@@ -177,6 +179,7 @@ pub fn resolve(
                 reference: text,
                 record: run.record,
                 results,
+                passed_over: 0,
             })
         }
         BaselineRef::File(path) => load_file(path, text),
@@ -190,9 +193,10 @@ pub fn resolve(
                         reference: text,
                         record: run.record,
                         results,
+                        passed_over: skipped,
                     });
                 }
-                skipped += usize::from(run.record.evals.iter().any(|e| evals.contains(&e.name)));
+                skipped += usize::from(ran_any(&run.record, evals));
             }
             Err(no_run(skipped))
         }
@@ -206,6 +210,7 @@ pub fn resolve(
             for id in store.run_ids()? {
                 let run = store.load(&id)?;
                 if !usable(&run.record, evals) {
+                    skipped += usize::from(ran_any(&run.record, evals));
                     continue;
                 }
                 let Some(info) = &run.record.git else {
@@ -220,6 +225,7 @@ pub fn resolve(
                         reference: text,
                         record: run.record,
                         results,
+                        passed_over: skipped,
                     });
                 }
                 skipped += 1;
@@ -275,5 +281,6 @@ fn load_file(path: &Path, reference: String) -> Result<Baseline, BaselineError> 
         reference,
         record,
         results,
+        passed_over: 0,
     })
 }

@@ -4,16 +4,18 @@ use super::show::{
     append_step_summary, output_formats, print_run_with, write_outputs_with, Outputs,
 };
 use super::{load, Context};
+use crate::analysis::baseline::BaselineRef;
 use crate::cli::args::RunArgs;
 use crate::cli::diagnostics::{self, Exit};
 use crate::cli::progress::Progress;
 use crate::config::project::Project;
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
-use crate::run::request::{check_gate, RequestError};
+use crate::run::request::{check_gate, check_jobs, RequestError};
 use crate::run::{
     self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
 };
+use crate::store::RunStatus;
 
 impl RunArgs {
     /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
@@ -24,6 +26,7 @@ impl RunArgs {
             significance: self.significance,
         };
         check_gate(&gate)?;
+        check_jobs(self.jobs)?;
         Ok(RunRequest {
             selection: self.select.to_selection(),
             resume: self.resume.as_deref().map(|id| match id {
@@ -113,8 +116,8 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
 }
 
-/// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C as the
-/// cancel signal, printing notices as they come.
+/// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
+/// as the cancel signal, printing notices as they come.
 fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -126,15 +129,51 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
         }
     };
     let mut progress = Progress::new(show_progress);
-    let cancel = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let outcome = runtime.block_on(prepared.run(&mut notice, &mut [&mut progress], cancel));
+    // The handlers are installed inside the runtime, before the run starts.
+    let outcome = runtime.block_on(async {
+        let cancel = stop_requested();
+        prepared
+            .run(&mut notice, &mut [&mut progress], cancel)
+            .await
+    });
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
     outcome.map_err(|e| fail(&e))
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (CI cancellation, `timeout`, `docker stop`):
+/// both stop the run cleanly, keeping the cells that finished. The handlers are installed
+/// when this is called, so a signal that arrives before the future is first polled still
+/// counts. A handler that cannot be installed leaves that signal to its default.
+#[cfg(unix)]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn recv(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = recv(interrupt) => {}
+            () = recv(terminate) => {}
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Prints a pipeline error with its causes and hint; returns its exit status.
@@ -156,14 +195,41 @@ fn notice(notice: Notice<'_>) {
             "skipped eval {}: none of its prompts, partials, dataset, eval file or provider settings changed since {rev}",
             change.eval
         ),
-        Notice::Baseline { run_id, reference } => {
-            errln!("baseline: run {run_id} ({reference})");
-        }
+        Notice::Baseline {
+            run_id,
+            reference,
+            status,
+            passed_over,
+        } => baseline_notice(run_id, reference, status, passed_over),
         Notice::Resuming {
             run_id,
             finished,
             total,
         } => errln!("resuming run {run_id}: {finished} of {total} cells already finished"),
+    }
+}
+
+/// `baseline: run ID (latest: the newest finished run of these evals; 1 newer run passed
+/// over)`, and a warning for a named baseline that did not finish.
+fn baseline_notice(run_id: &str, reference: &BaselineRef, status: RunStatus, passed_over: usize) {
+    let how = match reference {
+        BaselineRef::Latest => "latest: the newest finished run of these evals".to_string(),
+        BaselineRef::Git(rev) => {
+            format!("git:{rev}: the newest finished run of these evals at {rev} or an ancestor")
+        }
+        other => other.to_string(),
+    };
+    let over = match passed_over {
+        0 => String::new(),
+        1 => "; 1 newer run passed over".into(),
+        n => format!("; {n} newer runs passed over"),
+    };
+    errln!("baseline: run {run_id} ({how}{over})");
+    if status != RunStatus::Finished {
+        errln!(
+            "warning: baseline run {run_id} did not finish ({}): only the cells it reached are compared",
+            format!("{status:?}").to_lowercase()
+        );
     }
 }
 
@@ -233,9 +299,8 @@ fn verdict(finished: &Finished) -> Exit {
     match finished.verdict() {
         Verdict::Interrupted => {
             errln!(
-                "interrupted: {} of {} cells finished and were kept",
-                record.completed_cells,
-                record.total_cells
+                "interrupted: {} of {} cells finished and were kept; `prompteval run --resume {}` finishes the run",
+                record.completed_cells, record.total_cells, record.run_id
             );
             Exit::Runtime
         }

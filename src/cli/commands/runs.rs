@@ -132,12 +132,25 @@ fn list_row(r: &crate::store::RunRecord) -> Vec<String> {
         } else {
             format!("{:.1}%", passed as f64 * 100.0 / scored as f64)
         },
-        match &r.gate {
-            Some(g) if g.passed => "passed".into(),
-            Some(_) => "FAILED".into(),
-            None => "—".into(),
-        },
+        list_gate(r),
     ]
+}
+
+/// The gate column of `runs list`: an unfinished run is not judged, and a finished run
+/// with errored cells (exit 3) says so beside its verdict.
+fn list_gate(r: &crate::store::RunRecord) -> String {
+    let errors: u64 = r.summary.iter().map(|row| row.errors).sum();
+    let verdict = match r.verdict() {
+        _ if r.status != crate::store::RunStatus::Finished => return "not judged".into(),
+        Some(g) if g.passed => "passed",
+        Some(_) => "FAILED",
+        None => return "—".into(),
+    };
+    match errors {
+        0 => verdict.into(),
+        1 => format!("{verdict}, 1 error"),
+        n => format!("{verdict}, {n} errors"),
+    }
 }
 
 /// `runs show ID`: a stored run's tables, and report files from it.
@@ -205,8 +218,9 @@ fn merge(ctx: &Context, project: &Project, store: &Store, ids: &[String]) -> Exi
             if let Err(e) = print_run(ctx, &merged.run, Some(20)) {
                 diagnostics::print(&e);
             }
-            match &r.gate {
+            match r.verdict() {
                 _ if !merged.missing.is_empty() => Exit::Runtime,
+                None => Exit::Runtime,
                 Some(g) if !g.passed => Exit::GateFailed,
                 _ => Exit::Success,
             }

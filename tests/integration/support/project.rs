@@ -104,14 +104,22 @@ impl TestProject {
 
 /// Sends Ctrl-C (SIGINT) to a running prompteval and waits: (exit code, stderr).
 pub fn interrupt(child: std::process::Child) -> (i32, String) {
+    let (code, _, stderr) = signal(child, "INT");
+    (code, stderr)
+}
+
+/// Sends the signal `name` (`INT`, `TERM`) to a running prompteval and waits: (exit code,
+/// stdout, stderr).
+pub fn signal(child: std::process::Child, name: &str) -> (i32, String, String) {
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{name}"), &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success(), "could not signal prompteval");
     let out = child.wait_with_output().expect("wait for prompteval");
     (
         out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
