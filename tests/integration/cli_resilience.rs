@@ -558,3 +558,52 @@ fn repeats_report_flaky_cases_and_pass_at_k() {
         "{stdout}"
     );
 }
+
+#[test]
+fn offline_without_the_key_lost_the_cost_of_replayed_cells() {
+    // Issue 13.3: the offline stand-in for a provider whose key is unset had no price.
+    let (port, count) = echo_server(Duration::ZERO);
+    let p = project(port, DETERMINISTIC, "");
+    let yaml = std::fs::read_to_string(p.path().join("prompteval.yaml")).unwrap();
+    p.write(
+        "prompteval.yaml",
+        &yaml.replace("model: tiny", "model: gpt-4o-mini"),
+    );
+    let (code, _, stderr) = run(&p, &["run", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    let online = results(&p.latest_run());
+    std::thread::sleep(Duration::from_millis(1100)); // a later run id (second resolution)
+    let out = p
+        .cmd(&["run", "--no-progress", "--offline"])
+        .env_remove(KEY_VAR)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 6);
+    let offline = results(&p.latest_run());
+    let cost = |cells: &[Value]| -> Vec<(String, String, Value)> {
+        let mut v: Vec<_> = cells
+            .iter()
+            .map(|c| {
+                (
+                    c["case_id"].to_string(),
+                    c["prompt"].to_string(),
+                    c["cost_usd"].clone(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        v
+    };
+    assert_eq!(online.len(), 6);
+    assert!(online
+        .iter()
+        .all(|c| c["cost_usd"].as_f64().is_some_and(|x| x > 0.0)));
+    assert!(offline.iter().all(|c| c["cached"] == true));
+    assert_eq!(cost(&online), cost(&offline));
+}
