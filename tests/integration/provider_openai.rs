@@ -326,7 +326,26 @@ async fn timeout_is_retried_then_reported() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_not_retried() {
+async fn malformed_json_was_not_retried_like_a_truncated_body() {
+    // Issue 13.18: a 200 whose body is not JSON is retried, counted in attempts.
+    let server = serve(|n| {
+        if n == 0 {
+            reply(200, "<html>bad gateway</html>")
+        } else {
+            ok("fine")
+        }
+    });
+    let response = provider(&config(&server))
+        .complete(text("p"))
+        .await
+        .unwrap();
+    assert_eq!(response.output, "fine");
+    assert_eq!(response.attempts, 2);
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn always_malformed_json_fails_after_every_retry() {
     let server = serve(|_| reply(200, "{\"choices\": ["));
     let err = provider(&config(&server))
         .complete(text("p"))
@@ -337,6 +356,23 @@ async fn malformed_json_is_not_retried() {
         "{}",
         err.message
     );
+    // max_retries 3: four attempts.
+    assert!(
+        err.message.ends_with("(after 4 attempts)"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.attempts, 4);
+    assert_eq!(server.seen().len(), 4);
+}
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_is_not_retried() {
+    let server = serve(|_| reply(200, "{\"choices\": 7}"));
+    let err = provider(&config(&server))
+        .complete(text("p"))
+        .await
+        .unwrap_err();
     assert!(
         err.message.ends_with("(after 1 attempt)"),
         "{}",

@@ -103,9 +103,9 @@ pub enum FailureClass {
     /// limiter so it can slow down.
     Overloaded,
     /// Worth retrying, says nothing about load (500/502/503/504, timeouts, connection
-    /// errors).
+    /// errors, a 200 body that is cut short or not JSON).
     Transient,
-    /// Retrying would get the same answer (other 4xx, a 200 body that cannot be read).
+    /// Retrying would get the same answer (other 4xx, a 200 body of JSON of the wrong shape).
     Fatal,
 }
 
