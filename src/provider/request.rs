@@ -50,8 +50,14 @@ pub struct ProviderResponse {
     pub tokens_in: Option<u64>,
     /// Completion tokens, when reported.
     pub tokens_out: Option<u64>,
-    /// Wall time over all attempts, in milliseconds.
+    /// Time of the attempt that succeeded, in milliseconds: from sending the request (once
+    /// the provider's limiter admitted it) to the end of the answer. Waits for a slot and
+    /// failed attempts are not in it.
     pub latency_ms: f64,
+    /// Time spent waiting for the provider's limiter (a concurrency slot, the rate limits)
+    /// before the first attempt, in milliseconds; `None` when there is no limiter (the
+    /// cache answered, a local kind).
+    pub queue_ms: Option<f64>,
     /// Attempts made (1 when the first succeeded; 0 when served from the response cache).
     pub attempts: u32,
     /// Whether the response cache served it ([`super::CachedProvider`] sets it; no request was

@@ -53,6 +53,7 @@ pub(crate) async fn run_cell(
     match provider.complete_repeat(request, id.repeat).await {
         Ok(response) => {
             result.latency_ms = response.latency_ms;
+            result.queue_ms = response.queue_ms;
             result.cached = response.cached;
             result.tokens_in = response.tokens_in;
             result.tokens_out = response.tokens_out;
@@ -81,6 +82,7 @@ fn unscored(plan: &Plan, id: CellId) -> CellResult {
         output: None,
         error: None,
         latency_ms: 0.0,
+        queue_ms: None,
         tokens_in: None,
         tokens_out: None,
         cost_usd: None,

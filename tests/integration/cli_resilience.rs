@@ -607,3 +607,41 @@ fn offline_without_the_key_lost_the_cost_of_replayed_cells() {
     assert!(offline.iter().all(|c| c["cached"] == true));
     assert_eq!(cost(&online), cost(&offline));
 }
+
+#[test]
+fn latency_included_time_queued_for_the_providers_slot() {
+    // Issue 13.2: with concurrency 1 and -j 4, cells waited for the slot inside the
+    // request's latency. Latency is now the attempt alone; the wait is `queue_ms`.
+    let (port, _) = echo_server(Duration::from_millis(300));
+    let p = project(port, "", "");
+    let yaml = std::fs::read_to_string(p.path().join("prompteval.yaml")).unwrap();
+    p.write(
+        "prompteval.yaml",
+        &yaml.replace("concurrency: 4", "concurrency: 1"),
+    );
+    p.write(
+        "datasets/people.csv",
+        "id,name,city,expected\na,Ada,Paris,Ada\nb,Bob,Oslo,Bob\n",
+    );
+    let (code, _, stderr) = run(&p, &["run", "--no-progress", "-j", "4"]);
+    assert_eq!(code, 0, "{stderr}");
+    let cells = results(&p.latest_run());
+    assert_eq!(cells.len(), 4);
+    for c in &cells {
+        let latency = c["latency_ms"].as_f64().unwrap();
+        assert!((300.0..600.0).contains(&latency), "latency {latency}: {c}");
+    }
+    let mut queues: Vec<f64> = cells
+        .iter()
+        .map(|c| c["queue_ms"].as_f64().unwrap())
+        .collect();
+    queues.sort_by(f64::total_cmp);
+    // One slot: the n-th request waits for the n before it, ~300 ms each.
+    for (n, q) in queues.iter().enumerate() {
+        let n = n as f64;
+        assert!(
+            *q >= n * 300.0 - 50.0 && *q < n * 300.0 + 300.0,
+            "{queues:?}"
+        );
+    }
+}

@@ -98,6 +98,7 @@ impl CachedProvider {
             tokens_in: cached.tokens_in,
             tokens_out: cached.tokens_out,
             latency_ms: cached.latency_ms,
+            queue_ms: None,
             attempts: 0,
             cached: true,
         }
@@ -366,6 +367,7 @@ mod tests {
                     tokens_in: Some(1),
                     tokens_out: Some(2),
                     latency_ms: 20.0,
+                    queue_ms: None,
                     attempts: 1,
                     cached: false,
                 })
