@@ -68,6 +68,7 @@ impl EchoProvider {
             tokens_out: Some(tokens_out),
             latency_ms: start.elapsed().as_secs_f64() * 1000.0,
             queue_ms: None,
+            cache: Default::default(),
             attempts: 1,
             cached: false,
         }

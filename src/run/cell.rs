@@ -57,7 +57,8 @@ pub(crate) async fn run_cell(
             result.cached = response.cached;
             result.tokens_in = response.tokens_in;
             result.tokens_out = response.tokens_out;
-            result.cost_usd = provider.cost(response.tokens_in, response.tokens_out);
+            result.cost_usd =
+                provider.cost_cached(response.tokens_in, response.tokens_out, response.cache);
             score_into(&plan, id, response, &prompt_text, &mut result).await;
         }
         Err(e) => {

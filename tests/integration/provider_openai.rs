@@ -120,6 +120,7 @@ async fn success_sends_model_messages_params_and_key() {
     c.common.price = Some(Price {
         input: 1.0,
         output: 2.0,
+        ..Default::default()
     });
     let provider = provider(&c);
     let mut params = Params::new();
@@ -204,6 +205,7 @@ async fn missing_usage_leaves_tokens_and_cost_unknown() {
     c.common.price = Some(Price {
         input: 1.0,
         output: 1.0,
+        ..Default::default()
     });
     let provider = provider(&c);
     let response = provider.complete(text("p")).await.unwrap();

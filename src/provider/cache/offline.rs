@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::provider::{
-    build, price_cost, prices, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse,
+    build, price_cost, price_cost_cached, prices, BoxFuture, CacheTokens, Price, Provider,
+    ProviderConfig, ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse,
 };
 
 /// Stands in, offline, for a provider that cannot be built here (its API key variable is
@@ -35,6 +35,15 @@ impl Provider for UnavailableProvider {
 
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         price_cost(self.price, tokens_in, tokens_out)
+    }
+
+    fn cost_cached(
+        &self,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        cache: CacheTokens,
+    ) -> Option<f64> {
+        price_cost_cached(self.price, tokens_in, tokens_out, cache)
     }
 }
 

@@ -155,6 +155,8 @@ pub struct Completion {
     pub tokens_in: Option<u64>,
     /// Completion tokens, when reported.
     pub tokens_out: Option<u64>,
+    /// The part of `tokens_in` that went through the vendor's prompt cache.
+    pub cache: crate::provider::CacheTokens,
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are spent, holding a
@@ -202,6 +204,7 @@ where
         tokens_out: timed.answer.tokens_out,
         latency_ms: timed.latency.as_secs_f64() * 1000.0,
         queue_ms: Some(timed.queue.as_secs_f64() * 1000.0),
+        cache: timed.answer.cache,
         attempts: timed.attempts,
         cached: false,
     })
