@@ -273,6 +273,7 @@ mod tests {
             output: (!error).then(|| "x".into()),
             error: error.then(|| "boom".into()),
             latency_ms: latency,
+            queue_ms: None,
             tokens_in: Some(3),
             tokens_out: Some(1),
             cost_usd: None,

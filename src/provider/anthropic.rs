@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::remote::transport::{api_key, error_detail, parse_http_url, Transport};
 use super::remote::{HttpApi, Remote};
 use super::{
-    required_model, AttemptFailure, Common, CommonSettings, Completion, FailureClass, Provider,
-    ProviderConfigError, ProviderKind, ProviderRequest, Subject,
+    required_model, AttemptFailure, CacheTokens, Common, CommonSettings, Completion, FailureClass,
+    Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::{Message, Role};
@@ -219,10 +219,16 @@ impl HttpApi for Anthropic {
             ));
         }
         let usage = parsed.usage.unwrap_or_default();
+        // `input_tokens` leaves out what the prompt cache read or wrote: count those too.
+        let cache = CacheTokens {
+            read: usage.cache_read_input_tokens.unwrap_or(0),
+            write: usage.cache_creation_input_tokens.unwrap_or(0),
+        };
         Ok(Completion {
             output: texts.concat(),
-            tokens_in: usage.input_tokens,
+            tokens_in: usage.input_tokens.map(|n| n + cache.read + cache.write),
             tokens_out: usage.output_tokens,
+            cache,
         })
     }
 }
@@ -291,6 +297,10 @@ struct Usage {
     input_tokens: Option<u64>,
     #[serde(default)]
     output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
 }
 
 #[cfg(test)]

@@ -150,6 +150,28 @@ fn parse_timeout(name: &str, text: &str) -> Result<Duration, ProviderConfigError
     }
 }
 
+/// Cost in dollars when `cache` of the `tokens_in` went through the vendor's prompt cache:
+/// those are priced at `cache_read` / `cache_write`, the rest at `input`; unknown when a
+/// price that is needed or a count is missing.
+pub(crate) fn price_cost_cached(
+    price: Option<Price>,
+    tokens_in: Option<u64>,
+    tokens_out: Option<u64>,
+    cache: super::CacheTokens,
+) -> Option<f64> {
+    let p = price?;
+    let read = match cache.read {
+        0 => 0.0,
+        n => n as f64 * p.cache_read? / 1e6,
+    };
+    let write = match cache.write {
+        0 => 0.0,
+        n => n as f64 * p.cache_write? / 1e6,
+    };
+    let plain = tokens_in?.saturating_sub(cache.read + cache.write);
+    Some(read + write + price_cost(price, Some(plain), tokens_out)?)
+}
+
 /// Cost in dollars from per-million prices; unknown when a price or a count is missing.
 pub(crate) fn price_cost(
     price: Option<Price>,
@@ -165,10 +187,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cache_tokens_were_priced_as_plain_input() {
+        use crate::provider::CacheTokens;
+        let price = Some(Price {
+            input: 1.0,
+            output: 2.0,
+            cache_read: Some(0.1),
+            cache_write: Some(1.25),
+        });
+        let cache = CacheTokens {
+            read: 1_000_000,
+            write: 1_000_000,
+        };
+        let cost = price_cost_cached(price, Some(3_000_000), Some(1_000_000), cache).unwrap();
+        assert!((cost - (1.0 + 2.0 + 0.1 + 1.25)).abs() < 1e-9, "{cost}");
+        let no_cache_rates = Some(Price {
+            input: 1.0,
+            output: 2.0,
+            ..Default::default()
+        });
+        assert_eq!(
+            price_cost_cached(no_cache_rates, Some(3), Some(1), cache),
+            None
+        );
+        let none = CacheTokens::default();
+        assert_eq!(
+            price_cost_cached(no_cache_rates, Some(1_000_000), Some(0), none),
+            Some(1.0)
+        );
+    }
+
+    #[test]
     fn cost_needs_price_and_both_counts() {
         let price = Some(Price {
             input: 0.15,
             output: 0.6,
+            ..Default::default()
         });
         let cost = price_cost(price, Some(1_000_000), Some(500_000)).unwrap();
         assert!((cost - 0.45).abs() < 1e-12, "{cost}");

@@ -67,6 +67,8 @@ impl EchoProvider {
             tokens_in: Some(tokens_in),
             tokens_out: Some(tokens_out),
             latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+            queue_ms: None,
+            cache: Default::default(),
             attempts: 1,
             cached: false,
         }

@@ -242,6 +242,7 @@ impl Command {
                 output: text.to_string(),
                 tokens_in: None,
                 tokens_out: None,
+                cache: Default::default(),
             });
         };
         let json: serde_json::Value = serde_json::from_str(text).map_err(|err| {
@@ -269,6 +270,7 @@ impl Command {
             output,
             tokens_in: count(&self.tokens_in),
             tokens_out: count(&self.tokens_out),
+            cache: Default::default(),
         })
     }
 }

@@ -345,6 +345,7 @@ impl HttpApi for HttpEndpoint {
             output,
             tokens_in: count(&self.tokens_in),
             tokens_out: count(&self.tokens_out),
+            cache: Default::default(),
         })
     }
 }

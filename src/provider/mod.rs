@@ -25,7 +25,7 @@ pub use anthropic::{
 pub use cache::{
     build_offline, wrap_providers, CacheCounters, CachedProvider, UnavailableProvider,
 };
-pub(crate) use common::{missing, price_cost, required_model, Common, Subject};
+pub(crate) use common::{missing, price_cost, price_cost_cached, required_model, Common, Subject};
 pub use common::{DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT};
 pub use echo::{EchoProvider, EchoSettings};
 pub use error::{ProviderConfigError, ProviderError};
@@ -45,5 +45,7 @@ pub use remote::retry::{
     FailureClass, RetryPolicy, MAX_RETRY_AFTER, RETRY_BASE_DEFAULT, RETRY_BASE_ENV, RETRY_CAP,
 };
 pub use remote::{limiter, transport, Remote};
-pub use request::{BoxFuture, Provider, ProviderRequest, ProviderResponse, RetryNotice};
+pub use request::{
+    BoxFuture, CacheTokens, Provider, ProviderRequest, ProviderResponse, RetryNotice,
+};
 pub use settings::{is_program_path, CommonSettings, Price, ProviderConfig};

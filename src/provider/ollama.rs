@@ -257,6 +257,7 @@ impl HttpApi for Ollama {
             output,
             tokens_in: parsed.prompt_eval_count,
             tokens_out: parsed.eval_count,
+            cache: Default::default(),
         })
     }
 }

@@ -224,6 +224,7 @@ impl HttpApi for OpenAi {
             output,
             tokens_in: usage.prompt_tokens,
             tokens_out: usage.completion_tokens,
+            cache: Default::default(),
         })
     }
 
@@ -493,6 +494,7 @@ mod tests {
         c.common.price = Some(Price {
             input: 2.0,
             output: 4.0,
+            ..Default::default()
         });
         let p = new("p", &c).unwrap();
         assert_eq!(p.cost(Some(500_000), Some(250_000)), Some(2.0));

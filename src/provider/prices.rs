@@ -109,6 +109,21 @@ mod tests {
     }
 
     #[test]
+    fn anthropic_entries_price_the_prompt_cache() {
+        let anthropic = &catalog().vendors["anthropic"];
+        for (id, p) in anthropic {
+            let (read, write) = (p.cache_read.unwrap(), p.cache_write.unwrap());
+            assert!(read < p.input && p.input < write, "{id}: {p:?}");
+        }
+        let haiku = lookup("anthropic", "claude-3-5-haiku-20241022").unwrap();
+        assert_eq!(
+            (haiku.cache_read, haiku.cache_write),
+            (Some(0.08), Some(1.00))
+        );
+        assert_eq!(lookup("openai", "gpt-4o").unwrap().cache_read, None);
+    }
+
+    #[test]
     fn exact_ids() {
         assert_eq!(price("openai", "gpt-4o-mini"), Some((0.15, 0.60)));
         assert_eq!(price("anthropic", "claude-3-5-haiku"), Some((0.80, 4.00)));

@@ -41,6 +41,26 @@ pub struct ProviderRequest {
     pub retries: Option<tokio::sync::mpsc::UnboundedSender<RetryNotice>>,
 }
 
+/// Prompt tokens the vendor's prompt cache served or stored (Anthropic's
+/// `cache_read_input_tokens`, `cache_creation_input_tokens`): part of `tokens_in`, priced
+/// apart by [`Price::cache_read`](super::Price::cache_read) and `cache_write`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CacheTokens {
+    /// Prompt tokens read from the cache.
+    #[serde(default)]
+    pub read: u64,
+    /// Prompt tokens written to the cache.
+    #[serde(default)]
+    pub write: u64,
+}
+
+impl CacheTokens {
+    /// Whether no prompt token went through the cache.
+    pub fn is_zero(&self) -> bool {
+        self.read == 0 && self.write == 0
+    }
+}
+
 /// A successful response.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProviderResponse {
@@ -50,8 +70,16 @@ pub struct ProviderResponse {
     pub tokens_in: Option<u64>,
     /// Completion tokens, when reported.
     pub tokens_out: Option<u64>,
-    /// Wall time over all attempts, in milliseconds.
+    /// Time of the attempt that succeeded, in milliseconds: from sending the request (once
+    /// the provider's limiter admitted it) to the end of the answer. Waits for a slot and
+    /// failed attempts are not in it.
     pub latency_ms: f64,
+    /// Time spent waiting for the provider's limiter (a concurrency slot, the rate limits)
+    /// before the first attempt, in milliseconds; `None` when there is no limiter (the
+    /// cache answered, a local kind).
+    pub queue_ms: Option<f64>,
+    /// The part of `tokens_in` that went through the vendor's prompt cache.
+    pub cache: CacheTokens,
     /// Attempts made (1 when the first succeeded; 0 when served from the response cache).
     pub attempts: u32,
     /// Whether the response cache served it ([`super::CachedProvider`] sets it; no request was
@@ -84,6 +112,21 @@ pub trait Provider: Send + Sync {
 
     /// Cost of a response in US dollars, when the price is known.
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64>;
+
+    /// Cost of a response whose `tokens_in` include `cache` prompt-cache tokens. The
+    /// default knows no cache price: unknown when any token went through the cache.
+    fn cost_cached(
+        &self,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        cache: CacheTokens,
+    ) -> Option<f64> {
+        if cache.is_zero() {
+            self.cost(tokens_in, tokens_out)
+        } else {
+            None
+        }
+    }
 
     /// Gets ready for requests: a local provider starts (or joins) its server here. A run
     /// calls it once per provider before the first request; [`super::build`] and validation never

@@ -96,6 +96,7 @@ fn cell(
         output,
         error,
         latency_ms,
+        queue_ms: None,
         cached: repeat == 0 && case_id == "1" && model == "echo",
         pass,
         score,

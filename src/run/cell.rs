@@ -53,10 +53,12 @@ pub(crate) async fn run_cell(
     match provider.complete_repeat(request, id.repeat).await {
         Ok(response) => {
             result.latency_ms = response.latency_ms;
+            result.queue_ms = response.queue_ms;
             result.cached = response.cached;
             result.tokens_in = response.tokens_in;
             result.tokens_out = response.tokens_out;
-            result.cost_usd = provider.cost(response.tokens_in, response.tokens_out);
+            result.cost_usd =
+                provider.cost_cached(response.tokens_in, response.tokens_out, response.cache);
             score_into(&plan, id, response, &prompt_text, &mut result).await;
         }
         Err(e) => {
@@ -81,6 +83,7 @@ fn unscored(plan: &Plan, id: CellId) -> CellResult {
         output: None,
         error: None,
         latency_ms: 0.0,
+        queue_ms: None,
         tokens_in: None,
         tokens_out: None,
         cost_usd: None,

@@ -59,8 +59,15 @@ pub struct CellResult {
     pub output: Option<String>,
     /// What went wrong when there is no scored output (provider or render error).
     pub error: Option<String>,
-    /// Wall time of the request, in milliseconds (all attempts).
+    /// Time of the request's successful attempt, in milliseconds: from sending it (once the
+    /// provider's limiter admitted it) to the end of the answer; for an error cell, the
+    /// wall time of the whole request.
     pub latency_ms: f64,
+    /// Time the request waited for the provider's limiter (concurrency, rate limits)
+    /// before it was sent, in milliseconds; absent in older records and for cached or
+    /// unlimited providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_ms: Option<f64>,
     /// Prompt tokens, when the provider reports them.
     pub tokens_in: Option<u64>,
     /// Completion tokens, when the provider reports them.

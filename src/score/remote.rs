@@ -188,7 +188,7 @@ impl GraderUsage {
         self.calls += 1;
         self.tokens_in += response.tokens_in.unwrap_or(0);
         self.tokens_out += response.tokens_out.unwrap_or(0);
-        match provider.cost(response.tokens_in, response.tokens_out) {
+        match provider.cost_cached(response.tokens_in, response.tokens_out, response.cache) {
             Some(cost) => self.cost_usd += cost,
             None => self.cost_unknown = true,
         }

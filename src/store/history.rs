@@ -422,6 +422,7 @@ mod tests {
             output: Some("x".into()),
             error: None,
             latency_ms: 1.0,
+            queue_ms: None,
             tokens_in: Some(1),
             tokens_out: Some(1),
             cost_usd: Some(0.0),

@@ -558,3 +558,90 @@ fn repeats_report_flaky_cases_and_pass_at_k() {
         "{stdout}"
     );
 }
+
+#[test]
+fn offline_without_the_key_lost_the_cost_of_replayed_cells() {
+    // Issue 13.3: the offline stand-in for a provider whose key is unset had no price.
+    let (port, count) = echo_server(Duration::ZERO);
+    let p = project(port, DETERMINISTIC, "");
+    let yaml = std::fs::read_to_string(p.path().join("prompteval.yaml")).unwrap();
+    p.write(
+        "prompteval.yaml",
+        &yaml.replace("model: tiny", "model: gpt-4o-mini"),
+    );
+    let (code, _, stderr) = run(&p, &["run", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    let online = results(&p.latest_run());
+    std::thread::sleep(Duration::from_millis(1100)); // a later run id (second resolution)
+    let out = p
+        .cmd(&["run", "--no-progress", "--offline"])
+        .env_remove(KEY_VAR)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 6);
+    let offline = results(&p.latest_run());
+    let cost = |cells: &[Value]| -> Vec<(String, String, Value)> {
+        let mut v: Vec<_> = cells
+            .iter()
+            .map(|c| {
+                (
+                    c["case_id"].to_string(),
+                    c["prompt"].to_string(),
+                    c["cost_usd"].clone(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        v
+    };
+    assert_eq!(online.len(), 6);
+    assert!(online
+        .iter()
+        .all(|c| c["cost_usd"].as_f64().is_some_and(|x| x > 0.0)));
+    assert!(offline.iter().all(|c| c["cached"] == true));
+    assert_eq!(cost(&online), cost(&offline));
+}
+
+#[test]
+fn latency_included_time_queued_for_the_providers_slot() {
+    // Issue 13.2: with concurrency 1 and -j 4, cells waited for the slot inside the
+    // request's latency. Latency is now the attempt alone; the wait is `queue_ms`.
+    let (port, _) = echo_server(Duration::from_millis(300));
+    let p = project(port, "", "");
+    let yaml = std::fs::read_to_string(p.path().join("prompteval.yaml")).unwrap();
+    p.write(
+        "prompteval.yaml",
+        &yaml.replace("concurrency: 4", "concurrency: 1"),
+    );
+    p.write(
+        "datasets/people.csv",
+        "id,name,city,expected\na,Ada,Paris,Ada\nb,Bob,Oslo,Bob\n",
+    );
+    let (code, _, stderr) = run(&p, &["run", "--no-progress", "-j", "4"]);
+    assert_eq!(code, 0, "{stderr}");
+    let cells = results(&p.latest_run());
+    assert_eq!(cells.len(), 4);
+    for c in &cells {
+        let latency = c["latency_ms"].as_f64().unwrap();
+        assert!((300.0..600.0).contains(&latency), "latency {latency}: {c}");
+    }
+    let mut queues: Vec<f64> = cells
+        .iter()
+        .map(|c| c["queue_ms"].as_f64().unwrap())
+        .collect();
+    queues.sort_by(f64::total_cmp);
+    // One slot: the n-th request waits for the n before it, ~300 ms each.
+    for (n, q) in queues.iter().enumerate() {
+        let n = n as f64;
+        assert!(
+            *q >= n * 300.0 - 50.0 && *q < n * 300.0 + 300.0,
+            "{queues:?}"
+        );
+    }
+}

@@ -144,6 +144,43 @@ async fn anthropic_success_sends_headers_system_and_merged_turns() {
 }
 
 #[tokio::test]
+async fn anthropic_prompt_cache_tokens_were_left_out_of_tokens_and_cost() {
+    // Issue 13.6: cache_read_input_tokens and cache_creation_input_tokens were ignored.
+    let server = ScriptedServer::start(|_, _| {
+        reply(
+            200,
+            json!({
+                "type": "message", "role": "assistant",
+                "content": [{"type": "text", "text": "Paris"}],
+                "usage": {"input_tokens": 21, "output_tokens": 2,
+                          "cache_read_input_tokens": 1000, "cache_creation_input_tokens": 400},
+            })
+            .to_string(),
+        )
+    });
+    let p = anthropic(&server, 0);
+    let r = p.complete(request(chat())).await.unwrap();
+    assert_eq!((r.tokens_in, r.tokens_out), (Some(1421), Some(2)));
+    assert_eq!((r.cache.read, r.cache.write), (1000, 400));
+    // claude-3-5-haiku: $0.80 in, $4 out, $0.08 cache read, $1.00 cache write per million.
+    let cost = p.cost_cached(r.tokens_in, r.tokens_out, r.cache).unwrap();
+    let want = (21.0 * 0.8 + 2.0 * 4.0 + 1000.0 * 0.08 + 400.0 * 1.0) / 1e6;
+    assert!((cost - want).abs() < 1e-12, "{cost} vs {want}");
+    // A price without cache rates leaves such a response's cost unknown.
+    let mut config: ProviderConfig = serde_yaml::from_str(&format!(
+        "{{kind: anthropic, model: claude-3-5-haiku, base_url: '{}', api_key_env: {KEY_VAR}, price: {{input: 1, output: 1}}}}",
+        server.url()
+    ))
+    .unwrap();
+    config.common.max_retries = Some(0);
+    let priced = build("c", &config).unwrap();
+    assert_eq!(priced.cost_cached(r.tokens_in, r.tokens_out, r.cache), None);
+    assert!(priced
+        .cost_cached(Some(10), Some(1), Default::default())
+        .is_some());
+}
+
+#[tokio::test]
 async fn anthropic_overload_is_retried_and_cuts_the_window() {
     let server = ScriptedServer::start(|n, _| match n {
         0 => anthropic_error(529, "overloaded_error", "Overloaded"),

@@ -120,6 +120,7 @@ async fn success_sends_model_messages_params_and_key() {
     c.common.price = Some(Price {
         input: 1.0,
         output: 2.0,
+        ..Default::default()
     });
     let provider = provider(&c);
     let mut params = Params::new();
@@ -204,6 +205,7 @@ async fn missing_usage_leaves_tokens_and_cost_unknown() {
     c.common.price = Some(Price {
         input: 1.0,
         output: 1.0,
+        ..Default::default()
     });
     let provider = provider(&c);
     let response = provider.complete(text("p")).await.unwrap();
@@ -225,10 +227,13 @@ async fn rate_limit_honours_retry_after() {
         _ => ok("done"),
     });
     let (request, rx) = watched("p");
+    let started = std::time::Instant::now();
     let response = provider(&config(&server)).complete(request).await.unwrap();
     assert_eq!(response.output, "done");
     assert_eq!(response.attempts, 2);
-    assert!(response.latency_ms >= 1000.0, "{}", response.latency_ms);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // Latency is the successful attempt's alone, without the wait before it (issue 13.2).
+    assert!(response.latency_ms < 1000.0, "{}", response.latency_ms);
     let notices = notices(rx);
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].attempt, 1);
@@ -326,7 +331,26 @@ async fn timeout_is_retried_then_reported() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_not_retried() {
+async fn malformed_json_was_not_retried_like_a_truncated_body() {
+    // Issue 13.18: a 200 whose body is not JSON is retried, counted in attempts.
+    let server = serve(|n| {
+        if n == 0 {
+            reply(200, "<html>bad gateway</html>")
+        } else {
+            ok("fine")
+        }
+    });
+    let response = provider(&config(&server))
+        .complete(text("p"))
+        .await
+        .unwrap();
+    assert_eq!(response.output, "fine");
+    assert_eq!(response.attempts, 2);
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn always_malformed_json_fails_after_every_retry() {
     let server = serve(|_| reply(200, "{\"choices\": ["));
     let err = provider(&config(&server))
         .complete(text("p"))
@@ -337,6 +361,23 @@ async fn malformed_json_is_not_retried() {
         "{}",
         err.message
     );
+    // max_retries 3: four attempts.
+    assert!(
+        err.message.ends_with("(after 4 attempts)"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.attempts, 4);
+    assert_eq!(server.seen().len(), 4);
+}
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_is_not_retried() {
+    let server = serve(|_| reply(200, "{\"choices\": 7}"));
+    let err = provider(&config(&server))
+        .complete(text("p"))
+        .await
+        .unwrap_err();
     assert!(
         err.message.ends_with("(after 1 attempt)"),
         "{}",

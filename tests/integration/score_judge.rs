@@ -75,6 +75,7 @@ impl Fixture {
                 price: Some(provider::Price {
                     input: 1.0,
                     output: 2.0,
+                    ..Default::default()
                 }),
                 ..Default::default()
             },

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::provider::CacheTokens;
 use serde::{Deserialize, Serialize};
 
 /// The version of the entry format; entries of another version are misses.
@@ -19,6 +20,10 @@ pub struct CachedResponse {
     pub tokens_out: Option<u64>,
     /// The original request's wall time in milliseconds.
     pub latency_ms: f64,
+    /// The part of `tokens_in` the vendor's prompt cache served or stored (absent in
+    /// older entries and when none).
+    #[serde(default, skip_serializing_if = "CacheTokens::is_zero")]
+    pub cache: CacheTokens,
 }
 
 /// One entry file.

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::provider::{
-    build, price_cost, BoxFuture, Price, Provider, ProviderConfig, ProviderConfigError,
-    ProviderError, ProviderRequest, ProviderResponse,
+    build, price_cost, price_cost_cached, prices, BoxFuture, CacheTokens, Price, Provider,
+    ProviderConfig, ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse,
 };
 
 /// Stands in, offline, for a provider that cannot be built here (its API key variable is
@@ -36,6 +36,15 @@ impl Provider for UnavailableProvider {
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         price_cost(self.price, tokens_in, tokens_out)
     }
+
+    fn cost_cached(
+        &self,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        cache: CacheTokens,
+    ) -> Option<f64> {
+        price_cost_cached(self.price, tokens_in, tokens_out, cache)
+    }
 }
 
 /// Builds a provider for an offline run: like [`build`], but a provider of a known
@@ -50,10 +59,21 @@ pub fn build_offline(
         Err(e) if config.kind.info().is_some() => Ok(Arc::new(UnavailableProvider {
             name: name.to_string(),
             reason: e.message,
-            price: config.common.price,
+            price: offline_price(config),
         })),
         Err(e) => Err(e),
     }
+}
+
+/// The price the provider would have had if built: its own `price:`, else the catalog's
+/// for its kind and model (as `Common::resolve` picks it), so replayed
+/// cells keep their cost when the API key is missing.
+fn offline_price(config: &ProviderConfig) -> Option<Price> {
+    config.common.price.or_else(|| {
+        let settings = config.kind.as_dyn()?.to_json().ok()?;
+        let model = settings.get("model")?.as_str()?.trim();
+        prices::lookup(config.kind_name(), model)
+    })
 }
 
 #[cfg(test)]
@@ -70,5 +90,22 @@ mod tests {
         assert!(build_offline("x", &config).is_ok());
         let bad: ProviderConfig = serde_yaml::from_str("kind: nope").unwrap();
         assert!(build_offline("x", &bad).is_err());
+    }
+
+    #[test]
+    fn offline_stand_in_without_a_key_lost_the_catalog_price() {
+        let config: ProviderConfig = serde_yaml::from_str(
+            "{kind: openai, model: gpt-4o-mini, api_key_env: PROMPTEVAL_TEST_UNSET_KEY_VAR}",
+        )
+        .unwrap();
+        let offline = build_offline("x", &config).unwrap();
+        let cost = offline.cost(Some(1_000_000), Some(1_000_000)).unwrap();
+        assert!((cost - 0.75).abs() < 1e-9, "{cost}");
+        let unknown: ProviderConfig = serde_yaml::from_str(
+            "{kind: openai, model: tiny, api_key_env: PROMPTEVAL_TEST_UNSET_KEY_VAR}",
+        )
+        .unwrap();
+        let offline = build_offline("x", &unknown).unwrap();
+        assert_eq!(offline.cost(Some(1), Some(1)), None);
     }
 }

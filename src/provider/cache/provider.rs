@@ -11,7 +11,8 @@ use super::key::{canonical, key_material, key_of, provider_identity, request_key
 use super::settings::{is_deterministic, CacheMode, CacheSettings};
 use super::store::{Lookup, ResponseCache};
 use crate::provider::{
-    BoxFuture, Provider, ProviderConfig, ProviderError, ProviderRequest, ProviderResponse,
+    BoxFuture, CacheTokens, Provider, ProviderConfig, ProviderError, ProviderRequest,
+    ProviderResponse,
 };
 use crate::registry::Params;
 
@@ -98,6 +99,8 @@ impl CachedProvider {
             tokens_in: cached.tokens_in,
             tokens_out: cached.tokens_out,
             latency_ms: cached.latency_ms,
+            queue_ms: None,
+            cache: cached.cache,
             attempts: 0,
             cached: true,
         }
@@ -184,6 +187,7 @@ impl CachedProvider {
                         tokens_in: response.tokens_in,
                         tokens_out: response.tokens_out,
                         latency_ms: response.latency_ms,
+                        cache: response.cache,
                     };
                     let counter =
                         match self
@@ -254,6 +258,7 @@ impl CachedProvider {
             tokens_in: None,
             tokens_out: None,
             latency_ms: 0.0,
+            cache: CacheTokens::default(),
         };
         let counter = match self
             .cache
@@ -296,6 +301,15 @@ impl Provider for CachedProvider {
 
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         self.inner.cost(tokens_in, tokens_out)
+    }
+
+    fn cost_cached(
+        &self,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        cache: CacheTokens,
+    ) -> Option<f64> {
+        self.inner.cost_cached(tokens_in, tokens_out, cache)
     }
 
     fn start(&self) -> BoxFuture<'_, Result<(), ProviderError>> {
@@ -366,6 +380,8 @@ mod tests {
                     tokens_in: Some(1),
                     tokens_out: Some(2),
                     latency_ms: 20.0,
+                    queue_ms: None,
+                    cache: CacheTokens::default(),
                     attempts: 1,
                     cached: false,
                 })

@@ -246,6 +246,7 @@ mod tests {
             tokens_in: Some(3),
             tokens_out: None,
             latency_ms: 12.5,
+            cache: Default::default(),
         };
         cache.put(&k, &material, "p", &response, t0).unwrap();
         assert!(cache

@@ -12,10 +12,10 @@ use super::retry::{
     RetryPolicy,
 };
 use super::transport::Transport;
-use crate::provider::common::{price_cost, Common};
+use crate::provider::common::{price_cost, price_cost_cached, Common};
 use crate::provider::request::no_embeddings;
 use crate::provider::{
-    BoxFuture, Price, Provider, ProviderError, ProviderRequest, ProviderResponse,
+    BoxFuture, CacheTokens, Price, Provider, ProviderError, ProviderRequest, ProviderResponse,
 };
 use crate::registry::Params;
 
@@ -245,6 +245,15 @@ impl<A: Api> Provider for Remote<A> {
 
     fn cost(&self, tokens_in: Option<u64>, tokens_out: Option<u64>) -> Option<f64> {
         price_cost(self.price, tokens_in, tokens_out)
+    }
+
+    fn cost_cached(
+        &self,
+        tokens_in: Option<u64>,
+        tokens_out: Option<u64>,
+        cache: CacheTokens,
+    ) -> Option<f64> {
+        price_cost_cached(self.price, tokens_in, tokens_out, cache)
     }
 
     fn embed(&self, texts: Vec<String>) -> BoxFuture<'_, Result<Vec<Vec<f32>>, ProviderError>> {

@@ -103,9 +103,9 @@ pub enum FailureClass {
     /// limiter so it can slow down.
     Overloaded,
     /// Worth retrying, says nothing about load (500/502/503/504, timeouts, connection
-    /// errors).
+    /// errors, a 200 body that is cut short or not JSON).
     Transient,
-    /// Retrying would get the same answer (other 4xx, a 200 body that cannot be read).
+    /// Retrying would get the same answer (other 4xx, a 200 body of JSON of the wrong shape).
     Fatal,
 }
 
@@ -155,6 +155,8 @@ pub struct Completion {
     pub tokens_in: Option<u64>,
     /// Completion tokens, when reported.
     pub tokens_out: Option<u64>,
+    /// The part of `tokens_in` that went through the vendor's prompt cache.
+    pub cache: crate::provider::CacheTokens,
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are spent, holding a
@@ -190,20 +192,74 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Completion, AttemptFailure>>,
 {
-    let start = Instant::now();
     let used = |done: &Completion| match (done.tokens_in, done.tokens_out) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
     };
-    let (done, attempts) =
-        retry_attempts(limiter, policy, notices, estimated_tokens, used, attempt).await?;
+    let timed =
+        retry_attempts_timed(limiter, policy, notices, estimated_tokens, used, attempt).await?;
     Ok(ProviderResponse {
-        output: done.output,
-        tokens_in: done.tokens_in,
-        tokens_out: done.tokens_out,
-        latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-        attempts,
+        output: timed.answer.output,
+        tokens_in: timed.answer.tokens_in,
+        tokens_out: timed.answer.tokens_out,
+        latency_ms: timed.latency.as_secs_f64() * 1000.0,
+        queue_ms: Some(timed.queue.as_secs_f64() * 1000.0),
+        cache: timed.answer.cache,
+        attempts: timed.attempts,
         cached: false,
+    })
+}
+
+/// An answer of [`retry_attempts_timed`] and how long it took.
+#[derive(Debug)]
+pub struct Timed<T> {
+    /// The answer.
+    pub answer: T,
+    /// Attempts made, the successful one included.
+    pub attempts: u32,
+    /// Time from the call until the limiter admitted the first attempt (a slot, then the
+    /// rate limits): time spent queued, not talking to the server.
+    pub queue: Duration,
+    /// The successful attempt alone: from sending the request to the end of the answer.
+    pub latency: Duration,
+}
+
+/// [`retry_attempts`], also timing the wait for the limiter and the successful attempt.
+pub async fn retry_attempts_timed<T, F, Fut>(
+    limiter: &Limiter,
+    policy: &RetryPolicy,
+    notices: Option<&UnboundedSender<RetryNotice>>,
+    estimated_tokens: u64,
+    tokens_used: impl Fn(&T) -> Option<u64>,
+    mut attempt: F,
+) -> Result<Timed<T>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AttemptFailure>>,
+{
+    let called = Instant::now();
+    let mut queue = None;
+    let mut sent = called;
+    let timed_attempt = || {
+        let started = Instant::now();
+        queue.get_or_insert(started - called);
+        sent = started;
+        attempt()
+    };
+    let (answer, attempts) = retry_attempts(
+        limiter,
+        policy,
+        notices,
+        estimated_tokens,
+        tokens_used,
+        timed_attempt,
+    )
+    .await?;
+    Ok(Timed {
+        answer,
+        attempts,
+        queue: queue.unwrap_or_default(),
+        latency: sent.elapsed(),
     })
 }
 

@@ -215,21 +215,26 @@ impl Transport {
         })
     }
 
-    /// Parses a success body as JSON. A 200 with a body we cannot read is the server's
-    /// bug; retrying would usually get the same answer and cost money, so it is fatal.
+    /// Parses a success body as JSON. A body that is not JSON at all (cut short, garbled,
+    /// an HTML error page from a proxy) is retried like a truncated body: the next attempt
+    /// usually reads fine. JSON of the wrong shape is the API's answer, so it is fatal.
     pub fn parse_json<T: serde::de::DeserializeOwned>(
         &self,
         status: StatusCode,
         bytes: &[u8],
     ) -> Result<T, AttemptFailure> {
-        serde_json::from_slice(bytes).map_err(|err| {
-            AttemptFailure::fatal(
-                format!(
-                    "malformed response: {}",
-                    self.scrub(&one_line(&err.to_string()))
-                ),
-                Some(status.as_u16()),
-            )
+        serde_json::from_slice(bytes).map_err(|err| AttemptFailure {
+            message: format!(
+                "malformed response: {}",
+                self.scrub(&one_line(&err.to_string()))
+            ),
+            status: Some(status.as_u16()),
+            class: if err.is_data() {
+                FailureClass::Fatal
+            } else {
+                FailureClass::Transient
+            },
+            retry_after: None,
         })
     }
 

@@ -9,13 +9,21 @@ use crate::provider::registry::KindSettings;
 use crate::registry::Params;
 
 /// Prices in US dollars per million tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// Per million prompt tokens.
     pub input: f64,
     /// Per million completion tokens.
     pub output: f64,
+    /// Per million prompt tokens read from the vendor's prompt cache (Anthropic's
+    /// `cache_read_input_tokens`); unknown when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read: Option<f64>,
+    /// Per million prompt tokens written to the vendor's prompt cache (Anthropic's
+    /// `cache_creation_input_tokens`); unknown when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
 }
 
 /// A provider's settings: `kind` and its own settings, and the settings every kind shares.

@@ -239,6 +239,6 @@ fn kind_is_required_and_unknown_kinds_wait_for_the_build() {
 fn field_names_come_from_the_struct() {
     assert_eq!(
         fields_of::<crate::provider::Price>(),
-        &["input", "output"][..]
+        &["input", "output", "cache_read", "cache_write"][..]
     );
 }
