@@ -15,6 +15,7 @@ pub const CONFIG_FILE: &str = "prompteval.yaml";
 
 /// Defaults that apply to every run of the project.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Defaults {
     /// Cells in flight at once across all providers; at least 1 (0 is an error, not 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +33,7 @@ pub struct Defaults {
 
 /// Where runs and prompts are shared with a team (`tracking:` in `prompteval.yaml`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrackingConfig {
     /// The MLflow tracking server (`http://mlflow.internal:5000`); `--mlflow` and
     /// `MLFLOW_TRACKING_URI` take precedence.
@@ -44,6 +46,7 @@ pub struct TrackingConfig {
 
 /// `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
     /// Named providers (models).
     #[serde(default)]
@@ -288,17 +291,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_in_config_warns() {
+    fn unknown_key_in_config_outside_providers_was_only_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(CONFIG_FILE),
             "providers:\n  fast:\n    kind: echo\ndefaults:\n  concurency: 4\n",
         )
         .unwrap();
-        let (_, warnings) = Project::load(dir.path()).unwrap();
+        let err = Project::load(dir.path()).unwrap_err();
         assert_eq!(
-            warnings[0].to_string(),
-            "prompteval.yaml:5: unknown key `defaults.concurency` ignored"
+            std::error::Error::source(&err).unwrap().to_string(),
+            "prompteval.yaml:5:3: at `defaults.concurency`: unknown key `concurency` (did you mean `concurrency`?). Choose from: concurrency, models, grader, embedder"
         );
     }
 
