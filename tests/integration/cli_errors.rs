@@ -59,6 +59,15 @@ fn misspelt_value_in_an_assertion_fell_back_to_expected() {
 }
 
 #[test]
+fn two_eval_files_with_one_name_both_ran_as_that_name() {
+    let (code, _) = check("duplicate_eval_name", &["run"], |p| {
+        let text = std::fs::read_to_string(p.path().join(EVAL)).unwrap();
+        p.write("evals/greet.yml", &text);
+    });
+    assert_eq!(code, 2);
+}
+
+#[test]
 fn unknown_provider_kind_lists_the_kinds() {
     let (code, _) = check("unknown_provider_kind", &["run"], |p| {
         p.write("prompteval.yaml", "providers:\n  echo: {kind: ecko}\n");
