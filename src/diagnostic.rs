@@ -105,3 +105,13 @@ pub trait Diagnostic: std::error::Error + 'static {
         None
     }
 }
+
+/// The name in `valid` closest to `name`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
+    valid
+        .iter()
+        .map(|v| (strsim::jaro_winkler(name, v), *v))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, v)| v)
+}

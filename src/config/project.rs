@@ -15,6 +15,7 @@ pub const CONFIG_FILE: &str = "prompteval.yaml";
 
 /// Defaults that apply to every run of the project.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Defaults {
     /// Cells in flight at once across all providers; at least 1 (0 is an error, not 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +33,7 @@ pub struct Defaults {
 
 /// Where runs and prompts are shared with a team (`tracking:` in `prompteval.yaml`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrackingConfig {
     /// The MLflow tracking server (`http://mlflow.internal:5000`); `--mlflow` and
     /// `MLFLOW_TRACKING_URI` take precedence.
@@ -44,6 +46,7 @@ pub struct TrackingConfig {
 
 /// `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
     /// Named providers (models).
     #[serde(default)]
@@ -115,7 +118,8 @@ impl Project {
         let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
         let mut fallback = None;
         for dir in start.ancestors() {
-            if dir.join(CONFIG_FILE).is_file() {
+            // Anything by that name (a directory, a broken link) is the root, and an error.
+            if dir.join(CONFIG_FILE).symlink_metadata().is_ok() {
                 return Project::load(dir);
             }
             if fallback.is_none() && (dir.join("prompts").is_dir() || dir.join("evals").is_dir()) {
@@ -137,7 +141,8 @@ impl Project {
     /// Loads the project rooted at `root`.
     pub fn load(root: &Path) -> Result<(Project, Vec<Warning>), ProjectError> {
         let path = root.join(CONFIG_FILE);
-        let (mut config, warnings): (ProjectConfig, _) = if path.is_file() {
+        // A directory or a broken link by that name is not "no config": reading it fails.
+        let (mut config, warnings): (ProjectConfig, _) = if path.symlink_metadata().is_ok() {
             yaml::read(&path, Path::new(CONFIG_FILE)).map_err(ProjectError::Config)?
         } else {
             (ProjectConfig::default(), Vec::new())
@@ -184,25 +189,46 @@ impl Project {
             .unwrap_or_else(|_| path.to_path_buf())
     }
 
-    /// Every eval file under `evals/` (`*.yaml`, `*.yml`), sorted.
+    /// Every eval file under `evals/` (`*.yaml`, `*.yml`), sorted. A link to nothing or a
+    /// link loop by such a name is an error, not a file that is not there.
     pub fn eval_files(&self) -> std::io::Result<Vec<PathBuf>> {
         let dir = self.evals_dir();
         if !dir.is_dir() {
             return Ok(Vec::new());
         }
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml") | Some("yml")
-                    )
-            })
-            .collect();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let yaml = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml") | Some("yml")
+            );
+            if !yaml {
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => files.push(path),
+                Ok(_) => {}
+                Err(e) => return Err(unreadable_link(&self.root, &path, e)),
+            }
+        }
         files.sort();
         Ok(files)
     }
+}
+
+/// The error for eval file `path` whose link leads nowhere (`e` from following it).
+fn unreadable_link(root: &Path, path: &Path, e: std::io::Error) -> std::io::Error {
+    let shown = path.strip_prefix(root).unwrap_or(path).display();
+    let target = std::fs::read_link(path)
+        .map(|t| format!(" -> {}", t.display()))
+        .unwrap_or_default();
+    let what = if e.kind() == std::io::ErrorKind::NotFound {
+        "is a symbolic link to a file that does not exist".to_string()
+    } else {
+        format!("cannot be followed ({e})")
+    };
+    std::io::Error::new(e.kind(), format!("{shown}{target} {what}"))
 }
 
 /// Makes a provider's file settings absolute, since building a provider does not know the
@@ -288,17 +314,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_in_config_warns() {
+    fn unknown_key_in_config_outside_providers_was_only_a_warning() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join(CONFIG_FILE),
             "providers:\n  fast:\n    kind: echo\ndefaults:\n  concurency: 4\n",
         )
         .unwrap();
-        let (_, warnings) = Project::load(dir.path()).unwrap();
+        let err = Project::load(dir.path()).unwrap_err();
         assert_eq!(
-            warnings[0].to_string(),
-            "prompteval.yaml:5: unknown key `defaults.concurency` ignored"
+            std::error::Error::source(&err).unwrap().to_string(),
+            "prompteval.yaml:5:3: at `defaults.concurency`: unknown key `concurency` (did you mean `concurrency`?). Choose from: concurrency, models, grader, embedder"
         );
     }
 
@@ -318,5 +344,44 @@ mod tests {
             err.to_string(),
             "prompteval.yaml:4:12: at `providers.fast.modle`: unknown key `modle` for kind `openai` (did you mean `model`?). Choose from: model, base_url, api_key_env, concurrency, timeout, max_retries, params, price, rpm, tpm"
         );
+    }
+
+    #[test]
+    fn a_prompteval_yaml_that_is_a_directory_was_no_config_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(CONFIG_FILE)).unwrap();
+        std::fs::create_dir_all(dir.path().join("evals")).unwrap();
+        let err = Project::load(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, ProjectError::Config(YamlError::Read { .. })),
+            "{err}"
+        );
+        let err = Project::discover(&dir.path().join("evals")).unwrap_err();
+        assert!(matches!(err, ProjectError::Config(_)), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_broken_link_or_link_loop_in_evals_was_silently_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let evals = dir.path().join("evals");
+        std::fs::create_dir_all(&evals).unwrap();
+        std::fs::write(evals.join("ok.yaml"), "dataset: d.csv\n").unwrap();
+        let project = Project {
+            root: dir.path().to_path_buf(),
+            config: ProjectConfig::default(),
+        };
+        assert_eq!(project.eval_files().unwrap(), vec![evals.join("ok.yaml")]);
+        std::os::unix::fs::symlink("gone.yaml", evals.join("b.yaml")).unwrap();
+        let err = project.eval_files().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "evals/b.yaml -> gone.yaml is a symbolic link to a file that does not exist"
+        );
+        std::fs::remove_file(evals.join("b.yaml")).unwrap();
+        std::os::unix::fs::symlink("l2.yml", evals.join("l1.yml")).unwrap();
+        std::os::unix::fs::symlink("l1.yml", evals.join("l2.yml")).unwrap();
+        let err = project.eval_files().unwrap_err().to_string();
+        assert!(err.contains(" cannot be followed ("), "{err}");
     }
 }

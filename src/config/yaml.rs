@@ -1,5 +1,5 @@
 //! Typed YAML loading with the error context people need: the file, the line and column,
-//! the key path of a bad value, and a warning for every unknown key.
+//! the key path of a bad value or unknown key, and the likely key for a typo.
 
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,8 @@ pub fn without_bom(text: &str) -> &str {
 
 /// Deserializes YAML `text`; `file` names the source in errors and warnings.
 ///
-/// Unknown keys do not fail: each becomes a [`Warning`] with its key path. A leading
+/// A key the type does not take (`deny_unknown_fields`) is an error naming the likely key
+/// and the valid ones; one that a type without it ignores becomes a [`Warning`]. A leading
 /// byte-order mark is ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
     let text = without_bom(text);
@@ -112,6 +113,19 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
             {
                 message = rest.to_string();
             }
+            if let Some((key, wording)) = unknown_key(&message) {
+                // The tracked path ends with the key; serde_yaml's prefix is its parent.
+                let key_path = match key_path {
+                    Some(p) if p == key || p.ends_with(&format!(".{key}")) => p,
+                    Some(parent) => format!("{parent}.{key}"),
+                    None => key,
+                };
+                return Err(YamlError::Invalid {
+                    location,
+                    key_path: Some(key_path),
+                    message: wording,
+                });
+            }
             Err(YamlError::Invalid {
                 location,
                 key_path,
@@ -119,6 +133,33 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
             })
         }
     }
+}
+
+/// Serde's "unknown field `k`, expected one of `a`, `b`" as the key and the house wording:
+/// "unknown key `k` (did you mean `a`?). Choose from: a, b".
+pub(crate) fn unknown_key(message: &str) -> Option<(String, String)> {
+    let rest = &message[message.find("unknown field `")?..];
+    let rest = rest.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let expected = rest
+        .strip_prefix(", expected ")
+        .map(|e| e.strip_prefix("one of ").unwrap_or(e))
+        .unwrap_or("");
+    let valid: Vec<&str> = expected
+        .split(['`', ','])
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "or")
+        .collect();
+    let wording = match crate::diagnostic::suggest(key, &valid) {
+        Some(near) => format!("unknown key `{key}` (did you mean `{near}`?)"),
+        None => format!("unknown key `{key}`"),
+    };
+    let wording = if valid.is_empty() {
+        wording
+    } else {
+        format!("{wording}. Choose from: {}", valid.join(", "))
+    };
+    Some((key.to_string(), wording))
 }
 
 /// Serde names Rust types (`expected struct EvalFile`); users wrote a YAML mapping.
@@ -188,6 +229,44 @@ mod tests {
         assert_eq!(
             warnings[0].to_string(),
             "x.yaml:3: unknown key `colour` ignored"
+        );
+    }
+
+    #[test]
+    fn unknown_key_of_a_strict_type_was_ignored_and_is_an_error_with_the_likely_key() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            #[allow(dead_code)]
+            #[serde(rename = "assert", default)]
+            assertions: Vec<Doc>,
+        }
+        let err = parse::<Strict>("asserts: []\n", Path::new("x.yaml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:1:1: at `asserts`: unknown key `asserts` (did you mean `assert`?). Choose from: assert"
+        );
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Inner {
+            #[allow(dead_code)]
+            value: Option<u32>,
+            #[allow(dead_code)]
+            weight: Option<u32>,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Outer {
+            #[allow(dead_code)]
+            assert: Vec<Inner>,
+        }
+        let err = parse::<Outer>(
+            "assert:\n  - weight: 1\n    valeu: 2\n",
+            Path::new("x.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:3:5: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: value, weight"
         );
     }
 

@@ -196,14 +196,21 @@ fn parse_asserts(
             Ok(spec) => specs.push(spec),
             Err(err) => {
                 let key = track.path().to_string();
-                let at = if key.is_empty() || key == "." {
+                let mut at = if key.is_empty() || key == "." {
                     prefix
                 } else {
                     format!("{prefix}.{key}")
                 };
+                let mut message = err.to_string();
+                if let Some((key, wording)) = crate::config::yaml::unknown_key(&message) {
+                    if !at.ends_with(&format!(".{key}")) {
+                        at = format!("{at}.{key}");
+                    }
+                    message = wording;
+                }
                 return Err(DatasetError::Assert {
                     location: location.clone(),
-                    message: format!("at `{at}`: {err}"),
+                    message: format!("at `{at}`: {message}"),
                 });
             }
         }

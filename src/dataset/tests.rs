@@ -353,17 +353,15 @@ fn malformed_assert_names_file_line_and_problem() {
 }
 
 #[test]
-fn unknown_assert_keys_are_warnings() {
-    let (d, warnings) = load_text(
+fn unknown_assert_keys_in_a_row_were_only_warnings() {
+    let e = load_text(
         "r.jsonl",
         b"{\"q\": 1}\n{\"assert\": [{\"type\": \"contains\", \"valeu\": \"x\"}]}\n",
     )
-    .unwrap();
-    assert_eq!(d.rows[1].asserts[0].value, None);
-    assert_eq!(warnings.len(), 1);
+    .unwrap_err();
     assert_eq!(
-        warnings[0].to_string(),
-        "datasets/r.jsonl:2: unknown key `assert[0].valeu` ignored"
+        e.to_string(),
+        "datasets/r.jsonl:2: invalid `assert`: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: type, value, threshold, weight, metric, measure, stem, path, transform, assert, grader, embedder, command, script, timeout"
     );
 }
 

@@ -130,6 +130,16 @@ pub enum SpecError {
         /// The prompt name.
         name: String,
     },
+    /// Two eval files with one name (`x.yaml` and `x.yml`), which would both run as `x`.
+    #[error("two eval files are named `{name}`: {} and {}", first.display(), second.display())]
+    DuplicateEvalName {
+        /// The name (the file stem).
+        name: String,
+        /// One file, relative to the project root.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// An eval file could not be listed or read.
     #[error("failed to list eval files in {}", dir.display())]
     ListEvals {
@@ -196,6 +206,9 @@ impl Diagnostic for SpecError {
                 "`--prompt` replaces the versions of a prompt that an eval already uses".into(),
             ),
             SpecError::ListEvals { .. } => None,
+            SpecError::DuplicateEvalName { .. } => {
+                Some("rename or remove one of them: an eval is named by its file's stem".into())
+            }
         }
     }
 }

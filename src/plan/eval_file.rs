@@ -10,6 +10,7 @@ use crate::score::AssertionSpec;
 
 /// An eval file as written.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct EvalFile {
     #[serde(default)]
     pub(super) description: Option<String>,

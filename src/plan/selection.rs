@@ -1,6 +1,6 @@
 //! Which part of the project a run covers: evals, prompt and model overrides, cases, repeats.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -92,13 +92,22 @@ pub fn eval_names(project: &Project) -> Result<Vec<(String, PathBuf)>, Error> {
             dir: project.evals_dir(),
             source,
         })?;
-    Ok(files
-        .into_iter()
-        .map(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
-            (stem.unwrap_or_default(), p)
-        })
-        .collect())
+    let mut names: Vec<(String, PathBuf)> = Vec::with_capacity(files.len());
+    for path in files {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let stem = stem.unwrap_or_default();
+        if let Some((_, first)) = names.iter().find(|(n, _)| *n == stem) {
+            let rel = |p: &Path| p.strip_prefix(&project.root).unwrap_or(p).to_path_buf();
+            return Err(SpecError::DuplicateEvalName {
+                name: stem,
+                first: rel(first),
+                second: rel(&path),
+            }
+            .into());
+        }
+        names.push((stem, path));
+    }
+    Ok(names)
 }
 
 /// The eval files `selection` names, or every eval when it names none.

@@ -69,6 +69,7 @@ pub(crate) fn is_yaml_path(path: &Path) -> bool {
 
 /// The contents of `prompt.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PromptMeta {
     /// What the prompt is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]

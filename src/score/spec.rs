@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An assertion as written in an eval file or a dataset row.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AssertionSpec {
     /// The type (`contains`, `not-regex`, `levenshtein`, …).
     #[serde(rename = "type")]

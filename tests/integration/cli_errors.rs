@@ -35,18 +35,36 @@ fn malformed_yaml_names_line_and_column() {
 }
 
 #[test]
-fn unknown_key_is_a_warning_with_its_path() {
-    let p = TestProject::basic();
-    p.write(
-        EVAL,
-        "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\ndescripton: typo\n",
-    );
-    let (code, _, stderr) = p.run(&["validate"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("warning: evals/greet.yaml:4: unknown key `descripton` ignored"),
-        "{stderr}"
-    );
+fn misspelt_assert_key_was_a_passing_run_without_assertions() {
+    let (code, stderr) = check("misspelt_assert_key", &["run"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nasserts:\n  - type: contains\n    value: Hello\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean `assert`?"), "{stderr}");
+}
+
+#[test]
+fn misspelt_value_in_an_assertion_fell_back_to_expected() {
+    let (code, stderr) = check("misspelt_assertion_value", &["validate"], |p| {
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    valeu: Hello\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(stderr.contains("at `assert[0].valeu`"), "{stderr}");
+}
+
+#[test]
+fn two_eval_files_with_one_name_both_ran_as_that_name() {
+    let (code, _) = check("duplicate_eval_name", &["run"], |p| {
+        let text = std::fs::read_to_string(p.path().join(EVAL)).unwrap();
+        p.write("evals/greet.yml", &text);
+    });
+    assert_eq!(code, 2);
 }
 
 #[test]

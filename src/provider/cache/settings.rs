@@ -16,6 +16,7 @@ pub const CACHE_SUBDIR: &str = "cache";
 
 /// The `cache:` section of `prompteval.yaml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CacheConfig {
     /// `false` turns the cache off (like `--no-cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

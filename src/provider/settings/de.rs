@@ -212,6 +212,14 @@ fn not_a_setting(kind: &str, fields: &[&str], key: &str) -> String {
         .copied()
         .collect();
     let choose = format!("Choose from: {}", valid.join(", "));
+    if key == "api_key" && !fields.contains(&"api_key") {
+        // The value is a secret: it is never shown, and it does not belong in the file.
+        return format!(
+            "unknown key `api_key` for kind `{kind}`: keys are not written in prompteval.yaml; \
+             put the key in an environment variable and name it with `api_key_env` \
+             (e.g. `api_key_env: OPENAI_API_KEY`). {choose}"
+        );
+    }
     let owners: Vec<String> = registry::kinds_taking(key)
         .iter()
         .map(|k| format!("`{k}`"))
@@ -224,22 +232,12 @@ fn not_a_setting(kind: &str, fields: &[&str], key: &str) -> String {
     if let Some(owners) = owners {
         return format!("`{key}` is not a setting of kind `{kind}` ({owners}). {choose}");
     }
-    match suggest(key, &valid) {
+    match crate::diagnostic::suggest(key, &valid) {
         Some(near) => {
             format!("unknown key `{key}` for kind `{kind}` (did you mean `{near}`?). {choose}")
         }
         None => format!("unknown key `{key}` for kind `{kind}`. {choose}"),
     }
-}
-
-/// The valid key closest to `key`, when it is close enough to be a likely typo.
-fn suggest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
-    valid
-        .iter()
-        .map(|v| (strsim::jaro_winkler(key, v), *v))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, v)| v)
 }
 
 /// A value that fails with a message, inside the format's own reading of the value so that

@@ -242,3 +242,19 @@ fn field_names_come_from_the_struct() {
         &["input", "output", "cache_read", "cache_write"][..]
     );
 }
+
+#[test]
+fn an_api_key_written_in_the_file_is_never_echoed_and_points_at_api_key_env() {
+    for text in [
+        "    kind: openai\n    model: m\n    api_key: sk-secret123\n",
+        "    api_key: sk-secret123\n    kind: openai\n    model: m\n",
+    ] {
+        let err = load(text).unwrap_err();
+        assert!(!err.contains("sk-secret123"), "{err}");
+        assert!(
+            err.contains("unknown key `api_key` for kind `openai`")
+                && err.contains("name it with `api_key_env`"),
+            "{err}"
+        );
+    }
+}
