@@ -9,18 +9,16 @@ packages give them. Run through scripts/gen-score-fixtures.sh (which pins the pa
                the single-reference cases
 - chrf.json:   sacrebleu.sentence_chrf(hyp, refs).score, unrounded (0-100)
 - squad.json:  normalize_answer / compute_f1 / compute_exact of the official SQuAD v2.0
-               evaluation script (reproduced below: it is not on PyPI)
+               evaluation script (reproduced in scripts/squad_v2.py: it is not on PyPI)
 
 The scores are the packages' own floats, never rounded: sacrebleu only rounds when it
 formats a score for printing.
 """
 
-import collections
 import json
 import os
 import random
 import re
-import string
 import sys
 
 import nltk
@@ -235,47 +233,8 @@ dump("chrf.json", chrf)
 # From the official SQuAD v2.0 evaluation script (evaluate-v2.0.py).
 
 
-def normalize_answer(s):
-    def remove_articles(text):
-        regex = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-        return re.sub(regex, " ", text)
-
-    def white_space_fix(text):
-        return " ".join(text.split())
-
-    def remove_punc(text):
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
-
-    def lower(text):
-        return text.lower()
-
-    return white_space_fix(remove_articles(remove_punc(lower(s))))
-
-
-def get_tokens(s):
-    if not s:
-        return []
-    return normalize_answer(s).split()
-
-
-def compute_exact(a_gold, a_pred):
-    return int(normalize_answer(a_gold) == normalize_answer(a_pred))
-
-
-def compute_f1(a_gold, a_pred):
-    gold_toks = get_tokens(a_gold)
-    pred_toks = get_tokens(a_pred)
-    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
-    num_same = sum(common.values())
-    if len(gold_toks) == 0 or len(pred_toks) == 0:
-        return int(gold_toks == pred_toks)
-    if num_same == 0:
-        return 0
-    precision = 1.0 * num_same / len(pred_toks)
-    recall = 1.0 * num_same / len(gold_toks)
-    f1 = (2 * precision * recall) / (precision + recall)
-    return f1
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from squad_v2 import compute_exact, compute_f1, normalize_answer  # noqa: E402
 
 
 squad = []

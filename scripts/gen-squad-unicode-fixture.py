@@ -2,61 +2,21 @@
 regex `\b(a|an|the)\b` next to characters where Python's `re` and Rust's `regex` disagree
 on what a word character is (combining marks, joiners, `²`, `½`, circled letters, `‿`).
 
-Standard library only: `python3 scripts/gen-squad-unicode-fixture.py`. The functions are
-those of the official SQuAD v2.0 evaluation script (evaluate-v2.0.py), as in
-scripts/gen-score-fixtures.py. `unicode` records the Unicode version of the Python that
+Standard library only: `python3 scripts/gen-squad-unicode-fixture.py`. The SQuAD functions are
+those of the official v2.0 evaluation script, in scripts/squad_v2.py (shared with
+scripts/gen-score-fixtures.py). `unicode` records the Unicode version of the Python that
 wrote the file: Python's `re` takes word characters from it (`str.isalnum()` or `_`).
 """
 
-import collections
 import json
 import os
-import re
-import string
 import sys
 import unicodedata
 
-
-def normalize_answer(s):
-    def remove_articles(text):
-        regex = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-        return re.sub(regex, " ", text)
-
-    def white_space_fix(text):
-        return " ".join(text.split())
-
-    def remove_punc(text):
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
-
-    def lower(text):
-        return text.lower()
-
-    return white_space_fix(remove_articles(remove_punc(lower(s))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from squad_v2 import compute_exact, compute_f1, normalize_answer  # noqa: E402
 
 
-def get_tokens(s):
-    if not s:
-        return []
-    return normalize_answer(s).split()
-
-
-def compute_exact(a_gold, a_pred):
-    return int(normalize_answer(a_gold) == normalize_answer(a_pred))
-
-
-def compute_f1(a_gold, a_pred):
-    gold_toks = get_tokens(a_gold)
-    pred_toks = get_tokens(a_pred)
-    common = collections.Counter(gold_toks) & collections.Counter(pred_toks)
-    num_same = sum(common.values())
-    if len(gold_toks) == 0 or len(pred_toks) == 0:
-        return int(gold_toks == pred_toks)
-    if num_same == 0:
-        return 0
-    precision = 1.0 * num_same / len(pred_toks)
-    recall = 1.0 * num_same / len(gold_toks)
-    return (2 * precision * recall) / (precision + recall)
 
 
 # (truth, prediction). Marks (Mn, Mc), joiners (Cf), connector punctuation (Pc) and symbols
