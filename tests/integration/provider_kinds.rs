@@ -12,6 +12,7 @@ use prompteval::provider::{
 use prompteval::template::message::{Message, RenderedPrompt, Role};
 use serde_json::json;
 
+use crate::support::retries::{notices, watch};
 use crate::support::scripted::{reply, with_header, Reply, ScriptedServer};
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_KINDS_KEY";
@@ -59,18 +60,7 @@ fn watched(
     ProviderRequest,
     tokio::sync::mpsc::UnboundedReceiver<RetryNotice>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut r = request(prompt);
-    r.retries = Some(tx);
-    (r, rx)
-}
-
-fn notices(mut rx: tokio::sync::mpsc::UnboundedReceiver<RetryNotice>) -> Vec<RetryNotice> {
-    let mut all = Vec::new();
-    while let Ok(n) = rx.try_recv() {
-        all.push(n);
-    }
-    all
+    watch(request(prompt))
 }
 
 // ---------------------------------------------------------------- anthropic

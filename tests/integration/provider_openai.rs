@@ -14,6 +14,7 @@ use prompteval::registry::Params;
 use prompteval::template::message::{Message, RenderedPrompt, Role};
 use serde_json::json;
 
+use crate::support::retries::{notices, watch};
 use crate::support::scripted::{delayed, reply, with_header, Reply, ScriptedServer};
 
 const KEY_VAR: &str = "PROMPTEVAL_IT_OPENAI_KEY";
@@ -96,18 +97,7 @@ fn watched(
     ProviderRequest,
     tokio::sync::mpsc::UnboundedReceiver<RetryNotice>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut request = text(prompt);
-    request.retries = Some(tx);
-    (request, rx)
-}
-
-fn notices(mut rx: tokio::sync::mpsc::UnboundedReceiver<RetryNotice>) -> Vec<RetryNotice> {
-    let mut all = Vec::new();
-    while let Ok(n) = rx.try_recv() {
-        all.push(n);
-    }
-    all
+    watch(text(prompt))
 }
 
 #[tokio::test]

@@ -2,4 +2,5 @@
 
 pub mod project;
 pub mod report_fixture;
+pub mod retries;
 pub mod scripted;
