@@ -109,6 +109,8 @@ fn main() {
             output,
             vars: &rows[*i],
             latency_ms: 0.0,
+            tool_calls: &[],
+            tools: None,
         };
         assertions
             .iter()

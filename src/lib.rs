@@ -19,6 +19,7 @@ pub mod run;
 pub mod score;
 pub mod store;
 pub mod template;
+pub mod tools;
 
 pub mod diagnostic;
 mod process;

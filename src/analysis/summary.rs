@@ -272,6 +272,8 @@ mod tests {
             vars: Arc::new(Default::default()),
             output: (!error).then(|| "x".into()),
             error: error.then(|| "boom".into()),
+            tool_calls: Vec::new(),
+            finish_reason: None,
             latency_ms: latency,
             queue_ms: None,
             tokens_in: Some(3),

@@ -332,6 +332,7 @@ mod tests {
             params,
             vars: Default::default(),
             retries: None,
+            tools: None,
         }
     }
 

@@ -71,6 +71,8 @@ impl EchoProvider {
             cache: Default::default(),
             attempts: 1,
             cached: false,
+            tool_calls: Vec::new(),
+            finish_reason: None,
         }
     }
 }
@@ -108,6 +110,7 @@ mod tests {
             params: Default::default(),
             vars: Default::default(),
             retries: None,
+            tools: None,
         }
     }
 

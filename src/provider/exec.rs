@@ -361,6 +361,7 @@ mod tests {
             params: Default::default(),
             vars: Arc::new(vars),
             retries: None,
+            tools: None,
         }
     }
 

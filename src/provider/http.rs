@@ -387,6 +387,7 @@ mod tests {
             params: Default::default(),
             vars: Arc::new(vars.as_object().cloned().unwrap_or_default()),
             retries: None,
+            tools: None,
         }
     }
 

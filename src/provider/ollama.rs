@@ -307,6 +307,7 @@ mod tests {
             params,
             vars: Default::default(),
             retries: None,
+            tools: None,
         }
     }
 

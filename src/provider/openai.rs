@@ -439,6 +439,7 @@ mod tests {
                 params,
                 vars: Default::default(),
                 retries: None,
+                tools: None,
             },
         );
         assert_eq!(
@@ -479,6 +480,7 @@ mod tests {
                 params: Params::new(),
                 vars: Default::default(),
                 retries: None,
+                tools: None,
             },
         );
         assert_eq!(

@@ -9,6 +9,7 @@ use super::remote::limiter;
 use super::ProviderError;
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
+use crate::tools::{ToolCall, ToolSet};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -39,6 +40,8 @@ pub struct ProviderRequest {
     pub vars: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Where to report retries, if anyone listens.
     pub retries: Option<tokio::sync::mpsc::UnboundedSender<RetryNotice>>,
+    /// The tools offered to the model, when the version (or the row) declares any.
+    pub tools: Option<Arc<ToolSet>>,
 }
 
 /// Prompt tokens the vendor's prompt cache served or stored (Anthropic's
@@ -85,6 +88,10 @@ pub struct ProviderResponse {
     /// Whether the response cache served it ([`super::CachedProvider`] sets it; no request was
     /// made).
     pub cached: bool,
+    /// The tool calls in the answer, in order (empty for a text answer).
+    pub tool_calls: Vec<ToolCall>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, …), as the API said it.
+    pub finish_reason: Option<String>,
 }
 
 /// A model endpoint.

@@ -95,6 +95,8 @@ fn cell(
         cost_usd: output.as_ref().and(cost_usd),
         output,
         error,
+        tool_calls: Vec::new(),
+        finish_reason: None,
         latency_ms,
         queue_ms: None,
         cached: repeat == 0 && case_id == "1" && model == "echo",

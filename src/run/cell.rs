@@ -48,6 +48,7 @@ pub(crate) async fn run_cell(
         params: eval.params[id.prompt][id.model].clone(),
         vars: row.vars.clone(),
         retries,
+        tools: None,
     };
     let started = Instant::now();
     match provider.complete_repeat(request, id.repeat).await {
@@ -82,6 +83,8 @@ fn unscored(plan: &Plan, id: CellId) -> CellResult {
         vars: row.vars.clone(),
         output: None,
         error: None,
+        tool_calls: Vec::new(),
+        finish_reason: None,
         latency_ms: 0.0,
         queue_ms: None,
         tokens_in: None,
@@ -112,6 +115,8 @@ async fn score_into(
         output: &response.output,
         vars: &row.context,
         latency_ms: response.latency_ms,
+        tool_calls: &response.tool_calls,
+        tools: None,
     };
     let ctx = score_context(plan, eval, prompt_text);
     let assertions: Vec<&Assertion> = assertions_of(eval, id.row).collect();
@@ -129,6 +134,8 @@ async fn score_into(
     result.score = case.score;
     result.assertions = case.assertions;
     result.output = Some(response.output);
+    result.tool_calls = response.tool_calls;
+    result.finish_reason = response.finish_reason;
 }
 
 /// What the scorers of the eval's cells read from the plan; `prompt` is the prompt sent,

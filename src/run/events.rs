@@ -57,6 +57,12 @@ pub struct CellResult {
     pub vars: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The model's output, when there is one.
     pub output: Option<String>,
+    /// The tool calls in the model's answer, beside the text (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<crate::tools::ToolCall>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, …), when the API said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
     /// What went wrong when there is no scored output (provider or render error).
     pub error: Option<String>,
     /// Time of the request's successful attempt, in milliseconds: from sending it (once the

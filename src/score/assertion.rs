@@ -10,6 +10,7 @@ use super::{keys, registry, AssertionSpec, ScoreError};
 use crate::diagnostic::Location;
 use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
+use crate::tools::{ToolCall, ToolSet};
 
 /// What an assertion looks at.
 pub struct ScoreInput<'a> {
@@ -19,6 +20,10 @@ pub struct ScoreInput<'a> {
     pub vars: &'a minijinja::Value,
     /// The request's latency in milliseconds.
     pub latency_ms: f64,
+    /// The tool calls in the model's answer, in order.
+    pub tool_calls: &'a [ToolCall],
+    /// The tools the request offered, when any.
+    pub tools: Option<&'a ToolSet>,
 }
 
 impl<'a> ScoreInput<'a> {
@@ -31,6 +36,8 @@ impl<'a> ScoreInput<'a> {
             output,
             vars: self.vars,
             latency_ms: self.latency_ms,
+            tool_calls: self.tool_calls,
+            tools: self.tools,
         }
     }
 }
@@ -56,7 +63,7 @@ impl<'a> ScoreInput<'a> {
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
 /// let vars = minijinja::Value::from(());
-/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0 };
+/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0, tool_calls: &[], tools: None };
 /// let result = assertion.evaluate(&input, &templates);
 /// assert!(!result.pass);
 /// assert_eq!(result.reason, r#"output contains "sorry" (not-contains)"#);

@@ -130,6 +130,8 @@ mod tests {
             output,
             vars: &vars,
             latency_ms: 0.0,
+            tool_calls: &[],
+            tools: None,
         };
         score_case(&assertions, &input, &templates, threshold)
     }
@@ -229,6 +231,8 @@ mod tests {
                 output,
                 vars: &vars,
                 latency_ms: 0.0,
+                tool_calls: &[],
+                tools: None,
             };
             score_output(Some(&t), [&a], &input, &templates, None)
         };

@@ -202,6 +202,7 @@ impl Judge {
             prompt,
             params: Params::new(),
             retries: None,
+            tools: None,
             vars: Default::default(),
         };
         match provider.complete(request).await {
@@ -327,6 +328,8 @@ impl Judge {
             output: "",
             vars: row,
             latency_ms: 0.0,
+            tool_calls: &[],
+            tools: None,
         };
         let criteria = match self.value.resolve(&input, ctx.templates) {
             Ok(v) => v.into_owned(),

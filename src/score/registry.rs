@@ -369,6 +369,8 @@ mod tests {
                 output: "{}",
                 vars: &vars,
                 latency_ms: 0.0,
+                tool_calls: &[],
+                tools: None,
             };
             let only_in_a_run = a.evaluate(&input, &templates).scorer_error;
             assert_eq!(only_in_a_run, t.scoring() != Scoring::Sync, "{}", t.name);

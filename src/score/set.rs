@@ -144,6 +144,8 @@ mod tests {
             output: "a q",
             vars: &vars,
             latency_ms: 0.0,
+            tool_calls: &[],
+            tools: None,
         };
         let case = score_case([&group, &other], &input, &templates, None);
         assert_eq!(case.assertions.len(), 2);

@@ -58,6 +58,8 @@ pub(crate) fn eval_latency(
         output,
         vars: &vars,
         latency_ms,
+        tool_calls: &[],
+        tools: None,
     };
     assertion.evaluate(&input, &templates)
 }

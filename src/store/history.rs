@@ -421,6 +421,8 @@ mod tests {
             vars: Arc::new(serde_json::Map::new()),
             output: Some("x".into()),
             error: None,
+            tool_calls: Vec::new(),
+            finish_reason: None,
             latency_ms: 1.0,
             queue_ms: None,
             tokens_in: Some(1),

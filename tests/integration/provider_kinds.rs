@@ -51,6 +51,7 @@ fn request(prompt: RenderedPrompt) -> ProviderRequest {
         params: Default::default(),
         vars: Arc::new(vars),
         retries: None,
+        tools: None,
     }
 }
 

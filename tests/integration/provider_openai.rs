@@ -87,6 +87,7 @@ fn text(prompt: &str) -> ProviderRequest {
         params: Params::new(),
         vars: Default::default(),
         retries: None,
+        tools: None,
     }
 }
 
@@ -131,6 +132,7 @@ async fn success_sends_model_messages_params_and_key() {
         params,
         vars: Default::default(),
         retries: None,
+        tools: None,
     };
     let response = provider.complete(request).await.unwrap();
     assert_eq!(response.output, "Paris");

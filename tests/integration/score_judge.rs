@@ -124,6 +124,8 @@ impl Fixture {
             output,
             vars: &vars,
             latency_ms: 1.0,
+            tool_calls: &[],
+            tools: None,
         };
         score_case_async(&[assertion], &input, &self.ctx(), None).await
     }

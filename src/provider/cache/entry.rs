@@ -24,6 +24,12 @@ pub struct CachedResponse {
     /// older entries and when none).
     #[serde(default, skip_serializing_if = "CacheTokens::is_zero")]
     pub cache: CacheTokens,
+    /// The answer's tool calls (absent when none, so text entries keep their bytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<crate::tools::ToolCall>,
+    /// Why the model stopped, when the API said (absent in older entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
 }
 
 /// One entry file.

@@ -103,6 +103,8 @@ impl CachedProvider {
             cache: cached.cache,
             attempts: 0,
             cached: true,
+            tool_calls: cached.tool_calls,
+            finish_reason: cached.finish_reason,
         }
     }
 
@@ -188,6 +190,8 @@ impl CachedProvider {
                         tokens_out: response.tokens_out,
                         latency_ms: response.latency_ms,
                         cache: response.cache,
+                        tool_calls: response.tool_calls.clone(),
+                        finish_reason: response.finish_reason.clone(),
                     };
                     let counter =
                         match self
@@ -259,6 +263,8 @@ impl CachedProvider {
             tokens_out: None,
             latency_ms: 0.0,
             cache: CacheTokens::default(),
+            tool_calls: Vec::new(),
+            finish_reason: None,
         };
         let counter = match self
             .cache
@@ -384,6 +390,8 @@ mod tests {
                     cache: CacheTokens::default(),
                     attempts: 1,
                     cached: false,
+                    tool_calls: Vec::new(),
+                    finish_reason: None,
                 })
             })
         }
@@ -432,6 +440,7 @@ mod tests {
             prompt: RenderedPrompt::Text(prompt.into()),
             params,
             retries: None,
+            tools: None,
             vars: Default::default(),
         }
     }

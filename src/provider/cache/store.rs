@@ -247,6 +247,8 @@ mod tests {
             tokens_out: None,
             latency_ms: 12.5,
             cache: Default::default(),
+            tool_calls: Vec::new(),
+            finish_reason: None,
         };
         cache.put(&k, &material, "p", &response, t0).unwrap();
         assert!(cache

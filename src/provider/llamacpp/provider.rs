@@ -217,6 +217,7 @@ mod tests {
             params: Default::default(),
             vars: Default::default(),
             retries: None,
+            tools: None,
         }
     }
 

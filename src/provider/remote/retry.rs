@@ -207,6 +207,8 @@ where
         cache: timed.answer.cache,
         attempts: timed.attempts,
         cached: false,
+        tool_calls: Vec::new(),
+        finish_reason: None,
     })
 }
 

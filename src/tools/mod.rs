@@ -1,0 +1,7 @@
+//! Tools a prompt declares and the calls a model makes to them.
+
+pub mod call;
+pub mod def;
+
+pub use call::ToolCall;
+pub use def::{ToolChoice, ToolDef, ToolSet};
