@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::config::project::Project;
-use crate::diagnostic::Warning;
+use std::path::Path;
+
+use crate::diagnostic::{Location, Warning};
 use crate::plan::PlanError as Error;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::{PromptRef, Registry};
@@ -47,8 +49,7 @@ pub fn plan_with(
         warnings: Vec::new(),
         prompt_names_used: BTreeSet::new(),
     };
-    let mut providers = BTreeMap::new();
-    let mut provider_configs = BTreeMap::new();
+    let mut providers = Providers::default();
     let mut evals = Vec::new();
     let mut notes = Vec::new();
 
@@ -64,14 +65,7 @@ pub fn plan_with(
         };
         match ctx.build(&path, &mut shared) {
             Ok(Some(eval)) => {
-                add_providers(
-                    project,
-                    build,
-                    &eval,
-                    &mut providers,
-                    &mut provider_configs,
-                    &mut errors,
-                );
+                providers.add(project, build, &eval, &mut errors);
                 evals.push(eval);
             }
             Ok(None) => notes.push(format!(
@@ -98,8 +92,8 @@ pub fn plan_with(
         Plan {
             evals,
             templates: shared.templates,
-            providers,
-            provider_configs,
+            providers: providers.built,
+            provider_configs: providers.configs,
             notes,
             scoring,
         },
@@ -107,28 +101,72 @@ pub fn plan_with(
     ))
 }
 
-/// Makes the provider of every model the eval runs or scores with that has none yet;
-/// a provider that cannot be made is an error of the plan.
-fn add_providers(
-    project: &Project,
-    build: &BuildProvider,
-    eval: &EvalPlan,
-    providers: &mut BTreeMap<String, Arc<dyn Provider>>,
-    provider_configs: &mut BTreeMap<String, ProviderConfig>,
-    errors: &mut Vec<Error>,
-) {
-    for model in eval.models.iter().chain(&eval.scorer_models) {
-        if providers.contains_key(model) {
-            continue;
-        }
-        let config = resolve_model(project, model).unwrap_or_default();
-        match build(model, &config) {
-            Ok(p) => {
-                providers.insert(model.clone(), p);
-                provider_configs.insert(model.clone(), config);
+/// The providers made so far, and the names that could not be made (each reported once,
+/// however many evals use it).
+#[derive(Default)]
+struct Providers {
+    built: BTreeMap<String, Arc<dyn Provider>>,
+    configs: BTreeMap<String, ProviderConfig>,
+    failed: BTreeSet<String>,
+}
+
+impl Providers {
+    /// Makes the provider of every model the eval runs or scores with that has none yet;
+    /// a provider that cannot be made is an error of the plan, located where it is set.
+    fn add(
+        &mut self,
+        project: &Project,
+        build: &BuildProvider,
+        eval: &EvalPlan,
+        errors: &mut Vec<Error>,
+    ) {
+        for model in eval.models.iter().chain(&eval.scorer_models) {
+            if self.built.contains_key(model) || self.failed.contains(model) {
+                continue;
             }
-            Err(e) => errors.push(e.into()),
+            let config = resolve_model(project, model).unwrap_or_default();
+            match build(model, &config) {
+                Ok(p) => {
+                    self.built.insert(model.clone(), p);
+                    self.configs.insert(model.clone(), config);
+                }
+                Err(error) => {
+                    self.failed.insert(model.clone());
+                    let location = provider_location(project, model, &error.message, eval);
+                    errors.push(SpecError::Provider { location, error }.into());
+                }
+            }
         }
+    }
+}
+
+/// Where the setting a provider error is about is written: the key of `prompteval.yaml`
+/// that the message names (`timeout` in "invalid `timeout` `fast`"), else the provider's
+/// own line; an inline id (`openai:gpt-4o`) is set where the eval names it.
+fn provider_location(project: &Project, model: &str, message: &str, eval: &EvalPlan) -> Location {
+    use crate::config::locate::key_line;
+    use crate::config::project::CONFIG_FILE;
+    if project.config.providers.contains_key(model) {
+        let text = std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default();
+        let text = crate::config::yaml::without_bom(&text);
+        // Setting names are the backticked words of the message; `kind` is not quoted there.
+        let named = message.split('`').skip(1).step_by(2);
+        let kind = message
+            .starts_with("unknown provider kind")
+            .then_some("kind");
+        return named
+            .chain(kind)
+            .find_map(|key| key_line(text, &format!("providers.{model}.{key}")))
+            .map(|line| Location::line(CONFIG_FILE, line))
+            .unwrap_or_else(|| {
+                Location::line_of_key(Path::new(CONFIG_FILE), text, &format!("providers.{model}"))
+            });
+    }
+    let text = std::fs::read_to_string(project.root.join(&eval.path)).unwrap_or_default();
+    let text = crate::config::yaml::without_bom(&text);
+    match eval.models.iter().position(|m| m == model) {
+        Some(i) => Location::line_of_key(&eval.path, text, &format!("models[{i}]")),
+        None => Location::file(&eval.path),
     }
 }
 

@@ -187,7 +187,7 @@ impl Builder<'_, '_> {
             let version = match self.ctx.registry.resolve(&r) {
                 Ok(version) => version,
                 Err(source) => {
-                    let location = self.loc("prompts");
+                    let location = self.reference_location(file, &requested);
                     self.push(SpecError::Unresolved {
                         location,
                         reference: requested,
@@ -226,6 +226,15 @@ impl Builder<'_, '_> {
         Some(prompts)
     }
 
+    /// Where prompt reference `requested` is written: its item under `prompts:`, or
+    /// `--prompt` when that replaced them.
+    fn reference_location(&self, file: &EvalFile, requested: &str) -> Location {
+        match file.prompts.iter().position(|p| p == requested) {
+            Some(i) if self.ctx.prompts.is_empty() => self.loc(&format!("prompts[{i}]")),
+            _ => Location::file("--prompt"),
+        }
+    }
+
     /// The warning for a prompt that resolves to the version an earlier one did
     /// (`qa@latest` and `qa@production` both `qa@3`): they run as one row.
     fn same_version(
@@ -235,12 +244,8 @@ impl Builder<'_, '_> {
         first: &PlannedPrompt,
         version: &crate::registry::PromptVersion,
     ) -> Warning {
-        let location = match file.prompts.iter().position(|p| p == requested) {
-            Some(i) if self.ctx.prompts.is_empty() => self.loc(&format!("prompts[{i}]")),
-            _ => Location::file("--prompt"),
-        };
         Warning {
-            location,
+            location: self.reference_location(file, requested),
             message: format!(
                 "`{requested}` resolves to {}, as `{}` does: they run once, as one row",
                 version.reference(),
@@ -345,7 +350,7 @@ impl Builder<'_, '_> {
             ("min_score", gate.min_score),
         ] {
             if let Some(v) = v.filter(|v| !(0.0..=1.0).contains(v)) {
-                let location = self.loc(key);
+                let location = self.loc(&format!("gate.{key}"));
                 self.invalid(
                     location,
                     format!("`gate.{key}` must be between 0 and 1, got {v}"),
@@ -400,8 +405,23 @@ impl Builder<'_, '_> {
                 shared.datasets.insert(path, d.clone());
                 Some(d)
             }
-            Err(e) => {
-                self.push(e);
+            Err(source) => {
+                use crate::dataset::DatasetError as D;
+                if matches!(
+                    source,
+                    D::Missing { .. } | D::Read { .. } | D::UnsupportedFormat { .. }
+                ) {
+                    // Only errors located inside the dataset say where; these name the eval.
+                    let location = self.loc("dataset");
+                    let path = file.dataset.clone();
+                    self.push(SpecError::Dataset {
+                        location,
+                        path,
+                        source,
+                    });
+                } else {
+                    self.push(source);
+                }
                 None
             }
         }

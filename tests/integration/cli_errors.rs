@@ -415,3 +415,160 @@ fn endless_template_loop_runs_out_of_fuel_naming_prompt_and_case() {
     assert!(stderr.contains("(case a)"), "{stderr}");
     assert!(stderr.contains("ran out of fuel"), "{stderr}");
 }
+
+/// Issue 13, item 13: a duplicate key was placed at the start of its mapping (`1:1` for a
+/// `dataset:` on line 5, `2:1` for a second `defaults:`).
+#[test]
+fn a_duplicate_key_pointed_at_the_start_of_its_mapping() {
+    let (code, stderr) = check("duplicate_key", &["validate"], |p| {
+        p.write(
+            EVAL,
+            "description: greeting\nprompts: [greet@1]\ndataset: datasets/people.csv\nmodels: [echo]\ndataset: datasets/other.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("evals/greet.yaml:5: at `dataset`"),
+        "{stderr}"
+    );
+    let (code, stderr) = check("duplicate_defaults", &["validate"], |p| {
+        p.write(
+            "prompteval.yaml",
+            "# the project\nproviders:\n  echo: {kind: echo}\ndefaults:\n  models: [echo]\ndefaults:\n  concurrency: 2\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompteval.yaml:6: at `defaults`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: `gate.prompts: [greet@9]` pointed at the top-level `prompts:` line,
+/// and an unresolved prompt in a block list at its key rather than its item.
+#[test]
+fn gate_prompts_pointed_at_the_top_level_prompts_line() {
+    let (code, stderr) = check("gate_prompts_location", &["validate"], |p| {
+        p.write(
+            EVAL,
+            "prompts:\n  - greet@1\n  - greet@8\nmodels: [echo]\ndataset: datasets/people.csv\ngate:\n  min_pass_rate: 0.5\n  prompts: [greet@9]\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("evals/greet.yaml:8: `gate.prompts`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("evals/greet.yaml:3: cannot resolve prompt `greet@8`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: provider errors in `prompteval.yaml` named neither the file nor a
+/// line, and were printed once per eval that used the provider.
+#[test]
+fn provider_errors_named_no_file_or_line_and_printed_once_per_eval() {
+    let (code, stderr) = check("provider_error_locations", &["validate"], |p| {
+        p.write(
+            "prompteval.yaml",
+            "providers:\n  echo: {kind: echo}\n  bad: {kind: echoo}\n  slow:\n    kind: echo\n    timeout: fast\n",
+        );
+        let eval = "prompts: [greet@1]\nmodels: [bad, slow]\ndataset: datasets/people.csv\n";
+        p.write(EVAL, eval);
+        p.write("evals/second.yaml", eval);
+    });
+    assert_eq!(code, 2);
+    assert_eq!(stderr.matches("provider `bad`").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("provider `slow`").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("error: prompteval.yaml:3: provider `bad`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: prompteval.yaml:6: provider `slow`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: `dataset: 42` was "42: unsupported dataset format", naming no eval.
+#[test]
+fn a_dataset_of_42_named_no_eval_file() {
+    let (code, stderr) = check("dataset_not_a_path", &["validate"], |p| {
+        p.write(EVAL, "prompts: [greet@1]\nmodels: [echo]\ndataset: 42\n");
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: evals/greet.yaml:3: cannot load dataset `42`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: an alias to a missing version named `prompt.yaml` but no line.
+#[test]
+fn an_alias_to_a_missing_version_gave_no_line() {
+    let (code, stderr) = check("dangling_alias_line", &["validate"], |p| {
+        p.write(
+            "prompts/greet/prompt.yaml",
+            "description: greet\naliases:\n  staging: 2\n  production: 7\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompts/greet/prompt.yaml:4: alias `production`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: a directory named `v3.yaml` was skipped with a warning, and the alias
+/// pointing at version 3 was blamed instead.
+#[test]
+fn a_version_file_that_is_a_directory_blamed_the_alias() {
+    let (code, stderr) = check("version_is_a_directory", &["validate"], |p| {
+        std::fs::create_dir_all(p.path().join("prompts/greet/v3.yaml")).unwrap();
+        p.write(
+            "prompts/greet/prompt.yaml",
+            "description: greet\naliases:\n  production: 3\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(!stderr.contains("alias"), "{stderr}");
+    assert!(stderr.contains("prompts/greet/v3.yaml"), "{stderr}");
+}
+
+/// Issue 13, item 13: unknown keys in a YAML version were only warned about, so `parms:`
+/// ran without its parameters; the tool keys of issue 15 are known.
+#[test]
+fn unknown_keys_in_a_version_file_were_only_warnings() {
+    let (code, stderr) = check("version_unknown_key", &["validate"], |p| {
+        p.write(
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: Hi {{ name }}\nparms:\n  temperature: 0\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompts/greet/v3.yaml:4: at `parms`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `params`?"), "{stderr}");
+    let (code, stderr) = check("version_unknown_message_key", &["validate"], |p| {
+        p.write(
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: Hi {{ name }}\n    rolle: system\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompts/greet/v3.yaml:4: at `messages[0].rolle`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `role`?"), "{stderr}");
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v3.yaml",
+        "messages:\n  - role: user\n    content: Hi {{ name }}\ntools: []\ntool_choice: auto\nparallel_tool_calls: false\n",
+    );
+    let (code, _, stderr) = p.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+}
