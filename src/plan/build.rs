@@ -74,6 +74,7 @@ pub fn plan_with(
             Err(mut errs) => errors.append(&mut errs),
         }
     }
+    errors.extend(providers.unknown_kinds(project));
     if errors.is_empty() {
         errors.extend(first_unused_prompt(&prompts, &shared.prompt_names_used));
     }
@@ -140,27 +141,47 @@ impl Providers {
     }
 }
 
-/// Where the setting a provider error is about is written: the key of `prompteval.yaml`
-/// that the message names (`timeout` in "invalid `timeout` `fast`"), else the provider's
-/// own line; an inline id (`openai:gpt-4o`) is set where the eval names it.
+impl Providers {
+    /// A configured provider of a kind this build does not know is an error even when no
+    /// selected eval uses it: it is a typo in `prompteval.yaml`, as an unknown key is.
+    fn unknown_kinds(&self, project: &Project) -> Vec<Error> {
+        let unused = project.config.providers.iter().filter(|(name, config)| {
+            !self.built.contains_key(*name)
+                && !self.failed.contains(*name)
+                && config.kind.as_dyn().is_none()
+        });
+        unused
+            .filter_map(|(name, config)| provider::build(name, config).err())
+            .map(|error| {
+                let location = config_location(project, &error.provider, &error.message);
+                SpecError::Provider { location, error }.into()
+            })
+            .collect()
+    }
+}
+
+/// Warnings for the providers of `prompteval.yaml` that no planned eval uses and that
+/// cannot be built (an `http` provider without `output`, an `exec` program that is not
+/// there, an API key variable that is not set): `validate` checks every provider, but only
+/// the ones a run uses can stop it. Unknown kinds are errors of the plan already.
+pub fn unused_provider_warnings(project: &Project, plan: &Plan) -> Vec<Warning> {
+    let unused = project.config.providers.iter().filter(|(name, config)| {
+        !plan.providers.contains_key(*name) && config.kind.as_dyn().is_some()
+    });
+    unused
+        .filter_map(|(name, config)| provider::build(name, config).err())
+        .map(|error| Warning {
+            location: config_location(project, &error.provider, &error.message),
+            message: format!("{error} (no selected eval uses it)"),
+        })
+        .collect()
+}
+
+/// Where the setting a provider error is about is written: in `prompteval.yaml` for a
+/// configured provider, else where the eval names the inline id (`openai:gpt-4o`).
 fn provider_location(project: &Project, model: &str, message: &str, eval: &EvalPlan) -> Location {
-    use crate::config::locate::key_line;
-    use crate::config::project::CONFIG_FILE;
     if project.config.providers.contains_key(model) {
-        let text = std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default();
-        let text = crate::config::yaml::without_bom(&text);
-        // Setting names are the backticked words of the message; `kind` is not quoted there.
-        let named = message.split('`').skip(1).step_by(2);
-        let kind = message
-            .starts_with("unknown provider kind")
-            .then_some("kind");
-        return named
-            .chain(kind)
-            .find_map(|key| key_line(text, &format!("providers.{model}.{key}")))
-            .map(|line| Location::line(CONFIG_FILE, line))
-            .unwrap_or_else(|| {
-                Location::line_of_key(Path::new(CONFIG_FILE), text, &format!("providers.{model}"))
-            });
+        return config_location(project, model, message);
     }
     let text = std::fs::read_to_string(project.root.join(&eval.path)).unwrap_or_default();
     let text = crate::config::yaml::without_bom(&text);
@@ -168,6 +189,28 @@ fn provider_location(project: &Project, model: &str, message: &str, eval: &EvalP
         Some(i) => Location::line_of_key(&eval.path, text, &format!("models[{i}]")),
         None => Location::file(&eval.path),
     }
+}
+
+/// Where in `prompteval.yaml` the setting of provider `name` that `message` is about is
+/// written: the key the message names (`timeout` in "invalid `timeout` `fast`"), else the
+/// provider's own line.
+fn config_location(project: &Project, name: &str, message: &str) -> Location {
+    use crate::config::locate::key_line;
+    use crate::config::project::CONFIG_FILE;
+    let text = std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default();
+    let text = crate::config::yaml::without_bom(&text);
+    // Setting names are the backticked words of the message; `kind` is not quoted there.
+    let named = message.split('`').skip(1).step_by(2);
+    let kind = message
+        .starts_with("unknown provider kind")
+        .then_some("kind");
+    named
+        .chain(kind)
+        .find_map(|key| key_line(text, &format!("providers.{name}.{key}")))
+        .map(|line| Location::line(CONFIG_FILE, line))
+        .unwrap_or_else(|| {
+            Location::line_of_key(Path::new(CONFIG_FILE), text, &format!("providers.{name}"))
+        })
 }
 
 /// The error for the first `--prompt` that no selected eval's file uses.

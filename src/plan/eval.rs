@@ -368,7 +368,7 @@ impl Builder<'_, '_> {
             let origin = assertion_origin(&self.text, &display, i)
                 .unwrap_or_else(|| self.loc(&format!("assert[{i}].type")));
             let id = format!("{}#assert{i}", self.ctx.name);
-            match Assertion::compile(spec, &id, &origin, templates) {
+            match self.compile(spec, &id, &origin, templates) {
                 Ok(a) => {
                     let label = format!("{} assert[{i}] ({})", display.display(), spec.kind);
                     assertions.push((label, a));
@@ -377,6 +377,19 @@ impl Builder<'_, '_> {
             }
         }
         assertions
+    }
+
+    /// One assertion compiled, with the program of an `external` one found.
+    fn compile(
+        &self,
+        spec: &crate::score::AssertionSpec,
+        id: &str,
+        origin: &Location,
+        templates: &mut TemplateSet,
+    ) -> Result<Assertion, crate::score::ScoreError> {
+        let a = Assertion::compile(spec, id, origin, templates)?;
+        crate::score::check_external_command(spec, origin, &self.ctx.project.root)?;
+        Ok(a)
     }
 
     /// The eval's `transform`, compiled.
@@ -459,7 +472,7 @@ impl Builder<'_, '_> {
             for (k, spec) in row.asserts.iter().enumerate() {
                 let origin = Location::line(&dataset.path, row.line);
                 let id = format!("{}#row{}#{k}", self.ctx.name, row.line);
-                match Assertion::compile(spec, &id, &origin, templates) {
+                match self.compile(spec, &id, &origin, templates) {
                     Ok(a) => compiled.push(a),
                     Err(e) => self.push(e),
                 }

@@ -11,7 +11,7 @@ mod selection;
 pub mod shard;
 mod types;
 
-pub use build::{plan, plan_with, resolve_model, BuildProvider};
+pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildProvider};
 pub use error::SpecError;
 pub use problems::PlanError;
 pub use selection::{eval_names, Selection};

@@ -572,3 +572,76 @@ fn unknown_keys_in_a_version_file_were_only_warnings() {
     let (code, _, stderr) = p.run(&["validate"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Issue 13, item 16: `validate` passed external scorers whose script or program is not
+/// there, and `run` then spent its model calls before every case failed.
+#[test]
+fn validate_did_not_check_external_scorers() {
+    let eval = "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: external\n    script: scorers/missing.py\n  - type: external\n    command: [/nonexistent]\n  - type: not-external\n    command: [python3, scorers/gone.py]\n";
+    let (code, stderr) = check("external_scorer_missing", &["validate"], |p| {
+        p.write(EVAL, eval);
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "evals/greet.yaml:5: `external` assertion: script `scorers/missing.py` does not exist"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("evals/greet.yaml:7:"), "{stderr}");
+    assert!(stderr.contains("evals/greet.yaml:9:"), "{stderr}");
+    let (code, _) = check("external_scorer_missing_run", &["run"], |p| {
+        p.write(EVAL, eval);
+    });
+    assert_eq!(code, 2);
+}
+
+/// Issue 13, item 16: `validate` did not look at providers that no selected eval uses: a
+/// misspelt kind is an error (a typo in the file), other problems are warnings until an
+/// eval uses the provider, when they are errors.
+#[test]
+fn validate_did_not_check_providers_no_eval_uses() {
+    let config = "providers:\n  echo: {kind: echo}\n  gpt:\n    kind: opnai\n    model: gpt-4o-mini\n    api_key_env: PROMPTEVAL_TEST_SURELY_UNSET_KEY\n  web:\n    kind: http\n    url: http://127.0.0.1:9/generate\n    body: {q: \"{{ prompt }}\"}\n  tool:\n    kind: exec\n    command: [/nonexistent/model.sh]\n";
+    let (code, stderr) = check("unused_provider_unknown_kind", &["validate"], |p| {
+        p.write("prompteval.yaml", config);
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompteval.yaml:4: provider `gpt`: unknown provider kind `opnai` (did you mean `openai`?)"),
+        "{stderr}"
+    );
+    let p = TestProject::basic();
+    p.write("prompteval.yaml", &config.replace("opnai", "openai"));
+    let (code, stdout, stderr) = p.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    settings(&p).bind(|| {
+        insta::assert_snapshot!(
+            "unused_provider_warnings",
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
+    });
+    assert!(
+        stderr.contains("warning: prompteval.yaml:7: provider `web`: `output` is required for kind `http` (no selected eval uses it)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: prompteval.yaml:13: provider `tool`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: prompteval.yaml:3: provider `gpt`"),
+        "{stderr}"
+    );
+    let (code, stderr) = check("used_provider_error", &["validate"], |p| {
+        p.write("prompteval.yaml", &config.replace("opnai", "openai"));
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [web]\ndataset: datasets/people.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompteval.yaml:7: provider `web`: `output` is required"),
+        "{stderr}"
+    );
+}
