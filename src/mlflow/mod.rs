@@ -3,6 +3,7 @@
 mod batch;
 mod client;
 mod error;
+mod prompt_text;
 pub mod prompts;
 mod rest;
 pub mod tracking;
