@@ -21,6 +21,7 @@ mod junit_schema;
 mod mlflow;
 mod provider_kinds;
 mod provider_openai;
+mod provider_tools;
 mod report_html;
 mod score_judge;
 mod support;
