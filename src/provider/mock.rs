@@ -8,31 +8,30 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use self::answer::{check_keys, read_answer, ANSWER_SHAPE};
 use super::http::body::{context, BodyTemplate};
-use super::tool_json::default_id;
 use super::{
     BoxFuture, Common, CommonSettings, Provider, ProviderConfigError, ProviderError, ProviderKind,
     ProviderRequest, ProviderResponse, Subject,
 };
-use crate::tools::ToolCall;
+
+mod answer;
 
 /// Requests in flight at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 64;
 /// The row variable that holds a row's answer.
 pub const MOCK_RESPONSE_VAR: &str = "mock_response";
-/// The keys of an answer written as a mapping.
-const ANSWER_KEYS: &[&str] = &["text", "tool_calls"];
-/// The keys of one tool call of an answer.
-const CALL_KEYS: &[&str] = &["name", "arguments"];
-/// How an answer is written, for messages.
-const ANSWER_SHAPE: &str = "text, or a mapping {text: …, tool_calls: [{name: …, arguments: {…}}]}";
-
 /// `kind: mock`: the answer for rows that bring none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MockSettings {
     /// The answer when the row has no `mock_response`: text, or
     /// `{text, tool_calls: [{name, arguments}]}`; its strings are templates over the row.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its keys are checked as it is read, so that a typo is placed at its line.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "answer::read_setting"
+    )]
     pub response: Option<Value>,
 }
 
@@ -160,104 +159,6 @@ fn words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
 }
 
-/// An answer: its text and tool calls.
-#[derive(Debug, PartialEq)]
-struct Answer {
-    text: String,
-    tool_calls: Vec<ToolCall>,
-}
-
-/// The error for key `key` of `at`, which takes `valid`.
-fn unknown_key(at: &str, key: &str, valid: &[&str]) -> String {
-    let near = crate::diagnostic::suggest(key, valid)
-        .map(|near| format!(" (did you mean `{near}`?)"))
-        .unwrap_or_default();
-    format!(
-        "{at}: unknown key `{key}`{near}. Choose from: {}",
-        valid.join(", ")
-    )
-}
-
-/// Checks the keys of an answer written as `value`, named `at` in messages. Only keys:
-/// before rendering, a string may become any value.
-fn check_keys(value: &Value, at: &str) -> Result<(), String> {
-    let Value::Object(map) = value else {
-        return Ok(());
-    };
-    if let Some(key) = map.keys().find(|k| !ANSWER_KEYS.contains(&k.as_str())) {
-        return Err(unknown_key(at, key, ANSWER_KEYS));
-    }
-    if let Some(Value::Array(calls)) = map.get("tool_calls") {
-        for (i, call) in calls.iter().enumerate() {
-            let Value::Object(call) = call else { continue };
-            if let Some(key) = call.keys().find(|k| !CALL_KEYS.contains(&k.as_str())) {
-                return Err(unknown_key(
-                    &format!("{at}.tool_calls[{i}]"),
-                    key,
-                    CALL_KEYS,
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Reads the answer `value`, named `at` in messages: text (a number or boolean is its
-/// text), or a mapping of `text` and `tool_calls`.
-fn read_answer(value: &Value, at: &str) -> Result<Answer, String> {
-    check_keys(value, at)?;
-    let (text, calls) = match value {
-        Value::Object(map) => (map.get("text"), map.get("tool_calls")),
-        other => (Some(other), None),
-    };
-    let text = match text {
-        None | Some(Value::Null) if value.is_object() => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(scalar @ (Value::Number(_) | Value::Bool(_))) => scalar.to_string(),
-        _ if value.is_object() => return Err(format!("{at}.text must be text")),
-        _ => return Err(format!("{at} must be {ANSWER_SHAPE}")),
-    };
-    let tool_calls = match calls {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| read_call(item, &format!("{at}.tool_calls[{i}]"), i))
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(format!(
-                "{at}.tool_calls must be a list of {{name: …, arguments: {{…}}}}"
-            ))
-        }
-    };
-    Ok(Answer { text, tool_calls })
-}
-
-/// Reads call number `i` of an answer, written as `item` and named `at` in messages.
-fn read_call(item: &Value, at: &str, i: usize) -> Result<ToolCall, String> {
-    let Value::Object(call) = item else {
-        return Err(format!(
-            "{at} must be a mapping {{name: …, arguments: {{…}}}}"
-        ));
-    };
-    let name = match call.get("name") {
-        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
-        _ => return Err(format!("{at} needs a `name`: the function called")),
-    };
-    match call.get("arguments") {
-        None | Some(Value::Null) => Ok(ToolCall::from_value(default_id(i), name, json_empty())),
-        Some(Value::String(raw)) => Ok(ToolCall::from_raw(default_id(i), name, raw.clone())),
-        Some(args @ Value::Object(_)) => {
-            Ok(ToolCall::from_value(default_id(i), name, args.clone()))
-        }
-        Some(_) => Err(format!("{at}.arguments must be a mapping or JSON text")),
-    }
-}
-
-fn json_empty() -> Value {
-    Value::Object(serde_json::Map::new())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +241,40 @@ mod tests {
         assert!(
             e.message.starts_with("cannot render `response.text`"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_setting_is_read_checked_and_written_back() {
+        use crate::provider::{KindSettings, ProviderConfig};
+        let yaml = "{kind: mock, response: {text: 'Hi {{ city }}', tool_calls: [{name: f, arguments: {a: [1, x], b: null}}]}}";
+        let config: ProviderConfig = serde_yaml::from_str(yaml).unwrap();
+        let KindSettings::Mock(settings) = &config.kind else {
+            panic!("not mock: {config:?}");
+        };
+        assert_eq!(
+            settings.response,
+            Some(
+                json!({"text": "Hi {{ city }}", "tool_calls": [{"name": "f", "arguments": {"a": [1, "x"], "b": null}}]})
+            )
+        );
+        let written = serde_json::to_string(&config).unwrap();
+        assert!(
+            written.starts_with(r#"{"kind":"mock","response":{"text""#),
+            "{written}"
+        );
+        assert_eq!(
+            serde_json::from_str::<ProviderConfig>(&written).unwrap(),
+            config
+        );
+        let err = serde_yaml::from_str::<ProviderConfig>(
+            "{kind: mock, response: {tool_calls: [{nam: f}]}}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("unknown key `nam` (did you mean `name`?). Choose from: name, arguments"),
+            "{err}"
         );
     }
 
