@@ -328,7 +328,14 @@ fn check_schema(tool: &str, parameters: &Json) -> Result<(), ToolProblem> {
     }
     jsonschema::draft202012::new(parameters)
         .map(drop)
-        .map_err(|err| invalid(err.to_string()))
+        .map_err(|err| {
+            let at = err.instance_path().to_string();
+            if at.is_empty() {
+                invalid(err.to_string())
+            } else {
+                invalid(format!("at `{at}`: {err}"))
+            }
+        })
 }
 
 /// Reads `tool_choice` as written.

@@ -11,6 +11,7 @@ mod cli_judge;
 mod cli_llamacpp;
 mod cli_pipes;
 mod cli_prompt;
+mod cli_prompt_tools;
 mod cli_provider;
 mod cli_report;
 mod cli_resilience;
