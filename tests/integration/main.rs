@@ -20,6 +20,7 @@ mod cli_scoring;
 mod e2e_llamacpp;
 mod junit_schema;
 mod mlflow;
+mod mlflow_tools;
 mod provider_kinds;
 mod provider_openai;
 mod report_html;
