@@ -2,6 +2,8 @@
 
 pub mod call;
 pub mod def;
+pub mod load;
 
 pub use call::ToolCall;
 pub use def::{ToolChoice, ToolDef, ToolSet};
+pub use load::{ToolEntry, ToolProblem};
