@@ -260,13 +260,21 @@ impl HttpApi for Anthropic {
         for block in parsed.content {
             match block.kind.as_str() {
                 "text" => texts.extend(block.text),
-                "tool_use" => tool_calls.push(ToolCall::from_value(
-                    block
-                        .id
-                        .unwrap_or_else(|| tool_json::default_id(tool_calls.len())),
-                    block.name.unwrap_or_default(),
-                    block.input.unwrap_or_else(|| serde_json::json!({})),
-                )),
+                "tool_use" => {
+                    let Some(name) = block.name.filter(|n| !n.trim().is_empty()) else {
+                        return Err(AttemptFailure::fatal(
+                            "response had a `tool_use` block without a name",
+                            Some(status.as_u16()),
+                        ));
+                    };
+                    tool_calls.push(ToolCall::from_value(
+                        block
+                            .id
+                            .unwrap_or_else(|| tool_json::default_id(tool_calls.len())),
+                        name,
+                        block.input.unwrap_or_else(|| serde_json::json!({})),
+                    ));
+                }
                 _ => {}
             }
         }
@@ -496,6 +504,26 @@ mod tests {
         assert_eq!(
             choice(Some(ToolChoice::Function("get_weather".into())), None),
             Some(json!({"type": "tool", "name": "get_weather"}))
+        );
+    }
+
+    #[test]
+    fn tool_use_blocks_are_calls_and_a_nameless_one_is_an_error() {
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
+        let parse = |content: serde_json::Value| {
+            let body = json!({"type": "message", "content": content, "stop_reason": "tool_use"});
+            p.api()
+                .parse(StatusCode::OK, body.to_string().as_bytes(), &String::new())
+        };
+        let done = parse(json!([{"type": "tool_use", "name": "now"}])).unwrap();
+        assert_eq!(done.output, "");
+        assert_eq!(done.tool_calls[0].id, "call_0");
+        assert_eq!(done.tool_calls[0].arguments, Some(json!({})));
+        assert_eq!(done.finish_reason.as_deref(), Some("tool_use"));
+        let err = parse(json!([{"type": "tool_use", "id": "toolu_1", "input": {}}])).unwrap_err();
+        assert_eq!(
+            err.message,
+            "response had a `tool_use` block without a name"
         );
     }
 
