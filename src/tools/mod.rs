@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod def;
+pub mod show;
 
 pub use call::ToolCall;
 pub use def::{ToolChoice, ToolDef, ToolSet};
