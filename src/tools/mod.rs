@@ -4,5 +4,5 @@ pub mod call;
 pub mod def;
 pub mod show;
 
-pub use call::ToolCall;
+pub use call::{same_calls, ToolCall};
 pub use def::{ToolChoice, ToolDef, ToolSet};

@@ -258,6 +258,20 @@ mod tests {
     }
 
     #[test]
+    fn works_in_an_assert_set_with_weight_and_metric() {
+        let calls = [weather(r#"{"city": "Rome"}"#)];
+        let spec = json!({"type": "assert-set", "weight": 2, "metric": "routing", "assert": [
+            {"type": "tool-called", "value": "get_weather", "args": {"city": "Rome"}},
+            {"type": "not-tool-called", "value": "issue_refund"},
+            {"type": "no-tool-call", "weight": 0},
+        ]});
+        let r = eval_calls(spec, &calls, None, json!({}));
+        assert!(r.pass, "the weight-0 member does not decide: {}", r.reason);
+        assert_eq!(r.score, 1.0);
+        assert_eq!((r.weight, r.metric.as_deref()), (2.0, Some("routing")));
+    }
+
+    #[test]
     fn bad_shapes_are_compile_errors_with_the_valid_choices() {
         let err = compile_err(json!({"type": "tool-called"}));
         assert!(err.to_string().contains("needs a `value`"), "{err}");
