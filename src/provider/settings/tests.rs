@@ -99,7 +99,7 @@ fn run_json_and_cache_keys_keep_their_bytes() {
     for (yaml, json, key) in GOLDEN {
         let config = flow(yaml);
         assert_eq!(serde_json::to_string(&config).unwrap(), *json, "{yaml}");
-        let material = key_material(&provider_identity(&config), &prompt, &params, None, 0);
+        let material = key_material(&provider_identity(&config), &prompt, &params, None, None, 0);
         assert_eq!(key_of(&material).hex(), *key, "{yaml}");
         let again: ProviderConfig = serde_json::from_str(json).unwrap();
         assert_eq!(again, config, "{json}");
