@@ -154,3 +154,37 @@ fn a_row_tool_named_like_a_version_tool_is_an_error_naming_the_row() {
     let (code, _, stderr) = p.run(&["run", "route"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Two versions that differ only in a tool's description are two requests, each cached:
+/// the response cache keys on the tools (issue 15).
+#[test]
+fn the_response_cache_keys_on_the_tools() {
+    use crate::support::scripted::{chat, ScriptedServer};
+    let server = ScriptedServer::start(|_, _| chat("Rome"));
+    let p = project();
+    p.write(
+        "prompteval.yaml",
+        &format!(
+            "providers:\n  local:\n    kind: openai\n    model: tiny\n    base_url: {}/v1\n    max_retries: 0\n    params: {{temperature: 0}}\n",
+            server.url()
+        ),
+    );
+    p.write(
+        "prompts/route/v2.yaml",
+        &V1.replace("The time now.", "The time now, in UTC."),
+    );
+    p.write(
+        "evals/route.yaml",
+        "prompts: [route@1, route@2]\nmodels: [local]\ndataset: datasets/people.csv\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "route", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.seen().len(), 6, "3 rows × 2 versions, none shared");
+    let (code, _, stderr) = p.run(&["run", "route", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        server.seen().len(),
+        6,
+        "the second run is served from the cache"
+    );
+}
