@@ -153,6 +153,17 @@ fn a_row_tool_named_like_a_version_tool_is_an_error_naming_the_row() {
     );
     let (code, _, stderr) = p.run(&["run", "route"]);
     assert_eq!(code, 0, "{stderr}");
+    // An expected tool no prompt offers is a warning with the likely name.
+    p.write(
+        "datasets/route.jsonl",
+        "{\"id\": \"rome\", \"name\": \"Ada\", \"city\": \"Rome\", \"expected_tools\": [\"get_wether\"]}\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "route"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("datasets/route.jsonl:1: case rome: `expected_tools` names `get_wether`, which no prompt of the eval offers (did you mean `get_weather`?); offered: get_time, get_weather"),
+        "{stderr}"
+    );
 }
 
 /// Two versions that differ only in a tool's description are two requests, each cached:
