@@ -153,12 +153,16 @@ pub(crate) fn text_for_file(text: &str) -> String {
 }
 
 /// `params` as MLflow's `model_config` (`PromptModelConfig.to_dict`): its own names where
-/// it has one (`stop` → `stop_sequences`), every other param beside them.
-pub(crate) fn model_config(params: &Params) -> Option<String> {
-    if params.is_empty() {
+/// it has one (`stop` → `stop_sequences`), every other param beside them, and the tool
+/// part (`prompt_tools::model_config`, compact JSON) when the version has tools.
+pub(crate) fn model_config(params: &Params, tools: Option<&str>) -> Option<String> {
+    let mut config = match tools.map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(tools))) => tools,
+        _ => Map::new(),
+    };
+    if params.is_empty() && config.is_empty() {
         return None;
     }
-    let mut config = Map::new();
     for (key, value) in params {
         match (key.as_str(), value) {
             ("stop", Value::String(s)) => {
@@ -180,14 +184,24 @@ pub(crate) fn model_config(params: &Params) -> Option<String> {
 
 /// The params of an MLflow `model_config` written by someone else (prompteval's own tag is
 /// exact and preferred): `stop_sequences` → `stop`; `provider` and `model_name` name a model,
-/// which is the eval's choice, not the version's, so they are left out.
+/// which is the eval's choice, not the version's, so they are left out, as are the tool
+/// keys (`prompt_tools` reads those).
 pub(crate) fn params_of_model_config(config: &str) -> Option<String> {
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(config) else {
         return None;
     };
     let params: Map<String, Value> = map
         .into_iter()
-        .filter(|(k, _)| k != "provider" && k != "model_name")
+        .filter(|(k, _)| {
+            ![
+                "provider",
+                "model_name",
+                "tools",
+                "tool_choice",
+                "parallel_tool_calls",
+            ]
+            .contains(&k.as_str())
+        })
         .map(|(k, v)| match k.as_str() {
             "stop_sequences" => ("stop".to_string(), v),
             _ => (k, v),
@@ -262,10 +276,20 @@ mod tests {
     fn params_were_only_a_tag_and_are_model_config() {
         let params: Params =
             serde_json::from_str(r#"{"temperature": 0.2, "stop": "\n", "seed": 7}"#).unwrap();
-        let config = model_config(&params).unwrap();
+        let config = model_config(&params, None).unwrap();
         assert_eq!(
             config,
             r#"{"temperature":0.2,"stop_sequences":["\n"],"seed":7}"#
+        );
+        let tools = r#"{"tools":[],"tool_choice":"auto"}"#;
+        assert_eq!(
+            model_config(&params, Some(tools)).unwrap(),
+            r#"{"tools":[],"tool_choice":"auto","temperature":0.2,"stop_sequences":["\n"],"seed":7}"#
+        );
+        assert_eq!(model_config(&Params::new(), None), None);
+        assert_eq!(
+            params_of_model_config(r#"{"tool_choice":"auto","seed":1}"#).unwrap(),
+            r#"{"seed":1}"#
         );
         assert_eq!(
             params_of_model_config(

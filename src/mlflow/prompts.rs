@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::client::Client;
 use super::error::MlflowError;
 use super::prompt_text::{messages_for_mlflow, model_config, text_for_file, text_for_mlflow};
+use super::prompt_tools::MODEL_CONFIG_TAG;
 use crate::registry::{MessageTemplate, Params, Prompt, PromptBody, PromptVersion, Registry};
 use crate::template::message::Role;
 
@@ -29,8 +30,6 @@ pub const TEXT_TAG: &str = "mlflow.prompt.text";
 pub const TYPE_TAG: &str = "_mlflow_prompt_type";
 /// The version tag holding a YAML version's `params` as JSON (prompteval's own).
 pub const PARAMS_TAG: &str = "prompteval.params";
-/// MLflow's version tag holding the model settings (`PromptVersion.model_config`).
-pub const MODEL_CONFIG_TAG: &str = "_mlflow_prompt_model_config";
 /// The version tag holding the local version number it was pushed from.
 pub const VERSION_TAG: &str = "prompteval.version";
 /// The `source` MLflow gives prompt versions.
@@ -45,6 +44,9 @@ pub struct RemoteForm {
     pub kind: &'static str,
     /// `prompteval.params` (compact JSON), when the version has params.
     pub params: Option<String>,
+    /// The tool part of MLflow's `model_config` (see [`super::prompt_tools`]), when the
+    /// version has tools.
+    pub model_config: Option<String>,
 }
 
 /// How a local version is stored in MLflow: its text written so that MLflow's `format`
@@ -68,7 +70,13 @@ pub fn remote_form(
         }
     };
     let params = (!v.params.is_empty()).then(|| Value::Object(v.params.clone()).to_string());
-    Ok(RemoteForm { text, kind, params })
+    let model_config = super::prompt_tools::model_config(&v.tools);
+    Ok(RemoteForm {
+        text,
+        kind,
+        params,
+        model_config,
+    })
 }
 
 /// Checks everything MLflow would refuse before anything is sent: template length, note
@@ -89,14 +97,21 @@ pub fn check_pushable(
         }
     }
     for v in prompt.versions.values() {
-        let len = remote_form(v, partials)?.text.chars().count();
-        if len > PROMPT_TEXT_LIMIT {
-            return Err(MlflowError::TooLong {
-                reference: v.reference(),
-                what: "template text",
-                len,
-                limit: PROMPT_TEXT_LIMIT,
-            });
+        let form = remote_form(v, partials)?;
+        let tools = form.model_config.unwrap_or_default();
+        for (what, text) in [
+            ("template text", form.text),
+            ("tools (model_config)", tools),
+        ] {
+            let len = text.chars().count();
+            if len > PROMPT_TEXT_LIMIT {
+                return Err(MlflowError::TooLong {
+                    reference: v.reference(),
+                    what,
+                    len,
+                    limit: PROMPT_TEXT_LIMIT,
+                });
+            }
         }
         if let Some(note) = note_of(prompt, v) {
             let len = note.chars().count();
@@ -167,11 +182,15 @@ impl RemoteVersion {
             _ => "text",
         };
         // prompteval's own tag is exact; a version registered elsewhere has only MLflow's.
-        let params = self.tags.get(PARAMS_TAG).cloned().or_else(|| {
-            let config = self.tags.get(MODEL_CONFIG_TAG)?;
-            super::prompt_text::params_of_model_config(config)
-        });
-        Some(RemoteForm { text, kind, params })
+        let config = self.tags.get(MODEL_CONFIG_TAG);
+        let params = (self.tags.get(PARAMS_TAG).cloned())
+            .or_else(|| super::prompt_text::params_of_model_config(config?));
+        Some(RemoteForm {
+            text,
+            kind,
+            params,
+            model_config: config.and_then(|t| super::prompt_tools::tool_part(t)),
+        })
     }
 }
 
@@ -410,7 +429,7 @@ async fn create_version(
     if let Some(p) = &form.params {
         tags.push(json!({"key": PARAMS_TAG, "value": p}));
     }
-    if let Some(config) = model_config(&v.params) {
+    if let Some(config) = model_config(&v.params, form.model_config.as_deref()) {
         tags.push(json!({"key": MODEL_CONFIG_TAG, "value": config}));
     }
     let mut body = json!({"name": prompt.name, "source": PROMPT_SOURCE, "tags": tags});
@@ -436,6 +455,7 @@ async fn create_version(
         ])
         .into_iter()
         .chain(form.params.clone().map(|p| (PARAMS_TAG.to_string(), p)))
+        .chain((form.model_config.clone()).map(|c| (MODEL_CONFIG_TAG.to_string(), c)))
         .collect(),
     });
     Ok(number)
@@ -503,7 +523,7 @@ pub fn version_file(
         },
         None => None,
     };
-    if form.kind == "text" && params.is_none() {
+    if form.kind == "text" && params.is_none() && form.model_config.is_none() {
         return Ok(("jinja", text_for_file(&form.text)));
     }
     let mut doc = serde_yaml::Mapping::new();
@@ -536,6 +556,16 @@ pub fn version_file(
     if let Some(params) = params {
         let value = serde_yaml::to_value(&params).map_err(|e| bad(e.to_string()))?;
         doc.insert("params".into(), value);
+    }
+    for (key, value) in form
+        .model_config
+        .as_deref()
+        .map(super::prompt_tools::version_keys)
+        .transpose()
+        .map_err(bad)?
+        .unwrap_or_default()
+    {
+        doc.insert(key.into(), value);
     }
     let text = serde_yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
     Ok((
@@ -744,6 +774,7 @@ mod tests {
             text: r#"[{"role":"user","content":"{{x}}"}]"#.into(),
             kind: "chat",
             params: None,
+            model_config: None,
         };
         let m = chat_messages(&form).unwrap();
         assert_eq!(m[0].role, Role::User);
@@ -751,6 +782,7 @@ mod tests {
             text: r#"[{"role":"tool","content":"x"}]"#.into(),
             kind: "chat",
             params: None,
+            model_config: None,
         };
         let err = version_file("p", "1", &bad, None).unwrap_err();
         assert!(err.to_string().contains("system, user, assistant"), "{err}");

@@ -37,6 +37,8 @@ pub const FIELD_ORDER: &[&str] = &[
     "command",
     "embeddings",
     "pooling",
+    "tool_calls",
+    "response",
 ];
 
 impl Serialize for ProviderConfig {
