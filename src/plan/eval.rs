@@ -99,6 +99,11 @@ impl EvalContext<'_> {
                 errors.into_iter().for_each(|e| b.push(e));
                 Vec::new()
             });
+        shared
+            .warnings
+            .extend(super::tools::expected_tools_warnings(
+                &prompts, &rows, &row_tools, &dataset,
+            ));
         let cells_per_case = prompts.len() * models.len();
         let (grader, embedder, scorer_models) = b.scorer_models(
             &file,

@@ -415,6 +415,9 @@ pub(crate) fn parse_yaml_version(
         ));
     }
     let (file, w) = crate::config::yaml::parse::<VersionFile>(text, rel)?;
+    if !w.is_empty() {
+        super::tools::check_tool_key_typos(text, rel)?;
+    }
     warnings.extend(w);
     let body = match (file.messages, file.prompt) {
         (Some(_), Some(_)) => return Err(invalid(

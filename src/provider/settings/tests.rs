@@ -119,9 +119,13 @@ fn each_kind_takes_its_own_keys() {
     );
     assert_eq!(
         own("http"),
-        "model, url, method, headers, body, output, tokens_in, tokens_out"
+        "model, url, method, headers, body, output, tokens_in, tokens_out, tool_calls"
     );
-    assert_eq!(own("exec"), "output, tokens_in, tokens_out, command");
+    assert_eq!(
+        own("exec"),
+        "output, tokens_in, tokens_out, command, tool_calls"
+    );
+    assert_eq!(own("mock"), "response");
     assert_eq!(
         CommonSettings::fields().join(", "),
         "concurrency, timeout, max_retries, params, price, rpm, tpm"
