@@ -137,3 +137,135 @@ fn answers_without_calls_are_scored_on_their_calls_and_their_text() {
         "{out}"
     );
 }
+
+/// A project whose `mock` provider calls `get_weather` for the row's city with `days`,
+/// unless the row brings its own answer, and an eval asserting on the calls.
+fn mock_project(days: u32) -> TestProject {
+    let p = project();
+    p.write(
+        "prompteval.yaml",
+        &format!("providers:\n  bot:\n    kind: mock\n    response:\n      text: \"\"\n      tool_calls:\n        - name: get_weather\n          arguments: {{city: \"{{{{ city }}}}\", days: {days}}}\n"),
+    );
+    p.write(
+        "datasets/cities.jsonl",
+        concat!(
+            "{\"id\": \"rome\", \"name\": \"Ada\", \"city\": \"Rome\", \"expected_tools\": [\"get_weather\"]}\n",
+            "{\"id\": \"hello\", \"name\": \"Bob\", \"city\": \"Oslo\", \"expected_tools\": [], \"mock_response\": \"Hello\"}\n",
+            "{\"id\": \"two\", \"name\": \"Cy\", \"city\": \"Paris\", \"expected_tools\": [\"get_weather\"], \"mock_response\": {\"tool_calls\": [",
+            "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, ",
+            "{\"name\": \"get_time\", \"arguments\": \"{\\\"tz\\\": CET\"}]}}\n",
+        ),
+    );
+    p.write(
+        "evals/route.yaml",
+        &eval(
+            "route@1",
+            "datasets/cities.jsonl",
+            "  - type: tool-call-f1\n  - type: valid-tool-call\n  - type: tool-called\n    value: get_weather\n    args: {city: \"{{ city }}\"}\n    match: partial\n  - type: tool-args\n    call: get_weather\n    path: $.days\n    value: 1\n",
+        )
+        .replace("models: [echo]", "models: [bot]"),
+    );
+    p
+}
+
+fn reasons(p: &TestProject, case: &str) -> Vec<(bool, String)> {
+    let record: serde_json::Value = serde_json::from_str(&p.read("out.json")).unwrap();
+    let cell = record["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case_id"] == case)
+        .unwrap_or_else(|| panic!("no case {case}"))
+        .clone();
+    cell["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["pass"].as_bool().unwrap(),
+                a["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mock_tool_calls_are_scored_shown_and_diffed() {
+    let p = mock_project(1);
+    let (code, stdout, stderr) = p.run(&["run", "route", "--no-cache", "--output", "out.json"]);
+    assert_eq!(
+        code, 1,
+        "two cases fail the default gate:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("→ get_weather("), "{stdout}");
+    let rome = reasons(&p, "rome");
+    assert!(rome.iter().all(|(pass, _)| *pass), "{rome:?}");
+    assert_eq!(rome[2].1, r#"called get_weather(city="Rome", days=1)"#);
+    assert_eq!(
+        rome[3].1,
+        r#"get_weather(city="Rome", days=1): $.days is 1"#
+    );
+    let hello = reasons(&p, "hello");
+    assert_eq!(
+        hello[0],
+        (
+            true,
+            "F1 1.00 (precision 1.00, recall 1.00) ≥ threshold 1.00: called [], expected []"
+                .to_string()
+        )
+    );
+    assert_eq!(hello[1], (true, "no tool calls to check".to_string()));
+    assert_eq!(
+        hello[2],
+        (false, "no call to get_weather (no tool calls)".to_string())
+    );
+    let two = reasons(&p, "two");
+    assert_eq!(two[0], (false, "F1 0.67 (precision 0.50, recall 1.00) < threshold 1.00: called [get_weather, get_time], expected [get_weather]".to_string()));
+    assert!(!two[1].0);
+    assert!(
+        two[1].1.contains(
+            r#"get_time({"tz": CET): `get_time` is not a declared tool (declared: get_weather)"#
+        ),
+        "{}",
+        two[1].1
+    );
+    assert_eq!(
+        two[2],
+        (true, r#"called get_weather(city="Paris")"#.to_string())
+    );
+    assert_eq!(
+        two[3],
+        (
+            false,
+            r#"get_weather(city="Paris"): $.days selects nothing in the arguments (expected 1)"#
+                .to_string()
+        )
+    );
+
+    // The same outcomes with another argument: runs diff shows the changed call.
+    let first = p.latest_run();
+    p.write(
+        "prompteval.yaml",
+        &p.read("prompteval.yaml").replace("days: 1", "days: 1.0"),
+    );
+    let (code, _, stderr) = p.run(&["run", "route", "--no-cache"]);
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stdout, stderr) = p.run(&[
+        "runs",
+        "diff",
+        first.file_name().unwrap().to_str().unwrap(),
+        "latest",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("~ route · case rome · route@1 × bot: PASS 1.00 → PASS 1.00"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("    tool calls changed:\n"), "{stdout}");
+    // 1.0 still passes `value: 1` (numbers by value), yet the call is not the same.
+    assert!(
+        stdout.contains("    → get_weather(city=\"Rome\", [-days=1)-]{+days=1.0)+}\n"),
+        "{stdout}"
+    );
+}
