@@ -128,7 +128,7 @@ impl EvalContext<'_> {
         if !b.errors.is_empty() {
             return Err(b.errors);
         }
-        Ok(Some(EvalPlan {
+        let plan = EvalPlan {
             name: self.name.to_string(),
             path: self.display.clone(),
             description: file.description,
@@ -147,7 +147,14 @@ impl EvalContext<'_> {
             grader,
             embedder,
             scorer_models,
-        }))
+        };
+        // Needs each cell's tools, which only the finished plan knows.
+        let (errors, mut warnings) = super::tool_checks::check(&plan, &b.text);
+        shared.warnings.append(&mut warnings);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Some(plan))
     }
 }
 

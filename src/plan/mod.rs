@@ -9,6 +9,7 @@ mod judges;
 mod problems;
 mod selection;
 pub mod shard;
+mod tool_checks;
 mod tools;
 mod types;
 
