@@ -3,6 +3,7 @@
 use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
+use super::keys::Key::{Beta, CharOrder, EpsSmoothing, Lowercase, Whitespace, WordOrder};
 use super::keys::Key::{Threshold, Timeout};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
@@ -180,7 +181,15 @@ pub(crate) static TYPES: &[AssertionType] = &[
         .reads(&[Threshold])
         .defaults_to_expected(),
     sync("chrf", chrf::compile, chrf::EX_CHRF)
-        .reads(&[Threshold])
+        .reads(&[
+            Threshold,
+            CharOrder,
+            WordOrder,
+            Beta,
+            Lowercase,
+            Whitespace,
+            EpsSmoothing,
+        ])
         .defaults_to_expected(),
     sync("f1", squad::compile_f1, squad::EX_F1)
         .reads(&[Threshold])
@@ -401,6 +410,13 @@ mod tests {
             Key::Command => json!(["true"]),
             Key::Timeout => json!("1s"),
             Key::Grader | Key::Embedder | Key::Script => json!("x.py"),
+            // The text metrics' options.
+            Key::Tokenize => json!("intl"),
+            Key::SmoothMethod => json!("floor"),
+            Key::SmoothValue => json!(0.2),
+            Key::Lowercase | Key::Whitespace | Key::EpsSmoothing => json!(true),
+            Key::MaxNgramOrder | Key::CharOrder | Key::WordOrder | Key::Beta => json!(2),
+            Key::Normalize => json!("squad-v1"),
         }
     }
 
@@ -441,6 +457,10 @@ mod tests {
         assert_eq!(readers(Embedder), ["similar"]);
         for key in [Command, Script, Timeout] {
             assert_eq!(readers(key), ["external"]);
+        }
+        assert_eq!(readers(Lowercase), ["chrf"]);
+        for key in [CharOrder, WordOrder, Beta, Whitespace, EpsSmoothing] {
+            assert_eq!(readers(key), ["chrf"]);
         }
     }
 

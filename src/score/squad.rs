@@ -114,14 +114,18 @@ pub fn exact_match(prediction: &str, truth: &str) -> bool {
 
 /// Compiles `f1` (`not-` already removed): the best answer counts.
 pub(crate) fn compile_f1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    metric::compile(c, EX_F1, |output, answers| {
-        let best = answers.iter().map(|a| f1(output, a)).fold(0.0, f64::max);
-        Ok(Measured {
-            score: best,
-            figure: format!("token F1 {best:.2}"),
-            detail: None,
-        })
-    })
+    metric::compile(
+        c,
+        EX_F1,
+        Box::new(|output, answers| {
+            let best = answers.iter().map(|a| f1(output, a)).fold(0.0, f64::max);
+            Ok(Measured {
+                score: best,
+                figure: format!("token F1 {best:.2}"),
+                detail: None,
+            })
+        }),
+    )
 }
 
 /// Compiles `exact-match` (`not-` already removed).
