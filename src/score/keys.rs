@@ -180,7 +180,7 @@ impl Key {
                 "{type: bleu, tokenize: intl, smooth_method: floor, max_ngram_order: 4}",
             ),
             Key::Lowercase => (
-                "takes no `lowercase` (only `chrf` reads it)".into(),
+                "takes no `lowercase` (only `bleu` and `chrf` read it)".into(),
                 "{type: chrf, lowercase: true}",
             ),
             Key::CharOrder | Key::WordOrder | Key::Beta | Key::Whitespace | Key::EpsSmoothing => (

@@ -2,6 +2,7 @@
 
 mod assertion;
 pub mod bleu;
+pub mod bleu_tok;
 mod case;
 mod check;
 pub mod chrf;

@@ -4,6 +4,7 @@ use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
 use super::keys::Key::{Beta, CharOrder, EpsSmoothing, Lowercase, Whitespace, WordOrder};
+use super::keys::Key::{MaxNgramOrder, SmoothMethod, SmoothValue, Tokenize};
 use super::keys::Key::{Threshold, Timeout};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
@@ -178,7 +179,14 @@ pub(crate) static TYPES: &[AssertionType] = &[
         .reads(&[Threshold, Measure, Stem])
         .defaults_to_expected(),
     sync("bleu", bleu::compile, bleu::EX_BLEU)
-        .reads(&[Threshold])
+        .reads(&[
+            Threshold,
+            Tokenize,
+            SmoothMethod,
+            SmoothValue,
+            Lowercase,
+            MaxNgramOrder,
+        ])
         .defaults_to_expected(),
     sync("chrf", chrf::compile, chrf::EX_CHRF)
         .reads(&[
@@ -458,7 +466,10 @@ mod tests {
         for key in [Command, Script, Timeout] {
             assert_eq!(readers(key), ["external"]);
         }
-        assert_eq!(readers(Lowercase), ["chrf"]);
+        for key in [Tokenize, SmoothMethod, SmoothValue, MaxNgramOrder] {
+            assert_eq!(readers(key), ["bleu"]);
+        }
+        assert_eq!(readers(Lowercase), ["bleu", "chrf"]);
         for key in [CharOrder, WordOrder, Beta, Whitespace, EpsSmoothing] {
             assert_eq!(readers(key), ["chrf"]);
         }
