@@ -23,6 +23,7 @@ pub mod porter;
 mod registry;
 mod remote;
 pub mod rouge;
+mod rouge_lsum;
 mod set;
 mod similarity;
 mod spec;

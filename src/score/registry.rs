@@ -62,6 +62,13 @@ const fn sync(name: &'static str, compile: CompileSync, example: &'static str) -
     entry(name, Build::Sync(compile), example)
 }
 
+/// A ROUGE type: the name says which (`rouge::compile` reads it).
+const fn rouge_type(name: &'static str) -> AssertionType {
+    sync(name, rouge::compile, rouge::EX_ROUGE)
+        .reads(&[Threshold, Measure, Stem])
+        .defaults_to_expected()
+}
+
 const fn calls_out(
     name: &'static str,
     compile: CompileAsync,
@@ -169,15 +176,17 @@ pub(crate) static TYPES: &[AssertionType] = &[
     )
     .reads(&[Threshold])
     .defaults_to_expected(),
-    sync("rouge-1", rouge::rouge_1, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
-    sync("rouge-2", rouge::rouge_2, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
-    sync("rouge-l", rouge::rouge_l, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
+    rouge_type("rouge-1"),
+    rouge_type("rouge-2"),
+    rouge_type("rouge-3"),
+    rouge_type("rouge-4"),
+    rouge_type("rouge-5"),
+    rouge_type("rouge-6"),
+    rouge_type("rouge-7"),
+    rouge_type("rouge-8"),
+    rouge_type("rouge-9"),
+    rouge_type("rouge-l"),
+    rouge_type("rouge-lsum"),
     sync("bleu", bleu::compile, bleu::EX_BLEU)
         .reads(&[
             Threshold,
@@ -291,8 +300,9 @@ mod tests {
     use crate::diagnostic::Diagnostic;
     use serde_json::{json, Value};
 
-    /// The list users saw before the table existed (`tests/cli_errors.rs` snapshots it too).
-    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-l, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
+    /// The list users see (`tests/cli_errors.rs` snapshots it too): the one before the
+    /// table existed, with `rouge-3` … `rouge-9` and `rouge-lsum` (issue 18).
+    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-3, rouge-4, rouge-5, rouge-6, rouge-7, rouge-8, rouge-9, rouge-l, rouge-lsum, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
 
     #[test]
     fn choices_are_the_list_users_saw() {
@@ -457,8 +467,21 @@ mod tests {
             .filter(|t| is_judge(t.name))
             .map(|t| t.name)
             .collect();
-        assert_eq!(readers(Measure), ["rouge-1", "rouge-2", "rouge-l"]);
-        assert_eq!(readers(Stem), ["rouge-1", "rouge-2", "rouge-l"]);
+        let rouge = [
+            "rouge-1",
+            "rouge-2",
+            "rouge-3",
+            "rouge-4",
+            "rouge-5",
+            "rouge-6",
+            "rouge-7",
+            "rouge-8",
+            "rouge-9",
+            "rouge-l",
+            "rouge-lsum",
+        ];
+        assert_eq!(readers(Measure), rouge);
+        assert_eq!(readers(Stem), rouge);
         assert_eq!(readers(Path), ["json-path"]);
         assert_eq!(readers(Assert), ["assert-set"]);
         assert_eq!(readers(Grader), judges);
