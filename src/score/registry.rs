@@ -4,7 +4,7 @@ use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
 use super::keys::Key::{Beta, CharOrder, EpsSmoothing, Lowercase, Whitespace, WordOrder};
-use super::keys::Key::{MaxNgramOrder, SmoothMethod, SmoothValue, Tokenize};
+use super::keys::Key::{MaxNgramOrder, Normalize, SmoothMethod, SmoothValue, Tokenize};
 use super::keys::Key::{Threshold, Timeout};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
@@ -209,9 +209,11 @@ pub(crate) static TYPES: &[AssertionType] = &[
         ])
         .defaults_to_expected(),
     sync("f1", squad::compile_f1, squad::EX_F1)
-        .reads(&[Threshold])
+        .reads(&[Threshold, Normalize])
         .defaults_to_expected(),
-    sync("exact-match", squad::compile_exact_match, squad::EX_EXACT).defaults_to_expected(),
+    sync("exact-match", squad::compile_exact_match, squad::EX_EXACT)
+        .reads(&[Normalize])
+        .defaults_to_expected(),
     sync("latency", latency::compile, latency::EX_LATENCY)
         .reads(&[Threshold])
         .no_not_form("use `latency` with a `threshold` in milliseconds; there is no `not-latency`"),
@@ -493,6 +495,7 @@ mod tests {
             assert_eq!(readers(key), ["bleu"]);
         }
         assert_eq!(readers(Lowercase), ["bleu", "chrf"]);
+        assert_eq!(readers(Normalize), ["f1", "exact-match"]);
         for key in [CharOrder, WordOrder, Beta, Whitespace, EpsSmoothing] {
             assert_eq!(readers(key), ["chrf"]);
         }
