@@ -438,6 +438,13 @@ for i in range(0, len(OPT_PAIRS), 3):
 for t, p in SUMMARIES[:4]:
     rouge_inputs.append(([t, p.upper(), ""], p))
 rouge_inputs.append(([], "no targets"))
+# rouge-score's own rouge_scorer_test.py inputs (those that need no data file).
+ROUGE_OWN = [
+    ("testing one two", "testing"), ("testing one two", ""), ("testing one two", "testing one"),
+    ("testing one two", "testing two"), ("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5"),
+    ("w1 w2 w3 w4 w5", ""), ("", "w1"), ("w1 w2 w3 w4 w5", "/"),
+]
+rouge_inputs += [([t], p) for t, p in ROUGE_OWN]
 for i, (targets, prediction) in enumerate(rouge_inputs):
     for stem in (False, True):
         if stem and i % 2:

@@ -49,7 +49,7 @@ pub(crate) fn summary_lcs(
     (hits, m, n)
 }
 
-/// Appends to `out` the positions in `r` of the LCS of `r` and `c` that `rouge-score`'s
+/// Appends to `out` (last first) the positions in `r` of the LCS of `r` and `c` that `rouge-score`'s
 /// `lcs_ind` finds (`table` is scratch space).
 fn lcs_positions(r: &[u32], c: &[u32], table: &mut Vec<u32>, out: &mut Vec<usize>) {
     let cols = c.len() + 1;
@@ -128,6 +128,21 @@ mod tests {
         let mut out = Vec::new();
         lcs_positions(&[1, 2], &[2, 1], &mut Vec::new(), &mut out);
         assert_eq!(out, [0]);
+    }
+
+    #[test]
+    fn rouge_scores_own_lcs_examples() {
+        // rouge_scorer_test.py: testLcsTable, testSummaryLevelLcs.
+        let mut out = Vec::new();
+        lcs_positions(&[1, 2, 3, 4, 5], &[2, 5, 3, 4], &mut Vec::new(), &mut out);
+        out.reverse();
+        assert_eq!(out, [1, 2, 3]);
+        out.clear();
+        lcs_positions(&[1, 2, 3, 4, 5], &[8, 9], &mut Vec::new(), &mut out);
+        assert!(out.is_empty());
+        let cans = [vec![1, 2, 6, 7, 8], vec![1, 3, 8, 9, 5]];
+        assert_eq!(summary_lcs(&[vec![1, 2, 3, 4, 5]], &cans, 9), (4, 5, 10));
+        assert_eq!(summary_lcs(&[vec![1]], &[vec![]], 1), (0, 1, 0));
     }
 
     #[test]
