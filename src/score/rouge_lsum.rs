@@ -49,8 +49,8 @@ pub(crate) fn summary_lcs(
     (hits, m, n)
 }
 
-/// Appends to `out` (last first) the positions in `r` of the LCS of `r` and `c` that `rouge-score`'s
-/// `lcs_ind` finds (`table` is scratch space).
+/// Appends to `out` (last first) the positions in `r` of the LCS of `r` and `c` that
+/// `rouge-score`'s `lcs_ind` finds (`table` is scratch space).
 fn lcs_positions(r: &[u32], c: &[u32], table: &mut Vec<u32>, out: &mut Vec<usize>) {
     let cols = c.len() + 1;
     // Every cell is written before it is read but the first row and column, which are 0:
