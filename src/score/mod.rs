@@ -2,6 +2,7 @@
 
 mod assertion;
 pub mod bleu;
+pub mod bleu_tok;
 mod calls;
 mod case;
 mod check;
@@ -23,6 +24,7 @@ pub mod porter;
 mod registry;
 mod remote;
 pub mod rouge;
+mod rouge_lsum;
 mod set;
 mod similarity;
 mod spec;
