@@ -36,6 +36,7 @@ pub const FIELD_ORDER: &[&str] = &[
     "tokens_out",
     "command",
     "embeddings",
+    "chat_template_file",
 ];
 
 impl Serialize for ProviderConfig {
