@@ -206,6 +206,42 @@ impl Location {
         }
         Location::file(file)
     }
+
+    /// Best-effort line of a nested block-style key (`["providers", "local", "model_path"]`):
+    /// each segment is looked for inside the block of the one before it. When a segment is
+    /// not found (a flow mapping, a key set elsewhere), the line of the deepest one found;
+    /// when none is, the file alone.
+    pub fn line_of_path(file: &Path, text: &str, path: &[&str]) -> Location {
+        let mut found: Option<(usize, usize)> = None; // (line, indent) of the last segment found
+        let mut want = path.iter();
+        let Some(mut key) = want.next() else {
+            return Location::file(file);
+        };
+        for (idx, line) in without_bom(text).lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            if found.is_some_and(|(_, parent)| indent <= parent) {
+                break; // past the end of the block being searched
+            }
+            let is_key = trimmed
+                .strip_prefix(*key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'));
+            if is_key {
+                found = Some((idx + 1, indent));
+                match want.next() {
+                    Some(next) => key = next,
+                    None => break,
+                }
+            }
+        }
+        match found {
+            Some((line, _)) => Location::line(file, line),
+            None => Location::file(file),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +342,16 @@ mod tests {
         let (_, warnings): (Doc, _) =
             parse("\u{feff}---\nname: a\ncount: 2\n", Path::new("x.yaml")).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn line_of_path_looks_inside_each_block() {
+        let text = "defaults:\n  mode: x\nproviders:\n  a:\n    kind: k\n  b:\n    # note\n    mode: chat\n    kind: k\n  c: {mode: chat}\n";
+        let at = |path: &[&str]| Location::line_of_path(Path::new("p.yaml"), text, path);
+        assert_eq!(at(&["providers", "b", "mode"]).to_string(), "p.yaml:8");
+        assert_eq!(at(&["providers", "a", "mode"]).to_string(), "p.yaml:4");
+        assert_eq!(at(&["providers", "c", "mode"]).to_string(), "p.yaml:10");
+        assert_eq!(at(&["nothing"]).to_string(), "p.yaml");
     }
 
     #[test]

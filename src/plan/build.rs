@@ -2,10 +2,11 @@
 //! problem collected before failing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::project::Project;
-use crate::diagnostic::Warning;
+use crate::config::project::{Project, CONFIG_FILE};
+use crate::diagnostic::{Location, Warning};
 use crate::plan::PlanError as Error;
 use crate::provider::{self, Provider, ProviderConfig};
 use crate::registry::{PromptRef, Registry};
@@ -127,9 +128,26 @@ fn add_providers(
                 providers.insert(model.clone(), p);
                 provider_configs.insert(model.clone(), config);
             }
-            Err(e) => errors.push(e.into()),
+            Err(e) => errors.push(locate_setting(project, model, e).into()),
         }
     }
+}
+
+/// Points an error about one provider setting at its line in `prompteval.yaml`.
+fn locate_setting(
+    project: &Project,
+    model: &str,
+    mut e: provider::ProviderConfigError,
+) -> provider::ProviderConfigError {
+    if let (Some(key), None) = (e.key, &e.location) {
+        let file = Path::new(CONFIG_FILE);
+        // No file (an inline model id) or an unreadable one: the message stands alone.
+        if let Ok(text) = std::fs::read_to_string(project.root.join(file)) {
+            let path = ["providers", model, key];
+            e.location = Some(Box::new(Location::line_of_path(file, &text, &path)));
+        }
+    }
+    e
 }
 
 /// The error for the first `--prompt` that no selected eval's file uses.

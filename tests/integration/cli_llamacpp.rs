@@ -216,7 +216,7 @@ fn missing_chat_template_file_exits_2_naming_it() {
     let path = p.path().join("templates/nope.jinja");
     assert!(
         stderr.contains(&format!(
-            "chat template file {} (`chat_template_file`) does not exist",
+            "error: prompteval.yaml:8: provider `local`: chat template file {} (`chat_template_file`) does not exist",
             path.display()
         )),
         "{stderr}"
@@ -363,7 +363,7 @@ fn missing_model_file_exits_2_naming_it() {
     let path = p.path().join("models/dummy.gguf");
     assert!(
         stderr.contains(&format!(
-            "model file {} (`model_path`) does not exist",
+            "error: prompteval.yaml:5: provider `local`: model file {} (`model_path`) does not exist",
             path.display()
         )),
         "{stderr}"

@@ -163,7 +163,8 @@ impl Settings {
             return Err(err(
                 "`chat_template_file` applies only to `mode: chat`; completion prompts are sent as they are".into(),
                 "set `mode: chat`, or remove `chat_template_file`",
-            ));
+            )
+            .for_key("chat_template_file"));
         }
         let parallel = positive(name, "parallel", config.parallel, DEFAULT_PARALLEL)?;
         let mut client = OpenAiSettings {
@@ -193,7 +194,8 @@ impl Settings {
                     &format!(
                         "remove `{key}`, or remove `base_url` to let prompteval start the server"
                     ),
-                ));
+                )
+                .for_key(key));
             }
             client.model.get_or_insert_with(|| "llamacpp".into());
             Target::Remote
@@ -340,7 +342,8 @@ fn chat_template_file(name: &str, path: &Path) -> Result<PathBuf, ProviderConfig
         Some(
             "fix `chat_template_file` (relative paths start at the project root); the repository ships templates/chat/hermes-tools.jinja".into(),
         ),
-    ))
+    )
+    .for_key("chat_template_file"))
 }
 
 /// The model file: `model_path` (already made absolute by the project) or the default
@@ -379,7 +382,12 @@ fn model_file(
             ),
         )
     };
-    Err(ProviderConfigError::new(name, message, Some(hint)))
+    let error = ProviderConfigError::new(name, message, Some(hint));
+    Err(if is_default {
+        error
+    } else {
+        error.for_key("model_path")
+    })
 }
 
 #[cfg(test)]
