@@ -17,6 +17,7 @@ mod cli_resilience;
 mod cli_run;
 mod cli_scoring;
 mod e2e_llamacpp;
+mod e2e_tools;
 mod junit_schema;
 mod mlflow;
 mod provider_kinds;
