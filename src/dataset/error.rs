@@ -86,6 +86,14 @@ pub enum DatasetError {
         /// What is wrong.
         message: String,
     },
+    /// A row's `tools` is not a list of tool definitions or names.
+    #[error("{location}: invalid `tools`: {message}")]
+    Tools {
+        /// The row.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -107,7 +115,8 @@ impl DatasetError {
             | DatasetError::DuplicateId { location, .. }
             | DatasetError::EmptyId { location }
             | DatasetError::Assert { location, .. }
-            | DatasetError::Threshold { location, .. } => location.clone(),
+            | DatasetError::Threshold { location, .. }
+            | DatasetError::Tools { location, .. } => location.clone(),
         }
     }
 }
@@ -140,6 +149,10 @@ impl Diagnostic for DatasetError {
             ),
             DatasetError::Threshold { .. } => Some(
                 "a row's `threshold` is the weighted score (0 to 1) its case needs to pass, e.g. {\"input\": \"…\", \"threshold\": 0.5}"
+                    .to_string(),
+            ),
+            DatasetError::Tools { .. } => Some(
+                "a row's `tools` is a list of tool definitions ({name, description, parameters}) or names of prompts/_tools/ files, offered besides the version's tools"
                     .to_string(),
             ),
             DatasetError::Empty { path } => Some(

@@ -28,6 +28,9 @@ pub struct Row {
     /// This case's own threshold on the weighted score (`threshold` key in JSONL/JSON/YAML),
     /// overriding the eval's.
     pub threshold: Option<f64>,
+    /// Tools this case offers besides the version's (`tools` key in JSONL/JSON/YAML), as
+    /// written: definitions or names of shared tools, resolved by the plan.
+    pub tools: Vec<serde_json::Value>,
 }
 
 impl Row {
@@ -83,6 +86,14 @@ pub(super) fn build_rows(
         } else {
             None
         };
+        let tools = match vars.shift_remove("tools") {
+            Some(value) if allow_assert => parse_tools(value, &location)?,
+            Some(value) => {
+                vars.insert("tools".to_string(), value);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
         let id = row_id(&vars, idx, &location)?;
         if let Some(first_line) = ids.insert(id.clone(), line) {
             return Err(DatasetError::DuplicateId {
@@ -99,6 +110,7 @@ pub(super) fn build_rows(
             context,
             asserts,
             threshold,
+            tools,
         });
     }
     Ok(rows)
@@ -149,6 +161,39 @@ fn parse_threshold(value: &Json, location: &Location) -> Result<Option<f64>, Dat
             ),
         }),
     }
+}
+
+/// A row's `tools`: a list of definitions or names (one alone is taken as a list of one);
+/// `null` means none.
+fn parse_tools(value: Json, location: &Location) -> Result<Vec<Json>, DatasetError> {
+    let items = match value {
+        Json::Null => return Ok(Vec::new()),
+        Json::Array(items) => items,
+        item @ (Json::Object(_) | Json::String(_)) => vec![item],
+        other => {
+            return Err(DatasetError::Tools {
+                location: location.clone(),
+                message: format!(
+                    "expected a list of tool definitions or names, found {}",
+                    describe(&other)
+                ),
+            })
+        }
+    };
+    if let Some((i, bad)) = items
+        .iter()
+        .enumerate()
+        .find(|(_, t)| !t.is_object() && !t.is_string())
+    {
+        return Err(DatasetError::Tools {
+            location: location.clone(),
+            message: format!(
+                "`tools[{i}]` is {}, expected a tool definition (a mapping with `name`) or the name of a shared tool",
+                describe(bad)
+            ),
+        });
+    }
+    Ok(items)
 }
 
 /// A row's `assert`: one mapping, or a list of them; `null` means none.

@@ -3,6 +3,7 @@
 mod batch;
 mod client;
 mod error;
+pub mod prompt_tools;
 pub mod prompts;
 mod rest;
 pub mod tracking;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::error::MlflowError;
+use super::prompt_tools::MODEL_CONFIG_TAG;
 use crate::registry::{MessageTemplate, Params, Prompt, PromptBody, PromptVersion, Registry};
 use crate::template::message::Role;
 
@@ -42,6 +43,9 @@ pub struct RemoteForm {
     pub kind: &'static str,
     /// `prompteval.params` (compact JSON), when the version has params.
     pub params: Option<String>,
+    /// The tool part of MLflow's `model_config` (see [`super::prompt_tools`]), when the
+    /// version has tools.
+    pub model_config: Option<String>,
 }
 
 /// How a local version is stored in MLflow.
@@ -57,7 +61,13 @@ pub fn remote_form(v: &PromptVersion) -> RemoteForm {
         }
     };
     let params = (!v.params.is_empty()).then(|| Value::Object(v.params.clone()).to_string());
-    RemoteForm { text, kind, params }
+    let model_config = super::prompt_tools::model_config(&v.tools);
+    RemoteForm {
+        text,
+        kind,
+        params,
+        model_config,
+    }
 }
 
 /// Checks everything MLflow would refuse before anything is sent: template length, note
@@ -75,14 +85,21 @@ pub fn check_pushable(prompt: &Prompt) -> Result<(), MlflowError> {
         }
     }
     for v in prompt.versions.values() {
-        let len = remote_form(v).text.chars().count();
-        if len > PROMPT_TEXT_LIMIT {
-            return Err(MlflowError::TooLong {
-                reference: v.reference(),
-                what: "template text",
-                len,
-                limit: PROMPT_TEXT_LIMIT,
-            });
+        let form = remote_form(v);
+        let tools = form.model_config.unwrap_or_default();
+        for (what, text) in [
+            ("template text", form.text),
+            ("tools (model_config)", tools),
+        ] {
+            let len = text.chars().count();
+            if len > PROMPT_TEXT_LIMIT {
+                return Err(MlflowError::TooLong {
+                    reference: v.reference(),
+                    what,
+                    len,
+                    limit: PROMPT_TEXT_LIMIT,
+                });
+            }
         }
         if let Some(note) = note_of(prompt, v) {
             let len = note.chars().count();
@@ -156,6 +173,8 @@ impl RemoteVersion {
             text,
             kind,
             params: self.tags.get(PARAMS_TAG).cloned(),
+            model_config: (self.tags.get(MODEL_CONFIG_TAG))
+                .and_then(|t| super::prompt_tools::tool_part(t)),
         })
     }
 }
@@ -391,6 +410,9 @@ async fn create_version(
     if let Some(p) = &form.params {
         tags.push(json!({"key": PARAMS_TAG, "value": p}));
     }
+    if let Some(c) = &form.model_config {
+        tags.push(json!({"key": MODEL_CONFIG_TAG, "value": c}));
+    }
     let mut body = json!({"name": prompt.name, "source": PROMPT_SOURCE, "tags": tags});
     if let Some(note) = note_of(prompt, v) {
         body["description"] = json!(note);
@@ -414,6 +436,7 @@ async fn create_version(
         ])
         .into_iter()
         .chain(form.params.clone().map(|p| (PARAMS_TAG.to_string(), p)))
+        .chain((form.model_config.clone()).map(|c| (MODEL_CONFIG_TAG.to_string(), c)))
         .collect(),
     });
     Ok(number)
@@ -481,7 +504,7 @@ pub fn version_file(
         },
         None => None,
     };
-    if form.kind == "text" && params.is_none() {
+    if form.kind == "text" && params.is_none() && form.model_config.is_none() {
         return Ok(("jinja", form.text.clone()));
     }
     let mut doc = serde_yaml::Mapping::new();
@@ -514,6 +537,16 @@ pub fn version_file(
     if let Some(params) = params {
         let value = serde_yaml::to_value(&params).map_err(|e| bad(e.to_string()))?;
         doc.insert("params".into(), value);
+    }
+    for (key, value) in form
+        .model_config
+        .as_deref()
+        .map(super::prompt_tools::version_keys)
+        .transpose()
+        .map_err(bad)?
+        .unwrap_or_default()
+    {
+        doc.insert(key.into(), value);
     }
     let text = serde_yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
     Ok((
@@ -713,6 +746,7 @@ mod tests {
             text: r#"[{"role":"user","content":"{{x}}"}]"#.into(),
             kind: "chat",
             params: None,
+            model_config: None,
         };
         let m = chat_messages(&form).unwrap();
         assert_eq!(m[0].role, Role::User);
@@ -720,6 +754,7 @@ mod tests {
             text: r#"[{"role":"tool","content":"x"}]"#.into(),
             kind: "chat",
             params: None,
+            model_config: None,
         };
         let err = version_file("p", "1", &bad, None).unwrap_err();
         assert!(err.to_string().contains("system, user, assistant"), "{err}");

@@ -94,6 +94,18 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A dataset row's `tools` cannot be added to a version's tools.
+    #[error("{location}: case {case}, with {reference}: {problem}")]
+    RowTools {
+        /// The row.
+        location: Location,
+        /// The case id.
+        case: String,
+        /// The prompt version whose tools the row's join.
+        reference: String,
+        /// What is wrong.
+        problem: Box<crate::tools::ToolProblem>,
+    },
     /// A scorer names a grader or embedder that is not a provider.
     #[error("{location}: unknown {key} `{name}`")]
     UnknownScorerModel {
@@ -189,6 +201,7 @@ impl Diagnostic for SpecError {
             )),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::RowTools { problem, .. } => problem.hint(),
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
                 "choose from the providers in prompteval.yaml ({}) or an inline id: {}",
                 if configured.is_empty() {

@@ -94,6 +94,11 @@ impl EvalContext<'_> {
         };
         let rows = b.rows(&file, &dataset);
         let row_assertions = b.row_assertions(&rows, &dataset, &mut shared.templates);
+        let row_tools = super::tools::row_tools(&prompts, &rows, &dataset, self.registry)
+            .unwrap_or_else(|errors| {
+                errors.into_iter().for_each(|e| b.push(e));
+                Vec::new()
+            });
         let cells_per_case = prompts.len() * models.len();
         let (grader, embedder, scorer_models) = b.scorer_models(
             &file,
@@ -129,6 +134,7 @@ impl EvalContext<'_> {
             models,
             assertions: assertions.into_iter().map(|(_, a)| a).collect(),
             row_assertions,
+            row_tools,
             repeat,
             threshold: file.threshold,
             transform,

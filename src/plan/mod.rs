@@ -9,6 +9,7 @@ mod judges;
 mod problems;
 mod selection;
 pub mod shard;
+mod tools;
 mod types;
 
 pub use build::{plan, plan_with, resolve_model, BuildProvider};

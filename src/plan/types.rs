@@ -42,6 +42,8 @@ pub struct EvalPlan {
     pub assertions: Vec<Assertion>,
     /// Extra assertions per selected row (same index as `rows`).
     pub row_assertions: Vec<Vec<Assertion>>,
+    /// The tools of the rows that add some (see [`EvalPlan::tool_set`]).
+    pub(crate) row_tools: super::tools::RowTools,
     /// Repeats per case.
     pub repeat: u32,
     /// Case threshold on the weighted score, if any (a row's own `threshold` wins).

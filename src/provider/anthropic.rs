@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{api_key, error_detail, parse_http_url, Transport};
 use super::remote::{HttpApi, Remote};
+use super::tool_json;
 use super::{
     required_model, AttemptFailure, CacheTokens, Common, CommonSettings, Completion, FailureClass,
     Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::{Message, Role};
+use crate::tools::{ToolCall, ToolChoice, ToolSet};
 
 /// The API used when `base_url` is not set.
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -63,7 +65,9 @@ pub type AnthropicProvider = Remote<Anthropic>;
 /// `messages` with consecutive same-role turns merged (the API wants them alternating), and
 /// a plain-text prompt is one user message. `max_tokens` comes from the params or defaults
 /// to [`DEFAULT_ANTHROPIC_MAX_TOKENS`]; `stop` is sent as `stop_sequences`; `seed`, which
-/// the API does not accept, is dropped; other params are passed through.
+/// the API does not accept, is dropped; other params are passed through. Tools are sent
+/// with `input_schema` and the choice mapped to the API's (see `choice_json`); the answer's
+/// `text` blocks are the output and its `tool_use` blocks the tool calls.
 #[derive(Debug)]
 pub struct Anthropic {
     model: String,
@@ -158,8 +162,53 @@ impl Anthropic {
                 }
             }
         }
+        if let Some(set) = tool_json::offered(request.tools.as_deref()) {
+            body.insert("tools".into(), tools_json(set));
+            if let Some(choice) = choice_json(set) {
+                body.insert("tool_choice".into(), choice);
+            }
+        }
         serde_json::Value::Object(body)
     }
+}
+
+/// The tools of `set` as the Messages API takes them: `[{"name", "description",
+/// "input_schema"}]`.
+fn tools_json(set: &ToolSet) -> serde_json::Value {
+    let tools = set
+        .tools
+        .iter()
+        .map(|tool| {
+            let mut out = serde_json::Map::new();
+            out.insert("name".into(), tool.name.clone().into());
+            if let Some(description) = &tool.description {
+                out.insert("description".into(), description.clone().into());
+            }
+            out.insert("input_schema".into(), tool.parameters.clone());
+            serde_json::Value::Object(out)
+        })
+        .collect();
+    serde_json::Value::Array(tools)
+}
+
+/// The set's `tool_choice` as the Messages API takes it: `auto` → `{"type": "auto"}`,
+/// `required` → `{"type": "any"}`, `none` → `{"type": "none"}`, a function →
+/// `{"type": "tool", "name": …}`; `parallel: false` adds `disable_parallel_tool_use`
+/// (to `auto` when no choice is set). `None` when the set says neither.
+fn choice_json(set: &ToolSet) -> Option<serde_json::Value> {
+    let mut choice = match &set.choice {
+        None if set.parallel == Some(false) => serde_json::json!({"type": "auto"}),
+        None => return None,
+        Some(ToolChoice::Auto) => serde_json::json!({"type": "auto"}),
+        Some(ToolChoice::Required) => serde_json::json!({"type": "any"}),
+        // `none` takes no parallel setting: no call at all is made.
+        Some(ToolChoice::None) => return Some(serde_json::json!({"type": "none"})),
+        Some(ToolChoice::Function(name)) => serde_json::json!({"type": "tool", "name": name}),
+    };
+    if set.parallel == Some(false) {
+        choice["disable_parallel_tool_use"] = true.into();
+    }
+    Some(choice)
 }
 
 impl HttpApi for Anthropic {
@@ -206,13 +255,30 @@ impl HttpApi for Anthropic {
                 retry_after: None,
             });
         }
-        let texts: Vec<String> = parsed
-            .content
-            .into_iter()
-            .filter(|b| b.kind == "text")
-            .filter_map(|b| b.text)
-            .collect();
-        if texts.is_empty() {
+        let mut texts: Vec<String> = Vec::new();
+        let mut tool_calls = Vec::new();
+        for block in parsed.content {
+            match block.kind.as_str() {
+                "text" => texts.extend(block.text),
+                "tool_use" => {
+                    let Some(name) = block.name.filter(|n| !n.trim().is_empty()) else {
+                        return Err(AttemptFailure::fatal(
+                            "response had a `tool_use` block without a name",
+                            Some(status.as_u16()),
+                        ));
+                    };
+                    tool_calls.push(ToolCall::from_value(
+                        block
+                            .id
+                            .unwrap_or_else(|| tool_json::default_id(tool_calls.len())),
+                        name,
+                        block.input.unwrap_or_else(|| serde_json::json!({})),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if texts.is_empty() && tool_calls.is_empty() {
             return Err(AttemptFailure::fatal(
                 "response had no text content",
                 Some(status.as_u16()),
@@ -229,6 +295,8 @@ impl HttpApi for Anthropic {
             tokens_in: usage.input_tokens.map(|n| n + cache.read + cache.write),
             tokens_out: usage.output_tokens,
             cache,
+            tool_calls,
+            finish_reason: parsed.stop_reason,
         })
     }
 }
@@ -280,15 +348,24 @@ struct MessagesResponse {
     #[serde(default)]
     content: Vec<ContentBlock>,
     #[serde(default)]
+    stop_reason: Option<String>,
+    #[serde(default)]
     usage: Option<Usage>,
 }
 
+/// A `text` block (`text`) or a `tool_use` block (`id`, `name`, `input`).
 #[derive(Deserialize)]
 struct ContentBlock {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 #[derive(Default, Deserialize)]
@@ -395,6 +472,59 @@ mod tests {
         );
         assert_eq!(body["max_tokens"], json!(5));
         assert!(body.get("system").is_none());
+    }
+
+    #[test]
+    fn tool_choice_maps_to_the_messages_api() {
+        let choice = |choice: Option<ToolChoice>, parallel: Option<bool>| {
+            choice_json(&ToolSet {
+                tools: Vec::new(),
+                choice,
+                parallel,
+            })
+        };
+        assert_eq!(choice(None, None), None);
+        assert_eq!(choice(None, Some(true)), None);
+        assert_eq!(
+            choice(None, Some(false)),
+            Some(json!({"type": "auto", "disable_parallel_tool_use": true}))
+        );
+        assert_eq!(
+            choice(Some(ToolChoice::Auto), None),
+            Some(json!({"type": "auto"}))
+        );
+        assert_eq!(
+            choice(Some(ToolChoice::Required), Some(false)),
+            Some(json!({"type": "any", "disable_parallel_tool_use": true}))
+        );
+        assert_eq!(
+            choice(Some(ToolChoice::None), Some(false)),
+            Some(json!({"type": "none"}))
+        );
+        assert_eq!(
+            choice(Some(ToolChoice::Function("get_weather".into())), None),
+            Some(json!({"type": "tool", "name": "get_weather"}))
+        );
+    }
+
+    #[test]
+    fn tool_use_blocks_are_calls_and_a_nameless_one_is_an_error() {
+        let p = new(Some("http://127.0.0.1:1")).unwrap();
+        let parse = |content: serde_json::Value| {
+            let body = json!({"type": "message", "content": content, "stop_reason": "tool_use"});
+            p.api()
+                .parse(StatusCode::OK, body.to_string().as_bytes(), &String::new())
+        };
+        let done = parse(json!([{"type": "tool_use", "name": "now"}])).unwrap();
+        assert_eq!(done.output, "");
+        assert_eq!(done.tool_calls[0].id, "call_0");
+        assert_eq!(done.tool_calls[0].arguments, Some(json!({})));
+        assert_eq!(done.finish_reason.as_deref(), Some("tool_use"));
+        let err = parse(json!([{"type": "tool_use", "id": "toolu_1", "input": {}}])).unwrap_err();
+        assert_eq!(
+            err.message,
+            "response had a `tool_use` block without a name"
+        );
     }
 
     #[test]

@@ -28,7 +28,8 @@ impl ProviderKind for EchoSettings {
 }
 
 /// A provider whose output is the prompt's text ([`crate::template::message::RenderedPrompt::to_text`]).
-/// Token counts are whitespace-separated words. It never fails and costs nothing, which
+/// Token counts are whitespace-separated words. It is text-only: tools a request offers
+/// are ignored (the `mock` kind answers with tool calls). It never fails and costs nothing, which
 /// makes it the model for dry runs, template debugging and benchmarks.
 #[derive(Clone, Debug)]
 pub struct EchoProvider {
@@ -116,6 +117,24 @@ mod tests {
 
     fn echo() -> EchoProvider {
         EchoProvider::new("echo", &CommonSettings::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn tools_are_ignored() {
+        let mut with_tools = request(RenderedPrompt::Text("Weather?".into()));
+        with_tools.tools = Some(std::sync::Arc::new(crate::tools::ToolSet {
+            tools: vec![crate::tools::ToolDef {
+                name: "get_weather".into(),
+                description: None,
+                parameters: serde_json::json!({"type": "object"}),
+            }],
+            choice: Some(crate::tools::ToolChoice::Required),
+            parallel: None,
+        }));
+        let response = echo().complete(with_tools).await.unwrap();
+        assert_eq!(response.output, "Weather?");
+        assert!(response.tool_calls.is_empty());
+        assert_eq!(response.finish_reason, None);
     }
 
     #[tokio::test]

@@ -9,9 +9,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use super::http::ResponsePath;
+use super::http::{read_tool_calls, ResponsePath};
 use super::remote::transport::{one_line, truncate};
 use super::remote::{messages_json, Api, Remote};
+use super::tool_json;
 use super::{
     is_program_path, missing, AttemptFailure, Common, CommonSettings, Completion, FailureClass,
     Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
@@ -38,6 +39,10 @@ pub struct ExecSettings {
     /// The program and its arguments, run once per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// Where the tool calls are in stdout parsed as JSON (needs `output`), as for the
+    /// `http` kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<String>,
 }
 
 impl ProviderKind for ExecSettings {
@@ -66,9 +71,11 @@ pub type ExecProvider = Remote<Command>;
 /// A command run once per request.
 ///
 /// Its stdin is `{"prompt": …, "messages": […], "vars": {…}, "params": {…}}` (`prompt` is
-/// the prompt as text, `messages` as chat turns). Its stdout, with one final newline
+/// the prompt as text, `messages` as chat turns), with `tools` (OpenAI's function shape)
+/// and `tool_choice` when the request offers tools. Its stdout, with one final newline
 /// removed, is the output; with `output:` set, stdout is parsed as JSON and the output (and
-/// `tokens_in` / `tokens_out`) are read at those paths, as for the `http` kind. A non-zero
+/// `tokens_in` / `tokens_out` / `tool_calls`) are read at those paths, as for the `http`
+/// kind. A non-zero
 /// exit, a signal, or running longer than `timeout` (the process is killed) is an error
 /// carrying the status and the end of stderr.
 ///
@@ -81,6 +88,7 @@ pub struct Command {
     output: Option<ResponsePath>,
     tokens_in: Option<ResponsePath>,
     tokens_out: Option<ResponsePath>,
+    tool_calls: Option<ResponsePath>,
     timeout: Duration,
 }
 
@@ -133,12 +141,20 @@ impl ExecProvider {
                 })
                 .transpose()
         };
+        if config.tool_calls.is_some() && config.output.is_none() {
+            return Err(ProviderConfigError::new(
+                name,
+                "`tool_calls` reads stdout as JSON, which needs `output` too",
+                Some("add e.g. `output: text` (the path of the answer's text)".into()),
+            ));
+        }
         let api = Command {
             program,
             args: command[1..].to_vec(),
             output: path("output", &config.output)?,
             tokens_in: path("tokens_in", &config.tokens_in)?,
             tokens_out: path("tokens_out", &config.tokens_out)?,
+            tool_calls: path("tool_calls", &config.tool_calls)?,
             timeout: common.timeout,
         };
         Ok(Remote::with_api(name, api, &common, shared.params.clone()))
@@ -154,13 +170,20 @@ impl Api for Command {
         for (k, v) in request.params.iter() {
             params.insert(k.clone(), v.clone());
         }
-        Ok(serde_json::json!({
+        let mut input = serde_json::json!({
             "prompt": request.prompt.to_text(),
             "messages": messages_json(request),
             "vars": serde_json::Value::Object((*request.vars).clone()),
             "params": params,
-        })
-        .to_string())
+        });
+        // Only a request offering tools says so, so that other inputs keep their bytes.
+        if let Some(set) = tool_json::offered(request.tools.as_deref()) {
+            input["tools"] = tool_json::openai_tools(set);
+            if let Some(choice) = &set.choice {
+                input["tool_choice"] = tool_json::openai_choice(choice);
+            }
+        }
+        Ok(input.to_string())
     }
 
     async fn attempt<'a>(&'a self, input: &'a String) -> Result<Completion, AttemptFailure> {
@@ -240,9 +263,7 @@ impl Command {
         let Some(path) = &self.output else {
             return Ok(Completion {
                 output: text.to_string(),
-                tokens_in: None,
-                tokens_out: None,
-                cache: Default::default(),
+                ..Default::default()
             });
         };
         let json: serde_json::Value = serde_json::from_str(text).map_err(|err| {
@@ -251,8 +272,15 @@ impl Command {
                 None,
             )
         })?;
+        let tool_calls = match &self.tool_calls {
+            None => Vec::new(),
+            Some(calls) => read_tool_calls(calls, &json)
+                .map_err(|e| AttemptFailure::fatal(format!("stdout: {e}"), None))?,
+        };
         let output = match path.find(&json) {
             Some(serde_json::Value::String(s)) => s.clone(),
+            // An answer that only calls tools may have no text.
+            Some(serde_json::Value::Null) | None if !tool_calls.is_empty() => String::new(),
             Some(serde_json::Value::Null) | None => {
                 return Err(AttemptFailure::fatal(
                     format!(
@@ -271,6 +299,8 @@ impl Command {
             tokens_in: count(&self.tokens_in),
             tokens_out: count(&self.tokens_out),
             cache: Default::default(),
+            tool_calls,
+            finish_reason: None,
         })
     }
 }

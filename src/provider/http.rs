@@ -1,7 +1,7 @@
 //! The `http` provider: any JSON endpoint, described in `prompteval.yaml` by its URL,
 //! method, headers, a body template, and paths to the output and token counts.
 
-mod body;
+pub(super) mod body;
 mod path;
 
 use std::collections::BTreeMap;
@@ -18,6 +18,7 @@ use super::remote::transport::{
     one_line, parse_http_url, read_secret, truncate, Secret, Transport,
 };
 use super::remote::{HttpApi, Remote};
+use super::tool_json;
 use super::{
     missing, AttemptFailure, Common, CommonSettings, Completion, Provider, ProviderConfigError,
     ProviderKind, ProviderRequest, Subject,
@@ -60,6 +61,10 @@ pub struct HttpSettings {
     /// Where the completion token count is in the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_out: Option<String>,
+    /// Where the tool calls are in the response: a list of calls, each
+    /// `{"function": {"name", "arguments"}}` (OpenAI's shape) or `{"name", "arguments"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<String>,
 }
 
 impl ProviderKind for HttpSettings {
@@ -82,7 +87,10 @@ pub type HttpProvider = Remote<HttpEndpoint>;
 /// `{role, content}`), `vars` (the row) and each of the row's variables by name. A string
 /// that is exactly one `{{ … | tojson }}` expression is replaced by the JSON value it
 /// renders, so `messages: "{{ messages | tojson }}"` sends an array. Without `body:`, the
-/// body is `{"prompt": …, "messages": …, "vars": …}`. Header values may name environment
+/// body is `{"prompt": …, "messages": …, "vars": …}` (and `tools`, `tool_choice` when the
+/// request offers tools). Templates also see `tools` (OpenAI's function shape, `[]` when
+/// none) and `tool_choice` (OpenAI's, `none` when unset); `tool_calls:` reads the answer's
+/// calls, and then an answer without text is the empty output. Header values may name environment
 /// variables as `${VAR}`; those are read once when the provider is built, marked sensitive,
 /// never shown by `Debug`, and scrubbed from error messages.
 pub struct HttpEndpoint {
@@ -94,6 +102,7 @@ pub struct HttpEndpoint {
     output: ResponsePath,
     tokens_in: Option<ResponsePath>,
     tokens_out: Option<ResponsePath>,
+    tool_calls: Option<ResponsePath>,
     transport: Transport,
 }
 
@@ -272,6 +281,7 @@ impl HttpProvider {
             output: parse_path(name, "output", output_text)?,
             tokens_in: path("tokens_in", &config.tokens_in)?,
             tokens_out: path("tokens_out", &config.tokens_out)?,
+            tool_calls: path("tool_calls", &config.tool_calls)?,
             transport: Transport::new(name, &url, common.timeout, secrets)?,
             url,
             method,
@@ -319,8 +329,16 @@ impl HttpApi for HttpEndpoint {
         _body: &Option<String>,
     ) -> Result<Completion, AttemptFailure> {
         let json: serde_json::Value = self.transport.parse_json(status, bytes)?;
+        let tool_calls = match &self.tool_calls {
+            None => Vec::new(),
+            Some(path) => read_tool_calls(path, &json).map_err(|message| {
+                AttemptFailure::fatal(self.transport.scrub(&message), Some(status.as_u16()))
+            })?,
+        };
         let output = match self.output.find(&json) {
             Some(serde_json::Value::String(s)) => s.clone(),
+            // An answer that only calls tools may have no text.
+            Some(serde_json::Value::Null) | None if !tool_calls.is_empty() => String::new(),
             Some(serde_json::Value::Null) | None => {
                 let snippet = truncate(&one_line(&json.to_string()), SNIPPET_CHARS);
                 return Err(AttemptFailure::fatal(
@@ -346,7 +364,22 @@ impl HttpApi for HttpEndpoint {
             tokens_in: count(&self.tokens_in),
             tokens_out: count(&self.tokens_out),
             cache: Default::default(),
+            tool_calls,
+            finish_reason: None,
         })
+    }
+}
+
+/// The tool calls at `path` in `json` (none when the path is absent), for `http` and
+/// `exec`; the error names the path.
+pub(super) fn read_tool_calls(
+    path: &ResponsePath,
+    json: &serde_json::Value,
+) -> Result<Vec<crate::tools::ToolCall>, String> {
+    match path.find(json) {
+        None => Ok(Vec::new()),
+        Some(calls) => tool_json::read_calls(calls)
+            .map_err(|e| format!("`tool_calls` path `{}`: {e}", path.as_str())),
     }
 }
 

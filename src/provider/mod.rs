@@ -10,6 +10,7 @@ mod exec;
 mod http;
 mod kind;
 pub mod llamacpp;
+mod mock;
 mod ollama;
 mod openai;
 pub mod prices;
@@ -17,6 +18,7 @@ mod registry;
 mod remote;
 mod request;
 mod settings;
+mod tool_json;
 
 pub use anthropic::{
     Anthropic, AnthropicProvider, AnthropicSettings, ANTHROPIC_VERSION, DEFAULT_ANTHROPIC_BASE_URL,
@@ -33,6 +35,7 @@ pub use exec::{Command, ExecProvider, ExecSettings};
 pub use http::{HttpEndpoint, HttpProvider, HttpSettings, ResponsePath};
 pub use kind::{Inline, KindInfo, ProviderKind};
 pub use llamacpp::{LlamaCppProvider, LlamaCppSettings};
+pub use mock::{MockProvider, MockSettings, MOCK_RESPONSE_VAR};
 pub use ollama::{Ollama, OllamaProvider, OllamaSettings, DEFAULT_OLLAMA_BASE_URL};
 pub use openai::{
     Endpoint, OpenAi, OpenAiProvider, OpenAiSettings, DEFAULT_OPENAI_BASE_URL,

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{parse_http_url, Transport};
 use super::remote::{messages_json, Body, HttpApi, Remote};
+use super::tool_json;
 use super::{
     required_model, AttemptFailure, Common, CommonSettings, Completion, Provider,
     ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
+use crate::tools::{ToolChoice, ToolSet};
 
 /// The server used when `base_url` is not set.
 pub const DEFAULT_OLLAMA_BASE_URL: &str = "http://127.0.0.1:11434";
@@ -153,9 +155,14 @@ impl OllamaProvider {
 }
 
 impl Ollama {
-    fn uses_chat(&self, prompt: &RenderedPrompt) -> bool {
+    /// Whether `request` goes to `/api/chat`: in `auto` mode, chat prompts and requests
+    /// offering tools (only `/api/chat` takes them) do.
+    fn uses_chat(&self, request: &ProviderRequest) -> bool {
         match self.mode {
-            Mode::Auto => matches!(prompt, RenderedPrompt::Chat(_)),
+            Mode::Auto => {
+                matches!(request.prompt, RenderedPrompt::Chat(_))
+                    || tool_json::offered(request.tools.as_deref()).is_some()
+            }
             Mode::Chat => true,
             Mode::Generate => false,
         }
@@ -163,11 +170,14 @@ impl Ollama {
 
     /// The request body and whether it goes to `/api/chat`.
     fn body_json(&self, request: &ProviderRequest, defaults: &Params) -> (bool, serde_json::Value) {
-        let chat = self.uses_chat(&request.prompt);
+        let chat = self.uses_chat(request);
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         if chat {
             body.insert("messages".into(), messages_json(request));
+            if let Some(tools) = tool_json::offered(request.tools.as_deref()).and_then(tools_json) {
+                body.insert("tools".into(), tools);
+            }
         } else {
             body.insert("prompt".into(), request.prompt.to_text().into());
         }
@@ -206,6 +216,10 @@ impl HttpApi for Ollama {
 
     fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<OllamaBody, String> {
         let (chat, json) = self.body_json(request, defaults);
+        let sends_tools = tool_json::offered(request.tools.as_deref()).and_then(tools_json);
+        if !chat && sends_tools.is_some() {
+            return Err(NO_TOOLS_ON_GENERATE.into());
+        }
         Ok(OllamaBody {
             chat,
             json: json.to_string(),
@@ -238,12 +252,23 @@ impl HttpApi for Ollama {
                 Some(status.as_u16()),
             ));
         }
-        let output = if body.chat {
-            parsed.message.and_then(|m| m.content)
-        } else {
-            parsed.response
-        }
-        .ok_or_else(|| {
+        let (content, tool_calls) = match parsed.message {
+            Some(message) if body.chat => {
+                let calls = message.tool_calls.unwrap_or(serde_json::Value::Null);
+                let calls = tool_json::read_calls(&calls).map_err(|e| {
+                    AttemptFailure::fatal(
+                        format!("response had unreadable tool calls: {e}"),
+                        Some(status.as_u16()),
+                    )
+                })?;
+                (message.content, calls)
+            }
+            _ if body.chat => (None, Vec::new()),
+            _ => (parsed.response, Vec::new()),
+        };
+        // An answer that only calls tools may have no text.
+        let content = content.or_else(|| (!tool_calls.is_empty()).then(String::new));
+        let output = content.ok_or_else(|| {
             AttemptFailure::fatal(
                 if body.chat {
                     "response had no `message.content`"
@@ -258,6 +283,8 @@ impl HttpApi for Ollama {
             tokens_in: parsed.prompt_eval_count,
             tokens_out: parsed.eval_count,
             cache: Default::default(),
+            tool_calls,
+            finish_reason: parsed.done_reason,
         })
     }
 }
@@ -273,6 +300,8 @@ struct OllamaResponse {
     #[serde(default)]
     eval_count: Option<u64>,
     #[serde(default)]
+    done_reason: Option<String>,
+    #[serde(default)]
     error: Option<String>,
 }
 
@@ -280,6 +309,37 @@ struct OllamaResponse {
 struct OllamaMessage {
     #[serde(default)]
     content: Option<String>,
+    /// `[{"function": {"name", "arguments": {…}}}]`, read by [`tool_json::read_calls`].
+    #[serde(default)]
+    tool_calls: Option<serde_json::Value>,
+}
+
+/// The error of a request offering tools in `mode: generate`.
+const NO_TOOLS_ON_GENERATE: &str = "`mode: generate` sends prompts to /api/generate, \
+     which takes no tools (this prompt declares some); remove `mode` or set `mode: chat`";
+
+/// The tools `set` sends to `/api/chat` (OpenAI's function shape). The API has no
+/// `tool_choice`, so the choice is honoured by what is sent: `none` sends no tools, a
+/// function name only that tool, `auto` and `required` every tool (the model may still
+/// answer in text). `None` when nothing is sent.
+fn tools_json(set: &ToolSet) -> Option<serde_json::Value> {
+    match &set.choice {
+        Some(ToolChoice::None) => None,
+        Some(ToolChoice::Function(name)) => {
+            let only = ToolSet {
+                tools: set
+                    .tools
+                    .iter()
+                    .filter(|t| &t.name == name)
+                    .cloned()
+                    .collect(),
+                choice: None,
+                parallel: None,
+            };
+            Some(tool_json::openai_tools(&only))
+        }
+        _ => Some(tool_json::openai_tools(set)),
+    }
 }
 
 #[cfg(test)]
@@ -359,15 +419,60 @@ mod tests {
 
     #[test]
     fn mode_forces_an_endpoint() {
+        let text = request(RenderedPrompt::Text("x".into()), Params::new());
         let p = new(&config(Some("chat"))).unwrap();
-        assert!(p.api().uses_chat(&RenderedPrompt::Text("x".into())));
+        assert!(p.api().uses_chat(&text));
         let p = new(&config(Some("generate"))).unwrap();
-        assert!(!p.api().uses_chat(&chat()));
+        assert!(!p.api().uses_chat(&request(chat(), Params::new())));
         let e = new(&config(Some("stream"))).unwrap_err();
         assert_eq!(
             e.message,
             "unknown `mode` `stream` for kind `ollama`. Choose from: auto, chat, generate"
         );
+    }
+
+    fn two_tools(choice: Option<ToolChoice>) -> ToolSet {
+        let tool = |name: &str| crate::tools::ToolDef {
+            name: name.into(),
+            description: None,
+            parameters: json!({"type": "object"}),
+        };
+        ToolSet {
+            tools: vec![tool("get_weather"), tool("now")],
+            choice,
+            parallel: Some(false),
+        }
+    }
+
+    #[test]
+    fn tools_go_to_chat_and_the_choice_is_honoured_by_what_is_sent() {
+        let p = new(&config(None)).unwrap();
+        let mut r = request(RenderedPrompt::Text("Weather?".into()), Params::new());
+        let names = |body: &serde_json::Value| -> Vec<String> {
+            body["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["function"]["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        r.tools = Some(std::sync::Arc::new(two_tools(None)));
+        let (is_chat, body) = p.api().body_json(&r, p.params());
+        assert!(is_chat, "a plain prompt with tools goes to /api/chat");
+        assert_eq!(names(&body), ["get_weather", "now"]);
+        assert!(body.get("tool_choice").is_none() && body.get("parallel_tool_calls").is_none());
+        r.tools = Some(std::sync::Arc::new(two_tools(Some(ToolChoice::Function(
+            "now".into(),
+        )))));
+        assert_eq!(names(&p.api().body_json(&r, p.params()).1), ["now"]);
+        r.tools = Some(std::sync::Arc::new(two_tools(Some(ToolChoice::None))));
+        let (is_chat, body) = p.api().body_json(&r, p.params());
+        assert!(is_chat && body.get("tools").is_none(), "{body}");
+        let generate = new(&config(Some("generate"))).unwrap();
+        assert!(generate.api().body(&r, generate.params()).is_ok());
+        r.tools = Some(std::sync::Arc::new(two_tools(None)));
+        let err = generate.api().body(&r, generate.params()).err().unwrap();
+        assert!(err.contains("/api/generate, which takes no tools"), "{err}");
     }
 
     #[test]

@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{api_key, parse_http_url, Transport};
 use super::remote::{messages_json, HttpApi, Remote, Retries};
+use super::tool_json;
 use super::{
     AttemptFailure, BoxFuture, Common, CommonSettings, Completion, Provider, ProviderConfigError,
     ProviderError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
+use crate::tools::ToolSet;
 
 mod embeddings;
 
@@ -174,6 +176,11 @@ impl HttpApi for OpenAi {
     /// then the provider's default params overlaid by the request's params, as top-level
     /// fields. Params named `model`, `messages` or `prompt` are ignored: those come from the
     /// provider and the prompt.
+    ///
+    /// Tools the request offers are sent as `tools` in OpenAI's function shape, with
+    /// `tool_choice` and `parallel_tool_calls` when the set gives them (they win over params
+    /// of those names). The text completions endpoint has no tools: a request offering
+    /// some fails before it is sent.
     fn body(&self, request: &ProviderRequest, defaults: &Params) -> Result<String, String> {
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
@@ -189,6 +196,12 @@ impl HttpApi for OpenAi {
             if !matches!(key.as_str(), "model" | "messages" | "prompt") {
                 body.insert(key.clone(), value.clone());
             }
+        }
+        if let Some(set) = tool_json::offered(request.tools.as_deref()) {
+            if self.endpoint == Endpoint::Completions {
+                return Err(NO_TOOLS_ON_COMPLETIONS.into());
+            }
+            insert_tools(&mut body, set);
         }
         Ok(serde_json::Value::Object(body).to_string())
     }
@@ -214,17 +227,32 @@ impl HttpApi for OpenAi {
             .into_iter()
             .next()
             .ok_or_else(|| fatal("response had no choices"))?;
-        let output = match self.endpoint {
-            Endpoint::Chat => choice.message.and_then(|m| m.content),
-            Endpoint::Completions => choice.text,
-        }
-        .ok_or_else(|| fatal("response had no content"))?;
+        let (content, tool_calls) = match self.endpoint {
+            Endpoint::Chat => match choice.message {
+                Some(message) => {
+                    let calls = message.tool_calls.unwrap_or(serde_json::Value::Null);
+                    let calls = tool_json::read_calls(&calls)
+                        .map_err(|e| fatal(&format!("response had unreadable tool calls: {e}")))?;
+                    (message.content, calls)
+                }
+                None => (None, Vec::new()),
+            },
+            Endpoint::Completions => (choice.text, Vec::new()),
+        };
+        // An answer that only calls tools has `content: null`: its text is empty.
+        let output = match content {
+            Some(text) => text,
+            None if !tool_calls.is_empty() => String::new(),
+            None => return Err(fatal("response had no content")),
+        };
         let usage = parsed.usage.unwrap_or_default();
         Ok(Completion {
             output,
             tokens_in: usage.prompt_tokens,
             tokens_out: usage.completion_tokens,
             cache: Default::default(),
+            tool_calls,
+            finish_reason: choice.finish_reason,
         })
     }
 
@@ -252,12 +280,17 @@ struct Choice {
     /// Text completions answer here instead of in `message`.
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct ChoiceMessage {
     #[serde(default)]
     content: Option<String>,
+    /// Read by [`tool_json::read_calls`], which says what is wrong with a bad one.
+    #[serde(default)]
+    tool_calls: Option<serde_json::Value>,
 }
 
 #[derive(Default, Deserialize)]
@@ -266,6 +299,22 @@ struct Usage {
     prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+}
+
+/// The error of a request offering tools to the text completions endpoint.
+const NO_TOOLS_ON_COMPLETIONS: &str = "the text completions endpoint cannot send tools \
+     (this prompt declares some); use the chat endpoint (for `llamacpp`, `mode: chat`)";
+
+/// Adds the tools of `set` to a chat completions body: `tools`, and `tool_choice` and
+/// `parallel_tool_calls` when the set gives them.
+fn insert_tools(body: &mut serde_json::Map<String, serde_json::Value>, set: &ToolSet) {
+    body.insert("tools".into(), tool_json::openai_tools(set));
+    if let Some(choice) = &set.choice {
+        body.insert("tool_choice".into(), tool_json::openai_choice(choice));
+    }
+    if let Some(parallel) = set.parallel {
+        body.insert("parallel_tool_calls".into(), parallel.into());
+    }
 }
 
 fn parse_base_url(name: &str, text: &str, endpoint: Endpoint) -> Result<Url, ProviderConfigError> {
@@ -487,6 +536,115 @@ mod tests {
             body,
             serde_json::json!({"model": "m", "prompt": chat.to_text(), "max_tokens": 5})
         );
+    }
+
+    fn tool_set() -> crate::tools::ToolSet {
+        crate::tools::ToolSet {
+            tools: vec![crate::tools::ToolDef {
+                name: "get_weather".into(),
+                description: Some("Weather in a city".into()),
+                parameters: serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            }],
+            choice: Some(crate::tools::ToolChoice::Function("get_weather".into())),
+            parallel: Some(false),
+        }
+    }
+
+    fn with_tools(set: crate::tools::ToolSet) -> ProviderRequest {
+        ProviderRequest {
+            prompt: RenderedPrompt::Text("Weather in Rome?".into()),
+            params: Params::new(),
+            vars: Default::default(),
+            retries: None,
+            tools: Some(std::sync::Arc::new(set)),
+        }
+    }
+
+    #[test]
+    fn tools_choice_and_parallel_are_sent_in_openai_shape() {
+        let p = new("o", &config(Some("m"), Some("http://127.0.0.1:1/v1"), None)).unwrap();
+        let sent = body(&p, &with_tools(tool_set()));
+        assert_eq!(
+            sent["tools"],
+            serde_json::json!([{"type": "function", "function": {
+                "name": "get_weather", "description": "Weather in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}])
+        );
+        assert_eq!(
+            sent["tool_choice"],
+            serde_json::json!({"type": "function", "function": {"name": "get_weather"}})
+        );
+        assert_eq!(sent["parallel_tool_calls"], false);
+        // A set without a choice or parallel setting sends neither; an empty set, nothing.
+        let mut plain = tool_set();
+        plain.choice = None;
+        plain.parallel = None;
+        let sent = body(&p, &with_tools(plain));
+        assert!(sent.get("tool_choice").is_none() && sent.get("parallel_tool_calls").is_none());
+        let sent = body(&p, &with_tools(Default::default()));
+        assert!(sent.get("tools").is_none(), "{sent}");
+    }
+
+    #[test]
+    fn tools_on_the_completions_endpoint_fail_before_sending() {
+        let c = config(Some("m"), Some("http://127.0.0.1:1/v1"), None);
+        let p = with_endpoint("local", &c, Endpoint::Completions).unwrap();
+        let err = p
+            .api()
+            .body(&with_tools(tool_set()), p.params())
+            .unwrap_err();
+        assert!(err.contains("cannot send tools"), "{err}");
+        assert!(err.contains("`mode: chat`"), "{err}");
+    }
+
+    fn parse(p: &OpenAiProvider, json: serde_json::Value) -> Result<Completion, AttemptFailure> {
+        p.api()
+            .parse(StatusCode::OK, json.to_string().as_bytes(), &String::new())
+    }
+
+    #[test]
+    fn tool_calls_are_read_with_null_content_and_finish_reason() {
+        let p = new("o", &config(Some("m"), Some("http://127.0.0.1:1/v1"), None)).unwrap();
+        let done = parse(
+            &p,
+            serde_json::json!({"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null, "tool_calls": [
+                    {"id": "call_abc", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Rome\"}"}},
+                    {"id": "call_def", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": "}},
+                ]}}]}),
+        )
+        .unwrap();
+        assert_eq!(done.output, "");
+        assert_eq!(done.finish_reason.as_deref(), Some("tool_calls"));
+        assert_eq!(done.tool_calls.len(), 2);
+        assert_eq!(done.tool_calls[0].id, "call_abc");
+        assert_eq!(
+            done.tool_calls[0].arguments,
+            Some(serde_json::json!({"city": "Rome"}))
+        );
+        // Unparseable arguments are kept raw: the assertions report them.
+        assert_eq!(done.tool_calls[1].arguments, None);
+        assert_eq!(done.tool_calls[1].arguments_raw, "{\"city\": ");
+        let text = parse(
+            &p,
+            serde_json::json!({"choices": [{"finish_reason": "stop", "message": {"content": "Sunny."}}]}),
+        )
+        .unwrap();
+        assert_eq!((text.output.as_str(), text.tool_calls.len()), ("Sunny.", 0));
+        assert_eq!(text.finish_reason.as_deref(), Some("stop"));
+        let empty = parse(
+            &p,
+            serde_json::json!({"choices": [{"message": {"content": null}}]}),
+        );
+        assert_eq!(empty.unwrap_err().message, "response had no content");
+        let bad = parse(
+            &p,
+            serde_json::json!({"choices": [{"message": {"tool_calls": [{"function": {}}]}}]}),
+        );
+        assert!(bad
+            .unwrap_err()
+            .message
+            .starts_with("response had unreadable tool calls: tool call 0 has no function name"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::exec::ExecSettings;
 use super::http::HttpSettings;
 use super::kind::{provider_kinds, DynKind, Inline, KindInfo};
 use super::llamacpp::LlamaCppSettings;
+use super::mock::MockSettings;
 use super::ollama::OllamaSettings;
 use super::openai::OpenAiSettings;
 use super::settings::de::fields_of;
@@ -24,6 +25,7 @@ provider_kinds! {
     Ollama(OllamaSettings) { name: "ollama", priced: false, pure: false, row_vars: false, inline: Inline::Model },
     Http(HttpSettings) { name: "http", priced: true, pure: false, row_vars: true, inline: Inline::No },
     Exec(ExecSettings) { name: "exec", priced: false, pure: false, row_vars: true, inline: Inline::No },
+    Mock(MockSettings) { name: "mock", priced: false, pure: true, row_vars: true, inline: Inline::Bare },
 }
 
 impl Default for KindSettings {
@@ -128,7 +130,7 @@ mod tests {
         let err = build_err(&config("{kind: vertex, model: gemini}"));
         assert_eq!(
             err.to_string(),
-            "provider `p`: unknown provider kind `vertex`. Choose from: echo, openai, llamacpp, anthropic, ollama, http, exec"
+            "provider `p`: unknown provider kind `vertex`. Choose from: echo, openai, llamacpp, anthropic, ollama, http, exec, mock"
         );
         assert!(err.hint().is_some());
         let err = build_err(&ProviderConfig::default());
@@ -142,11 +144,11 @@ mod tests {
     fn hint_lists_are_what_users_saw() {
         assert_eq!(
             kind_names(),
-            "echo, openai, llamacpp, anthropic, ollama, http, exec"
+            "echo, openai, llamacpp, anthropic, ollama, http, exec, mock"
         );
         assert_eq!(
             inline_forms(),
-            "echo, llamacpp, openai:MODEL, anthropic:MODEL, ollama:MODEL"
+            "echo, llamacpp, mock, openai:MODEL, anthropic:MODEL, ollama:MODEL"
         );
     }
 
@@ -160,8 +162,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(with(|k| k.priced), ["openai", "anthropic", "http"]);
-        assert_eq!(with(|k| k.pure), ["echo"]);
-        assert_eq!(with(|k| k.row_vars), ["http", "exec"]);
+        assert_eq!(with(|k| k.pure), ["echo", "mock"]);
+        assert_eq!(with(|k| k.row_vars), ["http", "exec", "mock"]);
     }
 
     #[test]
@@ -208,6 +210,7 @@ mod tests {
     #[test]
     fn inline_ids() {
         assert_eq!(inline("echo"), Some(config("kind: echo")));
+        assert_eq!(inline("mock"), Some(config("kind: mock")));
         assert_eq!(inline("llamacpp"), Some(config("kind: llamacpp")));
         assert_eq!(
             inline("openai:gpt-4o-mini"),

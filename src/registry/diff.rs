@@ -1,4 +1,4 @@
-//! Diffs between two versions (template, params and note), and the stable text form of a
+//! Diffs between two versions (template, params, tools and note), and the stable text form of a
 //! version that diffs and `prompt show` print.
 
 use similar::TextDiff;
@@ -40,8 +40,8 @@ impl PromptVersion {
     }
 }
 
-/// A unified diff from `a` to `b` of the templates, then of the params and the note when
-/// they differ; empty when the versions are the same. Headers are `a/<path>` and
+/// A unified diff from `a` to `b` of the templates, then of the params, the tools (shared
+/// ones as they are now) and the note when they differ; empty when the versions are the same. Headers are `a/<path>` and
 /// `b/<path>`. With `color`, removed lines are red, added lines green and hunk headers cyan.
 pub fn diff(a: &PromptVersion, b: &PromptVersion, color: bool) -> String {
     let a_path = a.path.display().to_string();
@@ -53,6 +53,11 @@ pub fn diff(a: &PromptVersion, b: &PromptVersion, color: bool) -> String {
             with_newline(b.body_text()),
         ),
         (" (params)".to_string(), a.params_text(), b.params_text()),
+        (
+            " (tools)".to_string(),
+            super::tools_text(&a.tools),
+            super::tools_text(&b.tools),
+        ),
         (
             " (note)".to_string(),
             with_newline(a.note.clone().unwrap_or_default()),

@@ -143,7 +143,7 @@ impl Registry {
 /// Loads one prompt directory for editing, or says which prompts exist.
 fn load_existing_prompt(root: &Path, name: &str) -> Result<super::model::Prompt, RegistryError> {
     let dir = PathBuf::from(PROMPTS_DIR).join(name);
-    if !is_valid_name(name) || !root.join(&dir).is_dir() || name == PARTIALS_DIR {
+    if !is_valid_name(name) || !root.join(&dir).is_dir() || is_reserved(name) {
         let known = prompt_names(root);
         return Err(RegistryError::UnknownPrompt {
             suggestion: suggest(name, &known),
@@ -151,7 +151,12 @@ fn load_existing_prompt(root: &Path, name: &str) -> Result<super::model::Prompt,
             known,
         });
     }
-    Ok(load_prompt_dir(root, name)?.0)
+    Ok(load_prompt_dir(root, name, None)?.0)
+}
+
+/// Whether `name` is a directory of `prompts/` that is no prompt (`_partials`, `_tools`).
+fn is_reserved(name: &str) -> bool {
+    name == PARTIALS_DIR || name == super::tools::TOOLS_DIR
 }
 
 /// The names of the prompt directories under `root/prompts`, without loading them.
@@ -163,7 +168,7 @@ fn prompt_names(root: &Path) -> Vec<String> {
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| is_valid_name(n) && n != PARTIALS_DIR)
+        .filter(|n| is_valid_name(n) && !is_reserved(n))
         .collect();
     names.sort();
     names
@@ -211,7 +216,7 @@ fn set_yaml_note(text: &str, note: Option<&str>, path: &Path) -> Result<String, 
     }
     let wanted = note.map(str::to_string);
     match parse_yaml_version(&out, path, &mut Vec::new()) {
-        Ok((_, _, parsed)) if parsed == wanted => Ok(out),
+        Ok(parsed) if parsed.note == wanted => Ok(out),
         _ => {
             let mut value: serde_yaml::Value =
                 serde_yaml::from_str(text).map_err(|e| yaml_write_error(path, e))?;
@@ -268,7 +273,7 @@ pub(crate) fn write_atomic(root: &Path, rel: &Path, contents: &[u8]) -> Result<(
 /// missing, and the prompt already there, if any. Refuses names that cannot be prompts.
 fn prompt_dir(root: &Path, name: &str) -> Result<(PathBuf, Option<Prompt>), RegistryError> {
     let dir = PathBuf::from(PROMPTS_DIR).join(name);
-    if !is_valid_name(name) || name == PARTIALS_DIR {
+    if !is_valid_name(name) || is_reserved(name) {
         return Err(RegistryError::InvalidName {
             name: name.to_string(),
             path: dir,
@@ -276,7 +281,7 @@ fn prompt_dir(root: &Path, name: &str) -> Result<(PathBuf, Option<Prompt>), Regi
     }
     let dir_abs = root.join(&dir);
     let existing = if dir_abs.is_dir() {
-        Some(load_prompt_dir(root, name)?.0)
+        Some(load_prompt_dir(root, name, None)?.0)
     } else {
         std::fs::create_dir_all(&dir_abs).map_err(|source| RegistryError::Write {
             path: dir.clone(),

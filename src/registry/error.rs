@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::config::yaml::YamlError;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Location};
+use crate::tools::ToolProblem;
 
 /// Everything that can be wrong with the registry on disk.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,14 @@ pub enum RegistryError {
         path: PathBuf,
         /// What is wrong, e.g. "has neither `messages` nor `prompt`".
         problem: String,
+    },
+    /// A tool of a version or a shared tool definition is wrong.
+    #[error("{location}: {problem}")]
+    Tool {
+        /// Where: the version file and the line of the tool.
+        location: Location,
+        /// What is wrong.
+        problem: Box<ToolProblem>,
     },
     /// No prompt has this name.
     #[error("unknown prompt `{name}`{}", known_list(known))]
@@ -176,6 +185,17 @@ pub enum LockViolation {
         /// Whether the partial file is gone.
         deleted: bool,
     },
+    /// A shared tool the version references changed or is gone.
+    ToolChanged {
+        /// `name@N`.
+        reference: String,
+        /// The prompt's name.
+        prompt: String,
+        /// The tool's file under `prompts/`: `_tools/get_weather.yaml`.
+        tool: String,
+        /// Whether the file is gone.
+        deleted: bool,
+    },
     /// The file is gone.
     Missing {
         /// `name@N`.
@@ -199,6 +219,16 @@ impl fmt::Display for LockViolation {
             } => write!(
                 f,
                 "locked version {reference} includes prompts/{partial}, which {}",
+                if *deleted { "was deleted" } else { "changed" }
+            ),
+            LockViolation::ToolChanged {
+                reference,
+                tool,
+                deleted,
+                ..
+            } => write!(
+                f,
+                "locked version {reference} uses the shared tool prompts/{tool}, which {}",
                 if *deleted { "was deleted" } else { "changed" }
             ),
             LockViolation::Missing { reference, .. } => {
@@ -292,6 +322,9 @@ impl Diagnostic for RegistryError {
                     } => format!(
                         "restore the partial (`git checkout -- prompts/{partial}`); to change it, copy it to a new partial and include that from a new version: `prompteval prompt new {prompt}`"
                     ),
+                    LockViolation::ToolChanged { prompt, tool, .. } => format!(
+                        "restore the tool (`git checkout -- prompts/{tool}`); to change it, copy it to a new file under prompts/_tools/ and reference that from a new version: `prompteval prompt new {prompt}`"
+                    ),
                     LockViolation::Missing { prompt, .. } => format!(
                         "restore the deleted file from version control (`git checkout -- prompts/{prompt}`); released versions must stay"
                     ),
@@ -300,6 +333,7 @@ impl Diagnostic for RegistryError {
             RegistryError::LockVersion { .. } => {
                 Some("upgrade prompteval, or regenerate the lock with `prompteval prompt lock`".into())
             }
+            RegistryError::Tool { problem, .. } => problem.hint(),
             RegistryError::Yaml(_)
             | RegistryError::Read { .. }
             | RegistryError::Write { .. }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -12,8 +13,10 @@ use super::model::{
     is_yaml_path, MessageTemplate, Params, Prompt, PromptBody, PromptMeta, PromptVersion, Registry,
 };
 use super::reference::is_valid_name;
+use super::tools::{resolve_version_tools, SharedTools, WrittenTools, TOOLS_DIR};
 use crate::diagnostic::{Location, Warning};
 use crate::template::message::Role;
+use crate::tools::ToolSet;
 
 /// The directory holding the prompts, under the project root.
 pub(crate) const PROMPTS_DIR: &str = "prompts";
@@ -36,11 +39,14 @@ impl Registry {
         let mut partials = BTreeMap::new();
         let prompts_rel = PathBuf::from(PROMPTS_DIR);
         let prompts_abs = root.join(PROMPTS_DIR);
+        let shared_tools = super::tools::load_shared_tools(root, &mut warnings)?;
         if prompts_abs.is_dir() {
             for entry in sorted_entries(&prompts_abs, &prompts_rel)? {
                 let rel = prompts_rel.join(&entry.name);
                 if entry.name == PARTIALS_DIR && entry.is_dir {
                     load_partials(&entry.path, &rel, &mut partials)?;
+                } else if entry.name == TOOLS_DIR && entry.is_dir {
+                    // Read above: versions refer to them.
                 } else if !entry.is_dir {
                     warnings.push(warning(
                         &rel,
@@ -55,7 +61,7 @@ impl Registry {
                         path: rel,
                     });
                 } else {
-                    let (prompt, w) = load_prompt_dir(root, &entry.name)?;
+                    let (prompt, w) = load_prompt_dir(root, &entry.name, Some(&shared_tools))?;
                     warnings.extend(w);
                     prompts.insert(entry.name, prompt);
                 }
@@ -69,6 +75,7 @@ impl Registry {
             root: root.to_path_buf(),
             prompts,
             partials,
+            shared_tools,
             lock,
         };
         Ok((registry, warnings))
@@ -205,10 +212,12 @@ pub(crate) fn classify(file_name: &str) -> FileKind {
 }
 
 /// Loads one prompt directory, without checking its aliases (see [`validate_aliases`]), so
-/// that commands that repair a prompt can still read it.
+/// that commands that repair a prompt can still read it. Without `shared` tools, the
+/// versions' tools are not resolved (left empty): editing commands do not need them.
 pub(crate) fn load_prompt_dir(
     root: &Path,
     name: &str,
+    shared: Option<&SharedTools>,
 ) -> Result<(Prompt, Vec<Warning>), RegistryError> {
     let dir = PathBuf::from(PROMPTS_DIR).join(name);
     let mut warnings = Vec::new();
@@ -260,7 +269,12 @@ pub(crate) fn load_prompt_dir(
     }
     let mut versions = BTreeMap::new();
     for (n, (rel, abs)) in files {
-        let version = read_version(name, n, &rel, &abs, &meta, &mut warnings)?;
+        let source = VersionSource {
+            rel: &rel,
+            abs: &abs,
+            shared,
+        };
+        let version = read_version(name, n, source, &meta, &mut warnings)?;
         versions.insert(n, version);
     }
     if versions.is_empty() {
@@ -301,6 +315,31 @@ struct VersionFile {
     /// Why this version exists.
     #[serde(default)]
     note: Option<String>,
+    /// Tools: definitions or names of shared ones.
+    #[serde(default)]
+    tools: Option<Vec<serde_json::Value>>,
+    /// `auto`, `required`, `none` or a tool's name.
+    #[serde(default)]
+    tool_choice: Option<String>,
+    /// Whether the model may call several tools at once.
+    #[serde(default)]
+    parallel_tool_calls: Option<bool>,
+}
+
+/// A YAML version as read, before its tools are resolved.
+pub(crate) struct ParsedVersion {
+    pub(crate) body: PromptBody,
+    pub(crate) params: Params,
+    pub(crate) note: Option<String>,
+    pub(crate) tools: WrittenTools,
+}
+
+/// Where a version file is, and the shared tools its `tools` may name (see
+/// [`load_prompt_dir`]).
+struct VersionSource<'a> {
+    rel: &'a Path,
+    abs: &'a Path,
+    shared: Option<&'a SharedTools>,
 }
 
 /// One message of a YAML version.
@@ -313,11 +352,11 @@ struct MessageFile {
 fn read_version(
     name: &str,
     n: u32,
-    rel: &Path,
-    abs: &Path,
+    source: VersionSource<'_>,
     meta: &PromptMeta,
     warnings: &mut Vec<Warning>,
 ) -> Result<PromptVersion, RegistryError> {
+    let (rel, abs) = (source.rel, source.abs);
     let bytes = std::fs::read(abs).map_err(|source| RegistryError::Read {
         path: rel.to_path_buf(),
         source,
@@ -325,8 +364,15 @@ fn read_version(
     let hash = content_hash(&bytes);
     let text = text_of(bytes, rel)?;
     let meta_note = meta.notes.get(&n).cloned();
+    let mut tools = (ToolSet::default(), Vec::new());
     let (body, params, note) = if is_yaml_path(rel) {
-        let (body, params, note) = parse_yaml_version(&text, rel, warnings)?;
+        let parsed = parse_yaml_version(&text, rel, warnings)?;
+        let ParsedVersion {
+            body, params, note, ..
+        } = parsed;
+        if let Some(shared) = source.shared.filter(|_| !parsed.tools.is_empty()) {
+            tools = resolve_version_tools(&parsed.tools, shared, rel, &text)?;
+        }
         if note.is_some() && meta_note.is_some() {
             warnings.push(warning(
                 &rel.with_file_name(META_FILE),
@@ -348,15 +394,17 @@ fn read_version(
         params,
         note,
         hash,
+        tools: Arc::new(tools.0),
+        shared_tools: tools.1,
     })
 }
 
-/// Parses a YAML version into its body, params and note.
+/// Parses a YAML version into its body, params, note and tools as written.
 pub(crate) fn parse_yaml_version(
     text: &str,
     rel: &Path,
     warnings: &mut Vec<Warning>,
-) -> Result<(PromptBody, Params, Option<String>), RegistryError> {
+) -> Result<ParsedVersion, RegistryError> {
     let invalid = |problem: &str| RegistryError::InvalidVersion {
         path: rel.to_path_buf(),
         problem: problem.to_string(),
@@ -389,7 +437,16 @@ pub(crate) fn parse_yaml_version(
     };
     let params = file.params.unwrap_or_default();
     check_params(&params, rel)?;
-    Ok((body, params, file.note))
+    Ok(ParsedVersion {
+        body,
+        params,
+        note: file.note,
+        tools: WrittenTools {
+            tools: file.tools,
+            tool_choice: file.tool_choice,
+            parallel_tool_calls: file.parallel_tool_calls,
+        },
+    })
 }
 
 /// Checks the types of the parameters every provider understands; others pass through.

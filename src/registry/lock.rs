@@ -1,5 +1,6 @@
-//! `prompts.lock`: the content hash of every released version and of every partial it
-//! includes, and the check that released versions did not change.
+//! `prompts.lock`: the content hash of every released version, of every partial it
+//! includes and of every shared tool it references, and the check that released versions
+//! did not change.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,10 @@ pub(crate) struct LockEntry {
     /// which did not record them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) partials: Option<BTreeMap<String, String>>,
+    /// Every shared tool the version references (`_tools/x.yaml` → `sha256:<hex>`); absent
+    /// for versions without one, so their entries keep their bytes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tools: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -115,6 +120,7 @@ fn upgrade_v1(file: LockFileV1) -> LockMap {
                     LockEntry {
                         hash,
                         partials: None,
+                        tools: BTreeMap::new(),
                     },
                 )
             })
@@ -149,7 +155,9 @@ impl Registry {
         {
             None => LockState::Draft,
             Some(locked)
-                if locked.hash == version.hash && self.changed_partial(locked).is_none() =>
+                if locked.hash == version.hash
+                    && self.changed_partial(locked).is_none()
+                    && self.changed_tool(locked).is_none() =>
             {
                 LockState::Locked
             }
@@ -206,11 +214,23 @@ impl Registry {
             })
     }
 
-    /// What to record for `version`: its hash and its partials'.
+    /// The first recorded shared tool of a locked version that changed (or is gone).
+    fn changed_tool(&self, locked: &LockEntry) -> Option<(String, bool)> {
+        locked.tools.iter().find_map(|(key, hash)| {
+            match self.shared_tools.values().find(|t| t.lock_key() == *key) {
+                None => Some((key.clone(), true)),
+                Some(tool) if tool.hash != *hash => Some((key.clone(), false)),
+                Some(_) => None,
+            }
+        })
+    }
+
+    /// What to record for `version`: its hash, its partials' and its shared tools'.
     fn entry_of(&self, version: &PromptVersion) -> LockEntry {
         LockEntry {
             hash: version.hash.clone(),
             partials: Some(self.partial_hashes(version)),
+            tools: super::tools::shared_hashes(&version.shared_tools, &self.shared_tools),
         }
     }
 
@@ -243,6 +263,13 @@ impl Registry {
                                 reference,
                                 prompt: name.clone(),
                                 partial,
+                                deleted,
+                            });
+                        } else if let Some((tool, deleted)) = self.changed_tool(locked) {
+                            violations.push(LockViolation::ToolChanged {
+                                reference,
+                                prompt: name.clone(),
+                                tool,
                                 deleted,
                             });
                         }

@@ -9,6 +9,7 @@ mod lock;
 mod model;
 mod reference;
 mod resolve;
+mod tools;
 
 #[cfg(test)]
 mod tests;
@@ -21,3 +22,4 @@ pub use model::{
     LockState, MessageTemplate, Params, Prompt, PromptBody, PromptMeta, PromptVersion, Registry,
 };
 pub use reference::{is_valid_name, ParseRefError, PromptRef, Selector};
+pub use tools::{tools_text, with_row_tools, SharedTool, SharedTools};

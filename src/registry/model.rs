@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::template::message::Role;
+use crate::tools::ToolSet;
 
 /// Sampling and request parameters of a version (`temperature`, `max_tokens`, `stop`, …),
 /// passed through to providers as they are.
@@ -44,6 +46,11 @@ pub struct PromptVersion {
     pub note: Option<String>,
     /// `sha256:<hex>` of the file's bytes with CRLF normalised to LF.
     pub hash: String,
+    /// The tools it offers (inline and shared, in the order written), its `tool_choice` and
+    /// `parallel_tool_calls`; empty when it declares none.
+    pub tools: Arc<ToolSet>,
+    /// The shared tools (`prompts/_tools/NAME.yaml`) among them, by name.
+    pub shared_tools: Vec<String>,
 }
 
 impl PromptVersion {
@@ -140,6 +147,7 @@ pub struct Registry {
     pub(super) root: PathBuf,
     pub(super) prompts: BTreeMap<String, Prompt>,
     pub(super) partials: BTreeMap<String, String>,
+    pub(super) shared_tools: super::tools::SharedTools,
     pub(super) lock: super::lock::LockMap,
 }
 
@@ -162,5 +170,10 @@ impl Registry {
     /// Partials: name as used in `{% include %}` (`_partials/x.jinja`) → source.
     pub fn partials(&self) -> &BTreeMap<String, String> {
         &self.partials
+    }
+
+    /// Shared tool definitions (`prompts/_tools/NAME.yaml`) by name.
+    pub fn shared_tools(&self) -> &super::tools::SharedTools {
+        &self.shared_tools
     }
 }

@@ -129,6 +129,7 @@ pub fn write_comparison(
                 comparison.run_id
             )?;
         }
+        write_call_changes(comparison, &rows, opts, w)?;
         Ok(())
     })
 }
@@ -219,6 +220,49 @@ fn write_flip_line(
         writeln!(w, "{}", styled.force_styling(true))?;
     } else {
         writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
+/// The cases whose tool calls changed without a flip, up to `max_flips`:
+/// `  ~ case c · p × m: PASS · → f(a=1) ⇒ → f(a=2)`.
+fn write_call_changes(
+    comparison: &Comparison,
+    rows: &[&RowComparison],
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    let changed: Vec<(&RowComparison, &Flip)> = rows
+        .iter()
+        .flat_map(|row| row.call_changes.iter().map(move |f| (*row, f)))
+        .collect();
+    let calls = |side: &CellSnapshot| {
+        human::snippet(
+            side.tool_calls.as_deref().unwrap_or("(no tool calls)"),
+            opts.snippet_chars,
+        )
+    };
+    for (row, change) in changed.iter().take(opts.max_flips) {
+        writeln!(
+            w,
+            "  ~ case {}{} · {} × {}: {} · {} ⇒ {}",
+            change.case_id,
+            repeat(change),
+            row.prompt,
+            row.model,
+            change.after.status.label(),
+            calls(&change.before),
+            calls(&change.after),
+        )?;
+    }
+    if changed.len() > opts.max_flips {
+        writeln!(
+            w,
+            "  … {} more cases whose tool calls changed (`prompteval runs diff {} {}` shows them all)",
+            changed.len() - opts.max_flips,
+            comparison.baseline_run_id,
+            comparison.run_id
+        )?;
     }
     Ok(())
 }
@@ -482,6 +526,29 @@ mod tests {
             "{text}"
         );
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn cases_whose_calls_changed_are_listed_after_the_flips() {
+        let mut comparison = comparison();
+        let row = comparison
+            .rows
+            .iter_mut()
+            .find(|r| !r.regressions.is_empty())
+            .unwrap();
+        let mut change = row.regressions[0].clone();
+        change.before.status = change.after.status;
+        change.before.tool_calls = Some(r#"→ get_weather(city="Paris")"#.into());
+        change.after.tool_calls = Some(r#"→ get_weather(city="Rome")"#.into());
+        row.call_changes.push(change);
+        let (prompt, model) = (row.prompt.clone(), row.model.clone());
+        let mut out = Vec::new();
+        write_comparison(&comparison, None, &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let expected = format!(
+            r#"  ~ case 1 · {prompt} × {model}: FAIL · → get_weather(city="Paris") ⇒ → get_weather(city="Rome")"#
+        );
+        assert!(text.lines().last() == Some(expected.as_str()), "{text}");
     }
 
     #[test]

@@ -142,6 +142,31 @@ mod tests {
     }
 
     #[test]
+    fn tool_calls_are_carried_beside_the_output_and_absent_without_them() {
+        let (record, mut results) = fixture::small();
+        results[0].tool_calls = vec![crate::tools::ToolCall::from_raw(
+            "call_1",
+            "get_weather",
+            r#"{"city": "Rome"}"#,
+        )];
+        results[0].finish_reason = Some("tool_calls".into());
+        let text = render(&record, &results);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let cells = doc["results"].as_array().unwrap();
+        assert_eq!(
+            cells[0]["tool_calls"],
+            serde_json::json!([{"id": "call_1", "name": "get_weather",
+                "arguments": {"city": "Rome"}, "arguments_raw": "{\"city\": \"Rome\"}"}])
+        );
+        assert_eq!(cells[0]["finish_reason"], "tool_calls");
+        assert!(cells[1].get("tool_calls").is_none(), "{}", cells[1]);
+        // The results.jsonl line reads back to the same cell.
+        let line = serde_json::to_string(&results[0]).unwrap();
+        let back: crate::run::events::CellResult = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.tool_calls, results[0].tool_calls);
+    }
+
+    #[test]
     fn empty_results_are_an_empty_array() {
         let (record, _) = fixture::small();
         let text = render(&record, &Vec::new());

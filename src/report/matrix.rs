@@ -10,6 +10,7 @@ use comfy_table::{Cell, Color};
 use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
+use crate::tools::show;
 
 use super::common;
 use super::error::{named, Failure};
@@ -266,11 +267,17 @@ fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
 /// A failed cell first names the assertions that failed (metric, else type), so the
 /// matrix says *why* at a glance.
 fn cell_snippet(cell: &CellResult, max: usize) -> String {
-    let text = cell
-        .error
-        .as_deref()
-        .or(cell.output.as_deref())
-        .unwrap_or("");
+    let output = cell.output.as_deref().unwrap_or("");
+    let calls;
+    let text = match &cell.error {
+        Some(error) => error.as_str(),
+        None if cell.tool_calls.is_empty() => output,
+        // The calls come first, then what is left of the text.
+        None => {
+            calls = show::with_text(&cell.tool_calls, &human::snippet(output, max));
+            calls.as_str()
+        }
+    };
     let output = if text.trim().is_empty() {
         "(empty)".to_string()
     } else {
@@ -386,6 +393,29 @@ mod tests {
     fn matrix_snapshot() {
         let (record, results) = fixture::small();
         insta::assert_snapshot!(render(&record, &results, &MatrixOptions::default()));
+    }
+
+    #[test]
+    fn tool_calls_are_shown_before_the_text() {
+        let (record, mut results) = fixture::small();
+        for cell in results.iter_mut().filter(|c| c.case_id == "1") {
+            cell.tool_calls = vec![crate::tools::ToolCall::from_raw(
+                "c1",
+                "get_weather",
+                r#"{"city": "Rome"}"#,
+            )];
+        }
+        let text = render(&record, &results, &MatrixOptions::default());
+        assert!(text.contains("→ get_weather(c"), "{text}");
+        let cell = results.iter().find(|c| c.case_id == "1").unwrap();
+        let snippet = cell_snippet(cell, 80);
+        assert!(
+            snippet.ends_with(&format!(
+                r#"→ get_weather(city="Rome") {}"#,
+                cell.output.as_deref().unwrap().trim()
+            )),
+            "{snippet}"
+        );
     }
 
     #[test]

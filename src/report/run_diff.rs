@@ -9,6 +9,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::analysis::baseline::{pair_cells, CellPair};
 use crate::run::events::CellStatus;
 use crate::store::{ResultSource, RunRecord};
+use crate::tools::{same_calls, show};
 
 use super::error::{named, Failure};
 use super::human;
@@ -22,7 +23,8 @@ pub struct DiffOptions {
     pub color: bool,
     /// Changed cells shown in full; the rest are counted.
     pub max_cells: usize,
-    /// Also list cells whose status, score and output are all the same (failing ones too).
+    /// Also list cells whose status, score, output and tool calls are all the same (failing
+    /// ones too).
     pub unchanged: bool,
 }
 
@@ -71,6 +73,7 @@ impl Kind {
                     Kind::Fixed
                 } else if bs == as_
                     && b.output == a.output
+                    && same_calls(&b.tool_calls, &a.tool_calls)
                     && b.error == a.error
                     && (b.score - a.score).abs() < 1e-12
                 {
@@ -216,6 +219,7 @@ fn write_cell(
             writeln!(w, "    {}: {}", a.kind, human::truncate(&a.reason, 200))?;
         }
     }
+    write_calls(pair, opts.color, w)?;
     let text = |c: Option<&crate::run::events::CellResult>| {
         c.and_then(|c| c.output.clone()).unwrap_or_default()
     };
@@ -227,6 +231,25 @@ fn write_cell(
         return Ok(());
     }
     write_word_diff(&old, &new, opts.color, w)
+}
+
+/// A change in the tool calls (a function or an argument), as a word diff of the calls
+/// on one line each; nothing when both sides made the same calls.
+fn write_calls(pair: &CellPair, color: bool, w: &mut dyn Write) -> Result<(), Failure> {
+    let old = pair.before.as_ref().map_or(&[][..], |c| &c.tool_calls[..]);
+    let new = pair.after.as_ref().map_or(&[][..], |c| &c.tool_calls[..]);
+    if same_calls(old, new) {
+        return Ok(());
+    }
+    let line = |calls: &[crate::tools::ToolCall]| {
+        if calls.is_empty() {
+            "(no tool calls)".to_string()
+        } else {
+            show::arrows(calls)
+        }
+    };
+    writeln!(w, "    tool calls changed:")?;
+    write_word_diff(&line(old), &line(new), color, w)
 }
 
 /// The word-level diff of two outputs, indented: `[-old-]{+new+}`, or struck through and
@@ -373,6 +396,45 @@ mod tests {
             failing_both,
             "{all}"
         );
+    }
+
+    #[test]
+    fn a_changed_call_is_a_change_even_when_both_pass() {
+        let (a, mut ar, b, mut br) = runs();
+        let call = |city: &str| {
+            vec![crate::tools::ToolCall::from_raw(
+                format!("call_{city}"),
+                "get_weather",
+                format!(r#"{{"city": "{city}"}}"#),
+            )]
+        };
+        let same = |c: &crate::run::events::CellResult| {
+            c.prompt == "sentiment@1" && c.model == "echo" && c.case_id == "1"
+        };
+        ar.iter_mut()
+            .filter(|c| same(c))
+            .for_each(|c| c.tool_calls = call("Paris"));
+        br.iter_mut()
+            .filter(|c| same(c))
+            .for_each(|c| c.tool_calls = call("Rome"));
+        let mut out = Vec::new();
+        write_diff(&a, &ar, &b, &br, &DiffOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("~ sentiment · case 1 · sentiment@1 × echo: PASS 1.00 → PASS 1.00\n    tool calls changed:\n    → [-get_weather(city=\"Paris\")-]{+get_weather(city=\"Rome\")+}\n"),
+            "{text}"
+        );
+        // Only the ids differ: the same calls, no change.
+        br.iter_mut()
+            .filter(|c| same(c))
+            .for_each(|c| c.tool_calls = call("Paris"));
+        br.iter_mut()
+            .filter(|c| same(c))
+            .for_each(|c| c.tool_calls[0].id = "other".into());
+        let mut out = Vec::new();
+        write_diff(&a, &ar, &b, &br, &DiffOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("case 1 · sentiment@1 × echo"), "{text}");
     }
 
     #[test]

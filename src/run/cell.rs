@@ -43,12 +43,13 @@ pub(crate) async fn run_cell(
         return result;
     };
     let prompt_text = rendered.to_text();
+    let tools = eval.tool_set(id.prompt, id.row).cloned();
     let request = ProviderRequest {
         prompt: rendered,
         params: eval.params[id.prompt][id.model].clone(),
         vars: row.vars.clone(),
         retries,
-        tools: None,
+        tools,
     };
     let started = Instant::now();
     match provider.complete_repeat(request, id.repeat).await {
@@ -116,7 +117,7 @@ async fn score_into(
         vars: &row.context,
         latency_ms: response.latency_ms,
         tool_calls: &response.tool_calls,
-        tools: None,
+        tools: eval.tool_set(id.prompt, id.row).map(|t| &**t),
     };
     let ctx = score_context(plan, eval, prompt_text);
     let assertions: Vec<&Assertion> = assertions_of(eval, id.row).collect();
@@ -158,4 +159,145 @@ pub(crate) fn score_context<'a>(
 /// The assertions of one row: the eval's, then the row's own.
 pub(crate) fn assertions_of(eval: &EvalPlan, row: usize) -> impl Iterator<Item = &Assertion> {
     eval.assertions.iter().chain(&eval.row_assertions[row])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::config::project::Project;
+    use crate::plan::{plan_with, Selection};
+    use crate::provider::{BoxFuture, CacheTokens, Provider, ProviderError};
+    use crate::registry::Registry;
+    use crate::tools::{ToolChoice, ToolSet};
+
+    /// Answers every request with its prompt and keeps the tools it was offered.
+    #[derive(Default)]
+    struct Recording {
+        offered: Mutex<Vec<Option<Arc<ToolSet>>>>,
+    }
+
+    impl Provider for Recording {
+        fn complete(
+            &self,
+            request: ProviderRequest,
+        ) -> BoxFuture<'_, Result<ProviderResponse, ProviderError>> {
+            self.offered.lock().unwrap().push(request.tools.clone());
+            Box::pin(async move {
+                Ok(ProviderResponse {
+                    output: request.prompt.to_text(),
+                    tokens_in: None,
+                    tokens_out: None,
+                    latency_ms: 0.0,
+                    queue_ms: None,
+                    cache: CacheTokens::default(),
+                    attempts: 1,
+                    cached: false,
+                    tool_calls: Vec::new(),
+                    finish_reason: None,
+                })
+            })
+        }
+        fn concurrency(&self) -> usize {
+            1
+        }
+        fn cost(&self, _: Option<u64>, _: Option<u64>) -> Option<f64> {
+            None
+        }
+    }
+
+    const VERSION: &str = "\
+messages:
+  - role: user
+    content: \"{{ q }}\"
+tools:
+  - get_time
+  - type: function
+    function:
+      name: get_weather
+      description: Weather in a city.
+      parameters: {type: object, properties: {city: {type: string}}, required: [city]}
+tool_choice: auto
+parallel_tool_calls: false
+";
+
+    /// A project with one tool-calling version, one plain one and a dataset whose second
+    /// row adds a distractor tool.
+    fn project(dir: &std::path::Path) -> Project {
+        let write = |path: &str, text: &str| {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("prompteval.yaml", "providers:\n  rec: {kind: echo}\n");
+        write(
+            "prompts/_tools/get_time.yaml",
+            "description: The time now.\nparameters: {type: object, properties: {}}\n",
+        );
+        write("prompts/route/v1.yaml", VERSION);
+        write("prompts/plain/v1.jinja", "{{ q }}\n");
+        write(
+            "datasets/q.jsonl",
+            "{\"id\": \"a\", \"q\": \"Weather in Rome?\", \"expected_tools\": [\"get_weather\"]}\n{\"id\": \"b\", \"q\": \"Time?\", \"tools\": [{\"name\": \"issue_refund\"}]}\n",
+        );
+        write(
+            "evals/route.yaml",
+            "prompts: [route@1, plain@1]\nmodels: [rec]\ndataset: datasets/q.jsonl\nassert:\n  - type: contains\n    value: \"?\"\n",
+        );
+        Project::discover(dir).unwrap().0
+    }
+
+    fn names(set: &Option<Arc<ToolSet>>) -> Vec<String> {
+        set.iter()
+            .flat_map(|s| s.tools.iter().map(|t| t.name.clone()))
+            .collect()
+    }
+
+    /// Issue 15: the version's tools, and a row's added ones, reach every request.
+    #[test]
+    fn every_request_carries_the_tools_of_its_version_and_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = project(dir.path());
+        let registry = Registry::load(&project.root).unwrap().0;
+        let recording = Arc::new(Recording::default());
+        let provider: Arc<dyn Provider> = recording.clone();
+        let build = move |_: &str, _: &crate::provider::ProviderConfig| Ok(provider.clone());
+        let (plan, _) = plan_with(&project, &registry, &Selection::default(), &build).unwrap();
+        let eval = &plan.evals[0];
+        assert!(eval.declares_tools());
+        assert!(eval.rows_bring_tools());
+        // The row without tools shares the version's set.
+        let shared = eval.tool_set(0, 0).unwrap();
+        assert!(Arc::ptr_eq(shared, &eval.prompts[0].version.tools));
+        let plan = Arc::new(plan);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        for (row, prompt) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let id = CellId {
+                eval: 0,
+                row,
+                prompt,
+                model: 0,
+                repeat: 0,
+            };
+            let result = runtime.block_on(run_cell(plan.clone(), id, None));
+            assert!(result.error.is_none(), "{:?}", result.error);
+        }
+        let offered = recording.offered.lock().unwrap().clone();
+        assert_eq!(names(&offered[0]), ["get_time", "get_weather"]);
+        let set = offered[0].as_ref().unwrap();
+        assert_eq!(set.choice, Some(ToolChoice::Auto));
+        assert_eq!(set.parallel, Some(false));
+        assert_eq!(
+            set.get("get_time").unwrap().description.as_deref(),
+            Some("The time now.")
+        );
+        assert_eq!(
+            names(&offered[1]),
+            ["get_time", "get_weather", "issue_refund"]
+        );
+        // A version without tools sends none, unless the row brings some.
+        assert!(offered[2].is_none());
+        assert_eq!(names(&offered[3]), ["issue_refund"]);
+    }
 }

@@ -51,43 +51,58 @@ impl Check for JsonPathCheck {
             Ok(value) => value,
             Err(reason) => return Ok(Outcome::fail(reason)),
         };
-        let nodes = self.path.query(&value).all();
-        let path = &self.source;
-        let selected = match nodes.as_slice() {
-            [] => {
-                let wanted = expected
-                    .map(|e| format!(" (expected {})", short(&e)))
-                    .unwrap_or_default();
-                return Ok(
-                    Outcome::fail(format!("{path} selects nothing in the output{wanted}"))
-                        .when_negated(format!("{path} selects nothing in the output")),
-                );
-            }
-            [one] => (*one).clone(),
-            many => Json::Array(many.iter().map(|n| (*n).clone()).collect()),
-        };
-        let verb = if nodes.len() == 1 { "is" } else { "selects" };
-        let Some(expected) = expected else {
-            return Ok(Outcome::pass(format!("{path} {verb} {}", short(&selected))));
-        };
-        // One node is compared as itself; when it is not equal (or there are several),
-        // the list of nodes is compared, so `$.items[*]` can equal `[1, 2]`.
-        let equal = matches(&selected, &expected)
-            || (nodes.len() == 1 && matches(&Json::Array(vec![selected.clone()]), &expected));
-        Ok(if equal {
-            Outcome::pass(format!("{path} {verb} {}", short(&selected)))
-        } else {
-            Outcome::fail(format!(
-                "{path} {verb} {}, expected {}",
-                short(&selected),
-                short(&expected)
-            ))
-            .when_negated(format!(
-                "{path} {verb} {}, not {}",
-                short(&selected),
-                short(&expected)
-            ))
-        })
+        Ok(select(
+            &self.source,
+            &self.path,
+            &value,
+            expected.as_deref(),
+            "the output",
+        ))
+    }
+}
+
+/// Whether `path` selects `expected` in `doc` (or, without one, anything), as an outcome
+/// whose reason names the path; `place` is what `doc` is, for the reason (`the output`).
+pub(super) fn select(
+    path: &str,
+    compiled: &JsonPath,
+    doc: &Json,
+    expected: Option<&Json>,
+    place: &str,
+) -> Outcome {
+    let nodes = compiled.query(doc).all();
+    let selected = match nodes.as_slice() {
+        [] => {
+            let wanted = expected
+                .map(|e| format!(" (expected {})", short(e)))
+                .unwrap_or_default();
+            return Outcome::fail(format!("{path} selects nothing in {place}{wanted}"))
+                .when_negated(format!("{path} selects nothing in {place}"));
+        }
+        [one] => (*one).clone(),
+        many => Json::Array(many.iter().map(|n| (*n).clone()).collect()),
+    };
+    let verb = if nodes.len() == 1 { "is" } else { "selects" };
+    let Some(expected) = expected else {
+        return Outcome::pass(format!("{path} {verb} {}", short(&selected)));
+    };
+    // One node is compared as itself; when it is not equal (or there are several),
+    // the list of nodes is compared, so `$.items[*]` can equal `[1, 2]`.
+    let equal = matches(&selected, expected)
+        || (nodes.len() == 1 && matches(&Json::Array(vec![selected.clone()]), expected));
+    if equal {
+        Outcome::pass(format!("{path} {verb} {}", short(&selected)))
+    } else {
+        Outcome::fail(format!(
+            "{path} {verb} {}, expected {}",
+            short(&selected),
+            short(expected)
+        ))
+        .when_negated(format!(
+            "{path} {verb} {}, not {}",
+            short(&selected),
+            short(expected)
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The keys only some assertion types read, and the error for one where it is not read.
 
 use super::value::Compiler;
-use super::{json_path, set, AssertionSpec, ScoreError};
+use super::{calls, json_path, set, AssertionSpec, ScoreError};
 
 /// A key of an assertion that only the types listing it in their registry entry read.
 ///
@@ -13,8 +13,16 @@ pub(crate) enum Key {
     Measure,
     /// `stem`: whether ROUGE stems tokens.
     Stem,
-    /// `path`: the JSONPath of `json-path`.
+    /// `path`: the JSONPath of `json-path` and `tool-args`.
     Path,
+    /// `args`: the arguments `tool-called` expects.
+    Args,
+    /// `match`: how `tool-called` matches `args`.
+    Match,
+    /// `call`: the function whose call `tool-args` reads.
+    Call,
+    /// `mode`: how `tool-sequence` compares the names.
+    Mode,
     /// `assert`: the members of `assert-set`.
     Assert,
     /// `grader`: the judge of a model-graded type.
@@ -34,10 +42,14 @@ pub(crate) enum Key {
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 10] = [
+    pub(crate) const ALL: [Key; 14] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
+        Key::Args,
+        Key::Match,
+        Key::Call,
+        Key::Mode,
         Key::Assert,
         Key::Grader,
         Key::Embedder,
@@ -53,6 +65,10 @@ impl Key {
             Key::Measure => "measure",
             Key::Stem => "stem",
             Key::Path => "path",
+            Key::Args => "args",
+            Key::Match => "match",
+            Key::Call => "call",
+            Key::Mode => "mode",
             Key::Assert => "assert",
             Key::Grader => "grader",
             Key::Embedder => "embedder",
@@ -69,6 +85,10 @@ impl Key {
             Key::Measure => spec.measure.is_some(),
             Key::Stem => spec.stem.is_some(),
             Key::Path => spec.path.is_some(),
+            Key::Args => spec.args.is_some(),
+            Key::Match => spec.match_mode.is_some(),
+            Key::Call => spec.call.is_some(),
+            Key::Mode => spec.mode.is_some(),
             Key::Assert => spec.assert.is_some(),
             Key::Grader => spec.grader.is_some(),
             Key::Embedder => spec.embedder.is_some(),
@@ -95,8 +115,20 @@ impl Key {
                 "{type: rouge-l, measure: recall, stem: true}",
             ),
             Key::Path => (
-                "takes no `path` (only `json-path` reads one)".into(),
+                "takes no `path` (only `json-path` and `tool-args` read one)".into(),
                 json_path::EXAMPLE,
+            ),
+            Key::Args | Key::Match => (
+                format!("takes no `{name}` (only `tool-called` reads it)"),
+                calls::called::EXAMPLE,
+            ),
+            Key::Call => (
+                "takes no `call` (only `tool-args` reads it)".into(),
+                calls::args::EXAMPLE,
+            ),
+            Key::Mode => (
+                "takes no `mode` (only `tool-sequence` reads it)".into(),
+                calls::sequence::EXAMPLE,
             ),
             Key::Assert => (
                 "takes no `assert` list (only `assert-set` groups assertions)".into(),

@@ -2,6 +2,7 @@
 
 mod assertion;
 pub mod bleu;
+mod calls;
 mod case;
 mod check;
 pub mod chrf;
@@ -41,7 +42,7 @@ pub use case::{aggregate, score_case, score_output, CaseScore};
 pub(crate) use case::{combine, transform_failed};
 pub use error::ScoreError;
 pub use judge::judge_prompt_name;
-pub use registry::{base_kinds, is_judge, judge_variables, kinds};
+pub use registry::{base_kinds, is_judge, judge_variables, kinds, uses_tool_calls};
 pub use remote::{
     case_key, score_case_async, score_output_async, Candidate, GraderUsage, ProviderRole,
     ScoreContext, ScoredCase, ScoringSetup,

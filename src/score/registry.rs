@@ -3,10 +3,10 @@
 use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
-use super::keys::Key::{Threshold, Timeout};
+use super::keys::Key::{Args, Call, Match, Mode, Threshold, Timeout};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
-use super::{bleu, chrf, embed, external, json, json_diff, json_path, latency, rouge, set};
+use super::{bleu, calls, chrf, embed, external, json, json_diff, json_path, latency, rouge, set};
 use super::{similarity, squad, text, xml, ScoreError};
 
 /// The compile function of a deterministic type.
@@ -50,8 +50,12 @@ pub(crate) struct AssertionType {
     /// The keys it reads besides those every type reads (`value`, `weight`, `metric`,
     /// `transform`); any other is refused before it compiles.
     pub(crate) reads: &'static [Key],
-    /// Whether an absent `value` reads the row's `expected`.
-    pub(crate) value_defaults_to_expected: bool,
+    /// The row variable an absent `value` reads (`expected`, `expected_tools`); `None`
+    /// when the type needs a `value` or takes none.
+    pub(crate) value_default: Option<&'static str>,
+    /// Whether it looks at the answer's tool calls rather than its text (the plan warns
+    /// when an eval using one offers no tools).
+    pub(crate) uses_tool_calls: bool,
     /// A correct assertion of this type, for error hints.
     pub(crate) example: &'static str,
 }
@@ -78,7 +82,8 @@ const fn entry(name: &'static str, build: Build, example: &'static str) -> Asser
         build,
         no_not_form: None,
         reads: &[],
-        value_defaults_to_expected: false,
+        value_default: None,
+        uses_tool_calls: false,
         example,
     }
 }
@@ -91,8 +96,19 @@ impl AssertionType {
     }
 
     /// The same type with an absent `value` standing for `{{ expected }}`.
-    const fn defaults_to_expected(mut self) -> Self {
-        self.value_defaults_to_expected = true;
+    const fn defaults_to_expected(self) -> Self {
+        self.defaults_to("expected")
+    }
+
+    /// The same type with an absent `value` standing for `{{ variable }}`.
+    const fn defaults_to(mut self, variable: &'static str) -> Self {
+        self.value_default = Some(variable);
+        self
+    }
+
+    /// The same type marked as looking at tool calls.
+    const fn on_tool_calls(mut self) -> Self {
+        self.uses_tool_calls = true;
         self
     }
 
@@ -153,6 +169,34 @@ pub(crate) static TYPES: &[AssertionType] = &[
         .reads(&[Threshold])
         .defaults_to_expected(),
     sync("is-xml", xml::compile, xml::EXAMPLE),
+    sync(
+        "tool-called",
+        calls::called::compile,
+        calls::called::EXAMPLE,
+    )
+    .reads(&[Args, Match])
+    .on_tool_calls(),
+    sync("tool-args", calls::args::compile, calls::args::EXAMPLE)
+        .reads(&[Path, Call])
+        .on_tool_calls(),
+    sync(
+        "tool-sequence",
+        calls::sequence::compile,
+        calls::sequence::EXAMPLE,
+    )
+    .reads(&[Mode])
+    .on_tool_calls(),
+    sync("tool-call-f1", calls::f1::compile, calls::f1::EXAMPLE)
+        .reads(&[Threshold])
+        .defaults_to("expected_tools")
+        .on_tool_calls(),
+    sync(
+        "valid-tool-call",
+        calls::valid::compile,
+        calls::valid::EXAMPLE,
+    )
+    .on_tool_calls(),
+    sync("no-tool-call", calls::none::compile, calls::none::EXAMPLE).on_tool_calls(),
     sync(
         "levenshtein",
         similarity::levenshtein,
@@ -225,6 +269,13 @@ pub fn kinds() -> impl Iterator<Item = String> {
     base_kinds().map(str::to_string).chain(negated)
 }
 
+/// Whether `kind` (with or without `not-`) looks at the answer's tool calls
+/// (`tool-called`, `tool-args`, …).
+pub fn uses_tool_calls(kind: &str) -> bool {
+    let base = kind.strip_prefix("not-").unwrap_or(kind);
+    lookup(base).is_some_and(|t| t.uses_tool_calls)
+}
+
 /// Whether `kind` (without `not-`) is graded by a judge model whose prompt the registry
 /// prompt `judge-<kind>` may replace.
 pub fn is_judge(kind: &str) -> bool {
@@ -275,7 +326,7 @@ mod tests {
     use serde_json::{json, Value};
 
     /// The list users saw before the table existed (`tests/cli_errors.rs` snapshots it too).
-    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-l, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
+    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, tool-called, tool-args, tool-sequence, tool-call-f1, valid-tool-call, no-tool-call, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-l, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
 
     #[test]
     fn choices_are_the_list_users_saw() {
@@ -342,9 +393,11 @@ mod tests {
             "contains-any" | "contains-all" | "icontains-any" | "icontains-all" => {
                 json!({"value": ["a"]})
             }
-            "regex" | "llm-rubric" | "closed-qa" | "g-eval" | "select-best" => {
+            "regex" | "llm-rubric" | "closed-qa" | "g-eval" | "select-best" | "tool-called" => {
                 json!({"value": "a"})
             }
+            "tool-sequence" => json!({"value": ["a"]}),
+            "tool-args" => json!({"path": "$.a"}),
             "max-length" | "min-length" | "word-count" => json!({"value": 3}),
             "json-schema" => json!({"value": {"type": "object"}}),
             "json-path" => json!({"path": "$.a"}),
@@ -384,10 +437,34 @@ mod tests {
             let mut spec = minimal(t.name);
             spec.as_object_mut().unwrap().remove("value");
             let mut templates = templates();
-            let reads_expected = compile_in(spec, "a", &mut templates)
-                .is_ok_and(|a| a.variables(&templates).contains("expected"));
-            assert_eq!(reads_expected, t.value_defaults_to_expected, "{}", t.name);
+            let read = compile_in(spec, "a", &mut templates).map(|a| a.variables(&templates));
+            for variable in ["expected", "expected_tools"] {
+                let reads = read.as_ref().is_ok_and(|vars| vars.contains(variable));
+                assert_eq!(reads, t.value_default == Some(variable), "{}", t.name);
+            }
         }
+    }
+
+    #[test]
+    fn tool_call_types_are_marked_in_the_table() {
+        let marked: Vec<&str> = TYPES
+            .iter()
+            .filter(|t| t.uses_tool_calls)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                "tool-called",
+                "tool-args",
+                "tool-sequence",
+                "tool-call-f1",
+                "valid-tool-call",
+                "no-tool-call"
+            ]
+        );
+        assert!(uses_tool_calls("not-tool-called") && uses_tool_calls("tool-args"));
+        assert!(!uses_tool_calls("contains") && !uses_tool_calls("nope"));
     }
 
     /// A value for each key, as an eval file could write it.
@@ -397,6 +474,10 @@ mod tests {
             Key::Measure => json!("f"),
             Key::Stem => json!(true),
             Key::Path => json!("$.a"),
+            Key::Args => json!({"a": 1}),
+            Key::Match => json!("partial"),
+            Key::Call => json!("f"),
+            Key::Mode => json!("exact"),
             Key::Assert => json!([{"type": "is-json"}]),
             Key::Command => json!(["true"]),
             Key::Timeout => json!("1s"),
@@ -435,7 +516,11 @@ mod tests {
             .collect();
         assert_eq!(readers(Measure), ["rouge-1", "rouge-2", "rouge-l"]);
         assert_eq!(readers(Stem), ["rouge-1", "rouge-2", "rouge-l"]);
-        assert_eq!(readers(Path), ["json-path"]);
+        assert_eq!(readers(Path), ["json-path", "tool-args"]);
+        assert_eq!(readers(Args), ["tool-called"]);
+        assert_eq!(readers(Match), ["tool-called"]);
+        assert_eq!(readers(Call), ["tool-args"]);
+        assert_eq!(readers(Mode), ["tool-sequence"]);
         assert_eq!(readers(Assert), ["assert-set"]);
         assert_eq!(readers(Grader), judges);
         assert_eq!(readers(Embedder), ["similar"]);
@@ -454,12 +539,10 @@ mod tests {
             let cells = [
                 format!("`{}`", t.name),
                 (if t.negatable() { "yes" } else { "no" }).to_string(),
-                (if t.value_defaults_to_expected {
-                    "`{{ expected }}`"
-                } else {
-                    "—"
-                })
-                .to_string(),
+                match t.value_default {
+                    Some(variable) => format!("`{{{{ {variable} }}}}`"),
+                    None => "—".to_string(),
+                },
                 if reads.is_empty() {
                     "—".to_string()
                 } else {

@@ -36,6 +36,19 @@ pub struct AssertionSpec {
     /// scored instead of the output (`output | trim | lower`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<String>,
+    /// `tool-called`: the arguments the call must have, a mapping; strings in it may be
+    /// templates and `{schema: …}` stands for a JSON-Schema fragment the argument must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<serde_json::Value>,
+    /// `tool-called`: how `args` match, `exact` (default) or `partial` (a subset).
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub match_mode: Option<String>,
+    /// `tool-args`: the function whose first call is read (default: the first call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// `tool-sequence`: `exact` (default), `in-order` or `any-order`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     /// The members of an `assert-set`.
     #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
     pub assert: Option<Vec<AssertionSpec>>,

@@ -6,6 +6,7 @@ use super::{Assertion, ScoreError, ScoreInput};
 use crate::diagnostic::Location;
 use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
+use crate::tools::{ToolCall, ToolSet};
 
 /// An empty template set.
 pub(crate) fn templates() -> TemplateSet {
@@ -60,6 +61,27 @@ pub(crate) fn eval_latency(
         latency_ms,
         tool_calls: &[],
         tools: None,
+    };
+    assertion.evaluate(&input, &templates)
+}
+
+/// Compiles `spec` and evaluates it on an answer of `calls` (and no text) to a request
+/// offering `tools`, with row `vars`.
+pub(crate) fn eval_calls(
+    spec: serde_json::Value,
+    calls: &[ToolCall],
+    tools: Option<&ToolSet>,
+    vars: serde_json::Value,
+) -> AssertionResult {
+    let mut templates = templates();
+    let assertion = compile_in(spec, "t", &mut templates).expect("spec compiles");
+    let vars = minijinja::Value::from_serialize(vars);
+    let input = ScoreInput {
+        output: "",
+        vars: &vars,
+        latency_ms: 0.0,
+        tool_calls: calls,
+        tools,
     };
     assertion.evaluate(&input, &templates)
 }

@@ -142,14 +142,14 @@ impl<'a> Compiler<'a> {
         Ok(Text::Template(name))
     }
 
-    /// The row variable an absent `value` stands for (`expected`), recorded as read; an
-    /// error when the type has no default value.
+    /// The row variable an absent `value` stands for (`expected`, `expected_tools`),
+    /// recorded as read; an error when the type has no default value.
     pub(crate) fn default_variable(&mut self, example: &'static str) -> Result<String, ScoreError> {
-        if !self.kind.value_defaults_to_expected {
+        let Some(name) = self.kind.value_default else {
             return Err(self.invalid("needs a `value`", example));
-        }
-        self.variables.insert("expected".to_owned());
-        Ok("expected".to_owned())
+        };
+        self.variables.insert(name.to_owned());
+        Ok(name.to_owned())
     }
 
     /// The `value` as one text; absent → `{{ expected }}` for the types that default it.

@@ -21,6 +21,8 @@ fn text_version(name: &str, n: u32, source: &str) -> PromptVersion {
         params: Params::new(),
         note: None,
         hash: String::new(),
+        tools: Default::default(),
+        shared_tools: Vec::new(),
     }
 }
 
@@ -41,6 +43,8 @@ fn chat_version(name: &str, n: u32, messages: &[(Role, &str)]) -> PromptVersion 
         params: Params::new(),
         note: None,
         hash: String::new(),
+        tools: Default::default(),
+        shared_tools: Vec::new(),
     }
 }
 

@@ -54,9 +54,42 @@ impl ToolCall {
     }
 }
 
+/// Whether two answers made the same calls: the same functions with the same arguments
+/// (parsed, else as written), in the same order. Ids are left out: APIs make them up anew
+/// on every request.
+pub fn same_calls(a: &[ToolCall], b: &[ToolCall]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.name == y.name
+                && match (&x.arguments, &y.arguments) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => x.arguments_raw == y.arguments_raw,
+                }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_calls_ignore_ids_and_key_order_but_not_arguments() {
+        let a = [ToolCall::from_raw("call_1", "f", r#"{"x": 1, "y": 2}"#)];
+        let b = [ToolCall::from_raw("call_2", "f", r#"{"y": 2, "x": 1}"#)];
+        assert!(same_calls(&a, &b));
+        let c = [ToolCall::from_raw("call_3", "f", r#"{"x": 2, "y": 2}"#)];
+        assert!(!same_calls(&a, &c));
+        let d = [ToolCall::from_raw("call_4", "g", r#"{"x": 1, "y": 2}"#)];
+        assert!(!same_calls(&a, &d));
+        assert!(!same_calls(&a, &[]));
+        assert!(same_calls(&[], &[]));
+        let broken = [ToolCall::from_raw("1", "f", "{oops")];
+        assert!(!same_calls(&broken, &a));
+        assert!(same_calls(
+            &broken,
+            &[ToolCall::from_raw("2", "f", "{oops")]
+        ));
+    }
 
     #[test]
     fn unparseable_arguments_are_kept_raw_and_not_parsed() {

@@ -2,6 +2,9 @@
 
 pub mod call;
 pub mod def;
+pub mod load;
+pub mod show;
 
-pub use call::ToolCall;
+pub use call::{same_calls, ToolCall};
 pub use def::{ToolChoice, ToolDef, ToolSet};
+pub use load::{ToolEntry, ToolProblem};

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::support::project::TestProject;
 
 /// The test server, or `None` (after saying why) when there is none.
-fn server() -> Option<String> {
+pub(crate) fn server() -> Option<String> {
     if let Ok(uri) = std::env::var("PROMPTEVAL_TEST_MLFLOW_URI") {
         if !uri.is_empty() {
             return Some(uri.trim_end_matches('/').to_string());
@@ -26,7 +26,7 @@ fn server() -> Option<String> {
 }
 
 /// A name no other test run on the same server has used.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -41,7 +41,7 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn get(uri: &str, endpoint: &str, query: &[(&str, &str)]) -> Value {
+pub(crate) fn get(uri: &str, endpoint: &str, query: &[(&str, &str)]) -> Value {
     rt().block_on(async {
         let r = reqwest::Client::new()
             .get(format!("{uri}/api/2.0/mlflow/{endpoint}"))
@@ -88,7 +88,7 @@ fn params(run: &Value) -> serde_json::Map<String, Value> {
     pairs(&run["data"]["params"])
 }
 
-fn pairs(list: &Value) -> serde_json::Map<String, Value> {
+pub(crate) fn pairs(list: &Value) -> serde_json::Map<String, Value> {
     list.as_array()
         .into_iter()
         .flatten()
@@ -125,7 +125,7 @@ fn runs_in(uri: &str, experiment: &str) -> (String, Vec<Value>) {
 }
 
 /// The Python client from the venv `scripts/test.sh` used to start the server.
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     std::env::var("PROMPTEVAL_TEST_MLFLOW_PYTHON")
         .ok()
         .filter(|p| !p.is_empty())

@@ -71,6 +71,9 @@ pub struct CellSnapshot {
     /// The failed assertions, `type: reason`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// The tool calls on one line (`→ get_weather(city="Rome")`), when there were any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<String>,
 }
 
 impl CellSnapshot {
@@ -96,6 +99,8 @@ impl CellSnapshot {
                 .filter(|a| !a.pass)
                 .map(|a| format!("{}: {}", a.kind, a.reason))
                 .collect(),
+            tool_calls: (!cell.tool_calls.is_empty())
+                .then(|| crate::tools::show::arrows(&cell.tool_calls)),
         }
     }
 }
@@ -159,6 +164,10 @@ pub struct RowComparison {
     pub regressions: Vec<Flip>,
     /// Cells that failed in the baseline and pass now, in case order.
     pub fixes: Vec<Flip>,
+    /// Cells that passed (or failed) both times but made other tool calls (a function or
+    /// an argument changed), in case order; not flips, so no gate counts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call_changes: Vec<Flip>,
     /// Cells present in both runs where either side errored (left out of the statistics).
     pub errored_pairs: u64,
     /// Cells of this row in only one of the runs.
@@ -445,6 +454,7 @@ fn compare_row(
         passed_after: pa,
         regressions,
         fixes,
+        call_changes,
         errored_pairs,
         unpaired,
     } = pair_up(cells);
@@ -481,6 +491,7 @@ fn compare_row(
         delta_score_ci: boot.map(|b| (b.low, b.high)),
         regressions,
         fixes,
+        call_changes,
         errored_pairs,
         unpaired,
     }
@@ -496,6 +507,7 @@ struct Pairs {
     passed_after: u64,
     regressions: Vec<Flip>,
     fixes: Vec<Flip>,
+    call_changes: Vec<Flip>,
     /// Pairs with both cells present but one errored.
     errored_pairs: u64,
     /// Cells with no counterpart on the other side.
@@ -518,14 +530,17 @@ fn pair_up(cells: &[&CellPair]) -> Pairs {
         out.after_scores.push(a.score);
         out.passed_before += u64::from(b.pass);
         out.passed_after += u64::from(a.pass);
-        if b.pass != a.pass {
+        let calls_changed = !crate::tools::same_calls(&b.tool_calls, &a.tool_calls);
+        if b.pass != a.pass || calls_changed {
             let flip = Flip {
                 case_id: pair.case_id.clone(),
                 repeat: pair.repeat,
                 before: CellSnapshot::of(b, SNAPSHOT_CHARS),
                 after: CellSnapshot::of(a, SNAPSHOT_CHARS),
             };
-            if b.pass {
+            if b.pass == a.pass {
+                out.call_changes.push(flip);
+            } else if b.pass {
                 out.regressions.push(flip);
             } else {
                 out.fixes.push(flip);
@@ -537,5 +552,64 @@ fn pair_up(cells: &[&CellPair]) -> Pairs {
     };
     out.regressions.sort_by(order);
     out.fixes.sort_by(order);
+    out.call_changes.sort_by(order);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::tools::ToolCall;
+
+    #[test]
+    fn a_changed_call_is_listed_apart_from_the_flips() {
+        let (record, results) = fixture::small();
+        let call = |city: &str| {
+            vec![ToolCall::from_raw(
+                "c1",
+                "get_weather",
+                format!(r#"{{"city": "{city}"}}"#),
+            )]
+        };
+        let chosen = |c: &CellResult| c.prompt == "sentiment@1" && c.model == "echo";
+        let mut before = results.clone();
+        for cell in before.iter_mut().filter(|c| chosen(c)) {
+            cell.tool_calls = call("Paris");
+        }
+        let mut now = results.clone();
+        for cell in now.iter_mut().filter(|c| chosen(c) && c.case_id == "1") {
+            cell.tool_calls = call("Rome");
+        }
+        for cell in now.iter_mut().filter(|c| chosen(c) && c.case_id != "1") {
+            cell.tool_calls = call("Paris");
+        }
+        let baseline = Baseline {
+            reference: "latest".into(),
+            record: record.clone(),
+            results: before,
+            passed_over: 0,
+        };
+        let comparison = compare(&baseline, &record, &now).unwrap();
+        let row = comparison.row("sentiment", "sentiment@1", "echo").unwrap();
+        assert!(row.regressions.is_empty() && row.fixes.is_empty());
+        assert_eq!(row.call_changes.len(), 1);
+        let change = &row.call_changes[0];
+        assert_eq!(change.case_id, "1");
+        assert_eq!(
+            change.before.tool_calls.as_deref(),
+            Some(r#"→ get_weather(city="Paris")"#)
+        );
+        assert_eq!(
+            change.after.tool_calls.as_deref(),
+            Some(r#"→ get_weather(city="Rome")"#)
+        );
+    }
+
+    #[test]
+    fn a_comparison_without_calls_keeps_its_bytes() {
+        let json = serde_json::to_string(&fixture::comparison()).unwrap();
+        assert!(!json.contains("call_changes"), "{json}");
+        assert!(!json.contains("tool_calls"), "{json}");
+    }
 }

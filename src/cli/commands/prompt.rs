@@ -128,6 +128,13 @@ fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
     for (k, val) in &v.params {
         outln!("param:  {k} = {val}");
     }
+    for name in &v.shared_tools {
+        let file = registry.shared_tools().get(name).map(|t| t.path.display());
+        outln!(
+            "tool:   {name} ({})",
+            file.map(|f| f.to_string()).unwrap_or_default()
+        );
+    }
     outln!();
     match &v.body {
         PromptBody::Text(t) => outln!("{}", t.trim_end_matches('\n')),
@@ -144,6 +151,12 @@ fn show(registry: &Registry, reference: &str) -> Result<Exit, Error> {
                 .collect();
             outln!("{}", parts.join("\n\n"));
         }
+    }
+    let tools = registry::tools_text(&v.tools);
+    if !tools.is_empty() {
+        outln!();
+        outln!("tools:");
+        out!("{tools}");
     }
     Ok(Exit::Success)
 }

@@ -8,6 +8,7 @@ use super::entry::CACHE_ENTRY_VERSION;
 use crate::provider::{CommonSettings, ProviderConfig};
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
+use crate::tools::ToolSet;
 
 /// A cache key: the SHA-256 of the canonical key material.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,15 +41,17 @@ pub fn provider_identity(config: &ProviderConfig) -> serde_json::Value {
 }
 
 /// The document whose hash is the key, canonical (object keys sorted, no whitespace): the
-/// provider's identity, the rendered prompt, every request parameter and the repeat index.
-/// `identity` comes from [`provider_identity`];
+/// provider's identity, the rendered prompt, every request parameter, the tools offered and
+/// the repeat index. `identity` comes from [`provider_identity`];
 /// `vars` are the row's variables, given for the kinds whose request reads them beyond the
-/// rendered prompt (`http` body templates, `exec` stdin).
+/// rendered prompt (`http` body templates, `exec` stdin). A request without tools (`None`
+/// or an empty set) has no `tools` key, so its key is the one it had before tools existed.
 pub fn key_material(
     identity: &serde_json::Value,
     prompt: &RenderedPrompt,
     params: &Params,
     vars: Option<&serde_json::Map<String, serde_json::Value>>,
+    tools: Option<&ToolSet>,
     repeat: u32,
 ) -> serde_json::Value {
     let prompt = serde_json::to_value(prompt).unwrap_or(serde_json::Value::Null);
@@ -62,6 +65,10 @@ pub fn key_material(
     if let (Some(vars), serde_json::Value::Object(map)) = (vars, &mut material) {
         map.insert("vars".into(), serde_json::Value::Object(vars.clone()));
     }
+    if let (Some(tools), serde_json::Value::Object(map)) = (offered(tools), &mut material) {
+        let tools = serde_json::to_value(tools).unwrap_or(serde_json::Value::Null);
+        map.insert("tools".into(), tools);
+    }
     canonical(material)
 }
 
@@ -74,11 +81,13 @@ pub fn request_key(
     prompt: &RenderedPrompt,
     params: &Params,
     vars: Option<&serde_json::Map<String, serde_json::Value>>,
+    tools: Option<&ToolSet>,
     repeat: u32,
 ) -> CacheKey {
     let prompt = serde_json::to_value(prompt).unwrap_or(serde_json::Value::Null);
+    let tools = offered(tools).map(|t| serde_json::to_value(t).unwrap_or(serde_json::Value::Null));
     let mut hasher = HashWriter(Sha256::new());
-    // The keys of the material, sorted: params, prompt, provider, repeat, v, vars.
+    // The keys of the material, sorted: params, prompt, provider, repeat, tools, v, vars.
     let mut write = || -> serde_json::Result<()> {
         hasher.put(b"{\"params\":");
         serde_json::to_writer(&mut hasher, &Canonical::Map(params))?;
@@ -86,7 +95,12 @@ pub fn request_key(
         serde_json::to_writer(&mut hasher, &Canonical::Value(&prompt))?;
         hasher.put(b",\"provider\":");
         hasher.put(identity_json.as_bytes());
-        hasher.put(format!(",\"repeat\":{repeat},\"v\":{CACHE_ENTRY_VERSION}").as_bytes());
+        hasher.put(format!(",\"repeat\":{repeat}").as_bytes());
+        if let Some(tools) = &tools {
+            hasher.put(b",\"tools\":");
+            serde_json::to_writer(&mut hasher, &Canonical::Value(tools))?;
+        }
+        hasher.put(format!(",\"v\":{CACHE_ENTRY_VERSION}").as_bytes());
         if let Some(vars) = vars {
             hasher.put(b",\"vars\":");
             serde_json::to_writer(&mut hasher, &Canonical::Map(vars))?;
@@ -97,6 +111,11 @@ pub fn request_key(
     // Writing into a hasher cannot fail.
     let _ = write();
     CacheKey(hasher.0.finalize().into())
+}
+
+/// The tools of a request that offers any.
+fn offered(tools: Option<&ToolSet>) -> Option<&ToolSet> {
+    tools.filter(|t| !t.is_empty())
 }
 
 /// An `io::Write` that feeds a SHA-256.
@@ -210,6 +229,7 @@ mod tests {
             &RenderedPrompt::Text(prompt.into()),
             p,
             None,
+            None,
             repeat,
         ))
     }
@@ -240,16 +260,19 @@ mod tests {
         ]);
         let vars: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(r#"{"q": "x", "a": {"d": 1, "c": 2}}"#).unwrap();
+        let tools = weather_tools("Weather in a city.");
         for prompt in [&chat, &text] {
             for p in [&Params::new(), &nested] {
                 for v in [None, Some(&vars)] {
-                    for repeat in [0, 7] {
-                        let material = key_material(&identity, prompt, p, v, repeat);
-                        assert_eq!(
-                            request_key(&identity_json, prompt, p, v, repeat),
-                            key_of(&material),
-                            "{material}"
-                        );
+                    for t in [None, Some(&tools)] {
+                        for repeat in [0, 7] {
+                            let material = key_material(&identity, prompt, p, v, t, repeat);
+                            assert_eq!(
+                                request_key(&identity_json, prompt, p, v, t, repeat),
+                                key_of(&material),
+                                "{material}"
+                            );
+                        }
                     }
                 }
             }
@@ -264,7 +287,7 @@ mod tests {
         a.insert("q".into(), "1".into());
         let mut b = serde_json::Map::new();
         b.insert("q".into(), "2".into());
-        let k = |vars| key_of(&key_material(&id, &prompt, &Params::new(), vars, 0));
+        let k = |vars| key_of(&key_material(&id, &prompt, &Params::new(), vars, None, 0));
         assert_ne!(k(Some(&a)), k(Some(&b)));
         assert_ne!(k(Some(&a)), k(None));
     }
@@ -304,6 +327,43 @@ mod tests {
         assert!(!id.contains("SECRET_VAR"), "{id}");
     }
 
+    fn weather_tools(description: &str) -> ToolSet {
+        serde_json::from_value(serde_json::json!({"tools": [{
+            "name": "get_weather",
+            "description": description,
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }], "choice": "auto"}))
+        .unwrap()
+    }
+
+    /// A request without tools keeps the key it had before tools existed (issue 15), so
+    /// existing caches still hit.
+    #[test]
+    fn a_request_without_tools_keeps_its_key_bytes() {
+        let identity = provider_identity(&config());
+        let identity_json = serde_json::to_string(&identity).unwrap();
+        let prompt = RenderedPrompt::Text("hi".into());
+        let p = params(&[("temperature", 0.into())]);
+        let key = |tools: Option<&ToolSet>| {
+            request_key(&identity_json, &prompt, &p, None, tools, 0).hex()
+        };
+        // The bytes hashed before tools existed, written out.
+        let before = format!(
+            "{{\"params\":{{\"temperature\":0}},\"prompt\":{},\"provider\":{identity_json},\"repeat\":0,\"v\":{CACHE_ENTRY_VERSION}}}",
+            serde_json::to_string(&prompt).unwrap()
+        );
+        assert_eq!(key(None), hex::encode(Sha256::digest(before.as_bytes())));
+        assert_eq!(key(Some(&ToolSet::default())), key(None));
+        let a = weather_tools("Weather in a city.");
+        let b = weather_tools("The weather now.");
+        assert_ne!(key(Some(&a)), key(None));
+        assert_ne!(
+            key(Some(&a)),
+            key(Some(&b)),
+            "a changed description is a new request"
+        );
+    }
+
     #[test]
     fn chat_and_text_prompts_differ() {
         let id = provider_identity(&config());
@@ -311,6 +371,7 @@ mod tests {
             &id,
             &RenderedPrompt::Text("hi".into()),
             &Params::new(),
+            None,
             None,
             0,
         ));
@@ -321,6 +382,7 @@ mod tests {
                 content: "hi".into(),
             }]),
             &Params::new(),
+            None,
             None,
             0,
         ));

@@ -158,6 +158,7 @@ impl CachedProvider {
             &request.prompt,
             &request.params,
             vars,
+            request.tools.as_deref(),
             repeat,
         );
         if offline {
@@ -180,6 +181,7 @@ impl CachedProvider {
                     &request.prompt,
                     &request.params,
                     vars,
+                    request.tools.as_deref(),
                     repeat,
                 );
                 let result = self.inner.complete(request).await;

@@ -1,15 +1,18 @@
 //! The `http` kind's request body: the `body:` setting with its strings compiled as
-//! templates, rendered with the prompt and the row.
+//! templates, rendered with the prompt and the row (the `mock` kind's `response:` too).
 
 use std::collections::BTreeMap;
 
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::provider::remote::messages_json;
+use crate::provider::tool_json;
 use crate::provider::{ProviderConfigError, ProviderRequest};
 
-/// The body value with its string leaves compiled as templates.
-pub(super) struct BodyTemplate {
+/// A JSON value (the `body:` setting) with its string leaves compiled as templates.
+pub(in crate::provider) struct BodyTemplate {
+    /// The setting's name, for messages (`body`, `response`).
+    root: &'static str,
     env: Environment<'static>,
     value: serde_json::Value,
     /// Template name for each string leaf, by its JSON pointer.
@@ -23,8 +26,19 @@ struct Leaf {
 }
 
 impl BodyTemplate {
+    /// Compiles the `body:` setting of provider `provider`.
     pub(super) fn compile(
         provider: &str,
+        value: &serde_json::Value,
+    ) -> Result<Self, ProviderConfigError> {
+        Self::compile_setting(provider, "body", value)
+    }
+
+    /// Compiles the strings of setting `root` (whose value is `value`) of provider
+    /// `provider`; errors name the leaf (`root.a.0`).
+    pub(in crate::provider) fn compile_setting(
+        provider: &str,
+        root: &'static str,
         value: &serde_json::Value,
     ) -> Result<Self, ProviderConfigError> {
         let mut env = Environment::new();
@@ -33,19 +47,19 @@ impl BodyTemplate {
         let mut strings = Vec::new();
         collect_strings(value, String::new(), &mut strings);
         for (pointer, source) in strings {
-            let name = format!("body{pointer}");
+            let name = format!("{root}{pointer}");
             env.add_template_owned(name.clone(), source.clone())
                 .map_err(|err| {
                     ProviderConfigError::new(
                         provider,
                         format!(
-                            "invalid template in `body{}`: {}",
+                            "invalid template in `{root}{}`: {}",
                             pointer.replace('/', "."),
                             err.detail().unwrap_or(&err.to_string())
                         ),
-                        Some(
-                            "body strings are minijinja templates, e.g. `\"{{ prompt }}\"`".into(),
-                        ),
+                        Some(format!(
+                            "{root} strings are minijinja templates, e.g. `\"{{{{ prompt }}}}\"`"
+                        )),
                     )
                 })?;
             leaves.insert(
@@ -57,13 +71,18 @@ impl BodyTemplate {
             );
         }
         Ok(BodyTemplate {
+            root,
             env,
             value: value.clone(),
             leaves,
         })
     }
 
-    pub(super) fn render(&self, context: &minijinja::Value) -> Result<serde_json::Value, String> {
+    /// The value with every string rendered with `context` (see [`context`]).
+    pub(in crate::provider) fn render(
+        &self,
+        context: &minijinja::Value,
+    ) -> Result<serde_json::Value, String> {
         let mut value = self.value.clone();
         for (pointer, leaf) in &self.leaves {
             let template = self
@@ -72,7 +91,8 @@ impl BodyTemplate {
                 .map_err(|e| e.to_string())?;
             let rendered = template.render(context).map_err(|err| {
                 format!(
-                    "cannot render `body{}`: {}",
+                    "cannot render `{}{}`: {}",
+                    self.root,
                     pointer.replace('/', "."),
                     err.detail()
                         .map(str::to_string)
@@ -124,20 +144,46 @@ pub(super) fn render(
     template: Option<&BodyTemplate>,
     request: &ProviderRequest,
 ) -> Result<String, String> {
-    let messages = messages_json(request);
-    let prompt = request.prompt.to_text();
-    let vars = serde_json::Value::Object((*request.vars).clone());
     let value = match template {
-        None => serde_json::json!({"prompt": prompt, "messages": messages, "vars": vars}),
-        Some(template) => {
-            let mut context = (*request.vars).clone();
-            context.insert("vars".into(), vars);
-            context.insert("prompt".into(), prompt.into());
-            context.insert("messages".into(), messages);
-            template.render(&minijinja::Value::from_serialize(&context))?
+        None => {
+            let mut body = serde_json::json!({
+                "prompt": request.prompt.to_text(),
+                "messages": messages_json(request),
+                "vars": serde_json::Value::Object((*request.vars).clone()),
+            });
+            // Only a request offering tools says so, so that other bodies keep their bytes.
+            if let Some(set) = tool_json::offered(request.tools.as_deref()) {
+                body["tools"] = tool_json::openai_tools(set);
+                if let Some(choice) = &set.choice {
+                    body["tool_choice"] = tool_json::openai_choice(choice);
+                }
+            }
+            body
         }
+        Some(template) => template.render(&context(request))?,
     };
     Ok(value.to_string())
+}
+
+/// What templates over a request see: the row's variables by name, then `vars` (the row),
+/// `prompt` (as text), `messages` (`[{role, content}]`), `tools` (OpenAI's function shape,
+/// `[]` when none) and `tool_choice` (OpenAI's, `none` when unset).
+pub(in crate::provider) fn context(request: &ProviderRequest) -> minijinja::Value {
+    let mut context = (*request.vars).clone();
+    let set = tool_json::offered(request.tools.as_deref());
+    let tools = set.map_or(serde_json::json!([]), tool_json::openai_tools);
+    let choice = set
+        .and_then(|s| s.choice.as_ref())
+        .map_or(serde_json::Value::Null, tool_json::openai_choice);
+    context.insert(
+        "vars".into(),
+        serde_json::Value::Object((*request.vars).clone()),
+    );
+    context.insert("prompt".into(), request.prompt.to_text().into());
+    context.insert("messages".into(), messages_json(request));
+    context.insert("tools".into(), tools);
+    context.insert("tool_choice".into(), choice);
+    minijinja::Value::from_serialize(&context)
 }
 
 #[cfg(test)]

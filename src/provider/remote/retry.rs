@@ -157,6 +157,10 @@ pub struct Completion {
     pub tokens_out: Option<u64>,
     /// The part of `tokens_in` that went through the vendor's prompt cache.
     pub cache: crate::provider::CacheTokens,
+    /// The tool calls in the answer, in order.
+    pub tool_calls: Vec<crate::tools::ToolCall>,
+    /// Why the model stopped, as the API said.
+    pub finish_reason: Option<String>,
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries are spent, holding a
@@ -207,8 +211,8 @@ where
         cache: timed.answer.cache,
         attempts: timed.attempts,
         cached: false,
-        tool_calls: Vec::new(),
-        finish_reason: None,
+        tool_calls: timed.answer.tool_calls,
+        finish_reason: timed.answer.finish_reason,
     })
 }
 

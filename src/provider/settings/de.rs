@@ -242,7 +242,7 @@ fn not_a_setting(kind: &str, fields: &[&str], key: &str) -> String {
 
 /// A value that fails with a message, inside the format's own reading of the value so that
 /// the error carries the value's place.
-struct Reject(String);
+pub(crate) struct Reject(pub(crate) String);
 
 impl<'de> DeserializeSeed<'de> for Reject {
     type Value = Infallible;

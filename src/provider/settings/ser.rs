@@ -36,6 +36,8 @@ pub const FIELD_ORDER: &[&str] = &[
     "tokens_out",
     "command",
     "embeddings",
+    "tool_calls",
+    "response",
     "chat_template_file",
 ];
 

@@ -99,7 +99,7 @@ fn run_json_and_cache_keys_keep_their_bytes() {
     for (yaml, json, key) in GOLDEN {
         let config = flow(yaml);
         assert_eq!(serde_json::to_string(&config).unwrap(), *json, "{yaml}");
-        let material = key_material(&provider_identity(&config), &prompt, &params, None, 0);
+        let material = key_material(&provider_identity(&config), &prompt, &params, None, None, 0);
         assert_eq!(key_of(&material).hex(), *key, "{yaml}");
         let again: ProviderConfig = serde_json::from_str(json).unwrap();
         assert_eq!(again, config, "{json}");
@@ -119,9 +119,13 @@ fn each_kind_takes_its_own_keys() {
     );
     assert_eq!(
         own("http"),
-        "model, url, method, headers, body, output, tokens_in, tokens_out"
+        "model, url, method, headers, body, output, tokens_in, tokens_out, tool_calls"
     );
-    assert_eq!(own("exec"), "output, tokens_in, tokens_out, command");
+    assert_eq!(
+        own("exec"),
+        "output, tokens_in, tokens_out, command, tool_calls"
+    );
+    assert_eq!(own("mock"), "response");
     assert_eq!(
         CommonSettings::fields().join(", "),
         "concurrency, timeout, max_retries, params, price, rpm, tpm"

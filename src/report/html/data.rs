@@ -150,10 +150,22 @@ struct CellData {
     output_chars: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The answer's tool calls, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<CallData>,
     vars: Map<String, Value>,
     assertions: Vec<AssertionData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flip: Option<FlipDirection>,
+}
+
+/// One tool call: the function, the call on one line for the list, and the arguments in
+/// full (pretty JSON, or as the model wrote them when they are not JSON), cut.
+#[derive(Serialize)]
+struct CallData {
+    name: String,
+    shown: String,
+    arguments: String,
 }
 
 #[derive(Serialize)]
@@ -275,6 +287,22 @@ fn cell_data(cell: CellResult, flip: Option<FlipDirection>, max_chars: usize) ->
         output: cell.output.as_deref().map(|o| clip(o, max_chars)),
         output_chars,
         error: cell.error.as_deref().map(|e| clip(e, max_chars)),
+        tool_calls: cell
+            .tool_calls
+            .iter()
+            .map(|call| CallData {
+                name: call.name.clone(),
+                shown: crate::tools::show::compact(call),
+                arguments: clip(
+                    &call
+                        .arguments
+                        .as_ref()
+                        .and_then(|a| serde_json::to_string_pretty(a).ok())
+                        .unwrap_or_else(|| call.arguments_raw.clone()),
+                    max_chars,
+                ),
+            })
+            .collect(),
         vars: clip_vars(&cell.vars, max_chars),
         assertions: cell
             .assertions
@@ -380,6 +408,27 @@ mod tests {
         assert_eq!(flipped.len(), 1);
         assert_eq!(flipped[0]["flip"], "fail_to_pass");
         assert_eq!(flipped[0]["case_id"], c.case_id.as_str());
+    }
+
+    #[test]
+    fn tool_calls_are_embedded_for_the_drill_down() {
+        let (record, mut results) = fixture::small();
+        results[0].tool_calls = vec![crate::tools::ToolCall::from_raw(
+            "c1",
+            "get_weather",
+            r#"{"city": "Rome"}"#,
+        )];
+        let data = embedded(&record, &results, &HtmlOptions::default());
+        let cells = data["cells"].as_array().unwrap();
+        let with_calls: Vec<_> = cells
+            .iter()
+            .filter(|c| c.get("tool_calls").is_some())
+            .collect();
+        assert_eq!(with_calls.len(), 1);
+        let call = &with_calls[0]["tool_calls"][0];
+        assert_eq!(call["name"], "get_weather");
+        assert_eq!(call["shown"], r#"get_weather(city="Rome")"#);
+        assert_eq!(call["arguments"], "{\n  \"city\": \"Rome\"\n}");
     }
 
     #[test]

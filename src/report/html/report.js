@@ -116,6 +116,14 @@
       list.appendChild(el('dt', { text: label }));
       list.appendChild(el('dd', {}, [el('pre', { className: 'output', text: c.output })]));
     }
+    if (c.tool_calls) {
+      var calls = el('ul');
+      c.tool_calls.forEach(function (t) {
+        calls.appendChild(el('li', {}, [el('code', { text: t.name }), el('pre', { className: 'output', text: t.arguments })]));
+      });
+      list.appendChild(el('dt', { text: 'tool calls' }));
+      list.appendChild(el('dd', {}, [calls]));
+    }
     if (c.error !== undefined) {
       list.appendChild(el('dt', { text: 'error' }));
       list.appendChild(el('dd', {}, [el('pre', { className: 'error', text: c.error })]));
@@ -139,6 +147,7 @@
     if (c.flip) first.appendChild(el('span', { className: 'flip', text: flipLabel(c.flip) }));
     var caseId = c.case_id + (c.repeat > 0 ? ' #' + c.repeat : '');
     var preview = c.output !== undefined ? c.output : (c.error || '');
+    if (c.tool_calls) preview = c.tool_calls.map(function (t) { return '→ ' + t.shown; }).join(' ') + ' ' + preview;
     var row = el('tr', { className: 'case', 'data-index': String(i), 'data-status': c.status, tabindex: '0' }, [
       first,
       el('td', { text: c.eval }),
@@ -170,7 +179,7 @@
     if (combinationSelect.value && combination(c) !== combinationSelect.value) return false;
     var q = search.value.trim().toLowerCase();
     if (q) {
-      var hay = [c.case_id, c.output || '', c.error || ''].concat(c.assertions.map(function (a) { return a.reason; }));
+      var hay = [c.case_id, c.output || '', c.error || ''].concat((c.tool_calls || []).map(function (t) { return t.shown; }), c.assertions.map(function (a) { return a.reason; }));
       if (!hay.some(function (s) { return s.toLowerCase().indexOf(q) >= 0; })) return false;
     }
     return true;

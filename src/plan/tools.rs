@@ -1,0 +1,79 @@
+//! The tools of each cell: a version's own set, shared by all its rows, and a set of its own
+//! for every row that adds tools (`tools` in the dataset).
+
+use std::sync::Arc;
+
+use crate::dataset::{Dataset, Row};
+use crate::diagnostic::Location;
+use crate::registry::{with_row_tools, Registry};
+use crate::tools::ToolSet;
+
+use super::{EvalPlan, PlannedPrompt, SpecError};
+
+/// Per selected row (same index as the rows): `None` when the row adds no tools, else the
+/// set of each prompt (same index as the prompts) with the row's tools added.
+pub(crate) type RowTools = Vec<Option<Vec<Arc<ToolSet>>>>;
+
+/// Resolves every row's `tools` onto every prompt's: a shared name that does not exist, a
+/// bad definition or a name the version already has is an error naming the row.
+pub(super) fn row_tools(
+    prompts: &[PlannedPrompt],
+    rows: &[Row],
+    dataset: &Dataset,
+    registry: &Registry,
+) -> Result<RowTools, Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let mut all = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.tools.is_empty() {
+            all.push(None);
+            continue;
+        }
+        let mut sets = Vec::with_capacity(prompts.len());
+        for p in prompts {
+            let case = format!("case {}", row.id);
+            match with_row_tools(&p.version.tools, &row.tools, &case, registry.shared_tools()) {
+                Ok(set) => sets.push(Arc::new(set)),
+                Err(problem) => {
+                    errors.push(SpecError::RowTools {
+                        location: Location::line(&dataset.path, row.line),
+                        case: row.id.clone(),
+                        reference: p.version.reference(),
+                        problem: Box::new(problem),
+                    });
+                    break;
+                }
+            }
+        }
+        all.push(Some(sets));
+    }
+    if errors.is_empty() {
+        Ok(all)
+    } else {
+        Err(errors)
+    }
+}
+
+impl EvalPlan {
+    /// The tools of the cell of `prompt` and `row` (indexes into `prompts` and `rows`):
+    /// the row's own set when it adds tools, else the version's; `None` when the cell
+    /// offers none, so the request goes out as it did before tools existed.
+    pub fn tool_set(&self, prompt: usize, row: usize) -> Option<&Arc<ToolSet>> {
+        let set = match self.row_tools.get(row).and_then(Option::as_ref) {
+            Some(sets) => sets.get(prompt)?,
+            None => &self.prompts.get(prompt)?.version.tools,
+        };
+        (!set.is_empty()).then_some(set)
+    }
+
+    /// Whether any of the eval's prompt versions declares a tool (rows' tools not counted;
+    /// see [`EvalPlan::rows_bring_tools`]).
+    pub fn declares_tools(&self) -> bool {
+        self.prompts.iter().any(|p| !p.version.tools.is_empty())
+    }
+
+    /// Whether any selected row adds tools of its own.
+    pub fn rows_bring_tools(&self) -> bool {
+        self.row_tools.iter().any(Option::is_some)
+    }
+}
