@@ -2,11 +2,10 @@
 //! problem collected before failing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::project::Project;
-use std::path::Path;
-
 use crate::diagnostic::{Location, Warning};
 use crate::plan::PlanError as Error;
 use crate::provider::{self, Provider, ProviderConfig};
@@ -133,7 +132,7 @@ impl Providers {
                 }
                 Err(error) => {
                     self.failed.insert(model.clone());
-                    let location = provider_location(project, model, &error.message, eval);
+                    let location = provider_location(project, model, &error, eval);
                     errors.push(SpecError::Provider { location, error }.into());
                 }
             }
@@ -153,7 +152,7 @@ impl Providers {
         unused
             .filter_map(|(name, config)| provider::build(name, config).err())
             .map(|error| {
-                let location = config_location(project, &error.provider, &error.message);
+                let location = config_location(project, &error.provider, &error);
                 SpecError::Provider { location, error }.into()
             })
             .collect()
@@ -171,7 +170,7 @@ pub fn unused_provider_warnings(project: &Project, plan: &Plan) -> Vec<Warning> 
     unused
         .filter_map(|(name, config)| provider::build(name, config).err())
         .map(|error| Warning {
-            location: config_location(project, &error.provider, &error.message),
+            location: config_location(project, &error.provider, &error),
             message: format!("{error} (no selected eval uses it)"),
         })
         .collect()
@@ -179,9 +178,14 @@ pub fn unused_provider_warnings(project: &Project, plan: &Plan) -> Vec<Warning> 
 
 /// Where the setting a provider error is about is written: in `prompteval.yaml` for a
 /// configured provider, else where the eval names the inline id (`openai:gpt-4o`).
-fn provider_location(project: &Project, model: &str, message: &str, eval: &EvalPlan) -> Location {
+fn provider_location(
+    project: &Project,
+    model: &str,
+    error: &provider::ProviderConfigError,
+    eval: &EvalPlan,
+) -> Location {
     if project.config.providers.contains_key(model) {
-        return config_location(project, model, message);
+        return config_location(project, model, error);
     }
     let text = std::fs::read_to_string(project.root.join(&eval.path)).unwrap_or_default();
     let text = crate::config::yaml::without_bom(&text);
@@ -191,12 +195,17 @@ fn provider_location(project: &Project, model: &str, message: &str, eval: &EvalP
     }
 }
 
-/// Where in `prompteval.yaml` the setting of provider `name` that `message` is about is
-/// written: the key the message names (`timeout` in "invalid `timeout` `fast`"), else the
+/// Where in `prompteval.yaml` the setting of provider `name` that `error` is about is
+/// written: the key the error marks, else the key its message names (`timeout` in "invalid `timeout` `fast`"), else the
 /// provider's own line.
-fn config_location(project: &Project, name: &str, message: &str) -> Location {
+fn config_location(
+    project: &Project,
+    name: &str,
+    error: &provider::ProviderConfigError,
+) -> Location {
     use crate::config::locate::key_line;
     use crate::config::project::CONFIG_FILE;
+    let message = &error.message;
     let text = std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default();
     let text = crate::config::yaml::without_bom(&text);
     // Setting names are the backticked words of the message; `kind` is not quoted there.
@@ -204,7 +213,11 @@ fn config_location(project: &Project, name: &str, message: &str) -> Location {
     let kind = message
         .starts_with("unknown provider kind")
         .then_some("kind");
-    named
+    // The setting the provider marked (`ProviderConfigError::key`) comes first.
+    error
+        .key
+        .into_iter()
+        .chain(named)
         .chain(kind)
         .find_map(|key| key_line(text, &format!("providers.{name}.{key}")))
         .map(|line| Location::line(CONFIG_FILE, line))

@@ -37,6 +37,7 @@ const MANAGED_ONLY: &[&str] = &[
     "threads",
     "startup_timeout",
     "pooling",
+    "chat_template_file",
 ];
 /// Flags that keep the server lean and its output predictable: no web UI (nobody browses
 /// it), no warm-up generation (it only slows start-up), and the model's own chat template.
@@ -69,6 +70,8 @@ pub struct ServerSettings {
     pub binary: PathBuf,
     /// The GGUF model file.
     pub model: PathBuf,
+    /// The chat template file that replaces the model's own (`--chat-template-file`).
+    pub chat_template: Option<PathBuf>,
     /// Context size in tokens (`--ctx-size`), shared by the slots.
     pub ctx_size: u32,
     /// Parallel slots (`--parallel`).
@@ -100,6 +103,11 @@ impl ServerSettings {
             self.threads.to_string().into(),
         ];
         args.extend(FIXED_FLAGS.iter().map(OsString::from));
+        // After `--jinja`: before it, llama-server only accepts its built-in templates.
+        if let Some(template) = &self.chat_template {
+            args.push("--chat-template-file".into());
+            args.push(template.clone().into_os_string());
+        }
         if self.embeddings {
             args.push("--embeddings".into());
             let pooling = self.pooling.unwrap_or(DEFAULT_POOLING);
@@ -163,6 +171,13 @@ impl Settings {
                 ))
             }
         };
+        if mode == Mode::Completion && config.chat_template_file.is_some() {
+            return Err(err(
+                "`chat_template_file` applies only to `mode: chat`; completion prompts are sent as they are".into(),
+                "set `mode: chat`, or remove `chat_template_file`",
+            )
+            .for_key("chat_template_file"));
+        }
         let parallel = positive(name, "parallel", config.parallel, DEFAULT_PARALLEL)?;
         let mut client = OpenAiSettings {
             model: config.model.clone(),
@@ -191,7 +206,8 @@ impl Settings {
                     &format!(
                         "remove `{key}`, or remove `base_url` to let prompteval start the server"
                     ),
-                ));
+                )
+                .for_key(key));
             }
             client.model.get_or_insert_with(|| "llamacpp".into());
             Target::Remote
@@ -237,6 +253,11 @@ fn managed(
     let threads = positive(name, "threads", config.threads, cpus)?;
     let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
     let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
+    let chat_template = config
+        .chat_template_file
+        .as_deref()
+        .map(|path| chat_template_file(name, path))
+        .transpose()?;
     let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
         err(
             e.to_string(),
@@ -251,6 +272,7 @@ fn managed(
         server: ServerSettings {
             binary,
             model,
+            chat_template,
             ctx_size,
             parallel,
             threads,
@@ -298,6 +320,7 @@ fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
         config.threads.is_some(),
         config.startup_timeout.is_some(),
         config.pooling.is_some(),
+        config.chat_template_file.is_some(),
     ];
     MANAGED_ONLY
         .iter()
@@ -343,6 +366,29 @@ fn startup_timeout(name: &str, text: Option<&str>) -> Result<Duration, ProviderC
     }
 }
 
+/// The chat template file (already made absolute by the project), which must be a file.
+fn chat_template_file(name: &str, path: &Path) -> Result<PathBuf, ProviderConfigError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let what = if path.exists() {
+        "is not a file"
+    } else {
+        "does not exist"
+    };
+    Err(ProviderConfigError::new(
+        name,
+        format!(
+            "chat template file {} (`chat_template_file`) {what}",
+            path.display()
+        ),
+        Some(
+            "fix `chat_template_file` (relative paths start at the project root); the repository ships templates/chat/hermes-tools.jinja".into(),
+        ),
+    )
+    .for_key("chat_template_file"))
+}
+
 /// The model file: `model_path` (already made absolute by the project) or the default
 /// model in the cache. It must exist.
 fn model_file(
@@ -379,7 +425,12 @@ fn model_file(
             ),
         )
     };
-    Err(ProviderConfigError::new(name, message, Some(hint)))
+    let error = ProviderConfigError::new(name, message, Some(hint));
+    Err(if is_default {
+        error
+    } else {
+        error.for_key("model_path")
+    })
 }
 
 #[cfg(test)]
@@ -465,6 +516,7 @@ mod tests {
         let server = ServerSettings {
             binary: "/bin/llama-server".into(),
             model: "/m/model.gguf".into(),
+            chat_template: None,
             ctx_size: 4096,
             parallel: 3,
             threads: 2,
@@ -480,6 +532,75 @@ mod tests {
             args.join(" "),
             "-m /m/model.gguf --host 127.0.0.1 --port 8123 --ctx-size 4096 --parallel 3 \
              --threads 2 --no-webui --no-warmup --jinja"
+        );
+    }
+
+    #[test]
+    fn a_chat_template_file_follows_jinja() {
+        let f = fixture();
+        let template = f.dir.path().join("tools.jinja");
+        std::fs::write(&template, "{{ messages }}").unwrap();
+        let mut c = config();
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).chat_template_file = Some(template.clone());
+        let Target::Managed { server, .. } = resolve(&f, &c).unwrap().target else {
+            panic!("expected a managed server")
+        };
+        assert_eq!(server.chat_template.as_deref(), Some(template.as_path()));
+        let args: Vec<String> = server
+            .args(8123)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let tail = args[args.len() - 3..].join(" ");
+        assert_eq!(
+            tail,
+            format!("--jinja --chat-template-file {}", template.display())
+        );
+    }
+
+    #[test]
+    fn a_missing_chat_template_file_names_it() {
+        let f = fixture();
+        let mut c = config();
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).chat_template_file = Some(f.dir.path().join("nope.jinja"));
+        let e = resolve(&f, &c).unwrap_err();
+        assert!(
+            e.message
+                .contains("nope.jinja (`chat_template_file`) does not exist"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().starts_with("fix `chat_template_file`"));
+        llama(&mut c).chat_template_file = Some(f.dir.path().to_path_buf());
+        assert!(resolve(&f, &c)
+            .unwrap_err()
+            .message
+            .ends_with("(`chat_template_file`) is not a file"));
+    }
+
+    #[test]
+    fn a_chat_template_file_needs_chat_mode_and_a_managed_server() {
+        let f = fixture();
+        let template = f.dir.path().join("tools.jinja");
+        std::fs::write(&template, "{{ messages }}").unwrap();
+        let mut c = config();
+        llama(&mut c).chat_template_file = Some(template);
+        let e = resolve(&f, &c).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("`chat_template_file` applies only to `mode: chat`"),
+            "{e}"
+        );
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("set `mode: chat`, or remove `chat_template_file`")
+        );
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).base_url = Some("http://127.0.0.1:8080/v1".into());
+        assert_eq!(
+            resolve(&f, &c).unwrap_err().message,
+            "`chat_template_file` applies only to a server prompteval starts, but `base_url` is set"
         );
     }
 

@@ -39,6 +39,7 @@ pub const FIELD_ORDER: &[&str] = &[
     "pooling",
     "tool_calls",
     "response",
+    "chat_template_file",
 ];
 
 impl Serialize for ProviderConfig {
