@@ -287,3 +287,34 @@ fn mock_answers_are_scored_by_the_tool_call_assertions() {
         "{reason}"
     );
 }
+
+#[test]
+fn tools_on_the_text_completions_endpoint_fail_before_anything_is_sent() {
+    use crate::support::scripted::{reply, ScriptedServer};
+    let server = ScriptedServer::start(|_, _| reply(200, "{}"));
+    let p = tool_project(
+        &format!(
+            "providers:\n  local:\n    kind: llamacpp\n    base_url: {}/v1\n    mode: completion\n",
+            server.url()
+        ),
+        "local",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--output", "out.json"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let record: Value = serde_json::from_str(&p.read("out.json")).unwrap();
+    let error = result(record["results"].as_array().unwrap(), "rome")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with("the text completions endpoint cannot send tools"),
+        "{error}"
+    );
+    assert!(error.contains("`mode: chat`"), "{error}");
+    let completions = server
+        .seen()
+        .iter()
+        .filter(|s| s.path().ends_with("/completions"))
+        .count();
+    assert_eq!(completions, 0, "no completion was requested");
+}
