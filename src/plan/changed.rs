@@ -155,6 +155,7 @@ impl Since<'_> {
         for prompt in &eval.prompts {
             self.prompt_reasons(prompt, &mut reasons)?;
         }
+        self.row_tool_reasons(eval, &mut reasons);
         self.provider_reasons(eval, &mut reasons);
         reasons.dedup();
         Ok(EvalChange {
@@ -182,8 +183,40 @@ impl Since<'_> {
                 ));
             }
         }
+        for name in &version.shared_tools {
+            if let Some(file) = self.changed_shared_tool(name) {
+                let reference = version.reference();
+                reasons.push(format!(
+                    "{reference} uses the shared tool {file}, which changed"
+                ));
+            }
+        }
         reasons.extend(self.alias_reason(prompt)?);
         Ok(())
+    }
+
+    /// The file of shared tool `name` (`prompts/_tools/x.yaml`) when it changed.
+    fn changed_shared_tool(&self, name: &str) -> Option<String> {
+        let tool = self.registry.shared_tools().get(name)?;
+        let file = tool.path.to_string_lossy().replace('\\', "/");
+        self.files.contains(&file).then_some(file)
+    }
+
+    /// Adds a reason for each changed shared tool that rows of the eval add by name.
+    fn row_tool_reasons(&self, eval: &EvalPlan, reasons: &mut Vec<String>) {
+        let names: BTreeSet<&str> = eval
+            .rows
+            .iter()
+            .flat_map(|r| r.tools.iter().filter_map(serde_json::Value::as_str))
+            .collect();
+        for name in names {
+            if let Some(file) = self.changed_shared_tool(name) {
+                reasons.push(format!(
+                    "rows of {} use the shared tool {file}, which changed",
+                    self.rel(&eval.dataset.path)
+                ));
+            }
+        }
     }
 
     /// Why the prompt's alias changed, if it was requested by one that now points

@@ -1,14 +1,18 @@
 //! The tools of each cell: a version's own set, shared by all its rows, and a set of its own
 //! for every row that adds tools (`tools` in the dataset).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::dataset::{Dataset, Row};
-use crate::diagnostic::Location;
+use crate::diagnostic::{Location, Warning};
 use crate::registry::{with_row_tools, Registry};
 use crate::tools::ToolSet;
 
 use super::{EvalPlan, PlannedPrompt, SpecError};
+
+/// The row variable naming the tools a case should call.
+pub(crate) const EXPECTED_TOOLS: &str = "expected_tools";
 
 /// Per selected row (same index as the rows): `None` when the row adds no tools, else the
 /// set of each prompt (same index as the prompts) with the row's tools added.
@@ -52,6 +56,54 @@ pub(super) fn row_tools(
     } else {
         Err(errors)
     }
+}
+
+/// Warnings for names in a row's `expected_tools` (a list of names) that no prompt of the
+/// eval offers to that row: such a call can never be made, so the case can never pass.
+/// Evals whose prompts and rows offer no tools at all are left alone (a dataset may serve
+/// text-only evals too).
+pub(super) fn expected_tools_warnings(
+    prompts: &[PlannedPrompt],
+    rows: &[Row],
+    row_tools: &RowTools,
+    dataset: &Dataset,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let Some(serde_json::Value::Array(expected)) = row.vars.get(EXPECTED_TOOLS) else {
+            continue;
+        };
+        let sets: Vec<&ToolSet> = match row_tools.get(i).and_then(Option::as_ref) {
+            Some(sets) => sets.iter().map(|s| &**s).collect(),
+            None => prompts.iter().map(|p| &*p.version.tools).collect(),
+        };
+        let offered: BTreeSet<&str> = sets
+            .iter()
+            .flat_map(|s| s.tools.iter().map(|t| t.name.as_str()))
+            .collect();
+        if offered.is_empty() {
+            continue;
+        }
+        for name in expected.iter().filter_map(serde_json::Value::as_str) {
+            if offered.contains(name) {
+                continue;
+            }
+            let known: Vec<&str> = offered.iter().copied().collect();
+            let hint = match crate::diagnostic::suggest(name, &known) {
+                Some(near) => format!(" (did you mean `{near}`?)"),
+                None => String::new(),
+            };
+            warnings.push(Warning {
+                location: Location::line(&dataset.path, row.line),
+                message: format!(
+                    "case {}: `{EXPECTED_TOOLS}` names `{name}`, which no prompt of the eval offers{hint}; offered: {}",
+                    row.id,
+                    known.join(", ")
+                ),
+            });
+        }
+    }
+    warnings
 }
 
 impl EvalPlan {

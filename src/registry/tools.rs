@@ -53,6 +53,43 @@ fn tool_error(location: Location, problem: ToolProblem) -> RegistryError {
     }
 }
 
+/// The top-level keys of a YAML version.
+pub(crate) const VERSION_KEYS: &[&str] = &[
+    "messages",
+    "prompt",
+    "params",
+    "note",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+];
+
+/// Fails on a top-level key of a YAML version that looks like a misspelt tool key, in the
+/// tools' own wording (`load.rs` then refuses every other unknown key): `tool_choise:
+/// required` ignored would silently run a different request.
+pub(crate) fn check_tool_key_typos(text: &str, rel: &Path) -> Result<(), RegistryError> {
+    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str(text) else {
+        return Ok(());
+    };
+    let tool_keys = &VERSION_KEYS[4..];
+    for key in map.keys().filter_map(serde_yaml::Value::as_str) {
+        if VERSION_KEYS.contains(&key) {
+            continue;
+        }
+        if let Some(near) = crate::diagnostic::suggest(key, tool_keys) {
+            let problem = ToolProblem::UnknownKey {
+                at: "the version".into(),
+                tool: None,
+                key: key.to_string(),
+                suggestion: Some(near),
+                valid: VERSION_KEYS,
+            };
+            return Err(tool_error(Location::line_of_key(rel, text, key), problem));
+        }
+    }
+    Ok(())
+}
+
 /// Reads every `*.yaml`/`*.yml` file of `prompts/_tools/` (not recursively) as one tool,
 /// named by its stem. Other files are warnings.
 pub(crate) fn load_shared_tools(
@@ -372,6 +409,20 @@ parameters:
             "{err}"
         );
         assert_eq!(err.hint().unwrap(), "did you mean `get_time`?");
+
+        let v1 = version("tools:\n  - name: now\ntool_choise: required\n");
+        let err = load_err(&[("prompts/w/v1.yaml", &v1)]);
+        assert_eq!(
+            err.to_string(),
+            "prompts/w/v1.yaml:6: unknown key `tool_choise` in the version (did you mean `tool_choice`?). Choose from: messages, prompt, params, note, tools, tool_choice, parallel_tool_calls"
+        );
+        // Issue 13.13: other unknown keys are errors too (they were warnings).
+        let err = load_err(&[("prompts/w/v1.yaml", &version("colour: red\n"))]);
+        assert!(
+            err.to_string()
+                .starts_with("prompts/w/v1.yaml:4: at `colour`: unknown key `colour`"),
+            "{err}"
+        );
 
         let v1 = version("tools:\n  - name: now\n    desc: x\n");
         let err = load_err(&[("prompts/w/v1.yaml", &v1)]);

@@ -192,6 +192,40 @@ fn changed_since_runs_only_what_changed() {
     );
     assert!(stderr.contains("skipped eval greet"), "{stderr}");
 
+    commit_all(&p, "echo2 concurrency");
+
+    // A shared tool counts for the versions that use it and the rows that add it (issue 15).
+    p.write("prompts/_tools/now.yaml", "description: The time.\n");
+    p.write(
+        "prompts/greet/v3.yaml",
+        "prompt: \"Hi {{ name }}\"\ntools: [now]\n",
+    );
+    p.write(
+        "datasets/other.jsonl",
+        "{\"id\": \"x\", \"name\": \"Xi\", \"city\": \"Lima\", \"expected\": \"Xi\", \"tools\": [\"now\"]}\n",
+    );
+    p.write(
+        "evals/tools.yaml",
+        "prompts: [greet@3]\nmodels: [echo]\ndataset: datasets/people.csv\n",
+    );
+    p.write(
+        "evals/other.yaml",
+        "prompts: [greet@1]\nmodels: [echo2]\ndataset: datasets/other.jsonl\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\n",
+    );
+    commit_all(&p, "tools");
+    p.write("prompts/_tools/now.yaml", "description: The time now.\n");
+    let (code, _, stderr) = p.run(&["run", "--changed-since", "HEAD", "--no-matrix"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("running eval tools: greet@3 uses the shared tool prompts/_tools/now.yaml, which changed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("running eval other: rows of datasets/other.jsonl use the shared tool prompts/_tools/now.yaml, which changed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("skipped eval greet"), "{stderr}");
+
     let (code, _, stderr) = p.run(&["run", "--changed-since", "no-such-rev"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(

@@ -153,4 +153,49 @@ fn a_row_tool_named_like_a_version_tool_is_an_error_naming_the_row() {
     );
     let (code, _, stderr) = p.run(&["run", "route"]);
     assert_eq!(code, 0, "{stderr}");
+    // An expected tool no prompt offers is a warning with the likely name.
+    p.write(
+        "datasets/route.jsonl",
+        "{\"id\": \"rome\", \"name\": \"Ada\", \"city\": \"Rome\", \"expected_tools\": [\"get_wether\"]}\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "route"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("datasets/route.jsonl:1: case rome: `expected_tools` names `get_wether`, which no prompt of the eval offers (did you mean `get_weather`?); offered: get_time, get_weather"),
+        "{stderr}"
+    );
+}
+
+/// Two versions that differ only in a tool's description are two requests, each cached:
+/// the response cache keys on the tools (issue 15).
+#[test]
+fn the_response_cache_keys_on_the_tools() {
+    use crate::support::scripted::{chat, ScriptedServer};
+    let server = ScriptedServer::start(|_, _| chat("Rome"));
+    let p = project();
+    p.write(
+        "prompteval.yaml",
+        &format!(
+            "providers:\n  local:\n    kind: openai\n    model: tiny\n    base_url: {}/v1\n    max_retries: 0\n    params: {{temperature: 0}}\n",
+            server.url()
+        ),
+    );
+    p.write(
+        "prompts/route/v2.yaml",
+        &V1.replace("The time now.", "The time now, in UTC."),
+    );
+    p.write(
+        "evals/route.yaml",
+        "prompts: [route@1, route@2]\nmodels: [local]\ndataset: datasets/people.csv\n",
+    );
+    let (code, _, stderr) = p.run(&["run", "route", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.seen().len(), 6, "3 rows × 2 versions, none shared");
+    let (code, _, stderr) = p.run(&["run", "route", "--no-progress"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        server.seen().len(),
+        6,
+        "the second run is served from the cache"
+    );
 }

@@ -17,6 +17,7 @@ mod cli_report;
 mod cli_resilience;
 mod cli_run;
 mod cli_scoring;
+mod cli_tool_asserts;
 mod cli_tool_calls;
 mod e2e_llamacpp;
 mod e2e_tools;

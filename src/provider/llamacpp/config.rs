@@ -23,6 +23,12 @@ pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// The per-request timeout when `timeout` is not set: a small CPU can take minutes for a
 /// long answer while other requests hold the slots.
 const DEFAULT_REQUEST_TIMEOUT: &str = "5m";
+/// The values of `pooling:`. llama-server's own default for most generative models is
+/// `none`, which its OpenAI-compatible `/v1/embeddings` refuses ("Pooling type 'none' is not
+/// OAI compatible"), so embeddings need one of these.
+pub const POOLINGS: &[&str] = &["mean", "cls", "last"];
+/// The pooling of a server started with `embeddings: true` when `pooling` is not set.
+pub const DEFAULT_POOLING: &str = "mean";
 /// Settings that only apply to a server prompteval starts.
 const MANAGED_ONLY: &[&str] = &[
     "model_path",
@@ -30,6 +36,7 @@ const MANAGED_ONLY: &[&str] = &[
     "ctx_size",
     "threads",
     "startup_timeout",
+    "pooling",
     "chat_template_file",
 ];
 /// Flags that keep the server lean and its output predictable: no web UI (nobody browses
@@ -71,8 +78,11 @@ pub struct ServerSettings {
     pub parallel: usize,
     /// CPU threads (`--threads`).
     pub threads: usize,
-    /// Whether the server also serves `/v1/embeddings` (`--embeddings`).
+    /// Whether the server also serves `/v1/embeddings` (`--embeddings`), and with which
+    /// `--pooling` (one of [`POOLINGS`]).
     pub embeddings: bool,
+    /// The pooling, when `embeddings` is on.
+    pub pooling: Option<&'static str>,
 }
 
 impl ServerSettings {
@@ -100,6 +110,8 @@ impl ServerSettings {
         }
         if self.embeddings {
             args.push("--embeddings".into());
+            let pooling = self.pooling.unwrap_or(DEFAULT_POOLING);
+            args.extend(["--pooling".into(), pooling.into()]);
         }
         args
     }
@@ -265,9 +277,39 @@ fn managed(
             parallel,
             threads,
             embeddings: config.embeddings.unwrap_or(false),
+            pooling: pooling(name, config)?,
         },
         startup_timeout,
     })
+}
+
+/// The checked `pooling:`, which only means something with `embeddings: true`.
+fn pooling(
+    name: &str,
+    config: &LlamaCppSettings,
+) -> Result<Option<&'static str>, ProviderConfigError> {
+    let Some(text) = config.pooling.as_deref() else {
+        return Ok(None);
+    };
+    let hint = |h: &str| Some(h.to_string());
+    if config.embeddings != Some(true) {
+        return Err(ProviderConfigError::new(
+            name,
+            "`pooling` is set, but `embeddings` is not `true`",
+            hint("add `embeddings: true` (for the `similar` assertion), or remove `pooling`"),
+        ));
+    }
+    match POOLINGS.iter().find(|p| **p == text) {
+        Some(p) => Ok(Some(p)),
+        None => Err(ProviderConfigError::new(
+            name,
+            format!(
+                "invalid `pooling` `{text}`. Choose from: {}",
+                POOLINGS.join(", ")
+            ),
+            hint("`mean` (the default) suits most models; `none` is refused by /v1/embeddings"),
+        )),
+    }
 }
 
 fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
@@ -277,6 +319,7 @@ fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
         config.ctx_size.is_some(),
         config.threads.is_some(),
         config.startup_timeout.is_some(),
+        config.pooling.is_some(),
         config.chat_template_file.is_some(),
     ];
     MANAGED_ONLY
@@ -478,6 +521,7 @@ mod tests {
             parallel: 3,
             threads: 2,
             embeddings: false,
+            pooling: None,
         };
         let args: Vec<String> = server
             .args(8123)
@@ -690,5 +734,49 @@ mod tests {
         assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(4));
         c.common.concurrency = Some(1);
         assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(1));
+    }
+
+    /// Issue 13, item 22: `embeddings: true` started the server without a pooling, so
+    /// every `/v1/embeddings` call failed with HTTP 400 "Pooling type 'none' is not OAI
+    /// compatible".
+    #[test]
+    fn embeddings_without_a_pooling_failed_every_call_with_http_400() {
+        let f = fixture();
+        let args = |c: &ProviderConfig| {
+            let Target::Managed { server, .. } = resolve(&f, c).unwrap().target else {
+                panic!("expected a managed server")
+            };
+            let args: Vec<String> = server
+                .args(1)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect();
+            args.join(" ")
+        };
+        let mut c = config();
+        llama(&mut c).embeddings = Some(true);
+        assert!(
+            args(&c).ends_with(" --embeddings --pooling mean"),
+            "{}",
+            args(&c)
+        );
+        llama(&mut c).pooling = Some("cls".into());
+        assert!(
+            args(&c).ends_with(" --embeddings --pooling cls"),
+            "{}",
+            args(&c)
+        );
+        llama(&mut c).pooling = Some("none".into());
+        let err = resolve(&f, &c).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "provider `local`: invalid `pooling` `none`. Choose from: mean, cls, last"
+        );
+        assert!(err.hint().is_some());
+        llama(&mut c).embeddings = None;
+        llama(&mut c).pooling = Some("mean".into());
+        let err = resolve(&f, &c).unwrap_err().to_string();
+        assert!(err.contains("`embeddings` is not `true`"), "{err}");
+        assert!(!args(&config()).contains("--pooling"));
     }
 }

@@ -54,6 +54,10 @@ pub struct LlamaCppSettings {
     /// `similar` assertion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeddings: Option<bool>,
+    /// How the server pools token embeddings into one (`--pooling`): `mean` (the default
+    /// with `embeddings: true`), `cls` or `last`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<String>,
 }
 
 impl ProviderKind for LlamaCppSettings {

@@ -36,6 +36,7 @@ pub const FIELD_ORDER: &[&str] = &[
     "tokens_out",
     "command",
     "embeddings",
+    "pooling",
     "tool_calls",
     "response",
     "chat_template_file",
