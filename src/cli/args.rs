@@ -48,6 +48,11 @@ pub enum Command {
         after_help = "Examples:\n  prompteval rescore latest                  # I changed an assertion: what would it say?\n  prompteval rescore 20261127-031502 sentiment --no-judges"
     )]
     Rescore(RescoreArgs),
+    /// Run the selected evals, then re-run those affected each time a file they use changes.
+    #[command(
+        after_help = "Example:\n  prompteval watch sentiment      # edit a prompt, see what got better and what broke"
+    )]
+    Watch(WatchArgs),
     /// Check prompts, datasets, evals and providers without calling a model.
     #[command(after_help = "Example:\n  prompteval validate && echo ok")]
     Validate(SelectArgs),
@@ -236,6 +241,31 @@ pub struct RescoreArgs {
     /// Serve every judge's response from the cache; a miss fails the assertion.
     #[arg(long)]
     pub offline: bool,
+}
+
+/// `prompteval watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Cells in flight at once (each provider also keeps its own limit).
+    #[arg(short = 'j', long = "jobs", env = "PROMPTEVAL_JOBS", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Rows shown in the case matrix (failures first).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_rows: usize,
+    /// Don't print the case matrix.
+    #[arg(long)]
+    pub no_matrix: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Stop after N iterations (tests).
+    #[arg(long, hide = true, value_name = "N")]
+    pub max_iterations: Option<usize>,
+    /// Saves within this many milliseconds are one change.
+    #[arg(long, hide = true, default_value_t = 200, value_name = "MS")]
+    pub debounce_ms: u64,
 }
 
 /// Where to log to MLflow.

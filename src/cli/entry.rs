@@ -50,6 +50,7 @@ pub fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Run(args) => commands::run(&ctx, *args),
         Command::Rescore(args) => commands::rescore(&ctx, args),
+        Command::Watch(args) => commands::watch(&ctx, args),
         Command::Validate(args) => commands::validate(&ctx, args),
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),

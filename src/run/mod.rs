@@ -12,6 +12,7 @@ mod rescore_match;
 pub mod resume;
 mod runner;
 pub mod session;
+pub mod watch;
 
 pub use outcome::{CacheCounts, CacheUse, Finished, Notice, Outcome, Verdict};
 pub use pipeline::{prepare, PipelineError, Prepared};

@@ -163,6 +163,11 @@ impl Prepared<'_> {
         &self.warnings
     }
 
+    /// The validated plan (`watch` reads which files its evals depend on).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     /// What the plan left out, and why (evals without the `--prompt` given).
     pub fn notes(&self) -> &[String] {
         &self.plan.notes

@@ -13,6 +13,7 @@ mod run;
 mod runs;
 mod show;
 mod validate;
+mod watch;
 
 pub(crate) use cache::cache;
 pub(crate) use completions::completions;
@@ -23,6 +24,7 @@ pub(crate) use rescore::rescore;
 pub(crate) use run::run;
 pub(crate) use runs::runs;
 pub(crate) use validate::validate;
+pub(crate) use watch::watch;
 
 use super::Context;
 use load::load;

@@ -124,7 +124,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 
 /// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
 /// as the cancel signal, printing notices as they come.
-fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
+pub(super) fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -188,7 +188,7 @@ fn fail(err: &PipelineError) -> Exit {
 }
 
 /// Prints what the pipeline says before the run starts.
-fn notice(notice: Notice<'_>) {
+pub(super) fn notice(notice: Notice<'_>) {
     match notice {
         Notice::Change { change, .. } if change.changed() => {
             errln!(
