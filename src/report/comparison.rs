@@ -339,6 +339,7 @@ pub(crate) fn write_comparison_markdown(
     md_rows(comparison, w)?;
     let rows: Vec<&RowComparison> = comparison.rows.iter().collect();
     md_flips(&ordered_flips(&rows), opts, w)?;
+    md_call_changes(&rows, opts, w)?;
     writeln!(w)?;
     writeln!(w, "<details><summary>Statistics</summary>")?;
     writeln!(w)?;
@@ -377,6 +378,53 @@ fn md_rows(comparison: &Comparison, w: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// The flipped cases: up to `max_flips` in a table, the rest in a collapsed one.
+/// The cases whose tool calls changed without a flip, in a collapsed block.
+fn md_call_changes(
+    rows: &[&RowComparison],
+    opts: &ComparisonOptions,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    let count: usize = rows.iter().map(|r| r.call_changes.len()).sum();
+    if count == 0 {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "<details><summary>{count} {} changed tool calls, same pass/fail</summary>",
+        if count == 1 { "case" } else { "cases" }
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "| eval | case | prompt × model | status | before | after |"
+    )?;
+    writeln!(w, "|:--|:--|:--|:--|:--|:--|")?;
+    let calls = |side: &CellSnapshot| match side.tool_calls.as_deref() {
+        Some(calls) => escape(&human::snippet(calls, opts.snippet_chars)),
+        None => "*(no tool calls)*".to_string(),
+    };
+    for row in rows {
+        for change in &row.call_changes {
+            writeln!(
+                w,
+                "| {} | {}{} | {} × {} | {} | {} | {} |",
+                escape(&row.eval),
+                escape(&change.case_id),
+                repeat(change),
+                escape(&row.prompt),
+                escape(&row.model),
+                change.after.status.label(),
+                calls(&change.before),
+                calls(&change.after),
+            )?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    Ok(())
+}
+
 fn md_flips(
     all: &[(&RowComparison, &Flip, bool)],
     opts: &ComparisonOptions,
@@ -549,6 +597,19 @@ mod tests {
             r#"  ~ case 1 · {prompt} × {model}: FAIL · → get_weather(city="Paris") ⇒ → get_weather(city="Rome")"#
         );
         assert!(text.lines().last() == Some(expected.as_str()), "{text}");
+        let mut out = Vec::new();
+        write_comparison_markdown(&comparison, &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("<details><summary>1 case changed tool calls, same pass/fail</summary>"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "| sentiment | 1 | {prompt} × {model} | FAIL | → get\\_weather(city=\"Paris\") | → get\\_weather(city=\"Rome\") |"
+            )),
+            "{text}"
+        );
     }
 
     #[test]

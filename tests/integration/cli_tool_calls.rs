@@ -241,3 +241,80 @@ fn openai_gets_the_versions_tools_and_its_calls_are_recorded_and_cached() {
     assert_eq!(cached["tool_calls"], rome["tool_calls"]);
     assert_eq!(cached["finish_reason"], json!("tool_calls"));
 }
+
+#[test]
+fn mock_answers_are_scored_by_the_tool_call_assertions() {
+    // The demo path of issue 15: a tool-routing eval with no model. Rows bring the answers
+    // a model might give — right, wrong city, wrong tool, broken arguments, no call.
+    let p = tool_project("providers:\n  bot: {kind: mock}\n", "bot");
+    p.write(
+        "datasets/cities.jsonl",
+        concat!(
+            "{\"id\": \"right\", \"city\": \"Rome\", \"mock_response\": {\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}]}}\n",
+            "{\"id\": \"wrong-city\", \"city\": \"Rome\", \"mock_response\": {\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]}}\n",
+            "{\"id\": \"wrong-tool\", \"city\": \"Rome\", \"mock_response\": {\"tool_calls\": [{\"name\": \"get_time\"}]}}\n",
+            "{\"id\": \"broken\", \"city\": \"Rome\", \"mock_response\": {\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": \"{\\\"city\\\": \"}]}}\n",
+            "{\"id\": \"prose\", \"city\": \"Rome\", \"mock_response\": \"It is sunny in Rome.\"}\n",
+        ),
+    );
+    p.write(
+        "evals/route.yaml",
+        "prompts: [route@1]\nmodels: [bot]\ndataset: datasets/cities.jsonl\nassert:\n  - type: tool-called\n    value: get_weather\n    args: {city: \"{{ city }}\"}\n  - type: valid-tool-call\n",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--output", "out.json"]);
+    assert_eq!(
+        code, 1,
+        "the gate fails, no cell errors: {stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("→ get_time()"), "{stdout}");
+    let record: Value = serde_json::from_str(&p.read("out.json")).unwrap();
+    let results = record["results"].as_array().unwrap();
+    let passed = |case: &str| result(results, case)["pass"] == json!(true);
+    assert!(passed("right"));
+    for case in ["wrong-city", "wrong-tool", "broken", "prose"] {
+        assert!(!passed(case), "{case} passed");
+        assert!(
+            result(results, case)["error"].is_null(),
+            "{case} is not a cell error"
+        );
+    }
+    let reason = result(results, "wrong-city")["assertions"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("Paris") && reason.contains("Rome"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn tools_on_the_text_completions_endpoint_fail_before_anything_is_sent() {
+    use crate::support::scripted::{reply, ScriptedServer};
+    let server = ScriptedServer::start(|_, _| reply(200, "{}"));
+    let p = tool_project(
+        &format!(
+            "providers:\n  local:\n    kind: llamacpp\n    base_url: {}/v1\n    mode: completion\n",
+            server.url()
+        ),
+        "local",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--output", "out.json"]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    let record: Value = serde_json::from_str(&p.read("out.json")).unwrap();
+    let error = result(record["results"].as_array().unwrap(), "rome")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with("the text completions endpoint cannot send tools"),
+        "{error}"
+    );
+    assert!(error.contains("`mode: chat`"), "{error}");
+    let completions = server
+        .seen()
+        .iter()
+        .filter(|s| s.path().ends_with("/completions"))
+        .count();
+    assert_eq!(completions, 0, "no completion was requested");
+}

@@ -254,7 +254,9 @@ async fn anthropic_response_without_text_is_an_error() {
     let server = ScriptedServer::start(|_, _| {
         reply(
             200,
-            json!({"type": "message", "content": [{"type": "tool_use", "id": "x"}]}).to_string(),
+            // A tool_use block is an answer now (issue 15); a thinking block alone is not.
+            json!({"type": "message", "content": [{"type": "thinking", "thinking": "hm"}]})
+                .to_string(),
         )
     });
     let e = anthropic(&server, 2)
