@@ -42,6 +42,17 @@ pub enum Command {
         after_help = "Examples:\n  prompteval run\n  prompteval run sentiment --prompt sentiment@3 --limit 10\n  prompteval run --model gpt-mini -j 8 -o results.json -o report.md\n  prompteval run --fail-under 0.9            # CI: fail below 90% pass rate\n  prompteval run --changed-since origin/main --baseline git:origin/main --significance 0.05"
     )]
     Run(Box<RunArgs>),
+    /// Score a stored run's outputs again with the evals' current assertions (no model is
+    /// called; judges call their grader, through the cache).
+    #[command(
+        after_help = "Examples:\n  prompteval rescore latest                  # I changed an assertion: what would it say?\n  prompteval rescore 20261127-031502 sentiment --no-judges"
+    )]
+    Rescore(RescoreArgs),
+    /// Run the selected evals, then re-run those affected each time a file they use changes.
+    #[command(
+        after_help = "Example:\n  prompteval watch sentiment      # edit a prompt, see what got better and what broke"
+    )]
+    Watch(WatchArgs),
     /// Check prompts, datasets, evals and providers without calling a model.
     #[command(after_help = "Example:\n  prompteval validate && echo ok")]
     Validate(SelectArgs),
@@ -166,11 +177,95 @@ pub struct RunArgs {
         conflicts_with_all = ["evals", "prompts", "models", "case", "limit", "repeat"]
     )]
     pub resume: Option<String>,
+    /// Run the ERROR cells of a stored run again (default: the newest run), in that run:
+    /// its other cells are kept, its summary and verdict recomputed.
+    #[arg(
+        long,
+        value_name = "RUN_ID",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["resume", "evals", "prompts", "models", "case", "limit", "repeat", "shard", "changed_since"]
+    )]
+    pub retry_errors: Option<String>,
     /// Run only shard K of N (`2/4`): a stable slice of the cells, the same on every machine.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     #[command(flatten)]
     pub mlflow: MlflowArgs,
+}
+
+/// `prompteval rescore`.
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    /// The run whose outputs are scored again: an id, a unique prefix, or `latest`.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Eval names among the run's; default: all of them.
+    #[arg(value_name = "EVAL")]
+    pub evals: Vec<String>,
+    /// Leave out the assertions a judge model grades (nothing is called at all).
+    #[arg(long)]
+    pub no_judges: bool,
+    /// Don't compare the new run with the source run.
+    #[arg(long)]
+    pub no_compare: bool,
+    /// Cells in flight at once (judges call out).
+    #[arg(short = 'j', long = "jobs", env = "PROMPTEVAL_JOBS", value_name = "N")]
+    pub jobs: Option<usize>,
+    // The help lists the formats of the report registry.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help = crate::report::output_help("Write a report")
+    )]
+    pub outputs: Vec<PathBuf>,
+    /// Fail the gate when any prompt × model passes fewer than RATE of its cases (0..1).
+    #[arg(long, visible_alias = "min-pass-rate", value_name = "RATE")]
+    pub fail_under: Option<f64>,
+    /// Fail when a pass rate drops by more than RATE (0..1) against the source run.
+    #[arg(long, value_name = "RATE", conflicts_with = "no_compare")]
+    pub max_regression: Option<f64>,
+    /// Rows shown in the case matrix (failures first).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_rows: usize,
+    /// Don't print the case matrix.
+    #[arg(long)]
+    pub no_matrix: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Don't read or write the response cache (judges).
+    #[arg(long, conflicts_with = "offline")]
+    pub no_cache: bool,
+    /// Serve every judge's response from the cache; a miss fails the assertion.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// `prompteval watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Cells in flight at once (each provider also keeps its own limit).
+    #[arg(short = 'j', long = "jobs", env = "PROMPTEVAL_JOBS", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Rows shown in the case matrix (failures first).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_rows: usize,
+    /// Don't print the case matrix.
+    #[arg(long)]
+    pub no_matrix: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Stop after N iterations (tests).
+    #[arg(long, hide = true, value_name = "N")]
+    pub max_iterations: Option<usize>,
+    /// Saves within this many milliseconds are one change.
+    #[arg(long, hide = true, default_value_t = 200, value_name = "MS")]
+    pub debounce_ms: u64,
 }
 
 /// Where to log to MLflow.

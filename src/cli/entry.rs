@@ -49,6 +49,8 @@ pub fn main() -> ExitCode {
     };
     let exit = match cli.command {
         Command::Run(args) => commands::run(&ctx, *args),
+        Command::Rescore(args) => commands::rescore(&ctx, args),
+        Command::Watch(args) => commands::watch(&ctx, args),
         Command::Validate(args) => commands::validate(&ctx, args),
         Command::Prompt(cmd) => commands::prompt(&ctx, cmd),
         Command::Runs(cmd) => commands::runs(&ctx, cmd),

@@ -79,7 +79,7 @@ pub fn changed_evals(
 }
 
 /// Partials that changed, and (to a fixed point) partials that include a changed one.
-fn changed_partials(registry: &Registry, files: &BTreeSet<String>) -> BTreeSet<String> {
+pub(crate) fn changed_partials(registry: &Registry, files: &BTreeSet<String>) -> BTreeSet<String> {
     let mut partials: BTreeSet<String> = files
         .iter()
         .filter_map(|f| f.strip_prefix("prompts/"))

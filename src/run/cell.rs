@@ -72,7 +72,7 @@ pub(crate) async fn run_cell(
 }
 
 /// The cell's result before the model answers: named, not passed, no output.
-fn unscored(plan: &Plan, id: CellId) -> CellResult {
+pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
     let eval = &plan.evals[id.eval];
     let row = &eval.rows[id.row];
     CellResult {
@@ -103,7 +103,7 @@ fn unscored(plan: &Plan, id: CellId) -> CellResult {
 
 /// Scores the model's answer with the eval's and the row's assertions and records the
 /// verdict, the grader's usage and the output in `result`.
-async fn score_into(
+pub(super) async fn score_into(
     plan: &Plan,
     id: CellId,
     response: ProviderResponse,

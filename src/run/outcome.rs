@@ -40,6 +40,15 @@ pub enum Notice<'a> {
         /// Cells in its plan.
         total: usize,
     },
+    /// `--retry-errors`: the run whose error cells run again.
+    Retrying {
+        /// Its id.
+        run_id: &'a str,
+        /// Cells it keeps (every cell that did not end in an error).
+        kept: usize,
+        /// Cells in its plan.
+        total: usize,
+    },
 }
 
 /// How the pipeline ended without an error.

@@ -102,16 +102,21 @@ pub fn prepare(
     request: RunRequest,
 ) -> Result<Prepared<'_>, PipelineError> {
     let cache = request.cache(project)?;
-    let stored = match &request.resume {
+    let store = Store::new(project.store_dir());
+    let stored = match (&request.resume, &request.retry_errors) {
+        (Some(target), _) => Some((resume::find_run(&store, target.id())?, false)),
+        (None, Some(target)) => Some((resume::find_any(&store, target.id())?, true)),
+        (None, None) => None,
+    };
+    let stored = match stored {
         None => None,
-        Some(target) => {
-            let run = resume::find_run(&Store::new(project.store_dir()), target.id())?;
+        Some((run, retry)) => {
             let file = resume::read_plan_file(&run)?;
-            Some((run, file))
+            Some((run, file, retry))
         }
     };
     let selection = match &stored {
-        Some((_, file)) => file.selection.clone(),
+        Some((_, file, _)) => file.selection.clone(),
         None => request.selection.clone(),
     };
     let build: &plan::BuildProvider = if cache.mode == CacheMode::Offline {
@@ -124,10 +129,17 @@ pub fn prepare(
         provider::wrap_providers(&mut plan.providers, &plan.provider_configs, &cache);
     let resuming = match stored {
         None => None,
-        Some((run, file)) => {
+        Some((run, file, retry)) => {
             resume::check(&project.root, &run, &file, &plan)?;
-            let done = resume::finished_cells(&run)?;
-            Some(Resume { run, done })
+            let mut done = resume::finished_cells(&run)?;
+            if retry {
+                done = resume::without_errors(&run, done)?;
+            }
+            Some(Resume {
+                run,
+                done,
+                rewrite: retry,
+            })
         }
     };
     Ok(Prepared {
@@ -149,6 +161,11 @@ impl Prepared<'_> {
     /// What the project's files should say differently (unknown keys, say).
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// The validated plan (`watch` reads which files its evals depend on).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// What the plan left out, and why (evals without the `--prompt` given).
@@ -205,10 +222,19 @@ impl Prepared<'_> {
             None => request.settings(concurrency),
         };
         if let Some(r) = &resuming {
-            notices(Notice::Resuming {
-                run_id: &r.run.record.run_id,
-                finished: r.done.len(),
-                total: plan.total_cells(),
+            let (run_id, finished, total) =
+                (&r.run.record.run_id, r.done.len(), plan.total_cells());
+            notices(match r.rewrite {
+                false => Notice::Resuming {
+                    run_id,
+                    finished,
+                    total,
+                },
+                true => Notice::Retrying {
+                    run_id,
+                    kept: finished,
+                    total,
+                },
             });
         }
         let options = SessionOptions {
@@ -216,6 +242,7 @@ impl Prepared<'_> {
             selection,
             baseline: baseline.as_ref(),
             gate: request.gate,
+            replay: None,
         };
         let result = session::run(project, plan, &options, resuming, sinks, cancel).await?;
         Ok(Outcome::Ran(Box::new(Finished {

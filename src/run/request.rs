@@ -42,6 +42,9 @@ pub struct RunRequest {
     pub selection: Selection,
     /// `--resume`: complete a stored run instead of starting one.
     pub resume: Option<ResumeTarget>,
+    /// `--retry-errors`: run the error cells of a stored run again, in that run
+    /// ([`ResumeTarget::Newest`] is the newest run).
+    pub retry_errors: Option<ResumeTarget>,
     /// `-j` or `PROMPTEVAL_JOBS`: cells in flight at once.
     pub jobs: Option<usize>,
     /// `--offline` or `--no-cache`; `None` leaves it to `cache.enabled`.

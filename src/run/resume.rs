@@ -53,6 +53,12 @@ pub enum ResumeError {
         /// What changed, one entry each.
         changes: Vec<String>,
     },
+    /// `--retry-errors` on a run without error cells.
+    #[error("run {run_id} has no error cells; there is nothing to retry")]
+    NoErrors {
+        /// The run.
+        run_id: String,
+    },
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -80,6 +86,9 @@ impl Diagnostic for ResumeError {
             ResumeError::Changed { .. } => Some(
                 "a resumed run must use the files it started with: restore them, or start a new run with `prompteval run`".into(),
             ),
+            ResumeError::NoErrors { run_id } => Some(format!(
+                "`prompteval runs show {run_id}` shows its cells; `prompteval rescore {run_id}` scores its outputs again"
+            )),
             ResumeError::Store(e) => e.hint(),
             ResumeError::Results { .. } => None,
         }
@@ -149,6 +158,29 @@ pub fn find_run(store: &Store, id: Option<&str>) -> Result<StoredRun, ResumeErro
         });
     }
     Ok(run)
+}
+
+/// The run whose error cells `--retry-errors` runs again: `id` (an id, unique prefix or
+/// `latest`), or the newest run, whatever its status (an unfinished run's missing cells run
+/// too).
+pub fn find_any(store: &Store, id: Option<&str>) -> Result<StoredRun, ResumeError> {
+    Ok(store.load(id.unwrap_or("latest"))?)
+}
+
+/// The cells of `done` that did not end in an error (those run again); refuses a run
+/// without error cells.
+pub fn without_errors(
+    run: &StoredRun,
+    done: Vec<CellResult>,
+) -> Result<Vec<CellResult>, ResumeError> {
+    let before = done.len();
+    let kept: Vec<CellResult> = done.into_iter().filter(|c| c.error.is_none()).collect();
+    if kept.len() == before && run.record.status == RunStatus::Finished {
+        return Err(ResumeError::NoErrors {
+            run_id: run.record.run_id.clone(),
+        });
+    }
+    Ok(kept)
 }
 
 /// Checks that `plan` (rebuilt from the plan file's selection) is the plan `run` started

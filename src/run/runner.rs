@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use super::cell::{run_cell, CellId};
 use super::group::{finish_group, is_grouped, Held};
+use super::replay::{replay_cell, Replay};
 use crate::plan::shard::Shard;
 use crate::plan::Plan;
 use crate::provider::RetryNotice;
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Cells already finished (a resumed run): not run again.
     pub skip: Option<Arc<HashSet<CellKey>>>,
+    /// Stored answers to score again instead of calling the models (`rescore`): only the
+    /// cells it holds run.
+    pub replay: Option<Arc<Replay>>,
 }
 
 /// A cell's identity across processes: what a stored result says it is.
@@ -159,17 +163,24 @@ const SMALL_BATCH: usize = QUEUE / 4;
 pub fn planned_cells(plan: &Plan, shard: Option<Shard>) -> usize {
     match shard {
         None => plan.total_cells(),
-        Some(_) => cells(plan, shard, None).count(),
+        Some(_) => cells(plan, shard, None, None).count(),
     }
 }
 
+/// How many cells of `plan` a run executes when it scores the stored answers of `replay`
+/// again: those of the plan that `replay` holds.
+pub fn replayed_cells(plan: &Plan, shard: Option<Shard>, replay: &Arc<Replay>) -> usize {
+    cells(plan, shard, None, Some(replay.clone())).count()
+}
+
 /// The plan's cells in run order (eval, row, prompt, model, repeat), those of `shard`
-/// that `skip` does not hold. With an `Arc<Plan>` the iterator owns what it reads, so
+/// that `skip` does not hold (and, with `replay`, that it holds). With an `Arc<Plan>` the iterator owns what it reads, so
 /// worker tasks can share it.
 fn cells<P: Deref<Target = Plan>>(
     plan: P,
     shard: Option<Shard>,
     skip: Option<Arc<HashSet<CellKey>>>,
+    replay: Option<Arc<Replay>>,
 ) -> impl Iterator<Item = CellId> {
     let shapes: Vec<_> = plan
         .evals
@@ -182,6 +193,9 @@ fn cells<P: Deref<Target = Plan>>(
             && skip
                 .as_ref()
                 .is_none_or(|s| !s.contains(&CellKey::of_id(&plan, id)))
+            && replay
+                .as_ref()
+                .is_none_or(|r| r.get(&CellKey::of_id(&plan, id)).is_some())
     };
     shapes
         .into_iter()
@@ -212,6 +226,7 @@ async fn worker(
     plan: Arc<Plan>,
     cursor: Cursor,
     retries: Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
+    replay: Option<Arc<Replay>>,
     done: mpsc::Sender<Done>,
 ) {
     loop {
@@ -219,7 +234,13 @@ async fn worker(
         let Some(id) = next else { return };
         let model = &plan.evals[id.eval].models[id.model];
         let notices = retries.get(model).cloned();
-        let cell = run_cell(plan.clone(), id, notices).await;
+        let stored = replay
+            .as_ref()
+            .and_then(|r| r.get(&CellKey::of_id(&plan, &id)).cloned());
+        let cell = match stored {
+            Some(stored) => replay_cell(plan.clone(), id, stored).await,
+            None => run_cell(plan.clone(), id, notices).await,
+        };
         let message = if is_grouped(&plan, &id) {
             Done::Held(id, Box::new(cell))
         } else {
@@ -319,9 +340,10 @@ pub async fn execute(
     cancel: impl Future<Output = ()>,
 ) -> Result<RunOutcome, RunError> {
     let skip = options.skip.clone().filter(|s| !s.is_empty());
-    let total = match &skip {
-        None => planned_cells(&plan, options.shard),
-        Some(_) => cells(&*plan, options.shard, skip.clone()).count(),
+    let replay = options.replay.clone();
+    let total = match (&skip, &replay) {
+        (None, None) => planned_cells(&plan, options.shard),
+        _ => cells(&*plan, options.shard, skip.clone(), replay.clone()).count(),
     };
     emit(
         sinks,
@@ -337,6 +359,7 @@ pub async fn execute(
         plan.clone(),
         options.shard,
         skip,
+        replay.clone(),
     ))));
     let (done_tx, mut done_rx) = mpsc::channel::<Done>(QUEUE);
     let mut workers = JoinSet::new();
@@ -345,6 +368,7 @@ pub async fn execute(
             plan.clone(),
             cursor.clone(),
             per_model.clone(),
+            replay.clone(),
             done_tx.clone(),
         );
         workers.spawn(worker);

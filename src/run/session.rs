@@ -14,6 +14,7 @@ use crate::gate::{self, GateOverrides};
 use crate::plan::{Plan, Selection};
 use crate::provider::ProviderError;
 use crate::run::events::{CellResult, RunEvent, RunSink};
+use crate::run::replay::Replay;
 use crate::run::resume;
 use crate::run::{self, CellKey, RunError, RunOptions, RunOutcome};
 use crate::store::{
@@ -33,6 +34,8 @@ pub struct SessionOptions<'a> {
     /// The gate's rules from the command line. `fail_under` is taken from the recorded
     /// settings, so a resumed run keeps the threshold it started with.
     pub gate: GateOverrides,
+    /// Stored answers to score again instead of calling the models (`rescore`).
+    pub replay: Option<Arc<Replay>>,
 }
 
 /// A stored run to complete instead of starting a new one (`run --resume`).
@@ -42,6 +45,9 @@ pub struct Resume {
     pub run: StoredRun,
     /// The cells it finished, each once.
     pub done: Vec<CellResult>,
+    /// Whether the results file is rewritten with `done` only before the missing cells
+    /// run (`run --retry-errors`: the error cells it drops run again).
+    pub rewrite: bool,
 }
 
 /// A finished (or interrupted) run.
@@ -171,7 +177,10 @@ pub fn initial_record(
                 gate: e.gate.clone(),
             })
             .collect(),
-        total_cells: run::planned_cells(plan, options.settings.shard),
+        total_cells: match &options.replay {
+            None => run::planned_cells(plan, options.settings.shard),
+            Some(replay) => run::replayed_cells(plan, options.settings.shard, replay),
+        },
         completed_cells: 0,
         summary: Vec::new(),
         gate: None,
@@ -318,6 +327,7 @@ async fn execute(
                 concurrency: options.settings.concurrency,
                 skip: Some(Arc::new(done.iter().map(CellKey::of).collect())),
                 shard: options.settings.shard,
+                replay: options.replay.clone(),
             };
             let mut summary_sink = SummarySink(summary);
             let mut all: Vec<&mut dyn RunSink> = vec![writer, &mut summary_sink];
@@ -372,11 +382,15 @@ fn open(
                 done: Vec::new(),
             }
         }
-        Some(Resume { run, done }) => {
+        Some(Resume { run, done, rewrite }) => {
             let mut record = run.record;
             record.status = RunStatus::Running;
             record.gate = None;
-            let writer = RunWriter::resume(&run.dir, &record)?;
+            let writer = if rewrite {
+                RunWriter::rewrite(&run.dir, &record, &done)?
+            } else {
+                RunWriter::resume(&run.dir, &record)?
+            };
             Opened {
                 run_id: record.run_id.clone(),
                 dir: run.dir,

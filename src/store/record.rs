@@ -96,6 +96,9 @@ pub struct RunSettings {
     /// The shard runs this run was merged from (`prompteval runs merge`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The run whose stored outputs this run scored again (`prompteval rescore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescored_from: Option<String>,
 }
 
 /// `run.json`: everything about a run but the per-cell results.

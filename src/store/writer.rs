@@ -55,6 +55,28 @@ impl RunWriter {
         })
     }
 
+    /// Reopens a run in `dir` keeping only the results `keep` (`run --retry-errors` drops
+    /// the error cells it runs again): the results file is replaced atomically, then
+    /// opened for appending as [`RunWriter::resume`] does.
+    pub fn rewrite(
+        dir: &Path,
+        record: &RunRecord,
+        keep: &[CellResult],
+    ) -> Result<RunWriter, StoreError> {
+        let path = dir.join(RESULTS_FILE);
+        let temp = dir.join(format!("{RESULTS_FILE}.tmp"));
+        let mut text = String::new();
+        for cell in keep {
+            let line = serde_json::to_string(cell)
+                .map_err(|e| StoreError::io("write", &temp)(io::Error::other(e)))?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        std::fs::write(&temp, text).map_err(StoreError::io("write", &temp))?;
+        std::fs::rename(&temp, &path).map_err(StoreError::io("write", &path))?;
+        RunWriter::resume(dir, record)
+    }
+
     /// The run's directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -9,6 +9,7 @@ mod cli_faults;
 mod cli_history;
 mod cli_judge;
 mod cli_llamacpp;
+mod cli_loop;
 mod cli_pipes;
 mod cli_prompt;
 mod cli_prompt_tools;

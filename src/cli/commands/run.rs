@@ -29,10 +29,8 @@ impl RunArgs {
         check_jobs(self.jobs)?;
         Ok(RunRequest {
             selection: self.select.to_selection(),
-            resume: self.resume.as_deref().map(|id| match id {
-                "" => ResumeTarget::Newest,
-                id => ResumeTarget::Run(id.to_string()),
-            }),
+            resume: self.resume.as_deref().map(target),
+            retry_errors: self.retry_errors.as_deref().map(target),
             jobs: self.jobs,
             cache_mode: if self.offline {
                 Some(CacheMode::Offline)
@@ -47,6 +45,14 @@ impl RunArgs {
             changed_since: self.changed_since.clone(),
             shard: self.shard.as_deref().map(str::parse).transpose()?,
         })
+    }
+}
+
+/// The run `--resume` or `--retry-errors` names (none: the newest one).
+fn target(id: &str) -> ResumeTarget {
+    match id {
+        "" => ResumeTarget::Newest,
+        id => ResumeTarget::Run(id.to_string()),
     }
 }
 
@@ -118,7 +124,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 
 /// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
 /// as the cancel signal, printing notices as they come.
-fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
+pub(super) fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,7 +152,7 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
 /// when this is called, so a signal that arrives before the future is first polled still
 /// counts. A handler that cannot be installed leaves that signal to its default.
 #[cfg(unix)]
-fn stop_requested() -> impl std::future::Future<Output = ()> {
+pub(super) fn stop_requested() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, Signal, SignalKind};
     async fn recv(s: Option<Signal>) {
         match s {
@@ -168,7 +174,7 @@ fn stop_requested() -> impl std::future::Future<Output = ()> {
 
 /// Resolves on Ctrl-C.
 #[cfg(not(unix))]
-fn stop_requested() -> impl std::future::Future<Output = ()> {
+pub(super) fn stop_requested() -> impl std::future::Future<Output = ()> {
     async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -182,7 +188,7 @@ fn fail(err: &PipelineError) -> Exit {
 }
 
 /// Prints what the pipeline says before the run starts.
-fn notice(notice: Notice<'_>) {
+pub(super) fn notice(notice: Notice<'_>) {
     match notice {
         Notice::Change { change, .. } if change.changed() => {
             errln!(
@@ -206,6 +212,14 @@ fn notice(notice: Notice<'_>) {
             finished,
             total,
         } => errln!("resuming run {run_id}: {finished} of {total} cells already finished"),
+        Notice::Retrying {
+            run_id,
+            kept,
+            total,
+        } => errln!(
+            "retrying run {run_id}: {} of {total} cells run again, {kept} kept",
+            total - kept.min(total)
+        ),
     }
 }
 
@@ -263,7 +277,7 @@ fn report(
 }
 
 /// Prints how the cache was used, where the run is stored, and which shard it holds.
-fn stored(project: &Project, finished: &Finished) {
+pub(super) fn stored(project: &Project, finished: &Finished) {
     let cache = finished.cache.counts();
     if cache.used() {
         errln!(
@@ -294,7 +308,7 @@ fn stored(project: &Project, finished: &Finished) {
 }
 
 /// The exit status of a finished run, with a line saying why it is not a gate result.
-fn verdict(finished: &Finished) -> Exit {
+pub(super) fn verdict(finished: &Finished) -> Exit {
     let record = &finished.run.record;
     match finished.verdict() {
         Verdict::Interrupted => {
