@@ -34,6 +34,19 @@ pub enum ColorChoice {
     Never,
 }
 
+/// How `run` shows progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressChoice {
+    /// A bar on a terminal, plain lines under CI, else nothing.
+    Auto,
+    /// A bar redrawn in place.
+    Bar,
+    /// One line every few seconds.
+    Plain,
+    /// Nothing.
+    Off,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -145,7 +158,11 @@ pub struct RunArgs {
     /// Don't print the case matrix.
     #[arg(long)]
     pub no_matrix: bool,
-    /// No progress bar.
+    /// How to show progress on stderr: `auto` (a bar on a terminal, a line every few
+    /// seconds when `CI` is set), `bar`, `plain` or `off`.
+    #[arg(long, value_enum, default_value_t = ProgressChoice::Auto, value_name = "HOW")]
+    pub progress: ProgressChoice,
+    /// No progress (same as `--progress off`).
     #[arg(long)]
     pub no_progress: bool,
     /// Don't read or write the response cache.

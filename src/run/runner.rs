@@ -22,7 +22,7 @@ use super::group::{finish_group, is_grouped, Held};
 use crate::plan::shard::Shard;
 use crate::plan::Plan;
 use crate::provider::RetryNotice;
-use crate::run::events::{CellResult, RunEvent, RunSink};
+use crate::run::events::{CellResult, InFlight, RunEvent, RunSink};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -213,13 +213,16 @@ async fn worker(
     cursor: Cursor,
     retries: Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
     done: mpsc::Sender<Done>,
+    in_flight: InFlight,
 ) {
     loop {
         let next = cursor.lock().map(|mut c| c.next()).unwrap_or(None);
         let Some(id) = next else { return };
         let model = &plan.evals[id.eval].models[id.model];
         let notices = retries.get(model).cloned();
+        let counted = in_flight.enter();
         let cell = run_cell(plan.clone(), id, notices).await;
+        drop(counted);
         let message = if is_grouped(&plan, &id) {
             Done::Held(id, Box::new(cell))
         } else {
@@ -323,11 +326,13 @@ pub async fn execute(
         None => planned_cells(&plan, options.shard),
         Some(_) => cells(&*plan, options.shard, skip.clone()).count(),
     };
+    let in_flight = InFlight::default();
     emit(
         sinks,
         RunEvent::Started {
             run_id,
             total_cells: total,
+            in_flight: &in_flight,
         },
     )?;
 
@@ -346,6 +351,7 @@ pub async fn execute(
             cursor.clone(),
             per_model.clone(),
             done_tx.clone(),
+            in_flight.clone(),
         );
         workers.spawn(worker);
     }

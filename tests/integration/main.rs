@@ -10,6 +10,7 @@ mod cli_history;
 mod cli_judge;
 mod cli_llamacpp;
 mod cli_pipes;
+mod cli_progress;
 mod cli_prompt;
 mod cli_prompt_tools;
 mod cli_provider;

@@ -5,9 +5,9 @@ use super::show::{
 };
 use super::{load, Context};
 use crate::analysis::baseline::BaselineRef;
-use crate::cli::args::RunArgs;
+use crate::cli::args::{ProgressChoice, RunArgs};
 use crate::cli::diagnostics::{self, Exit};
-use crate::cli::progress::Progress;
+use crate::cli::progress::{Progress, ProgressMode};
 use crate::config::project::Project;
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
@@ -81,7 +81,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     for note in prepared.notes() {
         errln!("note: {note}");
     }
-    let finished = match execute(prepared, !args.no_progress) {
+    let finished = match execute(prepared, progress_mode(&args)) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
             errln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
@@ -118,7 +118,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 
 /// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
 /// as the cancel signal, printing notices as they come.
-fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
+fn execute(prepared: Prepared<'_>, mode: ProgressMode) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -128,7 +128,7 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
             return Err(diagnostics::unexpected(&e));
         }
     };
-    let mut progress = Progress::new(show_progress);
+    let mut progress = Progress::new(mode);
     // The handlers are installed inside the runtime, before the run starts.
     let outcome = runtime.block_on(async {
         let cancel = stop_requested();
@@ -139,6 +139,19 @@ fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit>
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
     outcome.map_err(|e| fail(&e))
+}
+
+/// The progress mode the flags ask for.
+fn progress_mode(args: &RunArgs) -> ProgressMode {
+    if args.no_progress {
+        return ProgressMode::Off;
+    }
+    match args.progress {
+        ProgressChoice::Auto => ProgressMode::auto(),
+        ProgressChoice::Bar => ProgressMode::Bar,
+        ProgressChoice::Plain => ProgressMode::Plain,
+        ProgressChoice::Off => ProgressMode::Off,
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM (CI cancellation, `timeout`, `docker stop`):
