@@ -1,5 +1,6 @@
-//! Live progress: the bar ticks in a pseudo-terminal while every request is still in
-//! flight against a slow server, and `--progress plain` prints lines that CI logs keep.
+//! Live progress and the end of a run: the bar ticks in a pseudo-terminal while every
+//! request is in flight against a slow server, `--progress plain` prints lines that CI logs
+//! keep, and a run ends with its time, speed and next steps.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -147,4 +148,56 @@ fn ci_turns_on_plain_progress_and_no_progress_turns_it_off() {
     };
     assert!(run(&[]).contains("progress: "));
     assert!(!run(&["--no-progress"]).contains("progress: "));
+}
+
+#[test]
+fn the_end_of_a_run_gives_its_time_speed_and_next_steps() {
+    let p = TestProject::basic();
+    let (_, _, stderr) = p.run(&["run"]);
+    let id = p
+        .latest_run()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(stderr.contains("finished 6 cells in "), "{stderr}");
+    assert!(stderr.contains(" cells/s)\nnext:\n"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("  prompteval runs show {id} --case CASE ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("  prompteval report {id} --html report.html ")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--resume"), "{stderr}");
+}
+
+#[test]
+fn an_interrupted_run_ends_with_the_resume_command() {
+    let (_server, p) = slow_project(Duration::from_secs(5));
+    let child = p
+        .cmd(&["run", "--no-cache"])
+        .env(KEY_VAR, "sk-test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    std::thread::sleep(Duration::from_millis(800));
+    let (code, stderr) = crate::support::project::interrupt(child);
+    assert_eq!(code, 3, "{stderr}");
+    let id = p
+        .latest_run()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        stderr.contains("stopped after 0 of 6 cells in "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("  prompteval run --resume {id} ")),
+        "{stderr}"
+    );
 }

@@ -93,6 +93,9 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
         return exit;
     }
     stored(&project, &finished);
+    for line in closing_lines(&finished) {
+        errln!("{line}");
+    }
     // The local record is written; MLflow comes after, and its failure is reported after
     // the run's own verdict.
     let tracked = mlflow.as_ref().map_or(Ok(()), |client| {
@@ -304,6 +307,54 @@ fn stored(project: &Project, finished: &Finished) {
             record.total_cells
         );
     }
+}
+
+/// The run's total time and speed, then the next commands that apply to it.
+fn closing_lines(finished: &Finished) -> Vec<String> {
+    let record = &finished.run.record;
+    let id = &record.run_id;
+    let secs = record.duration_ms.unwrap_or(0.0) / 1000.0;
+    let rate = if secs > 0.0 {
+        record.completed_cells as f64 / secs
+    } else {
+        0.0
+    };
+    let what = if finished.interrupted {
+        format!(
+            "stopped after {} of {} cells",
+            record.completed_cells, record.total_cells
+        )
+    } else {
+        format!("finished {} cells", record.completed_cells)
+    };
+    let mut steps = Vec::new();
+    if finished.interrupted {
+        steps.push((
+            format!("prompteval run --resume {id}"),
+            "run the missing cells",
+        ));
+    }
+    if record.summary.iter().any(|r| r.failed + r.errors > 0) {
+        steps.push((
+            format!("prompteval runs show {id} --case CASE"),
+            "a failing cell in full: prompt, output, every assertion",
+        ));
+    }
+    steps.push((
+        format!("prompteval report {id} --html report.html"),
+        "models compared: quality, latency, cost",
+    ));
+    let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    let mut lines = vec![
+        format!("{what} in {secs:.2}s ({rate:.1} cells/s)"),
+        "next:".into(),
+    ];
+    lines.extend(
+        steps
+            .into_iter()
+            .map(|(cmd, why)| format!("  {cmd:width$}   {why}")),
+    );
+    lines
 }
 
 /// The exit status of a finished run, with a line saying why it is not a gate result.
