@@ -331,11 +331,23 @@ pub enum RunsCommand {
         #[command(flatten)]
         filter: RunFilterArgs,
     },
-    /// Show a stored run's tables.
-    #[command(after_help = "Example:\n  prompteval runs show latest --all")]
+    /// Show a stored run's tables, or with --case its cells in full.
+    #[command(
+        after_help = "Examples:\n  prompteval runs show latest --all\n  prompteval runs show latest --case '^c$' --prompt greet@2   # the cell in full"
+    )]
     Show {
         /// The run id, a unique prefix, or `latest`.
         id: String,
+        /// Show the cells whose case id matches this regular expression in full: rendered
+        /// prompt, output, tool calls, every assertion's reason, tokens, timings, cost, error.
+        #[arg(long, value_name = "PATTERN")]
+        case: Option<String>,
+        /// With --case: only cells of this prompt (`name`, `name@3`, `name@alias`).
+        #[arg(long, value_name = "REF", requires = "case")]
+        prompt: Option<String>,
+        /// With --case: only cells of this model.
+        #[arg(long, value_name = "NAME", requires = "case")]
+        model: Option<String>,
         /// Show every case in the matrix.
         #[arg(long)]
         all: bool,

@@ -283,19 +283,32 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
     } else {
         human::snippet(text, max)
     };
-    let failed: Vec<&str> = cell
-        .assertions
-        .iter()
-        .filter(|a| !a.pass)
-        .map(|a| a.metric.as_deref().unwrap_or(&a.kind))
-        .collect();
-    if cell.error.is_none() && !failed.is_empty() {
-        format!(
-            "✗ {}\n{output}",
-            human::snippet(&failed.join(", "), max.saturating_sub(2))
-        )
-    } else {
-        output
+    let failed: Vec<&crate::run::events::AssertionResult> =
+        cell.assertions.iter().filter(|a| !a.pass).collect();
+    match failed.first() {
+        Some(first) if cell.error.is_none() => {
+            let more = match failed.len() {
+                1 => String::new(),
+                n => format!(" (+{})", n - 1),
+            };
+            let why = short_reason(first);
+            format!(
+                "✗ {}{more}\n{output}",
+                human::snippet(&why, max.saturating_sub(2 + more.chars().count()))
+            )
+        }
+        _ => output,
+    }
+}
+
+/// A failed assertion's reason, first line, without its leading "output " (`does not
+/// contain "English"`); its metric or type when there is no reason.
+fn short_reason(a: &crate::run::events::AssertionResult) -> String {
+    let reason = a.reason.trim();
+    let reason = reason.strip_prefix("output ").unwrap_or(reason);
+    match reason.lines().next() {
+        Some(line) if !line.trim().is_empty() => line.to_string(),
+        _ => a.metric.as_deref().unwrap_or(&a.kind).to_string(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! they are installed. Shared helpers live in [`support`].
 
 mod cli_baseline;
+mod cli_cell;
 mod cli_errors;
 mod cli_external;
 mod cli_faults;

@@ -20,9 +20,27 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
         RunsCommand::List { limit, filter } => list(&store, limit, &filter),
         RunsCommand::Show {
             id,
+            case: Some(case),
+            prompt,
+            model,
+            ..
+        } => match store.load(&id) {
+            Ok(run) => {
+                let filter = super::cell::CellFilter {
+                    case: &case,
+                    prompt: prompt.as_deref(),
+                    model: model.as_deref(),
+                };
+                super::cell::show_cells(&project, &run, &filter)
+            }
+            Err(e) => diagnostics::report(&e),
+        },
+        RunsCommand::Show {
+            id,
             all,
             max_rows,
             outputs,
+            ..
         } => show(
             ctx,
             &store,
