@@ -155,8 +155,8 @@ pub struct RunArgs {
     /// Rows shown in the case matrix (failures first).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
-    /// Don't print the case matrix.
-    #[arg(long)]
+    /// Print only the summary tables, not the case matrix.
+    #[arg(long = "summary-only", visible_alias = "no-matrix")]
     pub no_matrix: bool,
     /// How to show progress on stderr: `auto` (a bar on a terminal, a line every few
     /// seconds when `CI` is set), `bar`, `plain` or `off`.
@@ -351,6 +351,13 @@ pub enum RunsCommand {
         /// Show every case in the matrix.
         #[arg(long)]
         all: bool,
+        /// Print only the summary tables, not the case matrix.
+        #[arg(
+            long = "summary-only",
+            visible_alias = "no-matrix",
+            conflicts_with = "all"
+        )]
+        summary_only: bool,
         /// Rows shown in the case matrix.
         #[arg(long, default_value_t = 20, value_name = "N")]
         max_rows: usize,

@@ -65,6 +65,9 @@ pub fn write_summary(
                 continue;
             }
             write_table(w, &eval_table(record, group, opts))?;
+            if common::best_rows(&group.rows).contains(&true) {
+                writeln!(w, "{BEST} the best pass rate of this eval")?;
+            }
             if let Some(table) = metrics_table(group, opts) {
                 writeln!(w)?;
                 write_table(w, &table)?;
@@ -486,7 +489,12 @@ mod tests {
     fn best_row_is_starred() {
         let (record, _) = fixture::small();
         let text = render(&record, &TableOptions::default());
-        let starred: Vec<_> = text.lines().filter(|l| l.contains(BEST)).collect();
+        let legend = format!("{BEST} the best pass rate of this eval");
+        assert!(text.contains(&format!("\n{legend}\n")), "{text}");
+        let starred: Vec<_> = text
+            .lines()
+            .filter(|l| l.contains(BEST) && *l != legend)
+            .collect();
         assert_eq!(starred.len(), 1);
         let words: Vec<_> = starred[0].split_whitespace().take(2).collect();
         assert_eq!(words, ["sentiment@2", "echo"]);

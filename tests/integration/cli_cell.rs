@@ -1,5 +1,5 @@
-//! `runs show ID --case …`: a cell seen in full from the CLI, and the matrix's short
-//! reason for a failing cell.
+//! `runs show ID --case …`: a cell seen in full from the CLI, the matrix's short reason for
+//! a failing cell, `--summary-only` and the legend of ★.
 
 use crate::support::project::{settings, TestProject};
 
@@ -53,4 +53,27 @@ fn a_failing_cell_in_the_matrix_shows_the_failing_reason() {
     let p = TestProject::basic();
     let (_, stdout, _) = p.run(&["run"]);
     assert!(stdout.contains("✗ does not contain"), "{stdout}");
+}
+
+#[test]
+fn summary_only_hides_the_matrix_on_run_and_runs_show() {
+    let p = TestProject::basic();
+    let (_, stdout, _) = p.run(&["run", "--summary-only"]);
+    assert!(!stdout.contains("┌"), "{stdout}");
+    assert!(
+        stdout.contains("★ the best pass rate of this eval"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = p.run(&["runs", "show", "latest", "--summary-only"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stdout.contains("┌") && stdout.contains("gate: "),
+        "{stdout}"
+    );
+    // The old name still works.
+    let (code, stdout, _) = p.run(&["runs", "show", "latest", "--no-matrix"]);
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("┌"), "{stdout}");
+    let (_, stdout, _) = p.run(&["runs", "show", "latest"]);
+    assert!(stdout.contains("┌"), "{stdout}");
 }

@@ -39,13 +39,14 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             id,
             all,
             max_rows,
+            summary_only,
             outputs,
             ..
         } => show(
             ctx,
             &store,
             &id,
-            if all { usize::MAX } else { max_rows },
+            (!summary_only).then_some(if all { usize::MAX } else { max_rows }),
             &outputs,
         ),
         RunsCommand::Diff {
@@ -176,7 +177,7 @@ fn show(
     ctx: &Context,
     store: &Store,
     id: &str,
-    rows: usize,
+    rows: Option<usize>,
     outputs: &[std::path::PathBuf],
 ) -> Exit {
     let outputs = match output_formats(outputs) {
@@ -190,8 +191,8 @@ fn show(
         Err(e) => return diagnostics::report(&e),
     };
     let printed = match run.comparison() {
-        Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
-        None => print_run(ctx, &run, Some(rows)),
+        Some(c) => print_run_with(ctx, &run, rows, Some(&c)),
+        None => print_run(ctx, &run, rows),
     };
     if let Err(e) = printed {
         return diagnostics::report(&e);
