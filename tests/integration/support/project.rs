@@ -76,8 +76,10 @@ impl TestProject {
             .env_remove("PROMPTEVAL_JOBS")
             .env_remove("PROMPTEVAL_RETRY_BASE_MS")
             .env_remove("MLFLOW_TRACKING_URI")
-            // Under CI the progress would print plain lines into the captured stderr.
-            .env_remove("CI");
+            // Under CI the progress would print plain lines into the captured stderr, and
+            // an exported COLUMNS would change every table's width.
+            .env_remove("CI")
+            .env_remove("COLUMNS");
         cmd.current_dir(self.path());
         cmd
     }
