@@ -13,15 +13,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// Run as if started in DIR (the project root or below it).
-    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub project: Option<PathBuf>,
     /// When to use colours.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
+    /// Print only results and errors on stderr: no progress, notes or next steps.
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
+    pub quiet: bool,
+    /// Print more on stderr: every retry of a request as it happens.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub verbose: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
 
 /// When to use colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -234,7 +243,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Most cases embedded in the HTML file for the drill-down (failures first).
-    #[arg(long, default_value_t = 5000, value_name = "N")]
+    #[arg(
+        long = "max-rows",
+        alias = "max-cases",
+        default_value_t = 5000,
+        value_name = "N"
+    )]
     pub max_cases: usize,
 }
 
@@ -378,7 +392,12 @@ pub enum RunsCommand {
         /// The newer run.
         b: String,
         /// Changed cells shown in full.
-        #[arg(long, default_value_t = 50, value_name = "N")]
+        #[arg(
+            long = "max-rows",
+            alias = "max-cells",
+            default_value_t = 50,
+            value_name = "N"
+        )]
         max_cells: usize,
         /// Also list unchanged cells, and cells that fail the same way in both runs.
         #[arg(long)]
@@ -412,8 +431,12 @@ pub enum RunsCommand {
     Push {
         /// The run id, a unique prefix, or `latest`.
         id: String,
-        #[command(flatten)]
-        mlflow: MlflowArgs,
+        /// The MLflow tracking server (else MLFLOW_TRACKING_URI, else `tracking.mlflow`).
+        #[arg(long = "mlflow", value_name = "URI")]
+        uri: Option<String>,
+        /// One MLflow experiment for every eval (default: one per eval, named after it).
+        #[arg(long = "mlflow-experiment", value_name = "NAME")]
+        experiment: Option<String>,
     },
 }
 

@@ -17,6 +17,10 @@ pub(crate) struct Context {
     pub color: bool,
     /// Width for tables.
     pub width: u16,
+    /// `-q`: only results and errors on stderr.
+    pub quiet: bool,
+    /// `-v`: more on stderr (every retry).
+    pub verbose: bool,
 }
 
 /// Runs the command line and returns the exit status.
@@ -42,6 +46,8 @@ pub fn main() -> ExitCode {
         start: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
         color,
         width,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     let exit = match cli.command {
         Command::Run(args) => commands::run(&ctx, *args),

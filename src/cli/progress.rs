@@ -131,6 +131,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     plain: Option<Plain>,
     state: Arc<Mutex<State>>,
+    /// Whether each retry also gets a line of its own (`-v`).
+    log_retries: bool,
 }
 
 impl Progress {
@@ -149,6 +151,21 @@ impl Progress {
                 in_flight: InFlight::default(),
                 providers: BTreeMap::new(),
             })),
+            log_retries: false,
+        }
+    }
+
+    /// Also prints a line for every retry, above the bar (`-v`).
+    pub fn log_retries(mut self, on: bool) -> Progress {
+        self.log_retries = on;
+        self
+    }
+
+    fn log_retry(&self, model: &str, attempt: u32, reason: &str) {
+        let line = format!("{model}: retrying after attempt {attempt}: {reason}");
+        match &self.bar {
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => errln!("{line}"),
         }
     }
 
@@ -257,13 +274,18 @@ impl RunSink for Progress {
                 attempt,
                 reason,
                 window,
-            } => self.with_state(|s| {
-                let p = s.providers.entry((*model).to_string()).or_default();
-                p.backing_off = Some((*attempt, (*reason).to_string()));
-                if window.is_some() {
-                    p.window = *window;
+            } => {
+                self.with_state(|s| {
+                    let p = s.providers.entry((*model).to_string()).or_default();
+                    p.backing_off = Some((*attempt, (*reason).to_string()));
+                    if window.is_some() {
+                        p.window = *window;
+                    }
+                });
+                if self.log_retries {
+                    self.log_retry(model, *attempt, reason);
                 }
-            }),
+            }
             RunEvent::Interrupted | RunEvent::Finished { .. } => self.finish(),
         }
         Ok(())

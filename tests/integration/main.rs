@@ -7,6 +7,7 @@ mod cli_cell;
 mod cli_errors;
 mod cli_external;
 mod cli_faults;
+mod cli_flags;
 mod cli_history;
 mod cli_judge;
 mod cli_llamacpp;

@@ -78,10 +78,17 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return diagnostics::report(&e);
         }
     };
-    for note in prepared.notes() {
-        errln!("note: {note}");
+    if !ctx.quiet {
+        for note in prepared.notes() {
+            errln!("note: {note}");
+        }
     }
-    let finished = match execute(prepared, progress_mode(&args)) {
+    let mode = if ctx.quiet {
+        ProgressMode::Off
+    } else {
+        progress_mode(&args)
+    };
+    let finished = match execute(prepared, mode, ctx.verbose) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
             errln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
@@ -92,9 +99,11 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     if let Err(exit) = report(ctx, &args, &outputs, &finished) {
         return exit;
     }
-    stored(&project, &finished);
-    for line in closing_lines(&finished) {
-        errln!("{line}");
+    if !ctx.quiet {
+        stored(&project, &finished);
+        for line in closing_lines(&finished) {
+            errln!("{line}");
+        }
     }
     // The local record is written; MLflow comes after, and its failure is reported after
     // the run's own verdict.
@@ -121,7 +130,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 
 /// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
 /// as the cancel signal, printing notices as they come.
-fn execute(prepared: Prepared<'_>, mode: ProgressMode) -> Result<Outcome, Exit> {
+fn execute(prepared: Prepared<'_>, mode: ProgressMode, verbose: bool) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -131,7 +140,7 @@ fn execute(prepared: Prepared<'_>, mode: ProgressMode) -> Result<Outcome, Exit> 
             return Err(diagnostics::unexpected(&e));
         }
     };
-    let mut progress = Progress::new(mode);
+    let mut progress = Progress::new(mode).log_retries(verbose);
     // The handlers are installed inside the runtime, before the run starts.
     let outcome = runtime.block_on(async {
         let cancel = stop_requested();

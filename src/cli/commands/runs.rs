@@ -65,7 +65,18 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             Err(e) => diagnostics::report(&e),
         },
         RunsCommand::Merge { ids } => merge(ctx, &project, &store, &ids),
-        RunsCommand::Push { id, mlflow } => push(&project, &store, &id, &mlflow),
+        RunsCommand::Push {
+            id,
+            uri,
+            experiment,
+        } => {
+            let mlflow = crate::cli::args::MlflowArgs {
+                uri,
+                disabled: false,
+                experiment,
+            };
+            push(&project, &store, &id, &mlflow)
+        }
     }
 }
 
