@@ -37,12 +37,36 @@ pub(crate) enum Key {
     Timeout,
     /// `threshold`: the pass mark (or limit) of the types that have one.
     Threshold,
+
+    // The text metrics' options (issue 18).
+    /// `tokenize`: BLEU's tokenizer.
+    Tokenize,
+    /// `smooth_method`: BLEU's smoothing.
+    SmoothMethod,
+    /// `smooth_value`: the value of BLEU's `floor` and `add-k` smoothing.
+    SmoothValue,
+    /// `lowercase`: whether BLEU and chrF compare lowercased texts.
+    Lowercase,
+    /// `max_ngram_order`: BLEU's highest n-gram order.
+    MaxNgramOrder,
+    /// `char_order`: chrF's highest character n-gram order.
+    CharOrder,
+    /// `word_order`: chrF's highest word n-gram order.
+    WordOrder,
+    /// `beta`: chrF's weight of recall.
+    Beta,
+    /// `whitespace`: whether chrF keeps whitespace.
+    Whitespace,
+    /// `eps_smoothing`: chrF's ε smoothing.
+    EpsSmoothing,
+    /// `normalize`: the answer normalisation of `f1` and `exact-match`.
+    Normalize,
 }
 
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 14] = [
+    pub(crate) const ALL: [Key; 25] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
@@ -57,6 +81,18 @@ impl Key {
         Key::Script,
         Key::Timeout,
         Key::Threshold,
+        // The text metrics' options.
+        Key::Tokenize,
+        Key::SmoothMethod,
+        Key::SmoothValue,
+        Key::Lowercase,
+        Key::MaxNgramOrder,
+        Key::CharOrder,
+        Key::WordOrder,
+        Key::Beta,
+        Key::Whitespace,
+        Key::EpsSmoothing,
+        Key::Normalize,
     ];
 
     /// The key as written in an eval file.
@@ -76,6 +112,18 @@ impl Key {
             Key::Script => "script",
             Key::Timeout => "timeout",
             Key::Threshold => "threshold",
+            // The text metrics' options.
+            Key::Tokenize => "tokenize",
+            Key::SmoothMethod => "smooth_method",
+            Key::SmoothValue => "smooth_value",
+            Key::Lowercase => "lowercase",
+            Key::MaxNgramOrder => "max_ngram_order",
+            Key::CharOrder => "char_order",
+            Key::WordOrder => "word_order",
+            Key::Beta => "beta",
+            Key::Whitespace => "whitespace",
+            Key::EpsSmoothing => "eps_smoothing",
+            Key::Normalize => "normalize",
         }
     }
 
@@ -96,6 +144,18 @@ impl Key {
             Key::Script => spec.script.is_some(),
             Key::Timeout => spec.timeout.is_some(),
             Key::Threshold => spec.threshold.is_some(),
+            // The text metrics' options.
+            Key::Tokenize => spec.tokenize.is_some(),
+            Key::SmoothMethod => spec.smooth_method.is_some(),
+            Key::SmoothValue => spec.smooth_value.is_some(),
+            Key::Lowercase => spec.lowercase.is_some(),
+            Key::MaxNgramOrder => spec.max_ngram_order.is_some(),
+            Key::CharOrder => spec.char_order.is_some(),
+            Key::WordOrder => spec.word_order.is_some(),
+            Key::Beta => spec.beta.is_some(),
+            Key::Whitespace => spec.whitespace.is_some(),
+            Key::EpsSmoothing => spec.eps_smoothing.is_some(),
+            Key::Normalize => spec.normalize.is_some(),
         }
     }
 
@@ -111,7 +171,7 @@ impl Key {
         };
         match self {
             Key::Measure | Key::Stem => (
-                format!("takes no `{name}` (only rouge-1, rouge-2 and rouge-l do)"),
+                format!("takes no `{name}` (only the `rouge-*` types read it)"),
                 "{type: rouge-l, measure: recall, stem: true}",
             ),
             Key::Path => (
@@ -146,6 +206,23 @@ impl Key {
             Key::Script => external("{type: external, script: scorers/my.py}"),
             Key::Timeout => external("{type: external, script: scorers/my.py, timeout: 10s}"),
             Key::Threshold => ("takes no `threshold`".into(), c.kind.example),
+            // The text metrics' options.
+            Key::Tokenize | Key::SmoothMethod | Key::SmoothValue | Key::MaxNgramOrder => (
+                format!("takes no `{name}` (only `bleu` reads it)"),
+                "{type: bleu, tokenize: intl, smooth_method: floor, max_ngram_order: 4}",
+            ),
+            Key::Lowercase => (
+                "takes no `lowercase` (only `bleu` and `chrf` read it)".into(),
+                "{type: chrf, lowercase: true}",
+            ),
+            Key::CharOrder | Key::WordOrder | Key::Beta | Key::Whitespace | Key::EpsSmoothing => (
+                format!("takes no `{name}` (only `chrf` reads it)"),
+                "{type: chrf, word_order: 2, beta: 2}",
+            ),
+            Key::Normalize => (
+                "takes no `normalize` (only `f1` and `exact-match` read it)".into(),
+                "{type: f1, normalize: squad-v1}",
+            ),
         }
     }
 }
