@@ -148,6 +148,7 @@ pub fn settings(project: &TestProject) -> insta::Settings {
     s.add_filter(r"\d{8}-\d{6}-[0-9a-f]{4}", "[RUN_ID]");
     s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
     s.add_filter(r"\b\d+(\.\d+)?(ms|s|µs)\b", "[T]");
+    s.add_filter(r"\b\d+(\.\d+)? cells/s\b", "[RATE] cells/s");
     s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[HASH]");
     s
 }
