@@ -13,15 +13,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// Run as if started in DIR (the project root or below it).
-    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub project: Option<PathBuf>,
     /// When to use colours.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
+    /// Print only results and errors on stderr: no progress, notes or next steps.
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
+    pub quiet: bool,
+    /// Print more on stderr: every retry of a request as it happens.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub verbose: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
 
 /// When to use colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -32,6 +41,19 @@ pub enum ColorChoice {
     Always,
     /// Never.
     Never,
+}
+
+/// How `run` shows progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressChoice {
+    /// A bar on a terminal, plain lines under CI, else nothing.
+    Auto,
+    /// A bar redrawn in place.
+    Bar,
+    /// One line every few seconds.
+    Plain,
+    /// Nothing.
+    Off,
 }
 
 /// The subcommands.
@@ -153,10 +175,14 @@ pub struct RunArgs {
     /// Rows shown in the case matrix (failures first).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
-    /// Don't print the case matrix.
-    #[arg(long)]
+    /// Print only the summary tables, not the case matrix.
+    #[arg(long = "summary-only", visible_alias = "no-matrix")]
     pub no_matrix: bool,
-    /// No progress bar.
+    /// How to show progress on stderr: `auto` (a bar on a terminal, a line every few
+    /// seconds when `CI` is set), `bar`, `plain` or `off`.
+    #[arg(long, value_enum, default_value_t = ProgressChoice::Auto, value_name = "HOW")]
+    pub progress: ProgressChoice,
+    /// No progress (same as `--progress off`).
     #[arg(long)]
     pub no_progress: bool,
     /// Don't read or write the response cache.
@@ -312,7 +338,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Most cases embedded in the HTML file for the drill-down (failures first).
-    #[arg(long, default_value_t = 5000, value_name = "N")]
+    #[arg(
+        long = "max-rows",
+        alias = "max-cases",
+        default_value_t = 5000,
+        value_name = "N"
+    )]
     pub max_cases: usize,
 }
 
@@ -409,14 +440,33 @@ pub enum RunsCommand {
         #[command(flatten)]
         filter: RunFilterArgs,
     },
-    /// Show a stored run's tables.
-    #[command(after_help = "Example:\n  prompteval runs show latest --all")]
+    /// Show a stored run's tables, or with --case its cells in full.
+    #[command(
+        after_help = "Examples:\n  prompteval runs show latest --all\n  prompteval runs show latest --case '^c$' --prompt greet@2   # the cell in full"
+    )]
     Show {
         /// The run id, a unique prefix, or `latest`.
         id: String,
+        /// Show the cells whose case id matches this regular expression in full: rendered
+        /// prompt, output, tool calls, every assertion's reason, tokens, timings, cost, error.
+        #[arg(long, value_name = "PATTERN")]
+        case: Option<String>,
+        /// With --case: only cells of this prompt (`name`, `name@3`, `name@alias`).
+        #[arg(long, value_name = "REF", requires = "case")]
+        prompt: Option<String>,
+        /// With --case: only cells of this model.
+        #[arg(long, value_name = "NAME", requires = "case")]
+        model: Option<String>,
         /// Show every case in the matrix.
         #[arg(long)]
         all: bool,
+        /// Print only the summary tables, not the case matrix.
+        #[arg(
+            long = "summary-only",
+            visible_alias = "no-matrix",
+            conflicts_with = "all"
+        )]
+        summary_only: bool,
         /// Rows shown in the case matrix.
         #[arg(long, default_value_t = 20, value_name = "N")]
         max_rows: usize,
@@ -437,7 +487,12 @@ pub enum RunsCommand {
         /// The newer run.
         b: String,
         /// Changed cells shown in full.
-        #[arg(long, default_value_t = 50, value_name = "N")]
+        #[arg(
+            long = "max-rows",
+            alias = "max-cells",
+            default_value_t = 50,
+            value_name = "N"
+        )]
         max_cells: usize,
         /// Also list unchanged cells, and cells that fail the same way in both runs.
         #[arg(long)]
@@ -471,8 +526,12 @@ pub enum RunsCommand {
     Push {
         /// The run id, a unique prefix, or `latest`.
         id: String,
-        #[command(flatten)]
-        mlflow: MlflowArgs,
+        /// The MLflow tracking server (else MLFLOW_TRACKING_URI, else `tracking.mlflow`).
+        #[arg(long = "mlflow", value_name = "URI")]
+        uri: Option<String>,
+        /// One MLflow experiment for every eval (default: one per eval, named after it).
+        #[arg(long = "mlflow-experiment", value_name = "NAME")]
+        experiment: Option<String>,
     },
 }
 

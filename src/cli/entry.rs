@@ -17,6 +17,10 @@ pub(crate) struct Context {
     pub color: bool,
     /// Width for tables.
     pub width: u16,
+    /// `-q`: only results and errors on stderr.
+    pub quiet: bool,
+    /// `-v`: more on stderr (every retry).
+    pub verbose: bool,
 }
 
 /// Runs the command line and returns the exit status.
@@ -37,15 +41,13 @@ pub fn main() -> ExitCode {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && console::Term::stderr().is_term()),
     );
-    let width = if stdout.is_term() {
-        stdout.size().1.max(60)
-    } else {
-        120
-    };
+    let width = table_width(&stdout);
     let ctx = Context {
         start: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
         color,
         width,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     let exit = match cli.command {
         Command::Run(args) => commands::run(&ctx, *args),
@@ -63,4 +65,17 @@ pub fn main() -> ExitCode {
         Some(e) => super::diagnostics::stdout_failure(&e).into(),
         None => exit.into(),
     }
+}
+
+/// The width tables fit in: the terminal's, else `COLUMNS` (a pipe, a pager, CI), else 120.
+fn table_width(stdout: &console::Term) -> u16 {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok());
+    let width = match (stdout.is_term(), columns) {
+        (true, _) => stdout.size().1,
+        (false, Some(c)) if c > 0 => c,
+        _ => 120,
+    };
+    width.max(40)
 }

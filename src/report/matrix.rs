@@ -252,15 +252,34 @@ fn fill_rows(
     Ok(())
 }
 
-/// The cases to show, in display order: disagreements, then failures, then passes, each
-/// in natural case order, at most `max_rows`.
+/// The cases to show, in display order: disagreements, then failures everywhere, then
+/// passes, each in natural case order, at most `max_rows`. When disagreements and
+/// failures everywhere do not both fit, each kind gets half the rows (the other's unused
+/// share going to it), so cases failing in every column are never all hidden behind
+/// disagreeing ones.
 fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
     let mut order: Vec<(u8, usize)> = (0..cases.ids.len()).map(|c| (cases.rank(c), c)).collect();
     order.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| human::natural_cmp(&cases.ids[a.1], &cases.ids[b.1]))
     });
-    order.into_iter().take(max_rows).map(|(_, c)| c).collect()
+    let of_rank = |rank: u8| {
+        order
+            .iter()
+            .filter(move |(r, _)| *r == rank)
+            .map(|(_, c)| *c)
+    };
+    let (mixed, failing) = (of_rank(0).count(), of_rank(1).count());
+    if mixed + failing <= max_rows {
+        return order.into_iter().take(max_rows).map(|(_, c)| c).collect();
+    }
+    let half = max_rows.div_ceil(2);
+    let failing_rows = failing.min(max_rows - mixed.min(half));
+    let mixed_rows = max_rows - failing_rows;
+    of_rank(0)
+        .take(mixed_rows)
+        .chain(of_rank(1).take(failing_rows))
+        .collect()
 }
 
 /// The output's (or error's) first characters on one line; `(empty)` for empty output.
@@ -283,19 +302,32 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
     } else {
         human::snippet(text, max)
     };
-    let failed: Vec<&str> = cell
-        .assertions
-        .iter()
-        .filter(|a| !a.pass)
-        .map(|a| a.metric.as_deref().unwrap_or(&a.kind))
-        .collect();
-    if cell.error.is_none() && !failed.is_empty() {
-        format!(
-            "✗ {}\n{output}",
-            human::snippet(&failed.join(", "), max.saturating_sub(2))
-        )
-    } else {
-        output
+    let failed: Vec<&crate::run::events::AssertionResult> =
+        cell.assertions.iter().filter(|a| !a.pass).collect();
+    match failed.first() {
+        Some(first) if cell.error.is_none() => {
+            let more = match failed.len() {
+                1 => String::new(),
+                n => format!(" (+{})", n - 1),
+            };
+            let why = short_reason(first);
+            format!(
+                "✗ {}{more}\n{output}",
+                human::snippet(&why, max.saturating_sub(2 + more.chars().count()))
+            )
+        }
+        _ => output,
+    }
+}
+
+/// A failed assertion's reason, first line, without its leading "output " (`does not
+/// contain "English"`); its metric or type when there is no reason.
+fn short_reason(a: &crate::run::events::AssertionResult) -> String {
+    let reason = a.reason.trim();
+    let reason = reason.strip_prefix("output ").unwrap_or(reason);
+    match reason.lines().next() {
+        Some(line) if !line.trim().is_empty() => line.to_string(),
+        _ => a.metric.as_deref().unwrap_or(&a.kind).to_string(),
     }
 }
 
@@ -481,6 +513,39 @@ mod tests {
         }
         assert_eq!((cases.rank(0), cases.rank(1), cases.rank(2)), (2, 1, 0));
         assert_eq!(choose_rows(&cases, 2), [2, 1]);
+    }
+
+    #[test]
+    fn failures_everywhere_are_shown_beside_many_disagreements() {
+        let mut cases = EvalCases::new(2);
+        let (_, results) = fixture::small();
+        let mut pass = results[0].clone();
+        pass.pass = true;
+        pass.error = None;
+        let mut fail = pass.clone();
+        fail.pass = false;
+        // Ten disagreeing cases (m0…m9), three failing everywhere (f0…f2), one passing.
+        let rows = (0..10)
+            .map(|i| (format!("m{i}"), &pass, &fail))
+            .chain((0..3).map(|i| (format!("f{i}"), &fail, &fail)))
+            .chain([("p".to_string(), &pass, &pass)]);
+        for (id, a, b) in rows {
+            let (mut a, mut b) = (a.clone(), b.clone());
+            a.case_id = id.clone();
+            b.case_id = id;
+            cases.add(0, &a);
+            cases.add(1, &b);
+        }
+        let ids = |rows: Vec<usize>| -> Vec<String> {
+            rows.into_iter().map(|c| cases.ids[c].clone()).collect()
+        };
+        assert_eq!(ids(choose_rows(&cases, 4)), ["m0", "m1", "f0", "f1"]);
+        // The failing ones need fewer than half: the disagreements get the rest.
+        assert_eq!(
+            ids(choose_rows(&cases, 8)),
+            ["m0", "m1", "m2", "m3", "m4", "f0", "f1", "f2"]
+        );
+        assert_eq!(ids(choose_rows(&cases, 20)).len(), 14);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reports: terminal tables and the file formats of [`registry::FORMATS`], on `&mut dyn Write`.
 
 mod across_repeats;
+mod cell_detail;
 mod common;
 mod comparison;
 mod csv;
@@ -21,6 +22,7 @@ pub(crate) mod fixture;
 
 pub use self::csv::{write_csv, write_csv_raw, CSV_COLUMNS};
 pub use across_repeats::write_repeats;
+pub use cell_detail::{write_cell, CellContext, PromptView};
 pub use comparison::{write_comparison, ComparisonOptions};
 pub use error::ReportError;
 pub use html::{write_html, CaseFlip, FlipDirection, HtmlOptions, HTML_DATA_VERSION};

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use comfy_table::{
-    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table,
 };
 use console::style;
 
@@ -64,7 +64,20 @@ pub fn write_summary(
                 writeln!(w, "  no results")?;
                 continue;
             }
-            write_table(w, &eval_table(record, group, opts))?;
+            let (table, dropped) = eval_table(record, group, opts);
+            write_table(w, &table)?;
+            if common::best_rows(&group.rows).contains(&true) {
+                writeln!(w, "{BEST} the best pass rate of this eval")?;
+            }
+            if !dropped.is_empty() {
+                let names: Vec<String> = dropped.iter().map(|h| h.replace('\n', " ")).collect();
+                writeln!(
+                    w,
+                    "({} not shown to fit {} columns; -o summary.md has every column)",
+                    names.join(", "),
+                    opts.max_width
+                )?;
+            }
             if let Some(table) = metrics_table(group, opts) {
                 writeln!(w)?;
                 write_table(w, &table)?;
@@ -118,41 +131,85 @@ pub(crate) fn status_line(record: &RunRecord) -> String {
     )
 }
 
-fn eval_table(record: &RunRecord, group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+/// The summary columns dropped first when the table is wider than the terminal: tokens
+/// out, tokens in, p95, cases, p50, cost, score.
+const DROP_ORDER: [usize; 7] = [11, 10, 9, 2, 8, 12, 7];
+
+/// The summary table of one eval, without the columns that do not fit `opts.max_width`
+/// (lowest priority first), and the headers of those dropped.
+fn eval_table(
+    record: &RunRecord,
+    group: &EvalGroup<'_>,
+    opts: &TableOptions,
+) -> (Table, Vec<&'static str>) {
+    let mut shown: Vec<usize> = (0..TERMINAL_HEADERS.len()).collect();
+    let mut dropped = Vec::new();
+    let mut table = build_table(record, group, opts, &shown);
+    for column in DROP_ORDER {
+        if table_width(&table) <= usize::from(opts.max_width) {
+            break;
+        }
+        shown.retain(|&i| i != column);
+        dropped.push(TERMINAL_HEADERS[column]);
+        table = build_table(record, group, opts, &shown);
+    }
+    (table, dropped)
+}
+
+/// The widest line of a drawn table, in terminal columns.
+pub(crate) fn table_width(table: &Table) -> usize {
+    table
+        .lines()
+        .map(|l| console::measure_text_width(l.trim_end()))
+        .max()
+        .unwrap_or(0)
+}
+
+fn build_table(
+    record: &RunRecord,
+    group: &EvalGroup<'_>,
+    opts: &TableOptions,
+    shown: &[usize],
+) -> Table {
     let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
-    table.set_header(TERMINAL_HEADERS.iter().map(Cell::new));
+    table.set_header(shown.iter().map(|&i| Cell::new(TERMINAL_HEADERS[i])));
     let best = common::best_rows(&group.rows);
     for (row, is_best) in group.rows.iter().zip(best) {
         let values = common::summary_values(row);
-        let cells = values.into_iter().enumerate().map(|(i, value)| {
-            if i != PASS_RATE_COLUMN {
-                return Cell::new(value);
-            }
-            let mut cell = if is_best {
-                Cell::new(format!("{BEST} {value}"))
-            } else {
-                Cell::new(value)
-            };
-            if opts.color && row.pass_rate.is_some() {
-                let color = if common::row_ok(record, row) {
-                    Color::Green
-                } else {
-                    Color::Red
-                };
-                cell = cell.fg(color);
-                if is_best {
-                    cell = cell.add_attribute(Attribute::Bold);
+        let cells = values
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| shown.contains(i))
+            .map(|(i, value)| {
+                if i != PASS_RATE_COLUMN {
+                    return Cell::new(value);
                 }
-            }
-            cell
-        });
+                let mut cell = if is_best {
+                    Cell::new(format!("{BEST} {value}"))
+                } else {
+                    Cell::new(value)
+                };
+                if opts.color && row.pass_rate.is_some() {
+                    let color = if common::row_ok(record, row) {
+                        Color::Green
+                    } else {
+                        Color::Red
+                    };
+                    cell = cell.fg(color);
+                    if is_best {
+                        cell = cell.add_attribute(Attribute::Bold);
+                    }
+                }
+                cell
+            });
         table.add_row(cells);
     }
     for (index, column) in table.column_iter_mut().enumerate() {
         if index < 2 {
             column.set_padding((0, 1));
-            // Prompt and model names wrap; the numbers never do.
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
+            // Prompt and model names are the keys of the table: they never wrap; columns
+            // are dropped instead (see `eval_table`).
+            column.set_constraint(ColumnConstraint::ContentWidth);
         } else {
             column.set_padding((0, 0));
             column.set_cell_alignment(CellAlignment::Right);
@@ -341,15 +398,22 @@ mod tests {
     }
 
     #[test]
-    fn narrow_terminal_wraps_names_but_never_numbers() {
+    fn narrow_terminal_drops_columns_but_never_wraps_names_or_numbers() {
         let (record, _) = fixture::small();
         let opts = TableOptions {
             max_width: 60,
             ..TableOptions::default()
         };
         let text = render(&record, &opts);
-        for number in ["33.3%", "$0.0001", "701ms", "★ 100%"] {
-            assert!(text.contains(number), "{number} was broken:\n{text}");
+        for kept in ["sentiment@1  gemma-local", "33.3%", "★ 100%"] {
+            assert!(text.contains(kept), "{kept} was broken:\n{text}");
+        }
+        assert!(text.contains("not shown to fit 60 columns"), "{text}");
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("sentiment@") || l.starts_with("prompt "))
+        {
+            assert!(line.chars().count() <= 60, "too wide: {line}\n{text}");
         }
         insta::assert_snapshot!(text);
     }
@@ -486,7 +550,12 @@ mod tests {
     fn best_row_is_starred() {
         let (record, _) = fixture::small();
         let text = render(&record, &TableOptions::default());
-        let starred: Vec<_> = text.lines().filter(|l| l.contains(BEST)).collect();
+        let legend = format!("{BEST} the best pass rate of this eval");
+        assert!(text.contains(&format!("\n{legend}\n")), "{text}");
+        let starred: Vec<_> = text
+            .lines()
+            .filter(|l| l.contains(BEST) && *l != legend)
+            .collect();
         assert_eq!(starred.len(), 1);
         let words: Vec<_> = starred[0].split_whitespace().take(2).collect();
         assert_eq!(words, ["sentiment@2", "echo"]);

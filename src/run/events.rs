@@ -1,6 +1,7 @@
 //! The contract between the runner and everything that watches it: [`RunEvent`] and the
 //! per-cell [`CellResult`] that the store, the progress bar and the reporters consume.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -150,6 +151,9 @@ pub enum RunEvent<'a> {
         run_id: &'a str,
         /// How many cells the plan holds.
         total_cells: usize,
+        /// How many cells are being worked on right now, updated by the runner's tasks: a
+        /// sink that ticks on its own (the progress bar) reads it between events.
+        in_flight: &'a InFlight,
     },
     /// A provider is waiting before retrying a request.
     Retrying {
@@ -178,6 +182,33 @@ pub enum RunEvent<'a> {
         /// How many cells finished.
         completed: usize,
     },
+}
+
+/// A count of the cells in flight, shared between the runner's tasks and the sinks.
+#[derive(Clone, Debug, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    /// How many cells are in flight now.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts a cell in until the returned guard is dropped (also when its task is aborted).
+    pub fn enter(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard(self.0.clone())
+    }
+}
+
+/// One cell counted in [`InFlight`] while it lives.
+#[derive(Debug)]
+pub struct InFlightGuard(Arc<AtomicUsize>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Anything that consumes run events: the store, the progress bar, a summary.

@@ -23,7 +23,7 @@ use super::replay::{replay_cell, Replay};
 use crate::plan::shard::Shard;
 use crate::plan::Plan;
 use crate::provider::RetryNotice;
-use crate::run::events::{CellResult, RunEvent, RunSink};
+use crate::run::events::{CellResult, InFlight, RunEvent, RunSink};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -228,6 +228,7 @@ async fn worker(
     retries: Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
     replay: Option<Arc<Replay>>,
     done: mpsc::Sender<Done>,
+    in_flight: InFlight,
 ) {
     loop {
         let next = cursor.lock().map(|mut c| c.next()).unwrap_or(None);
@@ -237,10 +238,12 @@ async fn worker(
         let stored = replay
             .as_ref()
             .and_then(|r| r.get(&CellKey::of_id(&plan, &id)).cloned());
+        let counted = in_flight.enter();
         let cell = match stored {
             Some(stored) => replay_cell(plan.clone(), id, stored).await,
             None => run_cell(plan.clone(), id, notices).await,
         };
+        drop(counted);
         let message = if is_grouped(&plan, &id) {
             Done::Held(id, Box::new(cell))
         } else {
@@ -345,11 +348,13 @@ pub async fn execute(
         (None, None) => planned_cells(&plan, options.shard),
         _ => cells(&*plan, options.shard, skip.clone(), replay.clone()).count(),
     };
+    let in_flight = InFlight::default();
     emit(
         sinks,
         RunEvent::Started {
             run_id,
             total_cells: total,
+            in_flight: &in_flight,
         },
     )?;
 
@@ -370,6 +375,7 @@ pub async fn execute(
             per_model.clone(),
             replay.clone(),
             done_tx.clone(),
+            in_flight.clone(),
         );
         workers.spawn(worker);
     }

@@ -3,14 +3,17 @@
 //! they are installed. Shared helpers live in [`support`].
 
 mod cli_baseline;
+mod cli_cell;
 mod cli_errors;
 mod cli_external;
 mod cli_faults;
+mod cli_flags;
 mod cli_history;
 mod cli_judge;
 mod cli_llamacpp;
 mod cli_loop;
 mod cli_pipes;
+mod cli_progress;
 mod cli_prompt;
 mod cli_prompt_tools;
 mod cli_provider;
@@ -20,6 +23,7 @@ mod cli_run;
 mod cli_scoring;
 mod cli_tool_asserts;
 mod cli_tool_calls;
+mod cli_width;
 mod e2e_llamacpp;
 mod e2e_tools;
 mod junit_schema;

@@ -1,6 +1,7 @@
 //! One small function per subcommand, re-exported for the dispatcher.
 
 mod cache;
+mod cell;
 mod completions;
 mod diff;
 mod init;

@@ -83,7 +83,7 @@ pub(crate) fn rescore(ctx: &Context, args: RescoreArgs) -> Exit {
         Ok(rt) => rt,
         Err(e) => return diagnostics::unexpected(&e),
     };
-    let mut progress = Progress::new(!args.no_progress);
+    let mut progress = Progress::new(crate::cli::progress::ProgressMode::unless(args.no_progress));
     let finished = runtime.block_on(async {
         let cancel = stop_requested();
         prepared.run(&mut [&mut progress], cancel).await

@@ -5,9 +5,9 @@ use super::show::{
 };
 use super::{load, Context};
 use crate::analysis::baseline::BaselineRef;
-use crate::cli::args::RunArgs;
+use crate::cli::args::{ProgressChoice, RunArgs};
 use crate::cli::diagnostics::{self, Exit};
-use crate::cli::progress::Progress;
+use crate::cli::progress::{Progress, ProgressMode};
 use crate::config::project::Project;
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
@@ -84,10 +84,17 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
             return diagnostics::report(&e);
         }
     };
-    for note in prepared.notes() {
-        errln!("note: {note}");
+    if !ctx.quiet {
+        for note in prepared.notes() {
+            errln!("note: {note}");
+        }
     }
-    let finished = match execute(prepared, !args.no_progress) {
+    let mode = if ctx.quiet {
+        ProgressMode::Off
+    } else {
+        progress_mode(&args)
+    };
+    let finished = match execute(prepared, mode, ctx.verbose) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
             errln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
@@ -98,7 +105,12 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     if let Err(exit) = report(ctx, &args, &outputs, &finished) {
         return exit;
     }
-    stored(&project, &finished);
+    if !ctx.quiet {
+        stored(&project, &finished);
+        for line in closing_lines(&finished) {
+            errln!("{line}");
+        }
+    }
     // The local record is written; MLflow comes after, and its failure is reported after
     // the run's own verdict.
     let tracked = mlflow.as_ref().map_or(Ok(()), |client| {
@@ -124,7 +136,11 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
 
 /// Runs the prepared plan on a fresh runtime, with a progress bar and Ctrl-C or SIGTERM
 /// as the cancel signal, printing notices as they come.
-pub(super) fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Outcome, Exit> {
+pub(super) fn execute(
+    prepared: Prepared<'_>,
+    mode: ProgressMode,
+    verbose: bool,
+) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -134,7 +150,7 @@ pub(super) fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Out
             return Err(diagnostics::unexpected(&e));
         }
     };
-    let mut progress = Progress::new(show_progress);
+    let mut progress = Progress::new(mode).log_retries(verbose);
     // The handlers are installed inside the runtime, before the run starts.
     let outcome = runtime.block_on(async {
         let cancel = stop_requested();
@@ -145,6 +161,19 @@ pub(super) fn execute(prepared: Prepared<'_>, show_progress: bool) -> Result<Out
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
     outcome.map_err(|e| fail(&e))
+}
+
+/// The progress mode the flags ask for.
+fn progress_mode(args: &RunArgs) -> ProgressMode {
+    if args.no_progress {
+        return ProgressMode::Off;
+    }
+    match args.progress {
+        ProgressChoice::Auto => ProgressMode::auto(),
+        ProgressChoice::Bar => ProgressMode::Bar,
+        ProgressChoice::Plain => ProgressMode::Plain,
+        ProgressChoice::Off => ProgressMode::Off,
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM (CI cancellation, `timeout`, `docker stop`):
@@ -305,6 +334,54 @@ pub(super) fn stored(project: &Project, finished: &Finished) {
             record.total_cells
         );
     }
+}
+
+/// The run's total time and speed, then the next commands that apply to it.
+fn closing_lines(finished: &Finished) -> Vec<String> {
+    let record = &finished.run.record;
+    let id = &record.run_id;
+    let secs = record.duration_ms.unwrap_or(0.0) / 1000.0;
+    let rate = if secs > 0.0 {
+        record.completed_cells as f64 / secs
+    } else {
+        0.0
+    };
+    let what = if finished.interrupted {
+        format!(
+            "stopped after {} of {} cells",
+            record.completed_cells, record.total_cells
+        )
+    } else {
+        format!("finished {} cells", record.completed_cells)
+    };
+    let mut steps = Vec::new();
+    if finished.interrupted {
+        steps.push((
+            format!("prompteval run --resume {id}"),
+            "run the missing cells",
+        ));
+    }
+    if record.summary.iter().any(|r| r.failed + r.errors > 0) {
+        steps.push((
+            format!("prompteval runs show {id} --case CASE"),
+            "a failing cell in full: prompt, output, every assertion",
+        ));
+    }
+    steps.push((
+        format!("prompteval report {id} --html report.html"),
+        "models compared: quality, latency, cost",
+    ));
+    let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    let mut lines = vec![
+        format!("{what} in {secs:.2}s ({rate:.1} cells/s)"),
+        "next:".into(),
+    ];
+    lines.extend(
+        steps
+            .into_iter()
+            .map(|(cmd, why)| format!("  {cmd:width$}   {why}")),
+    );
+    lines
 }
 
 /// The exit status of a finished run, with a line saying why it is not a gate result.

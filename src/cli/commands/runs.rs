@@ -17,17 +17,36 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
     };
     let store = Store::new(project.store_dir());
     match cmd {
-        RunsCommand::List { limit, filter } => list(&store, limit, &filter),
+        RunsCommand::List { limit, filter } => list(ctx, &store, limit, &filter),
+        RunsCommand::Show {
+            id,
+            case: Some(case),
+            prompt,
+            model,
+            ..
+        } => match store.load(&id) {
+            Ok(run) => {
+                let filter = super::cell::CellFilter {
+                    case: &case,
+                    prompt: prompt.as_deref(),
+                    model: model.as_deref(),
+                };
+                super::cell::show_cells(&project, &run, &filter)
+            }
+            Err(e) => diagnostics::report(&e),
+        },
         RunsCommand::Show {
             id,
             all,
             max_rows,
+            summary_only,
             outputs,
+            ..
         } => show(
             ctx,
             &store,
             &id,
-            if all { usize::MAX } else { max_rows },
+            (!summary_only).then_some(if all { usize::MAX } else { max_rows }),
             &outputs,
         ),
         RunsCommand::Diff {
@@ -46,12 +65,28 @@ pub(crate) fn runs(ctx: &Context, cmd: RunsCommand) -> Exit {
             Err(e) => diagnostics::report(&e),
         },
         RunsCommand::Merge { ids } => merge(ctx, &project, &store, &ids),
-        RunsCommand::Push { id, mlflow } => push(&project, &store, &id, &mlflow),
+        RunsCommand::Push {
+            id,
+            uri,
+            experiment,
+        } => {
+            let mlflow = crate::cli::args::MlflowArgs {
+                uri,
+                disabled: false,
+                experiment,
+            };
+            push(&project, &store, &id, &mlflow)
+        }
     }
 }
 
 /// `runs list`: the stored runs, newest first, filtered.
-fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -> Exit {
+fn list(
+    ctx: &Context,
+    store: &Store,
+    limit: usize,
+    filter: &crate::cli::args::RunFilterArgs,
+) -> Exit {
     let filter = match run_filter(filter) {
         Ok(f) => f,
         Err(message) => {
@@ -84,22 +119,46 @@ fn list(store: &Store, limit: usize, filter: &crate::cli::args::RunFilterArgs) -
         return Exit::Success;
     }
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header([
-        "run",
-        "started",
-        "status",
-        "evals",
-        "cells",
-        "pass rate",
-        "gate",
-    ]);
+    // The table fits the terminal: long cells wrap, the run id (the key) never does.
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(ctx.width);
+    // The run id already says when it started (UTC): below 100 columns the start time
+    // is left out rather than wrapped.
+    let started = ctx.width >= 100;
+    let keep = |mut row: Vec<String>| {
+        if !started && row.len() > 1 {
+            row.remove(1);
+        }
+        row
+    };
+    table.set_header(keep(
+        [
+            "run",
+            "started",
+            "status",
+            "evals",
+            "cells",
+            "pass rate",
+            "gate",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ));
     for id in ids.iter().take(limit) {
         let row = match store.load(id) {
             Ok(run) => list_row(&run.record),
-            Err(e) => vec![id.clone(), format!("unreadable: {e}")],
+            Err(e) => vec![id.clone(), String::new(), format!("unreadable: {e}")],
         };
-        table.add_row(row);
+        table.add_row(keep(row));
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // The run id, status, cells, pass rate and gate never wrap; evals may.
+        let evals = if started { 3 } else { 2 };
+        if i != evals {
+            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
     }
     outln!("{table}");
     if ids.len() > limit {
@@ -158,7 +217,7 @@ fn show(
     ctx: &Context,
     store: &Store,
     id: &str,
-    rows: usize,
+    rows: Option<usize>,
     outputs: &[std::path::PathBuf],
 ) -> Exit {
     let outputs = match output_formats(outputs) {
@@ -172,8 +231,8 @@ fn show(
         Err(e) => return diagnostics::report(&e),
     };
     let printed = match run.comparison() {
-        Some(c) => print_run_with(ctx, &run, Some(rows), Some(&c)),
-        None => print_run(ctx, &run, Some(rows)),
+        Some(c) => print_run_with(ctx, &run, rows, Some(&c)),
+        None => print_run(ctx, &run, rows),
     };
     if let Err(e) = printed {
         return diagnostics::report(&e);

@@ -31,6 +31,18 @@ pub(crate) fn print_run(
     print_run_with(ctx, run, max_rows, None)
 }
 
+/// Characters of output per matrix cell and of input in the `input` column, so that the
+/// matrix of `columns` prompt × model columns uses the `width` there is: wider terminals
+/// show more of every output.
+pub(crate) fn matrix_widths(width: u16, columns: usize) -> (usize, usize) {
+    let width = usize::from(width);
+    let preview = if width >= 100 { 30 } else { 16 };
+    // The case column, the input column and the borders take about this much.
+    let fixed = 12 + preview + 3;
+    let snippet = (width.saturating_sub(fixed) / columns.max(1)).saturating_sub(3);
+    (snippet.clamp(16, 200), preview)
+}
+
 /// [`print_run`], with each eval's comparison against the baseline under its summary and
 /// the verdict at the very end.
 pub(crate) fn print_run_with(
@@ -52,11 +64,13 @@ pub(crate) fn print_run_with(
         part.summary.retain(|row| row.eval == eval.name);
         let last = i + 1 == record.evals.len();
         if let Some(max_rows) = max_rows {
+            let (snippet_chars, preview_chars) = matrix_widths(ctx.width, part.summary.len());
             let options = report::MatrixOptions {
                 max_rows,
                 color: ctx.color,
                 max_width: ctx.width,
-                ..Default::default()
+                snippet_chars,
+                preview_chars,
             };
             report::write_matrix(&part, run, &options, &mut out)?;
             writeln!(out).map_err(write_err)?;
@@ -185,4 +199,16 @@ pub(crate) fn write_file(
     let mut w = std::io::BufWriter::new(file);
     write(&mut w)?;
     w.flush().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matrix_widths;
+
+    #[test]
+    fn wider_terminals_show_more_of_each_output() {
+        assert_eq!(matrix_widths(80, 2), (21, 16));
+        assert_eq!(matrix_widths(200, 2), (74, 30));
+        assert_eq!(matrix_widths(200, 40), (16, 30));
+    }
 }

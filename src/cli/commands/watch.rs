@@ -132,7 +132,8 @@ fn once(
         errln!("note: {note}");
     }
     let deps = Dependencies::of(&project, &registry, prepared.plan());
-    let finished = match execute(prepared, !args.no_progress) {
+    let mode = crate::cli::progress::ProgressMode::unless(args.no_progress);
+    let finished = match execute(prepared, mode, false) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { .. }) => return Step::Failed(Exit::Success),
         Err(exit) => return Step::Failed(exit),

@@ -75,7 +75,11 @@ impl TestProject {
         cmd.env("NO_COLOR", "1")
             .env_remove("PROMPTEVAL_JOBS")
             .env_remove("PROMPTEVAL_RETRY_BASE_MS")
-            .env_remove("MLFLOW_TRACKING_URI");
+            .env_remove("MLFLOW_TRACKING_URI")
+            // Under CI the progress would print plain lines into the captured stderr, and
+            // an exported COLUMNS would change every table's width.
+            .env_remove("CI")
+            .env_remove("COLUMNS");
         cmd.current_dir(self.path());
         cmd
     }
@@ -144,6 +148,7 @@ pub fn settings(project: &TestProject) -> insta::Settings {
     s.add_filter(r"\d{8}-\d{6}-[0-9a-f]{4}", "[RUN_ID]");
     s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
     s.add_filter(r"\b\d+(\.\d+)?(ms|s|µs)\b", "[T]");
+    s.add_filter(r"\b\d+(\.\d+)? cells/s\b", "[RATE] cells/s");
     s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[HASH]");
     s
 }
