@@ -257,9 +257,9 @@ pub enum PromptCommand {
         name: String,
         /// The alias.
         alias: String,
-        /// The version number.
+        /// The version: `3`, `v3` or `NAME@3` (or `NAME@ALIAS`).
         #[arg(value_name = "VERSION")]
-        number: u32,
+        target: String,
     },
     /// Render a version with variables.
     #[command(

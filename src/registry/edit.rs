@@ -95,16 +95,18 @@ impl Registry {
         Ok(path)
     }
 
-    /// Points `alias` of prompt `name` at `version`, rewriting `prompt.yaml`.
+    /// Points `alias` of prompt `name` at `version` and returns the version it pointed at
+    /// before, if any.
     ///
-    /// The file is rewritten from its parsed form, so comments and unknown keys in
-    /// `prompt.yaml` are not kept.
+    /// `prompt.yaml` is edited in place, so its comments, key order and layout survive; only
+    /// when its `aliases` are written in a style that cannot be edited line by line (a flow
+    /// mapping, quoted keys) is the file rewritten from its parsed form.
     pub fn set_alias(
         root: &Path,
         name: &str,
         alias: &str,
         version: u32,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<u32>, RegistryError> {
         let prompt = load_existing_prompt(root, name)?;
         let meta_path = prompt.meta_path();
         check_alias_name(alias, &meta_path)?;
@@ -116,13 +118,16 @@ impl Registry {
             });
         }
         let mut meta = prompt.meta;
-        meta.aliases.insert(alias.to_string(), version);
-        write_meta(root, &meta_path, &meta)
+        let before = meta.aliases.insert(alias.to_string(), version);
+        let text = std::fs::read_to_string(root.join(&meta_path)).unwrap_or_default();
+        let edited = super::meta_text::set_alias(&text, alias, version);
+        write_meta_edit(root, &meta_path, &meta, edited)?;
+        Ok(before)
     }
 
     /// Removes `alias` from prompt `name`, returning the version it pointed at.
     ///
-    /// Like [`Registry::set_alias`], this rewrites `prompt.yaml` without its comments.
+    /// Like [`Registry::set_alias`], this edits `prompt.yaml` in place.
     pub fn remove_alias(root: &Path, name: &str, alias: &str) -> Result<u32, RegistryError> {
         let prompt = load_existing_prompt(root, name)?;
         let meta_path = prompt.meta_path();
@@ -135,8 +140,28 @@ impl Registry {
                 aliases: meta.aliases.keys().cloned().collect(),
             });
         };
-        write_meta(root, &meta_path, &meta)?;
+        let text = std::fs::read_to_string(root.join(&meta_path)).unwrap_or_default();
+        let edited = super::meta_text::remove_alias(&text, alias);
+        write_meta_edit(root, &meta_path, &meta, edited)?;
         Ok(version)
+    }
+}
+
+/// Writes the in-place edit of `prompt.yaml` when it parses back to `meta`, else `meta`
+/// rewritten from its parsed form (which loses comments, but never loses data).
+fn write_meta_edit(
+    root: &Path,
+    meta_path: &Path,
+    meta: &super::model::PromptMeta,
+    edited: Option<String>,
+) -> Result<(), RegistryError> {
+    let faithful = edited.filter(|text| {
+        crate::config::yaml::parse::<super::model::PromptMeta>(text, meta_path)
+            .is_ok_and(|(parsed, _)| &parsed == meta)
+    });
+    match faithful {
+        Some(text) => write_atomic(root, meta_path, text.as_bytes()),
+        None => write_meta(root, meta_path, meta),
     }
 }
 

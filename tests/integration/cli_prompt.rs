@@ -93,3 +93,31 @@ fn unknown_prompt_suggests_a_name() {
     assert_eq!(code, 2);
     assert!(stderr.contains("greet"), "{stderr}");
 }
+
+#[test]
+fn prompt_alias_accepts_3_v3_and_name_at_3_and_edits_prompt_yaml_in_place() {
+    let p = TestProject::basic();
+    let meta = "# greet: say hello.\ndescription: greet someone\ntags: [a,   b]  # as written\naliases:\n  production: 1   # live\n  staging: 1\n";
+    p.write("prompts/greet/prompt.yaml", meta);
+    let (code, stdout, stderr) = p.run(&["prompt", "alias", "greet", "production", "greet@2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "greet@production: 1 → 2\n");
+    assert_eq!(
+        p.read("prompts/greet/prompt.yaml"),
+        meta.replace("production: 1   # live", "production: 2 # live")
+    );
+    let (code, stdout, stderr) = p.run(&["prompt", "alias", "greet", "staging", "v2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "greet@staging: 1 → 2\n");
+    let (code, stdout, _) = p.run(&["prompt", "alias", "greet", "canary", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "greet@canary: (new) → 1\n");
+    assert!(p
+        .read("prompts/greet/prompt.yaml")
+        .ends_with("  staging: 2\n  canary: 1\n"));
+    let (code, stdout, _) = p.run(&["prompt", "alias", "greet", "canary", "greet@production"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "greet@canary: 1 → 2\n");
+    let (code, _, stderr) = p.run(&["prompt", "alias", "greet", "canary", "other@2"]);
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -53,8 +53,8 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
         PromptCommand::Alias {
             name,
             alias,
-            number,
-        } => set_alias(&project, &name, &alias, number),
+            target,
+        } => set_alias(&project, &registry, &name, &alias, &target),
         PromptCommand::Render { reference, vars } => render(&registry, &reference, &vars),
         PromptCommand::Lock => lock(&registry),
         PromptCommand::Check => check(&registry),
@@ -182,11 +182,46 @@ fn new(project: &Project, name: &str, note: Option<&str>) -> Result<Exit, Error>
     Ok(Exit::Success)
 }
 
-/// `prompt alias NAME ALIAS N`: points an alias at a version.
-fn set_alias(project: &Project, name: &str, alias: &str, number: u32) -> Result<Exit, Error> {
-    Registry::set_alias(&project.root, name, alias, number)?;
-    outln!("{name}@{alias} → {name}@{number}");
+/// `prompt alias NAME ALIAS VERSION`: points an alias at a version and says where it
+/// pointed before (`production: 2 → 3`).
+fn set_alias(
+    project: &Project,
+    registry: &Registry,
+    name: &str,
+    alias: &str,
+    version: &str,
+) -> Result<Exit, Error> {
+    let (number, of) = alias_target(registry, name, version)?;
+    if of != name {
+        errln!("error: `{version}` is a version of {of}, not of {name}");
+        errln!("hint: give a version of {name}: `3`, `v3` or `{name}@3`");
+        return Ok(Exit::Input);
+    }
+    let before = Registry::set_alias(&project.root, name, alias, number)?;
+    match before {
+        Some(n) if n == number => outln!("{name}@{alias}: {n} (unchanged)"),
+        Some(n) => outln!("{name}@{alias}: {n} → {number}"),
+        None => outln!("{name}@{alias}: (new) → {number}"),
+    }
     Ok(Exit::Success)
+}
+
+/// The version number `version` means for prompt `name`: `3`, `v3`, `name@3`, or a
+/// reference such as `name@staging` resolved through the registry; with the prompt it names.
+fn alias_target(registry: &Registry, name: &str, version: &str) -> Result<(u32, String), Error> {
+    let digits = version.strip_prefix('v').unwrap_or(version);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        if let Ok(n) = digits.parse::<u32>() {
+            return Ok((n, name.to_string()));
+        }
+    }
+    let reference = if version.contains('@') {
+        version.to_string()
+    } else {
+        format!("{name}@{version}")
+    };
+    let v = resolve(registry, &reference)?;
+    Ok((v.version, v.name.clone()))
 }
 
 /// `prompt render REF --var K=V…`: one version rendered with the given variables.
