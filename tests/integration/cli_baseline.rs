@@ -131,10 +131,25 @@ fn an_improvement_passes() {
 }
 
 #[test]
+fn baseline_latest_on_the_very_first_run_runs_and_judges_the_thresholds_alone() {
+    let p = project(1);
+    let (code, _, stderr) = p.run(&["run", "--baseline", "latest", "--max-regression", "0.1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("baseline latest: no earlier finished run of greet; nothing to compare, the gate's thresholds alone judge this run"),
+        "{stderr}"
+    );
+    assert!(p.path().join(".prompteval/runs").exists());
+    // A failing threshold still fails the first run.
+    let (code, _, stderr) = p.run(&["run", "--baseline", "latest", "--fail-under", "0.9"]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
 fn a_missing_baseline_is_an_input_error_before_any_call() {
     let p = project(1);
     settings(&p).bind(|| {
-        assert_cmd_snapshot!(p.cmd(&["run", "--baseline", "latest"]));
+        assert_cmd_snapshot!(p.cmd(&["run", "--baseline", "abc123"]));
     });
     assert!(!p.path().join(".prompteval/runs").exists());
     let (code, _, stderr) = p.run(&["run", "--max-regression", "0.1"]);

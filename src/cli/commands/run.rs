@@ -201,6 +201,17 @@ fn notice(notice: Notice<'_>) {
             status,
             passed_over,
         } => baseline_notice(run_id, reference, status, passed_over),
+        Notice::NoBaseline { evals, unfinished } => {
+            let skipped = match unfinished {
+                0 => String::new(),
+                1 => " (1 stored run did not finish)".into(),
+                n => format!(" ({n} stored runs did not finish)"),
+            };
+            errln!(
+                "baseline latest: no earlier finished run of {}{skipped}; nothing to compare, the gate's thresholds alone judge this run",
+                evals.join(", ")
+            );
+        }
         Notice::Resuming {
             run_id,
             finished,
