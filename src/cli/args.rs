@@ -249,6 +249,9 @@ pub enum PromptCommand {
         /// Why this version exists.
         #[arg(short = 'm', long = "message", value_name = "NOTE")]
         note: Option<String>,
+        /// Copy this version (`2`, `NAME@2`, `NAME@production`) instead of the latest.
+        #[arg(long = "from", value_name = "REF")]
+        from: Option<String>,
     },
     /// Point an alias at a version.
     #[command(after_help = "Example:\n  prompteval prompt alias sentiment production 2")]

@@ -33,10 +33,26 @@ impl Registry {
         name: &str,
         note: Option<&str>,
     ) -> Result<PathBuf, RegistryError> {
+        Registry::new_version_from(root, name, None, note)
+    }
+
+    /// Like [`Registry::new_version`], but the new version is a copy of version `from`
+    /// (`prompt new NAME --from NAME@2`) rather than of the latest one; it is still numbered
+    /// after the latest.
+    pub fn new_version_from(
+        root: &Path,
+        name: &str,
+        from: Option<u32>,
+        note: Option<&str>,
+    ) -> Result<PathBuf, RegistryError> {
         let (dir, existing) = prompt_dir(root, name)?;
         let latest = existing.as_ref().and_then(|p| p.latest());
-        let (path, contents, plain_note_version) = match latest {
-            Some(latest) => {
+        let copied = match from {
+            None => latest,
+            Some(n) => Some(version_to_copy(name, existing.as_ref(), n)?),
+        };
+        let (path, contents, plain_note_version) = match (latest, copied) {
+            (Some(latest), Some(copied)) => {
                 let n =
                     latest
                         .version
@@ -45,25 +61,25 @@ impl Registry {
                             path: latest.path.clone(),
                             problem: "no version number left after this one".into(),
                         })?;
-                let ext = latest
+                let ext = copied
                     .path
                     .extension()
                     .and_then(|e| e.to_str())
                     .unwrap_or("jinja");
                 let path = dir.join(format!("v{n}.{ext}"));
-                let text = std::fs::read_to_string(root.join(&latest.path)).map_err(|source| {
+                let text = std::fs::read_to_string(root.join(&copied.path)).map_err(|source| {
                     RegistryError::Read {
-                        path: latest.path.clone(),
+                        path: copied.path.clone(),
                         source,
                     }
                 })?;
-                if is_yaml_path(&latest.path) {
+                if is_yaml_path(&copied.path) {
                     (path.clone(), set_yaml_note(&text, note, &path)?, None)
                 } else {
                     (path, text, Some(n))
                 }
             }
-            None => (dir.join("v1.jinja"), STARTER_TEMPLATE.to_string(), Some(1)),
+            _ => (dir.join("v1.jinja"), STARTER_TEMPLATE.to_string(), Some(1)),
         };
         write_new(root, &path, contents.as_bytes())?;
 
@@ -163,6 +179,23 @@ fn write_meta_edit(
         Some(text) => write_atomic(root, meta_path, text.as_bytes()),
         None => write_meta(root, meta_path, meta),
     }
+}
+
+/// Version `n` of prompt `name` (which may not exist yet), to copy into a new version.
+fn version_to_copy<'p>(
+    name: &str,
+    prompt: Option<&'p Prompt>,
+    n: u32,
+) -> Result<&'p super::model::PromptVersion, RegistryError> {
+    prompt
+        .and_then(|p| p.versions.get(&n))
+        .ok_or_else(|| RegistryError::UnknownVersion {
+            prompt: name.to_string(),
+            version: n,
+            available: prompt
+                .map(|p| p.versions.keys().copied().collect())
+                .unwrap_or_default(),
+        })
 }
 
 /// Loads one prompt directory for editing, or says which prompts exist.

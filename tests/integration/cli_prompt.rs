@@ -121,3 +121,33 @@ fn prompt_alias_accepts_3_v3_and_name_at_3_and_edits_prompt_yaml_in_place() {
     let (code, _, stderr) = p.run(&["prompt", "alias", "greet", "canary", "other@2"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn prompt_new_from_ref_says_the_exact_command_that_compares_it_with_production() {
+    let p = TestProject::basic();
+    let (code, stdout, stderr) = p.run(&["prompt", "new", "greet", "--from", "greet@production"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        p.read("prompts/greet/v3.jinja"),
+        p.read("prompts/greet/v1.jinja")
+    );
+    assert!(
+        stdout.starts_with("created prompts/greet/v3.jinja (a copy of greet@1)\n"),
+        "{stdout}"
+    );
+    let command = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("prompteval "))
+        .expect("a command to run");
+    assert_eq!(command, "run --prompt greet@production --prompt greet@3");
+    // The command it prints runs the new version next to production, though the eval pins
+    // greet@1 and greet@2.
+    let args: Vec<&str> = command.split(' ').collect();
+    let (code, stdout, stderr) = p.run(&args);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(stdout.contains("greet@3"), "{stdout}");
+
+    let (code, _, stderr) = p.run(&["prompt", "new", "greet", "--from", "9"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("greet@9 does not exist"), "{stderr}");
+}

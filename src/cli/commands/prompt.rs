@@ -49,7 +49,9 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
         PromptCommand::List => list(&registry),
         PromptCommand::Show { reference } => show(&registry, &reference),
         PromptCommand::Diff { old, new } => diff(ctx, &registry, &old, &new),
-        PromptCommand::New { name, note } => new(&project, &name, note.as_deref()),
+        PromptCommand::New { name, note, from } => {
+            new(&project, &registry, &name, from.as_deref(), note.as_deref())
+        }
         PromptCommand::Alias {
             name,
             alias,
@@ -174,11 +176,55 @@ fn diff(ctx: &Context, registry: &Registry, old: &str, new: &str) -> Result<Exit
     Ok(Exit::Success)
 }
 
-/// `prompt new NAME`: a new draft version.
-fn new(project: &Project, name: &str, note: Option<&str>) -> Result<Exit, Error> {
-    let path = Registry::new_version(&project.root, name, note)?;
-    outln!("created {}", project.relative(&path).display());
-    outln!("edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it");
+/// `prompt new NAME [--from REF]`: a new draft version, and the command that compares it
+/// with production (or with the version it was copied from).
+fn new(
+    project: &Project,
+    registry: &Registry,
+    name: &str,
+    from: Option<&str>,
+    note: Option<&str>,
+) -> Result<Exit, Error> {
+    let from = match from {
+        Some(reference) => {
+            let (n, of) = alias_target(registry, name, reference)?;
+            if of != name {
+                errln!("error: --from `{reference}` is a version of {of}, not of {name}");
+                errln!("hint: copy a version of {name} (`--from {name}@2`), or create {of}'s next version with `prompteval prompt new {of} --from {reference}`");
+                return Ok(Exit::Input);
+            }
+            Some(n)
+        }
+        None => None,
+    };
+    let path = Registry::new_version_from(&project.root, name, from, note)?;
+    let prompt = registry.get(name);
+    let copied = from.or_else(|| prompt.and_then(|p| p.latest()).map(|v| v.version));
+    let new_number = prompt.and_then(|p| p.latest()).map_or(1, |v| v.version + 1);
+    match copied {
+        Some(c) => outln!(
+            "created {} (a copy of {name}@{c})",
+            project.relative(&path).display()
+        ),
+        None => outln!("created {}", project.relative(&path).display()),
+    }
+    if let Some(copied) = copied {
+        let has_production = prompt.is_some_and(|p| p.meta.aliases.contains_key("production"));
+        let base = if has_production {
+            format!("{name}@production")
+        } else {
+            format!("{name}@{copied}")
+        };
+        outln!("next: edit it, then compare it with {base}:");
+        outln!("  prompteval run --prompt {base} --prompt {name}@{new_number}");
+        outln!(
+            "then `prompteval prompt alias {name} production {new_number}` to promote it, and `prompteval prompt lock` to freeze it"
+        );
+    } else {
+        outln!(
+            "next: edit it, then write an eval that uses `{name}@latest` and `prompteval run` it"
+        );
+    }
     Ok(Exit::Success)
 }
 
