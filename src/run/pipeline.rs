@@ -194,8 +194,15 @@ impl Prepared<'_> {
             }
             changed::restrict(&mut plan, &keep);
         }
+        let production = registry
+            .prompts()
+            .filter_map(|p| Some((p.name.clone(), *p.meta.aliases.get("production")?)))
+            .collect();
         drop(registry);
-        let baseline = resolve_baseline(project, &request, &plan, notices)?;
+        let mut baseline = resolve_baseline(project, &request, &plan, notices)?;
+        if let Some(found) = &mut baseline {
+            found.production = production;
+        }
         let concurrency = request.concurrency(project);
         let settings = match &resuming {
             Some(r) => RunSettings {

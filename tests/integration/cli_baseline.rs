@@ -316,3 +316,43 @@ fn changed_since_follows_partials_through_other_partials() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_new_version_against_a_baseline_without_it_is_paired_with_production() {
+    // The baseline ran greet@1 and greet@2 (pinned); production is 1.
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    p.write("prompts/greet/v3.jinja", "Hi {{ name }} from {{ city }}!\n");
+    let (code, stdout, stderr) = p.run(&["run", "--prompt", "greet@3", "--baseline", "latest"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("compared greet@3 on echo with greet@1, which greet@production points at now: the baseline did not run greet@3"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("n=0"), "{stdout}");
+    let id = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|d| d.join("comparison.json").exists())
+        .max()
+        .expect("a run with a comparison");
+    let comparison = std::fs::read_to_string(id.join("comparison.json")).unwrap();
+    assert!(
+        comparison.contains("\"baseline_prompt\": \"greet@1\""),
+        "{comparison}"
+    );
+
+    // A baseline that ran greet@production pairs with what the alias pointed at then.
+    let p = project(2);
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    set_production(&p, 1);
+    p.write("prompts/greet/v3.jinja", "Hi {{ name }} from {{ city }}!\n");
+    let (_, _, stderr) = p.run(&["run", "--prompt", "greet@3", "--baseline", "latest"]);
+    assert!(
+        stderr.contains("with the baseline's greet@production (greet@2)"),
+        "{stderr}"
+    );
+}

@@ -256,6 +256,7 @@ fn report(
     if let Err(e) = print_run_with(ctx, run, max_rows, comparison.map(|c| &**c)) {
         diagnostics::print(&e);
     }
+    pairing_notes(comparison.map(|c| &**c));
     if let Some(appended) = append_step_summary(&run.record, run, comparison) {
         match appended {
             Ok(path) => errln!("appended the Markdown summary to {}", path.display()),
@@ -323,5 +324,19 @@ fn verdict(finished: &Finished) -> Exit {
         }
         Verdict::GateFailed => Exit::GateFailed,
         Verdict::Passed => Exit::Success,
+    }
+}
+
+/// Says which baseline row a version the baseline never ran was compared with.
+fn pairing_notes(comparison: Option<&crate::analysis::baseline::Comparison>) {
+    for row in comparison.into_iter().flat_map(|c| &c.rows) {
+        if let Some(how) = &row.pairing {
+            errln!(
+                "compared {} on {} with {how}: the baseline did not run {}",
+                row.prompt,
+                row.model,
+                row.prompt
+            );
+        }
     }
 }
