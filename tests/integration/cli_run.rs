@@ -382,3 +382,21 @@ fn utf8_bom_in_yaml_files_and_templates_is_stripped() {
     assert!(outputs.contains(&"Hello Ada! Bye."), "{outputs:?}");
     assert!(outputs.iter().all(|o| !o.contains(BOM)), "{outputs:?}");
 }
+
+#[test]
+fn optional_variables_under_is_defined_or_default_are_not_required_columns() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v2.jinja",
+        "Hi {{ name }}{% if hint is defined %} ({{ hint }}){% endif %}{{ tone | default(\"!\") }}\n",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--prompt", "greet@2"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(!stderr.contains("hint"), "{stderr}");
+    assert!(stdout.contains("greet@2"), "{stdout}");
+    // A variable used plainly stays required.
+    p.write("prompts/greet/v2.jinja", "Hi {{ name }} {{ hint }}\n");
+    let (code, _, stderr) = p.run(&["run", "--prompt", "greet@2"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("hint"), "{stderr}");
+}
