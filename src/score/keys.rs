@@ -37,12 +37,14 @@ pub(crate) enum Key {
     Timeout,
     /// `threshold`: the pass mark (or limit) of the types that have one.
     Threshold,
+    /// `trim`: whether `equals` trims whitespace first.
+    Trim,
 }
 
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 14] = [
+    pub(crate) const ALL: [Key; 15] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
@@ -57,6 +59,7 @@ impl Key {
         Key::Script,
         Key::Timeout,
         Key::Threshold,
+        Key::Trim,
     ];
 
     /// The key as written in an eval file.
@@ -76,6 +79,7 @@ impl Key {
             Key::Script => "script",
             Key::Timeout => "timeout",
             Key::Threshold => "threshold",
+            Key::Trim => "trim",
         }
     }
 
@@ -96,6 +100,7 @@ impl Key {
             Key::Script => spec.script.is_some(),
             Key::Timeout => spec.timeout.is_some(),
             Key::Threshold => spec.threshold.is_some(),
+            Key::Trim => spec.trim.is_some(),
         }
     }
 
@@ -146,6 +151,10 @@ impl Key {
             Key::Script => external("{type: external, script: scorers/my.py}"),
             Key::Timeout => external("{type: external, script: scorers/my.py, timeout: 10s}"),
             Key::Threshold => ("takes no `threshold`".into(), c.kind.example),
+            Key::Trim => (
+                "takes no `trim` (only `equals` reads it)".into(),
+                "{type: equals, value: \"Paris\", trim: false}",
+            ),
         }
     }
 }
