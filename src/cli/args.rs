@@ -143,7 +143,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
     /// Don't print the case matrix.
-    #[arg(long)]
+    #[arg(long, alias = "no-table")]
     pub no_matrix: bool,
     /// No progress bar.
     #[arg(long)]

@@ -151,3 +151,28 @@ fn prompt_new_from_ref_says_the_exact_command_that_compares_it_with_production()
     assert_eq!(code, 2);
     assert!(stderr.contains("greet@9 does not exist"), "{stderr}");
 }
+
+#[test]
+fn a_misspelt_alias_suggests_the_alias_not_creating_it() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["prompt", "show", "greet@prod"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("hint: did you mean `greet@production`?"),
+        "{stderr}"
+    );
+    let (_, _, stderr) = p.run(&["prompt", "show", "greet@canary"]);
+    assert!(
+        stderr.contains("prompteval prompt alias greet canary"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_table_is_an_alias_of_no_matrix_not_a_suggestion_of_no_cache() {
+    let p = TestProject::basic();
+    let (code, stdout, stderr) = p.run(&["run", "--no-table"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("--no-cache"), "{stderr}");
+    assert!(stdout.contains("greet@2"), "{stdout}");
+}
