@@ -344,6 +344,36 @@ fn a_new_version_against_a_baseline_without_it_is_paired_with_production() {
         "{comparison}"
     );
 
+    // Production and the new version both compared with greet@1: both rows are paired.
+    let first = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .min()
+        .unwrap();
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "--prompt",
+        "greet@production",
+        "--prompt",
+        "greet@3",
+        "--baseline",
+        &first,
+    ]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let latest = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    let comparison = std::fs::read_to_string(latest.join("comparison.json")).unwrap();
+    assert_eq!(
+        comparison.matches("\"paired\": 3,").count(),
+        2,
+        "{comparison}"
+    );
+
     // A baseline that ran greet@production pairs with what the alias pointed at then.
     let p = project(2);
     let (code, _, stderr) = p.run(&["run"]);

@@ -361,19 +361,25 @@ fn pair_cells_by(
         }
     }
     let mut pairs = Vec::new();
+    let mut used: std::collections::HashSet<CellKey> = std::collections::HashSet::new();
     for cell in after.results()? {
         let cell = cell?;
         let base_prompt = map
             .get(&(cell.eval.clone(), cell.prompt.clone()))
             .map(|(p, _)| p.clone());
+        // `get`, not `remove`: two versions now may both be compared with one baseline
+        // version (a new version paired with production, and production itself).
         let before = base_prompt.as_ref().and_then(|p| {
-            old.remove(&(
+            let key = (
                 cell.eval.clone(),
                 p.clone(),
                 cell.model.clone(),
                 cell.case_id.clone(),
                 cell.repeat,
-            ))
+            );
+            let found = old.get(&key).cloned();
+            used.insert(key);
+            found
         });
         pairs.push(CellPair {
             row: RowKey {
@@ -389,6 +395,9 @@ fn pair_cells_by(
         });
     }
     for key in order {
+        if used.contains(&key) {
+            continue;
+        }
         let Some(cell) = old.remove(&key) else {
             continue;
         };
