@@ -1,5 +1,5 @@
 //! Benchmark of the text metrics: ROUGE-L + BLEU + chrF over N output/reference pairs of
-//! about 100 words, on every core. Run through `scripts/bench-score.sh` (release mode).
+//! about 100 words, on every core, then chrF++ and ROUGE-Lsum alone. Run through `scripts/bench-score.sh` (release mode).
 //!
 //! Usage: `bench_score [PAIRS] [THREADS]` (defaults 20000 and the number of cores).
 //! Prints the time of the pure metric functions and of the same three metrics as
@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use prompteval::diagnostic::Location;
+use prompteval::score::chrf::ChrfOptions;
 use prompteval::score::{bleu, chrf, rouge, Assertion, AssertionSpec, ScoreInput};
 use prompteval::template::TemplateSet;
 
@@ -55,6 +56,12 @@ fn main() {
         });
         time("bleu", &|o, r| bleu::sentence_bleu(o, &[r]));
         time("chrf", &|o, r| chrf::sentence_chrf(o, &[r]));
+        time("chrf++", &|o, r| {
+            chrf::sentence_chrf_with(o, &[r], &CHRF_PLUS_PLUS)
+        });
+        time("rouge-lsum", &|o, r| {
+            rouge::rouge(rouge::RougeKind::RougeLsum, &lines(r), &lines(o), false).fmeasure
+        });
         time("13a", &|o, r| {
             (bleu::tokenize_13a(o).len() + bleu::tokenize_13a(r).len()) as f64
         });
@@ -75,6 +82,28 @@ fn main() {
     println!(
         "metrics    (rouge-l + bleu + chrf): {:>7.1} ms   mean sum {:.4}",
         metrics.as_secs_f64() * 1e3,
+        sums / pairs as f64
+    );
+
+    // The options of issue 18 on the same pairs: chrF++, and ROUGE-Lsum with a sentence
+    // a line (the texts broken after each word ending in a full stop).
+    let start = Instant::now();
+    let sums = parallel(&data, threads, |(output, reference)| {
+        chrf::sentence_chrf_with(output, &[reference], &CHRF_PLUS_PLUS) / 100.0
+    });
+    println!(
+        "chrf++     (word_order 2):          {:>7.1} ms   mean {:.4}",
+        start.elapsed().as_secs_f64() * 1e3,
+        sums / pairs as f64
+    );
+    let split: Vec<(String, String)> = data.iter().map(|(o, r)| (lines(o), lines(r))).collect();
+    let start = Instant::now();
+    let sums = parallel(&split, threads, |(output, reference)| {
+        rouge::rouge(rouge::RougeKind::RougeLsum, reference, output, false).fmeasure
+    });
+    println!(
+        "rouge-lsum (newline sentences):     {:>7.1} ms   mean {:.4}",
+        start.elapsed().as_secs_f64() * 1e3,
         sums / pairs as f64
     );
 
@@ -123,6 +152,21 @@ fn main() {
         through.as_secs_f64() * 1e3,
         sums / pairs as f64
     );
+}
+
+/// chrF++: sacrebleu's `CHRF(word_order=2)`.
+const CHRF_PLUS_PLUS: ChrfOptions = ChrfOptions {
+    char_order: 6,
+    word_order: 2,
+    beta: 2,
+    lowercase: false,
+    whitespace: false,
+    eps_smoothing: false,
+};
+
+/// `text` with a line break after each word that ends in a full stop.
+fn lines(text: &str) -> String {
+    text.replace(". ", ".\n")
 }
 
 /// Sums `f` over `items`, split in `threads` contiguous chunks.

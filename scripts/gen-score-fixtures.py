@@ -260,5 +260,227 @@ for truth, prediction in SQUAD_EXTRA + PAIRS[: 200]:
     })
 dump("squad.json", squad)
 
+# --- options (issue 18) ---------------------------------------------------------------
+# Drawn after everything above, so the older fixtures keep their bytes.
+
+CJK = [
+    ("猫坐在垫子上。", "猫坐在垫子上。"),
+    ("我们在2024年3月5日去了北京，价格为3.5元。", "我们2024年3月5日去北京，价格是3.5元！"),
+    ("他说：“你好，世界”", "他说“你好世界”。"),
+    ("今天天气很好 today is fine", "今天天气不错 today is nice"),
+    ("日本語のテキストです。", "日本語の文章です。"),
+    ("한국어 문장입니다", "한국어 문장이에요"),
+    ("em—dash “quotes” … €5 ← →", "em - dash \"quotes\" ... EUR5"),
+    ("ＦＵＬＬ　ｗｉｄｔｈ　１２３", "FULL width 123"),
+    ("\u2000\u2001x\u2a6d\u2a6e y\u2f80\u2f81", "x y"),
+    ("☀☁ ✂ ㈠㍱", "☀ ✂"),
+    ("𠀀𠀁 ext-b 丽", "𠀀 丽"),
+    ("，。！？", "，。"),
+    ("5.", "5 ."),
+    (".x 1,5 a,b", "x 1,5 a b"),
+]
+
+SUMMARIES = [
+    ("the cat sat on the mat.\nit was happy.", "the cat was on the mat.\nit was very happy."),
+    ("one\ntwo\nthree", "three\ntwo\none"),
+    ("a b c\n\nd e f\n", "a b\nc d e f"),
+    ("\n\n", "the cat"),
+    ("the cat\n", "\n"),
+    ("repeated repeated words\nrepeated words", "repeated words repeated\nwords words"),
+    ("police killed the gunman.\nthe gunman was shot.", "the gunman was killed by police.\npolice shot him."),
+    ("line one\r\nline two", "line one\nline two"),
+    ("  \n x \n  ", "x"),
+]
+
+
+def summary(k):
+    return "\n".join(sentence(rng.randint(1, 20)) for _ in range(k))
+
+
+def options_pairs():
+    out = list(HANDWRITTEN) + CJK
+    out += rng.sample(PAIRS[len(HANDWRITTEN):], 44)
+    return out
+
+
+OPT_PAIRS = options_pairs()
+
+# sacrebleu's test/test_sentence_bleu.py: its example (#98) under each configuration
+# (smooth_method, smooth_value, lowercase, tokenize), and the zero-BLEU example (#141).
+SB_REF = "producţia de zahăr brut se exprimă în zahăr alb;"
+SB_SYS = "Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;"
+SB_CONFIGS = [
+    ("exp", None, False, "13a"), ("none", None, False, "13a"), ("floor", None, False, "13a"),
+    ("floor", 0.1, False, "13a"), ("floor", 0.5, False, "13a"), ("add-k", None, False, "13a"),
+    ("add-k", 1, False, "13a"), ("add-k", 2, False, "13a"), ("exp", None, False, "none"),
+    ("exp", None, False, "intl"), ("exp", None, False, "char"), ("exp", None, True, "char"),
+]
+SB_ZERO = [("exp", None), ("none", None), ("floor", None), ("floor", 0.1), ("add-k", None),
+           ("add-k", 1)]
+
+BLEU_CONFIGS = [{"tokenize": t} for t in ["13a", "none", "intl", "char", "zh"]] + [
+    {"smooth_method": "none"},
+    {"smooth_method": "floor"},
+    {"smooth_method": "floor", "smooth_value": 0.5},
+    {"smooth_method": "add-k"},
+    {"smooth_method": "add-k", "smooth_value": 2},
+    {"smooth_method": "exp", "smooth_value": 3},
+    {"lowercase": True},
+    {"max_ngram_order": 1},
+    {"max_ngram_order": 2},
+    {"max_ngram_order": 6},
+    {"tokenize": "zh", "lowercase": True, "smooth_method": "add-k", "max_ngram_order": 3},
+    {"tokenize": "intl", "smooth_method": "floor", "smooth_value": 0.2, "lowercase": True},
+    {"tokenize": "char", "max_ngram_order": 8, "smooth_method": "none"},
+]
+
+
+def bleu_metric(opts, effective_order):
+    return sacrebleu.metrics.BLEU(effective_order=effective_order, **opts)
+
+
+bleu_opt = {"cases": [], "corpus": [], "tokens": []}
+for opts in BLEU_CONFIGS:
+    metric = bleu_metric(opts, True)
+    for i, (ref, hyp) in enumerate(OPT_PAIRS):
+        refs = [ref] if i % 5 else [ref, perturb(ref)]
+        b = metric.sentence_score(hyp, refs)
+        bleu_opt["cases"].append({"options": opts, "hyp": hyp, "refs": refs, "score": b.score,
+                                  "sys_len": b.sys_len, "ref_len": b.ref_len,
+                                  "counts": [int(c) for c in b.counts],
+                                  "totals": [int(t) for t in b.totals]})
+    # Corpus BLEU over this configuration's single-reference cases, named by index.
+    first = len(bleu_opt["cases"]) - len(OPT_PAIRS)
+    single = [i for i in range(len(OPT_PAIRS)) if i % 5]
+    corpus = bleu_metric(opts, False).corpus_score(
+        [OPT_PAIRS[i][1] for i in single], [[OPT_PAIRS[i][0] for i in single]])
+    bleu_opt["corpus"].append({"options": opts, "cases": [first + i for i in single],
+                               "score": corpus.score})
+for method, value, lowercase, tok in SB_CONFIGS:
+    opts = {"smooth_method": method, "lowercase": lowercase, "tokenize": tok}
+    if value is not None:
+        opts["smooth_value"] = value
+    b = bleu_metric(opts, True).sentence_score(SB_SYS, [SB_REF])
+    bleu_opt["cases"].append({"options": opts, "hyp": SB_SYS, "refs": [SB_REF],
+                              "score": b.score, "sys_len": b.sys_len, "ref_len": b.ref_len,
+                              "counts": list(b.counts), "totals": list(b.totals)})
+for method, value in SB_ZERO:
+    opts = {"smooth_method": method}
+    if value is not None:
+        opts["smooth_value"] = value
+    b = bleu_metric(opts, True).sentence_score("this is a cat", ["okay thanks"])
+    bleu_opt["cases"].append({"options": opts, "hyp": "this is a cat", "refs": ["okay thanks"],
+                              "score": b.score, "sys_len": b.sys_len, "ref_len": b.ref_len,
+                              "counts": list(b.counts), "totals": list(b.totals)})
+for tok in ["none", "intl", "char", "zh"]:
+    t = sacrebleu.metrics.BLEU(tokenize=tok).tokenizer
+    for ref, hyp in OPT_PAIRS:
+        for text in (ref, hyp):
+            bleu_opt["tokens"].append([tok, text, t(text.rstrip())])
+dump("bleu-options.json", bleu_opt)
+
+# sacrebleu's test/test_chrf.py: its single-segment cases under the configurations there.
+SB_CHRF = [
+    ({"beta": 3, "eps_smoothing": True}, "abcdefg", "hijklmnop"),
+    ({"beta": 3, "eps_smoothing": True}, "aa", "ab"),
+    ({"beta": 3, "eps_smoothing": True}, "a", "a"),
+    ({"beta": 3, "eps_smoothing": True}, "", "ref"),
+    ({"beta": 3, "eps_smoothing": True}, "a b c", "abc"),
+    ({"beta": 3, "eps_smoothing": True},
+     " risk assessment must be made of those who are qualified and expertise in the sector - these are the scientists .",
+     "risk assessment has to be undertaken by those who are qualified and expert in that area - that is the scientists ."),
+    ({"beta": 3, "eps_smoothing": True},
+     " Die    Beziehung zwischen  Obama und Netanjahu ist nicht gerade  freundlich. ",
+     "Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."),
+    ({"beta": 3}, "aa", "ab"),
+    ({"beta": 3}, "a b c", "abc"),
+    ({"beta": 3, "whitespace": True},
+     "Die Beziehung zwischen Obama und Netanjahu ist nicht gerade freundlich.",
+     "Das Verhältnis zwischen Obama und Netanyahu ist nicht gerade freundschaftlich."),
+    ({"eps_smoothing": True}, "Co nás nejvíc trápí, protože lékaři si vybírají, kdo bude žít a kdo zemře.",
+     "Nejvíce smutní jsme z toho, že musíme rozhodovat o tom, kdo bude žít a kdo zemře."),
+    ({"eps_smoothing": True}, "Lapali po dechu, jejich životy skončily dřív, než skutečně začaly.",
+     "Lapali po dechu a pak jejich život skončil - dřív, než skutečně mohl začít, připomněli."),
+]
+CHRF_CONFIGS = [
+    {}, {"word_order": 2}, {"word_order": 1}, {"word_order": 3}, {"char_order": 4},
+    {"char_order": 1}, {"beta": 1}, {"beta": 3}, {"beta": 0}, {"lowercase": True},
+    {"whitespace": True}, {"eps_smoothing": True},
+    {"word_order": 2, "eps_smoothing": True, "lowercase": True},
+    {"char_order": 0, "word_order": 2},
+    {"char_order": 2, "word_order": 3, "whitespace": True, "beta": 1},
+    {"char_order": 8, "word_order": 2, "whitespace": True, "eps_smoothing": True},
+]
+chrf_opt = []
+for opts in CHRF_CONFIGS:
+    metric = sacrebleu.metrics.CHRF(**opts)
+    for i, (ref, hyp) in enumerate(OPT_PAIRS):
+        refs = [ref] if i % 5 else [ref, perturb(ref)]
+        chrf_opt.append({"options": opts, "hyp": hyp, "refs": refs,
+                         "score": metric.sentence_score(hyp, refs).score})
+for opts, hyp, ref in SB_CHRF:
+    chrf_opt.append({"options": opts, "hyp": hyp, "refs": [ref],
+                     "score": sacrebleu.metrics.CHRF(**opts).sentence_score(hyp, [ref]).score})
+dump("chrf-options.json", chrf_opt)
+
+# rouge-score: every type, one reference (`score`) or several (`score_multi`), and
+# newline-separated summaries for rougeLsum.
+ROUGE_TYPES = [f"rouge{n}" for n in range(1, 10)] + ["rougeL", "rougeLsum"]
+rouge_all = {s: rouge_scorer.RougeScorer(ROUGE_TYPES, use_stemmer=s) for s in (False, True)}
+rouge_opt = []
+rouge_inputs = [([t], p) for t, p in OPT_PAIRS] + [([t], p) for t, p in SUMMARIES]
+for _ in range(40):
+    target = summary(rng.randint(1, 6))
+    rouge_inputs.append(([target], perturb(target).replace(" ", "\n", rng.randint(0, 3))))
+for i in range(0, len(OPT_PAIRS), 3):
+    t, p = OPT_PAIRS[i]
+    rouge_inputs.append(([t, perturb(t), sentence(rng.randint(0, 12))], p))
+for t, p in SUMMARIES[:4]:
+    rouge_inputs.append(([t, p.upper(), ""], p))
+rouge_inputs.append(([], "no targets"))
+# rouge-score's own rouge_scorer_test.py inputs (those that need no data file).
+ROUGE_OWN = [
+    ("testing one two", "testing"), ("testing one two", ""), ("testing one two", "testing one"),
+    ("testing one two", "testing two"), ("w1 w2 w3 w4 w5", "w1 w2 w6 w7 w8\nw1 w3 w8 w9 w5"),
+    ("w1 w2 w3 w4 w5", ""), ("", "w1"), ("w1 w2 w3 w4 w5", "/"),
+]
+rouge_inputs += [([t], p) for t, p in ROUGE_OWN]
+for i, (targets, prediction) in enumerate(rouge_inputs):
+    for stem in (False, True):
+        if stem and i % 2:
+            continue
+        scorer = rouge_all[stem]
+        if len(targets) == 1:
+            scores = scorer.score(targets[0], prediction)
+        elif targets:
+            scores = scorer.score_multi(targets, prediction)
+        else:
+            continue
+        rouge_opt.append({"targets": targets, "prediction": prediction, "stem": stem,
+                          "scores": {t: [scores[t].precision, scores[t].recall,
+                                         scores[t].fmeasure] for t in ROUGE_TYPES}})
+dump("rouge-options.json", rouge_opt)
+
+# SQuAD v1.1 against v2.0 (scripts/squad_v1.py, scripts/squad_v2.py).
+import squad_v1  # noqa: E402
+import squad_v2  # noqa: E402
+
+SQUAD_BOTH = SQUAD_EXTRA + [("the", "an"), ("a an the", ""), ("", ""), ("!!!", "?"),
+                            ("", "the"), ("The", "the"), ("x", "")] + OPT_PAIRS
+squad_versions = []
+for truth, prediction in SQUAD_BOTH:
+    squad_versions.append({
+        "prediction": prediction, "truth": truth,
+        "v1": {"normalized": squad_v1.normalize_answer(prediction),
+               "f1": float(squad_v1.f1_score(prediction, truth)),
+               "em": bool(squad_v1.exact_match_score(prediction, truth))},
+        "v2": {"normalized": squad_v2.normalize_answer(prediction),
+               "f1": float(squad_v2.compute_f1(truth, prediction)),
+               "em": bool(squad_v2.compute_exact(truth, prediction))},
+    })
+dump("squad-versions.json", squad_versions)
+
 print(f"wrote {len(rouge)} rouge, {len(words)} porter, {len(bleu['sentences'])} bleu, "
-      f"{len(chrf)} chrf, {len(squad)} squad cases to {OUT}")
+      f"{len(chrf)} chrf, {len(squad)} squad cases, {len(bleu_opt['cases'])} bleu, "
+      f"{len(chrf_opt)} chrf, {len(rouge_opt)} rouge and {len(squad_versions)} squad cases "
+      f"with options to {OUT}")

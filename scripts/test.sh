@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, the end-to-end tests on the real local model and on a real MLflow
-# server included: installs llama-server and Gemma 3 270M, and MLflow, into
+# server included: installs llama-server, Gemma 3 270M and SmolLM2 135M Instruct, and MLflow, into
 # ~/.cache/prompteval first if they are missing (10-15 minutes the first time, seconds
 # after), starts an MLflow server on a free port with a throwaway SQLite store and artifact
 # directory, runs `cargo test`, and stops the server on exit.

@@ -3,6 +3,7 @@
 
 pub mod depth;
 pub mod git;
+pub mod locate;
 pub mod project;
 pub mod scaffold;
 pub mod yaml;

@@ -66,6 +66,24 @@ pub fn without_bom(text: &str) -> &str {
 /// byte-order mark is ignored.
 pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<Warning>), YamlError> {
     let text = without_bom(text);
+    let (value, unknown) = parse_keys(text, file)?;
+    let warnings = unknown
+        .into_iter()
+        .map(|key| Warning {
+            location: Location::line_of_key(file, text, &key),
+            message: format!("unknown key `{}` ignored", tidy_key_path(&key)),
+        })
+        .collect();
+    Ok((value, warnings))
+}
+
+/// [`parse`], with the key paths the type ignored (`messages.0.nmae`) instead of warnings,
+/// for callers that decide which of them are errors.
+pub fn parse_keys<T: DeserializeOwned>(
+    text: &str,
+    file: &Path,
+) -> Result<(T, Vec<String>), YamlError> {
+    let text = without_bom(text);
     if let Some((line, column)) = super::depth::flow_too_deep(text) {
         return Err(YamlError::Invalid {
             location: Location::at(file, line, column),
@@ -80,59 +98,81 @@ pub fn parse<T: DeserializeOwned>(text: &str, file: &Path) -> Result<(T, Vec<War
     let result: Result<T, _> =
         serde_ignored::deserialize(de, |path| unknown.push(path.to_string()));
     match result {
-        Ok(value) => {
-            let warnings = unknown
-                .into_iter()
-                .map(|key| Warning {
-                    location: Location::line_of_key(file, text, &key),
-                    message: format!("unknown key `{key}` ignored"),
-                })
-                .collect();
-            Ok((value, warnings))
-        }
-        Err(err) => {
-            let path = track.path().to_string();
-            let key_path = (path != "." && !path.is_empty()).then_some(path);
-            let location = match err.location() {
-                Some(loc) => Location::at(file, loc.line(), loc.column()),
-                None => Location::file(file),
-            };
-            let mut message = strip_location(&err.to_string());
-            if super::depth::is_recursion_limit(&message) {
-                // The key path would be `[0][0][0]…`, a hundred times.
-                return Err(YamlError::Invalid {
-                    location,
-                    key_path: None,
-                    message: super::depth::too_deep_message(),
-                });
-            }
-            // serde_yaml puts the key path in front of its message; it is shown once, apart.
-            if let Some(rest) = key_path
-                .as_deref()
-                .and_then(|p| message.strip_prefix(&format!("{p}: ")))
-            {
-                message = rest.to_string();
-            }
-            if let Some((key, wording)) = unknown_key(&message) {
-                // The tracked path ends with the key; serde_yaml's prefix is its parent.
-                let key_path = match key_path {
-                    Some(p) if p == key || p.ends_with(&format!(".{key}")) => p,
-                    Some(parent) => format!("{parent}.{key}"),
-                    None => key,
-                };
-                return Err(YamlError::Invalid {
-                    location,
-                    key_path: Some(key_path),
-                    message: wording,
-                });
-            }
-            Err(YamlError::Invalid {
-                location,
-                key_path,
-                message: plain_type_names(&message),
-            })
-        }
+        Ok(value) => Ok((value, unknown)),
+        Err(err) => Err(invalid(&err, &track.path().to_string(), file, text)),
     }
+}
+
+/// The error for YAML that did not deserialize, with its key path shown once and in the
+/// house wording.
+fn invalid(err: &serde_yaml::Error, path: &str, file: &Path, text: &str) -> YamlError {
+    let key_path = (path != "." && !path.is_empty()).then(|| path.to_string());
+    let location = match err.location() {
+        Some(loc) => Location::at(file, loc.line(), loc.column()),
+        None => Location::file(file),
+    };
+    let mut message = strip_location(&err.to_string());
+    if super::depth::is_recursion_limit(&message) {
+        // The key path would be `[0][0][0]…`, a hundred times.
+        return YamlError::Invalid {
+            location,
+            key_path: None,
+            message: super::depth::too_deep_message(),
+        };
+    }
+    // serde_yaml puts the key path in front of its message; it is shown once, apart.
+    if let Some(rest) = key_path
+        .as_deref()
+        .and_then(|p| message.strip_prefix(&format!("{p}: ")))
+    {
+        message = rest.to_string();
+    }
+    if let Some(duplicate) = duplicate_key(&message, &location, text, key_path.as_deref()) {
+        return duplicate;
+    }
+    if let Some((key, wording)) = unknown_key(&message) {
+        // The tracked path ends with the key; serde_yaml's prefix is its parent.
+        let key_path = match key_path {
+            Some(p) if p == key || p.ends_with(&format!(".{key}")) => p,
+            Some(parent) => format!("{parent}.{key}"),
+            None => key,
+        };
+        return YamlError::Invalid {
+            location,
+            key_path: Some(key_path),
+            message: wording,
+        };
+    }
+    YamlError::Invalid {
+        location,
+        key_path,
+        message: plain_type_names(&message),
+    }
+}
+
+/// Serde's "duplicate field `k`" is placed at the start of the mapping (`1:1` for a key on
+/// line 5); this error is at the second `k:` and names the line of the first.
+fn duplicate_key(
+    message: &str,
+    location: &Location,
+    text: &str,
+    parent: Option<&str>,
+) -> Option<YamlError> {
+    let rest = message.strip_prefix("duplicate field `")?;
+    let key = rest.split_once('`')?.0;
+    let start = (location.line?, location.column?);
+    let first = super::locate::nth_key_in_mapping(text, start, key, 1)?;
+    let second = super::locate::nth_key_in_mapping(text, start, key, 2)?;
+    let key_path = match parent {
+        Some(p) if p != key && !p.ends_with(&format!(".{key}")) => format!("{p}.{key}"),
+        Some(p) => p.to_string(),
+        None => key.to_string(),
+    };
+    Some(YamlError::Invalid {
+        location: Location::line(location.file.clone(), second),
+        key_path: Some(key_path),
+        message: format!("duplicate key `{key}` (first on line {first}): keep one of them"),
+    })
 }
 
 /// Serde's "unknown field `k`, expected one of `a`, `b`" as the key and the house wording:
@@ -150,16 +190,48 @@ pub(crate) fn unknown_key(message: &str) -> Option<(String, String)> {
         .map(str::trim)
         .filter(|v| !v.is_empty() && *v != "or")
         .collect();
-    let wording = match crate::diagnostic::suggest(key, &valid) {
+    Some((key.to_string(), unknown_key_wording(key, &valid)))
+}
+
+/// "unknown key `k` (did you mean `a`?). Choose from: a, b".
+fn unknown_key_wording(key: &str, valid: &[&str]) -> String {
+    let wording = match crate::diagnostic::suggest(key, valid) {
         Some(near) => format!("unknown key `{key}` (did you mean `{near}`?)"),
         None => format!("unknown key `{key}`"),
     };
-    let wording = if valid.is_empty() {
+    if valid.is_empty() {
         wording
     } else {
         format!("{wording}. Choose from: {}", valid.join(", "))
-    };
-    Some((key.to_string(), wording))
+    }
+}
+
+/// The error for key path `key_path` (as [`parse_keys`] gives it) of a type that ignores
+/// unknown keys, where the caller knows that the last key is not one of `valid`.
+pub fn unknown_key_error(file: &Path, text: &str, key_path: &str, valid: &[&str]) -> YamlError {
+    let key = key_path.rsplit('.').next().unwrap_or(key_path);
+    YamlError::Invalid {
+        location: Location::line_of_key(file, without_bom(text), key_path),
+        key_path: Some(tidy_key_path(key_path)),
+        message: unknown_key_wording(key, valid),
+    }
+}
+
+/// serde_ignored's `messages.?.0.nmae` as users read key paths elsewhere:
+/// `messages[0].nmae`.
+fn tidy_key_path(key_path: &str) -> String {
+    let mut out = String::new();
+    for part in key_path.split('.').filter(|p| *p != "?") {
+        if !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Serde names Rust types (`expected struct EvalFile`); users wrote a YAML mapping.
@@ -181,30 +253,6 @@ fn strip_location(message: &str) -> String {
     match message.find(" at line ") {
         Some(idx) => message[..idx].to_string(),
         None => message.to_string(),
-    }
-}
-
-impl Location {
-    /// Best-effort line of the last segment of a key path (`a.b.c` → the line that starts
-    /// with `c:`); falls back to the file alone.
-    pub fn line_of_key(file: &Path, text: &str, key_path: &str) -> Location {
-        let last = key_path
-            .rsplit('.')
-            .next()
-            .unwrap_or(key_path)
-            .trim_end_matches(|c: char| c == ']' || c.is_ascii_digit() || c == '[');
-        if last.is_empty() {
-            return Location::file(file);
-        }
-        for (idx, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start().trim_start_matches("- ");
-            if let Some(rest) = trimmed.strip_prefix(last) {
-                if rest.trim_start().starts_with(':') {
-                    return Location::line(file, idx + 1);
-                }
-            }
-        }
-        Location::file(file)
     }
 }
 

@@ -49,6 +49,14 @@ pub enum MlflowError {
         /// MLflow's `message`, or the start of the body.
         message: String,
     },
+    /// A version whose template MLflow's `format` could not render as prompteval does.
+    #[error("{reference} cannot be pushed: {problem}")]
+    NotRenderable {
+        /// `name@N`.
+        reference: String,
+        /// Why.
+        problem: String,
+    },
     /// A response that is not what the API documents.
     #[error("unexpected response from MLflow to {method} {endpoint}: {problem}")]
     BadResponse {
@@ -150,6 +158,7 @@ impl Diagnostic for MlflowError {
             MlflowError::NoUri
             | MlflowError::BadUri { .. }
             | MlflowError::TooLong { .. }
+            | MlflowError::NotRenderable { .. }
             | MlflowError::BadAlias { .. }
             | MlflowError::NotAPrompt { .. }
             | MlflowError::NoSuchPrompt { .. }
@@ -190,6 +199,9 @@ impl Diagnostic for MlflowError {
             ),
             MlflowError::NoSuchPrompt { .. } => Some(
                 "`prompteval prompt push NAME` registers it; check the name and the server".into(),
+            ),
+            MlflowError::NotRenderable { .. } => Some(
+                "write the text into the version itself (a new version: `prompteval prompt new NAME`), or leave this prompt out: `prompteval prompt push NAME…` pushes only the named prompts".into(),
             ),
             MlflowError::BadPromptVersion { .. } => None,
             MlflowError::Registry(e) => e.hint(),

@@ -3,6 +3,7 @@
 mod batch;
 mod client;
 mod error;
+mod prompt_text;
 pub mod prompt_tools;
 pub mod prompts;
 mod rest;

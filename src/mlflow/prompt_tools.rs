@@ -142,13 +142,17 @@ mod tests {
             ("prompts/_tools/get_weather.yaml", "description: Weather.\nparameters: {type: object, properties: {city: {type: string}}}\n"),
             ("prompts/p/v1.yaml", version),
         ]);
-        let form = remote_form(registry.get("p").unwrap().latest().unwrap());
+        let form = remote_form(
+            registry.get("p").unwrap().latest().unwrap(),
+            registry.partials(),
+        )
+        .unwrap();
         assert!(form.model_config.is_some());
         let (ext, text) = version_file("p", "1", &form, None).unwrap();
         assert_eq!(ext, "yaml");
         let (_dir, pulled) = load(&[("prompts/p/v1.yaml", &text)]);
         let v = pulled.get("p").unwrap().latest().unwrap();
-        assert_eq!(remote_form(v), form, "{text}");
+        assert_eq!(remote_form(v, pulled.partials()).unwrap(), form, "{text}");
         assert_eq!(v.tools.tools[0].description.as_deref(), Some("Weather."));
     }
 

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::error::MlflowError;
+use super::prompt_text::{messages_for_mlflow, model_config, text_for_file, text_for_mlflow};
 use super::prompt_tools::MODEL_CONFIG_TAG;
 use crate::registry::{MessageTemplate, Params, Prompt, PromptBody, PromptVersion, Registry};
 use crate::template::message::Role;
@@ -48,31 +49,42 @@ pub struct RemoteForm {
     pub model_config: Option<String>,
 }
 
-/// How a local version is stored in MLflow.
-pub fn remote_form(v: &PromptVersion) -> RemoteForm {
+/// How a local version is stored in MLflow: its text written so that MLflow's `format`
+/// renders what prompteval sends (`partials` inlined, see `prompt_text.rs`).
+pub fn remote_form(
+    v: &PromptVersion,
+    partials: &BTreeMap<String, String>,
+) -> Result<RemoteForm, MlflowError> {
+    let reference = v.reference();
     let (text, kind) = match &v.body {
-        PromptBody::Text(t) => (t.clone(), "text"),
+        PromptBody::Text(t) => (text_for_mlflow(t, partials, &reference)?, "text"),
         PromptBody::Chat(messages) => {
+            let contents: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+            let contents = messages_for_mlflow(&contents, partials, &reference)?;
             let list: Vec<Value> = messages
                 .iter()
-                .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+                .zip(contents)
+                .map(|(m, content)| json!({"role": m.role.as_str(), "content": content}))
                 .collect();
             (Value::Array(list).to_string(), "chat")
         }
     };
     let params = (!v.params.is_empty()).then(|| Value::Object(v.params.clone()).to_string());
     let model_config = super::prompt_tools::model_config(&v.tools);
-    RemoteForm {
+    Ok(RemoteForm {
         text,
         kind,
         params,
         model_config,
-    }
+    })
 }
 
 /// Checks everything MLflow would refuse before anything is sent: template length, note
 /// and description length, alias names.
-pub fn check_pushable(prompt: &Prompt) -> Result<(), MlflowError> {
+pub fn check_pushable(
+    prompt: &Prompt,
+    partials: &BTreeMap<String, String>,
+) -> Result<(), MlflowError> {
     if let Some(d) = &prompt.meta.description {
         let len = d.chars().count();
         if len > DESCRIPTION_LIMIT {
@@ -85,7 +97,7 @@ pub fn check_pushable(prompt: &Prompt) -> Result<(), MlflowError> {
         }
     }
     for v in prompt.versions.values() {
-        let form = remote_form(v);
+        let form = remote_form(v, partials)?;
         let tools = form.model_config.unwrap_or_default();
         for (what, text) in [
             ("template text", form.text),
@@ -169,12 +181,15 @@ impl RemoteVersion {
             Some("chat") => "chat",
             _ => "text",
         };
+        // prompteval's own tag is exact; a version registered elsewhere has only MLflow's.
+        let config = self.tags.get(MODEL_CONFIG_TAG);
+        let params = (self.tags.get(PARAMS_TAG).cloned())
+            .or_else(|| super::prompt_text::params_of_model_config(config?));
         Some(RemoteForm {
             text,
             kind,
-            params: self.tags.get(PARAMS_TAG).cloned(),
-            model_config: (self.tags.get(MODEL_CONFIG_TAG))
-                .and_then(|t| super::prompt_tools::tool_part(t)),
+            params,
+            model_config: config.and_then(|t| super::prompt_tools::tool_part(t)),
         })
     }
 }
@@ -307,11 +322,11 @@ pub async fn push(
         }
     }
     for p in &prompts {
-        check_pushable(p)?;
+        check_pushable(p, registry.partials())?;
     }
     let mut out = Vec::new();
     for prompt in prompts {
-        out.push(push_one(client, prompt).await?);
+        out.push(push_one(client, prompt, registry.partials()).await?);
     }
     Ok(out)
 }
@@ -325,7 +340,11 @@ fn unknown_prompt(registry: &Registry, name: &str) -> MlflowError {
     })
 }
 
-async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, MlflowError> {
+async fn push_one(
+    client: &Client,
+    prompt: &Prompt,
+    partials: &BTreeMap<String, String>,
+) -> Result<PushedPrompt, MlflowError> {
     let name = &prompt.name;
     let mut report = PushedPrompt {
         name: name.clone(),
@@ -345,7 +364,7 @@ async fn push_one(client: &Client, prompt: &Prompt) -> Result<PushedPrompt, Mlfl
     let mut remote = remote_versions(client, name).await?;
     let mut mapping: BTreeMap<u32, String> = BTreeMap::new();
     for v in prompt.versions.values() {
-        let form = remote_form(v);
+        let form = remote_form(v, partials)?;
         let existing = remote
             .iter()
             .find(|r| r.form().as_ref() == Some(&form))
@@ -410,8 +429,8 @@ async fn create_version(
     if let Some(p) = &form.params {
         tags.push(json!({"key": PARAMS_TAG, "value": p}));
     }
-    if let Some(c) = &form.model_config {
-        tags.push(json!({"key": MODEL_CONFIG_TAG, "value": c}));
+    if let Some(config) = model_config(&v.params, form.model_config.as_deref()) {
+        tags.push(json!({"key": MODEL_CONFIG_TAG, "value": config}));
     }
     let mut body = json!({"name": prompt.name, "source": PROMPT_SOURCE, "tags": tags});
     if let Some(note) = note_of(prompt, v) {
@@ -505,7 +524,7 @@ pub fn version_file(
         None => None,
     };
     if form.kind == "text" && params.is_none() && form.model_config.is_none() {
-        return Ok(("jinja", form.text.clone()));
+        return Ok(("jinja", text_for_file(&form.text)));
     }
     let mut doc = serde_yaml::Mapping::new();
     if let Some(note) = note {
@@ -620,9 +639,10 @@ fn write_versions(
     let mut local: Vec<(RemoteForm, u32)> = registry
         .get(name)
         .map(|p| {
+            // A version that cannot be pushed matches no MLflow version.
             p.versions
                 .values()
-                .map(|v| (remote_form(v), v.version))
+                .filter_map(|v| Some((remote_form(v, registry.partials()).ok()?, v.version)))
                 .collect()
         })
         .unwrap_or_default();
@@ -719,8 +739,9 @@ mod tests {
         let p = registry.get("p").unwrap();
 
         let dst = tempfile::tempdir().unwrap();
+        let partials = registry.partials();
         for v in p.versions.values() {
-            let form = remote_form(v);
+            let form = remote_form(v, partials).unwrap();
             let (ext, contents) = version_file("p", "7", &form, note_of(p, v)).unwrap();
             Registry::add_version(dst.path(), "p", ext, &contents, None).unwrap();
         }
@@ -728,10 +749,17 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         let q = pulled.get("p").unwrap();
         for (a, b) in p.versions.values().zip(q.versions.values()) {
-            assert_eq!(a.body, b.body, "{}", a.reference());
             assert_eq!(a.params, b.params);
-            assert_eq!(remote_form(a), remote_form(b));
+            assert_eq!(
+                remote_form(a, partials).unwrap(),
+                remote_form(b, pulled.partials()).unwrap()
+            );
         }
+        // A chat message's final newline is not rendered, and so not pushed either.
+        let PromptBody::Chat(m) = &q.versions[&2].body else {
+            panic!("chat")
+        };
+        assert_eq!(m[0].content, "Be brief: \"quoted\" 'single' #hash");
         assert_eq!(q.versions[&2].note.as_deref(), Some("chat now"));
         // A plain template comes back as the same bytes.
         assert_eq!(
@@ -769,7 +797,7 @@ mod tests {
             &"x".repeat(PROMPT_TEXT_LIMIT + 1),
         );
         let (registry, _) = Registry::load(dir.path()).unwrap();
-        let err = check_pushable(registry.get("big").unwrap()).unwrap_err();
+        let err = check_pushable(registry.get("big").unwrap(), registry.partials()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

@@ -136,6 +136,25 @@ pub enum SpecError {
         /// The dataset.
         dataset: String,
     },
+    /// The eval's dataset is not there, cannot be read or has no known format.
+    #[error("{location}: cannot load dataset `{path}`")]
+    Dataset {
+        /// Where `dataset:` is written.
+        location: Location,
+        /// As written.
+        path: String,
+        /// Why.
+        #[source]
+        source: crate::dataset::DatasetError,
+    },
+    /// A provider that cannot be made from its settings.
+    #[error("{location}: {error}")]
+    Provider {
+        /// Where its settings are (or where the eval names an inline id).
+        location: Location,
+        /// What is wrong with them.
+        error: crate::provider::ProviderConfigError,
+    },
     /// A `--prompt` that no eval uses.
     #[error("no selected eval uses prompt `{name}`")]
     PromptNotUsed {
@@ -234,6 +253,8 @@ impl Diagnostic for SpecError {
             SpecError::NoScorerModel { key, .. } => Some(format!(
                 "set `{key}: <provider>` in the eval file, under `defaults:` in prompteval.yaml, or on the assertion"
             )),
+            SpecError::Dataset { source, .. } => source.hint(),
+            SpecError::Provider { error, .. } => error.hint(),
             SpecError::NoCases { .. } => Some("check --case and --limit".into()),
             SpecError::PromptNotUsed { .. } => Some(
                 "`--prompt` replaces the versions of a prompt that an eval already uses".into(),

@@ -205,7 +205,7 @@ impl Builder<'_, '_> {
             let version = match self.ctx.registry.resolve(&r) {
                 Ok(version) => version,
                 Err(source) => {
-                    let location = self.loc("prompts");
+                    let location = self.reference_location(file, &requested);
                     self.push(SpecError::Unresolved {
                         location,
                         reference: requested,
@@ -244,6 +244,15 @@ impl Builder<'_, '_> {
         Some(prompts)
     }
 
+    /// Where prompt reference `requested` is written: its item under `prompts:`, or
+    /// `--prompt` when that replaced them.
+    fn reference_location(&self, file: &EvalFile, requested: &str) -> Location {
+        match file.prompts.iter().position(|p| p == requested) {
+            Some(i) if self.ctx.prompts.is_empty() => self.loc(&format!("prompts[{i}]")),
+            _ => Location::file("--prompt"),
+        }
+    }
+
     /// The warning for a prompt that resolves to the version an earlier one did
     /// (`qa@latest` and `qa@production` both `qa@3`): they run as one row.
     fn same_version(
@@ -253,12 +262,8 @@ impl Builder<'_, '_> {
         first: &PlannedPrompt,
         version: &crate::registry::PromptVersion,
     ) -> Warning {
-        let location = match file.prompts.iter().position(|p| p == requested) {
-            Some(i) if self.ctx.prompts.is_empty() => self.loc(&format!("prompts[{i}]")),
-            _ => Location::file("--prompt"),
-        };
         Warning {
-            location,
+            location: self.reference_location(file, requested),
             message: format!(
                 "`{requested}` resolves to {}, as `{}` does: they run once, as one row",
                 version.reference(),
@@ -363,7 +368,7 @@ impl Builder<'_, '_> {
             ("min_score", gate.min_score),
         ] {
             if let Some(v) = v.filter(|v| !(0.0..=1.0).contains(v)) {
-                let location = self.loc(key);
+                let location = self.loc(&format!("gate.{key}"));
                 self.invalid(
                     location,
                     format!("`gate.{key}` must be between 0 and 1, got {v}"),
@@ -381,7 +386,7 @@ impl Builder<'_, '_> {
             let origin = assertion_origin(&self.text, &display, i)
                 .unwrap_or_else(|| self.loc(&format!("assert[{i}].type")));
             let id = format!("{}#assert{i}", self.ctx.name);
-            match Assertion::compile(spec, &id, &origin, templates) {
+            match self.compile(spec, &id, &origin, templates) {
                 Ok(a) => {
                     let label = format!("{} assert[{i}] ({})", display.display(), spec.kind);
                     assertions.push((label, a));
@@ -390,6 +395,19 @@ impl Builder<'_, '_> {
             }
         }
         assertions
+    }
+
+    /// One assertion compiled, with the program of an `external` one found.
+    fn compile(
+        &self,
+        spec: &crate::score::AssertionSpec,
+        id: &str,
+        origin: &Location,
+        templates: &mut TemplateSet,
+    ) -> Result<Assertion, crate::score::ScoreError> {
+        let a = Assertion::compile(spec, id, origin, templates)?;
+        crate::score::check_external_command(spec, origin, &self.ctx.project.root)?;
+        Ok(a)
     }
 
     /// The eval's `transform`, compiled.
@@ -418,8 +436,23 @@ impl Builder<'_, '_> {
                 shared.datasets.insert(path, d.clone());
                 Some(d)
             }
-            Err(e) => {
-                self.push(e);
+            Err(source) => {
+                use crate::dataset::DatasetError as D;
+                if matches!(
+                    source,
+                    D::Missing { .. } | D::Read { .. } | D::UnsupportedFormat { .. }
+                ) {
+                    // Only errors located inside the dataset say where; these name the eval.
+                    let location = self.loc("dataset");
+                    let path = file.dataset.clone();
+                    self.push(SpecError::Dataset {
+                        location,
+                        path,
+                        source,
+                    });
+                } else {
+                    self.push(source);
+                }
                 None
             }
         }
@@ -457,7 +490,7 @@ impl Builder<'_, '_> {
             for (k, spec) in row.asserts.iter().enumerate() {
                 let origin = Location::line(&dataset.path, row.line);
                 let id = format!("{}#row{}#{k}", self.ctx.name, row.line);
-                match Assertion::compile(spec, &id, &origin, templates) {
+                match self.compile(spec, &id, &origin, templates) {
                     Ok(a) => compiled.push(a),
                     Err(e) => self.push(e),
                 }

@@ -35,29 +35,9 @@ pub(super) struct EvalFile {
     pub(super) embedder: Option<String>,
 }
 
-/// The line of the `i`-th item under the top-level `assert:` key, best effort.
+/// The line of the `i`-th item under the top-level `assert:` key.
 pub(super) fn assertion_origin(text: &str, file: &Path, i: usize) -> Option<Location> {
-    let mut in_assert = false;
-    let mut seen = 0;
-    let mut item_indent = None;
-    for (n, line) in text.lines().enumerate() {
-        if !line.starts_with(' ') && !line.starts_with('-') && !line.trim().is_empty() {
-            in_assert = line.starts_with("assert:");
-            continue;
-        }
-        if !in_assert {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        if line.trim_start().starts_with("- ") && item_indent.is_none_or(|w| w == indent) {
-            item_indent = Some(indent);
-            if seen == i {
-                return Some(Location::line(file, n + 1));
-            }
-            seen += 1;
-        }
-    }
-    None
+    crate::config::locate::key_line(text, &format!("assert[{i}]")).map(|n| Location::line(file, n))
 }
 
 #[cfg(test)]

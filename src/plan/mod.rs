@@ -13,7 +13,7 @@ mod tool_checks;
 mod tools;
 mod types;
 
-pub use build::{plan, plan_with, resolve_model, BuildProvider};
+pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildProvider};
 pub use error::SpecError;
 pub use problems::PlanError;
 pub use selection::{eval_names, Selection};

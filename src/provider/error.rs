@@ -1,11 +1,11 @@
 //! The two provider errors: settings that cannot build a provider, and a request that
 //! failed for good.
 
-use crate::diagnostic::{Diagnostic, ExitClass};
+use crate::diagnostic::{Diagnostic, ExitClass, Location};
 
 /// A provider that cannot be built from its settings (exit 2: nothing was sent).
 #[derive(Debug, thiserror::Error)]
-#[error("provider `{provider}`: {message}")]
+#[error("{}provider `{provider}`: {message}", .location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
 pub struct ProviderConfigError {
     /// The provider's name.
     pub provider: String,
@@ -13,6 +13,11 @@ pub struct ProviderConfigError {
     pub message: String,
     /// What to do about it.
     pub hint: Option<String>,
+    /// The setting at fault, when the error is about one: the plan looks up its line.
+    pub key: Option<&'static str>,
+    /// Where the setting is written, once the plan has found it (boxed: the error rides
+    /// in every plan error, which must stay small).
+    pub location: Option<Box<Location>>,
 }
 
 /// A request that failed for good (after retries).
@@ -34,7 +39,15 @@ impl ProviderConfigError {
             provider: provider.to_string(),
             message: message.into(),
             hint,
+            key: None,
+            location: None,
         }
+    }
+
+    /// The error, marked as being about setting `key` (see [`ProviderConfigError::key`]).
+    pub fn for_key(mut self, key: &'static str) -> Self {
+        self.key = Some(key);
+        self
     }
 }
 
@@ -65,6 +78,20 @@ impl Diagnostic for ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_located_config_error_starts_with_its_place() {
+        let e = ProviderConfigError::new("local", "bad", None).for_key("mode");
+        assert_eq!(
+            (e.key, e.to_string().as_str()),
+            (Some("mode"), "provider `local`: bad")
+        );
+        let e = ProviderConfigError {
+            location: Some(Box::new(Location::line("prompteval.yaml", 4))),
+            ..e
+        };
+        assert_eq!(e.to_string(), "prompteval.yaml:4: provider `local`: bad");
+    }
 
     #[test]
     fn provider_error_hints_follow_status() {

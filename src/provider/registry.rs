@@ -80,13 +80,22 @@ pub fn build(
         None => Err(ProviderConfigError::new(
             name,
             format!(
-                "unknown provider kind `{}`. Choose from: {}",
+                "unknown provider kind `{}`{}. Choose from: {}",
                 config.kind_name(),
+                likely_kind(config.kind_name()),
                 kind_names()
             ),
             Some("set `kind:` to one of the kinds above".into()),
         )),
     }
+}
+
+/// " (did you mean `openai`?)" for a misspelt kind, else nothing.
+fn likely_kind(name: &str) -> String {
+    let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    crate::diagnostic::suggest(name, &names)
+        .map(|k| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
 }
 
 /// The settings an inline model id stands for (see [`inline_forms`]): a bare kind name

@@ -273,7 +273,7 @@ fn set_yaml_note(text: &str, note: Option<&str>, path: &Path) -> Result<String, 
         out.push_str(&value);
     }
     let wanted = note.map(str::to_string);
-    match parse_yaml_version(&out, path, &mut Vec::new()) {
+    match parse_yaml_version(&out, path) {
         Ok(parsed) if parsed.note == wanted => Ok(out),
         _ => {
             let mut value: serde_yaml::Value =

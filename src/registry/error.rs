@@ -57,6 +57,14 @@ pub enum RegistryError {
         /// The other file.
         second: PathBuf,
     },
+    /// A directory in a prompt directory is named like a version file (`v3.yaml/`).
+    #[error("{}: named like a version of `{prompt}`, but it is a directory", path.display())]
+    VersionIsDirectory {
+        /// The prompt.
+        prompt: String,
+        /// The directory.
+        path: PathBuf,
+    },
     /// A YAML version has neither `messages` nor `prompt`, or both.
     #[error("{}: {problem}", path.display())]
     InvalidVersion {
@@ -117,10 +125,12 @@ pub enum RegistryError {
         aliases: Vec<String>,
     },
     /// An alias in `prompt.yaml` points at a version that does not exist.
-    #[error("{}: alias `{alias}` points to {prompt}@{version}, which does not exist; available versions: {}", file.display(), version_list(available))]
+    #[error("{}{}: alias `{alias}` points to {prompt}@{version}, which does not exist; available versions: {}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), version_list(available))]
     DanglingAlias {
         /// `prompt.yaml`.
         file: PathBuf,
+        /// The line of the alias in it, when known (`u32` keeps the error small).
+        line: Option<u32>,
         /// The prompt.
         prompt: String,
         /// The alias.
@@ -306,6 +316,9 @@ impl Diagnostic for RegistryError {
             RegistryError::DanglingAlias { prompt, alias, .. } => Some(format!(
                 "point it at an existing version: `prompteval prompt alias {prompt} {alias} <version>`"
             )),
+            RegistryError::VersionIsDirectory { .. } => Some(
+                "a version is one file (v<N>.jinja, .txt, .md or .yaml): move the file out of the directory, or rename the directory".into(),
+            ),
             RegistryError::DuplicateVersion { .. } => {
                 Some("keep one file per version number: rename or delete one of them".into())
             }

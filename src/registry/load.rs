@@ -68,7 +68,7 @@ impl Registry {
             }
         }
         for prompt in prompts.values() {
-            validate_aliases(prompt)?;
+            validate_aliases(prompt).map_err(|e| with_alias_line(root, e))?;
         }
         let lock = super::lock::read_lock(root)?;
         let registry = Registry {
@@ -232,6 +232,11 @@ pub(crate) fn load_prompt_dir(
                 meta = m;
                 warnings.extend(w);
             }
+        } else if entry.is_dir && matches!(classify(&entry.name), FileKind::Version(_)) {
+            return Err(RegistryError::VersionIsDirectory {
+                prompt: name.to_string(),
+                path: rel,
+            });
         } else if entry.is_dir {
             warnings.push(warning(
                 &rel,
@@ -342,6 +347,28 @@ struct VersionSource<'a> {
     shared: Option<&'a SharedTools>,
 }
 
+/// The keys of one message of a YAML version.
+const MESSAGE_KEYS: &[&str] = &["role", "content"];
+
+/// A key a YAML version does not take is an error with the likely key, as in eval files:
+/// `parms:` would otherwise send the request without its parameters.
+fn check_version_keys(text: &str, rel: &Path, ignored: &[String]) -> Result<(), RegistryError> {
+    for path in ignored {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
+        let valid = if parent.is_empty() {
+            super::tools::VERSION_KEYS
+        } else if parent.starts_with("messages") {
+            MESSAGE_KEYS
+        } else {
+            &[]
+        };
+        if !valid.contains(&key) {
+            return Err(crate::config::yaml::unknown_key_error(rel, text, path, valid).into());
+        }
+    }
+    Ok(())
+}
+
 /// One message of a YAML version.
 #[derive(Debug, Deserialize)]
 struct MessageFile {
@@ -366,7 +393,7 @@ fn read_version(
     let meta_note = meta.notes.get(&n).cloned();
     let mut tools = (ToolSet::default(), Vec::new());
     let (body, params, note) = if is_yaml_path(rel) {
-        let parsed = parse_yaml_version(&text, rel, warnings)?;
+        let parsed = parse_yaml_version(&text, rel)?;
         let ParsedVersion {
             body, params, note, ..
         } = parsed;
@@ -400,11 +427,7 @@ fn read_version(
 }
 
 /// Parses a YAML version into its body, params, note and tools as written.
-pub(crate) fn parse_yaml_version(
-    text: &str,
-    rel: &Path,
-    warnings: &mut Vec<Warning>,
-) -> Result<ParsedVersion, RegistryError> {
+pub(crate) fn parse_yaml_version(text: &str, rel: &Path) -> Result<ParsedVersion, RegistryError> {
     let invalid = |problem: &str| RegistryError::InvalidVersion {
         path: rel.to_path_buf(),
         problem: problem.to_string(),
@@ -414,11 +437,12 @@ pub(crate) fn parse_yaml_version(
             "empty YAML version: it has neither `messages` nor `prompt`",
         ));
     }
-    let (file, w) = crate::config::yaml::parse::<VersionFile>(text, rel)?;
-    if !w.is_empty() {
+    let (file, ignored) = crate::config::yaml::parse_keys::<VersionFile>(text, rel)?;
+    if !ignored.is_empty() {
+        // A misspelt tool key has its own wording; every other unknown key is an error too.
         super::tools::check_tool_key_typos(text, rel)?;
     }
-    warnings.extend(w);
+    check_version_keys(text, rel, &ignored)?;
     let body = match (file.messages, file.prompt) {
         (Some(_), Some(_)) => return Err(invalid(
             "has both `messages` and `prompt`; a version is either chat messages or one template",
@@ -486,6 +510,7 @@ pub(crate) fn validate_aliases(prompt: &Prompt) -> Result<(), RegistryError> {
         if !prompt.versions.contains_key(&version) {
             return Err(RegistryError::DanglingAlias {
                 file,
+                line: None,
                 prompt: prompt.name.clone(),
                 alias: alias.clone(),
                 version,
@@ -494,6 +519,34 @@ pub(crate) fn validate_aliases(prompt: &Prompt) -> Result<(), RegistryError> {
         }
     }
     Ok(())
+}
+
+/// `error` of [`validate_aliases`] with its alias's line of `prompt.yaml`.
+fn with_alias_line(root: &Path, error: RegistryError) -> RegistryError {
+    match error {
+        RegistryError::DanglingAlias {
+            file,
+            line: None,
+            prompt,
+            alias,
+            version,
+            available,
+        } => {
+            let text = std::fs::read_to_string(root.join(&file)).unwrap_or_default();
+            let text = crate::config::yaml::without_bom(&text);
+            let line = crate::config::locate::key_line(text, &format!("aliases.{alias}"))
+                .and_then(|l| u32::try_from(l).ok());
+            RegistryError::DanglingAlias {
+                file,
+                line,
+                prompt,
+                alias,
+                version,
+                available,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Checks that `alias` can be used after `@` without meaning something else.

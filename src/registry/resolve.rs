@@ -49,6 +49,7 @@ impl Registry {
                     .get(n)
                     .ok_or_else(|| RegistryError::DanglingAlias {
                         file: prompt.meta_path(),
+                        line: None,
                         prompt: prompt.name.clone(),
                         alias: alias.clone(),
                         version: *n,

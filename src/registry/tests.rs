@@ -184,7 +184,7 @@ fn alias_to_missing_version_is_a_load_error() {
     let err = fixture.load_err();
     assert_eq!(
         err.to_string(),
-        "prompts/sentiment/prompt.yaml: alias `production` points to sentiment@9, which does not exist; available versions: 1, 2"
+        "prompts/sentiment/prompt.yaml:2: alias `production` points to sentiment@9, which does not exist; available versions: 1, 2"
     );
     assert!(err
         .hint()
@@ -246,17 +246,20 @@ fn invalid_directory_name_is_an_error() {
 }
 
 #[test]
-fn unknown_keys_in_yaml_are_warnings_with_lines() {
+fn unknown_keys_in_a_yaml_version_were_warnings_and_are_errors() {
+    // Issue 13, item 13: `temprature:` beside `params:` ran without it, with a warning.
     let fixture = sentiment();
     fixture.write(
         "prompts/sentiment/v2.yaml",
         &format!("{CHAT_V2}temprature: 1\n"),
     );
-    let (_, warnings) = fixture.load();
     assert_eq!(
-        warnings[0].to_string(),
-        "prompts/sentiment/v2.yaml:11: unknown key `temprature` ignored"
+        fixture.load_err().to_string(),
+        "prompts/sentiment/v2.yaml:11: at `temprature`: unknown key `temprature`. Choose from: messages, prompt, params, note, tools, tool_choice, parallel_tool_calls"
     );
+    // Without the typo the version loads, with no warning.
+    fixture.write("prompts/sentiment/v2.yaml", CHAT_V2);
+    assert!(fixture.load().1.is_empty());
 }
 
 #[test]

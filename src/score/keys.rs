@@ -39,12 +39,36 @@ pub(crate) enum Key {
     Threshold,
     /// `trim`: whether `equals` trims whitespace first.
     Trim,
+
+    // The text metrics' options (issue 18).
+    /// `tokenize`: BLEU's tokenizer.
+    Tokenize,
+    /// `smooth_method`: BLEU's smoothing.
+    SmoothMethod,
+    /// `smooth_value`: the value of BLEU's `floor` and `add-k` smoothing.
+    SmoothValue,
+    /// `lowercase`: whether BLEU and chrF compare lowercased texts.
+    Lowercase,
+    /// `max_ngram_order`: BLEU's highest n-gram order.
+    MaxNgramOrder,
+    /// `char_order`: chrF's highest character n-gram order.
+    CharOrder,
+    /// `word_order`: chrF's highest word n-gram order.
+    WordOrder,
+    /// `beta`: chrF's weight of recall.
+    Beta,
+    /// `whitespace`: whether chrF keeps whitespace.
+    Whitespace,
+    /// `eps_smoothing`: chrF's ε smoothing.
+    EpsSmoothing,
+    /// `normalize`: the answer normalisation of `f1` and `exact-match`.
+    Normalize,
 }
 
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 15] = [
+    pub(crate) const ALL: [Key; 26] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
@@ -60,6 +84,18 @@ impl Key {
         Key::Timeout,
         Key::Threshold,
         Key::Trim,
+        // The text metrics' options.
+        Key::Tokenize,
+        Key::SmoothMethod,
+        Key::SmoothValue,
+        Key::Lowercase,
+        Key::MaxNgramOrder,
+        Key::CharOrder,
+        Key::WordOrder,
+        Key::Beta,
+        Key::Whitespace,
+        Key::EpsSmoothing,
+        Key::Normalize,
     ];
 
     /// The key as written in an eval file.
@@ -80,6 +116,18 @@ impl Key {
             Key::Timeout => "timeout",
             Key::Threshold => "threshold",
             Key::Trim => "trim",
+            // The text metrics' options.
+            Key::Tokenize => "tokenize",
+            Key::SmoothMethod => "smooth_method",
+            Key::SmoothValue => "smooth_value",
+            Key::Lowercase => "lowercase",
+            Key::MaxNgramOrder => "max_ngram_order",
+            Key::CharOrder => "char_order",
+            Key::WordOrder => "word_order",
+            Key::Beta => "beta",
+            Key::Whitespace => "whitespace",
+            Key::EpsSmoothing => "eps_smoothing",
+            Key::Normalize => "normalize",
         }
     }
 
@@ -101,6 +149,18 @@ impl Key {
             Key::Timeout => spec.timeout.is_some(),
             Key::Threshold => spec.threshold.is_some(),
             Key::Trim => spec.trim.is_some(),
+            // The text metrics' options.
+            Key::Tokenize => spec.tokenize.is_some(),
+            Key::SmoothMethod => spec.smooth_method.is_some(),
+            Key::SmoothValue => spec.smooth_value.is_some(),
+            Key::Lowercase => spec.lowercase.is_some(),
+            Key::MaxNgramOrder => spec.max_ngram_order.is_some(),
+            Key::CharOrder => spec.char_order.is_some(),
+            Key::WordOrder => spec.word_order.is_some(),
+            Key::Beta => spec.beta.is_some(),
+            Key::Whitespace => spec.whitespace.is_some(),
+            Key::EpsSmoothing => spec.eps_smoothing.is_some(),
+            Key::Normalize => spec.normalize.is_some(),
         }
     }
 
@@ -116,7 +176,7 @@ impl Key {
         };
         match self {
             Key::Measure | Key::Stem => (
-                format!("takes no `{name}` (only rouge-1, rouge-2 and rouge-l do)"),
+                format!("takes no `{name}` (only the `rouge-*` types read it)"),
                 "{type: rouge-l, measure: recall, stem: true}",
             ),
             Key::Path => (
@@ -154,6 +214,23 @@ impl Key {
             Key::Trim => (
                 "takes no `trim` (only `equals` reads it)".into(),
                 "{type: equals, value: \"Paris\", trim: false}",
+            ),
+            // The text metrics' options.
+            Key::Tokenize | Key::SmoothMethod | Key::SmoothValue | Key::MaxNgramOrder => (
+                format!("takes no `{name}` (only `bleu` reads it)"),
+                "{type: bleu, tokenize: intl, smooth_method: floor, max_ngram_order: 4}",
+            ),
+            Key::Lowercase => (
+                "takes no `lowercase` (only `bleu` and `chrf` read it)".into(),
+                "{type: chrf, lowercase: true}",
+            ),
+            Key::CharOrder | Key::WordOrder | Key::Beta | Key::Whitespace | Key::EpsSmoothing => (
+                format!("takes no `{name}` (only `chrf` reads it)"),
+                "{type: chrf, word_order: 2, beta: 2}",
+            ),
+            Key::Normalize => (
+                "takes no `normalize` (only `f1` and `exact-match` read it)".into(),
+                "{type: f1, normalize: squad-v1}",
             ),
         }
     }

@@ -18,8 +18,9 @@ pub(crate) struct Measured {
     pub(crate) detail: Option<serde_json::Value>,
 }
 
-/// Measures an output against its references; `Err` is the whole failure reason.
-pub(crate) type Measure = fn(&str, &[String]) -> Result<Measured, String>;
+/// Measures an output against its references; `Err` is the whole failure reason. A
+/// closure, so that it can hold the metric's options.
+pub(crate) type Measure = Box<dyn Fn(&str, &[String]) -> Result<Measured, String> + Send + Sync>;
 
 /// A metric of the output against one or several references (`bleu`, `chrf`, `f1`),
 /// passing at `threshold` in `[0, 1]`.

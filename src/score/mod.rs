@@ -2,6 +2,7 @@
 
 mod assertion;
 pub mod bleu;
+pub mod bleu_tok;
 mod calls;
 mod case;
 mod check;
@@ -23,6 +24,7 @@ pub mod porter;
 mod registry;
 mod remote;
 pub mod rouge;
+mod rouge_lsum;
 mod set;
 mod similarity;
 mod spec;
@@ -41,6 +43,7 @@ pub use assertion::{Assertion, ScoreInput};
 pub use case::{aggregate, score_case, score_output, CaseScore};
 pub(crate) use case::{combine, transform_failed};
 pub use error::ScoreError;
+pub use external::check_command as check_external_command;
 pub use judge::judge_prompt_name;
 pub use registry::{base_kinds, is_judge, judge_variables, kinds, uses_tool_calls};
 pub use remote::{

@@ -4,6 +4,8 @@ use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
 use super::keys::Key::{Args, Call, Match, Mode, Threshold, Timeout};
+use super::keys::Key::{Beta, CharOrder, EpsSmoothing, Lowercase, Whitespace, WordOrder};
+use super::keys::Key::{MaxNgramOrder, Normalize, SmoothMethod, SmoothValue, Tokenize};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
 use super::{bleu, calls, chrf, embed, external, json, json_diff, json_path, latency, rouge, set};
@@ -62,6 +64,13 @@ pub(crate) struct AssertionType {
 
 const fn sync(name: &'static str, compile: CompileSync, example: &'static str) -> AssertionType {
     entry(name, Build::Sync(compile), example)
+}
+
+/// A ROUGE type: the name says which (`rouge::compile` reads it).
+const fn rouge_type(name: &'static str) -> AssertionType {
+    sync(name, rouge::compile, rouge::EX_ROUGE)
+        .reads(&[Threshold, Measure, Stem])
+        .defaults_to_expected()
 }
 
 const fn calls_out(
@@ -213,25 +222,44 @@ pub(crate) static TYPES: &[AssertionType] = &[
     )
     .reads(&[Threshold])
     .defaults_to_expected(),
-    sync("rouge-1", rouge::rouge_1, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
-    sync("rouge-2", rouge::rouge_2, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
-    sync("rouge-l", rouge::rouge_l, rouge::EX_ROUGE)
-        .reads(&[Threshold, Measure, Stem])
-        .defaults_to_expected(),
+    rouge_type("rouge-1"),
+    rouge_type("rouge-2"),
+    rouge_type("rouge-3"),
+    rouge_type("rouge-4"),
+    rouge_type("rouge-5"),
+    rouge_type("rouge-6"),
+    rouge_type("rouge-7"),
+    rouge_type("rouge-8"),
+    rouge_type("rouge-9"),
+    rouge_type("rouge-l"),
+    rouge_type("rouge-lsum"),
     sync("bleu", bleu::compile, bleu::EX_BLEU)
-        .reads(&[Threshold])
+        .reads(&[
+            Threshold,
+            Tokenize,
+            SmoothMethod,
+            SmoothValue,
+            Lowercase,
+            MaxNgramOrder,
+        ])
         .defaults_to_expected(),
     sync("chrf", chrf::compile, chrf::EX_CHRF)
-        .reads(&[Threshold])
+        .reads(&[
+            Threshold,
+            CharOrder,
+            WordOrder,
+            Beta,
+            Lowercase,
+            Whitespace,
+            EpsSmoothing,
+        ])
         .defaults_to_expected(),
     sync("f1", squad::compile_f1, squad::EX_F1)
-        .reads(&[Threshold])
+        .reads(&[Threshold, Normalize])
         .defaults_to_expected(),
-    sync("exact-match", squad::compile_exact_match, squad::EX_EXACT).defaults_to_expected(),
+    sync("exact-match", squad::compile_exact_match, squad::EX_EXACT)
+        .reads(&[Normalize])
+        .defaults_to_expected(),
     sync("latency", latency::compile, latency::EX_LATENCY)
         .reads(&[Threshold])
         .no_not_form("use `latency` with a `threshold` in milliseconds; there is no `not-latency`"),
@@ -327,8 +355,10 @@ mod tests {
     use crate::diagnostic::Diagnostic;
     use serde_json::{json, Value};
 
-    /// The list users saw before the table existed (`tests/cli_errors.rs` snapshots it too).
-    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, tool-called, tool-args, tool-sequence, tool-call-f1, valid-tool-call, no-tool-call, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-l, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
+    /// The list users see (`tests/cli_errors.rs` snapshots it too): the one before the
+    /// table existed, with the tool-call types (issue 15), `rouge-3` … `rouge-9` and
+    /// `rouge-lsum` (issue 18).
+    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, tool-called, tool-args, tool-sequence, tool-call-f1, valid-tool-call, no-tool-call, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-3, rouge-4, rouge-5, rouge-6, rouge-7, rouge-8, rouge-9, rouge-l, rouge-lsum, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
 
     #[test]
     fn choices_are_the_list_users_saw() {
@@ -484,6 +514,13 @@ mod tests {
             Key::Command => json!(["true"]),
             Key::Timeout => json!("1s"),
             Key::Grader | Key::Embedder | Key::Script => json!("x.py"),
+            // The text metrics' options.
+            Key::Tokenize => json!("intl"),
+            Key::SmoothMethod => json!("floor"),
+            Key::SmoothValue => json!(0.2),
+            Key::Lowercase | Key::Whitespace | Key::EpsSmoothing => json!(true),
+            Key::MaxNgramOrder | Key::CharOrder | Key::WordOrder | Key::Beta => json!(2),
+            Key::Normalize => json!("squad-v1"),
         }
     }
 
@@ -516,8 +553,21 @@ mod tests {
             .filter(|t| is_judge(t.name))
             .map(|t| t.name)
             .collect();
-        assert_eq!(readers(Measure), ["rouge-1", "rouge-2", "rouge-l"]);
-        assert_eq!(readers(Stem), ["rouge-1", "rouge-2", "rouge-l"]);
+        let rouge = [
+            "rouge-1",
+            "rouge-2",
+            "rouge-3",
+            "rouge-4",
+            "rouge-5",
+            "rouge-6",
+            "rouge-7",
+            "rouge-8",
+            "rouge-9",
+            "rouge-l",
+            "rouge-lsum",
+        ];
+        assert_eq!(readers(Measure), rouge);
+        assert_eq!(readers(Stem), rouge);
         assert_eq!(readers(Path), ["json-path", "tool-args"]);
         assert_eq!(readers(Args), ["tool-called"]);
         assert_eq!(readers(Match), ["tool-called"]);
@@ -529,6 +579,14 @@ mod tests {
         assert_eq!(readers(Key::Trim), ["equals"]);
         for key in [Command, Script, Timeout] {
             assert_eq!(readers(key), ["external"]);
+        }
+        for key in [Tokenize, SmoothMethod, SmoothValue, MaxNgramOrder] {
+            assert_eq!(readers(key), ["bleu"]);
+        }
+        assert_eq!(readers(Lowercase), ["bleu", "chrf"]);
+        assert_eq!(readers(Normalize), ["f1", "exact-match"]);
+        for key in [CharOrder, WordOrder, Beta, Whitespace, EpsSmoothing] {
+            assert_eq!(readers(key), ["chrf"]);
         }
     }
 

@@ -1,12 +1,13 @@
-//! ROUGE assertions (`rouge-1`, `rouge-2`, `rouge-l`), exactly as Google's `rouge-score`.
+//! ROUGE assertions (`rouge-1` … `rouge-9`, `rouge-l`, `rouge-lsum`), exactly as Google's
+//! `rouge-score`, against one reference or the best of several.
 
 use std::borrow::Cow;
 
 use super::check::{Check, Outcome};
 use super::metric::{self, References};
 use super::ngram::{lcs_len, ngram_count, ngram_matches, Interner};
-use super::porter;
 use super::value::Compiler;
+use super::{porter, rouge_lsum};
 use super::{ScoreError, ScoreInput};
 use crate::template::TemplateSet;
 
@@ -20,8 +21,30 @@ pub enum RougeKind {
     Rouge1,
     /// Bigram overlap (`rouge2`).
     Rouge2,
+    /// n-gram overlap of a higher order, 3 to 9 (`rouge3` … `rouge9`).
+    RougeN(usize),
     /// Longest common subsequence (`rougeL`).
     RougeL,
+    /// Summary-level longest common subsequence over newline-separated sentences
+    /// (`rougeLsum`).
+    RougeLsum,
+}
+
+impl RougeKind {
+    /// The kind that an assertion type names (`rouge-1` … `rouge-9`, `rouge-l`,
+    /// `rouge-lsum`).
+    fn of_type(name: &str) -> Option<Self> {
+        Some(match name.strip_prefix("rouge-")? {
+            "l" => RougeKind::RougeL,
+            "lsum" => RougeKind::RougeLsum,
+            "1" => RougeKind::Rouge1,
+            "2" => RougeKind::Rouge2,
+            n => match n.parse() {
+                Ok(n @ 3..=9) => RougeKind::RougeN(n),
+                _ => return None,
+            },
+        })
+    }
 }
 
 /// Precision, recall and F-measure, as `rouge_score.scoring.Score`.
@@ -36,6 +59,12 @@ pub struct RougeScore {
 }
 
 impl RougeScore {
+    const ZERO: RougeScore = RougeScore {
+        precision: 0.0,
+        recall: 0.0,
+        fmeasure: 0.0,
+    };
+
     fn new(precision: f64, recall: f64) -> Self {
         let fmeasure = if precision + recall > 0.0 {
             2.0 * precision * recall / (precision + recall)
@@ -152,27 +181,82 @@ fn intern_pair<'a>(
 /// assert!((s.fmeasure - 5.0 / 6.0).abs() < 1e-12);
 /// ```
 pub fn rouge(kind: RougeKind, target: &str, prediction: &str, stem: bool) -> RougeScore {
+    let n = match kind {
+        RougeKind::RougeL => return rouge_l(target, prediction, stem),
+        RougeKind::RougeLsum => return rouge_lsum(target, prediction, stem),
+        RougeKind::Rouge1 => 1,
+        RougeKind::Rouge2 => 2,
+        RougeKind::RougeN(n) => n,
+    };
     let (t, p, alphabet) = token_ids(target, prediction, stem);
-    match kind {
-        RougeKind::Rouge1 | RougeKind::Rouge2 => {
-            let n = if kind == RougeKind::Rouge1 { 1 } else { 2 };
-            let matches = ngram_matches(&t, &p, alphabet, n)[n - 1];
-            let precision = matches as f64 / ngram_count(p.len(), n).max(1) as f64;
-            let recall = matches as f64 / ngram_count(t.len(), n).max(1) as f64;
-            RougeScore::new(precision, recall)
-        }
-        RougeKind::RougeL => {
-            if t.is_empty() || p.is_empty() {
-                return RougeScore {
-                    precision: 0.0,
-                    recall: 0.0,
-                    fmeasure: 0.0,
-                };
-            }
-            let lcs = lcs_len(&t, &p, alphabet) as f64;
-            RougeScore::new(lcs / p.len() as f64, lcs / t.len() as f64)
+    let matches = ngram_matches(&t, &p, alphabet, n)[n - 1];
+    let precision = matches as f64 / ngram_count(p.len(), n).max(1) as f64;
+    let recall = matches as f64 / ngram_count(t.len(), n).max(1) as f64;
+    RougeScore::new(precision, recall)
+}
+
+/// ROUGE of `prediction` against the best of `targets`, as `RougeScorer([kind])
+/// .score_multi(targets, prediction)`: the first target with the highest F-measure
+/// (all zeros without targets).
+///
+/// ```
+/// use prompteval::score::rouge::{rouge_multi, RougeKind};
+/// let s = rouge_multi(RougeKind::Rouge1, &["a dog", "the cat"], "the cat", false);
+/// assert_eq!(s.fmeasure, 1.0);
+/// ```
+pub fn rouge_multi<S: AsRef<str>>(
+    kind: RougeKind,
+    targets: &[S],
+    prediction: &str,
+    stem: bool,
+) -> RougeScore {
+    let mut best: Option<RougeScore> = None;
+    for target in targets {
+        let s = rouge(kind, target.as_ref(), prediction, stem);
+        if best.is_none_or(|b| s.fmeasure > b.fmeasure) {
+            best = Some(s);
         }
     }
+    best.unwrap_or(RougeScore::ZERO)
+}
+
+/// ROUGE-L: the longest common subsequence of the two token sequences.
+fn rouge_l(target: &str, prediction: &str, stem: bool) -> RougeScore {
+    let (t, p, alphabet) = token_ids(target, prediction, stem);
+    if t.is_empty() || p.is_empty() {
+        return RougeScore::ZERO;
+    }
+    let lcs = lcs_len(&t, &p, alphabet) as f64;
+    RougeScore::new(lcs / p.len() as f64, lcs / t.len() as f64)
+}
+
+/// The lowercased sentences of a summary.
+fn lower_sentences(text: &str) -> Vec<Cow<'_, str>> {
+    rouge_lsum::sentences(text).map(lowercase).collect()
+}
+
+/// The tokens of each lowercased sentence.
+fn sentence_tokens<'a>(lowered: &'a [Cow<'a, str>], stem: bool) -> Vec<Vec<Cow<'a, str>>> {
+    lowered.iter().map(|s| tokens(s, stem)).collect()
+}
+
+/// ROUGE-Lsum: sentences split on newlines (rouge-score without `split_summaries`), each
+/// tokenized as [`tokenize`] does, scored by [`rouge_lsum::summary_lcs`].
+fn rouge_lsum(target: &str, prediction: &str, stem: bool) -> RougeScore {
+    let (target_lower, prediction_lower) = (lower_sentences(target), lower_sentences(prediction));
+    let (t, p) = (
+        sentence_tokens(&target_lower, stem),
+        sentence_tokens(&prediction_lower, stem),
+    );
+    if t.is_empty() || p.is_empty() {
+        return RougeScore::ZERO;
+    }
+    let (t, p, alphabet) = rouge_lsum::intern_sentences(&t, &p);
+    let (hits, m, n) = rouge_lsum::summary_lcs(&t, &p, alphabet);
+    if m == 0 || n == 0 {
+        return RougeScore::ZERO;
+    }
+    RougeScore::new(hits as f64 / n as f64, hits as f64 / m as f64)
 }
 
 /// Which of the three figures is the score.
@@ -185,22 +269,10 @@ enum Measure {
 
 const MEASURES: &str = "f, precision, recall";
 
-/// Compiles `rouge-1` (`not-` already removed).
-pub(crate) fn rouge_1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    compile(c, RougeKind::Rouge1)
-}
-
-/// Compiles `rouge-2` (`not-` already removed).
-pub(crate) fn rouge_2(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    compile(c, RougeKind::Rouge2)
-}
-
-/// Compiles `rouge-l` (`not-` already removed).
-pub(crate) fn rouge_l(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    compile(c, RougeKind::RougeL)
-}
-
-fn compile(c: &mut Compiler<'_>, kind: RougeKind) -> Result<Box<dyn Check>, ScoreError> {
+/// Compiles a `rouge-*` type (`not-` already removed); the type's name says which ROUGE.
+pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let kind = RougeKind::of_type(c.kind.name)
+        .ok_or_else(|| c.invalid(format!("`{}` is not a ROUGE type", c.kind.name), EX_ROUGE))?;
     let threshold = c
         .unit_threshold(EX_ROUGE)?
         .unwrap_or(metric::DEFAULT_THRESHOLD);
@@ -215,12 +287,6 @@ fn compile(c: &mut Compiler<'_>, kind: RougeKind) -> Result<Box<dyn Check>, Scor
             ))
         }
     };
-    if matches!(c.spec.value, Some(serde_json::Value::Array(_))) {
-        return Err(c.invalid(
-            "`value` must be one reference string (ROUGE compares with one reference)",
-            EX_ROUGE,
-        ));
-    }
     let reference = References::compile(c, EX_ROUGE)?;
     Ok(Box::new(Rouge {
         kind,
@@ -244,8 +310,7 @@ struct Rouge {
 impl Check for Rouge {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
         let refs = self.reference.resolve(input, templates)?;
-        let target = refs.first().map(String::as_str).unwrap_or("");
-        let s = rouge(self.kind, target, input.output, self.stem);
+        let s = rouge_multi(self.kind, &refs, input.output, self.stem);
         let (score, label) = match self.measure {
             Measure::F => (s.fmeasure, "F"),
             Measure::Precision => (s.precision, "precision"),
@@ -310,6 +375,99 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[derive(Deserialize)]
+    struct MultiCase {
+        targets: Vec<String>,
+        prediction: String,
+        stem: bool,
+        scores: std::collections::BTreeMap<String, [f64; 3]>,
+    }
+
+    #[test]
+    fn every_type_and_several_references_agree_with_rouge_score_on_the_fixture() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/rouge-options.json"
+        );
+        let text = std::fs::read_to_string(path).expect("rouge options fixture");
+        let cases: Vec<MultiCase> = serde_json::from_str(&text).expect("fixture json");
+        assert!(cases.len() >= 200, "{}", cases.len());
+        assert!(cases.iter().any(|c| c.targets.len() > 1));
+        for (i, case) in cases.iter().enumerate() {
+            assert_eq!(case.scores.len(), 11);
+            for (name, want) in &case.scores {
+                let kind = match name.as_str() {
+                    "rougeL" => RougeKind::RougeL,
+                    "rougeLsum" => RougeKind::RougeLsum,
+                    n => RougeKind::of_type(&format!("rouge-{}", &n[5..])).expect("kind"),
+                };
+                let got = rouge_multi(kind, &case.targets, &case.prediction, case.stem);
+                let got = [got.precision, got.recall, got.fmeasure];
+                for (g, w) in got.iter().zip(want) {
+                    assert!(
+                        (g - w).abs() <= 1e-6,
+                        "case {i} {name} stem={}: got {got:?}, rouge-score {want:?}\n{:?}\n{:?}",
+                        case.stem,
+                        case.targets,
+                        case.prediction
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn several_references_score_the_best_and_lsum_splits_lines() {
+        let r = eval(
+            json!({"type": "rouge-2", "value": ["a dog barked", "the cat sat"]}),
+            "the cat sat",
+            json!({}),
+        );
+        assert_eq!(r.score, 1.0);
+        assert!(
+            r.reason
+                .ends_with(r#"against "a dog barked" (and 1 more reference) (threshold 0.50)"#),
+            "{}",
+            r.reason
+        );
+        // One line: Lsum is ROUGE-L; lines in another order: Lsum forgives it, L does not.
+        let (a, b) = ("the cat sat\non the mat", "on the mat\nthe cat sat");
+        let one_line = rouge(
+            RougeKind::RougeLsum,
+            "the cat sat on it",
+            "the cat on it",
+            false,
+        );
+        assert_eq!(
+            one_line,
+            rouge(
+                RougeKind::RougeL,
+                "the cat sat on it",
+                "the cat on it",
+                false
+            )
+        );
+        assert_eq!(rouge(RougeKind::RougeLsum, a, b, false).fmeasure, 1.0);
+        assert!(rouge(RougeKind::RougeL, a, b, false).fmeasure < 1.0);
+        let r = eval(
+            json!({"type": "rouge-lsum", "measure": "recall"}),
+            b,
+            json!({"expected": a}),
+        );
+        assert_eq!(r.score, 1.0);
+        assert!(
+            r.reason.starts_with("rouge-lsum recall 1.00"),
+            "{}",
+            r.reason
+        );
+        let r = eval(
+            json!({"type": "rouge-9"}),
+            "a b c d e f g h i",
+            json!({"expected": "a b c d e f g h i"}),
+        );
+        assert_eq!(r.score, 1.0);
     }
 
     #[test]
@@ -397,12 +555,10 @@ mod tests {
         );
         let err = compile_err(json!({"type": "rouge-1", "threshold": 2}));
         assert!(err.to_string().contains("between 0 and 1"), "{err}");
-        let err = compile_err(json!({"type": "rouge-2", "value": ["a", "b"]}));
-        assert!(err.to_string().contains("one reference"), "{err}");
         let err = compile_err(json!({"type": "contains", "value": "a", "stem": true}));
         assert_eq!(
             err.to_string(),
-            "evals/e.yaml:7: `contains` assertion: takes no `stem` (only rouge-1, rouge-2 and rouge-l do)"
+            "evals/e.yaml:7: `contains` assertion: takes no `stem` (only the `rouge-*` types read it)"
         );
     }
 }

@@ -71,4 +71,40 @@ pub struct AssertionSpec {
     /// `external`: how long one reply may take, e.g. `30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+
+    // The text metrics' options (issue 18), spelled as sacrebleu spells them.
+    /// `bleu`: sacrebleu's tokenizer: `13a` (default), `none`, `intl`, `char` or `zh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenize: Option<String>,
+    /// `bleu`: `exp` (default), `floor`, `add-k` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smooth_method: Option<String>,
+    /// `bleu`: the value of `floor` (default 0.1) and `add-k` (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smooth_value: Option<f64>,
+    /// `bleu`, `chrf`: compare lowercased texts (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowercase: Option<bool>,
+    /// `bleu`: the highest n-gram order (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ngram_order: Option<u32>,
+    /// `chrf`: the highest character n-gram order (default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub char_order: Option<u32>,
+    /// `chrf`: the highest word n-gram order (default 0; 2 is chrF++).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_order: Option<u32>,
+    /// `chrf`: how many times recall weighs more than precision (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<u32>,
+    /// `chrf`: keep whitespace in the character n-grams (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitespace: Option<bool>,
+    /// `chrf`: ε smoothing over every order instead of averaging the orders found
+    /// (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps_smoothing: Option<bool>,
+    /// `f1`, `exact-match`: `squad-v2` (default), `squad-v1` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<String>,
 }

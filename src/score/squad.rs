@@ -1,5 +1,6 @@
 //! SQuAD-style answer checks, `f1` and `exact-match`, as the SQuAD v2.0 evaluation script.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -82,6 +83,43 @@ pub fn normalize_answer(text: &str) -> String {
     py_split(&no_articles).collect::<Vec<_>>().join(" ")
 }
 
+/// How answers are compared (`normalize`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Normalize {
+    /// The SQuAD v2.0 script: [`normalize_answer`]; two answers that both normalise to
+    /// nothing have F1 1.
+    #[default]
+    SquadV2,
+    /// The SQuAD v1.1 script: the same normalisation, but F1 0 when no token is shared,
+    /// even when both answers normalise to nothing (its only difference from v2.0).
+    SquadV1,
+    /// No normalisation: the raw texts, split on whitespace; exact match is equality.
+    None,
+}
+
+/// The names, as an error lists them.
+pub const NORMALIZATIONS: &str = "squad-v2, squad-v1, none";
+
+impl Normalize {
+    /// The normalisation that `normalize:` names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "squad-v2" => Normalize::SquadV2,
+            "squad-v1" => Normalize::SquadV1,
+            "none" => Normalize::None,
+            _ => return None,
+        })
+    }
+
+    /// `text` as it is compared.
+    pub fn apply(self, text: &str) -> Cow<'_, str> {
+        match self {
+            Normalize::SquadV2 | Normalize::SquadV1 => Cow::Owned(normalize_answer(text)),
+            Normalize::None => Cow::Borrowed(text),
+        }
+    }
+}
+
 /// The SQuAD script's `compute_f1`: token F1 of the normalised texts (1 when both are
 /// empty, 0 when one is).
 ///
@@ -90,15 +128,32 @@ pub fn normalize_answer(text: &str) -> String {
 /// assert!((f1("the big red dog", "a red dog") - 0.8).abs() < 1e-12);
 /// ```
 pub fn f1(prediction: &str, truth: &str) -> f64 {
-    let pred = normalize_answer(prediction);
-    let gold = normalize_answer(truth);
+    f1_with(prediction, truth, Normalize::SquadV2)
+}
+
+/// Token F1 under `normalize`: v2.0's `compute_f1`, v1.1's `f1_score`, or F1 of the raw
+/// whitespace tokens (with v2.0's rule for empty answers).
+///
+/// ```
+/// use prompteval::score::squad::{f1_with, Normalize};
+/// assert_eq!(f1_with("the", "a", Normalize::SquadV2), 1.0);
+/// assert_eq!(f1_with("the", "a", Normalize::SquadV1), 0.0);
+/// assert_eq!(f1_with("The cat", "the cat", Normalize::None), 0.5);
+/// ```
+pub fn f1_with(prediction: &str, truth: &str, normalize: Normalize) -> f64 {
+    let pred = normalize.apply(prediction);
+    let gold = normalize.apply(truth);
     let mut interner = Interner::new();
     let p = interner.ids(py_split(&pred));
     let g = interner.ids(py_split(&gold));
-    if p.is_empty() || g.is_empty() {
+    if (p.is_empty() || g.is_empty()) && normalize != Normalize::SquadV1 {
         return f64::from(u8::from(p == g));
     }
-    let same = ngram_matches(&p, &g, interner.alphabet(), 1)[0];
+    let same = if p.is_empty() || g.is_empty() {
+        0
+    } else {
+        ngram_matches(&p, &g, interner.alphabet(), 1)[0]
+    };
     if same == 0 {
         return 0.0;
     }
@@ -112,42 +167,69 @@ pub fn exact_match(prediction: &str, truth: &str) -> bool {
     normalize_answer(prediction) == normalize_answer(truth)
 }
 
+/// The spec's `normalize`, checked.
+fn normalization(c: &Compiler<'_>, example: &'static str) -> Result<Normalize, ScoreError> {
+    match c.spec.normalize.as_deref() {
+        None => Ok(Normalize::default()),
+        Some(name) => Normalize::parse(name).ok_or_else(|| {
+            c.invalid(
+                format!("unknown `normalize` `{name}`. Choose from: {NORMALIZATIONS}"),
+                example,
+            )
+        }),
+    }
+}
+
 /// Compiles `f1` (`not-` already removed): the best answer counts.
 pub(crate) fn compile_f1(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    metric::compile(c, EX_F1, |output, answers| {
-        let best = answers.iter().map(|a| f1(output, a)).fold(0.0, f64::max);
-        Ok(Measured {
-            score: best,
-            figure: format!("token F1 {best:.2}"),
-            detail: None,
-        })
-    })
+    let normalize = normalization(c, EX_F1)?;
+    metric::compile(
+        c,
+        EX_F1,
+        Box::new(move |output, answers| {
+            let best = answers
+                .iter()
+                .map(|a| f1_with(output, a, normalize))
+                .fold(0.0, f64::max);
+            Ok(Measured {
+                score: best,
+                figure: format!("token F1 {best:.2}"),
+                detail: None,
+            })
+        }),
+    )
 }
 
 /// Compiles `exact-match` (`not-` already removed).
 pub(crate) fn compile_exact_match(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let normalize = normalization(c, EX_EXACT)?;
     let answers = References::compile(c, EX_EXACT)?;
-    Ok(Box::new(ExactMatch { answers }))
+    Ok(Box::new(ExactMatch { answers, normalize }))
 }
 
 struct ExactMatch {
     answers: References,
+    normalize: Normalize,
 }
 
 impl Check for ExactMatch {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
         let answers = self.answers.resolve(input, templates)?;
-        let output = normalize_answer(input.output);
-        let hit = answers.iter().any(|a| normalize_answer(a) == output);
+        let output = self.normalize.apply(input.output);
+        let hit = answers.iter().any(|a| self.normalize.apply(a) == output);
         let shown = metric::show_refs(&answers);
+        let after = match self.normalize {
+            Normalize::None => "",
+            Normalize::SquadV2 | Normalize::SquadV1 => " after normalisation",
+        };
         Ok(if hit {
-            Outcome::pass(format!("output matches {shown} after normalisation"))
+            Outcome::pass(format!("output matches {shown}{after}"))
         } else {
             Outcome::fail(format!(
-                "output {} does not match {shown} after normalisation",
+                "output {} does not match {shown}{after}",
                 super::value::show(&output)
             ))
-            .when_negated(format!("output does not match {shown} after normalisation"))
+            .when_negated(format!("output does not match {shown}{after}"))
         })
     }
 }
@@ -207,6 +289,88 @@ mod tests {
 
     /// Issue 13, item 9: Rust regex's `\b` disagreed with Python's `re` next to combining
     /// marks, joiners and superscript digits. Fixture: `scripts/gen-squad-unicode-fixture.py`.
+    #[derive(Deserialize)]
+    struct Version {
+        normalized: String,
+        f1: f64,
+        em: bool,
+    }
+
+    #[derive(Deserialize)]
+    struct VersionsCase {
+        prediction: String,
+        truth: String,
+        v1: Version,
+        v2: Version,
+    }
+
+    #[test]
+    fn squad_v1_and_v2_agree_with_both_official_scripts_and_differ_only_on_empty_answers() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/score/squad-versions.json"
+        );
+        let text = std::fs::read_to_string(path).expect("squad versions fixture");
+        let cases: Vec<VersionsCase> = serde_json::from_str(&text).expect("fixture json");
+        assert!(cases.len() >= 100, "{}", cases.len());
+        let mut differ = 0;
+        for (i, c) in cases.iter().enumerate() {
+            for (normalize, want) in [(Normalize::SquadV1, &c.v1), (Normalize::SquadV2, &c.v2)] {
+                assert_eq!(normalize.apply(&c.prediction), want.normalized, "case {i}");
+                let got = f1_with(&c.prediction, &c.truth, normalize);
+                assert!(
+                    (got - want.f1).abs() <= 1e-6,
+                    "case {i} {normalize:?}: {got}"
+                );
+                assert_eq!(exact_match(&c.prediction, &c.truth), want.em, "case {i}");
+            }
+            if c.v1.f1 != c.v2.f1 {
+                differ += 1;
+                assert!(normalize_answer(&c.prediction).is_empty(), "case {i}");
+                assert!(normalize_answer(&c.truth).is_empty(), "case {i}");
+            }
+        }
+        assert!(differ >= 5, "{differ}");
+    }
+
+    #[test]
+    fn normalize_is_read_and_checked() {
+        let vars = json!({"expected": "The"});
+        let r = eval(json!({"type": "f1"}), "a", vars.clone());
+        assert_eq!(r.score, 1.0);
+        let r = eval(
+            json!({"type": "f1", "normalize": "squad-v1"}),
+            "a",
+            vars.clone(),
+        );
+        assert_eq!(r.score, 0.0);
+        let r = eval(
+            json!({"type": "exact-match", "normalize": "none"}),
+            "the",
+            vars.clone(),
+        );
+        assert!(!r.pass);
+        assert_eq!(r.reason, r#"output "the" does not match "The""#);
+        let r = eval(
+            json!({"type": "exact-match", "normalize": "squad-v1"}),
+            "the",
+            vars,
+        );
+        assert!(r.pass);
+        let err = compile_err(json!({"type": "f1", "normalize": "squad"}));
+        assert!(
+            err.to_string()
+                .ends_with("unknown `normalize` `squad`. Choose from: squad-v2, squad-v1, none"),
+            "{err}"
+        );
+        let err = compile_err(json!({"type": "bleu", "normalize": "none"}));
+        assert!(
+            err.to_string()
+                .ends_with("takes no `normalize` (only `f1` and `exact-match` read it)"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn squad_articles_use_python_word_boundaries_on_unicode() {
         let path = concat!(

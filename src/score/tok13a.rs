@@ -180,6 +180,27 @@ fn word(w: &str, splits: bool, ascii: bool, scratch: &mut (Vec<u8>, Vec<u8>), ou
     }
 }
 
+/// sacrebleu's `TokenizerRegexp` on a line as it stands (no padding, no entities): the
+/// four substitutions of [`tokenize_13a`], then whitespace normalised. The `zh` tokenizer
+/// ends with it.
+pub(super) fn regexp_tokenize(line: &str) -> String {
+    // Step 1, then steps 2–4 over the whole line.
+    let mut text = Vec::with_capacity(line.len() * 2);
+    for &b in line.as_bytes() {
+        if CLASS[usize::from(b)] == PUNCT {
+            text.extend_from_slice(&[b' ', b, b' ']);
+        } else {
+            text.push(b);
+        }
+    }
+    let mut spare = Vec::with_capacity(text.len() * 2);
+    substitute(&mut text, &mut spare);
+    // Spaces were only inserted next to ASCII bytes, so the text is still UTF-8.
+    let text = String::from_utf8(text).unwrap_or_else(|_| line.to_string());
+    let tokens: Vec<&str> = text.split(is_py_space).filter(|t| !t.is_empty()).collect();
+    tokens.join(" ")
+}
+
 /// Steps 2–4 of the tokenizer on `text`, which ends up holding the result (`spare` is a
 /// scratch buffer).
 pub(super) fn substitute(text: &mut Vec<u8>, spare: &mut Vec<u8>) {

@@ -432,3 +432,233 @@ fn a_misspelt_model_name_suggests_the_model() {
         "{stderr}"
     );
 }
+
+/// Issue 13, item 13: a duplicate key was placed at the start of its mapping (`1:1` for a
+/// `dataset:` on line 5, `2:1` for a second `defaults:`).
+#[test]
+fn a_duplicate_key_pointed_at_the_start_of_its_mapping() {
+    let (code, stderr) = check("duplicate_key", &["validate"], |p| {
+        p.write(
+            EVAL,
+            "description: greeting\nprompts: [greet@1]\ndataset: datasets/people.csv\nmodels: [echo]\ndataset: datasets/other.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("evals/greet.yaml:5: at `dataset`"),
+        "{stderr}"
+    );
+    let (code, stderr) = check("duplicate_defaults", &["validate"], |p| {
+        p.write(
+            "prompteval.yaml",
+            "# the project\nproviders:\n  echo: {kind: echo}\ndefaults:\n  models: [echo]\ndefaults:\n  concurrency: 2\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompteval.yaml:6: at `defaults`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: `gate.prompts: [greet@9]` pointed at the top-level `prompts:` line,
+/// and an unresolved prompt in a block list at its key rather than its item.
+#[test]
+fn gate_prompts_pointed_at_the_top_level_prompts_line() {
+    let (code, stderr) = check("gate_prompts_location", &["validate"], |p| {
+        p.write(
+            EVAL,
+            "prompts:\n  - greet@1\n  - greet@8\nmodels: [echo]\ndataset: datasets/people.csv\ngate:\n  min_pass_rate: 0.5\n  prompts: [greet@9]\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("evals/greet.yaml:8: `gate.prompts`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("evals/greet.yaml:3: cannot resolve prompt `greet@8`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: provider errors in `prompteval.yaml` named neither the file nor a
+/// line, and were printed once per eval that used the provider.
+#[test]
+fn provider_errors_named_no_file_or_line_and_printed_once_per_eval() {
+    let (code, stderr) = check("provider_error_locations", &["validate"], |p| {
+        p.write(
+            "prompteval.yaml",
+            "providers:\n  echo: {kind: echo}\n  bad: {kind: echoo}\n  slow:\n    kind: echo\n    timeout: fast\n",
+        );
+        let eval = "prompts: [greet@1]\nmodels: [bad, slow]\ndataset: datasets/people.csv\n";
+        p.write(EVAL, eval);
+        p.write("evals/second.yaml", eval);
+    });
+    assert_eq!(code, 2);
+    assert_eq!(stderr.matches("provider `bad`").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("provider `slow`").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("error: prompteval.yaml:3: provider `bad`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: prompteval.yaml:6: provider `slow`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: `dataset: 42` was "42: unsupported dataset format", naming no eval.
+#[test]
+fn a_dataset_of_42_named_no_eval_file() {
+    let (code, stderr) = check("dataset_not_a_path", &["validate"], |p| {
+        p.write(EVAL, "prompts: [greet@1]\nmodels: [echo]\ndataset: 42\n");
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: evals/greet.yaml:3: cannot load dataset `42`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: an alias to a missing version named `prompt.yaml` but no line.
+#[test]
+fn an_alias_to_a_missing_version_gave_no_line() {
+    let (code, stderr) = check("dangling_alias_line", &["validate"], |p| {
+        p.write(
+            "prompts/greet/prompt.yaml",
+            "description: greet\naliases:\n  staging: 2\n  production: 7\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompts/greet/prompt.yaml:4: alias `production`"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13, item 13: a directory named `v3.yaml` was skipped with a warning, and the alias
+/// pointing at version 3 was blamed instead.
+#[test]
+fn a_version_file_that_is_a_directory_blamed_the_alias() {
+    let (code, stderr) = check("version_is_a_directory", &["validate"], |p| {
+        std::fs::create_dir_all(p.path().join("prompts/greet/v3.yaml")).unwrap();
+        p.write(
+            "prompts/greet/prompt.yaml",
+            "description: greet\naliases:\n  production: 3\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(!stderr.contains("alias"), "{stderr}");
+    assert!(stderr.contains("prompts/greet/v3.yaml"), "{stderr}");
+}
+
+/// Issue 13, item 13: unknown keys in a YAML version were only warned about, so `parms:`
+/// ran without its parameters; the tool keys of issue 15 are known.
+#[test]
+fn unknown_keys_in_a_version_file_were_only_warnings() {
+    let (code, stderr) = check("version_unknown_key", &["validate"], |p| {
+        p.write(
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: Hi {{ name }}\nparms:\n  temperature: 0\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompts/greet/v3.yaml:4: at `parms`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `params`?"), "{stderr}");
+    let (code, stderr) = check("version_unknown_message_key", &["validate"], |p| {
+        p.write(
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: Hi {{ name }}\n    rolle: system\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("prompts/greet/v3.yaml:4: at `messages[0].rolle`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `role`?"), "{stderr}");
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v3.yaml",
+        "messages:\n  - role: user\n    content: Hi {{ name }}\ntools: []\ntool_choice: auto\nparallel_tool_calls: false\n",
+    );
+    let (code, _, stderr) = p.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Issue 13, item 16: `validate` passed external scorers whose script or program is not
+/// there, and `run` then spent its model calls before every case failed.
+#[test]
+fn validate_did_not_check_external_scorers() {
+    let eval = "prompts: [greet@1]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: external\n    script: scorers/missing.py\n  - type: external\n    command: [/nonexistent]\n  - type: not-external\n    command: [python3, scorers/gone.py]\n";
+    let (code, stderr) = check("external_scorer_missing", &["validate"], |p| {
+        p.write(EVAL, eval);
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains(
+            "evals/greet.yaml:5: `external` assertion: script `scorers/missing.py` does not exist"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("evals/greet.yaml:7:"), "{stderr}");
+    assert!(stderr.contains("evals/greet.yaml:9:"), "{stderr}");
+    let (code, _) = check("external_scorer_missing_run", &["run"], |p| {
+        p.write(EVAL, eval);
+    });
+    assert_eq!(code, 2);
+}
+
+/// Issue 13, item 16: `validate` did not look at providers that no selected eval uses: a
+/// misspelt kind is an error (a typo in the file), other problems are warnings until an
+/// eval uses the provider, when they are errors.
+#[test]
+fn validate_did_not_check_providers_no_eval_uses() {
+    let config = "providers:\n  echo: {kind: echo}\n  gpt:\n    kind: opnai\n    model: gpt-4o-mini\n    api_key_env: PROMPTEVAL_TEST_SURELY_UNSET_KEY\n  web:\n    kind: http\n    url: http://127.0.0.1:9/generate\n    body: {q: \"{{ prompt }}\"}\n  tool:\n    kind: exec\n    command: [/nonexistent/model.sh]\n";
+    let (code, stderr) = check("unused_provider_unknown_kind", &["validate"], |p| {
+        p.write("prompteval.yaml", config);
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompteval.yaml:4: provider `gpt`: unknown provider kind `opnai` (did you mean `openai`?)"),
+        "{stderr}"
+    );
+    let p = TestProject::basic();
+    p.write("prompteval.yaml", &config.replace("opnai", "openai"));
+    let (code, stdout, stderr) = p.run(&["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    settings(&p).bind(|| {
+        insta::assert_snapshot!(
+            "unused_provider_warnings",
+            format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+        );
+    });
+    assert!(
+        stderr.contains("warning: prompteval.yaml:7: provider `web`: `output` is required for kind `http` (no selected eval uses it)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: prompteval.yaml:13: provider `tool`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: prompteval.yaml:3: provider `gpt`"),
+        "{stderr}"
+    );
+    let (code, stderr) = check("used_provider_error", &["validate"], |p| {
+        p.write("prompteval.yaml", &config.replace("opnai", "openai"));
+        p.write(
+            EVAL,
+            "prompts: [greet@1]\nmodels: [web]\ndataset: datasets/people.csv\n",
+        );
+    });
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: prompteval.yaml:7: provider `web`: `output` is required"),
+        "{stderr}"
+    );
+}

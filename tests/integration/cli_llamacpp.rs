@@ -185,6 +185,46 @@ fn chat_mode_uses_chat_completions() {
 }
 
 #[test]
+fn chat_template_file_is_passed_after_jinja_relative_to_the_root() {
+    let p = project("    mode: chat\n    chat_template_file: templates/tools.jinja\n");
+    p.write("templates/tools.jinja", "{{ messages }}");
+    let args_file = p.path().join("args");
+    let mut cmd = command(&p, &["run", "--limit", "1"]);
+    cmd.env("FAKE_LLAMA_ARGS_FILE", &args_file);
+    let (code, stdout, stderr) = output(cmd);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    let at = |flag: &str| args.iter().position(|a| *a == flag).unwrap();
+    assert!(at("--jinja") < at("--chat-template-file"), "{args:?}");
+    assert_eq!(
+        args[at("--chat-template-file") + 1],
+        p.path().join("templates/tools.jinja").to_str().unwrap()
+    );
+    let run = record(&p);
+    assert!(run["providers"]["local"]["chat_template_file"]
+        .as_str()
+        .unwrap()
+        .ends_with("templates/tools.jinja"));
+}
+
+#[test]
+fn missing_chat_template_file_exits_2_naming_it() {
+    let p = project("    mode: chat\n    chat_template_file: templates/nope.jinja\n");
+    let (code, stdout, stderr) = output(command(&p, &["run"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    let path = p.path().join("templates/nope.jinja");
+    assert!(
+        stderr.contains(&format!(
+            "error: prompteval.yaml:8: provider `local`: chat template file {} (`chat_template_file`) does not exist",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(server_pids(&p).is_empty());
+}
+
+#[test]
 fn failing_assertions_exit_1_and_stop_the_server() {
     let p = project("");
     eval(&p, "[local]", "zzz");
@@ -323,7 +363,7 @@ fn missing_model_file_exits_2_naming_it() {
     let path = p.path().join("models/dummy.gguf");
     assert!(
         stderr.contains(&format!(
-            "model file {} (`model_path`) does not exist",
+            "error: prompteval.yaml:5: provider `local`: model file {} (`model_path`) does not exist",
             path.display()
         )),
         "{stderr}"

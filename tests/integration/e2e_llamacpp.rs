@@ -198,3 +198,41 @@ fn a_file_that_is_not_a_model_exits_3_with_the_servers_log() {
     assert!(stderr.contains("llama-server"), "{stderr}");
     assert_no_server_left(&p);
 }
+
+/// Issue 13, item 22: `embeddings: true` on the default local model failed every
+/// `similar` call with HTTP 400 "Pooling type 'none' is not OAI compatible"; with the
+/// default `pooling: mean` the real server embeds, and the same text scores 1.
+#[test]
+fn similar_on_the_default_local_model_failed_every_call_with_http_400() {
+    let Some((_, model)) = installed() else {
+        return;
+    };
+    let p = TestProject::basic();
+    std::fs::create_dir_all(p.path().join("models")).unwrap();
+    std::os::unix::fs::symlink(&model, p.path().join("models/gemma.gguf")).unwrap();
+    p.write(
+        "prompteval.yaml",
+        "providers:\n  echo: {kind: echo}\n  embed:\n    kind: llamacpp\n    model_path: models/gemma.gguf\n    embeddings: true\n    parallel: 1\n    ctx_size: 512\n",
+    );
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@1]\nmodels: [echo]\nembedder: embed\ndataset: datasets/people.csv\nassert:\n  - type: similar\n    value: \"Hello {{ name }}!\"\n    threshold: 0.99\n  - type: not-similar\n    value: \"Lava flows from the volcano in Iceland every spring.\"\n    threshold: 0.99\n",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "-o", "r.json", "--no-progress"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let record: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let results = record["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        let same = &r["assertions"][0];
+        assert_eq!(same["pass"], true, "{r}");
+        assert!(same["score"].as_f64().unwrap() > 0.999, "{r}");
+        let other = &r["assertions"][1];
+        assert_eq!(other["pass"], true, "{r}");
+        assert!(
+            !other["reason"].as_str().unwrap_or("").contains("400"),
+            "{r}"
+        );
+    }
+    assert_no_server_left(&p);
+}

@@ -20,6 +20,7 @@ mod cli_scoring;
 mod cli_tool_asserts;
 mod cli_tool_calls;
 mod e2e_llamacpp;
+mod e2e_tools;
 mod junit_schema;
 mod mlflow;
 mod mlflow_tools;

@@ -477,19 +477,30 @@ fn prompts_push_and_pull_byte_for_byte() {
     let versions = versions["model_versions"].as_array().unwrap();
     assert_eq!(versions.len(), 3);
     let version = |n: &str| versions.iter().find(|v| v["version"] == n).unwrap();
-    assert_eq!(pairs(&version("1")["tags"])["mlflow.prompt.text"], v1);
+    // Without the final newline, which prompteval does not send and MLflow would.
+    assert_eq!(
+        pairs(&version("1")["tags"])["mlflow.prompt.text"],
+        v1.trim_end_matches('\n')
+    );
     assert_eq!(pairs(&version("2")["tags"])["mlflow.prompt.text"], v2);
     assert_eq!(version("2")["description"], "second try");
     let chat = pairs(&version("3")["tags"]);
     assert_eq!(chat["_mlflow_prompt_type"], "chat");
     let messages: Value =
         serde_json::from_str(chat["mlflow.prompt.text"].as_str().unwrap()).unwrap();
+    // `{{ '{{' }}` is an expression MLflow's double-brace format would leave as written:
+    // the message goes through MLflow's Jinja2 instead, which drops the final newline.
     assert_eq!(
         messages,
         json!([
-            {"role": "system", "content": "Answer in \"one\" word: {{ '{{' }} literal\n"},
+            {"role": "system", "content": "{% if true %}Answer in \"one\" word: {{ '{{' }} literal{% endif %}"},
             {"role": "user", "content": "{{ name }}\tfrom {{ city }}"}
         ])
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(chat["_mlflow_prompt_model_config"].as_str().unwrap())
+            .unwrap(),
+        json!({"temperature": 0.0, "max_tokens": 8})
     );
 
     // MLflow's Python client loads the same templates.
@@ -513,7 +524,7 @@ print(json.dumps(out))
             String::from_utf8_lossy(&out.stderr)
         );
         let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(seen["1"], v1);
+        assert_eq!(seen["1"], v1.trim_end_matches('\n'));
         assert_eq!(seen["2"], v2);
         assert_eq!(seen["3"], messages);
         assert_eq!(seen["production"], 1);
@@ -540,9 +551,10 @@ print(json.dumps(out))
     let (b, _) = prompteval::registry::Registry::load(q.path()).unwrap();
     let (a, b) = (a.get(&name).unwrap(), b.get(&name).unwrap());
     for n in 1..=3 {
-        assert_eq!(a.versions[&n].body, b.versions[&n].body, "v{n}");
         assert_eq!(a.versions[&n].params, b.versions[&n].params, "v{n}");
     }
+    assert_eq!(a.versions[&1].body, b.versions[&1].body);
+    assert_eq!(a.versions[&2].body, b.versions[&2].body);
     assert_eq!(
         b.versions[&3].note.as_deref(),
         Some("chat with a system message")
@@ -578,6 +590,154 @@ fn a_template_over_the_limit_is_refused_before_sending() {
     assert!(
         stderr.contains(&format!(
             "{name}@1: template text is 100001 characters; MLflow holds at most 100000"
+        )),
+        "{stderr}"
+    );
+    let r = rt().block_on(async {
+        reqwest::Client::new()
+            .get(format!("{uri}/api/2.0/mlflow/registered-models/get"))
+            .query(&[("name", &name)])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(r.as_u16(), 404, "nothing was registered");
+}
+
+/// Renders `reference` of the project at `root` with `vars` as prompteval sends it: the text,
+/// or the chat messages as `[{role, content}]`.
+fn prompteval_renders(root: &std::path::Path, reference: &str, vars: &Value) -> Value {
+    let (registry, _) = prompteval::registry::Registry::load(root).unwrap();
+    let r: prompteval::registry::PromptRef = reference.parse().unwrap();
+    let version = registry.resolve(&r).unwrap();
+    let mut set = prompteval::template::TemplateSet::new(registry.partials()).unwrap();
+    set.add_prompt(version).unwrap();
+    let rendered = set
+        .render_prompt(version, &minijinja::Value::from_serialize(vars))
+        .unwrap();
+    match rendered {
+        prompteval::template::message::RenderedPrompt::Text(t) => Value::String(t),
+        prompteval::template::message::RenderedPrompt::Chat(m) => json!(m
+            .iter()
+            .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+            .collect::<Vec<_>>()),
+    }
+}
+
+/// Issue 13, item 25: MLflow's own `load_prompt(...).format()` gave other text than
+/// prompteval sends (the trailing newline, partials, expressions), and `params` were only
+/// prompteval's tag, not MLflow's `model_config`.
+#[test]
+fn mlflow_format_yielded_other_text_than_prompteval_sends() {
+    let Some(uri) = server() else { return };
+    let name = unique("fidelity").replace('-', "_");
+    let p = TestProject::basic();
+    std::fs::rename(
+        p.path().join("prompts/greet"),
+        p.path().join(format!("prompts/{name}")),
+    )
+    .unwrap();
+    p.write("prompts/_partials/sig.jinja", "Bye, {{ name }}.\n");
+    p.write(
+        &format!("prompts/{name}/v2.jinja"),
+        "Hi {{ name | upper }}.\n{% include \"_partials/sig.jinja\" %}\n{% if city %}From {{ city }}.{% endif %}\n\n",
+    );
+    p.write(
+        &format!("prompts/{name}/v3.yaml"),
+        "params: {temperature: 0.5, max_tokens: 16, stop: \"\\n\", seed: 3}\nmessages:\n  - role: system\n    content: |\n      Be brief.\n  - role: user\n    content: \"{{ name }} from {{ city }}\"\n",
+    );
+    p.write(
+        &format!("prompts/{name}/prompt.yaml"),
+        "description: fidelity\n",
+    );
+    let (code, _, stderr) = p.run(&["prompt", "push", &name, "--mlflow", &uri]);
+    assert_eq!(code, 0, "{stderr}");
+    let vars = json!({"name": "Ada", "city": "Paris"});
+    let expected: Vec<Value> = (1..=3)
+        .map(|n| prompteval_renders(p.path(), &format!("{name}@{n}"), &vars))
+        .collect();
+    assert_eq!(expected[0], "Hello Ada!");
+    let Some(py) = python() else {
+        eprintln!("skipped the Python client: PROMPTEVAL_TEST_MLFLOW_PYTHON is not set");
+        return;
+    };
+    let script = format!(
+        r#"
+import json, mlflow
+mlflow.set_tracking_uri("{uri}")
+out = {{}}
+for v in (1, 2, 3):
+    p = mlflow.genai.load_prompt("prompts:/{name}/%d" % v)
+    out[str(v)] = {{"text": p.format(name="Ada", city="Paris"), "config": p.model_config}}
+print(json.dumps(out))
+"#
+    );
+    let out = Command::new(&py).arg("-c").arg(script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for n in 1..=3 {
+        assert_eq!(seen[n.to_string()]["text"], expected[n - 1], "{name}@{n}");
+    }
+    assert_eq!(
+        seen["3"]["config"],
+        json!({"temperature": 0.5, "max_tokens": 16, "stop_sequences": ["\n"], "seed": 3})
+    );
+    assert_eq!(seen["1"]["config"], Value::Null);
+
+    // A version registered with MLflow's client: its model_config comes back as params.
+    let other = unique("registered").replace('-', "_");
+    let script = format!(
+        r#"
+import mlflow
+mlflow.set_tracking_uri("{uri}")
+mlflow.genai.register_prompt(name="{other}", template="Q: {{{{ q }}}}\nA:",
+    model_config={{"temperature": 0.1, "max_tokens": 5, "stop_sequences": ["\n"], "model_name": "gpt-4o"}})
+"#
+    );
+    let out = Command::new(&py).arg("-c").arg(script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = TestProject::empty();
+    q.write("prompteval.yaml", "providers:\n  echo: {kind: echo}\n");
+    let (code, _, stderr) = q.run(&["prompt", "pull", &other, "--mlflow", &uri]);
+    assert_eq!(code, 0, "{stderr}");
+    let (registry, _) = prompteval::registry::Registry::load(q.path()).unwrap();
+    let pulled = &registry.get(&other).unwrap().versions[&1];
+    assert_eq!(
+        Value::Object(pulled.params.clone()),
+        json!({"temperature": 0.1, "max_tokens": 5, "stop": ["\n"]})
+    );
+}
+
+/// Issue 13, item 25: a version MLflow's `format` cannot render (a template loader tag)
+/// was pushed silently; it is refused before anything is sent.
+#[test]
+fn a_version_mlflow_cannot_render_was_pushed_silently() {
+    let Some(uri) = server() else { return };
+    let name = unique("loader").replace('-', "_");
+    let p = TestProject::basic();
+    std::fs::rename(
+        p.path().join("prompts/greet"),
+        p.path().join(format!("prompts/{name}")),
+    )
+    .unwrap();
+    p.write(
+        &format!("prompts/{name}/v2.jinja"),
+        "{% import \"_partials/m.jinja\" as m %}{{ m.hi(name) }}\n",
+    );
+    let (code, _, stderr) = p.run(&["prompt", "push", &name, "--mlflow", &uri]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{name}@2 cannot be pushed: `{{% import` needs a template loader"
         )),
         "{stderr}"
     );

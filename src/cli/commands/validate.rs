@@ -7,8 +7,11 @@ use crate::plan;
 
 /// Plans the selected evals and reports what would run.
 pub(crate) fn validate(ctx: &Context, args: SelectArgs) -> Exit {
-    let result = load(ctx)
-        .and_then(|(project, registry)| plan::plan(&project, &registry, &args.to_selection()));
+    let result = load(ctx).and_then(|(project, registry)| {
+        let (plan, mut warnings) = plan::plan(&project, &registry, &args.to_selection())?;
+        warnings.extend(plan::unused_provider_warnings(&project, &plan));
+        Ok((plan, warnings))
+    });
     match result {
         Ok((plan, warnings)) => {
             diagnostics::warnings(&warnings);

@@ -23,6 +23,12 @@ pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// The per-request timeout when `timeout` is not set: a small CPU can take minutes for a
 /// long answer while other requests hold the slots.
 const DEFAULT_REQUEST_TIMEOUT: &str = "5m";
+/// The values of `pooling:`. llama-server's own default for most generative models is
+/// `none`, which its OpenAI-compatible `/v1/embeddings` refuses ("Pooling type 'none' is not
+/// OAI compatible"), so embeddings need one of these.
+pub const POOLINGS: &[&str] = &["mean", "cls", "last"];
+/// The pooling of a server started with `embeddings: true` when `pooling` is not set.
+pub const DEFAULT_POOLING: &str = "mean";
 /// Settings that only apply to a server prompteval starts.
 const MANAGED_ONLY: &[&str] = &[
     "model_path",
@@ -30,6 +36,8 @@ const MANAGED_ONLY: &[&str] = &[
     "ctx_size",
     "threads",
     "startup_timeout",
+    "pooling",
+    "chat_template_file",
 ];
 /// Flags that keep the server lean and its output predictable: no web UI (nobody browses
 /// it), no warm-up generation (it only slows start-up), and the model's own chat template.
@@ -62,14 +70,19 @@ pub struct ServerSettings {
     pub binary: PathBuf,
     /// The GGUF model file.
     pub model: PathBuf,
+    /// The chat template file that replaces the model's own (`--chat-template-file`).
+    pub chat_template: Option<PathBuf>,
     /// Context size in tokens (`--ctx-size`), shared by the slots.
     pub ctx_size: u32,
     /// Parallel slots (`--parallel`).
     pub parallel: usize,
     /// CPU threads (`--threads`).
     pub threads: usize,
-    /// Whether the server also serves `/v1/embeddings` (`--embeddings`).
+    /// Whether the server also serves `/v1/embeddings` (`--embeddings`), and with which
+    /// `--pooling` (one of [`POOLINGS`]).
     pub embeddings: bool,
+    /// The pooling, when `embeddings` is on.
+    pub pooling: Option<&'static str>,
 }
 
 impl ServerSettings {
@@ -90,8 +103,15 @@ impl ServerSettings {
             self.threads.to_string().into(),
         ];
         args.extend(FIXED_FLAGS.iter().map(OsString::from));
+        // After `--jinja`: before it, llama-server only accepts its built-in templates.
+        if let Some(template) = &self.chat_template {
+            args.push("--chat-template-file".into());
+            args.push(template.clone().into_os_string());
+        }
         if self.embeddings {
             args.push("--embeddings".into());
+            let pooling = self.pooling.unwrap_or(DEFAULT_POOLING);
+            args.extend(["--pooling".into(), pooling.into()]);
         }
         args
     }
@@ -151,6 +171,13 @@ impl Settings {
                 ))
             }
         };
+        if mode == Mode::Completion && config.chat_template_file.is_some() {
+            return Err(err(
+                "`chat_template_file` applies only to `mode: chat`; completion prompts are sent as they are".into(),
+                "set `mode: chat`, or remove `chat_template_file`",
+            )
+            .for_key("chat_template_file"));
+        }
         let parallel = positive(name, "parallel", config.parallel, DEFAULT_PARALLEL)?;
         let mut client = OpenAiSettings {
             model: config.model.clone(),
@@ -179,7 +206,8 @@ impl Settings {
                     &format!(
                         "remove `{key}`, or remove `base_url` to let prompteval start the server"
                     ),
-                ));
+                )
+                .for_key(key));
             }
             client.model.get_or_insert_with(|| "llamacpp".into());
             Target::Remote
@@ -225,6 +253,11 @@ fn managed(
     let threads = positive(name, "threads", config.threads, cpus)?;
     let startup_timeout = startup_timeout(name, config.startup_timeout.as_deref())?;
     let model = model_file(name, config.model_path.as_deref(), &env.cache_dir)?;
+    let chat_template = config
+        .chat_template_file
+        .as_deref()
+        .map(|path| chat_template_file(name, path))
+        .transpose()?;
     let binary = find_binary(config.binary.as_deref(), env).map_err(|e| {
         err(
             e.to_string(),
@@ -239,13 +272,44 @@ fn managed(
         server: ServerSettings {
             binary,
             model,
+            chat_template,
             ctx_size,
             parallel,
             threads,
             embeddings: config.embeddings.unwrap_or(false),
+            pooling: pooling(name, config)?,
         },
         startup_timeout,
     })
+}
+
+/// The checked `pooling:`, which only means something with `embeddings: true`.
+fn pooling(
+    name: &str,
+    config: &LlamaCppSettings,
+) -> Result<Option<&'static str>, ProviderConfigError> {
+    let Some(text) = config.pooling.as_deref() else {
+        return Ok(None);
+    };
+    let hint = |h: &str| Some(h.to_string());
+    if config.embeddings != Some(true) {
+        return Err(ProviderConfigError::new(
+            name,
+            "`pooling` is set, but `embeddings` is not `true`",
+            hint("add `embeddings: true` (for the `similar` assertion), or remove `pooling`"),
+        ));
+    }
+    match POOLINGS.iter().find(|p| **p == text) {
+        Some(p) => Ok(Some(p)),
+        None => Err(ProviderConfigError::new(
+            name,
+            format!(
+                "invalid `pooling` `{text}`. Choose from: {}",
+                POOLINGS.join(", ")
+            ),
+            hint("`mean` (the default) suits most models; `none` is refused by /v1/embeddings"),
+        )),
+    }
 }
 
 fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
@@ -255,6 +319,8 @@ fn managed_only_set(config: &LlamaCppSettings) -> Option<&'static str> {
         config.ctx_size.is_some(),
         config.threads.is_some(),
         config.startup_timeout.is_some(),
+        config.pooling.is_some(),
+        config.chat_template_file.is_some(),
     ];
     MANAGED_ONLY
         .iter()
@@ -300,6 +366,29 @@ fn startup_timeout(name: &str, text: Option<&str>) -> Result<Duration, ProviderC
     }
 }
 
+/// The chat template file (already made absolute by the project), which must be a file.
+fn chat_template_file(name: &str, path: &Path) -> Result<PathBuf, ProviderConfigError> {
+    if path.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let what = if path.exists() {
+        "is not a file"
+    } else {
+        "does not exist"
+    };
+    Err(ProviderConfigError::new(
+        name,
+        format!(
+            "chat template file {} (`chat_template_file`) {what}",
+            path.display()
+        ),
+        Some(
+            "fix `chat_template_file` (relative paths start at the project root); the repository ships templates/chat/hermes-tools.jinja".into(),
+        ),
+    )
+    .for_key("chat_template_file"))
+}
+
 /// The model file: `model_path` (already made absolute by the project) or the default
 /// model in the cache. It must exist.
 fn model_file(
@@ -336,7 +425,12 @@ fn model_file(
             ),
         )
     };
-    Err(ProviderConfigError::new(name, message, Some(hint)))
+    let error = ProviderConfigError::new(name, message, Some(hint));
+    Err(if is_default {
+        error
+    } else {
+        error.for_key("model_path")
+    })
 }
 
 #[cfg(test)]
@@ -422,10 +516,12 @@ mod tests {
         let server = ServerSettings {
             binary: "/bin/llama-server".into(),
             model: "/m/model.gguf".into(),
+            chat_template: None,
             ctx_size: 4096,
             parallel: 3,
             threads: 2,
             embeddings: false,
+            pooling: None,
         };
         let args: Vec<String> = server
             .args(8123)
@@ -436,6 +532,75 @@ mod tests {
             args.join(" "),
             "-m /m/model.gguf --host 127.0.0.1 --port 8123 --ctx-size 4096 --parallel 3 \
              --threads 2 --no-webui --no-warmup --jinja"
+        );
+    }
+
+    #[test]
+    fn a_chat_template_file_follows_jinja() {
+        let f = fixture();
+        let template = f.dir.path().join("tools.jinja");
+        std::fs::write(&template, "{{ messages }}").unwrap();
+        let mut c = config();
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).chat_template_file = Some(template.clone());
+        let Target::Managed { server, .. } = resolve(&f, &c).unwrap().target else {
+            panic!("expected a managed server")
+        };
+        assert_eq!(server.chat_template.as_deref(), Some(template.as_path()));
+        let args: Vec<String> = server
+            .args(8123)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let tail = args[args.len() - 3..].join(" ");
+        assert_eq!(
+            tail,
+            format!("--jinja --chat-template-file {}", template.display())
+        );
+    }
+
+    #[test]
+    fn a_missing_chat_template_file_names_it() {
+        let f = fixture();
+        let mut c = config();
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).chat_template_file = Some(f.dir.path().join("nope.jinja"));
+        let e = resolve(&f, &c).unwrap_err();
+        assert!(
+            e.message
+                .contains("nope.jinja (`chat_template_file`) does not exist"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().starts_with("fix `chat_template_file`"));
+        llama(&mut c).chat_template_file = Some(f.dir.path().to_path_buf());
+        assert!(resolve(&f, &c)
+            .unwrap_err()
+            .message
+            .ends_with("(`chat_template_file`) is not a file"));
+    }
+
+    #[test]
+    fn a_chat_template_file_needs_chat_mode_and_a_managed_server() {
+        let f = fixture();
+        let template = f.dir.path().join("tools.jinja");
+        std::fs::write(&template, "{{ messages }}").unwrap();
+        let mut c = config();
+        llama(&mut c).chat_template_file = Some(template);
+        let e = resolve(&f, &c).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("`chat_template_file` applies only to `mode: chat`"),
+            "{e}"
+        );
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("set `mode: chat`, or remove `chat_template_file`")
+        );
+        llama(&mut c).mode = Some("chat".into());
+        llama(&mut c).base_url = Some("http://127.0.0.1:8080/v1".into());
+        assert_eq!(
+            resolve(&f, &c).unwrap_err().message,
+            "`chat_template_file` applies only to a server prompteval starts, but `base_url` is set"
         );
     }
 
@@ -569,5 +734,49 @@ mod tests {
         assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(4));
         c.common.concurrency = Some(1);
         assert_eq!(resolve(&f, &c).unwrap().shared.concurrency, Some(1));
+    }
+
+    /// Issue 13, item 22: `embeddings: true` started the server without a pooling, so
+    /// every `/v1/embeddings` call failed with HTTP 400 "Pooling type 'none' is not OAI
+    /// compatible".
+    #[test]
+    fn embeddings_without_a_pooling_failed_every_call_with_http_400() {
+        let f = fixture();
+        let args = |c: &ProviderConfig| {
+            let Target::Managed { server, .. } = resolve(&f, c).unwrap().target else {
+                panic!("expected a managed server")
+            };
+            let args: Vec<String> = server
+                .args(1)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect();
+            args.join(" ")
+        };
+        let mut c = config();
+        llama(&mut c).embeddings = Some(true);
+        assert!(
+            args(&c).ends_with(" --embeddings --pooling mean"),
+            "{}",
+            args(&c)
+        );
+        llama(&mut c).pooling = Some("cls".into());
+        assert!(
+            args(&c).ends_with(" --embeddings --pooling cls"),
+            "{}",
+            args(&c)
+        );
+        llama(&mut c).pooling = Some("none".into());
+        let err = resolve(&f, &c).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "provider `local`: invalid `pooling` `none`. Choose from: mean, cls, last"
+        );
+        assert!(err.hint().is_some());
+        llama(&mut c).embeddings = None;
+        llama(&mut c).pooling = Some("mean".into());
+        let err = resolve(&f, &c).unwrap_err().to_string();
+        assert!(err.contains("`embeddings` is not `true`"), "{err}");
+        assert!(!args(&config()).contains("--pooling"));
     }
 }

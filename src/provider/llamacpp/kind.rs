@@ -33,6 +33,11 @@ pub struct LlamaCppSettings {
     /// `completion` (plain prompt, the default) or `chat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// A Jinja chat template file for `mode: chat` (`--chat-template-file`), used instead
+    /// of the model's own, e.g. one that supports tools. Relative paths and `~/` are
+    /// resolved against the project root when the project is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template_file: Option<PathBuf>,
     /// The server's context size in tokens, shared by its slots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctx_size: Option<u32>,
@@ -49,6 +54,10 @@ pub struct LlamaCppSettings {
     /// `similar` assertion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeddings: Option<bool>,
+    /// How the server pools token embeddings into one (`--pooling`): `mean` (the default
+    /// with `embeddings: true`), `cls` or `last`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<String>,
 }
 
 impl ProviderKind for LlamaCppSettings {
@@ -73,6 +82,9 @@ impl ProviderKind for LlamaCppSettings {
     fn resolve_paths(&mut self, resolve: &dyn Fn(&Path) -> PathBuf) {
         if let Some(model) = &self.model_path {
             self.model_path = Some(resolve(model));
+        }
+        if let Some(template) = &self.chat_template_file {
+            self.chat_template_file = Some(resolve(template));
         }
         if let Some(binary) = &self.binary {
             if is_program_path(binary) {

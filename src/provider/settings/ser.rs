@@ -36,8 +36,10 @@ pub const FIELD_ORDER: &[&str] = &[
     "tokens_out",
     "command",
     "embeddings",
+    "pooling",
     "tool_calls",
     "response",
+    "chat_template_file",
 ];
 
 impl Serialize for ProviderConfig {

@@ -115,7 +115,7 @@ fn each_kind_takes_its_own_keys() {
     assert_eq!(own("ollama"), "model, base_url, mode");
     assert_eq!(
         own("llamacpp"),
-        "model, base_url, api_key_env, model_path, binary, mode, ctx_size, parallel, threads, startup_timeout, embeddings"
+        "model, base_url, api_key_env, model_path, binary, mode, chat_template_file, ctx_size, parallel, threads, startup_timeout, embeddings, pooling"
     );
     assert_eq!(
         own("http"),
