@@ -176,7 +176,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
     /// Print only the summary tables, not the case matrix.
-    #[arg(long = "summary-only", visible_alias = "no-matrix")]
+    #[arg(long = "summary-only", visible_alias = "no-matrix", alias = "no-table")]
     pub no_matrix: bool,
     /// How to show progress on stderr: `auto` (a bar on a terminal, a line every few
     /// seconds when `CI` is set), `bar`, `plain` or `off`.
@@ -375,6 +375,9 @@ pub enum PromptCommand {
         /// Why this version exists.
         #[arg(short = 'm', long = "message", value_name = "NOTE")]
         note: Option<String>,
+        /// Copy this version (`2`, `NAME@2`, `NAME@production`) instead of the latest.
+        #[arg(long = "from", value_name = "REF")]
+        from: Option<String>,
     },
     /// Point an alias at a version.
     #[command(after_help = "Example:\n  prompteval prompt alias sentiment production 2")]
@@ -383,9 +386,9 @@ pub enum PromptCommand {
         name: String,
         /// The alias.
         alias: String,
-        /// The version number.
+        /// The version: `3`, `v3` or `NAME@3` (or `NAME@ALIAS`).
         #[arg(value_name = "VERSION")]
-        number: u32,
+        target: String,
     },
     /// Render a version with variables.
     #[command(

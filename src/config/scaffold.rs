@@ -43,11 +43,11 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "prompts/greeting/prompt.yaml",
-        "description: Greet a user in their language.\ntags: [example]\naliases:\n  production: 1\n",
+        "description: Greet a user in their language.\ntags: [example]\n# production is what ships; candidate is the version being tried.\naliases:\n  production: 1\n  candidate: 2\n",
     ),
     (
         "prompts/greeting/v1.jinja",
-        "Say hello to {{ name }}.\n",
+        "{#- v1 never says which language to use, so the language assertion fails. -#}\nSay hello to {{ name }}.\n",
     ),
     (
         "prompts/greeting/v2.yaml",
@@ -59,7 +59,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "evals/greeting.yaml",
-        "description: Does the prompt name the person and the language?\nprompts: [greeting@1, greeting@2]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ name }}\"\n  - type: contains\n    value: \"{{ language }}\"\ngate:\n  min_pass_rate: 0.0\n",
+        "description: Does the prompt name the person and the language?\n# On echo the \"answer\" is the rendered prompt itself: v1 (production) leaves the\n# language out and fails; v2 (candidate) names it and passes.\nprompts: [greeting@production, greeting@candidate]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ name }}\"\n  - type: contains\n    value: \"{{ language }}\"\ngate:\n  min_pass_rate: 0.9\n  prompts: [greeting@candidate]   # production runs for comparison only\n",
     ),
 ];
 

@@ -208,6 +208,7 @@ mod tests {
             record: brec,
             results: bres,
             passed_over: 0,
+            production: Default::default(),
         };
         let comparison = compare(&baseline, &arec, &ares).unwrap();
         (arec, comparison)

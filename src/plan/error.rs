@@ -182,6 +182,21 @@ pub enum SpecError {
     },
 }
 
+/// The model a misspelt `model` likely means: a configured provider or inline kind
+/// (`ecko` → `echo`), or an OpenAI or Anthropic model id without its prefix
+/// (`gpt-4o-mini` → `openai:gpt-4o-mini`).
+fn model_suggestion(model: &str, configured: &[String]) -> Option<String> {
+    if model.starts_with("gpt-") || model.starts_with("o1") || model.starts_with("o3") {
+        return Some(format!("openai:{model}"));
+    }
+    if model.starts_with("claude-") {
+        return Some(format!("anthropic:{model}"));
+    }
+    let mut names: Vec<&str> = configured.iter().map(String::as_str).collect();
+    names.extend(["echo", "llamacpp", "mock"]);
+    crate::diagnostic::suggest(model, &names).map(str::to_string)
+}
+
 impl Diagnostic for SpecError {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {
@@ -194,8 +209,13 @@ impl Diagnostic for SpecError {
             }
             SpecError::BadReference { .. } => None,
             SpecError::Unresolved { source, .. } => source.hint(),
-            SpecError::UnknownModel { configured, .. } => Some(format!(
-                "use a provider from prompteval.yaml ({}) or an inline id: {}",
+            SpecError::UnknownModel {
+                model, configured, ..
+            } => Some(format!(
+                "{}use a provider from prompteval.yaml ({}) or an inline id: {}",
+                model_suggestion(model, configured)
+                    .map(|close| format!("did you mean `{close}`? Else "))
+                    .unwrap_or_default(),
                 if configured.is_empty() {
                     "none configured".to_string()
                 } else {

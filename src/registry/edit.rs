@@ -33,10 +33,26 @@ impl Registry {
         name: &str,
         note: Option<&str>,
     ) -> Result<PathBuf, RegistryError> {
+        Registry::new_version_from(root, name, None, note)
+    }
+
+    /// Like [`Registry::new_version`], but the new version is a copy of version `from`
+    /// (`prompt new NAME --from NAME@2`) rather than of the latest one; it is still numbered
+    /// after the latest.
+    pub fn new_version_from(
+        root: &Path,
+        name: &str,
+        from: Option<u32>,
+        note: Option<&str>,
+    ) -> Result<PathBuf, RegistryError> {
         let (dir, existing) = prompt_dir(root, name)?;
         let latest = existing.as_ref().and_then(|p| p.latest());
-        let (path, contents, plain_note_version) = match latest {
-            Some(latest) => {
+        let copied = match from {
+            None => latest,
+            Some(n) => Some(version_to_copy(name, existing.as_ref(), n)?),
+        };
+        let (path, contents, plain_note_version) = match (latest, copied) {
+            (Some(latest), Some(copied)) => {
                 let n =
                     latest
                         .version
@@ -45,25 +61,25 @@ impl Registry {
                             path: latest.path.clone(),
                             problem: "no version number left after this one".into(),
                         })?;
-                let ext = latest
+                let ext = copied
                     .path
                     .extension()
                     .and_then(|e| e.to_str())
                     .unwrap_or("jinja");
                 let path = dir.join(format!("v{n}.{ext}"));
-                let text = std::fs::read_to_string(root.join(&latest.path)).map_err(|source| {
+                let text = std::fs::read_to_string(root.join(&copied.path)).map_err(|source| {
                     RegistryError::Read {
-                        path: latest.path.clone(),
+                        path: copied.path.clone(),
                         source,
                     }
                 })?;
-                if is_yaml_path(&latest.path) {
+                if is_yaml_path(&copied.path) {
                     (path.clone(), set_yaml_note(&text, note, &path)?, None)
                 } else {
                     (path, text, Some(n))
                 }
             }
-            None => (dir.join("v1.jinja"), STARTER_TEMPLATE.to_string(), Some(1)),
+            _ => (dir.join("v1.jinja"), STARTER_TEMPLATE.to_string(), Some(1)),
         };
         write_new(root, &path, contents.as_bytes())?;
 
@@ -95,16 +111,18 @@ impl Registry {
         Ok(path)
     }
 
-    /// Points `alias` of prompt `name` at `version`, rewriting `prompt.yaml`.
+    /// Points `alias` of prompt `name` at `version` and returns the version it pointed at
+    /// before, if any.
     ///
-    /// The file is rewritten from its parsed form, so comments and unknown keys in
-    /// `prompt.yaml` are not kept.
+    /// `prompt.yaml` is edited in place, so its comments, key order and layout survive; only
+    /// when its `aliases` are written in a style that cannot be edited line by line (a flow
+    /// mapping, quoted keys) is the file rewritten from its parsed form.
     pub fn set_alias(
         root: &Path,
         name: &str,
         alias: &str,
         version: u32,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<u32>, RegistryError> {
         let prompt = load_existing_prompt(root, name)?;
         let meta_path = prompt.meta_path();
         check_alias_name(alias, &meta_path)?;
@@ -116,13 +134,16 @@ impl Registry {
             });
         }
         let mut meta = prompt.meta;
-        meta.aliases.insert(alias.to_string(), version);
-        write_meta(root, &meta_path, &meta)
+        let before = meta.aliases.insert(alias.to_string(), version);
+        let text = std::fs::read_to_string(root.join(&meta_path)).unwrap_or_default();
+        let edited = super::meta_text::set_alias(&text, alias, version);
+        write_meta_edit(root, &meta_path, &meta, edited)?;
+        Ok(before)
     }
 
     /// Removes `alias` from prompt `name`, returning the version it pointed at.
     ///
-    /// Like [`Registry::set_alias`], this rewrites `prompt.yaml` without its comments.
+    /// Like [`Registry::set_alias`], this edits `prompt.yaml` in place.
     pub fn remove_alias(root: &Path, name: &str, alias: &str) -> Result<u32, RegistryError> {
         let prompt = load_existing_prompt(root, name)?;
         let meta_path = prompt.meta_path();
@@ -135,9 +156,46 @@ impl Registry {
                 aliases: meta.aliases.keys().cloned().collect(),
             });
         };
-        write_meta(root, &meta_path, &meta)?;
+        let text = std::fs::read_to_string(root.join(&meta_path)).unwrap_or_default();
+        let edited = super::meta_text::remove_alias(&text, alias);
+        write_meta_edit(root, &meta_path, &meta, edited)?;
         Ok(version)
     }
+}
+
+/// Writes the in-place edit of `prompt.yaml` when it parses back to `meta`, else `meta`
+/// rewritten from its parsed form (which loses comments, but never loses data).
+fn write_meta_edit(
+    root: &Path,
+    meta_path: &Path,
+    meta: &super::model::PromptMeta,
+    edited: Option<String>,
+) -> Result<(), RegistryError> {
+    let faithful = edited.filter(|text| {
+        crate::config::yaml::parse::<super::model::PromptMeta>(text, meta_path)
+            .is_ok_and(|(parsed, _)| &parsed == meta)
+    });
+    match faithful {
+        Some(text) => write_atomic(root, meta_path, text.as_bytes()),
+        None => write_meta(root, meta_path, meta),
+    }
+}
+
+/// Version `n` of prompt `name` (which may not exist yet), to copy into a new version.
+fn version_to_copy<'p>(
+    name: &str,
+    prompt: Option<&'p Prompt>,
+    n: u32,
+) -> Result<&'p super::model::PromptVersion, RegistryError> {
+    prompt
+        .and_then(|p| p.versions.get(&n))
+        .ok_or_else(|| RegistryError::UnknownVersion {
+            prompt: name.to_string(),
+            version: n,
+            available: prompt
+                .map(|p| p.versions.keys().copied().collect())
+                .unwrap_or_default(),
+        })
 }
 
 /// Loads one prompt directory for editing, or says which prompts exist.

@@ -302,9 +302,17 @@ impl Diagnostic for RegistryError {
             RegistryError::UnknownVersion { prompt, .. } => Some(format!(
                 "use `{prompt}` for the latest version, or `prompteval prompt list` to see versions"
             )),
-            RegistryError::UnknownAlias { prompt, alias, .. } => Some(format!(
-                "define it with `prompteval prompt alias {prompt} {alias} <version>`"
-            )),
+            RegistryError::UnknownAlias {
+                prompt,
+                alias,
+                aliases,
+                ..
+            } => Some(match super::resolve::suggest(alias, aliases) {
+                Some(close) => format!("did you mean `{prompt}@{close}`?"),
+                None => {
+                    format!("define it with `prompteval prompt alias {prompt} {alias} <version>`")
+                }
+            }),
             RegistryError::DanglingAlias { prompt, alias, .. } => Some(format!(
                 "point it at an existing version: `prompteval prompt alias {prompt} {alias} <version>`"
             )),

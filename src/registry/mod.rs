@@ -6,6 +6,7 @@ mod edit;
 mod error;
 mod load;
 mod lock;
+mod meta_text;
 mod model;
 mod reference;
 mod resolve;

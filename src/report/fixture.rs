@@ -429,6 +429,7 @@ pub(crate) fn compared() -> (RunRecord, Vec<CellResult>, Comparison) {
         record: record.clone(),
         results: results.clone(),
         passed_over: 0,
+        production: Default::default(),
     };
     let mut now = results;
     for cell in &mut now {

@@ -31,6 +31,14 @@ pub enum Notice<'a> {
         /// Newer runs of these evals that `latest` or `git:REV` passed over.
         passed_over: usize,
     },
+    /// `--baseline latest` on the first run of these evals: nothing to compare with, so the
+    /// run goes ahead and the gate's thresholds alone judge it.
+    NoBaseline {
+        /// The evals being run.
+        evals: &'a [String],
+        /// Stored runs of these evals that did not finish (so did not qualify).
+        unfinished: usize,
+    },
     /// `--resume`: the run being completed.
     Resuming {
         /// Its id.

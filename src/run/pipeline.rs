@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::analysis::baseline::{self, Baseline, BaselineError};
+use crate::analysis::baseline::{self, Baseline, BaselineError, BaselineRef};
 use crate::config::project::Project;
 use crate::diagnostic::{Diagnostic, ExitClass, Warning};
 use crate::plan::changed::{self, ChangedError};
@@ -211,8 +211,15 @@ impl Prepared<'_> {
             }
             changed::restrict(&mut plan, &keep);
         }
+        let production = registry
+            .prompts()
+            .filter_map(|p| Some((p.name.clone(), *p.meta.aliases.get("production")?)))
+            .collect();
         drop(registry);
-        let baseline = resolve_baseline(project, &request, &plan, notices)?;
+        let mut baseline = resolve_baseline(project, &request, &plan, notices)?;
+        if let Some(found) = &mut baseline {
+            found.production = production;
+        }
         let concurrency = request.concurrency(project);
         let settings = match &resuming {
             Some(r) => RunSettings {
@@ -267,7 +274,18 @@ fn resolve_baseline(
     };
     let evals: Vec<String> = plan.evals.iter().map(|e| e.name.clone()).collect();
     let store = Store::new(project.store_dir());
-    let found = baseline::resolve(&store, &project.root, &reference, &evals)?;
+    let found = match baseline::resolve(&store, &project.root, &reference, &evals) {
+        // `latest` on day one is no mistake: a CI script that always passes it must work
+        // from its first run, which then has nothing to compare with.
+        Err(BaselineError::NoRun { skipped, .. }) if reference == BaselineRef::Latest => {
+            notices(Notice::NoBaseline {
+                evals: &evals,
+                unfinished: skipped,
+            });
+            return Ok(None);
+        }
+        other => other?,
+    };
     notices(Notice::Baseline {
         run_id: &found.record.run_id,
         reference: &reference,

@@ -282,6 +282,7 @@ impl PreparedRescore<'_> {
             record: source.record.clone(),
             results,
             passed_over: 0,
+            production: Default::default(),
         });
         let options = SessionOptions {
             settings,

@@ -37,6 +37,8 @@ pub(crate) enum Key {
     Timeout,
     /// `threshold`: the pass mark (or limit) of the types that have one.
     Threshold,
+    /// `trim`: whether `equals` trims whitespace first.
+    Trim,
 
     // The text metrics' options (issue 18).
     /// `tokenize`: BLEU's tokenizer.
@@ -66,7 +68,7 @@ pub(crate) enum Key {
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 25] = [
+    pub(crate) const ALL: [Key; 26] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
@@ -81,6 +83,7 @@ impl Key {
         Key::Script,
         Key::Timeout,
         Key::Threshold,
+        Key::Trim,
         // The text metrics' options.
         Key::Tokenize,
         Key::SmoothMethod,
@@ -112,6 +115,7 @@ impl Key {
             Key::Script => "script",
             Key::Timeout => "timeout",
             Key::Threshold => "threshold",
+            Key::Trim => "trim",
             // The text metrics' options.
             Key::Tokenize => "tokenize",
             Key::SmoothMethod => "smooth_method",
@@ -144,6 +148,7 @@ impl Key {
             Key::Script => spec.script.is_some(),
             Key::Timeout => spec.timeout.is_some(),
             Key::Threshold => spec.threshold.is_some(),
+            Key::Trim => spec.trim.is_some(),
             // The text metrics' options.
             Key::Tokenize => spec.tokenize.is_some(),
             Key::SmoothMethod => spec.smooth_method.is_some(),
@@ -206,6 +211,10 @@ impl Key {
             Key::Script => external("{type: external, script: scorers/my.py}"),
             Key::Timeout => external("{type: external, script: scorers/my.py, timeout: 10s}"),
             Key::Threshold => ("takes no `threshold`".into(), c.kind.example),
+            Key::Trim => (
+                "takes no `trim` (only `equals` reads it)".into(),
+                "{type: equals, value: \"Paris\", trim: false}",
+            ),
             // The text metrics' options.
             Key::Tokenize | Key::SmoothMethod | Key::SmoothValue | Key::MaxNgramOrder => (
                 format!("takes no `{name}` (only `bleu` reads it)"),

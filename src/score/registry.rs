@@ -157,7 +157,9 @@ impl AssertionType {
 
 /// Every assertion type, in the order users see them listed.
 pub(crate) static TYPES: &[AssertionType] = &[
-    sync("equals", text::equals, text::EX_EQUALS).defaults_to_expected(),
+    sync("equals", text::equals, text::EX_EQUALS)
+        .defaults_to_expected()
+        .reads(&[Key::Trim]),
     sync("contains", text::contains, text::EX_CONTAINS).defaults_to_expected(),
     sync("icontains", text::icontains, text::EX_CONTAINS).defaults_to_expected(),
     sync("contains-any", text::contains_any, text::EX_LIST),
@@ -502,7 +504,7 @@ mod tests {
         match key {
             Key::Threshold => json!(0.5),
             Key::Measure => json!("f"),
-            Key::Stem => json!(true),
+            Key::Stem | Key::Trim => json!(true),
             Key::Path => json!("$.a"),
             Key::Args => json!({"a": 1}),
             Key::Match => json!("partial"),
@@ -574,6 +576,7 @@ mod tests {
         assert_eq!(readers(Assert), ["assert-set"]);
         assert_eq!(readers(Grader), judges);
         assert_eq!(readers(Embedder), ["similar"]);
+        assert_eq!(readers(Key::Trim), ["equals"]);
         for key in [Command, Script, Timeout] {
             assert_eq!(readers(key), ["external"]);
         }

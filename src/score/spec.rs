@@ -29,6 +29,10 @@ pub struct AssertionSpec {
     /// Whether ROUGE stems tokens with the Porter stemmer (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stem: Option<bool>,
+    /// `equals`: whether surrounding whitespace is trimmed from both sides first (default
+    /// true; `false` compares exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim: Option<bool>,
     /// The JSONPath (RFC 9535) a `json-path` assertion reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -26,6 +26,7 @@ type Compiled = Result<Box<dyn Check>, ScoreError>;
 pub(crate) fn equals(c: &mut Compiler<'_>) -> Compiled {
     Ok(Box::new(Equals {
         value: c.text_value(EX_EQUALS)?,
+        trim: c.spec.trim.unwrap_or(true),
     }))
 }
 
@@ -130,18 +131,27 @@ fn length(c: &mut Compiler<'_>, max: bool) -> Compiled {
     }))
 }
 
-/// `equals`: the trimmed output is exactly the trimmed value.
+/// `equals`: the output is exactly the value, both trimmed of surrounding whitespace
+/// unless `trim: false`; the reason says when trimming made them equal.
 struct Equals {
     value: Text,
+    trim: bool,
 }
 
 impl Check for Equals {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let expected = self.value.resolve(input, templates)?;
-        let expected = expected.trim();
-        let got = input.output.trim();
+        let resolved = self.value.resolve(input, templates)?;
+        let (expected, got) = match self.trim {
+            true => (resolved.trim(), input.output.trim()),
+            false => (&*resolved, input.output),
+        };
+        let trimmed = got.len() != input.output.len() || expected.len() != resolved.len();
         Ok(if got == expected {
-            Outcome::pass(format!("output equals {}", show(expected)))
+            let how = match trimmed {
+                true => " (surrounding whitespace trimmed; `trim: false` compares exactly)",
+                false => "",
+            };
+            Outcome::pass(format!("output equals {}{how}", show(expected)))
         } else {
             Outcome::fail(format!("expected {}, got {}", show(expected), show(got)))
                 .when_negated(format!("output {} is not {}", show(got), show(expected)))
@@ -462,10 +472,35 @@ mod tests {
     }
 
     #[test]
+    fn equals_trims_surrounding_whitespace_says_so_and_trim_false_compares_exactly() {
+        let spec = json!({"type": "equals", "value": "Paris"});
+        assert_eq!(
+            check(spec, "Paris \n"),
+            (
+                true,
+                1.0,
+                r#"output equals "Paris" (surrounding whitespace trimmed; `trim: false` compares exactly)"#
+                    .into()
+            )
+        );
+        let exact = json!({"type": "equals", "value": "Paris", "trim": false});
+        assert!(!check(exact.clone(), "Paris ").0);
+        assert_eq!(
+            check(exact, "Paris"),
+            (true, 1.0, r#"output equals "Paris""#.into())
+        );
+        let err = compile_err(json!({"type": "contains", "value": "a", "trim": false})).to_string();
+        assert!(
+            err.contains("takes no `trim` (only `equals` reads it)"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn equals_pass_fail_and_not() {
         let spec = json!({"type": "equals", "value": "positive"});
         assert_eq!(
-            check(spec.clone(), " positive\n"),
+            check(spec.clone(), "positive"),
             (true, 1.0, r#"output equals "positive""#.into())
         );
         assert_eq!(

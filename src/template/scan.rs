@@ -29,6 +29,23 @@ pub(crate) fn include_names(source: &str) -> Vec<(String, usize)> {
         .collect()
 }
 
+static GUARD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[^.\w])([A-Za-z_]\w*)\s*(?:\bis\s+(?:not\s+)?(?:defined|undefined|none)\b|\|\s*(?:default|d)\b|[!=]=\s*none\b)",
+    )
+    .unwrap_or_else(|err| unreachable!("static regex: {err}"))
+});
+
+/// Names that `source` treats as optional: tested with `is defined`, `is undefined` or
+/// `is none` (also negated, or `== none`), or given a `default`. A row may leave them out.
+pub(super) fn optional_names(source: &str) -> Vec<String> {
+    GUARD
+        .captures_iter(source)
+        .filter_map(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
 /// Names that `source` binds with `for`, `set` or `with`.
 pub(super) fn bound_names(source: &str) -> Vec<String> {
     let mut names = Vec::new();

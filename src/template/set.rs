@@ -11,7 +11,7 @@ use crate::registry::{PromptBody, PromptVersion};
 use crate::template::message::{Message, RenderedPrompt};
 
 use super::error::{describe, snippet, syntax_error, Origin, TemplateErrorKind};
-use super::scan::{bound_names, fromjson, include_names};
+use super::scan::{bound_names, fromjson, include_names, optional_names};
 use super::TemplateError;
 
 /// The most steps (minijinja's fuel: roughly one per instruction) one render may take.
@@ -152,6 +152,9 @@ impl TemplateSet {
     /// (`{% for x in … %}`, `{% set x = … %}`, `{% with x = … %}`); this is a textual
     /// check, so it can only err on the side of reporting a variable that rendering would
     /// then report too. Globals such as `range` and `namespace` are not variables.
+    ///
+    /// A variable the template tests (`{% if hint is defined %}`, `hint is not none`) or
+    /// defaults (`{{ hint | default("") }}`) is optional and not listed: a row may lack it.
     pub fn prompt_variables(&self, version: &PromptVersion) -> BTreeSet<String> {
         let mut vars = BTreeSet::new();
         for name in Self::names_of(version) {
@@ -174,12 +177,16 @@ impl TemplateSet {
             return;
         }
         stack.push(name.to_string());
+        let source = template.source();
+        let optional = optional_names(source);
         for var in template.undeclared_variables(false) {
-            if !bound_above.contains(&var) && !self.globals.contains(&var) {
+            if !bound_above.contains(&var)
+                && !self.globals.contains(&var)
+                && !optional.contains(&var)
+            {
                 vars.insert(var);
             }
         }
-        let source = template.source();
         let mut bound = bound_above.clone();
         bound.extend(bound_names(source));
         for (included, _) in include_names(source) {

@@ -467,3 +467,33 @@ fn an_ordinary_long_template_has_fuel_enough() {
     };
     assert!(text.ends_with("19999,"));
 }
+
+#[test]
+fn optional_variables_under_is_defined_default_or_none_checks_are_not_required() {
+    let v = text_version(
+        "s",
+        1,
+        "{{ q }}{% if hint is defined %} Hint: {{ hint }}{% endif %}{{ tone | default(\"\") }}{% if extra is not none %}{% endif %}{{ row.note is defined }}",
+    );
+    let set = set_with(&v);
+    let names: Vec<String> = set.prompt_variables(&v).into_iter().collect();
+    assert_eq!(names, ["q", "row"]);
+    let columns = BTreeSet::from(["q".to_string(), "row".to_string()]);
+    set.check_variables(&v, &columns).unwrap();
+    let v2 = text_version(
+        "s",
+        2,
+        "{{ q }}{% if hint is defined %} Hint: {{ hint }}{% endif %}|{{ tone | default(\"calm\") }}{% if extra is not none %}!{% endif %}",
+    );
+    let set = set_with(&v2);
+    let out = set.render_prompt(&v2, &vars(&[("q", "why?")])).unwrap();
+    assert_eq!(out, RenderedPrompt::Text("why?|calm!".into()));
+    let out = set
+        .render_prompt(&v2, &vars(&[("q", "why?"), ("hint", "look up")]))
+        .unwrap();
+    assert_eq!(out, RenderedPrompt::Text("why? Hint: look up|calm!".into()));
+    // Everything else stays strict.
+    let strict = text_version("s", 3, "{{ q }} {{ hint }}");
+    let set = set_with(&strict);
+    assert!(set.prompt_variables(&strict).contains("hint"));
+}

@@ -131,10 +131,25 @@ fn an_improvement_passes() {
 }
 
 #[test]
+fn baseline_latest_on_the_very_first_run_runs_and_judges_the_thresholds_alone() {
+    let p = project(1);
+    let (code, _, stderr) = p.run(&["run", "--baseline", "latest", "--max-regression", "0.1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("baseline latest: no earlier finished run of greet; nothing to compare, the gate's thresholds alone judge this run"),
+        "{stderr}"
+    );
+    assert!(p.path().join(".prompteval/runs").exists());
+    // A failing threshold still fails the first run.
+    let (code, _, stderr) = p.run(&["run", "--baseline", "latest", "--fail-under", "0.9"]);
+    assert_eq!(code, 1, "{stderr}");
+}
+
+#[test]
 fn a_missing_baseline_is_an_input_error_before_any_call() {
     let p = project(1);
     settings(&p).bind(|| {
-        assert_cmd_snapshot!(p.cmd(&["run", "--baseline", "latest"]));
+        assert_cmd_snapshot!(p.cmd(&["run", "--baseline", "abc123"]));
     });
     assert!(!p.path().join(".prompteval/runs").exists());
     let (code, _, stderr) = p.run(&["run", "--max-regression", "0.1"]);
@@ -298,6 +313,76 @@ fn changed_since_follows_partials_through_other_partials() {
         stderr.contains(
             "running eval greet: greet@1 includes prompts/_partials/sig.jinja, which changed"
         ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_new_version_against_a_baseline_without_it_is_paired_with_production() {
+    // The baseline ran greet@1 and greet@2 (pinned); production is 1.
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    p.write("prompts/greet/v3.jinja", "Hi {{ name }} from {{ city }}!\n");
+    let (code, stdout, stderr) = p.run(&["run", "--prompt", "greet@3", "--baseline", "latest"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("compared greet@3 on echo with greet@1, which greet@production points at now: the baseline did not run greet@3"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("n=0"), "{stdout}");
+    let id = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|d| d.join("comparison.json").exists())
+        .max()
+        .expect("a run with a comparison");
+    let comparison = std::fs::read_to_string(id.join("comparison.json")).unwrap();
+    assert!(
+        comparison.contains("\"baseline_prompt\": \"greet@1\""),
+        "{comparison}"
+    );
+
+    // Production and the new version both compared with greet@1: both rows are paired.
+    let first = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .min()
+        .unwrap();
+    let (code, _, stderr) = p.run(&[
+        "run",
+        "--prompt",
+        "greet@production",
+        "--prompt",
+        "greet@3",
+        "--baseline",
+        &first,
+    ]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let latest = std::fs::read_dir(p.path().join(".prompteval/runs"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    let comparison = std::fs::read_to_string(latest.join("comparison.json")).unwrap();
+    assert_eq!(
+        comparison.matches("\"paired\": 3,").count(),
+        2,
+        "{comparison}"
+    );
+
+    // A baseline that ran greet@production pairs with what the alias pointed at then.
+    let p = project(2);
+    let (code, _, stderr) = p.run(&["run"]);
+    assert_eq!(code, 0, "{stderr}");
+    set_production(&p, 1);
+    p.write("prompts/greet/v3.jinja", "Hi {{ name }} from {{ city }}!\n");
+    let (_, _, stderr) = p.run(&["run", "--prompt", "greet@3", "--baseline", "latest"]);
+    assert!(
+        stderr.contains("with the baseline's greet@production (greet@2)"),
         "{stderr}"
     );
 }

@@ -416,6 +416,23 @@ fn endless_template_loop_runs_out_of_fuel_naming_prompt_and_case() {
     assert!(stderr.contains("ran out of fuel"), "{stderr}");
 }
 
+#[test]
+fn a_misspelt_model_name_suggests_the_model() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run", "--model", "ecko"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("hint: did you mean `echo`? Else use a provider"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = p.run(&["run", "--model", "gpt-4o-mini"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("hint: did you mean `openai:gpt-4o-mini`? Else"),
+        "{stderr}"
+    );
+}
+
 /// Issue 13, item 13: a duplicate key was placed at the start of its mapping (`1:1` for a
 /// `dataset:` on line 5, `2:1` for a second `defaults:`).
 #[test]

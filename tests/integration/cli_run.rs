@@ -236,6 +236,61 @@ fn init_scaffolds_a_project_that_runs() {
 }
 
 #[test]
+fn init_scaffolds_a_gate_that_means_something_and_versions_that_differ() {
+    let p = TestProject::empty();
+    let (code, stdout, stderr) = p.run(&["init", "demo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.trim_end().ends_with(
+            "prompteval prompt alias greeting production 3              # when it is better"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("prompteval prompt new greeting --from greeting@candidate"));
+    let demo = p.path().join("demo");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_prompteval"))
+            .arg("-C")
+            .arg(&demo)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, stdout, stderr) = run(&["run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stdout.contains("min_pass_rate 0.0") && !stdout.contains("0.00"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("greeting@1") && stdout.contains("greeting@2"),
+        "{stdout}"
+    );
+    // The steps it prints work as written.
+    let (code, _, stderr) = run(&["prompt", "new", "greeting", "--from", "greeting@candidate"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, _) = run(&["prompt", "alias", "greeting", "candidate", "3"]);
+    assert_eq!(code, Some(0));
+    let (code, stdout, stderr) = run(&["run", "--baseline", "latest"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("greeting@3"), "{stdout}");
+    let (code, stdout, _) = run(&["prompt", "alias", "greeting", "production", "3"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout, "greeting@production: 1 → 3\n");
+    // A candidate that drops the language fails the gate.
+    std::fs::write(
+        demo.join("prompts/greeting/v3.yaml"),
+        "messages:\n  - role: user\n    content: \"Hi {{ name }}\"\n",
+    )
+    .unwrap();
+    let (code, _, _) = run(&["run"]);
+    assert_eq!(code, Some(1));
+}
+
+#[test]
 fn the_shipped_offline_examples_run() {
     // The Gemma eval is covered by `e2e_llamacpp`; these two use the echo model.
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -381,4 +436,22 @@ fn utf8_bom_in_yaml_files_and_templates_is_stripped() {
         .collect();
     assert!(outputs.contains(&"Hello Ada! Bye."), "{outputs:?}");
     assert!(outputs.iter().all(|o| !o.contains(BOM)), "{outputs:?}");
+}
+
+#[test]
+fn optional_variables_under_is_defined_or_default_are_not_required_columns() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v2.jinja",
+        "Hi {{ name }}{% if hint is defined %} ({{ hint }}){% endif %}{{ tone | default(\"!\") }}\n",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--prompt", "greet@2"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(!stderr.contains("hint"), "{stderr}");
+    assert!(stdout.contains("greet@2"), "{stdout}");
+    // A variable used plainly stays required.
+    p.write("prompts/greet/v2.jinja", "Hi {{ name }} {{ hint }}\n");
+    let (code, _, stderr) = p.run(&["run", "--prompt", "greet@2"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("hint"), "{stderr}");
 }

@@ -172,6 +172,10 @@ pub struct RowComparison {
     pub errored_pairs: u64,
     /// Cells of this row in only one of the runs.
     pub unpaired: u64,
+    /// How the baseline row was chosen when the baseline never ran this version (`the
+    /// baseline's greet@production`); `None` for the usual pairings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing: Option<String>,
 }
 
 impl RowComparison {
@@ -233,9 +237,14 @@ pub fn prompt_name(reference: &str) -> &str {
 
 /// For each eval × prompt reference of `after`, the prompt reference of `before` that it
 /// is compared with: the one requested the same way in the eval file
-/// (`sentiment@production` both times), else the same resolved reference, else the only
-/// version of the same prompt name on each side.
-fn prompt_map(before: &RunRecord, after: &RunRecord) -> HashMap<(String, String), String> {
+/// (`sentiment@production` both times), else the same resolved reference, else production
+/// (see [`production_pair`]),
+/// else the only version of the same prompt name on each side.
+fn prompt_map(
+    before: &RunRecord,
+    after: &RunRecord,
+    production: &BTreeMap<String, u32>,
+) -> HashMap<(String, String), Paired> {
     // (requested, reference) per eval; from the summary when the record lists no prompts.
     fn prompts(record: &RunRecord) -> BTreeMap<String, Vec<(String, String)>> {
         let mut map: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
@@ -275,11 +284,15 @@ fn prompt_map(before: &RunRecord, after: &RunRecord) -> HashMap<(String, String)
                 _ => None,
             };
             let found = by_requested
-                .map(|(_, r)| r)
-                .or(by_reference.map(|(_, r)| r))
-                .or(by_name);
+                .map(|(_, r)| (r.clone(), None))
+                .or(by_reference.map(|(_, r)| (r.clone(), None)))
+                .or_else(|| production_pair(then, name, production))
+                .or(by_name.map(|r| {
+                    let how = format!("{r}, the only version of {name} in the baseline");
+                    (r.clone(), Some(how))
+                }));
             if let Some(base) = found {
-                map.insert((eval.clone(), reference.clone()), base.clone());
+                map.insert((eval.clone(), reference.clone()), base);
             }
         }
     }
@@ -287,6 +300,27 @@ fn prompt_map(before: &RunRecord, after: &RunRecord) -> HashMap<(String, String)
 }
 
 type CellKey = (String, String, String, String, u32);
+
+/// The baseline prompt a row is compared with, and how it was chosen when that is not
+/// the usual way.
+type Paired = (String, Option<String>);
+
+/// For a version the baseline never ran: the baseline's `NAME@production` (what the alias
+/// pointed at then), else the version `production` points at now, when the baseline ran it.
+fn production_pair(
+    then: &[(String, String)],
+    name: &str,
+    production: &BTreeMap<String, u32>,
+) -> Option<Paired> {
+    let alias = format!("{name}@production");
+    if let Some((_, r)) = then.iter().find(|(requested, _)| *requested == alias) {
+        return Some((r.clone(), Some(format!("the baseline's {alias} ({r})"))));
+    }
+    let now = format!("{name}@{}", production.get(name)?);
+    then.iter()
+        .find(|(_, r)| *r == now)
+        .map(|(_, r)| (r.clone(), Some(format!("{r}, which {alias} points at now"))))
+}
 
 /// Pairs the cells of two runs by eval, prompt (see the module docs for how references
 /// are matched), model, case id and repeat. Pairs come in the order of `after`'s results,
@@ -297,10 +331,19 @@ pub fn pair_cells(
     after_record: &RunRecord,
     after: &dyn ResultSource,
 ) -> io::Result<Vec<CellPair>> {
-    let map = prompt_map(before_record, after_record);
+    let map = prompt_map(before_record, after_record, &BTreeMap::new());
+    pair_cells_by(&map, before, after)
+}
+
+/// [`pair_cells`] with the prompt pairing made.
+fn pair_cells_by(
+    map: &HashMap<(String, String), Paired>,
+    before: &dyn ResultSource,
+    after: &dyn ResultSource,
+) -> io::Result<Vec<CellPair>> {
     let reverse: HashMap<(String, String), String> = map
         .iter()
-        .map(|((eval, now), then)| ((eval.clone(), then.clone()), now.clone()))
+        .map(|((eval, now), (then, _))| ((eval.clone(), then.clone()), now.clone()))
         .collect();
     let mut old: HashMap<CellKey, CellResult> = HashMap::new();
     let mut order: Vec<CellKey> = Vec::new();
@@ -318,17 +361,25 @@ pub fn pair_cells(
         }
     }
     let mut pairs = Vec::new();
+    let mut used: std::collections::HashSet<CellKey> = std::collections::HashSet::new();
     for cell in after.results()? {
         let cell = cell?;
-        let base_prompt = map.get(&(cell.eval.clone(), cell.prompt.clone())).cloned();
+        let base_prompt = map
+            .get(&(cell.eval.clone(), cell.prompt.clone()))
+            .map(|(p, _)| p.clone());
+        // `get`, not `remove`: two versions now may both be compared with one baseline
+        // version (a new version paired with production, and production itself).
         let before = base_prompt.as_ref().and_then(|p| {
-            old.remove(&(
+            let key = (
                 cell.eval.clone(),
                 p.clone(),
                 cell.model.clone(),
                 cell.case_id.clone(),
                 cell.repeat,
-            ))
+            );
+            let found = old.get(&key).cloned();
+            used.insert(key);
+            found
         });
         pairs.push(CellPair {
             row: RowKey {
@@ -344,6 +395,9 @@ pub fn pair_cells(
         });
     }
     for key in order {
+        if used.contains(&key) {
+            continue;
+        }
         let Some(cell) = old.remove(&key) else {
             continue;
         };
@@ -372,17 +426,21 @@ pub fn compare(
     record: &RunRecord,
     results: &dyn ResultSource,
 ) -> Result<Comparison, BaselineError> {
-    let pairs = pair_cells(&baseline.record, baseline, record, results).map_err(|source| {
-        BaselineError::Results {
+    let map = prompt_map(&baseline.record, record, &baseline.production);
+    let pairs =
+        pair_cells_by(&map, baseline, results).map_err(|source| BaselineError::Results {
             which: "current",
             source,
-        }
-    })?;
-    Ok(compare_pairs(baseline, record, &pairs))
+        })?;
+    Ok(compare_pairs(baseline, record, &map, &pairs))
 }
 
-fn compare_pairs(baseline: &Baseline, record: &RunRecord, pairs: &[CellPair]) -> Comparison {
-    let map = prompt_map(&baseline.record, record);
+fn compare_pairs(
+    baseline: &Baseline,
+    record: &RunRecord,
+    map: &HashMap<(String, String), Paired>,
+    pairs: &[CellPair],
+) -> Comparison {
     let mut by_row: HashMap<&RowKey, Vec<&CellPair>> = HashMap::new();
     for pair in pairs {
         by_row.entry(&pair.row).or_default().push(pair);
@@ -394,8 +452,8 @@ fn compare_pairs(baseline: &Baseline, record: &RunRecord, pairs: &[CellPair]) ->
             prompt: row.prompt.clone(),
             model: row.model.clone(),
         };
-        let base_prompt = map.get(&(row.eval.clone(), row.prompt.clone()));
-        let base_row = base_prompt.and_then(|p| {
+        let paired = map.get(&(row.eval.clone(), row.prompt.clone()));
+        let base_row = paired.and_then(|(p, _)| {
             baseline
                 .record
                 .summary
@@ -403,13 +461,15 @@ fn compare_pairs(baseline: &Baseline, record: &RunRecord, pairs: &[CellPair]) ->
                 .find(|b| b.eval == row.eval && b.prompt == *p && b.model == row.model)
         });
         let cells = by_row.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-        rows.push(compare_row(
+        let mut compared = compare_row(
             key,
             base_row.map(|b| b.prompt.clone()),
             (row.passed, row.passed + row.failed),
             base_row.map_or((0, 0), |b| (b.passed, b.passed + b.failed)),
             cells,
-        ));
+        );
+        compared.pairing = base_row.and(paired).and_then(|(_, how)| how.clone());
+        rows.push(compared);
     }
     let now_evals: Vec<&str> = record.summary.iter().map(|r| r.eval.as_str()).collect();
     let baseline_only = baseline
@@ -494,6 +554,7 @@ fn compare_row(
         call_changes,
         errored_pairs,
         unpaired,
+        pairing: None,
     }
 }
 
@@ -589,6 +650,7 @@ mod tests {
             record: record.clone(),
             results: before,
             passed_over: 0,
+            production: Default::default(),
         };
         let comparison = compare(&baseline, &record, &now).unwrap();
         let row = comparison.row("sentiment", "sentiment@1", "echo").unwrap();

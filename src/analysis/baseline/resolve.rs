@@ -62,6 +62,10 @@ pub struct Baseline {
     /// Newer stored runs of these evals that `latest` or `git:REV` passed over (they did
     /// not finish, or were made at a commit that is not an ancestor).
     pub passed_over: usize,
+    /// Prompt name → the version its `production` alias points at in the registry now;
+    /// filled by `run` so that a version the baseline never ran is compared with
+    /// production (empty elsewhere).
+    pub production: std::collections::BTreeMap<String, u32>,
 }
 
 impl ResultSource for Baseline {
@@ -180,6 +184,7 @@ pub fn resolve(
                 record: run.record,
                 results,
                 passed_over: 0,
+                production: Default::default(),
             })
         }
         BaselineRef::File(path) => load_file(path, text),
@@ -194,6 +199,7 @@ pub fn resolve(
                         record: run.record,
                         results,
                         passed_over: skipped,
+                        production: Default::default(),
                     });
                 }
                 skipped += usize::from(ran_any(&run.record, evals));
@@ -226,6 +232,7 @@ pub fn resolve(
                         record: run.record,
                         results,
                         passed_over: skipped,
+                        production: Default::default(),
                     });
                 }
                 skipped += 1;
@@ -282,5 +289,6 @@ fn load_file(path: &Path, reference: String) -> Result<Baseline, BaselineError> 
         record,
         results,
         passed_over: 0,
+        production: Default::default(),
     })
 }

@@ -49,12 +49,14 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
         PromptCommand::List => list(&registry),
         PromptCommand::Show { reference } => show(&registry, &reference),
         PromptCommand::Diff { old, new } => diff(ctx, &registry, &old, &new),
-        PromptCommand::New { name, note } => new(&project, &name, note.as_deref()),
+        PromptCommand::New { name, note, from } => {
+            new(&project, &registry, &name, from.as_deref(), note.as_deref())
+        }
         PromptCommand::Alias {
             name,
             alias,
-            number,
-        } => set_alias(&project, &name, &alias, number),
+            target,
+        } => set_alias(&project, &registry, &name, &alias, &target),
         PromptCommand::Render { reference, vars } => render(&registry, &reference, &vars),
         PromptCommand::Lock => lock(&registry),
         PromptCommand::Check => check(&registry),
@@ -174,19 +176,98 @@ fn diff(ctx: &Context, registry: &Registry, old: &str, new: &str) -> Result<Exit
     Ok(Exit::Success)
 }
 
-/// `prompt new NAME`: a new draft version.
-fn new(project: &Project, name: &str, note: Option<&str>) -> Result<Exit, Error> {
-    let path = Registry::new_version(&project.root, name, note)?;
-    outln!("created {}", project.relative(&path).display());
-    outln!("edit it, then `prompteval run` to compare; `prompteval prompt lock` releases it");
+/// `prompt new NAME [--from REF]`: a new draft version, and the command that compares it
+/// with production (or with the version it was copied from).
+fn new(
+    project: &Project,
+    registry: &Registry,
+    name: &str,
+    from: Option<&str>,
+    note: Option<&str>,
+) -> Result<Exit, Error> {
+    let from = match from {
+        Some(reference) => {
+            let (n, of) = alias_target(registry, name, reference)?;
+            if of != name {
+                errln!("error: --from `{reference}` is a version of {of}, not of {name}");
+                errln!("hint: copy a version of {name} (`--from {name}@2`), or create {of}'s next version with `prompteval prompt new {of} --from {reference}`");
+                return Ok(Exit::Input);
+            }
+            Some(n)
+        }
+        None => None,
+    };
+    let path = Registry::new_version_from(&project.root, name, from, note)?;
+    let prompt = registry.get(name);
+    let copied = from.or_else(|| prompt.and_then(|p| p.latest()).map(|v| v.version));
+    let new_number = prompt.and_then(|p| p.latest()).map_or(1, |v| v.version + 1);
+    match copied {
+        Some(c) => outln!(
+            "created {} (a copy of {name}@{c})",
+            project.relative(&path).display()
+        ),
+        None => outln!("created {}", project.relative(&path).display()),
+    }
+    if let Some(copied) = copied {
+        let has_production = prompt.is_some_and(|p| p.meta.aliases.contains_key("production"));
+        let base = if has_production {
+            format!("{name}@production")
+        } else {
+            format!("{name}@{copied}")
+        };
+        outln!("next: edit it, then compare it with {base}:");
+        outln!("  prompteval run --prompt {base} --prompt {name}@{new_number}");
+        outln!(
+            "then `prompteval prompt alias {name} production {new_number}` to promote it, and `prompteval prompt lock` to freeze it"
+        );
+    } else {
+        outln!(
+            "next: edit it, then write an eval that uses `{name}@latest` and `prompteval run` it"
+        );
+    }
     Ok(Exit::Success)
 }
 
-/// `prompt alias NAME ALIAS N`: points an alias at a version.
-fn set_alias(project: &Project, name: &str, alias: &str, number: u32) -> Result<Exit, Error> {
-    Registry::set_alias(&project.root, name, alias, number)?;
-    outln!("{name}@{alias} → {name}@{number}");
+/// `prompt alias NAME ALIAS VERSION`: points an alias at a version and says where it
+/// pointed before (`production: 2 → 3`).
+fn set_alias(
+    project: &Project,
+    registry: &Registry,
+    name: &str,
+    alias: &str,
+    version: &str,
+) -> Result<Exit, Error> {
+    let (number, of) = alias_target(registry, name, version)?;
+    if of != name {
+        errln!("error: `{version}` is a version of {of}, not of {name}");
+        errln!("hint: give a version of {name}: `3`, `v3` or `{name}@3`");
+        return Ok(Exit::Input);
+    }
+    let before = Registry::set_alias(&project.root, name, alias, number)?;
+    match before {
+        Some(n) if n == number => outln!("{name}@{alias}: {n} (unchanged)"),
+        Some(n) => outln!("{name}@{alias}: {n} → {number}"),
+        None => outln!("{name}@{alias}: (new) → {number}"),
+    }
     Ok(Exit::Success)
+}
+
+/// The version number `version` means for prompt `name`: `3`, `v3`, `name@3`, or a
+/// reference such as `name@staging` resolved through the registry; with the prompt it names.
+fn alias_target(registry: &Registry, name: &str, version: &str) -> Result<(u32, String), Error> {
+    let digits = version.strip_prefix('v').unwrap_or(version);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        if let Ok(n) = digits.parse::<u32>() {
+            return Ok((n, name.to_string()));
+        }
+    }
+    let reference = if version.contains('@') {
+        version.to_string()
+    } else {
+        format!("{name}@{version}")
+    };
+    let v = resolve(registry, &reference)?;
+    Ok((v.version, v.name.clone()))
 }
 
 /// `prompt render REF --var K=V…`: one version rendered with the given variables.

@@ -236,6 +236,17 @@ pub(super) fn notice(notice: Notice<'_>) {
             status,
             passed_over,
         } => baseline_notice(run_id, reference, status, passed_over),
+        Notice::NoBaseline { evals, unfinished } => {
+            let skipped = match unfinished {
+                0 => String::new(),
+                1 => " (1 stored run did not finish)".into(),
+                n => format!(" ({n} stored runs did not finish)"),
+            };
+            errln!(
+                "baseline latest: no earlier finished run of {}{skipped}; nothing to compare, the gate's thresholds alone judge this run",
+                evals.join(", ")
+            );
+        }
         Notice::Resuming {
             run_id,
             finished,
@@ -288,6 +299,7 @@ fn report(
     if let Err(e) = print_run_with(ctx, run, max_rows, comparison.map(|c| &**c)) {
         diagnostics::print(&e);
     }
+    pairing_notes(comparison.map(|c| &**c));
     if let Some(appended) = append_step_summary(&run.record, run, comparison) {
         match appended {
             Ok(path) => errln!("appended the Markdown summary to {}", path.display()),
@@ -403,5 +415,19 @@ pub(super) fn verdict(finished: &Finished) -> Exit {
         }
         Verdict::GateFailed => Exit::GateFailed,
         Verdict::Passed => Exit::Success,
+    }
+}
+
+/// Says which baseline row a version the baseline never ran was compared with.
+fn pairing_notes(comparison: Option<&crate::analysis::baseline::Comparison>) {
+    for row in comparison.into_iter().flat_map(|c| &c.rows) {
+        if let Some(how) = &row.pairing {
+            errln!(
+                "compared {} on {} with {how}: the baseline did not run {}",
+                row.prompt,
+                row.model,
+                row.prompt
+            );
+        }
     }
 }
