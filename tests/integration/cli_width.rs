@@ -58,3 +58,24 @@ fn at_200_columns_the_matrix_shows_more_of_each_output() {
     assert!(list.contains("started"), "{list}");
     settings(&p).bind(|| insta::assert_snapshot!("run_at_200", stdout));
 }
+
+/// The end-of-run "next:" commands wrapped mid-word at 80 columns: their descriptions are
+/// left out when a line would not fit, and kept when it does.
+#[test]
+fn next_steps_wrapped_at_80_columns() {
+    let p = project();
+    let stderr_at = |columns: &str| {
+        let out = p
+            .cmd(&["run"])
+            .env("COLUMNS", columns)
+            .output()
+            .expect("run");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let narrow = stderr_at("80");
+    let next: Vec<&str> = narrow.lines().skip_while(|l| *l != "next:").collect();
+    assert!(next.len() > 1, "{narrow}");
+    assert!(next.iter().all(|l| l.chars().count() <= 80), "{narrow}");
+    assert!(!narrow.contains("models compared"), "{narrow}");
+    assert!(stderr_at("200").contains("models compared"));
+}

@@ -107,7 +107,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
     if !ctx.quiet {
         stored(&project, &finished);
-        for line in closing_lines(&finished) {
+        for line in closing_lines(&finished, usize::from(ctx.width)) {
             errln!("{line}");
         }
     }
@@ -348,8 +348,9 @@ pub(super) fn stored(project: &Project, finished: &Finished) {
     }
 }
 
-/// The run's total time and speed, then the next commands that apply to it.
-fn closing_lines(finished: &Finished) -> Vec<String> {
+/// The run's total time and speed, then the next commands that apply to it; each
+/// command's description is left out when it would not fit in `columns`.
+fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
     let record = &finished.run.record;
     let id = &record.run_id;
     let secs = record.duration_ms.unwrap_or(0.0) / 1000.0;
@@ -388,11 +389,12 @@ fn closing_lines(finished: &Finished) -> Vec<String> {
         format!("{what} in {secs:.2}s ({rate:.1} cells/s)"),
         "next:".into(),
     ];
-    lines.extend(
-        steps
-            .into_iter()
-            .map(|(cmd, why)| format!("  {cmd:width$}   {why}")),
-    );
+    lines.extend(steps.into_iter().map(|(cmd, why)| {
+        match 2 + width + 3 + why.chars().count() <= columns {
+            true => format!("  {cmd:width$}   {why}"),
+            false => format!("  {cmd}"),
+        }
+    }));
     lines
 }
 
