@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::entry::CACHE_ENTRY_VERSION;
+use crate::provider::tool_json::offered;
 use crate::provider::{CommonSettings, ProviderConfig};
 use crate::registry::Params;
 use crate::template::message::RenderedPrompt;
@@ -111,11 +112,6 @@ pub fn request_key(
     // Writing into a hasher cannot fail.
     let _ = write();
     CacheKey(hasher.0.finalize().into())
-}
-
-/// The tools of a request that offers any.
-fn offered(tools: Option<&ToolSet>) -> Option<&ToolSet> {
-    tools.filter(|t| !t.is_empty())
 }
 
 /// An `io::Write` that feeds a SHA-256.
