@@ -10,24 +10,14 @@ use std::time::{Duration, Instant};
 
 use prompteval::provider::llamacpp::install;
 
-use crate::support::project::{self, TestProject};
+use crate::support::{
+    self,
+    project::{self, TestProject},
+};
 
 /// The installed binary and model, or `None` (after saying why) when they are missing.
 fn installed() -> Option<(PathBuf, PathBuf)> {
-    let dir = install::cache_dir();
-    let (bin, model) = (install::cached_binary(&dir), install::default_model(&dir));
-    if bin.exists() && model.exists() {
-        return Some((bin, model));
-    }
-    let why = format!(
-        "llama-server or the model is missing under {} (run scripts/setup-local-model.sh)",
-        dir.display()
-    );
-    if std::env::var("PROMPTEVAL_REQUIRE_LLAMA").is_ok_and(|v| v == "1") {
-        panic!("{why}");
-    }
-    eprintln!("skipped: {why}");
-    None
+    support::llama::installed(install::default_model, "the model")
 }
 
 /// A copy of the repository's example project whose `gemma` provider loads the model

@@ -10,24 +10,11 @@ use std::path::{Path, PathBuf};
 
 use prompteval::provider::llamacpp::install;
 
-use crate::support::project::TestProject;
+use crate::support::{self, project::TestProject};
 
 /// The installed chat model, or `None` (after saying why) when it or the binary is missing.
 fn installed() -> Option<PathBuf> {
-    let dir = install::cache_dir();
-    let (bin, model) = (install::cached_binary(&dir), install::chat_model(&dir));
-    if bin.exists() && model.exists() {
-        return Some(model);
-    }
-    let why = format!(
-        "llama-server or SmolLM2 is missing under {} (run scripts/setup-local-model.sh)",
-        dir.display()
-    );
-    if std::env::var("PROMPTEVAL_REQUIRE_LLAMA").is_ok_and(|v| v == "1") {
-        panic!("{why}");
-    }
-    eprintln!("skipped: {why}");
-    None
+    support::llama::installed(install::chat_model, "SmolLM2").map(|(_, model)| model)
 }
 
 /// A copy of the repository's example project whose `smollm2` provider loads the model

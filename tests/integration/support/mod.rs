@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod llama;
 pub mod project;
 pub mod report_fixture;
 pub mod retries;
