@@ -445,12 +445,7 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/bleu.json"
-        );
-        let text = std::fs::read_to_string(path).expect("bleu fixture");
-        serde_json::from_str(&text).expect("fixture json")
+        crate::score::testing::fixture("bleu.json")
     }
 
     #[test]
@@ -547,12 +542,7 @@ mod tests {
     }
 
     fn options_fixture() -> OptionsFixture {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/bleu-options.json"
-        );
-        let text = std::fs::read_to_string(path).expect("bleu options fixture");
-        serde_json::from_str(&text).expect("fixture json")
+        crate::score::testing::fixture("bleu-options.json")
     }
 
     #[test]

@@ -149,12 +149,7 @@ mod tests {
 
     #[test]
     fn tokenizers_agree_with_sacrebleu_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/bleu-options.json"
-        );
-        let text = std::fs::read_to_string(path).expect("bleu options fixture");
-        let fixture: Fixture = serde_json::from_str(&text).expect("fixture json");
+        let fixture: Fixture = crate::score::testing::fixture("bleu-options.json");
         assert!(fixture.tokens.len() >= 400, "{}", fixture.tokens.len());
         for (name, input, want) in &fixture.tokens {
             let tokenizer = BleuTokenizer::parse(name).expect("known tokenizer");

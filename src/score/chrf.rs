@@ -345,12 +345,7 @@ mod tests {
 
     #[test]
     fn agrees_with_sacrebleu_sentence_chrf_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/chrf.json"
-        );
-        let text = std::fs::read_to_string(path).expect("chrf fixture");
-        let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<Case> = crate::score::testing::fixture("chrf.json");
         assert!(cases.len() >= 200, "{}", cases.len());
         for (i, case) in cases.iter().enumerate() {
             let got = sentence_chrf(&case.hyp, &case.refs);
@@ -394,12 +389,7 @@ mod tests {
 
     #[test]
     fn agrees_with_sacrebleu_chrf_options_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/chrf-options.json"
-        );
-        let text = std::fs::read_to_string(path).expect("chrf options fixture");
-        let cases: Vec<OptionsCase> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<OptionsCase> = crate::score::testing::fixture("chrf-options.json");
         assert!(cases.len() >= 1000, "{}", cases.len());
         for (i, case) in cases.iter().enumerate() {
             let options = options_of(&case.options);

@@ -355,12 +355,7 @@ mod tests {
 
     #[test]
     fn the_whole_nltk_fixture_agrees() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/porter.json"
-        );
-        let text = std::fs::read_to_string(path).expect("porter fixture");
-        let pairs: Vec<(String, String)> = serde_json::from_str(&text).expect("fixture json");
+        let pairs: Vec<(String, String)> = crate::score::testing::fixture("porter.json");
         assert!(pairs.len() > 1000, "{}", pairs.len());
         let wrong: Vec<String> = pairs
             .iter()

@@ -349,12 +349,7 @@ mod tests {
 
     #[test]
     fn agrees_with_rouge_score_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/rouge.json"
-        );
-        let text = std::fs::read_to_string(path).expect("rouge fixture");
-        let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<Case> = crate::score::testing::fixture("rouge.json");
         assert!(cases.len() >= 200, "{}", cases.len());
         for (i, case) in cases.iter().enumerate() {
             for (kind, want) in [
@@ -387,12 +382,7 @@ mod tests {
 
     #[test]
     fn every_type_and_several_references_agree_with_rouge_score_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/rouge-options.json"
-        );
-        let text = std::fs::read_to_string(path).expect("rouge options fixture");
-        let cases: Vec<MultiCase> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<MultiCase> = crate::score::testing::fixture("rouge-options.json");
         assert!(cases.len() >= 200, "{}", cases.len());
         assert!(cases.iter().any(|c| c.targets.len() > 1));
         for (i, case) in cases.iter().enumerate() {

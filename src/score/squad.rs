@@ -252,12 +252,7 @@ mod tests {
 
     #[test]
     fn agrees_with_the_official_squad_script_on_the_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/squad.json"
-        );
-        let text = std::fs::read_to_string(path).expect("squad fixture");
-        let cases: Vec<Case> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<Case> = crate::score::testing::fixture("squad.json");
         assert!(cases.len() >= 100, "{}", cases.len());
         for (i, c) in cases.iter().enumerate() {
             assert_eq!(normalize_answer(&c.prediction), c.normalized, "case {i}");
@@ -306,12 +301,7 @@ mod tests {
 
     #[test]
     fn squad_v1_and_v2_agree_with_both_official_scripts_and_differ_only_on_empty_answers() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/squad-versions.json"
-        );
-        let text = std::fs::read_to_string(path).expect("squad versions fixture");
-        let cases: Vec<VersionsCase> = serde_json::from_str(&text).expect("fixture json");
+        let cases: Vec<VersionsCase> = crate::score::testing::fixture("squad-versions.json");
         assert!(cases.len() >= 100, "{}", cases.len());
         let mut differ = 0;
         for (i, c) in cases.iter().enumerate() {
@@ -373,12 +363,7 @@ mod tests {
 
     #[test]
     fn squad_articles_use_python_word_boundaries_on_unicode() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/score/squad-unicode.json"
-        );
-        let text = std::fs::read_to_string(path).expect("squad-unicode fixture");
-        let fixture: UnicodeFixture = serde_json::from_str(&text).expect("fixture json");
+        let fixture: UnicodeFixture = crate::score::testing::fixture("squad-unicode.json");
         assert!(!fixture.unicode.is_empty());
         for c in &fixture.cases {
             let case = format!("{:?} vs {:?}", c.prediction, c.truth);
