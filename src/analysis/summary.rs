@@ -264,6 +264,8 @@ mod tests {
 
     fn cell(prompt: &str, pass: bool, error: bool, latency: f64) -> CellResult {
         CellResult {
+            steps: Vec::new(),
+            stopped: None,
             eval: "e".into(),
             prompt: prompt.into(),
             model: "echo".into(),

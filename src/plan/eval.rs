@@ -147,6 +147,8 @@ impl EvalContext<'_> {
             grader,
             embedder,
             scorer_models,
+            handlers: None,
+            max_steps: super::types::DEFAULT_MAX_STEPS,
         };
         // Needs each cell's tools, which only the finished plan knows.
         let (errors, mut warnings) = super::tool_checks::check(&plan, &b.text);

@@ -58,7 +58,16 @@ pub struct EvalPlan {
     pub embedder: Option<String>,
     /// Providers the scorers call (graders, embedders), besides `models`.
     pub scorer_models: Vec<String>,
+    /// Who runs the model's tool calls (`tool_handlers:`); `None` when the eval gives no
+    /// handlers, and its cells stop at the model's first answer.
+    pub handlers: Option<Arc<crate::agent::HandlerSet>>,
+    /// The most model calls one agent loop makes (`max_steps:`, default
+    /// [`DEFAULT_MAX_STEPS`]).
+    pub max_steps: u32,
 }
+
+/// The model calls an agent loop makes at most when the eval does not say.
+pub const DEFAULT_MAX_STEPS: u32 = 8;
 
 impl EvalPlan {
     /// Cells in this eval.

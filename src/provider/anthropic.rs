@@ -397,10 +397,7 @@ mod tests {
     }
 
     fn msg(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.into(),
-        }
+        Message::new(role, content)
     }
 
     fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {

@@ -372,10 +372,7 @@ mod tests {
     }
 
     fn chat() -> RenderedPrompt {
-        RenderedPrompt::Chat(vec![Message {
-            role: Role::User,
-            content: "Hi".into(),
-        }])
+        RenderedPrompt::Chat(vec![Message::new(Role::User, "Hi")])
     }
 
     #[test]

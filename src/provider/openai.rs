@@ -513,14 +513,8 @@ mod tests {
         assert_eq!(p.endpoint(), Endpoint::Completions);
         assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/completions");
         let chat = RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Be terse.".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "Hi".into(),
-            },
+            Message::new(Role::System, "Be terse."),
+            Message::new(Role::User, "Hi"),
         ]);
         let body = body(
             &p,

@@ -84,6 +84,8 @@ fn cell(
         assertions.iter().map(|a| a.score).sum::<f64>() / assertions.len() as f64
     };
     CellResult {
+        steps: Vec::new(),
+        stopped: None,
         eval: eval.into(),
         prompt: prompt.into(),
         model: model.into(),

@@ -1,5 +1,6 @@
 //! Running a plan: request → pipeline → session → scheduler (see `docs/pipeline.md`).
 
+mod agent;
 mod cell;
 pub mod events;
 mod group;

@@ -65,6 +65,8 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
     result.tokens_in = stored.tokens_in;
     result.tokens_out = stored.tokens_out;
     result.cost_usd = stored.cost_usd;
+    result.steps = stored.steps;
+    result.stopped = stored.stopped;
     // Judges read the prompt that was sent; a version that no longer renders with the row
     // leaves them an empty one rather than failing a cell whose answer exists.
     let prompt_text = plan

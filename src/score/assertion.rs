@@ -24,6 +24,9 @@ pub struct ScoreInput<'a> {
     pub tool_calls: &'a [ToolCall],
     /// The tools the request offered, when any.
     pub tools: Option<&'a ToolSet>,
+    /// The steps of an agent loop or conversation (empty for a single call):
+    /// `tool_calls` is then the last step's, and trajectory assertions read these.
+    pub steps: &'a [crate::agent::Step],
 }
 
 impl<'a> ScoreInput<'a> {
@@ -38,6 +41,7 @@ impl<'a> ScoreInput<'a> {
             latency_ms: self.latency_ms,
             tool_calls: self.tool_calls,
             tools: self.tools,
+            steps: self.steps,
         }
     }
 }
@@ -63,7 +67,7 @@ impl<'a> ScoreInput<'a> {
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
 /// let vars = minijinja::Value::from(());
-/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0, tool_calls: &[], tools: None };
+/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0, tool_calls: &[], tools: None, steps: &[] };
 /// let result = assertion.evaluate(&input, &templates);
 /// assert!(!result.pass);
 /// assert_eq!(result.reason, r#"output contains "sorry" (not-contains)"#);

@@ -456,6 +456,7 @@ mod tests {
                 latency_ms: 0.0,
                 tool_calls: &[],
                 tools: None,
+                steps: &[],
             };
             let only_in_a_run = a.evaluate(&input, &templates).scorer_error;
             assert_eq!(only_in_a_run, t.scoring() != Scoring::Sync, "{}", t.name);

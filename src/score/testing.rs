@@ -61,6 +61,7 @@ pub(crate) fn eval_latency(
         latency_ms,
         tool_calls: &[],
         tools: None,
+        steps: &[],
     };
     assertion.evaluate(&input, &templates)
 }
@@ -82,6 +83,7 @@ pub(crate) fn eval_calls(
         latency_ms: 0.0,
         tool_calls: calls,
         tools,
+        steps: &[],
     };
     assertion.evaluate(&input, &templates)
 }
