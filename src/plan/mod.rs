@@ -5,6 +5,7 @@ pub mod changed;
 mod error;
 mod eval;
 mod eval_file;
+mod eval_rows;
 mod judges;
 mod problems;
 mod rows;

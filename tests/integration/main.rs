@@ -12,6 +12,7 @@ mod cli_history;
 mod cli_judge;
 mod cli_llamacpp;
 mod cli_loop;
+mod cli_messages;
 mod cli_pipes;
 mod cli_progress;
 mod cli_prompt;
