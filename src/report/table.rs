@@ -86,6 +86,10 @@ pub fn write_summary(
                 writeln!(w)?;
                 write_table(w, &scorers_table(group, opts))?;
             }
+            if common::has_agent_figures(&group.rows) {
+                writeln!(w)?;
+                write_table(w, &agents_table(group, opts))?;
+            }
         }
         if !opts.verdict {
             return Ok(());
@@ -268,6 +272,28 @@ fn scorers_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
     );
     for row in &group.rows {
         table.add_row(common::scorer_values(row).into_iter().map(Cell::new));
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        if index >= 2 {
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
+/// The agent loops' mean steps, mean tool calls and share stopped at `max_steps`, per
+/// row, in a table of their own (see [`common::AGENT_HEADERS`]).
+fn agents_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        common::AGENT_HEADERS
+            .iter()
+            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
+    );
+    for row in &group.rows {
+        table.add_row(common::agent_values(row).into_iter().map(Cell::new));
     }
     for (index, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, 1));

@@ -199,7 +199,9 @@ impl Assertion {
             return self.result(self.checked(check.as_ref(), input, templates));
         }
         let checked = match calls::trajectory::select(input, self.step) {
-            Ok(selected) => self.checked(check.as_ref(), &input.with_tool_calls(&selected), templates),
+            Ok(selected) => {
+                self.checked(check.as_ref(), &input.with_tool_calls(&selected), templates)
+            }
             Err(reason) => Err(reason),
         };
         self.result(checked.map(|outcome| match self.step {

@@ -359,7 +359,9 @@ pub(crate) fn choices() -> String {
         .filter(|t| !t.negatable())
         .map(|t| format!("`{}`", t.name))
         .collect();
-    let (last, rest) = without_not.split_last().expect("some types have no `not-` form");
+    let (last, rest) = without_not
+        .split_last()
+        .expect("some types have no `not-` form");
     let but = match rest {
         [] => last.clone(),
         _ => format!("{} and {last}", rest.join(", ")),

@@ -85,11 +85,18 @@ mod tests {
         let spec = json!({"type": "tool-sequence", "value": ["find_order", "issue_refund", "log"]});
         let r = eval_steps(spec, &steps, json!({}));
         assert!(r.pass, "{}", r.reason);
-        let r = eval_steps(json!({"type": "tool-called", "value": "find_order"}), &steps, json!({}));
+        let r = eval_steps(
+            json!({"type": "tool-called", "value": "find_order"}),
+            &steps,
+            json!({}),
+        );
         assert!(r.pass, "the first step's call counts: {}", r.reason);
         let r = eval_steps(json!({"type": "no-tool-call"}), &steps, json!({}));
         assert!(!r.pass);
-        assert_eq!(r.reason, "called find_order(id=7), issue_refund(id=7), log()");
+        assert_eq!(
+            r.reason,
+            "called find_order(id=7), issue_refund(id=7), log()"
+        );
     }
 
     #[test]
@@ -98,15 +105,26 @@ mod tests {
         let spec = json!({"type": "tool-sequence", "value": ["issue_refund", "log"], "step": 2});
         let r = eval_steps(spec, &steps, json!({}));
         assert!(r.pass, "{}", r.reason);
-        assert_eq!(r.reason, "step 2: calls [issue_refund, log], exactly as expected");
+        assert_eq!(
+            r.reason,
+            "step 2: calls [issue_refund, log], exactly as expected"
+        );
         let r = eval_steps(
             json!({"type": "tool-called", "value": "find_order", "step": 2}),
             &steps,
             json!({}),
         );
         assert!(!r.pass);
-        assert!(r.reason.starts_with("step 2: no call to find_order"), "{}", r.reason);
-        let r = eval_steps(json!({"type": "no-tool-call", "step": 3}), &steps, json!({}));
+        assert!(
+            r.reason.starts_with("step 2: no call to find_order"),
+            "{}",
+            r.reason
+        );
+        let r = eval_steps(
+            json!({"type": "no-tool-call", "step": 3}),
+            &steps,
+            json!({}),
+        );
         assert!(r.pass, "{}", r.reason);
     }
 
@@ -114,14 +132,28 @@ mod tests {
     fn a_step_past_the_end_fails_with_the_count_even_when_negated() {
         let steps = trajectory();
         for kind in ["tool-called", "not-tool-called"] {
-            let r = eval_steps(json!({"type": kind, "value": "f", "step": 4}), &steps, json!({}));
+            let r = eval_steps(
+                json!({"type": kind, "value": "f", "step": 4}),
+                &steps,
+                json!({}),
+            );
             assert!(!r.pass, "{kind}");
             assert_eq!(r.reason, "`step: 4`, but the trajectory has 3 steps");
         }
         let calls = [ToolCall::from_raw("1", "f", "{}")];
-        let r = eval_calls(json!({"type": "tool-called", "value": "f", "step": 1}), &calls, None, json!({}));
+        let r = eval_calls(
+            json!({"type": "tool-called", "value": "f", "step": 1}),
+            &calls,
+            None,
+            json!({}),
+        );
         assert!(r.pass, "step 1 of a single call is the call: {}", r.reason);
-        let r = eval_calls(json!({"type": "tool-called", "value": "f", "step": 2}), &calls, None, json!({}));
+        let r = eval_calls(
+            json!({"type": "tool-called", "value": "f", "step": 2}),
+            &calls,
+            None,
+            json!({}),
+        );
         assert!(!r.pass);
         assert!(r.reason.contains("single model call"), "{}", r.reason);
     }
@@ -129,7 +161,10 @@ mod tests {
     #[test]
     fn step_zero_and_step_on_text_types_are_compile_errors() {
         let err = compile_err(json!({"type": "tool-called", "value": "f", "step": 0}));
-        assert!(err.to_string().contains("counts model calls from 1"), "{err}");
+        assert!(
+            err.to_string().contains("counts model calls from 1"),
+            "{err}"
+        );
         let err = compile_err(json!({"type": "contains", "value": "f", "step": 1}));
         assert!(err.to_string().contains("takes no `step`"), "{err}");
     }

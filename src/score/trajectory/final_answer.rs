@@ -59,7 +59,10 @@ struct FinalAnswer {
 
 impl Check for FinalAnswer {
     fn check(&self, input: &ScoreInput<'_>, templates: &TemplateSet) -> Result<Outcome, String> {
-        let last_calls = input.steps.last().map_or(input.tool_calls, |s| &s.tool_calls);
+        let last_calls = input
+            .steps
+            .last()
+            .map_or(input.tool_calls, |s| &s.tool_calls);
         if !last_calls.is_empty() {
             let steps = input.steps.len().max(1);
             return Ok(Outcome::fail(format!(
@@ -77,7 +80,9 @@ impl Check for FinalAnswer {
         let mut reason = format!("final answer: {passed} of {} passed", results.len());
         if let Some(threshold) = self.threshold {
             let relation = if pass { "≥" } else { "<" };
-            reason.push_str(&format!(", score {score:.2} {relation} threshold {threshold:.2}"));
+            reason.push_str(&format!(
+                ", score {score:.2} {relation} threshold {threshold:.2}"
+            ));
         }
         if let Some(failed) = results.iter().find(|r| !r.pass && r.weight > 0.0) {
             reason.push_str(&format!("; {}: {}", failed.kind, failed.reason));
@@ -90,8 +95,8 @@ impl Check for FinalAnswer {
 #[cfg(test)]
 mod tests {
     use super::super::super::testing::*;
-    use crate::diagnostic::Diagnostic;
     use crate::agent::Step;
+    use crate::diagnostic::Diagnostic;
     use crate::tools::ToolCall;
     use serde_json::json;
 
@@ -105,7 +110,11 @@ mod tests {
             },
             Step {
                 output: "It's 18°C in Rome.".into(),
-                tool_calls: if last_calls { call("get_weather") } else { vec![] },
+                tool_calls: if last_calls {
+                    call("get_weather")
+                } else {
+                    vec![]
+                },
                 ..Step::default()
             },
         ]
@@ -148,12 +157,17 @@ mod tests {
         assert!(err.to_string().contains("needs `assert`"), "{err}");
         let err = compile_err(json!({"type": "final-answer", "assert": []}));
         assert!(err.to_string().contains("at least one"), "{err}");
-        let err = compile_err(json!({"type": "final-answer", "value": "x", "assert": [{"type": "is-json"}]}));
+        let err = compile_err(
+            json!({"type": "final-answer", "value": "x", "assert": [{"type": "is-json"}]}),
+        );
         assert!(err.to_string().contains("takes no `value`"), "{err}");
         let err = compile_err(
             json!({"type": "final-answer", "assert": [{"type": "tool-called", "value": "f"}]}),
         );
-        assert!(err.to_string().contains("`assert[0]` is `tool-called`"), "{err}");
+        assert!(
+            err.to_string().contains("`assert[0]` is `tool-called`"),
+            "{err}"
+        );
         let err = compile_err(json!({"type": "not-final-answer", "assert": [{"type": "is-json"}]}));
         assert!(err.hint().unwrap().contains("negate the members"), "{err}");
     }

@@ -18,10 +18,7 @@ pub(crate) const EX_CALLS: &str = "{type: max-tool-calls, value: {get_weather: 1
 /// Compiles `max-steps`: `value` is the most model calls allowed (at least 1).
 pub(crate) fn compile_steps(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
     if c.spec.value.is_none() {
-        return Err(c.invalid(
-            "needs a `value`: the most model calls allowed",
-            EX_STEPS,
-        ));
+        return Err(c.invalid("needs a `value`: the most model calls allowed", EX_STEPS));
     }
     let limit = c.count_value(EX_STEPS)?;
     if limit == 0 {
@@ -154,8 +151,8 @@ pub(crate) fn plural(n: usize, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::super::testing::*;
-    use crate::diagnostic::Diagnostic;
     use crate::agent::Step;
+    use crate::diagnostic::Diagnostic;
     use crate::tools::ToolCall;
     use serde_json::json;
 
@@ -204,7 +201,12 @@ mod tests {
         assert!(r.pass, "{}", r.reason);
         assert_eq!(r.reason, "within the limits: book 0/0, search 2/2");
         let calls = [ToolCall::from_raw("1", "a", "{}")];
-        let r = eval_calls(json!({"type": "max-tool-calls", "value": 0}), &calls, None, json!({}));
+        let r = eval_calls(
+            json!({"type": "max-tool-calls", "value": 0}),
+            &calls,
+            None,
+            json!({}),
+        );
         assert!(!r.pass, "a single answer's calls count: {}", r.reason);
     }
 
@@ -215,9 +217,15 @@ mod tests {
         let err = compile_err(json!({"type": "max-steps", "value": 0}));
         assert!(err.to_string().contains("at least 1"), "{err}");
         let err = compile_err(json!({"type": "max-steps", "value": "many"}));
-        assert!(err.to_string().contains("non-negative whole number"), "{err}");
+        assert!(
+            err.to_string().contains("non-negative whole number"),
+            "{err}"
+        );
         let err = compile_err(json!({"type": "max-tool-calls"}));
-        assert!(err.to_string().contains("mapping of function names"), "{err}");
+        assert!(
+            err.to_string().contains("mapping of function names"),
+            "{err}"
+        );
         let err = compile_err(json!({"type": "max-tool-calls", "value": {"a": -1}}));
         assert!(err.to_string().contains("`value.a` must be"), "{err}");
         let err = compile_err(json!({"type": "max-tool-calls", "value": {}}));

@@ -53,7 +53,9 @@ impl Check for ResultUsed {
             .flat_map(|s| &s.tool_results)
             .filter(|r| tool.as_ref().is_none_or(|t| &r.name == t))
             .collect();
-        let whose = tool.as_deref().map_or("tool".to_string(), |t| format!("{t}"));
+        let whose = tool
+            .as_deref()
+            .map_or("tool".to_string(), |t| format!("{t}"));
         if results.is_empty() {
             return Ok(Outcome::fail(format!("no {whose} results to use")));
         }
@@ -194,7 +196,9 @@ mod tests {
         assert_eq!(values("sunny"), ["sunny"]);
         assert!(values("a long sentence of more than five words here").is_empty());
         assert_eq!(
-            values(r#"{"temp": 18, "sky": "partly cloudy", "note": "one two three four five six"}"#),
+            values(
+                r#"{"temp": 18, "sky": "partly cloudy", "note": "one two three four five six"}"#
+            ),
             ["18", "partly cloudy"]
         );
     }
@@ -202,7 +206,10 @@ mod tests {
     #[test]
     fn a_number_is_matched_by_value_and_a_string_anywhere() {
         let spec = json!({"type": "tool-result-used"});
-        let s = with_results(&[("get_weather", "Rome: 18°C", false)], "It's 18.0 degrees.");
+        let s = with_results(
+            &[("get_weather", "Rome: 18°C", false)],
+            "It's 18.0 degrees.",
+        );
         let r = eval_steps(spec.clone(), &s, json!({}));
         assert!(r.pass, "{}", r.reason);
         assert_eq!(r.reason, r#"final answer uses get_weather's "18""#);
@@ -226,9 +233,17 @@ mod tests {
         let r = eval_steps(json!({"type": "tool-result-used"}), &s, json!({}));
         assert!(!r.pass);
         assert_eq!(r.score, 0.5, "the error result is not counted");
-        let r = eval_steps(json!({"type": "tool-result-used", "value": "a"}), &s, json!({}));
+        let r = eval_steps(
+            json!({"type": "tool-result-used", "value": "a"}),
+            &s,
+            json!({}),
+        );
         assert!(r.pass, "{}", r.reason);
-        let r = eval_steps(json!({"type": "tool-result-used", "value": "{{ tool }}"}), &s, json!({"tool": "b"}));
+        let r = eval_steps(
+            json!({"type": "tool-result-used", "value": "{{ tool }}"}),
+            &s,
+            json!({"tool": "b"}),
+        );
         assert!(!r.pass, "{}", r.reason);
     }
 
@@ -238,8 +253,17 @@ mod tests {
         assert!(!r.pass);
         assert_eq!(r.reason, "no tool results to use");
         let s = with_results(&[("a", "boom", true)], "x");
-        let r = eval_steps(json!({"type": "tool-result-used", "value": "a"}), &s, json!({}));
-        assert!(r.reason.starts_with("none of the 1 a results holds a value"), "{}", r.reason);
+        let r = eval_steps(
+            json!({"type": "tool-result-used", "value": "a"}),
+            &s,
+            json!({}),
+        );
+        assert!(
+            r.reason
+                .starts_with("none of the 1 a results holds a value"),
+            "{}",
+            r.reason
+        );
         let r = eval(json!({"type": "not-tool-result-used"}), "18", json!({}));
         assert!(r.pass);
     }
