@@ -24,6 +24,49 @@ pub fn one_line(steps: &[Step], stopped: Option<Stopped>) -> String {
     parts.join(" ")
 }
 
+/// The trajectory on one line in at most `max` characters: [`one_line`] when it fits, else
+/// only the functions called and the reply (`→ get_weather → search → "It's 18°C…"`), cut
+/// at `max` with `…`.
+pub fn fitted(steps: &[Step], stopped: Option<Stopped>, max: usize) -> String {
+    let full = one_line(steps, stopped);
+    if full.chars().count() <= max {
+        return full;
+    }
+    // Repeated calls to one function are written once with a count: `→ get_weather ×4`.
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for call in steps.iter().flat_map(|s| &s.tool_calls) {
+        match runs.last_mut() {
+            Some((name, n)) if *name == call.name => *n += 1,
+            _ => runs.push((&call.name, 1)),
+        }
+    }
+    let mut parts: Vec<String> = runs
+        .into_iter()
+        .map(|(name, n)| match n {
+            1 => format!("→ {name}"),
+            n => format!("→ {name} ×{n}"),
+        })
+        .collect();
+    match (stopped, steps.last()) {
+        (Some(stopped), _) => parts.push(format!("⋯ {}", stopped.as_str())),
+        (None, Some(last)) if last.tool_calls.is_empty() => {
+            parts.push(format!("→ {}", quote(&last.output, REPLY_MAX)))
+        }
+        _ => {}
+    }
+    cut(&parts.join(" "), max)
+}
+
+/// `text` cut to at most `max` characters, ending with `…` when something was cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// One step on one line: the user's message when it opened a turn (`» "Hi"`), each call
 /// with its result (`→ f(x=1) ⇒ "18°C"`, `⇒ error "…"`), or the reply (`→ "It's 18°C."`)
 /// when the step called nothing.
@@ -148,6 +191,31 @@ mod tests {
             r#"» "Hi there" → f() ⇒ error "boom: a very long error …" ⋯ stopped at max_steps"#
         );
         assert_eq!(one_line(&[], None), "");
+    }
+
+    #[test]
+    fn a_trajectory_too_long_for_the_width_keeps_the_names_and_the_reply() {
+        let steps = [
+            calling("get_weather", r#"{"city": "Rome"}"#, "18°C"),
+            calling("search", r#"{"q": "Rome weather"}"#, "sunny"),
+            replying("It's 18°C and sunny in Rome."),
+        ];
+        let full = one_line(&steps, None);
+        assert_eq!(fitted(&steps, None, 200), full);
+        assert_eq!(
+            fitted(&steps, None, 60),
+            r#"→ get_weather → search → "It's 18°C and sunny in Rome.""#
+        );
+        assert_eq!(fitted(&steps, None, 30), "→ get_weather → search → \"It'…");
+        assert_eq!(
+            fitted(&steps[..2], Some(Stopped::MaxSteps), 40),
+            "→ get_weather → search ⋯ max_steps"
+        );
+        let looping = vec![steps[0].clone(); 4];
+        assert_eq!(
+            fitted(&looping, Some(Stopped::MaxSteps), 40),
+            "→ get_weather ×4 ⋯ max_steps"
+        );
     }
 
     #[test]

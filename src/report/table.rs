@@ -415,6 +415,23 @@ mod tests {
     }
 
     #[test]
+    fn agent_evals_get_an_agents_table_at_80_and_200_columns() {
+        let (record, _) = crate::report::fixture_agent::agent();
+        for width in [80u16, 200] {
+            let opts = TableOptions {
+                max_width: width,
+                ..TableOptions::default()
+            };
+            let text = render(&record, &opts);
+            assert!(text.contains("at max_steps"), "{text}");
+            insta::assert_snapshot!(format!("agent_summary_{width}"), text);
+        }
+        let (small, _) = fixture::small();
+        let text = render(&small, &TableOptions::default());
+        assert!(!text.contains("mean"), "no agents, no agents table: {text}");
+    }
+
+    #[test]
     fn fits_a_100_column_terminal() {
         let (record, _) = fixture::small();
         let text = render(&record, &TableOptions::default());
