@@ -94,6 +94,19 @@ pub enum DatasetError {
         /// What is wrong.
         message: String,
     },
+    /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
+    /// takes.
+    #[error("{location}: case `{case}`: invalid `{key}`: {message}")]
+    Conversation {
+        /// The row.
+        location: Location,
+        /// The case id.
+        case: String,
+        /// The key, down to the entry (`turns[2]`).
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -116,7 +129,8 @@ impl DatasetError {
             | DatasetError::EmptyId { location }
             | DatasetError::Assert { location, .. }
             | DatasetError::Threshold { location, .. }
-            | DatasetError::Tools { location, .. } => location.clone(),
+            | DatasetError::Tools { location, .. }
+            | DatasetError::Conversation { location, .. } => location.clone(),
         }
     }
 }
@@ -153,6 +167,10 @@ impl Diagnostic for DatasetError {
             ),
             DatasetError::Tools { .. } => Some(
                 "a row's `tools` is a list of tool definitions ({name, description, parameters}) or names of prompts/_tools/ files, offered besides the version's tools"
+                    .to_string(),
+            ),
+            DatasetError::Conversation { .. } => Some(
+                "a conversation row holds `messages: [{role, content}]` (the history so far), `turns: [\"user message\", {user: …, assert: […]}]` or `simulated_user: {provider, persona, stop, max_turns}` (see docs/agents.md)"
                     .to_string(),
             ),
             DatasetError::Empty { path } => Some(

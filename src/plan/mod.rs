@@ -2,6 +2,7 @@
 
 mod build;
 pub mod changed;
+mod conversation;
 mod error;
 mod eval;
 mod eval_file;
@@ -13,6 +14,7 @@ mod tool_checks;
 mod tools;
 mod types;
 
+pub use conversation::{PlannedConversation, PlannedTurn, SimulatedUser};
 pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildProvider};
 pub use error::SpecError;
 pub use problems::PlanError;

@@ -20,6 +20,10 @@ pub struct AssertionSpec {
     /// Weight in the case score (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// The conversation turn whose reply is scored (`turn: 2`), instead of the final
+    /// reply; only for cases that play `turns:` or a simulated user (see `docs/agents.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
     /// Name the score is reported under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
