@@ -92,9 +92,7 @@ pub(super) fn parse(
 ) -> Result<Conversation, DatasetError> {
     let error = |key: &str, message: String| DatasetError::Conversation {
         location: location.clone(),
-        case: case.to_string(),
-        key: key.to_string(),
-        message,
+        message: format!("case `{case}`: invalid `{key}`: {message}"),
     };
     let messages = match keys.shift_remove("messages") {
         None | Some(Json::Null) => Vec::new(),
@@ -208,7 +206,12 @@ fn turn(
     }
     let user = match map.shift_remove("user") {
         Some(Json::String(user)) => user,
-        Some(other) => return Err(format!("`user` must be a string, found {}", describe(&other))),
+        Some(other) => {
+            return Err(format!(
+                "`user` must be a string, found {}",
+                describe(&other)
+            ))
+        }
         None => return Err("needs a `user` message".to_string()),
     };
     let asserts = match map.shift_remove("assert") {
@@ -244,7 +247,10 @@ fn unknown(key: &str, valid: &[&str]) -> String {
     let near = crate::diagnostic::suggest(key, valid)
         .map(|near| format!(" (did you mean `{near}`?)"))
         .unwrap_or_default();
-    format!("unknown key `{key}`{near}. Choose from: {}", valid.join(", "))
+    format!(
+        "unknown key `{key}`{near}. Choose from: {}",
+        valid.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -282,19 +288,37 @@ mod tests {
             "{err}"
         );
         let err = parsed(json!({"turns": "hi"})).unwrap_err();
-        assert!(err.ends_with("invalid `turns`: expected a list of user messages, found a string"), "{err}");
-        let err = parsed(json!({"turns": [{"user": "a", "assert": [{"type": "contains", "vaule": 1}]}]}))
-            .unwrap_err();
-        assert!(err.contains("invalid `turns[0]`: at `assert[0].vaule`: unknown key"), "{err}");
+        assert!(
+            err.ends_with("invalid `turns`: expected a list of user messages, found a string"),
+            "{err}"
+        );
+        let err =
+            parsed(json!({"turns": [{"user": "a", "assert": [{"type": "contains", "vaule": 1}]}]}))
+                .unwrap_err();
+        assert!(
+            err.contains("invalid `turns[0]`: at `assert[0].vaule`: unknown key"),
+            "{err}"
+        );
     }
 
     #[test]
     fn messages_are_role_and_content() {
         let c = parsed(json!({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}))
             .unwrap();
-        assert_eq!(c.messages, [Message::new(Role::User, "a"), Message::new(Role::Assistant, "b")]);
+        assert_eq!(
+            c.messages,
+            [
+                Message::new(Role::User, "a"),
+                Message::new(Role::Assistant, "b")
+            ]
+        );
         let err = parsed(json!({"messages": [{"role": "tool", "content": "a"}]})).unwrap_err();
-        assert!(err.ends_with("invalid `messages[0]`: unknown role `tool`. Choose from: system, user, assistant"), "{err}");
+        assert!(
+            err.ends_with(
+                "invalid `messages[0]`: unknown role `tool`. Choose from: system, user, assistant"
+            ),
+            "{err}"
+        );
         let err = parsed(json!({"messages": [{"role": "user", "text": "a"}]})).unwrap_err();
         assert!(err.contains("unknown key `text`"), "{err}");
     }
@@ -311,7 +335,10 @@ mod tests {
         assert_eq!(merged.provider.as_deref(), Some("local"));
         assert_eq!(merged.persona.as_deref(), Some("angry@1"));
         let err = parsed(json!({"simulated_user": {"max_turn": 2}})).unwrap_err();
-        assert!(err.contains("unknown key `max_turn` (did you mean `max_turns`?)"), "{err}");
+        assert!(
+            err.contains("unknown key `max_turn` (did you mean `max_turns`?)"),
+            "{err}"
+        );
         let err = parsed(json!({"simulated_user": {}, "turns": ["a"]})).unwrap_err();
         assert!(err.contains("not both"), "{err}");
     }

@@ -96,15 +96,11 @@ pub enum DatasetError {
     },
     /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
     /// takes.
-    #[error("{location}: case `{case}`: invalid `{key}`: {message}")]
+    #[error("{location}: {message}")]
     Conversation {
         /// The row.
         location: Location,
-        /// The case id.
-        case: String,
-        /// The key, down to the entry (`turns[2]`).
-        key: String,
-        /// What is wrong.
+        /// The case, the key down to the entry (`turns[2]`) and what is wrong with it.
         message: String,
     },
     /// The file holds no rows.

@@ -98,7 +98,12 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
                 planned.user_models.push(user.provider.clone());
             }
         }
-        inputs.check_turns(row, &inputs.row_assertions[i], conversation.as_ref(), &mut errors);
+        inputs.check_turns(
+            row,
+            &inputs.row_assertions[i],
+            conversation.as_ref(),
+            &mut errors,
+        );
         planned.conversations.push(conversation.map(Arc::new));
     }
     inputs.check_eval_turns(&planned.conversations, &mut errors);
@@ -122,7 +127,10 @@ impl Inputs<'_> {
         let simulated = if scripted {
             None
         } else {
-            let spec = match (self.simulated_user, written.and_then(|c| c.simulated_user.as_ref())) {
+            let spec = match (
+                self.simulated_user,
+                written.and_then(|c| c.simulated_user.as_ref()),
+            ) {
                 (None, None) => None,
                 (Some(eval), None) => Some(eval.clone()),
                 (None, Some(own)) => Some(own.clone()),

@@ -14,8 +14,8 @@ mod tool_checks;
 mod tools;
 mod types;
 
-pub use conversation::{PlannedConversation, PlannedTurn, SimulatedUser};
 pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildProvider};
+pub use conversation::{PlannedConversation, PlannedTurn, SimulatedUser};
 pub use error::SpecError;
 pub use problems::PlanError;
 pub use selection::{eval_names, Selection};

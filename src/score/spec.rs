@@ -20,10 +20,6 @@ pub struct AssertionSpec {
     /// Weight in the case score (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// The conversation turn whose reply is scored (`turn: 2`), instead of the final
-    /// reply; only for cases that play `turns:` or a simulated user (see `docs/agents.md`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub turn: Option<u32>,
     /// Name the score is reported under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
@@ -111,4 +107,8 @@ pub struct AssertionSpec {
     /// `f1`, `exact-match`: `squad-v2` (default), `squad-v1` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<String>,
+    /// The conversation turn whose reply is scored (`turn: 2`), instead of the final
+    /// reply; only for cases that play `turns:` or a simulated user (see `docs/agents.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }

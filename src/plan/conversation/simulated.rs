@@ -22,7 +22,10 @@ impl Inputs<'_> {
         let before = errors.len();
         let provider = self.user_provider(spec, row, errors);
         let persona = self.persona(spec, row, shared, errors);
-        let stop = spec.stop.clone().unwrap_or_else(|| DEFAULT_STOP.to_string());
+        let stop = spec
+            .stop
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STOP.to_string());
         if stop.trim().is_empty() {
             errors.push(self.error(
                 self.user_key_location(row, "stop"),
@@ -80,7 +83,10 @@ impl Inputs<'_> {
             errors.push(self.error(
                 self.user_key_location(row, "provider"),
                 format!("`simulated_user.provider`: unknown provider `{name}`{near}"),
-                format!("choose from the providers in prompteval.yaml ({choices}) or an inline id: {}", crate::provider::inline_forms()),
+                format!(
+                    "choose from the providers in prompteval.yaml ({choices}) or an inline id: {}",
+                    crate::provider::inline_forms()
+                ),
             ));
             return None;
         }

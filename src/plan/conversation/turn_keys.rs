@@ -19,7 +19,14 @@ impl Inputs<'_> {
             let Some(turn) = a.spec().turn else { continue };
             if let Some(problem) = unplayed(turn, row, conversation) {
                 let location = Location::line(&self.dataset.path, row.line);
-                errors.push(self.error(location, format!("`turn: {turn}` on a `{}` assertion: {problem}", a.spec().kind), hint()));
+                errors.push(self.error(
+                    location,
+                    format!(
+                        "`turn: {turn}` on a `{}` assertion: {problem}",
+                        a.spec().kind
+                    ),
+                    hint(),
+                ));
             }
         }
     }
@@ -41,7 +48,14 @@ impl Inputs<'_> {
             if let Some(problem) = first {
                 let location = super::assertion_origin(self.text, self.display, i)
                     .unwrap_or_else(|| Location::line_of_key(self.display, self.text, "assert"));
-                errors.push(self.error(location, format!("`turn: {turn}` on a `{}` assertion: {problem}", a.spec().kind), hint()));
+                errors.push(self.error(
+                    location,
+                    format!(
+                        "`turn: {turn}` on a `{}` assertion: {problem}",
+                        a.spec().kind
+                    ),
+                    hint(),
+                ));
             }
         }
     }
@@ -60,8 +74,16 @@ fn unplayed(turn: u32, row: &Row, conversation: Option<&PlannedConversation>) ->
         None => c.turns.len() as u32,
     };
     (turn > most).then(|| {
-        let kind = if c.simulated.is_some() { "its simulated user plays at most" } else { "it scripts" };
-        format!("case `{}` has no turn {turn}: {kind} {most} turn{}", row.id, if most == 1 { "" } else { "s" })
+        let kind = if c.simulated.is_some() {
+            "its simulated user plays at most"
+        } else {
+            "it scripts"
+        };
+        format!(
+            "case `{}` has no turn {turn}: {kind} {most} turn{}",
+            row.id,
+            if most == 1 { "" } else { "s" }
+        )
     })
 }
 
