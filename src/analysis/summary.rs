@@ -105,6 +105,9 @@ struct Acc {
     bleu: Option<BleuStats>,
     cached: u64,
     repeats: RepeatCounter,
+    /// The eval does not repeat its cases: no per-case counts are kept (they would grow
+    /// with the dataset and yield no statistics).
+    unrepeated: bool,
     /// Per metric name: score sum and count.
     metrics: BTreeMap<String, (f64, u64)>,
     scorer_errors: u64,
@@ -120,8 +123,10 @@ struct Acc {
 /// [`SummaryBuilder::declare`], so tables follow the eval file, not completion order.
 #[derive(Default)]
 pub struct SummaryBuilder {
-    order: Vec<(String, String, String)>,
-    accs: BTreeMap<(String, String, String), Acc>,
+    /// Every row's key and accumulator, in declaration order.
+    rows: Vec<((String, String, String), Acc)>,
+    /// The row the last cell went to: cells of one row mostly arrive together.
+    last: usize,
 }
 
 impl SummaryBuilder {
@@ -132,20 +137,44 @@ impl SummaryBuilder {
 
     /// Declares a row so it appears (in this order) even if none of its cells finish.
     pub fn declare(&mut self, eval: &str, prompt: &str, model: &str) {
-        let key = (eval.to_string(), prompt.to_string(), model.to_string());
-        if !self.accs.contains_key(&key) {
-            self.order.push(key.clone());
-            self.accs.insert(key, Acc::default());
+        self.index(eval, prompt, model);
+    }
+
+    /// Says that `eval` runs each case once (its `repeat` is 1), so its rows keep no
+    /// per-case counts: their memory would grow with the dataset for statistics that need
+    /// two repeats at least. Declare the rows first; a cell of `eval` with a repeat index
+    /// above 0 must not be added.
+    pub fn unrepeated(&mut self, eval: &str) {
+        for ((e, _, _), acc) in &mut self.rows {
+            if e == eval {
+                acc.unrepeated = true;
+            }
         }
+    }
+
+    /// The position of a row in `rows`, added at the end when it is new.
+    fn index(&mut self, eval: &str, prompt: &str, model: &str) -> usize {
+        let is = |((e, p, m), _): &((String, String, String), Acc)| {
+            e == eval && p == prompt && m == model
+        };
+        if self.rows.get(self.last).is_some_and(is) {
+            return self.last;
+        }
+        self.last = match self.rows.iter().position(is) {
+            Some(i) => i,
+            None => {
+                let key = (eval.to_string(), prompt.to_string(), model.to_string());
+                self.rows.push((key, Acc::default()));
+                self.rows.len() - 1
+            }
+        };
+        self.last
     }
 
     /// Adds one finished cell.
     pub fn add(&mut self, cell: &CellResult) {
-        let key = (cell.eval.clone(), cell.prompt.clone(), cell.model.clone());
-        if !self.accs.contains_key(&key) {
-            self.order.push(key.clone());
-        }
-        let acc = self.accs.entry(key).or_default();
+        let i = self.index(&cell.eval, &cell.prompt, &cell.model);
+        let acc = &mut self.rows[i].1;
         match cell.status() {
             CellStatus::Pass => acc.passed += 1,
             CellStatus::Fail => acc.failed += 1,
@@ -166,12 +195,14 @@ impl SummaryBuilder {
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
         acc.cached += u64::from(cell.cached);
-        acc.repeats.add(
-            &cell.case_id,
-            cell.repeat,
-            cell.error.is_none(),
-            cell.status() == CellStatus::Pass,
-        );
+        if !acc.unrepeated {
+            acc.repeats.add(
+                &cell.case_id,
+                cell.repeat,
+                cell.error.is_none(),
+                cell.status() == CellStatus::Pass,
+            );
+        }
         if cell.has_scorer_error() {
             acc.scorer_errors += 1;
         }
@@ -186,11 +217,10 @@ impl SummaryBuilder {
     }
 
     /// The summary rows, in declaration order.
-    pub fn finish(mut self) -> Vec<SummaryRow> {
-        self.order
+    pub fn finish(self) -> Vec<SummaryRow> {
+        self.rows
             .into_iter()
-            .map(|key| {
-                let mut acc = self.accs.remove(&key).unwrap_or_default();
+            .map(|(key, mut acc)| {
                 let scored = acc.passed + acc.failed;
                 acc.latencies.sort_by(f64::total_cmp);
                 let (eval, prompt, model) = key;
@@ -311,6 +341,35 @@ mod tests {
         assert_eq!(r.latency_ms_p95, Some(20.0));
         assert_eq!(r.tokens_in, 9);
         assert_eq!(r.cost_usd, None);
+    }
+
+    /// Issue 19: an eval that does not repeat keeps no per-case counts, and its rows read
+    /// as before; a repeated eval beside it still gets its statistics.
+    #[test]
+    fn an_unrepeated_eval_keeps_no_per_case_counts() {
+        let mut b = SummaryBuilder::new();
+        b.declare("e", "p@1", "echo");
+        b.declare("r", "p@1", "echo");
+        b.unrepeated("e");
+        for (id, pass) in [("1", true), ("2", false)] {
+            let mut c = cell("p@1", pass, false, 1.0);
+            c.case_id = id.into();
+            b.add(&c);
+        }
+        for (repeat, pass) in [(0, true), (1, false)] {
+            let mut c = cell("p@1", pass, false, 1.0);
+            c.eval = "r".into();
+            c.repeat = repeat;
+            b.add(&c);
+        }
+        assert!(b.rows[0].1.repeats.finish().is_none());
+        assert!(b.rows[0].1.unrepeated && !b.rows[1].1.unrepeated);
+        let rows = b.finish();
+        assert_eq!((rows[0].cases, rows[0].passed), (2, 1));
+        assert_eq!(rows[0].repeats, None);
+        let repeats = rows[1].repeats.as_ref().unwrap();
+        assert_eq!((repeats.repeats, repeats.cases), (2, 1));
+        assert_eq!(repeats.flaky.len(), 1);
     }
 
     fn named(kind: &str, metric: Option<&str>, score: f64) -> AssertionResult {

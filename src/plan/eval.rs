@@ -18,7 +18,7 @@ use crate::template::TemplateSet;
 
 use super::eval_file::{assertion_origin, EvalFile};
 use super::selection::Selection;
-use super::{resolve_model, EvalPlan, PlannedPrompt, SpecError};
+use super::{resolve_model, EvalPlan, PlannedPrompt, Rows, SpecError};
 
 /// What the evals of one plan share: compiled templates, loaded datasets, warnings.
 pub(super) struct Shared {
@@ -489,15 +489,14 @@ impl Builder<'_, '_> {
     }
 
     /// The rows `--case` and `--limit` select.
-    fn rows(&mut self, file: &EvalFile, dataset: &Dataset) -> Vec<Row> {
+    fn rows(&mut self, file: &EvalFile, dataset: &Arc<Dataset>) -> Rows {
         let (case, limit) = (self.ctx.case, self.ctx.selection.limit);
-        let rows: Vec<Row> = dataset
-            .rows
-            .iter()
-            .filter(|r| case.is_none_or(|re| re.is_match(&r.id)))
-            .take(limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect();
+        let rows = if case.is_none() && limit.is_none() {
+            Rows::all(dataset.clone())
+        } else {
+            let keep = |r: &Row| case.is_none_or(|re| re.is_match(&r.id));
+            Rows::filtered(dataset.clone(), keep, limit)
+        };
         if rows.is_empty() {
             self.push(SpecError::NoCases {
                 location: Location::file(&self.ctx.display),
@@ -510,7 +509,7 @@ impl Builder<'_, '_> {
     /// Each selected row's own assertions, compiled.
     fn row_assertions(
         &mut self,
-        rows: &[Row],
+        rows: &Rows,
         dataset: &Dataset,
         templates: &mut TemplateSet,
     ) -> Vec<Vec<Assertion>> {
@@ -536,7 +535,7 @@ impl Builder<'_, '_> {
         &mut self,
         file: &EvalFile,
         assertions: &Labelled,
-        (rows, row_assertions): (&[Row], &[Vec<Assertion>]),
+        (rows, row_assertions): (&Rows, &[Vec<Assertion>]),
         dataset: &Dataset,
         cells_per_case: usize,
     ) -> (Option<String>, Option<String>, Vec<String>) {
@@ -620,7 +619,7 @@ impl Builder<'_, '_> {
         assertions: &Labelled,
         transform: Option<&Transform>,
         dataset: &Dataset,
-        rows: &[Row],
+        rows: &Rows,
         templates: &TemplateSet,
     ) {
         let mut needs: Vec<(String, BTreeSet<String>)> = prompts
@@ -665,7 +664,7 @@ impl Builder<'_, '_> {
     /// A row's own assertions must find their variables in that row.
     fn check_row_variables(
         &mut self,
-        rows: &[Row],
+        rows: &Rows,
         row_assertions: &[Vec<Assertion>],
         dataset: &Dataset,
         templates: &TemplateSet,
@@ -692,7 +691,7 @@ impl Builder<'_, '_> {
     fn check_render(
         &mut self,
         prompts: &[PlannedPrompt],
-        rows: &[Row],
+        rows: &Rows,
         dataset: &Dataset,
         templates: &TemplateSet,
     ) {

@@ -8,6 +8,7 @@ mod eval;
 mod eval_file;
 mod judges;
 mod problems;
+mod rows;
 mod selection;
 pub mod shard;
 mod tool_checks;
@@ -18,5 +19,6 @@ pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildP
 pub use conversation::{PlannedConversation, PlannedTurn, SimulatedUser};
 pub use error::SpecError;
 pub use problems::PlanError;
+pub use rows::Rows;
 pub use selection::{eval_names, Selection};
 pub use types::{EvalPlan, Plan, PlannedPrompt};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::Dataset;
 use crate::gate::GateConfig;
 use crate::provider::{Provider, ProviderConfig};
 use crate::registry::{Params, PromptVersion};
@@ -30,8 +30,8 @@ pub struct EvalPlan {
     pub description: Option<String>,
     /// The dataset (all rows).
     pub dataset: Arc<Dataset>,
-    /// The selected rows.
-    pub rows: Vec<Row>,
+    /// The selected rows (`rows[i]`, `rows.len()`, `rows.iter()`), indexes into `dataset`.
+    pub rows: super::Rows,
     /// The prompt versions.
     pub prompts: Vec<PlannedPrompt>,
     /// The model (provider) names.
