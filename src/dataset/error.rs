@@ -99,6 +99,15 @@ pub enum DatasetError {
     /// A YAML dataset that is not YAML, or not a list of mappings.
     #[error(transparent)]
     Yaml(crate::config::yaml::YamlError),
+    /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
+    /// takes.
+    #[error("{location}: {message}")]
+    Conversation {
+        /// The row.
+        location: Location,
+        /// The case, the key down to the entry (`turns[2]`) and what is wrong with it.
+        message: String,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -121,7 +130,8 @@ impl DatasetError {
             | DatasetError::EmptyId { location }
             | DatasetError::Assert { location, .. }
             | DatasetError::Threshold { location, .. }
-            | DatasetError::Tools { location, .. } => location.clone(),
+            | DatasetError::Tools { location, .. }
+            | DatasetError::Conversation { location, .. } => location.clone(),
             DatasetError::Yaml(err) => err.location(),
         }
     }
@@ -163,6 +173,10 @@ impl Diagnostic for DatasetError {
             ),
             DatasetError::Tools { .. } => Some(
                 "a row's `tools` is a list of tool definitions ({name, description, parameters}) or names of prompts/_tools/ files, offered besides the version's tools"
+                    .to_string(),
+            ),
+            DatasetError::Conversation { .. } => Some(
+                "a conversation row holds `messages: [{role, content}]` (the history so far), `turns: [\"user message\", {user: …, assert: […]}]` or `simulated_user: {provider, persona, stop, max_turns}` (see docs/agents.md)"
                     .to_string(),
             ),
             DatasetError::Empty { path } => Some(

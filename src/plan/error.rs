@@ -94,6 +94,17 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A conversation that cannot be played: a `simulated_user` without a provider or
+    /// persona, a `turn:` no case plays, …
+    #[error("{location}: {message}")]
+    Conversation {
+        /// Where it is written (the eval's key, or the dataset row).
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A dataset row's `tools` cannot be added to a version's tools.
     #[error("{location}: case {case}, with {reference}: {problem}")]
     RowTools {
@@ -249,6 +260,7 @@ impl Diagnostic for SpecError {
             } => Some(missing_variable_hint(variable, columns, row.is_some())),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::Conversation { hint, .. } => Some(hint.clone()),
             SpecError::RowTools { problem, .. } => problem.hint(),
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
                 "choose from the providers in prompteval.yaml ({}) or an inline id: {}",

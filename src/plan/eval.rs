@@ -105,13 +105,40 @@ impl EvalContext<'_> {
                 &prompts, &rows, &row_tools, &dataset,
             ));
         let cells_per_case = prompts.len() * models.len();
-        let (grader, embedder, scorer_models) = b.scorer_models(
+        let (grader, embedder, mut scorer_models) = b.scorer_models(
             &file,
             &assertions,
             (&rows, &row_assertions),
             &dataset,
             cells_per_case,
         );
+        let inputs = super::conversation::Inputs {
+            project: self.project,
+            registry: self.registry,
+            name: self.name,
+            display: &self.display,
+            text: &b.text,
+            simulated_user: file.simulated_user.as_ref(),
+            dataset: &dataset,
+            rows: &rows,
+            assertions: &assertions,
+            row_assertions: &row_assertions,
+        };
+        let conversations = match super::conversation::plan(&inputs, shared) {
+            Ok(planned) => {
+                // The simulated users' providers are built and checked with the scorers'.
+                for user in planned.user_models {
+                    if !models.contains(&user) && !scorer_models.contains(&user) {
+                        scorer_models.push(user);
+                    }
+                }
+                planned.conversations
+            }
+            Err(errors) => {
+                errors.into_iter().for_each(|e| b.push(e));
+                Vec::new()
+            }
+        };
         let templates = &shared.templates;
         b.check_variables(
             &prompts,
@@ -139,6 +166,7 @@ impl EvalContext<'_> {
             models,
             assertions: assertions.into_iter().map(|(_, a)| a).collect(),
             row_assertions,
+            conversations,
             row_tools,
             repeat,
             threshold: file.threshold,
