@@ -24,6 +24,7 @@ mod cli_run;
 mod cli_scoring;
 mod cli_tool_asserts;
 mod cli_tool_calls;
+mod cli_watch;
 mod cli_width;
 mod e2e_llamacpp;
 mod e2e_tools;
