@@ -94,6 +94,19 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A tool handler (`tool_handlers:`), `max_steps` or a row's `tool_results` that
+    /// cannot be used.
+    #[error("{location}: at `{key}`: {message}")]
+    Handler {
+        /// Where.
+        location: Location,
+        /// The key path (`tool_handlers.get_weather.timeout`).
+        key: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
     /// A dataset row's `tools` cannot be added to a version's tools.
     #[error("{location}: case {case}, with {reference}: {problem}")]
     RowTools {
@@ -240,6 +253,7 @@ impl Diagnostic for SpecError {
             )),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::Handler { hint, .. } => hint.clone(),
             SpecError::RowTools { problem, .. } => problem.hint(),
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
                 "choose from the providers in prompteval.yaml ({}) or an inline id: {}",

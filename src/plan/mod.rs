@@ -5,6 +5,7 @@ pub mod changed;
 mod error;
 mod eval;
 mod eval_file;
+mod handlers;
 mod judges;
 mod problems;
 mod selection;

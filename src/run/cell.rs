@@ -104,7 +104,7 @@ pub(crate) async fn run_cell(
 
 /// Sums the model's latency, tokens and cost over an agent loop's steps into `result`
 /// (a total is unknown when any step's is); cached when every step was.
-fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
+pub(super) fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
     result.latency_ms = steps.iter().map(|s| s.latency_ms).sum();
     result.tokens_in = steps.iter().map(|s| s.tokens_in).sum();
     result.tokens_out = steps.iter().map(|s| s.tokens_out).sum();
