@@ -38,6 +38,9 @@ pub(super) struct EvalFile {
     pub(super) tool_handlers: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     pub(super) max_steps: Option<u32>,
+    /// Who plays the user of every case that scripts no `turns:` (see `docs/agents.md`).
+    #[serde(default)]
+    pub(super) simulated_user: Option<crate::dataset::SimulatedUserSpec>,
 }
 
 /// The line of the `i`-th item under the top-level `assert:` key.

@@ -43,7 +43,7 @@ pub(super) struct EvalHandlers<'a> {
     pub(super) text: &'a str,
     /// The eval's prompts, selected rows, their tools and the dataset.
     pub(super) prompts: &'a [PlannedPrompt],
-    pub(super) rows: &'a [Row],
+    pub(super) rows: &'a super::Rows,
     pub(super) row_tools: &'a RowTools,
     pub(super) dataset: &'a Dataset,
 }
@@ -360,7 +360,7 @@ fn check_rows(
         .iter()
         .map(|(t, b)| (t.as_str(), b.row_results))
         .collect();
-    for row in eval.rows {
+    for row in eval.rows.iter() {
         check_row(row, &dataset.path, &kinds, declared, out);
     }
     for (tool, built) in used {

@@ -45,6 +45,15 @@ pub(crate) async fn run_cell(
     };
     let prompt_text = rendered.to_text();
     let tools = eval.tool_set(id.prompt, id.row).cloned();
+    if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
+        let setup = super::conversation::Setup {
+            provider: provider.as_ref(),
+            rendered,
+            tools,
+            retries,
+        };
+        return super::conversation::run_conversation(&plan, id, conversation, setup, result).await;
+    }
     if let Some(handlers) = &eval.handlers {
         let call = AgentCall {
             provider: provider.as_ref(),
@@ -129,6 +138,7 @@ pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
         finish_reason: None,
         steps: Vec::new(),
         stopped: None,
+        simulated_user: None,
         latency_ms: 0.0,
         queue_ms: None,
         tokens_in: None,
