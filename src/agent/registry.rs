@@ -49,6 +49,7 @@ pub struct HandlerSpec<'a> {
 }
 
 /// A built handler, with what the plan checks about it against the dataset.
+#[derive(Clone)]
 pub struct Built {
     /// The handler.
     pub handler: Arc<dyn ToolHandler>,
