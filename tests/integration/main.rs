@@ -31,6 +31,7 @@ mod e2e_tools;
 mod junit_schema;
 mod mlflow;
 mod mlflow_tools;
+mod provider_agent;
 mod provider_kinds;
 mod provider_openai;
 mod provider_tools;
