@@ -1,6 +1,7 @@
 //! Agents: the tools a model's calls are run with, and the steps of the loop that runs them.
 
 pub mod handler;
+pub mod mcp;
 pub mod step;
 
 pub use handler::{HandlerSet, ToolFailure, ToolHandler};
