@@ -286,6 +286,9 @@ fn summary_of(plan: &Plan, done: &[CellResult]) -> SummaryBuilder {
                 summary.declare(&eval.name, &p.version.reference(), m);
             }
         }
+        if eval.repeat == 1 {
+            summary.unrepeated(&eval.name);
+        }
     }
     for cell in done {
         summary.add(cell);
