@@ -1,6 +1,7 @@
 //! The `mcp` tool handler: tools served by an MCP server, over stdio or streamable HTTP.
 
 mod client;
+pub(crate) mod kind;
 mod server;
 pub mod settings;
 

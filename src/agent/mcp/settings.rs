@@ -89,6 +89,8 @@ pub struct McpConfig {
 pub struct McpConfigError {
     /// The handler's name.
     pub name: String,
+    /// The key at fault; `None` for the entry as a whole.
+    pub key: Option<&'static str>,
     /// What is wrong.
     pub message: String,
     /// What to do about it.
@@ -99,28 +101,32 @@ impl McpSettings {
     /// Checks the settings of the handler `name`; a relative program path is resolved
     /// against `root`.
     pub fn check(&self, name: &str, root: &Path) -> Result<McpConfig, McpConfigError> {
-        let fail = |message: String, hint: &str| McpConfigError {
+        let fail = |key: Option<&'static str>, message: String, hint: &str| McpConfigError {
             name: name.to_string(),
+            key,
             message,
             hint: Some(hint.to_string()),
         };
         let endpoint = match (&self.command, &self.url) {
             (Some(_), Some(_)) => {
                 return Err(fail(
+                    Some("url"),
                     "`command` and `url` are both set".into(),
                     "give `command` (a server started per run over stdio) or `url` (a running server over streamable HTTP), not both",
                 ))
             }
             (None, None) => {
                 return Err(fail(
+                    None,
                     "neither `command` nor `url` is set".into(),
                     "e.g. `command: uvx` with `args: [mcp-server-time]`, or `url: http://127.0.0.1:3001/mcp`",
                 ))
             }
-            (Some(command), None) => self.stdio(command, root).map_err(|m| fail(m.0, m.1))?,
+            (Some(command), None) => self.stdio(command, root).map_err(|m| fail(Some("command"), m.0, m.1))?,
             (None, Some(url)) => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(fail(
+                        Some("url"),
                         format!("`url` `{url}` is not an http:// or https:// URL"),
                         "give the server's streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp",
                     ));
@@ -131,16 +137,19 @@ impl McpSettings {
         if matches!(endpoint, Endpoint::Http { .. })
             && !(self.args.is_empty() && self.env.is_empty())
         {
+            let key = if self.args.is_empty() { "env" } else { "args" };
             return Err(fail(
+                Some(key),
                 "`args` and `env` need `command` (a server reached by `url` is not started here)"
                     .into(),
                 "remove them, or start the server with `command`",
             ));
         }
-        let duration = |key: &str, text: &Option<String>, default: Duration| match text {
+        let duration = |key: &'static str, text: &Option<String>, default: Duration| match text {
             None => Ok(default),
             Some(t) => humantime::parse_duration(t).map_err(|e| {
                 fail(
+                    Some(key),
                     format!("`{key}` `{t}` is not a duration: {e}"),
                     "write e.g. `30s` or `2m`",
                 )
