@@ -71,7 +71,7 @@ pub(super) struct Inputs<'a> {
     /// The eval's `simulated_user:`.
     pub(super) simulated_user: Option<&'a SimulatedUserSpec>,
     pub(super) dataset: &'a Dataset,
-    pub(super) rows: &'a [Row],
+    pub(super) rows: &'a super::Rows,
     /// The eval's assertions, and each row's own.
     pub(super) assertions: &'a [(String, Assertion)],
     pub(super) row_assertions: &'a [Vec<Assertion>],
