@@ -27,6 +27,7 @@ mod cli_tool_calls;
 mod cli_watch;
 mod cli_width;
 mod e2e_llamacpp;
+mod e2e_mcp;
 mod e2e_tools;
 mod junit_schema;
 mod mlflow;
