@@ -16,6 +16,7 @@ pub mod registry;
 mod run_diff;
 mod selection_table;
 mod table;
+mod transcript;
 
 #[cfg(test)]
 pub(crate) mod fixture;
