@@ -293,7 +293,10 @@ mod tests {
             note: None,
         };
         let text = render(&cells[1], &context);
-        assert!(!text.contains("\ntool calls\n"), "the transcript has them: {text}");
+        assert!(
+            !text.contains("\ntool calls\n"),
+            "the transcript has them: {text}"
+        );
         insta::assert_snapshot!(text);
     }
 }

@@ -79,7 +79,11 @@ fn write_step(n: usize, step: &Step, w: &mut dyn Write) -> io::Result<()> {
             continue;
         };
         let error = if result.is_error { "error · " } else { "" };
-        writeln!(w, "      ⇒ {error}{}", human::duration_ms(result.latency_ms))?;
+        writeln!(
+            w,
+            "      ⇒ {error}{}",
+            human::duration_ms(result.latency_ms)
+        )?;
         block(w, "        ", &result.content)?;
     }
     if let Some(reason) = &step.finish_reason {
@@ -139,7 +143,10 @@ mod tests {
             },
         ];
         let text = render(&steps, None);
-        assert!(text.contains("    [user]\n    │ Weather in Rome?\n"), "{text}");
+        assert!(
+            text.contains("    [user]\n    │ Weather in Rome?\n"),
+            "{text}"
+        );
         assert!(text.contains("  ── turn 2\n  step 2"), "{text}");
     }
 }
