@@ -343,6 +343,7 @@ mod tests {
         CellResult {
             steps: Vec::new(),
             stopped: None,
+            simulated_user: None,
             eval: "e".into(),
             prompt: prompt.into(),
             model: "echo".into(),

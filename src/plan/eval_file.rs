@@ -33,6 +33,9 @@ pub(super) struct EvalFile {
     pub(super) grader: Option<String>,
     #[serde(default)]
     pub(super) embedder: Option<String>,
+    /// Who plays the user of every case that scripts no `turns:` (see `docs/agents.md`).
+    #[serde(default)]
+    pub(super) simulated_user: Option<crate::dataset::SimulatedUserSpec>,
 }
 
 /// The line of the `i`-th item under the top-level `assert:` key.

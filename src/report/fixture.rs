@@ -86,6 +86,7 @@ fn cell(
     CellResult {
         steps: Vec::new(),
         stopped: None,
+        simulated_user: None,
         eval: eval.into(),
         prompt: prompt.into(),
         model: model.into(),

@@ -45,6 +45,15 @@ pub(crate) async fn run_cell(
     };
     let prompt_text = rendered.to_text();
     let tools = eval.tool_set(id.prompt, id.row).cloned();
+    if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
+        let setup = super::conversation::Setup {
+            provider: provider.as_ref(),
+            rendered,
+            tools,
+            retries,
+        };
+        return super::conversation::run_conversation(&plan, id, conversation, setup, result).await;
+    }
     if let Some(handlers) = &eval.handlers {
         let call = AgentCall {
             provider: provider.as_ref(),
@@ -104,7 +113,7 @@ pub(crate) async fn run_cell(
 
 /// Sums the model's latency, tokens and cost over an agent loop's steps into `result`
 /// (a total is unknown when any step's is); cached when every step was.
-fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
+pub(super) fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
     result.latency_ms = steps.iter().map(|s| s.latency_ms).sum();
     result.tokens_in = steps.iter().map(|s| s.tokens_in).sum();
     result.tokens_out = steps.iter().map(|s| s.tokens_out).sum();
@@ -129,6 +138,7 @@ pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
         finish_reason: None,
         steps: Vec::new(),
         stopped: None,
+        simulated_user: None,
         latency_ms: 0.0,
         queue_ms: None,
         tokens_in: None,

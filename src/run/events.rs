@@ -72,6 +72,10 @@ pub struct CellResult {
     /// Why the loop ended before the model answered without calls (`max_steps`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<crate::agent::Stopped>,
+    /// The simulated user's calls in a conversation it played, apart from the model's
+    /// figures (as the `grader_*` fields are), and how it ended the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_user: Option<crate::run::conversation::UserUsage>,
     /// What went wrong when there is no scored output (provider or render error).
     pub error: Option<String>,
     /// Time of the request's successful attempt, in milliseconds: from sending it (once the

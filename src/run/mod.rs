@@ -2,6 +2,7 @@
 
 mod agent;
 mod cell;
+pub mod conversation;
 pub mod events;
 mod group;
 pub mod outcome;

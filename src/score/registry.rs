@@ -374,11 +374,9 @@ pub(crate) fn choices() -> String {
 
 /// The known type closest to a misspelt one, if any is close.
 pub(crate) fn suggest(kind: &str) -> Option<String> {
-    kinds()
-        .map(|k| (strsim::levenshtein(kind, &k), k))
-        .filter(|(distance, k)| *distance <= 3.max(k.len() / 4))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
+    let kinds: Vec<String> = kinds().collect();
+    let valid: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    crate::diagnostic::suggest(kind, &valid).map(str::to_string)
 }
 
 #[cfg(test)]

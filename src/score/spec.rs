@@ -111,4 +111,8 @@ pub struct AssertionSpec {
     /// `f1`, `exact-match`: `squad-v2` (default), `squad-v1` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<String>,
+    /// The conversation turn whose reply is scored (`turn: 2`), instead of the final
+    /// reply; only for cases that play `turns:` or a simulated user (see `docs/agents.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
