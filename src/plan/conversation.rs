@@ -71,7 +71,7 @@ pub(super) struct Inputs<'a> {
     /// The eval's `simulated_user:`.
     pub(super) simulated_user: Option<&'a SimulatedUserSpec>,
     pub(super) dataset: &'a Dataset,
-    pub(super) rows: &'a [Row],
+    pub(super) rows: &'a super::Rows,
     /// The eval's assertions, and each row's own.
     pub(super) assertions: &'a [(String, Assertion)],
     pub(super) row_assertions: &'a [Vec<Assertion>],
@@ -107,6 +107,10 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
         planned.conversations.push(conversation.map(Arc::new));
     }
     inputs.check_eval_turns(&planned.conversations, &mut errors);
+    // An eval without conversations keeps no entry per row (datasets may be large).
+    if planned.conversations.iter().all(Option::is_none) {
+        planned.conversations = Vec::new();
+    }
     if errors.is_empty() {
         Ok(planned)
     } else {
