@@ -23,4 +23,5 @@ pub mod template;
 pub mod tools;
 
 pub mod diagnostic;
+mod piped;
 mod process;

@@ -1,7 +1,11 @@
 //! Agents: the tools a model's calls are run with, and the steps of the loop that runs them.
 
+mod exec;
 pub mod handler;
+mod mock;
+pub mod registry;
 pub mod step;
 
 pub use handler::{HandlerSet, ToolFailure, ToolHandler};
+pub use mock::TOOL_RESULTS;
 pub use step::{Step, Stopped, ToolResult};

@@ -96,7 +96,10 @@ impl Diagnostic for ProjectError {
                 "run `prompteval init` to create a project here, or pass `-C DIR` to point at one"
                     .into(),
             ),
-            ProjectError::Config(_) => Some(format!("fix {CONFIG_FILE} and run again")),
+            ProjectError::Config(err) => Some(match err.hint() {
+                Some(line) => format!("{line}\nfix {CONFIG_FILE} and run again"),
+                None => format!("fix {CONFIG_FILE} and run again"),
+            }),
             ProjectError::BadProviderName { .. } => None,
         }
     }

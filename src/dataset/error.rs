@@ -14,6 +14,8 @@ pub enum DatasetError {
         path: PathBuf,
         /// The project root it was resolved against.
         root: PathBuf,
+        /// The file it likely means (`datasets/people.csv` for `datasets/peple.csv`).
+        near: Option<PathBuf>,
     },
     /// The file exists but could not be read.
     #[error("failed to read dataset {}", path.display())]
@@ -94,6 +96,9 @@ pub enum DatasetError {
         /// What is wrong.
         message: String,
     },
+    /// A YAML dataset that is not YAML, or not a list of mappings.
+    #[error(transparent)]
+    Yaml(crate::config::yaml::YamlError),
     /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
     /// takes.
     #[error("{location}: {message}")]
@@ -127,6 +132,7 @@ impl DatasetError {
             | DatasetError::Threshold { location, .. }
             | DatasetError::Tools { location, .. }
             | DatasetError::Conversation { location, .. } => location.clone(),
+            DatasetError::Yaml(err) => err.location(),
         }
     }
 }
@@ -135,6 +141,10 @@ impl Diagnostic for DatasetError {
     /// What the user can do about it, when there is something to say.
     fn hint(&self) -> Option<String> {
         match self {
+            DatasetError::Yaml(err) => err.hint(),
+            DatasetError::Missing {
+                near: Some(near), ..
+            } => Some(format!("did you mean `{}`?", near.display())),
             DatasetError::Missing { root, .. } => Some(format!(
                 "dataset paths are relative to the project root ({})",
                 root.display()

@@ -417,6 +417,21 @@ fn missing_file_and_unsupported_format() {
     assert!(e.to_string().contains("(no extension)"), "{e}");
 }
 
+/// Issue 14.11: a misspelt dataset path (file or directory) suggests the file it likely means.
+#[test]
+fn a_misspelt_dataset_path_suggests_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("datasets")).unwrap();
+    std::fs::write(root.path().join("datasets/people.csv"), "id\na\n").unwrap();
+    let hint = |path: &str| load(root.path(), Path::new(path)).unwrap_err().hint();
+    let near = Some("did you mean `datasets/people.csv`?".to_string());
+    assert_eq!(hint("datasets/peple.csv"), near);
+    assert_eq!(hint("dataset/people.csv"), near);
+    assert!(hint("datasets/orders.csv")
+        .unwrap()
+        .starts_with("dataset paths are relative"));
+}
+
 #[test]
 fn non_utf8_json_names_the_line() {
     let e = load_text("r.json", b"[\n{\"a\": \"\xff\"}]").unwrap_err();

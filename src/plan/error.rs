@@ -208,6 +208,23 @@ fn model_suggestion(model: &str, configured: &[String]) -> Option<String> {
     crate::diagnostic::suggest(model, &names).map(str::to_string)
 }
 
+/// `did you mean `name`? the dataset has columns name, language, id; …`: the columns the
+/// row has, the likely one first.
+fn missing_variable_hint(variable: &str, columns: &[String], one_row: bool) -> String {
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let near = crate::diagnostic::suggest(variable, &names)
+        .map(|near| format!("did you mean `{near}`? "))
+        .unwrap_or_default();
+    let (has, add) = match one_row {
+        true => ("that row has", "key to every row"),
+        false => ("the dataset has columns", "column"),
+    };
+    format!(
+        "{near}{has} {}; add the {add} or change the template",
+        crate::diagnostic::closest_first(variable, &names).join(", ")
+    )
+}
+
 impl Diagnostic for SpecError {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {
@@ -235,20 +252,12 @@ impl Diagnostic for SpecError {
                 crate::provider::inline_forms()
             )),
             SpecError::Empty { what, .. } => Some(format!("list at least one under `{what}:`")),
-            SpecError::MissingVariable { columns, row, .. } => Some(format!(
-                "{} {}; add the {} or change the template",
-                if row.is_some() {
-                    "that row has"
-                } else {
-                    "the dataset has columns"
-                },
-                columns.join(", "),
-                if row.is_some() {
-                    "key to every row"
-                } else {
-                    "column"
-                }
-            )),
+            SpecError::MissingVariable {
+                variable,
+                columns,
+                row,
+                ..
+            } => Some(missing_variable_hint(variable, columns, row.is_some())),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
             SpecError::Conversation { hint, .. } => Some(hint.clone()),

@@ -6,6 +6,7 @@ mod conversation;
 mod error;
 mod eval;
 mod eval_file;
+mod eval_rows;
 mod judges;
 mod problems;
 mod rows;

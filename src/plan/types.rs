@@ -77,6 +77,23 @@ impl EvalPlan {
     pub fn cells(&self) -> usize {
         self.rows.len() * self.prompts.len() * self.models.len() * self.repeat as usize
     }
+
+    /// The files the eval runs besides those the plan names (its eval file, dataset, prompt
+    /// versions, partials and tools): the scripts of its external scorers, as written,
+    /// relative to the project root. A watch session re-runs the eval when one changes;
+    /// another kind of such file (an agent's handler scripts) is one more line here.
+    pub fn dependency_files(&self) -> Vec<PathBuf> {
+        let assertions = self
+            .assertions
+            .iter()
+            .chain(self.row_assertions.iter().flatten());
+        let mut files: Vec<PathBuf> = assertions
+            .flat_map(|a| crate::score::scorer_files(a.spec()))
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
 }
 
 /// Everything a run needs, validated.

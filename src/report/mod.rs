@@ -19,6 +19,8 @@ mod table;
 
 #[cfg(test)]
 pub(crate) mod fixture;
+#[cfg(test)]
+pub(crate) mod fixture_agent;
 
 pub use self::csv::{write_csv, write_csv_raw, CSV_COLUMNS};
 pub use across_repeats::write_repeats;

@@ -53,7 +53,11 @@ pub struct AssertionSpec {
     /// `tool-sequence`: `exact` (default), `in-order` or `any-order`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// The members of an `assert-set`.
+    /// The tool-call types: score the calls of this one model call of an agent loop
+    /// (counted from 1) instead of every call of the trajectory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// The members of an `assert-set` or a `final-answer`.
     #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
     pub assert: Option<Vec<AssertionSpec>>,
     /// Model-graded types: the provider that judges, overriding the eval's `grader`.
