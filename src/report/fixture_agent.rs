@@ -93,6 +93,7 @@ fn agent_cell(
         grader_cost_usd: None,
         steps,
         stopped,
+        simulated_user: None,
     }
 }
 
