@@ -165,6 +165,24 @@ fn scripted_turns_send_the_whole_history_at_each_turn_and_replay_offline() {
     assert_eq!(again["cached"], json!(true));
     assert_eq!(again["assertions"], cell["assertions"]);
     assert_eq!(again["steps"].as_array().unwrap().len(), 3);
+
+    // `rescore` scores the stored turns with the eval's current assertions.
+    p.write(
+        "evals/chat.yaml",
+        &format!("{SCRIPTED_EVAL}  - type: contains\n    value: time\n    turn: 1\n"),
+    );
+    let (code, stdout, stderr) = p.run(&["rescore", "latest", "--no-progress", "-o", "re.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(server.seen().len(), 3, "rescore sends nothing");
+    let rescored = only_result(&p, "re.json");
+    let reasons: Vec<&str> = rescored["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons[2], r#"turn 1: output contains "time""#);
+    assert_eq!(reasons[3], r#"turn 2: output contains "8""#);
 }
 
 const SIMULATED_EVAL: &str = "prompts: [booking@2]\nmodels: [bot]\ndataset: datasets/chats.yaml\nsimulated_user:\n  provider: customer\n  persona: diner@1\n  stop: \"[DONE]\"\n  max_turns: 4\nassert:\n  - type: contains\n    value: booked\n";
