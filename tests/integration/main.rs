@@ -4,6 +4,7 @@
 
 mod cli_baseline;
 mod cli_cell;
+mod cli_conversation;
 mod cli_errors;
 mod cli_external;
 mod cli_faults;
