@@ -246,7 +246,12 @@ fn every_kind_of_dependency_reruns_only_the_evals_that_use_it() {
             "greet",
             2,
         ),
-        ("prompts/greet/v3.jinja", "Hey {{ name }}.\n".into(), "greet", 4),
+        (
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: \"Hey {{ name }}.\"\n".into(),
+            "greet",
+            4,
+        ),
         (
             "prompts/greet/prompt.yaml",
             greet_config.replace("production: 1", "production: 2"),
