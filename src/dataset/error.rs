@@ -98,7 +98,7 @@ pub enum DatasetError {
     },
     /// A YAML dataset that is not YAML, or not a list of mappings.
     #[error(transparent)]
-    Yaml(crate::config::yaml::YamlError),
+    Yaml(Box<crate::config::yaml::YamlError>),
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
