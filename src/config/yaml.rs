@@ -26,10 +26,12 @@ pub enum YamlError {
         location: Location,
         /// The key path of the offending value (`models[1].kind`), when known.
         key_path: Option<String>,
-        /// What is wrong.
-        message: String,
+        /// What is wrong (boxed, as `source_line`, to keep the error small).
+        message: Box<str>,
         /// The offending line of the file, with a `^` marker under the key or value.
-        source_line: Option<String>,
+        // One pointer wide: this error travels inside most others, which must stay small.
+        #[allow(clippy::box_collection)]
+        source_line: Option<Box<String>>,
     },
 }
 
@@ -37,7 +39,7 @@ impl Diagnostic for YamlError {
     /// The offending line, with a `^` under the key or value.
     fn hint(&self) -> Option<String> {
         match self {
-            YamlError::Invalid { source_line, .. } => source_line.clone(),
+            YamlError::Invalid { source_line, .. } => source_line.as_deref().cloned(),
             YamlError::Read { .. } => None,
         }
     }
@@ -55,7 +57,8 @@ impl YamlError {
             } => YamlError::Invalid {
                 source_line: location
                     .line
-                    .and_then(|line| crate::diagnostic::snippet_at(text, line, location.column)),
+                    .and_then(|line| crate::diagnostic::snippet_at(text, line, location.column))
+                    .map(Box::new),
                 location,
                 key_path,
                 message,
@@ -120,7 +123,7 @@ pub fn parse_keys<T: DeserializeOwned>(
         return Err(YamlError::Invalid {
             location: Location::at(file, line, column),
             key_path: None,
-            message: super::depth::too_deep_message(),
+            message: super::depth::too_deep_message().into(),
             source_line: None,
         });
     }
@@ -150,7 +153,7 @@ fn invalid(err: &serde_yaml::Error, path: &str, file: &Path, text: &str) -> Yaml
         return YamlError::Invalid {
             location,
             key_path: None,
-            message: super::depth::too_deep_message(),
+            message: super::depth::too_deep_message().into(),
             source_line: None,
         };
     }
@@ -174,14 +177,14 @@ fn invalid(err: &serde_yaml::Error, path: &str, file: &Path, text: &str) -> Yaml
         return YamlError::Invalid {
             location,
             key_path: Some(key_path),
-            message: wording,
+            message: wording.into(),
             source_line: None,
         };
     }
     YamlError::Invalid {
         location,
         key_path,
-        message: plain_type_names(&message),
+        message: plain_type_names(&message).into(),
         source_line: None,
     }
 }
@@ -207,7 +210,7 @@ fn duplicate_key(
     Some(YamlError::Invalid {
         location: Location::line(location.file.clone(), second),
         key_path: Some(key_path),
-        message: format!("duplicate key `{key}` (first on line {first}): keep one of them"),
+        message: format!("duplicate key `{key}` (first on line {first}): keep one of them").into(),
         source_line: None,
     })
 }
@@ -250,7 +253,7 @@ pub fn unknown_key_error(file: &Path, text: &str, key_path: &str, valid: &[&str]
     YamlError::Invalid {
         location: Location::line_of_key(file, without_bom(text), key_path),
         key_path: Some(tidy_key_path(key_path)),
-        message: unknown_key_wording(key, valid),
+        message: unknown_key_wording(key, valid).into(),
         source_line: None,
     }
     .with_source(without_bom(text))

@@ -98,7 +98,7 @@ pub enum DatasetError {
     },
     /// A YAML dataset that is not YAML, or not a list of mappings.
     #[error(transparent)]
-    Yaml(crate::config::yaml::YamlError),
+    Yaml(Box<crate::config::yaml::YamlError>),
     /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
     /// takes.
     #[error("{location}: {message}")]

@@ -16,7 +16,7 @@ pub(super) fn parse_yaml(text: &str, path: &Path) -> Result<Vec<RawRow>, Dataset
         return Ok(Vec::new());
     }
     let (items, _) = crate::config::yaml::parse::<Vec<Map<String, Json>>>(text, path)
-        .map_err(DatasetError::Yaml)?;
+        .map_err(|e| DatasetError::Yaml(Box::new(e)))?;
     let lines = yaml_item_lines(text);
     Ok(items
         .into_iter()

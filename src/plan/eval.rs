@@ -381,8 +381,7 @@ impl Builder<'_, '_> {
     fn gate(&mut self, file: &EvalFile, prompts: &[PlannedPrompt]) -> GateConfig {
         let mut gate = file.gate.clone().unwrap_or_default();
         if !self.ctx.selection.prompts.is_empty() {
-            // --prompt replaced the eval's versions: hold every prompt run to the gate.
-            gate.prompts.clear();
+            gate.prompts = self.gated_when_replaced(file, &gate.prompts, prompts);
         }
         let mut gated = Vec::new();
         for (i, wanted) in gate.prompts.iter().enumerate() {
@@ -424,6 +423,37 @@ impl Builder<'_, '_> {
             }
         }
         gate
+    }
+
+    /// The `gate.prompts` of an eval whose versions `--prompt` replaced: a version the
+    /// eval runs but does not gate (its production, run for comparison) stays ungated when
+    /// `--prompt` names it again, and every other version `--prompt` gives is gated. With
+    /// no `gate.prompts`, or nothing left to gate, every row is (an empty list).
+    fn gated_when_replaced(
+        &self,
+        file: &EvalFile,
+        named: &[String],
+        prompts: &[PlannedPrompt],
+    ) -> Vec<String> {
+        let resolve = |raw: &String| {
+            let r = raw.parse::<PromptRef>().ok()?;
+            Some(self.ctx.registry.resolve(&r).ok()?.reference())
+        };
+        let gated: BTreeSet<String> = named.iter().filter_map(resolve).collect();
+        if gated.is_empty() {
+            return Vec::new();
+        }
+        let left_out: BTreeSet<String> = file
+            .prompts
+            .iter()
+            .filter_map(resolve)
+            .filter(|r| !gated.contains(r))
+            .collect();
+        prompts
+            .iter()
+            .filter(|p| !left_out.contains(&p.version.reference()))
+            .map(|p| p.requested.clone())
+            .collect()
     }
 
     /// The eval's assertions, compiled.

@@ -115,7 +115,19 @@ pub fn write_comparison(
             return Ok(());
         }
         writeln!(w, "{}", headline(comparison, eval))?;
-        write_table(w, &terminal_table(&rows, opts))?;
+        let (table, dropped) = terminal_table(&rows, opts);
+        write_table(w, &table)?;
+        if !dropped.is_empty() {
+            writeln!(
+                w,
+                "({} not shown to fit {} columns; -o comparison.md has every column)",
+                dropped.join(", "),
+                opts.max_width
+            )?;
+        }
+        if let Some(note) = few_pairs_note(&rows) {
+            writeln!(w, "{note}")?;
+        }
         let all: Vec<(&RowComparison, &Flip, bool)> = ordered_flips(&rows);
         for (row, flip, down) in all.iter().take(opts.max_flips) {
             write_flip_line(row, flip, *down, opts, w)?;
@@ -134,24 +146,51 @@ pub fn write_comparison(
     })
 }
 
-/// The terminal table: one row per prompt × model with its change and flips.
-fn terminal_table(rows: &[&RowComparison], opts: &ComparisonOptions) -> comfy_table::Table {
+/// The headers of the terminal table.
+const HEADERS: [&str; 9] = [
+    "prompt",
+    "model",
+    "vs",
+    "n",
+    "pass (Δ)",
+    "Δ 95% CI",
+    "p",
+    "flips",
+    "score Δ",
+];
+
+/// The columns left out first when the table is wider than the terminal (score Δ, p, the
+/// interval, the baseline's version); prompt and model, the keys, never wrap.
+const DROP_ORDER: [usize; 4] = [8, 6, 5, 2];
+
+/// The terminal table: one row per prompt × model with its change and flips, without the
+/// columns that do not fit (their headers returned).
+fn terminal_table(
+    rows: &[&RowComparison],
+    opts: &ComparisonOptions,
+) -> (comfy_table::Table, Vec<&'static str>) {
+    let mut shown: Vec<usize> = (0..HEADERS.len()).collect();
+    let mut dropped = Vec::new();
+    let mut table = build_table(rows, opts, &shown);
+    for column in DROP_ORDER {
+        if super::table::table_width(&table) <= usize::from(opts.max_width) {
+            break;
+        }
+        shown.retain(|&i| i != column);
+        dropped.push(HEADERS[column]);
+        table = build_table(rows, opts, &shown);
+    }
+    (table, dropped)
+}
+
+/// The terminal table with the columns in `shown`.
+fn build_table(
+    rows: &[&RowComparison],
+    opts: &ComparisonOptions,
+    shown: &[usize],
+) -> comfy_table::Table {
     let mut table = new_table(super::table::SUMMARY_PRESET, opts.max_width, opts.color);
-    table.set_header(
-        [
-            "prompt",
-            "model",
-            "vs",
-            "n",
-            "pass (Δ)",
-            "Δ 95% CI",
-            "p",
-            "flips",
-            "score Δ",
-        ]
-        .iter()
-        .map(Cell::new),
-    );
+    table.set_header(shown.iter().map(|&i| Cell::new(HEADERS[i])));
     for row in rows {
         let mut rate = Cell::new(rate_with_delta(row));
         if opts.color {
@@ -169,7 +208,7 @@ fn terminal_table(rows: &[&RowComparison], opts: &ComparisonOptions) -> comfy_ta
         let score = row
             .delta_score
             .map_or(human::UNKNOWN.to_string(), |d| signed(d, 2));
-        table.add_row(vec![
+        let cells = [
             Cell::new(&row.prompt),
             Cell::new(&row.model),
             Cell::new(baseline),
@@ -179,15 +218,35 @@ fn terminal_table(rows: &[&RowComparison], opts: &ComparisonOptions) -> comfy_ta
             Cell::new(p_value(row)).set_alignment(CellAlignment::Right),
             Cell::new(flips(row)).set_alignment(CellAlignment::Right),
             Cell::new(score).set_alignment(CellAlignment::Right),
-        ]);
+        ];
+        table.add_row(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| shown.contains(i))
+                .map(|(_, c)| c),
+        );
     }
-    // Numbers never wrap; names do when the terminal is narrow.
-    for (i, column) in table.column_iter_mut().enumerate() {
-        if i >= 3 {
-            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-        }
+    // Nothing wraps: columns are left out instead (see `terminal_table`).
+    for column in table.column_iter_mut() {
+        column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
     }
     table
+}
+
+/// A line that reads a wide interval where nothing flipped for what it is: the change
+/// that so few cases cannot rule out, not a sign that something moved. (`[−0.56, +0.56]`
+/// on three identical cases looked alarming.)
+fn few_pairs_note(rows: &[&RowComparison]) -> Option<String> {
+    let row = rows.iter().find(|r| {
+        r.regressions.is_empty()
+            && r.fixes.is_empty()
+            && r.delta_pass_rate_ci.is_some_and(|(lo, hi)| hi - lo >= 0.5)
+    })?;
+    Some(format!(
+        "  n={}: too few paired cases to narrow the Δ 95% CI, even with no flip",
+        row.paired
+    ))
 }
 
 /// `  ↓ case c · greet@1 × echo: PASS → FAIL · reason`, red or green when colouring.
@@ -583,6 +642,28 @@ mod tests {
             "{text}"
         );
         insta::assert_snapshot!(text);
+    }
+
+    /// Issue 14.4: at 80 columns the comparison wrapped its prompt column (`greet` / `ing@1`).
+    #[test]
+    fn a_narrow_comparison_leaves_columns_out_and_keeps_the_names_whole() {
+        let opts = ComparisonOptions {
+            max_width: 60,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        write_comparison(&comparison(), None, &opts, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let table: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with('('))
+            .collect();
+        assert!(table.iter().all(|l| l.chars().count() <= 60), "{text}");
+        assert!(text.contains("(score Δ, p"), "{text}");
+        for row in comparison().rows {
+            assert!(text.contains(&format!(" {} ", row.prompt)), "{text}");
+        }
     }
 
     #[test]

@@ -36,4 +36,5 @@ pub use matrix::{write_matrix, MatrixOptions};
 pub use registry::{output_help, ReportFormat, ReportInput, FORMATS};
 pub use run_diff::{write_diff, DiffOptions};
 pub use selection_table::{write_selection, SelectionOptions};
+pub(crate) use table::table_width;
 pub use table::{write_summary, write_verdict, TableOptions};

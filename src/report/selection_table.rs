@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width};
+use comfy_table::{Cell, CellAlignment, Color, ColumnConstraint, Table};
 use console::style;
 
 use crate::analysis::model_selection::{Combination, Interval, ModelSelection, SelectionEval};
@@ -81,7 +81,16 @@ pub fn write_selection(
                     .filter(|c| c.cost_per_1k_usd.is_none() && c.pass_rate.is_some())
                     .map(|c| format!("{} × {}", c.prompt, c.model)),
             );
-            write_table(w, &eval_table(eval, opts))?;
+            let (table, dropped) = eval_table(eval, opts);
+            write_table(w, &table)?;
+            if !dropped.is_empty() {
+                writeln!(
+                    w,
+                    "({} not shown to fit {} columns; --html has every column)",
+                    dropped.join(", "),
+                    opts.max_width
+                )?;
+            }
         }
         writeln!(w)?;
         let judged = selection
@@ -89,18 +98,46 @@ pub fn write_selection(
             .iter()
             .flat_map(|e| &e.candidates)
             .any(|c| c.grader_calls);
-        write_legend(w, &unknown_cost, judged)
+        write_legend(w, &unknown_cost, judged, opts.max_width)
     })
 }
 
-/// One eval's table, at its natural width when that fits.
-fn eval_table(eval: &SelectionEval, opts: &SelectionOptions) -> Table {
-    let mut table = new_table(PRESET, opts.max_width, opts.color);
-    table.set_header(HEADERS.iter().map(Cell::new));
-    for c in &eval.candidates {
-        table.add_row(row(c, opts.color));
+/// The columns left out first when an eval's table is wider than the terminal: tokens,
+/// p95, score, cases, p50, cost. Prompt, model, pass rate and front stay; names never wrap.
+const DROP_ORDER: [usize; 6] = [7, 6, 4, 2, 5, 8];
+
+/// One eval's table without the columns that do not fit `opts.max_width` (lowest priority
+/// first), and the headers of those left out.
+fn eval_table(eval: &SelectionEval, opts: &SelectionOptions) -> (Table, Vec<String>) {
+    let mut shown: Vec<usize> = (0..HEADERS.len()).collect();
+    let mut dropped = Vec::new();
+    let mut table = build_table(eval, opts, &shown);
+    for column in DROP_ORDER {
+        if super::table::table_width(&table) <= usize::from(opts.max_width) {
+            break;
+        }
+        shown.retain(|&i| i != column);
+        dropped.push(
+            HEADERS[column]
+                .split('\n')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        table = build_table(eval, opts, &shown);
     }
-    for (index, column) in table.column_iter_mut().enumerate() {
+    (table, dropped)
+}
+
+/// One eval's table with the columns in `shown`, each as wide as its content.
+fn build_table(eval: &SelectionEval, opts: &SelectionOptions, shown: &[usize]) -> Table {
+    let mut table = new_table(PRESET, opts.max_width, opts.color);
+    table.set_header(shown.iter().map(|&i| Cell::new(HEADERS[i])));
+    for c in &eval.candidates {
+        let cells = row(c, opts.color).into_iter().enumerate();
+        table.add_row(cells.filter(|(i, _)| shown.contains(i)).map(|(_, c)| c));
+    }
+    for (column, &index) in table.column_iter_mut().zip(shown) {
         // The preset's blank vertical line already separates columns.
         column.set_padding((0, 0));
         if index >= 2 {
@@ -109,22 +146,8 @@ fn eval_table(eval: &SelectionEval, opts: &SelectionOptions) -> Table {
             } else {
                 CellAlignment::Right
             });
-            column.set_constraint(ColumnConstraint::ContentWidth);
         }
-    }
-    // At its natural width when that fits, so names do not wrap needlessly; otherwise
-    // the names wrap and the numbers never do.
-    let natural: u32 = table
-        .column_max_content_widths()
-        .iter()
-        .map(|w| u32::from(*w) + 1)
-        .sum();
-    if natural <= u32::from(opts.max_width) {
-        table.set_content_arrangement(ContentArrangement::Disabled);
-    } else {
-        for column in table.column_iter_mut().take(2) {
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(8)));
-        }
+        column.set_constraint(ColumnConstraint::ContentWidth);
     }
     table
 }
@@ -226,38 +249,51 @@ fn tokens(mean: Option<f64>) -> String {
     }
 }
 
-fn write_legend(w: &mut dyn Write, unknown_cost: &[String], judged: bool) -> Result<(), Failure> {
-    writeln!(
-        w,
-        "pass rate: passed / scored cases, 95% Wilson interval below; score: mean, 95% t interval."
-    )?;
-    writeln!(
-        w,
-        "tokens: mean per case; cost per 1k cases: from the configured prices."
-    )?;
-    writeln!(
-        w,
-        "{FRONT} front: on the Pareto front of pass rate vs cost per 1k cases (cost) or vs p50"
-    )?;
-    writeln!(
-        w,
-        "  latency (latency) within its eval: nothing else is as good on both and better on one."
-    )?;
+fn write_legend(
+    w: &mut dyn Write,
+    unknown_cost: &[String],
+    judged: bool,
+    width: u16,
+) -> Result<(), Failure> {
+    let mut paragraphs = vec![
+        "pass rate: passed / scored cases, 95% Wilson interval below; score: mean, 95% t interval.".to_string(),
+        "tokens: mean per case; cost per 1k cases: from the configured prices.".to_string(),
+        format!("{FRONT} front: on the Pareto front of pass rate vs cost per 1k cases (cost) or vs p50 latency (latency) within its eval: nothing else is as good on both and better on one."),
+    ];
     if judged {
-        writeln!(
-            w,
-            "+… judges: what the scorers' model calls (judges) cost per 1k cases, apart from"
-        )?;
-        writeln!(w, "  the model's cost and not on the front.")?;
+        paragraphs.push("+… judges: what the scorers' model calls (judges) cost per 1k cases, apart from the model's cost and not on the front.".to_string());
     }
     if !unknown_cost.is_empty() {
-        writeln!(
-            w,
+        paragraphs.push(format!(
             "cost unknown (no price configured, so left off the cost front): {}",
             unknown_cost.join(", ")
-        )?;
+        ));
+    }
+    for paragraph in paragraphs {
+        for line in wrap(&paragraph, usize::from(width)) {
+            writeln!(w, "{line}")?;
+        }
     }
     Ok(())
+}
+
+/// `text` in lines of at most `width` characters, broken between words, the lines after
+/// the first indented by two spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().expect("one line");
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if line.trim().is_empty() {
+            line.push_str(word);
+        } else if fits {
+            line.push(' ');
+            line.push_str(word);
+        } else {
+            lines.push(format!("  {word}"));
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -318,6 +354,36 @@ mod tests {
             assert!(line.chars().count() <= 100, "too wide: {line}\n{text}");
         }
         assert!(!render(&SelectionOptions::default()).contains("judges"));
+    }
+
+    /// Issue 14.4: at 80 columns `report` spilled past the edge and wrapped `greeting@1`.
+    #[test]
+    fn at_80_columns_columns_are_left_out_and_names_never_wrap() {
+        for width in [80, 60] {
+            let text = render(&SelectionOptions {
+                max_width: width,
+                ..Default::default()
+            });
+            for line in text
+                .lines()
+                .filter(|l| !l.contains(" — ") && !l.starts_with('('))
+            {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "too wide: {line}\n{text}"
+                );
+            }
+            assert!(
+                text.contains(&format!("not shown to fit {width} columns")),
+                "{text}"
+            );
+            assert!(text.contains("pass rate"), "{text}");
+        }
+        let narrow = render(&SelectionOptions {
+            max_width: 60,
+            ..Default::default()
+        });
+        assert!(!narrow.contains("tokens\n"), "{narrow}");
     }
 
     #[test]

@@ -133,3 +133,52 @@ fn clap_proposed_unrelated_flags() {
     let (_, _, stderr) = p.run(&["run", "--tabel"]);
     assert!(stderr.contains("'--no-table'"), "{stderr}");
 }
+
+/// `--prompt` used to gate every row: production, run for comparison only under the eval's
+/// `gate.prompts`, failed the gate when `--prompt` named it again beside a new version.
+#[test]
+fn gate_prompts_was_dropped_when_prompt_replaced_the_versions() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/v3.jinja",
+        "Hi {{ name }}, welcome to {{ city }}!\n",
+    );
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@production, greet@2]\nmodels: [echo]\ndataset: datasets/people.csv\nassert:\n  - type: contains\n    value: \"{{ expected }}\"\ngate:\n  min_pass_rate: 0.9\n  prompts: [greet@2]\n",
+    );
+    let (code, stdout, stderr) =
+        p.run(&["run", "--prompt", "greet@production", "--prompt", "greet@3"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("not gated (comparison only): greet@1 × echo"),
+        "{stdout}"
+    );
+    // Production alone is what the user asked to judge: it is gated.
+    let (code, stdout, _) = p.run(&["run", "--prompt", "greet@1"]);
+    assert_eq!(code, 1, "{stdout}");
+}
+
+/// After `prompt alias greet production 2` the candidate alias pointed at production's
+/// version too, and nothing said that a run of both compares nothing.
+#[test]
+fn an_alias_moved_onto_another_aliases_version_said_nothing() {
+    let p = TestProject::basic();
+    p.write(
+        "prompts/greet/prompt.yaml",
+        "description: greet someone\naliases:\n  production: 1\n  candidate: 2\n",
+    );
+    let (code, stdout, stderr) = p.run(&["prompt", "alias", "greet", "production", "2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "greet@production: 1 → 2\n");
+    assert!(
+        stderr.contains("note: greet@candidate is 2 too"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`prompteval prompt alias greet candidate N`"),
+        "{stderr}"
+    );
+    let (_, _, stderr) = p.run(&["prompt", "alias", "greet", "production", "1"]);
+    assert!(!stderr.contains("note:"), "{stderr}");
+}

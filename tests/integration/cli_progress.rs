@@ -161,9 +161,12 @@ fn the_end_of_a_run_gives_its_time_speed_and_next_steps() {
         .to_string_lossy()
         .into_owned();
     assert!(stderr.contains("finished 6 cells in "), "{stderr}");
-    assert!(stderr.contains(" cells/s)\nnext:\n"), "{stderr}");
+    assert!(stderr.contains("\nnext:\n"), "{stderr}");
+    // The failing cell itself, not a `--case CASE` placeholder.
     assert!(
-        stderr.contains(&format!("  prompteval runs show {id} --case CASE ")),
+        stderr.contains(&format!(
+            "  prompteval runs show {id} --case c --prompt greet@1 "
+        )),
         "{stderr}"
     );
     assert!(

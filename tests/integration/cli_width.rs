@@ -79,3 +79,58 @@ fn next_steps_wrapped_at_80_columns() {
     assert!(!narrow.contains("models compared"), "{narrow}");
     assert!(stderr_at("200").contains("models compared"));
 }
+
+/// `prompt list` spilled past the edge at 80 columns: the description is shortened or left
+/// out, and the prompt name is never wrapped.
+#[test]
+fn prompt_list_spilled_past_80_columns() {
+    let p = project();
+    p.write(
+        "prompts/customer-triage/prompt.yaml",
+        "description: Route each customer ticket to the team that can answer it, with a reason\naliases:\n  production: 1\n  candidate: 2\n",
+    );
+    for columns in ["80", "50"] {
+        let list = run_at(&p, columns, &["prompt", "list"]);
+        assert!(widest(&list) <= columns.parse().unwrap(), "{list}");
+        assert!(list.contains("│ customer-triage ┆"), "{list}");
+    }
+    let shortened = run_at(&p, "100", &["prompt", "list"]);
+    assert!(widest(&shortened) <= 100, "{shortened}");
+    assert!(shortened.contains("Route each customer"), "{shortened}");
+    assert!(shortened.contains('…'), "{shortened}");
+    let list = run_at(&p, "80", &["prompt", "list"]);
+    assert!(!list.contains("description"), "{list}");
+    assert!(run_at(&p, "200", &["prompt", "list"]).contains("with a reason"));
+    settings(&p).bind(|| insta::assert_snapshot!("prompt_list_at_80", list));
+}
+
+/// `report` and the baseline comparison spilled past 80 columns and wrapped the prompt
+/// names; they leave columns out instead, and say which.
+#[test]
+fn report_and_comparison_wrapped_prompt_names_at_80_columns() {
+    let p = project();
+    run_at(&p, "80", &["run"]);
+    let report = run_at(&p, "80", &["report", "latest"]);
+    let tables: Vec<&str> = report
+        .lines()
+        .filter(|l| !l.contains(" — ") && !l.starts_with("pass rate:") && !l.starts_with("◆"))
+        .collect();
+    assert!(tables.iter().all(|l| l.chars().count() <= 80), "{report}");
+    assert!(report.contains("customer-triage@1 echo"), "{report}");
+    let out = p
+        .cmd(&["run", "--baseline", "latest", "--summary-only"])
+        .env("COLUMNS", "80")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let comparison = stdout.split("vs baseline").nth(1).expect("a comparison");
+    assert!(
+        widest(comparison.split("\n\n").next().unwrap()) <= 80,
+        "{stdout}"
+    );
+    assert!(comparison.contains(" customer-triage@1 "), "{stdout}");
+    assert!(
+        comparison.contains("not shown to fit 80 columns"),
+        "{stdout}"
+    );
+}

@@ -46,7 +46,7 @@ fn lock_label(state: &LockState) -> &'static str {
 fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
     let (project, registry) = load(ctx)?;
     match cmd {
-        PromptCommand::List => list(&registry),
+        PromptCommand::List => list(&registry, ctx.width),
         PromptCommand::Show { reference } => show(&registry, &reference),
         PromptCommand::Diff { old, new } => diff(ctx, &registry, &old, &new),
         PromptCommand::New { name, note, from } => {
@@ -67,43 +67,74 @@ fn run(ctx: &Context, cmd: PromptCommand) -> Result<Exit, Error> {
     }
 }
 
-/// `prompt list`: every prompt with its versions, lock states and aliases.
-fn list(registry: &Registry) -> Result<Exit, Error> {
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(["prompt", "versions", "aliases", "description"]);
-    let mut any = false;
-    for p in registry.prompts() {
-        any = true;
-        let versions = p
-            .versions
-            .values()
-            .map(|v| match registry.lock_state(v) {
-                LockState::Locked => format!("{}", v.version),
-                s => format!("{} ({})", v.version, lock_label(&s)),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let aliases = p
-            .meta
-            .aliases
-            .iter()
-            .map(|(a, v)| format!("{a}→{v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        table.add_row([
-            p.name.clone(),
-            versions,
-            aliases,
-            p.meta.description.clone().unwrap_or_default(),
-        ]);
-    }
-    if any {
-        outln!("{table}");
-    } else {
+/// `prompt list`: every prompt with its versions, lock states and aliases, in `width`
+/// columns: the description is shortened to what is left, or dropped below 12 columns of
+/// room; versions and aliases wrap; the prompt name (the key) never does.
+fn list(registry: &Registry, width: u16) -> Result<Exit, Error> {
+    let rows: Vec<[String; 4]> = registry
+        .prompts()
+        .map(|p| {
+            let versions = p
+                .versions
+                .values()
+                .map(|v| match registry.lock_state(v) {
+                    LockState::Locked => format!("{}", v.version),
+                    s => format!("{} ({})", v.version, lock_label(&s)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let aliases = p
+                .meta
+                .aliases
+                .iter()
+                .map(|(a, v)| format!("{a}→{v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let description = p.meta.description.clone().unwrap_or_default();
+            [p.name.clone(), versions, aliases, description]
+        })
+        .collect();
+    if rows.is_empty() {
         outln!("no prompts yet; `prompteval prompt new NAME` creates one");
+        return Ok(Exit::Success);
     }
+    let narrow = list_table(&rows, width, None);
+    // The room the description has: what the other columns leave, less its border.
+    let room = usize::from(width).saturating_sub(crate::report::table_width(&narrow) + 3);
+    let widest = rows.iter().map(|r| r[3].chars().count()).max().unwrap_or(0);
+    let table = match room >= 12 || (widest > 0 && widest <= room) {
+        true if widest > 0 => list_table(&rows, width, Some(room)),
+        _ => narrow,
+    };
+    outln!("{table}");
     Ok(Exit::Success)
+}
+
+/// The table of `prompt list`, with the description cut to `description` characters (and
+/// without it when `None`).
+fn list_table(rows: &[[String; 4]], width: u16, description: Option<usize>) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_width(width);
+    let headers = ["prompt", "versions", "aliases", "description"];
+    let shown = if description.is_some() { 4 } else { 3 };
+    table.set_header(&headers[..shown]);
+    for row in rows {
+        let mut cells: Vec<String> = row[..3].to_vec();
+        if let Some(max) = description {
+            cells.push(crate::report::human::truncate(&row[3], max));
+        }
+        table.add_row(cells);
+    }
+    if let Some(key) = table.column_mut(0) {
+        key.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
+    if let (Some(_), Some(column)) = (description, table.column_mut(3)) {
+        column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
+    table
 }
 
 /// `prompt show REF`: one version, its metadata and its template.
@@ -249,7 +280,25 @@ fn set_alias(
         Some(n) => outln!("{name}@{alias}: {n} → {number}"),
         None => outln!("{name}@{alias}: (new) → {number}"),
     }
+    for other in same_version(registry, name, alias, number) {
+        errln!(
+            "note: {name}@{other} is {number} too: an eval that runs both runs {name}@{number} once, and compares nothing; `prompteval prompt alias {name} {other} N` points {other} elsewhere"
+        );
+    }
     Ok(Exit::Success)
+}
+
+/// The other aliases of prompt `name` that point at `number` (after `alias` was set to it):
+/// `production` and `candidate` on one version compare nothing.
+fn same_version<'a>(registry: &'a Registry, name: &str, alias: &str, number: u32) -> Vec<&'a str> {
+    registry.get(name).map_or_else(Vec::new, |p| {
+        p.meta
+            .aliases
+            .iter()
+            .filter(|(a, v)| a.as_str() != alias && **v == number)
+            .map(|(a, _)| a.as_str())
+            .collect()
+    })
 }
 
 /// The version number `version` means for prompt `name`: `3`, `v3`, `name@3`, or a

@@ -11,11 +11,12 @@ use crate::cli::progress::{Progress, ProgressMode};
 use crate::config::project::Project;
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
+use crate::run::events::CellResult;
 use crate::run::request::{check_gate, check_jobs, RequestError};
 use crate::run::{
     self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
 };
-use crate::store::RunStatus;
+use crate::store::{ResultSource, RunStatus};
 
 impl RunArgs {
     /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
@@ -363,16 +364,11 @@ pub(super) fn stored(project: &Project, finished: &Finished) {
 }
 
 /// The run's total time and speed, then the next commands that apply to it; each
-/// command's description is left out when it would not fit in `columns`.
+/// command's description is left out when one of them would not fit in `columns`.
 fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
     let record = &finished.run.record;
     let id = &record.run_id;
-    let secs = record.duration_ms.unwrap_or(0.0) / 1000.0;
-    let rate = if secs > 0.0 {
-        record.completed_cells as f64 / secs
-    } else {
-        0.0
-    };
+    let ms = record.duration_ms.unwrap_or(0.0);
     let what = if finished.interrupted {
         format!(
             "stopped after {} of {} cells",
@@ -389,9 +385,10 @@ fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
         ));
     }
     if record.summary.iter().any(|r| r.failed + r.errors > 0) {
+        let which = failing_cell(&finished.run).unwrap_or_else(|| "--case CASE".into());
         steps.push((
-            format!("prompteval runs show {id} --case CASE"),
-            "a failing cell in full: prompt, output, every assertion",
+            format!("prompteval runs show {id} {which}"),
+            "one failing cell in full",
         ));
     }
     steps.push((
@@ -400,16 +397,79 @@ fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
     ));
     let width = steps.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
     let mut lines = vec![
-        format!("{what} in {secs:.2}s ({rate:.1} cells/s)"),
+        format!("{what} in {}", took(ms, record.completed_cells)),
         "next:".into(),
     ];
-    lines.extend(steps.into_iter().map(|(cmd, why)| {
-        match 2 + width + 3 + why.chars().count() <= columns {
-            true => format!("  {cmd:width$}   {why}"),
-            false => format!("  {cmd}"),
-        }
+    // All or none: one described line among bare ones would be padded for nothing.
+    let fits = steps
+        .iter()
+        .all(|(_, why)| 2 + width + 3 + why.chars().count() <= columns);
+    lines.extend(steps.into_iter().map(|(cmd, why)| match fits {
+        true => format!("  {cmd:width$}   {why}"),
+        false => format!("  {cmd}"),
     }));
     lines
+}
+
+/// `1.25s (4.0 cells/s)`, or `3ms` for a run too short for a rate to mean anything (an
+/// echo run said "0.00s (8777.7 cells/s)").
+fn took(ms: f64, cells: usize) -> String {
+    if ms < 10.0 {
+        return match ms < 1.0 {
+            true => "<1ms".into(),
+            false => format!("{ms:.0}ms"),
+        };
+    }
+    let secs = ms / 1000.0;
+    let rate = cells as f64 / secs;
+    match secs < 1.0 {
+        true => format!("{ms:.0}ms ({rate:.1} cells/s)"),
+        false => format!("{secs:.2}s ({rate:.1} cells/s)"),
+    }
+}
+
+/// The `--case` (and `--prompt` / `--model` when the run has several) of a failing cell,
+/// one the gate holds when there is one: a command to copy, not a placeholder.
+fn failing_cell(run: &crate::store::StoredRun) -> Option<String> {
+    let record = &run.record;
+    let gated = |cell: &CellResult| {
+        let prompts = record.gate_config(&cell.eval).prompts;
+        prompts.is_empty() || prompts.contains(&cell.prompt)
+    };
+    // Cells are stored as they finish; the smallest key makes the choice the same each run.
+    let key = |c: &CellResult| {
+        let (eval, prompt, model) = (c.eval.clone(), c.prompt.clone(), c.model.clone());
+        (!gated(c), eval, prompt, model, c.case_id.clone(), c.repeat)
+    };
+    let mut first: Option<CellResult> = None;
+    let mut ids = std::collections::BTreeSet::new();
+    for cell in run.results().ok()?.map_while(Result::ok) {
+        ids.insert(cell.case_id.clone());
+        if !cell.pass && first.as_ref().is_none_or(|f| key(&cell) < key(f)) {
+            first = Some(cell);
+        }
+    }
+    let cell = first?;
+    // A bare id also matches the ids that contain it; anchor it only then.
+    let case = match ids.iter().filter(|i| i.contains(&cell.case_id)).count() {
+        1 if cell
+            .case_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) =>
+        {
+            cell.case_id.clone()
+        }
+        _ => format!("'^{}$'", regex::escape(&cell.case_id)),
+    };
+    let mut which = format!("--case {case}");
+    let rows = &record.summary;
+    if rows.iter().any(|r| r.prompt != cell.prompt) {
+        which.push_str(&format!(" --prompt {}", cell.prompt));
+    }
+    if rows.iter().any(|r| r.model != cell.model) {
+        which.push_str(&format!(" --model {}", cell.model));
+    }
+    Some(which)
 }
 
 /// The exit status of a finished run, with a line saying why it is not a gate result.
@@ -445,5 +505,19 @@ fn pairing_notes(comparison: Option<&crate::analysis::baseline::Comparison>) {
                 row.prompt
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::took;
+
+    /// An echo run said "finished 6 cells in 0.00s (8777.7 cells/s)".
+    #[test]
+    fn a_run_of_a_millisecond_said_zero_seconds() {
+        assert_eq!(took(0.4, 6), "<1ms");
+        assert_eq!(took(3.2, 6), "3ms");
+        assert_eq!(took(250.0, 5), "250ms (20.0 cells/s)");
+        assert_eq!(took(2500.0, 5), "2.50s (2.0 cells/s)");
     }
 }

@@ -149,6 +149,11 @@ pub fn settings(project: &TestProject) -> insta::Settings {
     s.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]");
     s.add_filter(r"\b\d+(\.\d+)?(ms|s|µs)\b", "[T]");
     s.add_filter(r"\b\d+(\.\d+)? cells/s\b", "[RATE] cells/s");
+    // A run's time reads `<1ms`, `3ms` or `1.25s (4.0 cells/s)` as it happens to take.
+    s.add_filter(
+        r"cells in <?\[T\]( \(\[RATE\] cells/s\))?",
+        "cells in [DURATION]",
+    );
     s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[HASH]");
     s
 }
