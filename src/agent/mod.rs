@@ -2,6 +2,7 @@
 
 mod exec;
 pub mod handler;
+pub mod mcp;
 mod mock;
 pub mod registry;
 pub mod step;

@@ -361,7 +361,7 @@ fn unknown_assert_keys_in_a_row_were_only_warnings() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "datasets/r.jsonl:2: invalid `assert`: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: type, value, threshold, weight, metric, measure, stem, trim, path, transform, args, match, call, mode, assert, grader, embedder, command, script, timeout, tokenize, smooth_method, smooth_value, lowercase, max_ngram_order, char_order, word_order, beta, whitespace, eps_smoothing, normalize, turn"
+        "datasets/r.jsonl:2: invalid `assert`: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: type, value, threshold, weight, metric, measure, stem, trim, path, transform, args, match, call, mode, step, assert, grader, embedder, command, script, timeout, tokenize, smooth_method, smooth_value, lowercase, max_ngram_order, char_order, word_order, beta, whitespace, eps_smoothing, normalize, turn"
     );
 }
 
