@@ -4,9 +4,9 @@
 //! To add a kind, write `src/agent/NAME.rs` with a `pub(crate) const KIND: HandlerKind`
 //! (its name, the keys it takes besides `kind`, its build function and an example entry)
 //! and a [`ToolHandler`] it builds; then add `mod NAME;` to `src/agent/mod.rs` and
-//! `&super::NAME::KIND,` to [`KINDS`] below. The list of kinds in errors, the did-you-mean
-//! for a misspelt `kind` and `docs/agents.md`'s table (a unit test holds them together)
-//! follow from the table. A build function reads its keys with [`read_settings`], which
+//! `&super::NAME::KIND,` to [`KINDS`] below. The list of kinds in errors and the
+//! did-you-mean for a misspelt `kind` follow from the table; describe the kind in
+//! `docs/agents.md`. A build function reads its keys with [`read_settings`], which
 //! refuses unknown keys with a did-you-mean; the plan places every error at its key.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -153,7 +153,9 @@ pub(super) fn plan(
             );
         }
     }
-    if set.is_empty() {
+    // A set left empty by broken entries is still checked against the rows, so that
+    // every mistake shows at once.
+    if set.is_empty() && out.errors.is_empty() {
         if eval.max_steps.is_some() {
             out.warnings.push(Warning {
                 location: eval_loc("max_steps"),
@@ -164,9 +166,11 @@ pub(super) fn plan(
         }
         return out;
     }
-    out.warnings.extend(unhandled(&declared, &set, eval));
     check_rows(eval, &used, &declared, &mut out);
-    out.handlers = Some(Arc::new(set));
+    if !set.is_empty() {
+        out.warnings.extend(unhandled(&declared, &set, eval));
+        out.handlers = Some(Arc::new(set));
+    }
     out
 }
 
@@ -258,7 +262,7 @@ fn build(
                 Some(k) => format!("{}.{k}", origin.key),
                 None => origin.key.clone(),
             };
-            let hint = hint.or_else(|| Some(format!("a `{kind}` handler: `{}`", info.example)));
+            let hint = hint.or_else(|| Some(format!("for example `{}`", info.example)));
             invalid(origin.at(at), &path, &message, hint)
         }
     })?;
@@ -458,4 +462,107 @@ fn invalid(location: Location, key: &str, message: &str, hint: Option<String>) -
         message: message.to_string(),
         hint,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::project::Project;
+    use crate::diagnostic::Warning;
+    use crate::plan::{plan, Plan, PlanError, Selection};
+    use crate::registry::Registry;
+
+    const VERSION: &str = "messages:\n  - role: user\n    content: \"{{ city }}?\"\ntools:\n  - name: get_weather\n  - name: get_time\n";
+
+    /// Plans a project of two evals over one tool-calling version, with `config` as
+    /// `prompteval.yaml` and `a`, `b` as the evals' extra keys.
+    fn planned(config: &str, a: &str, b: &str) -> Result<(Plan, Vec<Warning>), PlanError> {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("prompteval.yaml", config);
+        write("prompts/w/v1.yaml", VERSION);
+        write(
+            "datasets/c.jsonl",
+            "{\"id\": \"rome\", \"city\": \"Rome\"}\n{\"id\": \"oslo\", \"city\": \"Oslo\", \"tool_results\": {\"get_time\": \"noon\"}}\n",
+        );
+        let eval = "prompts: [w@1]\nmodels: [echo]\ndataset: datasets/c.jsonl\n";
+        write("evals/a.yaml", &format!("{eval}{a}"));
+        write("evals/b.yaml", &format!("{eval}{b}"));
+        let project = Project::discover(dir.path()).unwrap().0;
+        let registry = Registry::load(&project.root).unwrap().0;
+        plan(&project, &registry, &Selection::default())
+    }
+
+    fn messages(warnings: &[Warning]) -> Vec<String> {
+        warnings.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn the_evals_entry_wins_and_entries_written_alike_share_one_handler() {
+        let config = "tool_handlers:\n  get_weather: {kind: mock, result: sunny}\n  get_time: {kind: mock}\n";
+        let a = "tool_handlers:\n  get_weather: {kind: mock, result: rainy}\n";
+        let (plan, warnings) = planned(config, a, "max_steps: 2\n").unwrap();
+        let (ha, hb) = (
+            plan.evals[0].handlers.as_ref().unwrap(),
+            plan.evals[1].handlers.as_ref().unwrap(),
+        );
+        assert_eq!(plan.evals[0].max_steps, 8);
+        assert_eq!(plan.evals[1].max_steps, 2);
+        let same = |x: &str| std::sync::Arc::ptr_eq(ha.get(x).unwrap(), hb.get(x).unwrap());
+        assert!(
+            !same("get_weather"),
+            "the eval's own entry replaces the project's"
+        );
+        assert!(same("get_time"), "the project's entry is built once");
+        assert_eq!(ha.origins["get_weather"].to_string(), "evals/a.yaml:5");
+        assert_eq!(ha.origins["get_time"].to_string(), "prompteval.yaml:3");
+        // Rome has no `tool_results.get_time`, and `get_time`'s mock no `result`.
+        let text = messages(&warnings).join("\n");
+        assert!(
+            text.contains("datasets/c.jsonl:1: case rome has no `tool_results.get_time`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn evals_without_handlers_are_left_as_they_were() {
+        let (plan, warnings) = planned("", "", "max_steps: 3\n").unwrap();
+        assert!(plan.evals.iter().all(|e| e.handlers.is_none()));
+        assert_eq!(
+            messages(&warnings),
+            ["evals/b.yaml:4: `max_steps` has no effect: no tool of this eval has a handler under `tool_handlers:`"]
+        );
+    }
+
+    #[test]
+    fn a_template_reading_a_missing_column_stops_the_plan() {
+        let a =
+            "tool_handlers:\n  get_weather: {kind: mock, result: \"{{ args.city }} {{ sky }}\"}\n";
+        let err = planned("", a, "").err().unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("evals/a.yaml tool_handlers.get_weather.result uses variable `sky`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_entry_that_is_not_a_mapping_or_has_no_kind() {
+        let a = "tool_handlers:\n  get_weather: sunny\n  get_time: {result: x}\n";
+        let err = planned("", a, "").err().unwrap();
+        let PlanError::Many(errors) = err else {
+            panic!("{err}")
+        };
+        let texts: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            texts,
+            [
+                "evals/a.yaml:5: at `tool_handlers.get_weather`: a handler must be a mapping with `kind:`",
+                "evals/a.yaml:6: at `tool_handlers.get_time.kind`: a handler needs `kind:` naming one of: mock, exec, mcp",
+            ]
+        );
+    }
 }

@@ -494,4 +494,87 @@ mod tests {
         assert_eq!((cell.tokens_in, cell.tokens_out), (Some(200), Some(20)));
         assert!((cell.cost_usd.unwrap() - 0.22).abs() < 1e-9);
     }
+
+    /// Starts once, and fails when told to.
+    #[derive(Default)]
+    struct Starting {
+        starts: AtomicUsize,
+        fail: bool,
+    }
+
+    impl ToolHandler for Starting {
+        fn call<'a>(
+            &'a self,
+            _: &'a ToolCall,
+            _: &'a serde_json::Map<String, serde_json::Value>,
+        ) -> BoxFuture<'a, Result<String, ToolFailure>> {
+            Box::pin(std::future::ready(Ok(String::new())))
+        }
+        fn start(&self) -> BoxFuture<'_, Result<(), ToolFailure>> {
+            self.starts.fetch_add(1, Ordering::SeqCst);
+            let result = if self.fail {
+                Err(ToolFailure::new("server exited with status 1"))
+            } else {
+                Ok(())
+            };
+            Box::pin(std::future::ready(result))
+        }
+    }
+
+    /// A plan of one eval over a tool-calling version, whose handlers are then replaced.
+    fn plan() -> Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "prompts/w/v1.yaml",
+            "messages:\n  - {role: user, content: hi}\ntools:\n  - name: a\n  - name: b\n",
+        );
+        write("datasets/d.jsonl", "{\"id\": \"x\"}\n");
+        write(
+            "evals/e.yaml",
+            "prompts: [w@1]\nmodels: [echo]\ndataset: datasets/d.jsonl\ntool_handlers:\n  a: {kind: mock, result: x}\n",
+        );
+        let project = crate::config::project::Project::discover(dir.path())
+            .unwrap()
+            .0;
+        let registry = crate::registry::Registry::load(&project.root).unwrap().0;
+        let selection = crate::plan::Selection::default();
+        crate::plan::plan(&project, &registry, &selection)
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn handlers_start_once_and_a_failing_start_says_where_it_is_written() {
+        let mut plan = plan();
+        let shared = Arc::new(Starting::default());
+        let mut set = HandlerSet::default();
+        set.by_tool.insert("a".into(), shared.clone());
+        set.by_tool.insert("b".into(), shared.clone());
+        plan.evals[0].handlers = Some(Arc::new(set));
+        start_handlers(&plan).await.unwrap();
+        assert_eq!(
+            shared.starts.load(Ordering::SeqCst),
+            1,
+            "one handler, two tools"
+        );
+
+        let failing = Arc::new(Starting {
+            fail: true,
+            ..Default::default()
+        });
+        let mut set = HandlerSet::default();
+        set.by_tool.insert("b".into(), failing);
+        set.origins
+            .insert("b".into(), Location::line("evals/e.yaml", 6));
+        plan.evals[0].handlers = Some(Arc::new(set));
+        let (tool, location, failure) = start_handlers(&plan).await.unwrap_err();
+        assert_eq!(tool, "b");
+        assert_eq!(location.to_string(), "evals/e.yaml:6");
+        assert_eq!(failure.message, "server exited with status 1");
+    }
 }

@@ -204,14 +204,17 @@ pub fn initial_record(
     }
 }
 
-/// Starts every provider of `plan`, one after the other, then every tool handler; the
-/// first failure stops.
-async fn start_providers(plan: &Plan) -> Result<(), Stopped> {
+/// Starts every provider of `plan`, one after the other, then every tool handler unless
+/// the cells are replayed (`rescore` calls no tool); the first failure stops.
+async fn start_providers(plan: &Plan, handlers: bool) -> Result<(), Stopped> {
     for (name, provider) in &plan.providers {
         provider
             .start()
             .await
             .map_err(|e| Stopped::Start(name.clone(), e))?;
+    }
+    if !handlers {
+        return Ok(());
     }
     super::agent::start_handlers(plan)
         .await
@@ -363,7 +366,7 @@ async fn execute(
     let start = tokio::select! {
         biased;
         () = &mut cancel => None,
-        result = start_providers(&plan) => Some(result),
+        result = start_providers(&plan, options.replay.is_none()) => Some(result),
     };
     match start {
         Some(Ok(())) => {
