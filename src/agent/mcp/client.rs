@@ -98,12 +98,16 @@ impl McpHandler {
                         stderr,
                     }),
                     Err(err) => {
-                        let status = wait_exit(&process).await;
-                        Err(self.failure(format!(
-                            "`{}` did not initialize: {err}{status}{}",
-                            program.display(),
-                            stderr.suffix()
-                        )))
+                        let exited = wait_exit(&process).await;
+                        stderr.settle().await;
+                        let program = program.display();
+                        let why = match exited {
+                            Some(status) => {
+                                format!("`{program}` exited before it initialized ({status})")
+                            }
+                            None => format!("`{program}` did not initialize: {err}"),
+                        };
+                        Err(self.failure(format!("{why}{}", stderr.suffix())))
                     }
                 }
             }
@@ -240,16 +244,16 @@ fn http_client(url: &str) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot create the HTTP client: {e}"))
 }
 
-/// ` (exited with …)` when the server ended within a moment of a failed handshake.
-async fn wait_exit(process: &Mutex<ServerProcess>) -> String {
+/// The exit status, when the server ends within half a second of a failed handshake.
+async fn wait_exit(process: &Mutex<ServerProcess>) -> Option<std::process::ExitStatus> {
     for _ in 0..20 {
         let status = process.lock().unwrap_or_else(|e| e.into_inner()).exited();
-        if let Some(status) = status {
-            return format!(" (it exited: {status})");
+        if status.is_some() {
+            return status;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    String::new()
+    None
 }
 
 /// The call's arguments as the JSON object `tools/call` takes.

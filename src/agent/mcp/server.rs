@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::process::{self, Launcher};
@@ -14,12 +15,16 @@ const STDERR_TAIL_BYTES: usize = 2000;
 
 /// The end of a server's stderr, filled by a thread while the server runs.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct StderrTail(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct StderrTail {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    /// Set when the server's stderr has ended (it exited, or closed it).
+    ended: Arc<AtomicBool>,
+}
 
 impl StderrTail {
     /// The kept text, trimmed; empty when the server wrote nothing.
     pub(crate) fn text(&self) -> String {
-        let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
         String::from_utf8_lossy(&bytes).trim().to_string()
     }
 
@@ -33,8 +38,19 @@ impl StderrTail {
         }
     }
 
+    /// Waits up to half a second for the server's stderr to end, so that a message about
+    /// a server that exited quotes all it wrote.
+    pub(crate) async fn settle(&self) {
+        for _ in 0..20 {
+            if self.ended.load(Ordering::Acquire) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
     fn push(&self, chunk: &[u8]) {
-        let mut bytes = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
         bytes.extend_from_slice(chunk);
         if bytes.len() > STDERR_TAIL_BYTES {
             let cut = bytes.len() - STDERR_TAIL_BYTES;
@@ -117,4 +133,5 @@ fn drain(mut stderr: std::process::ChildStderr, tail: StderrTail) {
         }
         tail.push(&buf[..n]);
     }
+    tail.ended.store(true, Ordering::Release);
 }
