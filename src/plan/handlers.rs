@@ -153,7 +153,9 @@ pub(super) fn plan(
             );
         }
     }
-    if set.is_empty() {
+    // A set left empty by broken entries is still checked against the rows, so that
+    // every mistake shows at once.
+    if set.is_empty() && out.errors.is_empty() {
         if eval.max_steps.is_some() {
             out.warnings.push(Warning {
                 location: eval_loc("max_steps"),
@@ -164,9 +166,11 @@ pub(super) fn plan(
         }
         return out;
     }
-    out.warnings.extend(unhandled(&declared, &set, eval));
     check_rows(eval, &used, &declared, &mut out);
-    out.handlers = Some(Arc::new(set));
+    if !set.is_empty() {
+        out.warnings.extend(unhandled(&declared, &set, eval));
+        out.handlers = Some(Arc::new(set));
+    }
     out
 }
 
@@ -258,7 +262,7 @@ fn build(
                 Some(k) => format!("{}.{k}", origin.key),
                 None => origin.key.clone(),
             };
-            let hint = hint.or_else(|| Some(format!("a `{kind}` handler: `{}`", info.example)));
+            let hint = hint.or_else(|| Some(format!("for example `{}`", info.example)));
             invalid(origin.at(at), &path, &message, hint)
         }
     })?;

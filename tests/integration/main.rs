@@ -2,6 +2,7 @@
 //! providers against scripted servers, reports, and the real local model and MLflow when
 //! they are installed. Shared helpers live in [`support`].
 
+mod cli_agent;
 mod cli_baseline;
 mod cli_cell;
 mod cli_conversation;
