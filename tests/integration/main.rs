@@ -30,6 +30,7 @@ mod cli_watch;
 mod cli_width;
 mod e2e_llamacpp;
 mod e2e_mcp;
+mod e2e_mcp_cli;
 mod e2e_tools;
 mod junit_schema;
 mod mlflow;

@@ -83,3 +83,36 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// The live processes whose environment holds `PROMPTEVAL_TEST_MARK=<mark>` (what a test
+/// gives the servers it has prompteval start, to find them, and only them, afterwards).
+pub fn marked(mark: &str) -> Vec<u32> {
+    let needle = format!("PROMPTEVAL_TEST_MARK={mark}");
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let has = environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes());
+        if has && alive(pid) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Waits up to `secs` seconds for `check` to hold.
+pub fn wait_for(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..secs * 20 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    check()
+}
