@@ -9,12 +9,15 @@
 #      requests sent are read from the iteration's cache line, and the llama-server
 #      processes of the session are counted (one for the whole session, none after it).
 #      Skipped when llama-server or the model is missing (scripts/setup-local-model.sh).
-# Usage: scripts/bench-watch.sh [EDITS]   (default 10)
+# Usage: scripts/bench-watch.sh [EDITS]   (default 10; PROMPTEVAL_BIN=path skips the build)
 set -euo pipefail
 edits=${1:-10}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
+bin=${PROMPTEVAL_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -a "$repo/prompteval.yaml" "$repo/prompts" "$repo/datasets" "$repo/evals" "$repo/templates" "$work/"
