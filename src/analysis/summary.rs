@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::Stopped;
 use crate::analysis::repeats::{RepeatCounter, RepeatStats};
 use crate::run::events::{AssertionResult, CellResult, CellStatus};
 use crate::score::bleu::{self, BleuStats};
@@ -67,6 +68,23 @@ pub struct SummaryRow {
     /// Total cost of scorer model calls; `None` when there were none or a price was unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grader_cost_usd: Option<f64>,
+    /// The trajectories' figures, when cells of this row ran an agent loop; absent (and
+    /// not written) otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentStats>,
+}
+
+/// What the agent loops of one summary row took, over its cells with steps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    /// Cells that ran an agent loop (had steps).
+    pub cells: u64,
+    /// Mean model calls per such cell.
+    pub steps_mean: f64,
+    /// Mean tool calls per such cell.
+    pub tool_calls_mean: f64,
+    /// The share of such cells stopped at `max_steps` (still calling tools), in `[0, 1]`.
+    pub stopped_max_steps: f64,
 }
 
 impl SummaryRow {
@@ -105,6 +123,9 @@ struct Acc {
     bleu: Option<BleuStats>,
     cached: u64,
     repeats: RepeatCounter,
+    /// The eval does not repeat its cases: no per-case counts are kept (they would grow
+    /// with the dataset and yield no statistics).
+    unrepeated: bool,
     /// Per metric name: score sum and count.
     metrics: BTreeMap<String, (f64, u64)>,
     scorer_errors: u64,
@@ -112,6 +133,12 @@ struct Acc {
     grader_tokens_out: u64,
     grader_cost: Option<f64>,
     grader_cost_unknown: bool,
+    /// Agent cells: how many, their steps, their tool calls, and those stopped at
+    /// `max_steps`.
+    agent_cells: u64,
+    agent_steps: u64,
+    agent_calls: u64,
+    agent_stopped: u64,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -120,8 +147,10 @@ struct Acc {
 /// [`SummaryBuilder::declare`], so tables follow the eval file, not completion order.
 #[derive(Default)]
 pub struct SummaryBuilder {
-    order: Vec<(String, String, String)>,
-    accs: BTreeMap<(String, String, String), Acc>,
+    /// Every row's key and accumulator, in declaration order.
+    rows: Vec<((String, String, String), Acc)>,
+    /// The row the last cell went to: cells of one row mostly arrive together.
+    last: usize,
 }
 
 impl SummaryBuilder {
@@ -132,20 +161,44 @@ impl SummaryBuilder {
 
     /// Declares a row so it appears (in this order) even if none of its cells finish.
     pub fn declare(&mut self, eval: &str, prompt: &str, model: &str) {
-        let key = (eval.to_string(), prompt.to_string(), model.to_string());
-        if !self.accs.contains_key(&key) {
-            self.order.push(key.clone());
-            self.accs.insert(key, Acc::default());
+        self.index(eval, prompt, model);
+    }
+
+    /// Says that `eval` runs each case once (its `repeat` is 1), so its rows keep no
+    /// per-case counts: their memory would grow with the dataset for statistics that need
+    /// two repeats at least. Declare the rows first; a cell of `eval` with a repeat index
+    /// above 0 must not be added.
+    pub fn unrepeated(&mut self, eval: &str) {
+        for ((e, _, _), acc) in &mut self.rows {
+            if e == eval {
+                acc.unrepeated = true;
+            }
         }
+    }
+
+    /// The position of a row in `rows`, added at the end when it is new.
+    fn index(&mut self, eval: &str, prompt: &str, model: &str) -> usize {
+        let is = |((e, p, m), _): &((String, String, String), Acc)| {
+            e == eval && p == prompt && m == model
+        };
+        if self.rows.get(self.last).is_some_and(is) {
+            return self.last;
+        }
+        self.last = match self.rows.iter().position(is) {
+            Some(i) => i,
+            None => {
+                let key = (eval.to_string(), prompt.to_string(), model.to_string());
+                self.rows.push((key, Acc::default()));
+                self.rows.len() - 1
+            }
+        };
+        self.last
     }
 
     /// Adds one finished cell.
     pub fn add(&mut self, cell: &CellResult) {
-        let key = (cell.eval.clone(), cell.prompt.clone(), cell.model.clone());
-        if !self.accs.contains_key(&key) {
-            self.order.push(key.clone());
-        }
-        let acc = self.accs.entry(key).or_default();
+        let i = self.index(&cell.eval, &cell.prompt, &cell.model);
+        let acc = &mut self.rows[i].1;
         match cell.status() {
             CellStatus::Pass => acc.passed += 1,
             CellStatus::Fail => acc.failed += 1,
@@ -166,14 +219,26 @@ impl SummaryBuilder {
         acc.tokens_in += cell.tokens_in.unwrap_or(0);
         acc.tokens_out += cell.tokens_out.unwrap_or(0);
         acc.cached += u64::from(cell.cached);
-        acc.repeats.add(
-            &cell.case_id,
-            cell.repeat,
-            cell.error.is_none(),
-            cell.status() == CellStatus::Pass,
-        );
+        if !acc.unrepeated {
+            acc.repeats.add(
+                &cell.case_id,
+                cell.repeat,
+                cell.error.is_none(),
+                cell.status() == CellStatus::Pass,
+            );
+        }
         if cell.has_scorer_error() {
             acc.scorer_errors += 1;
+        }
+        if !cell.steps.is_empty() {
+            acc.agent_cells += 1;
+            acc.agent_steps += cell.steps.len() as u64;
+            acc.agent_calls += cell
+                .steps
+                .iter()
+                .map(|s| s.tool_calls.len() as u64)
+                .sum::<u64>();
+            acc.agent_stopped += u64::from(cell.stopped == Some(Stopped::MaxSteps));
         }
         if cell.grader_tokens_in.is_some() || cell.grader_tokens_out.is_some() {
             acc.grader_tokens_in += cell.grader_tokens_in.unwrap_or(0);
@@ -186,14 +251,14 @@ impl SummaryBuilder {
     }
 
     /// The summary rows, in declaration order.
-    pub fn finish(mut self) -> Vec<SummaryRow> {
-        self.order
+    pub fn finish(self) -> Vec<SummaryRow> {
+        self.rows
             .into_iter()
-            .map(|key| {
-                let mut acc = self.accs.remove(&key).unwrap_or_default();
+            .map(|(key, mut acc)| {
                 let scored = acc.passed + acc.failed;
                 acc.latencies.sort_by(f64::total_cmp);
                 let (eval, prompt, model) = key;
+                let agent = agent_stats(&acc);
                 SummaryRow {
                     eval,
                     prompt,
@@ -221,10 +286,22 @@ impl SummaryBuilder {
                     grader_tokens_in: acc.grader_tokens_in,
                     grader_tokens_out: acc.grader_tokens_out,
                     grader_cost_usd: acc.grader_cost.filter(|_| !acc.grader_cost_unknown),
+                    agent,
                 }
             })
             .collect()
     }
+}
+
+/// The agent figures of a row, `None` when none of its cells had steps.
+fn agent_stats(acc: &Acc) -> Option<AgentStats> {
+    let cells = acc.agent_cells;
+    (cells > 0).then(|| AgentStats {
+        cells,
+        steps_mean: acc.agent_steps as f64 / cells as f64,
+        tool_calls_mean: acc.agent_calls as f64 / cells as f64,
+        stopped_max_steps: acc.agent_stopped as f64 / cells as f64,
+    })
 }
 
 /// Adds the scores of named assertions, and of the named members of `assert-set` groups
@@ -264,6 +341,9 @@ mod tests {
 
     fn cell(prompt: &str, pass: bool, error: bool, latency: f64) -> CellResult {
         CellResult {
+            steps: Vec::new(),
+            stopped: None,
+            simulated_user: None,
             eval: "e".into(),
             prompt: prompt.into(),
             model: "echo".into(),
@@ -308,6 +388,35 @@ mod tests {
         assert_eq!(r.latency_ms_p95, Some(20.0));
         assert_eq!(r.tokens_in, 9);
         assert_eq!(r.cost_usd, None);
+    }
+
+    /// Issue 19: an eval that does not repeat keeps no per-case counts, and its rows read
+    /// as before; a repeated eval beside it still gets its statistics.
+    #[test]
+    fn an_unrepeated_eval_keeps_no_per_case_counts() {
+        let mut b = SummaryBuilder::new();
+        b.declare("e", "p@1", "echo");
+        b.declare("r", "p@1", "echo");
+        b.unrepeated("e");
+        for (id, pass) in [("1", true), ("2", false)] {
+            let mut c = cell("p@1", pass, false, 1.0);
+            c.case_id = id.into();
+            b.add(&c);
+        }
+        for (repeat, pass) in [(0, true), (1, false)] {
+            let mut c = cell("p@1", pass, false, 1.0);
+            c.eval = "r".into();
+            c.repeat = repeat;
+            b.add(&c);
+        }
+        assert!(b.rows[0].1.repeats.finish().is_none());
+        assert!(b.rows[0].1.unrepeated && !b.rows[1].1.unrepeated);
+        let rows = b.finish();
+        assert_eq!((rows[0].cases, rows[0].passed), (2, 1));
+        assert_eq!(rows[0].repeats, None);
+        let repeats = rows[1].repeats.as_ref().unwrap();
+        assert_eq!((repeats.repeats, repeats.cases), (2, 1));
+        assert_eq!(repeats.flaky.len(), 1);
     }
 
     fn named(kind: &str, metric: Option<&str>, score: f64) -> AssertionResult {
@@ -398,6 +507,39 @@ mod tests {
             .unwrap()
             .get("corpus_bleu")
             .is_none());
+    }
+
+    #[test]
+    fn agent_cells_give_mean_steps_calls_and_the_share_stopped() {
+        use crate::agent::Step;
+        use crate::tools::ToolCall;
+        let step = |calls: usize| Step {
+            tool_calls: (0..calls)
+                .map(|i| ToolCall::from_raw(i.to_string(), "f", "{}"))
+                .collect(),
+            ..Step::default()
+        };
+        let mut b = SummaryBuilder::new();
+        b.add(&cell("plain", true, false, 1.0));
+        let mut short = cell("agent", true, false, 1.0);
+        short.steps = vec![step(1), step(0)];
+        let mut long = cell("agent", false, false, 1.0);
+        long.steps = vec![step(2), step(1), step(1), step(1)];
+        long.stopped = Some(Stopped::MaxSteps);
+        b.add(&short);
+        b.add(&long);
+        b.add(&cell("agent", false, true, 0.0));
+        let rows = b.finish();
+        assert_eq!(rows[0].agent, None, "no steps, no agent figures");
+        assert!(serde_json::to_value(&rows[0])
+            .unwrap()
+            .get("agent")
+            .is_none());
+        let agent = rows[1].agent.as_ref().unwrap();
+        assert_eq!(agent.cells, 2, "the error cell had no steps");
+        assert_eq!(agent.steps_mean, 3.0);
+        assert_eq!(agent.tool_calls_mean, 3.0);
+        assert_eq!(agent.stopped_max_steps, 0.5);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Row {
     /// Tools this case offers besides the version's (`tools` key in JSONL/JSON/YAML), as
     /// written: definitions or names of shared tools, resolved by the plan.
     pub tools: Vec<serde_json::Value>,
+    /// The conversation this case plays (`messages`, `turns`, `simulated_user` keys in
+    /// JSONL/JSON/YAML), when it has one.
+    pub conversation: Option<Arc<super::Conversation>>,
 }
 
 impl Row {
@@ -94,7 +97,16 @@ pub(super) fn build_rows(
             }
             None => Vec::new(),
         };
+        let conversation = allow_assert
+            .then(|| super::conversation::take(&mut vars))
+            .flatten();
         let id = row_id(&vars, idx, &location)?;
+        let conversation = match conversation {
+            Some(keys) => Some(Arc::new(super::conversation::parse(
+                keys, &location, &id, warnings,
+            )?)),
+            None => None,
+        };
         if let Some(first_line) = ids.insert(id.clone(), line) {
             return Err(DatasetError::DuplicateId {
                 location,
@@ -111,6 +123,7 @@ pub(super) fn build_rows(
             asserts,
             threshold,
             tools,
+            conversation,
         });
     }
     Ok(rows)
@@ -197,7 +210,7 @@ fn parse_tools(value: Json, location: &Location) -> Result<Vec<Json>, DatasetErr
 }
 
 /// A row's `assert`: one mapping, or a list of them; `null` means none.
-fn parse_asserts(
+pub(super) fn parse_asserts(
     value: Json,
     location: &Location,
     warnings: &mut Vec<Warning>,

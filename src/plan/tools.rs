@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::Dataset;
 use crate::diagnostic::{Location, Warning};
 use crate::registry::{with_row_tools, Registry};
 use crate::tools::ToolSet;
@@ -22,7 +22,7 @@ pub(crate) type RowTools = Vec<Option<Vec<Arc<ToolSet>>>>;
 /// bad definition or a name the version already has is an error naming the row.
 pub(super) fn row_tools(
     prompts: &[PlannedPrompt],
-    rows: &[Row],
+    rows: &super::Rows,
     dataset: &Dataset,
     registry: &Registry,
 ) -> Result<RowTools, Vec<SpecError>> {
@@ -64,7 +64,7 @@ pub(super) fn row_tools(
 /// text-only evals too).
 pub(super) fn expected_tools_warnings(
     prompts: &[PlannedPrompt],
-    rows: &[Row],
+    rows: &super::Rows,
     row_tools: &RowTools,
     dataset: &Dataset,
 ) -> Vec<Warning> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::Dataset;
 use crate::gate::GateConfig;
 use crate::provider::{Provider, ProviderConfig};
 use crate::registry::{Params, PromptVersion};
@@ -30,8 +30,8 @@ pub struct EvalPlan {
     pub description: Option<String>,
     /// The dataset (all rows).
     pub dataset: Arc<Dataset>,
-    /// The selected rows.
-    pub rows: Vec<Row>,
+    /// The selected rows (`rows[i]`, `rows.len()`, `rows.iter()`), indexes into `dataset`.
+    pub rows: super::Rows,
     /// The prompt versions.
     pub prompts: Vec<PlannedPrompt>,
     /// The model (provider) names.
@@ -42,6 +42,9 @@ pub struct EvalPlan {
     pub assertions: Vec<Assertion>,
     /// Extra assertions per selected row (same index as `rows`).
     pub row_assertions: Vec<Vec<Assertion>>,
+    /// The conversation of each selected row (same index as `rows`): `None` for a row that
+    /// plays the prompt once (see `run/conversation.rs`); empty when no row plays one.
+    pub conversations: Vec<Option<Arc<super::PlannedConversation>>>,
     /// The tools of the rows that add some (see [`EvalPlan::tool_set`]).
     pub(crate) row_tools: super::tools::RowTools,
     /// Repeats per case.
@@ -58,7 +61,16 @@ pub struct EvalPlan {
     pub embedder: Option<String>,
     /// Providers the scorers call (graders, embedders), besides `models`.
     pub scorer_models: Vec<String>,
+    /// Who runs the model's tool calls (`tool_handlers:`); `None` when the eval gives no
+    /// handlers, and its cells stop at the model's first answer.
+    pub handlers: Option<Arc<crate::agent::HandlerSet>>,
+    /// The most model calls one agent loop makes (`max_steps:`, default
+    /// [`DEFAULT_MAX_STEPS`]).
+    pub max_steps: u32,
 }
+
+/// The model calls an agent loop makes at most when the eval does not say.
+pub const DEFAULT_MAX_STEPS: u32 = 8;
 
 impl EvalPlan {
     /// Cells in this eval.

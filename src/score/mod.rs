@@ -32,6 +32,7 @@ pub mod squad;
 mod stderr_log;
 mod text;
 mod tok13a;
+mod trajectory;
 mod transform;
 mod value;
 mod xml;
