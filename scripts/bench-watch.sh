@@ -9,23 +9,37 @@
 #      requests sent are read from the iteration's cache line, and the llama-server
 #      processes of the session are counted (one for the whole session, none after it).
 #      Skipped when llama-server or the model is missing (scripts/setup-local-model.sh).
-# Usage: scripts/bench-watch.sh [EDITS]   (default 10)
+# Usage: scripts/bench-watch.sh [EDITS]   (default 10; PROMPTEVAL_BIN=path skips the build)
 set -euo pipefail
 edits=${1:-10}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
+bin=${PROMPTEVAL_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  bin="${CARGO_TARGET_DIR:-$repo/target}/release/prompteval"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -a "$repo/prompteval.yaml" "$repo/prompts" "$repo/datasets" "$repo/evals" "$repo/templates" "$work/"
 
 python3 - "$bin" "$work" "$edits" <<'PY'
-import os, re, signal, statistics, subprocess, sys, threading, time
+import atexit, os, re, statistics, subprocess, sys, threading, time
 
 binary, root, edits = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # The response cache is the copy's own .prompteval/cache: cold at the start.
 env = dict(os.environ, NO_COLOR="1")
 env.pop("CI", None)
+
+sessions = []
+
+def stop_all():
+    """No session (nor its llama-server) outlives the benchmark, however it ends."""
+    for proc in sessions:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+atexit.register(stop_all)
 
 class Session:
     """A watch session whose stderr lines are timestamped as they arrive."""
@@ -35,13 +49,14 @@ class Session:
             [binary, "-C", root, "watch", *evals, "--no-progress", "--summary-only"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, text=True)
+        sessions.append(self.proc)
         threading.Thread(target=self.read, daemon=True).start()
     def read(self):
         for line in self.proc.stderr:
             with self.cond:
                 self.lines.append((time.monotonic(), line.rstrip("\n")))
                 self.cond.notify_all()
-    def wait(self, text, count, timeout=600):
+    def wait(self, text, count, timeout=1800):
         """The time of the count-th line containing text."""
         with self.cond:
             deadline = time.monotonic() + timeout

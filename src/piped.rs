@@ -193,6 +193,22 @@ pub(crate) fn stderr_tail(stderr: &[u8]) -> Option<String> {
     Some(format!("…{tail}"))
 }
 
+/// Programs that run a script named by their first argument (`python3 scorers/x.py`).
+pub(crate) const INTERPRETERS: &[&str] =
+    &["python3", "python", "node", "ruby", "sh", "bash", "perl"];
+
+/// The files a command line runs, as written: the script an interpreter runs, and the
+/// program when it is a path. A watch session re-runs the eval when one changes.
+pub(crate) fn command_files(argv: &[String]) -> Vec<PathBuf> {
+    let Some(program) = argv.first() else {
+        return Vec::new();
+    };
+    let runs_script = INTERPRETERS.contains(&program.rsplit('/').next().unwrap_or(program));
+    let script = argv.get(1).filter(|a| runs_script && !a.starts_with('-'));
+    let path = program.contains('/').then_some(program);
+    path.into_iter().chain(script).map(PathBuf::from).collect()
+}
+
 /// The program to run: a path with a `/` as given, a bare name looked up on `PATH`.
 pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
     if program.trim().is_empty() {

@@ -46,6 +46,8 @@ struct ExecSettings {
 /// stderr.
 pub(crate) struct ExecHandler {
     piped: Piped,
+    /// The command as written (a watch session watches the script it runs).
+    command: Vec<String>,
 }
 
 fn build(spec: &HandlerSpec<'_>) -> Result<Built, BuildError> {
@@ -82,8 +84,9 @@ fn build(spec: &HandlerSpec<'_>) -> Result<Built, BuildError> {
         args: settings.command[1..].to_vec(),
         timeout,
     };
+    let command = settings.command;
     Ok(Built {
-        handler: Arc::new(ExecHandler { piped }),
+        handler: Arc::new(ExecHandler { piped, command }),
         reads: Vec::new(),
         row_results: RowResults::Ignored,
     })
@@ -119,6 +122,10 @@ fn parse_timeout(text: &str) -> Result<Duration, BuildError> {
 }
 
 impl ToolHandler for ExecHandler {
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        crate::piped::command_files(&self.command)
+    }
+
     fn call<'a>(
         &'a self,
         call: &'a ToolCall,

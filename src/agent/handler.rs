@@ -37,6 +37,12 @@ pub trait ToolHandler: Send + Sync {
         vars: &'a serde_json::Map<String, serde_json::Value>,
     ) -> BoxFuture<'a, Result<String, ToolFailure>>;
 
+    /// The files it runs (an `exec` handler's script), as written, relative to the project
+    /// root: a watch session re-runs the eval when one changes. The default runs none.
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
     /// Gets ready before the first call (an MCP server starts here). A run calls it once
     /// per handler, on the thread that drives the run; the default has nothing to start.
     fn start(&self) -> BoxFuture<'_, Result<(), ToolFailure>> {
@@ -64,6 +70,11 @@ impl HandlerSet {
     /// The handler of `tool`, when the eval gives one.
     pub fn get(&self, tool: &str) -> Option<&Arc<dyn ToolHandler>> {
         self.by_tool.get(tool)
+    }
+
+    /// The files its handlers run ([`ToolHandler::files`]).
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        self.by_tool.values().flat_map(|h| h.files()).collect()
     }
 
     /// Whether no tool has a handler.

@@ -72,7 +72,7 @@ pub enum Command {
     Rescore(RescoreArgs),
     /// Run the selected evals, then re-run those affected each time a file they use changes.
     #[command(
-        after_help = "Example:\n  prompteval watch sentiment      # edit a prompt, see what got better and what broke"
+        after_help = "Examples:\n  prompteval watch sentiment      # edit a prompt, see what got better and what broke; q + Enter quits\n  prompteval run --watch sentiment -o report.md --fail-under 0.9   # the same with run's flags"
     )]
     Watch(WatchArgs),
     /// Check prompts, datasets, evals and providers without calling a model.

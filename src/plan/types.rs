@@ -79,9 +79,9 @@ impl EvalPlan {
     }
 
     /// The files the eval runs besides those the plan names (its eval file, dataset, prompt
-    /// versions, partials and tools): the scripts of its external scorers, as written,
-    /// relative to the project root. A watch session re-runs the eval when one changes;
-    /// another kind of such file (an agent's handler scripts) is one more line here.
+    /// versions, partials and tools): the scripts of its external scorers and of its `exec`
+    /// tool handlers, as written, relative to the project root. A watch session re-runs the
+    /// eval when one changes; another kind of such file is one more line here.
     pub fn dependency_files(&self) -> Vec<PathBuf> {
         let assertions = self
             .assertions
@@ -89,6 +89,7 @@ impl EvalPlan {
             .chain(self.row_assertions.iter().flatten());
         let mut files: Vec<PathBuf> = assertions
             .flat_map(|a| crate::score::scorer_files(a.spec()))
+            .chain(self.handlers.iter().flat_map(|h| h.files()))
             .collect();
         files.sort();
         files.dedup();

@@ -16,6 +16,7 @@ use super::remote::{AsyncCheck, GraderUsage, ScoreContext, Verdict};
 use super::stderr_log::{self, Since, StderrLog};
 use super::value::Compiler;
 use super::{ScoreError, ScoreInput};
+use crate::piped::INTERPRETERS;
 use crate::process::{self, Launcher};
 use crate::provider::BoxFuture;
 
@@ -69,9 +70,6 @@ pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn AsyncCheck>, Score
         config,
     }))
 }
-
-/// Programs that run a script named by their first argument (`python3 scorers/x.py`).
-const INTERPRETERS: &[&str] = &["python3", "python", "node", "ruby", "sh", "bash", "perl"];
 
 /// Checks, before any model is called, that an `external` assertion's program (and the
 /// script it runs, when an interpreter runs one) exists: otherwise the run would spend its
@@ -152,11 +150,7 @@ pub fn files(spec: &super::AssertionSpec) -> Vec<PathBuf> {
         ("external", None, Some(script)) => script_command(script),
         _ => return Vec::new(),
     };
-    let program = &argv[0];
-    let runs_script = INTERPRETERS.contains(&program.rsplit('/').next().unwrap_or(program));
-    let script = argv.get(1).filter(|a| runs_script && !a.starts_with('-'));
-    let path = program.contains('/').then_some(program);
-    path.into_iter().chain(script).map(PathBuf::from).collect()
+    crate::piped::command_files(&argv)
 }
 
 /// Whether a bare program name is an executable file in a directory of `PATH`.

@@ -122,6 +122,16 @@ impl Watching {
     }
 }
 
+impl Drop for Watching {
+    /// A test that failed half-way leaves no session (nor its llama-server) running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 const WATCHING: &str = "watching ";
 const LAST_LINE: &str = "files; edit a prompt to re-run (q to quit)";
 
@@ -386,6 +396,7 @@ fn one_server_for_the_session(how: &str) {
     match how {
         "q" => watch.type_line("q"),
         "SIGINT" => watch.signal(libc::SIGINT),
+        "EOF" => drop(watch.stdin.take()),
         _ => watch.signal(libc::SIGTERM),
     }
     let (code, _, stderr) = watch.end();
@@ -411,6 +422,13 @@ fn sigterm_ends_the_watch_and_stops_the_server() {
     one_server_for_the_session("SIGTERM");
 }
 
+/// The end of a piped stdin ends the session (whoever drove it is gone) and stops its
+/// llama-server: an orphaned session would otherwise watch, and hold the model, forever.
+#[test]
+fn the_end_of_piped_stdin_ends_the_watch_and_stops_the_server() {
+    one_server_for_the_session("EOF");
+}
+
 /// Issue 17, on the real llama-server and Gemma 3 270M: `run --watch` on the shipped
 /// sentiment eval starts one server for the whole session; a one-prompt edit asks the
 /// model only for that prompt's cells (the production prompt's come from the cache); no
@@ -422,7 +440,13 @@ fn run_watch_on_the_local_model_keeps_one_server_and_asks_only_the_edited_prompt
     };
     let p = crate::e2e_llamacpp::example(&model);
     let rows = p.read("datasets/reviews.csv").lines().count() - 1;
-    let args = ["run", "--watch", "sentiment", "--no-progress", "--summary-only"];
+    let args = [
+        "run",
+        "--watch",
+        "sentiment",
+        "--no-progress",
+        "--summary-only",
+    ];
     let watch = Watching::spawn(p.cmd(&args));
     // The model answers 64 prompts on 2 slots: minutes on a busy machine.
     let model_time = Duration::from_secs(900);
@@ -441,7 +465,10 @@ fn run_watch_on_the_local_model_keeps_one_server_and_asks_only_the_edited_prompt
     let second = stderr.split("── iteration 2").nth(1).unwrap();
     let cached = format!("cache: {rows} responses served");
     assert!(second.contains(&cached), "{second}");
-    assert!(second.contains(&format!("{rows} requests sent")), "{second}");
+    assert!(
+        second.contains(&format!("{rows} requests sent")),
+        "{second}"
+    );
     assert_eq!(crate::e2e_llamacpp::servers_of(&p), servers);
     watch.signal(libc::SIGTERM);
     let (code, _, stderr) = watch.end();

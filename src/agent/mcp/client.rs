@@ -193,6 +193,18 @@ impl McpHandler {
 }
 
 impl ToolHandler for McpHandler {
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        match &self.config.endpoint {
+            Endpoint::Stdio { program, args, .. } => {
+                let argv: Vec<String> = std::iter::once(program.display().to_string())
+                    .chain(args.iter().cloned())
+                    .collect();
+                crate::piped::command_files(&argv)
+            }
+            Endpoint::Http { .. } => Vec::new(),
+        }
+    }
+
     fn call<'a>(
         &'a self,
         call: &'a ToolCall,

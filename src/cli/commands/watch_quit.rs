@@ -18,6 +18,26 @@ pub(super) enum QuitReason {
     Key,
     /// Ctrl-C or SIGTERM.
     Signal,
+    /// The pipe on stdin was closed.
+    InputEnded,
+}
+
+/// Whether stdin is a pipe: its end means the program writing to it is gone.
+#[cfg(unix)]
+fn stdin_is_pipe() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_fifo())
+}
+
+#[cfg(not(unix))]
+fn stdin_is_pipe() -> bool {
+    false
 }
 
 /// The session's quit request, shared by the wait between iterations and the runs.
@@ -27,7 +47,8 @@ pub(super) struct Quit(watch::Receiver<Option<QuitReason>>);
 impl Quit {
     /// Starts listening: for the signals on `runtime` (which must keep running: a
     /// multi-thread runtime does without `block_on`), for lines on stdin on a thread of
-    /// its own. Stdin at its end (`< /dev/null`) only stops the reading.
+    /// its own. The end of a piped stdin quits too (whoever drove the session is gone);
+    /// the end of any other (`< /dev/null`, a file) only stops the reading.
     pub(super) fn listen(runtime: &tokio::runtime::Runtime) -> Quit {
         let (tx, rx) = watch::channel(None);
         let tx = Arc::new(tx);
@@ -41,14 +62,18 @@ impl Quit {
             signals.await;
             on_signal.send_replace(Some(QuitReason::Signal));
         });
+        let piped = stdin_is_pipe();
         std::thread::spawn(move || {
             let stdin = std::io::stdin();
             for line in stdin.lock().lines() {
                 let Ok(line) = line else { break };
                 if is_quit(&line) {
                     tx.send_replace(Some(QuitReason::Key));
-                    break;
+                    return;
                 }
+            }
+            if piped {
+                tx.send_replace(Some(QuitReason::InputEnded));
             }
         });
         Quit(rx)
