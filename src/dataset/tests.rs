@@ -433,3 +433,48 @@ fn many_csv_rows_load() {
     assert_eq!(d.rows.len(), 5000);
     assert_eq!(d.rows[4999].line, 5001);
 }
+
+/// Issue 19: the row's context is a view of its variables, and templates read it as they
+/// read the map it replaced: values, nested keys, order, `items`, `tojson`, merging, and
+/// strict undefined for a missing key.
+#[test]
+fn the_context_reads_like_the_map_of_the_row() {
+    let d = ok(
+        "r.jsonl",
+        "{\"q\": \"a\", \"n\": 2, \"meta\": {\"tags\": [1, 2]}, \"z\": null}\n",
+    );
+    let row = &d.rows[0];
+    let copy = minijinja::Value::from_serialize(&*row.vars);
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let render = |source: &str, x: &minijinja::Value| {
+        env.render_str(source, minijinja::context! { x => x.clone() })
+            .unwrap()
+    };
+    for source in [
+        "{% for k, v in x|items %}{{ k }}={{ v }};{% endfor %}",
+        "{{ x|tojson }}",
+        "{{ x.meta.tags|length }} {{ x.n + 1 }} {{ x.z is none }} {{ x|length }}",
+        "{{ x.missing is defined }} {{ 'q' in x }}",
+    ] {
+        assert_eq!(
+            render(source, &row.context),
+            render(source, &copy),
+            "{source}"
+        );
+    }
+    assert_eq!(
+        env.render_str("{{ q }}-{{ n }}", row.context.clone())
+            .unwrap(),
+        "a-2"
+    );
+    let err = env
+        .render_str("{{ missing }}", row.context.clone())
+        .unwrap_err();
+    assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError);
+    let merged = minijinja::context! { output => "o", ..row.context.clone() };
+    assert_eq!(
+        env.render_str("{{ output }} {{ q }}", merged).unwrap(),
+        "o a"
+    );
+}
