@@ -9,8 +9,10 @@ mod load;
 mod row;
 #[cfg(test)]
 mod tests;
+mod vars;
 mod yaml;
 
 pub use error::DatasetError;
 pub use load::{load, EXTENSIONS};
 pub use row::{Dataset, Row};
+pub use vars::Vars;

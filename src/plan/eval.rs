@@ -486,7 +486,7 @@ impl Builder<'_, '_> {
         let mut all = Vec::with_capacity(rows.len());
         for row in rows {
             let mut compiled = Vec::new();
-            for (k, spec) in row.asserts.iter().enumerate() {
+            for (k, spec) in row.asserts().iter().enumerate() {
                 let origin = Location::line(&dataset.path, row.line);
                 let id = format!("{}#row{}#{k}", self.ctx.name, row.line);
                 match self.compile(spec, &id, &origin, templates) {
@@ -668,7 +668,7 @@ impl Builder<'_, '_> {
         for p in prompts {
             if let Some((row, source)) = rows.iter().find_map(|row| {
                 templates
-                    .render_prompt(&p.version, &row.context)
+                    .render_prompt(&p.version, &row.context())
                     .err()
                     .map(|e| (row, e))
             }) {
