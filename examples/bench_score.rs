@@ -140,6 +140,7 @@ fn main() {
             latency_ms: 0.0,
             tool_calls: &[],
             tools: None,
+            steps: &[],
         };
         assertions
             .iter()

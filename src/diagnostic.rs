@@ -1,6 +1,7 @@
 //! Source locations and warnings: where in a user's file something is.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A place in a user's file: path, and the line and column when known (1-based).
@@ -106,12 +107,150 @@ pub trait Diagnostic: std::error::Error + 'static {
     }
 }
 
+/// The source line `line` (1-based) of `source` with its number, and a `^` marker under
+/// `range` (byte offsets into `source`) when the range is on that line. Every excerpt of a
+/// user's file is drawn so: templates, regular expressions, YAML.
+///
+/// ```text
+///    3 |   min_pass_rat: 0.9
+///      |   ^^^^^^^^^^^^
+/// ```
+pub fn snippet(source: &str, line: Option<usize>, range: Option<Range<usize>>) -> Option<String> {
+    let line = line?;
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let gutter = format!("{line:>4} | ");
+    let mut out = format!("{gutter}{text}");
+    if let Some(range) = range {
+        let line_start = line_offset(source, line);
+        if range.start >= line_start && range.start <= line_start + text.len() {
+            let start = source
+                .get(line_start..range.start)
+                .map_or(0, |s| s.chars().count());
+            let end = range.end.min(line_start + text.len()).max(range.start);
+            let width = source
+                .get(range.start..end)
+                .map_or(1, |s| s.chars().count())
+                .max(1);
+            out.push('\n');
+            out.push_str(&" ".repeat(gutter.len() - 2));
+            out.push_str("| ");
+            out.push_str(&" ".repeat(start));
+            out.push_str(&"^".repeat(width));
+        }
+    }
+    Some(out)
+}
+
+/// [`snippet`] at a 1-based line and column (in characters): the marker is under the
+/// token that starts there (the key `nmae` of `nmae: x`), or under the line's first token
+/// (past a YAML list's `- `) when the column is not known. A line past the end (where a
+/// parser noticed an unclosed bracket) is drawn as the last line, marked after its end.
+pub fn snippet_at(source: &str, line: usize, column: Option<usize>) -> Option<String> {
+    let count = source.lines().count();
+    let (line, column) = match source.lines().last() {
+        Some(last) if line > count => (count, Some(last.chars().count() + 1)),
+        _ => (line, column),
+    };
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let column = match column {
+        Some(c) => c.saturating_sub(1),
+        None => text
+            .chars()
+            .take_while(|c| c.is_whitespace() || *c == '-')
+            .count(),
+    };
+    let start = text
+        .char_indices()
+        .nth(column)
+        .map_or(text.len(), |(i, _)| i);
+    let token = text[start..]
+        .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
+        .unwrap_or(text.len() - start)
+        .max(1);
+    let line_start = line_offset(source, line);
+    snippet(
+        source,
+        Some(line),
+        Some(line_start + start..line_start + start + token),
+    )
+}
+
+/// The byte offset at which 1-based line `line` of `source` starts.
+fn line_offset(source: &str, line: usize) -> usize {
+    source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum()
+}
+
+/// How alike two names must be (Jaro-Winkler, 0 to 1) for one to be offered as the other:
+/// below it, a suggestion is more likely to mislead than to help (`vars` is not `version`).
+pub const SIMILAR: f64 = 0.8;
+
 /// The name in `valid` closest to `name`, when it is close enough to be a likely typo.
+/// Every did-you-mean of prompteval comes from here (or [`closest_first`]), so they all
+/// agree on what "close" means.
 pub fn suggest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
-    valid
-        .iter()
-        .map(|v| (strsim::jaro_winkler(name, v), *v))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, v)| v)
+    closest_first(name, valid)
+        .into_iter()
+        .next()
+        .filter(|v| similarity(name, v) >= SIMILAR)
+}
+
+/// `valid`, the names most like `name` first (ties keep their order), for a list of choices
+/// that puts the likely one where the eye lands.
+pub fn closest_first<'a>(name: &str, valid: &[&'a str]) -> Vec<&'a str> {
+    let mut ranked: Vec<(f64, &'a str)> = valid.iter().map(|v| (similarity(name, v), *v)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    ranked.into_iter().map(|(_, v)| v).collect()
+}
+
+/// How alike two names are; case is ignored, since `Name` for `name` is a likely typo.
+fn similarity(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(&a.to_lowercase(), &b.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggest_takes_the_closest_name_above_the_threshold() {
+        assert_eq!(suggest("nmae", &["id", "name", "language"]), Some("name"));
+        assert_eq!(suggest("Name", &["id", "name"]), Some("name"));
+        assert_eq!(suggest("vars", &["version", "model"]), None);
+    }
+
+    #[test]
+    fn snippet_at_marks_the_token_at_the_column() {
+        let text = "gate:\n  min_pass_rat: 0.9\n";
+        assert_eq!(
+            snippet_at(text, 2, Some(3)).unwrap(),
+            "   2 |   min_pass_rat: 0.9\n     |   ^^^^^^^^^^^^"
+        );
+        assert_eq!(
+            snippet_at(text, 2, None).unwrap(),
+            snippet_at(text, 2, Some(3)).unwrap()
+        );
+        assert_eq!(
+            snippet_at("a: [1,\n", 1, Some(7)).unwrap(),
+            "   1 | a: [1,\n     |       ^"
+        );
+        assert_eq!(
+            snippet_at("a: [1,\n", 2, Some(1)).unwrap(),
+            "   1 | a: [1,\n     |       ^"
+        );
+        assert!(snippet_at("  - nmae: x", 1, None)
+            .unwrap()
+            .ends_with("|     ^^^^"));
+    }
+
+    #[test]
+    fn closest_first_orders_every_name_by_likeness() {
+        assert_eq!(
+            closest_first("nmae", &["id", "language", "name"]),
+            vec!["name", "language", "id"]
+        );
+    }
 }

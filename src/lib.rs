@@ -5,6 +5,7 @@
 //! [`analysis`] → [`gate`] → [`store`] → [`report`], with [`mlflow`] beside the store and
 //! [`cli`] at the edge. See `docs/architecture.md`. The library never prints and never exits.
 
+pub mod agent;
 pub mod analysis;
 pub mod cli;
 pub mod config;
@@ -22,4 +23,5 @@ pub mod template;
 pub mod tools;
 
 pub mod diagnostic;
+mod piped;
 mod process;

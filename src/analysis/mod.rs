@@ -7,3 +7,4 @@ pub mod model_selection;
 pub mod repeats;
 pub mod stats;
 pub mod summary;
+pub mod trajectory;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::Stopped;
 use crate::analysis::repeats::{RepeatCounter, RepeatStats};
 use crate::run::events::{AssertionResult, CellResult, CellStatus};
 use crate::score::bleu::{self, BleuStats};
@@ -67,6 +68,23 @@ pub struct SummaryRow {
     /// Total cost of scorer model calls; `None` when there were none or a price was unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grader_cost_usd: Option<f64>,
+    /// The trajectories' figures, when cells of this row ran an agent loop; absent (and
+    /// not written) otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentStats>,
+}
+
+/// What the agent loops of one summary row took, over its cells with steps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentStats {
+    /// Cells that ran an agent loop (had steps).
+    pub cells: u64,
+    /// Mean model calls per such cell.
+    pub steps_mean: f64,
+    /// Mean tool calls per such cell.
+    pub tool_calls_mean: f64,
+    /// The share of such cells stopped at `max_steps` (still calling tools), in `[0, 1]`.
+    pub stopped_max_steps: f64,
 }
 
 impl SummaryRow {
@@ -115,6 +133,12 @@ struct Acc {
     grader_tokens_out: u64,
     grader_cost: Option<f64>,
     grader_cost_unknown: bool,
+    /// Agent cells: how many, their steps, their tool calls, and those stopped at
+    /// `max_steps`.
+    agent_cells: u64,
+    agent_steps: u64,
+    agent_calls: u64,
+    agent_stopped: u64,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -206,6 +230,16 @@ impl SummaryBuilder {
         if cell.has_scorer_error() {
             acc.scorer_errors += 1;
         }
+        if !cell.steps.is_empty() {
+            acc.agent_cells += 1;
+            acc.agent_steps += cell.steps.len() as u64;
+            acc.agent_calls += cell
+                .steps
+                .iter()
+                .map(|s| s.tool_calls.len() as u64)
+                .sum::<u64>();
+            acc.agent_stopped += u64::from(cell.stopped == Some(Stopped::MaxSteps));
+        }
         if cell.grader_tokens_in.is_some() || cell.grader_tokens_out.is_some() {
             acc.grader_tokens_in += cell.grader_tokens_in.unwrap_or(0);
             acc.grader_tokens_out += cell.grader_tokens_out.unwrap_or(0);
@@ -224,6 +258,7 @@ impl SummaryBuilder {
                 let scored = acc.passed + acc.failed;
                 acc.latencies.sort_by(f64::total_cmp);
                 let (eval, prompt, model) = key;
+                let agent = agent_stats(&acc);
                 SummaryRow {
                     eval,
                     prompt,
@@ -251,10 +286,22 @@ impl SummaryBuilder {
                     grader_tokens_in: acc.grader_tokens_in,
                     grader_tokens_out: acc.grader_tokens_out,
                     grader_cost_usd: acc.grader_cost.filter(|_| !acc.grader_cost_unknown),
+                    agent,
                 }
             })
             .collect()
     }
+}
+
+/// The agent figures of a row, `None` when none of its cells had steps.
+fn agent_stats(acc: &Acc) -> Option<AgentStats> {
+    let cells = acc.agent_cells;
+    (cells > 0).then(|| AgentStats {
+        cells,
+        steps_mean: acc.agent_steps as f64 / cells as f64,
+        tool_calls_mean: acc.agent_calls as f64 / cells as f64,
+        stopped_max_steps: acc.agent_stopped as f64 / cells as f64,
+    })
 }
 
 /// Adds the scores of named assertions, and of the named members of `assert-set` groups
@@ -294,6 +341,9 @@ mod tests {
 
     fn cell(prompt: &str, pass: bool, error: bool, latency: f64) -> CellResult {
         CellResult {
+            steps: Vec::new(),
+            stopped: None,
+            simulated_user: None,
             eval: "e".into(),
             prompt: prompt.into(),
             model: "echo".into(),
@@ -457,6 +507,39 @@ mod tests {
             .unwrap()
             .get("corpus_bleu")
             .is_none());
+    }
+
+    #[test]
+    fn agent_cells_give_mean_steps_calls_and_the_share_stopped() {
+        use crate::agent::Step;
+        use crate::tools::ToolCall;
+        let step = |calls: usize| Step {
+            tool_calls: (0..calls)
+                .map(|i| ToolCall::from_raw(i.to_string(), "f", "{}"))
+                .collect(),
+            ..Step::default()
+        };
+        let mut b = SummaryBuilder::new();
+        b.add(&cell("plain", true, false, 1.0));
+        let mut short = cell("agent", true, false, 1.0);
+        short.steps = vec![step(1), step(0)];
+        let mut long = cell("agent", false, false, 1.0);
+        long.steps = vec![step(2), step(1), step(1), step(1)];
+        long.stopped = Some(Stopped::MaxSteps);
+        b.add(&short);
+        b.add(&long);
+        b.add(&cell("agent", false, true, 0.0));
+        let rows = b.finish();
+        assert_eq!(rows[0].agent, None, "no steps, no agent figures");
+        assert!(serde_json::to_value(&rows[0])
+            .unwrap()
+            .get("agent")
+            .is_none());
+        let agent = rows[1].agent.as_ref().unwrap();
+        assert_eq!(agent.cells, 2, "the error cell had no steps");
+        assert_eq!(agent.steps_mean, 3.0);
+        assert_eq!(agent.tool_calls_mean, 3.0);
+        assert_eq!(agent.stopped_max_steps, 0.5);
     }
 
     #[test]

@@ -218,6 +218,15 @@ pub struct RunArgs {
     pub shard: Option<String>,
     #[command(flatten)]
     pub mlflow: MlflowArgs,
+    /// Keep running: re-run the evals a change affects each time a file they use changes,
+    /// each run compared with the previous one (`prompteval watch` with these flags).
+    #[arg(
+        long,
+        conflicts_with_all = ["resume", "retry_errors", "changed_since", "uri"]
+    )]
+    pub watch: bool,
+    #[command(flatten)]
+    pub tuning: WatchTuning,
 }
 
 /// `prompteval rescore`.
@@ -280,17 +289,25 @@ pub struct WatchArgs {
     /// Rows shown in the case matrix (failures first).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_rows: usize,
-    /// Don't print the case matrix.
-    #[arg(long)]
+    /// Print only the summary tables, not the case matrix.
+    #[arg(long = "summary-only", visible_alias = "no-matrix")]
     pub no_matrix: bool,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub tuning: WatchTuning,
+}
+
+/// How a watch session waits (hidden: for tests and benchmarks).
+#[derive(Debug, Args, Clone, Default)]
+pub struct WatchTuning {
     /// Stop after N iterations (tests).
     #[arg(long, hide = true, value_name = "N")]
     pub max_iterations: Option<usize>,
-    /// Saves within this many milliseconds are one change.
-    #[arg(long, hide = true, default_value_t = 200, value_name = "MS")]
+    /// A change is acted on once no other change came for this many milliseconds (an
+    /// editor's save is several writes within a few milliseconds).
+    #[arg(long, hide = true, default_value_t = 50, value_name = "MS")]
     pub debounce_ms: u64,
 }
 

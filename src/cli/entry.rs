@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use super::args::{Cli, ColorChoice, Command};
 use super::commands;
@@ -25,7 +25,7 @@ pub(crate) struct Context {
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let stdout = console::Term::stdout();
     let color = match cli.color {
         ColorChoice::Always => true,
@@ -64,6 +64,22 @@ pub fn main() -> ExitCode {
     match super::output::take_failure() {
         Some(e) => super::diagnostics::stdout_failure(&e).into(),
         None => exit.into(),
+    }
+}
+
+/// The command line, or clap's error (with its suggestion checked) and exit.
+fn parse() -> Cli {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let words: Vec<String> = argv
+                .iter()
+                .skip(1)
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect();
+            super::unknown_flag::revise(e, Cli::command(), &words).exit()
+        }
     }
 }
 

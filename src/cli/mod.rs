@@ -9,6 +9,7 @@ mod commands;
 mod diagnostics;
 mod entry;
 mod progress;
+mod unknown_flag;
 
 pub use args::Cli;
 pub use diagnostics::Exit;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use crate::diagnostic::{Location, Warning};
+use crate::diagnostic::{Diagnostic, Location, Warning};
 
 /// A YAML file that could not be read into the expected shape.
 #[derive(Debug, thiserror::Error)]
@@ -28,10 +28,42 @@ pub enum YamlError {
         key_path: Option<String>,
         /// What is wrong.
         message: String,
+        /// The offending line of the file, with a `^` marker under the key or value.
+        source_line: Option<String>,
     },
 }
 
+impl Diagnostic for YamlError {
+    /// The offending line, with a `^` under the key or value.
+    fn hint(&self) -> Option<String> {
+        match self {
+            YamlError::Invalid { source_line, .. } => source_line.clone(),
+            YamlError::Read { .. } => None,
+        }
+    }
+}
+
 impl YamlError {
+    /// The error with the line it points at drawn from `text`, the file it was found in.
+    fn with_source(self, text: &str) -> Self {
+        match self {
+            YamlError::Invalid {
+                location,
+                key_path,
+                message,
+                source_line: None,
+            } => YamlError::Invalid {
+                source_line: location
+                    .line
+                    .and_then(|line| crate::diagnostic::snippet_at(text, line, location.column)),
+                location,
+                key_path,
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// Where the problem is, when known.
     pub fn location(&self) -> Location {
         match self {
@@ -89,6 +121,7 @@ pub fn parse_keys<T: DeserializeOwned>(
             location: Location::at(file, line, column),
             key_path: None,
             message: super::depth::too_deep_message(),
+            source_line: None,
         });
     }
     let mut unknown = Vec::new();
@@ -99,7 +132,7 @@ pub fn parse_keys<T: DeserializeOwned>(
         serde_ignored::deserialize(de, |path| unknown.push(path.to_string()));
     match result {
         Ok(value) => Ok((value, unknown)),
-        Err(err) => Err(invalid(&err, &track.path().to_string(), file, text)),
+        Err(err) => Err(invalid(&err, &track.path().to_string(), file, text).with_source(text)),
     }
 }
 
@@ -118,6 +151,7 @@ fn invalid(err: &serde_yaml::Error, path: &str, file: &Path, text: &str) -> Yaml
             location,
             key_path: None,
             message: super::depth::too_deep_message(),
+            source_line: None,
         };
     }
     // serde_yaml puts the key path in front of its message; it is shown once, apart.
@@ -141,12 +175,14 @@ fn invalid(err: &serde_yaml::Error, path: &str, file: &Path, text: &str) -> Yaml
             location,
             key_path: Some(key_path),
             message: wording,
+            source_line: None,
         };
     }
     YamlError::Invalid {
         location,
         key_path,
         message: plain_type_names(&message),
+        source_line: None,
     }
 }
 
@@ -172,6 +208,7 @@ fn duplicate_key(
         location: Location::line(location.file.clone(), second),
         key_path: Some(key_path),
         message: format!("duplicate key `{key}` (first on line {first}): keep one of them"),
+        source_line: None,
     })
 }
 
@@ -214,7 +251,9 @@ pub fn unknown_key_error(file: &Path, text: &str, key_path: &str, valid: &[&str]
         location: Location::line_of_key(file, without_bom(text), key_path),
         key_path: Some(tidy_key_path(key_path)),
         message: unknown_key_wording(key, valid),
+        source_line: None,
     }
+    .with_source(without_bom(text))
 }
 
 /// serde_ignored's `messages.?.0.nmae` as users read key paths elsewhere:

@@ -14,6 +14,8 @@ pub enum DatasetError {
         path: PathBuf,
         /// The project root it was resolved against.
         root: PathBuf,
+        /// The file it likely means (`datasets/people.csv` for `datasets/peple.csv`).
+        near: Option<PathBuf>,
     },
     /// The file exists but could not be read.
     #[error("failed to read dataset {}", path.display())]
@@ -94,6 +96,18 @@ pub enum DatasetError {
         /// What is wrong.
         message: String,
     },
+    /// A YAML dataset that is not YAML, or not a list of mappings.
+    #[error(transparent)]
+    Yaml(crate::config::yaml::YamlError),
+    /// A row's `messages`, `turns` or `simulated_user` is not of the shape a conversation
+    /// takes.
+    #[error("{location}: {message}")]
+    Conversation {
+        /// The row.
+        location: Location,
+        /// The case, the key down to the entry (`turns[2]`) and what is wrong with it.
+        message: String,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -116,7 +130,9 @@ impl DatasetError {
             | DatasetError::EmptyId { location }
             | DatasetError::Assert { location, .. }
             | DatasetError::Threshold { location, .. }
-            | DatasetError::Tools { location, .. } => location.clone(),
+            | DatasetError::Tools { location, .. }
+            | DatasetError::Conversation { location, .. } => location.clone(),
+            DatasetError::Yaml(err) => err.location(),
         }
     }
 }
@@ -125,6 +141,10 @@ impl Diagnostic for DatasetError {
     /// What the user can do about it, when there is something to say.
     fn hint(&self) -> Option<String> {
         match self {
+            DatasetError::Yaml(err) => err.hint(),
+            DatasetError::Missing {
+                near: Some(near), ..
+            } => Some(format!("did you mean `{}`?", near.display())),
             DatasetError::Missing { root, .. } => Some(format!(
                 "dataset paths are relative to the project root ({})",
                 root.display()
@@ -153,6 +173,10 @@ impl Diagnostic for DatasetError {
             ),
             DatasetError::Tools { .. } => Some(
                 "a row's `tools` is a list of tool definitions ({name, description, parameters}) or names of prompts/_tools/ files, offered besides the version's tools"
+                    .to_string(),
+            ),
+            DatasetError::Conversation { .. } => Some(
+                "a conversation row holds `messages: [{role, content}]` (the history so far), `turns: [\"user message\", {user: …, assert: […]}]` or `simulated_user: {provider, persona, stop, max_turns}` (see docs/agents.md)"
                     .to_string(),
             ),
             DatasetError::Empty { path } => Some(

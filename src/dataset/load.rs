@@ -1,6 +1,6 @@
 //! Reading a dataset file: the format from its extension, the bytes, the hash.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -41,6 +41,37 @@ impl Format {
     }
 }
 
+/// The path `path` likely means, when it names no file: each part that does not exist is
+/// replaced with the closest entry of its directory (`datasets/peple.csv` →
+/// `datasets/people.csv`, `dataset/people.csv` → `datasets/people.csv`). A file is compared
+/// by its stem with the files of its extension, which every one of them shares.
+fn nearby(root: &Path, path: &Path) -> Option<PathBuf> {
+    let mut found = PathBuf::new();
+    for part in path.components() {
+        let part = Path::new(part.as_os_str());
+        if root.join(&found).join(part).exists() {
+            found.push(part);
+            continue;
+        }
+        let entries: Vec<PathBuf> = std::fs::read_dir(root.join(&found))
+            .ok()?
+            .filter_map(|e| Some(PathBuf::from(e.ok()?.file_name())))
+            .filter(|e| e.extension() == part.extension())
+            .collect();
+        let stem = |p: &Path| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let stems: Vec<String> = entries.iter().map(|e| stem(e)).collect();
+        let valid: Vec<&str> = stems.iter().map(String::as_str).collect();
+        let near = crate::diagnostic::suggest(&stem(part), &valid)?;
+        found.push(&entries[stems.iter().position(|s| s == near)?]);
+    }
+    Some(found)
+}
+
 /// Loads a dataset; the format follows the extension (`.csv`, `.jsonl`, `.json`,
 /// `.yaml`/`.yml`). `path` is resolved against `root`; messages name it as given.
 ///
@@ -52,6 +83,7 @@ pub fn load(root: &Path, path: &Path) -> Result<(Dataset, Vec<Warning>), Dataset
             DatasetError::Missing {
                 path: path.to_path_buf(),
                 root: root.to_path_buf(),
+                near: nearby(root, path),
             }
         } else {
             DatasetError::Read {

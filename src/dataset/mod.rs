@@ -1,6 +1,7 @@
 //! Datasets: one file per format → rows with stable ids and the source line of each row.
 //! The formats and the row rules are described in `docs/datasets.md`.
 
+mod conversation;
 mod csv;
 mod error;
 mod json;
@@ -12,6 +13,9 @@ mod tests;
 mod vars;
 mod yaml;
 
+pub use conversation::{
+    Conversation, ScriptedTurn, SimulatedUserSpec, DEFAULT_MAX_TURNS, DEFAULT_STOP,
+};
 pub use error::DatasetError;
 pub use load::{load, EXTENSIONS};
 pub use row::{Dataset, Row};

@@ -37,6 +37,7 @@ struct Extras {
     asserts: Vec<AssertionSpec>,
     threshold: Option<f64>,
     tools: Vec<Json>,
+    conversation: Option<Arc<super::Conversation>>,
 }
 
 impl Row {
@@ -71,6 +72,12 @@ impl Row {
     /// written: definitions or names of shared tools, resolved by the plan.
     pub fn tools(&self) -> &[Json] {
         self.extras.as_ref().map_or(&[], |e| &e.tools)
+    }
+
+    /// The conversation this case plays (`messages`, `turns`, `simulated_user` keys in
+    /// JSONL/JSON/YAML), when it has one.
+    pub fn conversation(&self) -> Option<&Arc<super::Conversation>> {
+        self.extras.as_ref().and_then(|e| e.conversation.as_ref())
     }
 }
 
@@ -216,7 +223,18 @@ impl<'a> RowBuilder<'a> {
             }
             None => {}
         }
+        let conversation = allow
+            .then(|| super::conversation::take(&mut vars))
+            .flatten();
         let id = row_id(&vars, self.rows.len(), &location)?;
+        if let Some(keys) = conversation {
+            extras.conversation = Some(Arc::new(super::conversation::parse(
+                keys,
+                &location,
+                &id,
+                self.warnings,
+            )?));
+        }
         let index = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
         if let Some(first_line) = self.ids.first_with(&id, index, &self.rows) {
             return Err(DatasetError::DuplicateId {
@@ -229,8 +247,10 @@ impl<'a> RowBuilder<'a> {
             location: location.clone(),
             message: "the row's values are larger than 4 GiB".to_string(),
         })?;
-        let plain =
-            extras.asserts.is_empty() && extras.threshold.is_none() && extras.tools.is_empty();
+        let plain = extras.asserts.is_empty()
+            && extras.threshold.is_none()
+            && extras.tools.is_empty()
+            && extras.conversation.is_none();
         self.rows.push(Row {
             id,
             line,

@@ -364,7 +364,7 @@ fn unknown_assert_keys_in_a_row_were_only_warnings() {
     .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "datasets/r.jsonl:2: invalid `assert`: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: type, value, threshold, weight, metric, measure, stem, trim, path, transform, args, match, call, mode, assert, grader, embedder, command, script, timeout, tokenize, smooth_method, smooth_value, lowercase, max_ngram_order, char_order, word_order, beta, whitespace, eps_smoothing, normalize"
+        "datasets/r.jsonl:2: invalid `assert`: at `assert[0].valeu`: unknown key `valeu` (did you mean `value`?). Choose from: type, value, threshold, weight, metric, measure, stem, trim, path, transform, args, match, call, mode, step, assert, grader, embedder, command, script, timeout, tokenize, smooth_method, smooth_value, lowercase, max_ngram_order, char_order, word_order, beta, whitespace, eps_smoothing, normalize, turn"
     );
 }
 
@@ -418,6 +418,21 @@ fn missing_file_and_unsupported_format() {
     );
     let e = load(root.path(), Path::new("data")).unwrap_err();
     assert!(e.to_string().contains("(no extension)"), "{e}");
+}
+
+/// Issue 14.11: a misspelt dataset path (file or directory) suggests the file it likely means.
+#[test]
+fn a_misspelt_dataset_path_suggests_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("datasets")).unwrap();
+    std::fs::write(root.path().join("datasets/people.csv"), "id\na\n").unwrap();
+    let hint = |path: &str| load(root.path(), Path::new(path)).unwrap_err().hint();
+    let near = Some("did you mean `datasets/people.csv`?".to_string());
+    assert_eq!(hint("datasets/peple.csv"), near);
+    assert_eq!(hint("dataset/people.csv"), near);
+    assert!(hint("datasets/orders.csv")
+        .unwrap()
+        .starts_with("dataset paths are relative"));
 }
 
 #[test]

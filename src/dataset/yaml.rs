@@ -4,8 +4,6 @@ use std::path::Path;
 
 use serde_json::{Map, Value as Json};
 
-use crate::config::yaml::YamlError;
-
 use super::row::RawRow;
 use super::DatasetError;
 
@@ -17,25 +15,8 @@ pub(super) fn parse_yaml(text: &str, path: &Path) -> Result<Vec<RawRow>, Dataset
     if !has_content {
         return Ok(Vec::new());
     }
-    let (items, _) = crate::config::yaml::parse::<Vec<Map<String, Json>>>(text, path).map_err(
-        |err| match err {
-            YamlError::Invalid {
-                location,
-                key_path,
-                message,
-            } => DatasetError::Parse {
-                location,
-                message: match key_path {
-                    Some(key) => format!("at `{key}`: {message}"),
-                    None => message,
-                },
-            },
-            other => DatasetError::Parse {
-                location: other.location(),
-                message: other.to_string(),
-            },
-        },
-    )?;
+    let (items, _) = crate::config::yaml::parse::<Vec<Map<String, Json>>>(text, path)
+        .map_err(DatasetError::Yaml)?;
     let lines = yaml_item_lines(text);
     Ok(items
         .into_iter()

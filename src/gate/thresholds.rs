@@ -104,6 +104,7 @@ mod tests {
             grader_tokens_in: 0,
             grader_tokens_out: 0,
             grader_cost_usd: None,
+            agent: None,
         }
     }
 

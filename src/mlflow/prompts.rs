@@ -536,7 +536,10 @@ pub fn version_file(
         let mut list = Vec::new();
         for m in messages {
             let role = m.get("role").cloned().unwrap_or(Value::Null);
-            let role: Role = serde_json::from_value(role.clone()).map_err(|_| {
+            let authored = serde_json::from_value::<Role>(role.clone())
+                .ok()
+                .and_then(Role::authored);
+            let role = authored.ok_or_else(|| {
                 bad(format!(
                     "message role {role} is not one of: system, user, assistant"
                 ))
@@ -697,8 +700,9 @@ pub fn chat_messages(form: &RemoteForm) -> Option<Vec<MessageTemplate>> {
     let list: Vec<Value> = serde_json::from_str(&form.text).ok()?;
     list.into_iter()
         .map(|m| {
+            let role: Role = serde_json::from_value(m.get("role")?.clone()).ok()?;
             Some(MessageTemplate {
-                role: serde_json::from_value(m.get("role")?.clone()).ok()?,
+                role: role.authored()?,
                 content: m.get("content")?.as_str()?.to_string(),
             })
         })

@@ -39,7 +39,7 @@ pub fn plan_with(
 ) -> Result<(Plan, Vec<Warning>), Error> {
     let (prompts, case) = selection.parse()?;
     registry.check()?;
-    let mut errors = Vec::new();
+    let (prompts, mut errors) = resolvable(registry, prompts);
     let files = select_evals(project, selection)?;
     let mut shared = Shared {
         templates: TemplateSet::new(registry.partials())?,
@@ -47,6 +47,7 @@ pub fn plan_with(
         datasets: HashMap::new(),
         warnings: Vec::new(),
         prompt_names_used: BTreeSet::new(),
+        handlers: Default::default(),
     };
     let mut providers = Providers::default();
     let mut evals = Vec::new();
@@ -224,6 +225,27 @@ fn config_location(
         .unwrap_or_else(|| {
             Location::line_of_key(Path::new(CONFIG_FILE), text, &format!("providers.{name}"))
         })
+}
+
+/// The `--prompt` references that resolve, and an error for each one that does not:
+/// reported once, against the command line, however many evals use the prompt.
+fn resolvable(registry: &Registry, prompts: Vec<PromptRef>) -> (Vec<PromptRef>, Vec<Error>) {
+    let mut errors = Vec::new();
+    let mut ok = Vec::new();
+    for r in prompts {
+        match registry.resolve(&r) {
+            Ok(_) => ok.push(r),
+            Err(source) => errors.push(
+                SpecError::Unresolved {
+                    location: Location::file("--prompt"),
+                    reference: r.to_string(),
+                    source,
+                }
+                .into(),
+            ),
+        }
+    }
+    (ok, errors)
 }
 
 /// The error for the first `--prompt` that no selected eval's file uses.

@@ -94,6 +94,30 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A tool handler (`tool_handlers:`), `max_steps` or a row's `tool_results` that
+    /// cannot be used.
+    #[error("{location}: at `{key}`: {message}")]
+    Handler {
+        /// Where.
+        location: Location,
+        /// The key path (`tool_handlers.get_weather.timeout`).
+        key: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
+    /// A conversation that cannot be played: a `simulated_user` without a provider or
+    /// persona, a `turn:` no case plays, …
+    #[error("{location}: {message}")]
+    Conversation {
+        /// Where it is written (the eval's key, or the dataset row).
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A dataset row's `tools` cannot be added to a version's tools.
     #[error("{location}: case {case}, with {reference}: {problem}")]
     RowTools {
@@ -197,6 +221,23 @@ fn model_suggestion(model: &str, configured: &[String]) -> Option<String> {
     crate::diagnostic::suggest(model, &names).map(str::to_string)
 }
 
+/// `did you mean `name`? the dataset has columns name, language, id; …`: the columns the
+/// row has, the likely one first.
+fn missing_variable_hint(variable: &str, columns: &[String], one_row: bool) -> String {
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let near = crate::diagnostic::suggest(variable, &names)
+        .map(|near| format!("did you mean `{near}`? "))
+        .unwrap_or_default();
+    let (has, add) = match one_row {
+        true => ("that row has", "key to every row"),
+        false => ("the dataset has columns", "column"),
+    };
+    format!(
+        "{near}{has} {}; add the {add} or change the template",
+        crate::diagnostic::closest_first(variable, &names).join(", ")
+    )
+}
+
 impl Diagnostic for SpecError {
     /// What the user can do about it.
     fn hint(&self) -> Option<String> {
@@ -224,22 +265,16 @@ impl Diagnostic for SpecError {
                 crate::provider::inline_forms()
             )),
             SpecError::Empty { what, .. } => Some(format!("list at least one under `{what}:`")),
-            SpecError::MissingVariable { columns, row, .. } => Some(format!(
-                "{} {}; add the {} or change the template",
-                if row.is_some() {
-                    "that row has"
-                } else {
-                    "the dataset has columns"
-                },
-                columns.join(", "),
-                if row.is_some() {
-                    "key to every row"
-                } else {
-                    "column"
-                }
-            )),
+            SpecError::MissingVariable {
+                variable,
+                columns,
+                row,
+                ..
+            } => Some(missing_variable_hint(variable, columns, row.is_some())),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::Handler { hint, .. } => hint.clone(),
+            SpecError::Conversation { hint, .. } => Some(hint.clone()),
             SpecError::RowTools { problem, .. } => problem.hint(),
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(
                 "choose from the providers in prompteval.yaml ({}) or an inline id: {}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::config::project::Project;
 use crate::config::yaml;
-use crate::dataset::{self, Dataset, Row};
+use crate::dataset::Dataset;
 use crate::diagnostic::{Location, Warning};
 use crate::gate::GateConfig;
 use crate::plan::PlanError as Error;
@@ -32,6 +32,8 @@ pub(super) struct Shared {
     pub(super) warnings: Vec<Warning>,
     /// Prompt names the evals' files use (before `--prompt` replaced them).
     pub(super) prompt_names_used: BTreeSet<String>,
+    /// The tool handlers built so far.
+    pub(super) handlers: super::handlers::Cache,
 }
 
 /// The eval being planned: where it is and what the run selected.
@@ -49,14 +51,14 @@ pub(super) struct EvalContext<'a> {
 }
 
 /// One eval file being checked: its text (for locations) and the problems found so far.
-struct Builder<'c, 'a> {
-    ctx: &'c EvalContext<'a>,
-    text: String,
-    errors: Vec<Error>,
+pub(super) struct Builder<'c, 'a> {
+    pub(super) ctx: &'c EvalContext<'a>,
+    pub(super) text: String,
+    pub(super) errors: Vec<Error>,
 }
 
 /// The assertions of the eval file, each with the label that names it in errors.
-type Labelled = Vec<(String, Assertion)>;
+pub(super) type Labelled = Vec<(String, Assertion)>;
 
 impl EvalContext<'_> {
     /// Builds the eval in `path`: `Ok(None)` when `--prompt` leaves it nothing to run.
@@ -104,14 +106,57 @@ impl EvalContext<'_> {
             .extend(super::tools::expected_tools_warnings(
                 &prompts, &rows, &row_tools, &dataset,
             ));
+        let agent = super::handlers::plan(
+            &super::handlers::EvalHandlers {
+                written: &file.tool_handlers,
+                max_steps: file.max_steps,
+                display: &self.display,
+                text: &b.text,
+                prompts: &prompts,
+                rows: &rows,
+                row_tools: &row_tools,
+                dataset: &dataset,
+            },
+            (self.project, self.registry),
+            &mut shared.handlers,
+        );
+        shared.warnings.extend(agent.warnings);
+        agent.errors.into_iter().for_each(|e| b.push(e));
         let cells_per_case = prompts.len() * models.len();
-        let (grader, embedder, scorer_models) = b.scorer_models(
+        let (grader, embedder, mut scorer_models) = b.scorer_models(
             &file,
             &assertions,
             (&rows, &row_assertions),
             &dataset,
             cells_per_case,
         );
+        let inputs = super::conversation::Inputs {
+            project: self.project,
+            registry: self.registry,
+            name: self.name,
+            display: &self.display,
+            text: &b.text,
+            simulated_user: file.simulated_user.as_ref(),
+            dataset: &dataset,
+            rows: &rows,
+            assertions: &assertions,
+            row_assertions: &row_assertions,
+        };
+        let conversations = match super::conversation::plan(&inputs, shared) {
+            Ok(planned) => {
+                // The simulated users' providers are built and checked with the scorers'.
+                for user in planned.user_models {
+                    if !models.contains(&user) && !scorer_models.contains(&user) {
+                        scorer_models.push(user);
+                    }
+                }
+                planned.conversations
+            }
+            Err(errors) => {
+                errors.into_iter().for_each(|e| b.push(e));
+                Vec::new()
+            }
+        };
         let templates = &shared.templates;
         b.check_variables(
             &prompts,
@@ -139,6 +184,7 @@ impl EvalContext<'_> {
             models,
             assertions: assertions.into_iter().map(|(_, a)| a).collect(),
             row_assertions,
+            conversations,
             row_tools,
             repeat,
             threshold: file.threshold,
@@ -147,6 +193,8 @@ impl EvalContext<'_> {
             grader,
             embedder,
             scorer_models,
+            handlers: agent.handlers,
+            max_steps: agent.max_steps,
         };
         // Needs each cell's tools, which only the finished plan knows.
         let (errors, mut warnings) = super::tool_checks::check(&plan, &b.text);
@@ -159,11 +207,11 @@ impl EvalContext<'_> {
 }
 
 impl Builder<'_, '_> {
-    fn loc(&self, key: &str) -> Location {
+    pub(super) fn loc(&self, key: &str) -> Location {
         Location::line_of_key(&self.ctx.display, &self.text, key)
     }
 
-    fn push(&mut self, error: impl Into<Error>) {
+    pub(super) fn push(&mut self, error: impl Into<Error>) {
         self.errors.push(error.into());
     }
 
@@ -423,59 +471,6 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// The dataset, loaded once per plan.
-    fn dataset(&mut self, file: &EvalFile, shared: &mut Shared) -> Option<Arc<Dataset>> {
-        let path = PathBuf::from(&file.dataset);
-        if let Some(d) = shared.datasets.get(&path) {
-            return Some(d.clone());
-        }
-        match dataset::load(&self.ctx.project.root, &path) {
-            Ok((d, mut w)) => {
-                shared.warnings.append(&mut w);
-                let d = Arc::new(d);
-                shared.datasets.insert(path, d.clone());
-                Some(d)
-            }
-            Err(source) => {
-                use crate::dataset::DatasetError as D;
-                if matches!(
-                    source,
-                    D::Missing { .. } | D::Read { .. } | D::UnsupportedFormat { .. }
-                ) {
-                    // Only errors located inside the dataset say where; these name the eval.
-                    let location = self.loc("dataset");
-                    let path = file.dataset.clone();
-                    self.push(SpecError::Dataset {
-                        location,
-                        path,
-                        source,
-                    });
-                } else {
-                    self.push(source);
-                }
-                None
-            }
-        }
-    }
-
-    /// The rows `--case` and `--limit` select.
-    fn rows(&mut self, file: &EvalFile, dataset: &Arc<Dataset>) -> Rows {
-        let (case, limit) = (self.ctx.case, self.ctx.selection.limit);
-        let rows = if case.is_none() && limit.is_none() {
-            Rows::all(dataset.clone())
-        } else {
-            let keep = |r: &Row| case.is_none_or(|re| re.is_match(&r.id));
-            Rows::filtered(dataset.clone(), keep, limit)
-        };
-        if rows.is_empty() {
-            self.push(SpecError::NoCases {
-                location: Location::file(&self.ctx.display),
-                dataset: file.dataset.clone(),
-            });
-        }
-        rows
-    }
-
     /// Each selected row's own assertions, compiled.
     fn row_assertions(
         &mut self,
@@ -580,107 +575,6 @@ impl Builder<'_, '_> {
             self.push(e);
         }
         (grader, embedder, scorer_models)
-    }
-
-    /// Every template of the eval must find its variables in every selected row.
-    fn check_variables(
-        &mut self,
-        prompts: &[PlannedPrompt],
-        assertions: &Labelled,
-        transform: Option<&Transform>,
-        dataset: &Dataset,
-        rows: &Rows,
-        templates: &TemplateSet,
-    ) {
-        let mut needs: Vec<(String, BTreeSet<String>)> = prompts
-            .iter()
-            .map(|p| {
-                let vars = templates.prompt_variables(&p.version);
-                (p.version.reference(), vars)
-            })
-            .collect();
-        for (label, a) in assertions {
-            needs.push((label.clone(), a.variables(templates)));
-        }
-        if let Some(t) = transform {
-            let label = format!("{} transform", self.ctx.display.display());
-            needs.push((label, t.variables().clone()));
-        }
-        let column_set: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
-        for (reference, vars) in &needs {
-            for var in vars {
-                let row = if column_set.contains(var.as_str()) {
-                    match rows.iter().find(|r| !r.vars.contains_key(var)) {
-                        Some(row) => Some(row),
-                        None => continue,
-                    }
-                } else {
-                    None
-                };
-                self.push(SpecError::MissingVariable {
-                    reference: reference.clone(),
-                    variable: var.clone(),
-                    dataset: dataset.path.clone(),
-                    columns: match row {
-                        Some(row) => row.vars.keys().cloned().collect(),
-                        None => dataset.columns.clone(),
-                    },
-                    row: row.map(|row| (row.id.clone(), row.line)),
-                });
-            }
-        }
-    }
-
-    /// A row's own assertions must find their variables in that row.
-    fn check_row_variables(
-        &mut self,
-        rows: &Rows,
-        row_assertions: &[Vec<Assertion>],
-        dataset: &Dataset,
-        templates: &TemplateSet,
-    ) {
-        for (row, row_asserts) in rows.iter().zip(row_assertions) {
-            for a in row_asserts {
-                for var in a.variables(templates) {
-                    if !row.vars.contains_key(&var) {
-                        self.push(SpecError::MissingVariable {
-                            reference: format!("assertion of case {}", row.id),
-                            variable: var,
-                            dataset: dataset.path.clone(),
-                            columns: row.vars.keys().cloned().collect(),
-                            row: Some((row.id.clone(), row.line)),
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    /// Renders every prompt with every row once: what static checks cannot see (an
-    /// unknown filter, a missing nested key) stops here, before any model call.
-    fn check_render(
-        &mut self,
-        prompts: &[PlannedPrompt],
-        rows: &Rows,
-        dataset: &Dataset,
-        templates: &TemplateSet,
-    ) {
-        for p in prompts {
-            if let Some((row, source)) = rows.iter().find_map(|row| {
-                templates
-                    .render_prompt(&p.version, &row.context())
-                    .err()
-                    .map(|e| (row, e))
-            }) {
-                self.push(SpecError::RenderFailed {
-                    reference: p.version.reference(),
-                    dataset: dataset.path.clone(),
-                    case: row.id.clone(),
-                    line: row.line,
-                    source,
-                });
-            }
-        }
     }
 }
 

@@ -2,9 +2,12 @@
 
 mod build;
 pub mod changed;
+mod conversation;
 mod error;
 mod eval;
 mod eval_file;
+mod eval_rows;
+mod handlers;
 mod judges;
 mod problems;
 mod rows;
@@ -15,6 +18,7 @@ mod tools;
 mod types;
 
 pub use build::{plan, plan_with, resolve_model, unused_provider_warnings, BuildProvider};
+pub use conversation::{PlannedConversation, PlannedTurn, SimulatedUser};
 pub use error::SpecError;
 pub use problems::PlanError;
 pub use rows::Rows;

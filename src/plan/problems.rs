@@ -54,7 +54,7 @@ impl Diagnostic for PlanError {
     fn hint(&self) -> Option<String> {
         match self {
             PlanError::Project(e) => e.hint(),
-            PlanError::Yaml(_) => None,
+            PlanError::Yaml(e) => e.hint(),
             PlanError::Registry(e) => e.hint(),
             PlanError::Template(e) => e.hint(),
             PlanError::Dataset(e) => e.hint(),

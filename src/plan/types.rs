@@ -42,6 +42,9 @@ pub struct EvalPlan {
     pub assertions: Vec<Assertion>,
     /// Extra assertions per selected row (same index as `rows`).
     pub row_assertions: Vec<Vec<Assertion>>,
+    /// The conversation of each selected row (same index as `rows`): `None` for a row that
+    /// plays the prompt once (see `run/conversation.rs`); empty when no row plays one.
+    pub conversations: Vec<Option<Arc<super::PlannedConversation>>>,
     /// The tools of the rows that add some (see [`EvalPlan::tool_set`]).
     pub(crate) row_tools: super::tools::RowTools,
     /// Repeats per case.
@@ -58,12 +61,38 @@ pub struct EvalPlan {
     pub embedder: Option<String>,
     /// Providers the scorers call (graders, embedders), besides `models`.
     pub scorer_models: Vec<String>,
+    /// Who runs the model's tool calls (`tool_handlers:`); `None` when the eval gives no
+    /// handlers, and its cells stop at the model's first answer.
+    pub handlers: Option<Arc<crate::agent::HandlerSet>>,
+    /// The most model calls one agent loop makes (`max_steps:`, default
+    /// [`DEFAULT_MAX_STEPS`]).
+    pub max_steps: u32,
 }
+
+/// The model calls an agent loop makes at most when the eval does not say.
+pub const DEFAULT_MAX_STEPS: u32 = 8;
 
 impl EvalPlan {
     /// Cells in this eval.
     pub fn cells(&self) -> usize {
         self.rows.len() * self.prompts.len() * self.models.len() * self.repeat as usize
+    }
+
+    /// The files the eval runs besides those the plan names (its eval file, dataset, prompt
+    /// versions, partials and tools): the scripts of its external scorers, as written,
+    /// relative to the project root. A watch session re-runs the eval when one changes;
+    /// another kind of such file (an agent's handler scripts) is one more line here.
+    pub fn dependency_files(&self) -> Vec<PathBuf> {
+        let assertions = self
+            .assertions
+            .iter()
+            .chain(self.row_assertions.iter().flatten());
+        let mut files: Vec<PathBuf> = assertions
+            .flat_map(|a| crate::score::scorer_files(a.spec()))
+            .collect();
+        files.sort();
+        files.dedup();
+        files
     }
 }
 

@@ -15,8 +15,10 @@ use super::{
     Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
 use crate::registry::Params;
-use crate::template::message::{Message, Role};
 use crate::tools::{ToolCall, ToolChoice, ToolSet};
+use turns::split_messages;
+
+mod turns;
 
 /// The API used when `base_url` is not set.
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -63,7 +65,8 @@ pub type AnthropicProvider = Remote<Anthropic>;
 /// The request maps the rendered prompt the way the API expects: system messages go to the
 /// top-level `system` field (several are joined with a blank line), the rest become
 /// `messages` with consecutive same-role turns merged (the API wants them alternating), and
-/// a plain-text prompt is one user message. `max_tokens` comes from the params or defaults
+/// a plain-text prompt is one user message. An agent's history has its calls as `tool_use`
+/// blocks and the tools' results as `tool_result` blocks of the next user turn. `max_tokens` comes from the params or defaults
 /// to [`DEFAULT_ANTHROPIC_MAX_TOKENS`]; `stop` is sent as `stop_sequences`; `seed`, which
 /// the API does not accept, is dropped; other params are passed through. Tools are sent
 /// with `input_schema` and the choice mapped to the API's (see `choice_json`); the answer's
@@ -142,10 +145,7 @@ impl Anthropic {
         if let Some(system) = system {
             body.insert("system".into(), system.into());
         }
-        let messages = messages
-            .into_iter()
-            .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-            .collect();
+        let messages = messages.iter().map(turns::Turn::to_json).collect();
         body.insert("messages".into(), serde_json::Value::Array(messages));
         for (key, value) in defaults.iter().chain(request.params.iter()) {
             match key.as_str() {
@@ -301,28 +301,6 @@ impl HttpApi for Anthropic {
     }
 }
 
-/// Splits chat messages into the `system` text (all system messages, joined by a blank
-/// line) and the turns, with consecutive same-role turns merged by a blank line.
-fn split_messages(messages: Vec<Message>) -> (Option<String>, Vec<Message>) {
-    let mut system: Vec<String> = Vec::new();
-    let mut turns: Vec<Message> = Vec::new();
-    for m in messages {
-        if m.role == Role::System {
-            system.push(m.content);
-            continue;
-        }
-        match turns.last_mut() {
-            Some(last) if last.role == m.role => {
-                last.content.push_str("\n\n");
-                last.content.push_str(&m.content);
-            }
-            _ => turns.push(m),
-        }
-    }
-    let system = (!system.is_empty()).then(|| system.join("\n\n"));
-    (system, turns)
-}
-
 /// The class of an Anthropic error body (`{"type":"error","error":{"type":…}}`):
 /// `overloaded_error` and `rate_limit_error` are overload, `api_error` is transient, request
 /// and auth errors are fatal; any other body keeps the status's class.
@@ -384,7 +362,7 @@ struct Usage {
 mod tests {
     use super::*;
     use crate::provider::Provider;
-    use crate::template::message::RenderedPrompt;
+    use crate::template::message::{Message, RenderedPrompt, Role};
     use serde_json::json;
 
     fn new(base_url: Option<&str>) -> Result<AnthropicProvider, ProviderConfigError> {
@@ -397,10 +375,7 @@ mod tests {
     }
 
     fn msg(role: Role, content: &str) -> Message {
-        Message {
-            role,
-            content: content.into(),
-        }
+        Message::new(role, content)
     }
 
     fn request(prompt: RenderedPrompt, params: Params) -> ProviderRequest {
@@ -411,31 +386,6 @@ mod tests {
             retries: None,
             tools: None,
         }
-    }
-
-    #[test]
-    fn system_messages_are_lifted_and_same_roles_merged() {
-        let (system, turns) = split_messages(vec![
-            msg(Role::System, "Be terse."),
-            msg(Role::User, "Hi"),
-            msg(Role::System, "Answer in French."),
-            msg(Role::User, "Capital of France?"),
-            msg(Role::Assistant, "Paris"),
-            msg(Role::Assistant, "!"),
-            msg(Role::User, "Spain?"),
-        ]);
-        assert_eq!(system.as_deref(), Some("Be terse.\n\nAnswer in French."));
-        assert_eq!(
-            turns,
-            vec![
-                msg(Role::User, "Hi\n\nCapital of France?"),
-                msg(Role::Assistant, "Paris\n\n!"),
-                msg(Role::User, "Spain?"),
-            ]
-        );
-        let (system, turns) = split_messages(vec![msg(Role::User, "x")]);
-        assert_eq!(system, None);
-        assert_eq!(turns.len(), 1);
     }
 
     #[test]

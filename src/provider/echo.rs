@@ -155,14 +155,8 @@ mod tests {
     #[tokio::test]
     async fn echoes_chat_as_role_lines() {
         let prompt = RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Be terse.".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "Hi there".into(),
-            },
+            Message::new(Role::System, "Be terse."),
+            Message::new(Role::User, "Hi there"),
         ]);
         let response = echo().complete(request(prompt)).await.unwrap();
         assert_eq!(response.output, "system: Be terse.\nuser: Hi there");

@@ -2,12 +2,9 @@
 //! on its stdin, the output from its stdout.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 use super::http::{read_tool_calls, ResponsePath};
 use super::remote::transport::{one_line, truncate};
@@ -17,12 +14,11 @@ use super::{
     is_program_path, missing, AttemptFailure, Common, CommonSettings, Completion, FailureClass,
     Provider, ProviderConfigError, ProviderKind, ProviderRequest, Subject,
 };
+use crate::piped::{find_program, Piped, PipedError};
 use crate::registry::Params;
 
 /// Requests (processes) at once when `concurrency` is not set.
 const DEFAULT_CONCURRENCY: usize = 4;
-/// How much of stderr an error quotes (its end, where the reason usually is).
-const STDERR_TAIL_CHARS: usize = 300;
 
 /// `kind: exec`: a command run once per request.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -83,13 +79,11 @@ pub type ExecProvider = Remote<Command>;
 /// twice, and a failing script usually fails the same way again.
 #[derive(Debug)]
 pub struct Command {
-    program: PathBuf,
-    args: Vec<String>,
+    piped: Piped,
     output: Option<ResponsePath>,
     tokens_in: Option<ResponsePath>,
     tokens_out: Option<ResponsePath>,
     tool_calls: Option<ResponsePath>,
-    timeout: Duration,
 }
 
 impl ExecProvider {
@@ -149,13 +143,15 @@ impl ExecProvider {
             ));
         }
         let api = Command {
-            program,
-            args: command[1..].to_vec(),
+            piped: Piped {
+                program,
+                args: command[1..].to_vec(),
+                timeout: common.timeout,
+            },
             output: path("output", &config.output)?,
             tokens_in: path("tokens_in", &config.tokens_in)?,
             tokens_out: path("tokens_out", &config.tokens_out)?,
             tool_calls: path("tool_calls", &config.tool_calls)?,
-            timeout: common.timeout,
         };
         Ok(Remote::with_api(name, api, &common, shared.params.clone()))
     }
@@ -194,67 +190,19 @@ impl Api for Command {
 impl Command {
     /// Runs the command once with `input` on its stdin.
     async fn run(&self, input: &str) -> Result<Completion, AttemptFailure> {
-        let output = self.output_of(input).await?;
-        if !output.status.success() {
-            let status = describe_status(&output.status);
-            let tail = stderr_tail(&output.stderr);
-            let message = match tail {
-                Some(tail) => format!("command {status}: {tail}"),
-                None => format!("command {status} (stderr was empty)"),
-            };
-            return Err(AttemptFailure {
-                message,
-                status: None,
-                class: FailureClass::Transient,
-                retry_after: None,
-            });
-        }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let text = stdout
-            .strip_suffix("\r\n")
-            .or_else(|| stdout.strip_suffix('\n'))
-            .unwrap_or(&stdout);
-        self.read_stdout(text)
-    }
-
-    /// The finished process of one run, killed after the timeout.
-    async fn output_of(&self, input: &str) -> Result<std::process::Output, AttemptFailure> {
-        let mut child = tokio::process::Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|err| {
-                AttemptFailure::fatal(
-                    format!("cannot start `{}`: {err}", self.program.display()),
-                    None,
-                )
-            })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let bytes = input.as_bytes().to_vec();
-            // A command that exits without reading its input is not an error by itself.
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&bytes).await;
-            });
-        }
-        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
-            // Dropping the future drops the child, which kills it (`kill_on_drop`).
-            Err(_) => Err(AttemptFailure {
-                message: format!(
-                    "command timed out after {} and was killed",
-                    humantime::format_duration(self.timeout)
-                ),
-                status: None,
-                class: FailureClass::Transient,
-                retry_after: None,
-            }),
-            Ok(Err(err)) => Err(AttemptFailure::fatal(
-                format!("cannot read from `{}`: {err}", self.program.display()),
-                None,
-            )),
-            Ok(Ok(output)) => Ok(output),
+        match self.piped.run(input.as_bytes()).await {
+            Ok(stdout) => self.read_stdout(&stdout),
+            Err(err @ (PipedError::Start { .. } | PipedError::Read { .. })) => {
+                Err(AttemptFailure::fatal(err.to_string(), None))
+            }
+            Err(err @ (PipedError::TimedOut(_) | PipedError::Failed { .. })) => {
+                Err(AttemptFailure {
+                    message: err.to_string(),
+                    status: None,
+                    class: FailureClass::Transient,
+                    retry_after: None,
+                })
+            }
         }
     }
 
@@ -309,51 +257,6 @@ fn snippet(text: &str) -> String {
     truncate(&one_line(text), 160)
 }
 
-/// `exited with status 3` or `was killed by signal 9`.
-fn describe_status(status: &std::process::ExitStatus) -> String {
-    if let Some(code) = status.code() {
-        return format!("exited with status {code}");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("was killed by signal {signal}");
-        }
-    }
-    format!("failed ({status})")
-}
-
-/// The end of stderr on one line, or `None` when it is blank.
-fn stderr_tail(stderr: &[u8]) -> Option<String> {
-    let text = one_line(&String::from_utf8_lossy(stderr));
-    if text.is_empty() {
-        return None;
-    }
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= STDERR_TAIL_CHARS {
-        return Some(text);
-    }
-    let tail: String = chars[chars.len() - STDERR_TAIL_CHARS..].iter().collect();
-    Some(format!("…{tail}"))
-}
-
-/// The program to run: a path with a `/` as given, a bare name looked up on `PATH`.
-fn find_program(program: &str) -> Option<PathBuf> {
-    if program.trim().is_empty() {
-        return None;
-    }
-    if program.contains('/') {
-        let path = Path::new(program);
-        return path.is_file().then(|| path.to_path_buf());
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +264,7 @@ mod tests {
     use crate::provider::{KindSettings, ProviderConfig};
     use crate::template::message::RenderedPrompt;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn config(command: &[&str]) -> ProviderConfig {
         ProviderConfig::new(ExecSettings {
@@ -505,15 +409,5 @@ mod tests {
         let mut c = config(&["sh"]);
         c.common.max_retries = Some(2);
         assert_eq!(new(&c).unwrap().retry_policy().max_retries, 2);
-    }
-
-    #[test]
-    fn stderr_tails() {
-        assert_eq!(stderr_tail(b"  \n"), None);
-        assert_eq!(stderr_tail(b"a\nb\n").as_deref(), Some("a b"));
-        let long = format!("{}END", "x".repeat(1000));
-        let tail = stderr_tail(long.as_bytes()).unwrap();
-        assert!(tail.ends_with("END") && tail.starts_with('…'));
-        assert_eq!(tail.chars().count(), STDERR_TAIL_CHARS + 1);
     }
 }

@@ -465,14 +465,8 @@ mod tests {
         }));
         let p = new(&c).unwrap();
         let chat = RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "S".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "say \"hi\"".into(),
-            },
+            Message::new(Role::System, "S"),
+            Message::new(Role::User, "say \"hi\""),
         ]);
         let body = body(&p, &request(chat, json!({"city": "Oslo"})))
             .unwrap()

@@ -7,7 +7,7 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{parse_http_url, Transport};
-use super::remote::{messages_json, Body, HttpApi, Remote};
+use super::remote::{Body, HttpApi, Remote};
 use super::tool_json;
 use super::{
     required_model, AttemptFailure, Common, CommonSettings, Completion, Provider,
@@ -174,7 +174,8 @@ impl Ollama {
         let mut body = serde_json::Map::new();
         body.insert("model".into(), self.model.clone().into());
         if chat {
-            body.insert("messages".into(), messages_json(request));
+            let messages = request.prompt.to_messages();
+            body.insert("messages".into(), tool_json::ollama_messages(&messages));
             if let Some(tools) = tool_json::offered(request.tools.as_deref()).and_then(tools_json) {
                 body.insert("tools".into(), tools);
             }
@@ -372,10 +373,7 @@ mod tests {
     }
 
     fn chat() -> RenderedPrompt {
-        RenderedPrompt::Chat(vec![Message {
-            role: Role::User,
-            content: "Hi".into(),
-        }])
+        RenderedPrompt::Chat(vec![Message::new(Role::User, "Hi")])
     }
 
     #[test]

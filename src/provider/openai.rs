@@ -9,7 +9,7 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use super::remote::transport::{api_key, parse_http_url, Transport};
-use super::remote::{messages_json, HttpApi, Remote, Retries};
+use super::remote::{HttpApi, Remote, Retries};
 use super::tool_json;
 use super::{
     AttemptFailure, BoxFuture, Common, CommonSettings, Completion, Provider, ProviderConfigError,
@@ -186,7 +186,8 @@ impl HttpApi for OpenAi {
         body.insert("model".into(), self.model.clone().into());
         match self.endpoint {
             Endpoint::Chat => {
-                body.insert("messages".into(), messages_json(request));
+                let messages = request.prompt.to_messages();
+                body.insert("messages".into(), tool_json::openai_messages(&messages));
             }
             Endpoint::Completions => {
                 body.insert("prompt".into(), request.prompt.to_text().into());
@@ -513,14 +514,8 @@ mod tests {
         assert_eq!(p.endpoint(), Endpoint::Completions);
         assert_eq!(p.api().url.as_str(), "http://127.0.0.1:1/v1/completions");
         let chat = RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Be terse.".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "Hi".into(),
-            },
+            Message::new(Role::System, "Be terse."),
+            Message::new(Role::User, "Hi"),
         ]);
         let body = body(
             &p,

@@ -355,8 +355,8 @@ impl Diagnostic for RegistryError {
                 Some("upgrade prompteval, or regenerate the lock with `prompteval prompt lock`".into())
             }
             RegistryError::Tool { problem, .. } => problem.hint(),
-            RegistryError::Yaml(_)
-            | RegistryError::Read { .. }
+            RegistryError::Yaml(err) => err.hint(),
+            RegistryError::Read { .. }
             | RegistryError::Write { .. }
             | RegistryError::NotUtf8 { .. } => None,
         }

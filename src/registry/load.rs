@@ -372,8 +372,28 @@ fn check_version_keys(text: &str, rel: &Path, ignored: &[String]) -> Result<(), 
 /// One message of a YAML version.
 #[derive(Debug, Deserialize)]
 struct MessageFile {
-    role: Role,
+    role: AuthoredRole,
     content: String,
+}
+
+/// The roles a version's messages may have: a `tool` message only exists in an agent's
+/// history, answering a call, so it is not among them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AuthoredRole {
+    System,
+    User,
+    Assistant,
+}
+
+impl From<AuthoredRole> for Role {
+    fn from(role: AuthoredRole) -> Role {
+        match role {
+            AuthoredRole::System => Role::System,
+            AuthoredRole::User => Role::User,
+            AuthoredRole::Assistant => Role::Assistant,
+        }
+    }
 }
 
 fn read_version(
@@ -455,7 +475,7 @@ pub(crate) fn parse_yaml_version(text: &str, rel: &Path) -> Result<ParsedVersion
             messages
                 .into_iter()
                 .map(|m| MessageTemplate {
-                    role: m.role,
+                    role: m.role.into(),
                     content: m.content,
                 })
                 .collect(),

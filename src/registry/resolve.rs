@@ -62,10 +62,6 @@ impl Registry {
 
 /// The known name closest to `name`, when it is close enough to be a likely typo.
 pub(crate) fn suggest(name: &str, known: &[String]) -> Option<String> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(name, k), k))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.clone())
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    crate::diagnostic::suggest(name, &known).map(str::to_string)
 }

@@ -298,6 +298,19 @@ fn bad_role_lists_valid_roles() {
     assert!(text.starts_with("prompts/sentiment/v2.yaml:2:"), "{text}");
     assert!(text.contains("messages[0].role"), "{text}");
     assert!(text.contains("`system`, `user`, `assistant`"), "{text}");
+    assert!(!text.contains("tool"), "{text}");
+}
+
+/// Issue 16: `tool` messages exist only in an agent's history, never in a version.
+#[test]
+fn a_version_cannot_hold_a_tool_message() {
+    let fixture = sentiment();
+    fixture.write(
+        "prompts/sentiment/v2.yaml",
+        "messages:\n  - role: tool\n    content: hi\n",
+    );
+    let text = fixture.load_err().to_string();
+    assert!(text.contains("messages[0].role"), "{text}");
 }
 
 #[test]

@@ -166,6 +166,35 @@ pub(crate) fn scorer_values(row: &SummaryRow) -> [String; 7] {
     ]
 }
 
+/// The column headers of the agents table (terminal and Markdown), shown beside the
+/// summary when cells of an eval ran an agent loop.
+pub(crate) const AGENT_HEADERS: [&str; 5] = [
+    "prompt",
+    "model",
+    "mean steps",
+    "mean tool calls",
+    "stopped at max_steps",
+];
+
+/// Whether an eval's rows need the agents table: a cell of one ran an agent loop.
+pub(crate) fn has_agent_figures(rows: &[&SummaryRow]) -> bool {
+    rows.iter().any(|r| r.agent.is_some())
+}
+
+/// The cells of one row of the agents table, in [`AGENT_HEADERS`] order; `—` for a row
+/// without agent cells.
+pub(crate) fn agent_values(row: &SummaryRow) -> [String; 5] {
+    let (steps, calls, stopped) = match &row.agent {
+        Some(a) => (
+            format!("{:.1}", a.steps_mean),
+            format!("{:.1}", a.tool_calls_mean),
+            human::percent(a.stopped_max_steps),
+        ),
+        None => ("—".to_string(), "—".to_string(), "—".to_string()),
+    };
+    [row.prompt.clone(), row.model.clone(), steps, calls, stopped]
+}
+
 /// Unwraps one streamed result; a failure is a read failure.
 pub(crate) fn read(result: io::Result<CellResult>) -> Result<CellResult, Failure> {
     result.map_err(Failure::Read)

@@ -14,7 +14,7 @@ use crate::store::{
     EvalInfo, PromptInfo, ResultSource, RunRecord, RunSettings, RunStatus, RECORD_VERSION,
 };
 
-fn vars(pairs: &[(&str, &str)]) -> Arc<Map<String, Value>> {
+pub(super) fn vars(pairs: &[(&str, &str)]) -> Arc<Map<String, Value>> {
     Arc::new(
         pairs
             .iter()
@@ -84,6 +84,9 @@ fn cell(
         assertions.iter().map(|a| a.score).sum::<f64>() / assertions.len() as f64
     };
     CellResult {
+        steps: Vec::new(),
+        stopped: None,
+        simulated_user: None,
         eval: eval.into(),
         prompt: prompt.into(),
         model: model.into(),
@@ -109,7 +112,7 @@ fn cell(
     }
 }
 
-fn prompt_info(reference: &str) -> PromptInfo {
+pub(super) fn prompt_info(reference: &str) -> PromptInfo {
     let (name, version) = reference.split_once('@').unwrap_or((reference, "1"));
     PromptInfo {
         requested: reference.into(),
@@ -119,7 +122,7 @@ fn prompt_info(reference: &str) -> PromptInfo {
     }
 }
 
-fn record(evals: Vec<EvalInfo>, results: &[CellResult]) -> RunRecord {
+pub(super) fn record(evals: Vec<EvalInfo>, results: &[CellResult]) -> RunRecord {
     let mut builder = SummaryBuilder::new();
     for eval in &evals {
         for prompt in &eval.prompts {

@@ -244,6 +244,13 @@ fn write_eval(
     if common::has_scorer_figures(&group.rows) {
         write_scorers(group, w)?;
     }
+    if common::has_agent_figures(&group.rows) {
+        write_figures(
+            &common::AGENT_HEADERS,
+            group.rows.iter().map(|r| common::agent_values(r)),
+            w,
+        )?;
+    }
     if failures.total > 0 {
         write_failures(record, group, failures, w)?;
     }
@@ -283,6 +290,22 @@ fn write_scorers(group: &EvalGroup<'_>, w: &mut dyn Write) -> Result<(), Failure
     for row in &group.rows {
         let values = common::scorer_values(row).map(|v| escape(&v));
         writeln!(w, "| {} |", values.join(" | "))?;
+    }
+    Ok(())
+}
+
+/// A table of figures per row (the agents table), the names left-aligned.
+fn write_figures<const N: usize>(
+    headers: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
+    writeln!(w)?;
+    writeln!(w, "| {} |", headers.join(" | "))?;
+    let align: Vec<&str> = (0..N).map(|i| if i < 2 { ":--" } else { "--:" }).collect();
+    writeln!(w, "|{}|", align.join("|"))?;
+    for values in rows {
+        writeln!(w, "| {} |", values.map(|v| escape(&v)).join(" | "))?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use comfy_table::presets::UTF8_FULL;
 use comfy_table::{Cell, Color};
 
 use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
+use crate::analysis::trajectory;
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 use crate::tools::show;
@@ -290,6 +291,11 @@ fn cell_snippet(cell: &CellResult, max: usize) -> String {
     let calls;
     let text = match &cell.error {
         Some(error) => error.as_str(),
+        // An agent's trajectory: its calls, their results and the reply, fitted to the cell.
+        None if !cell.steps.is_empty() => {
+            calls = trajectory::fitted(&cell.steps, cell.stopped, max);
+            calls.as_str()
+        }
         None if cell.tool_calls.is_empty() => output,
         // The calls come first, then what is left of the text.
         None => {
@@ -425,6 +431,29 @@ mod tests {
     fn matrix_snapshot() {
         let (record, results) = fixture::small();
         insta::assert_snapshot!(render(&record, &results, &MatrixOptions::default()));
+    }
+
+    #[test]
+    fn agent_trajectories_fit_80_and_200_columns() {
+        let (record, results) = crate::report::fixture_agent::agent();
+        // The widths `runs show` gives one column at 80 and 200 terminal columns
+        // (`cli::commands::show::matrix_widths`).
+        for (width, snippet_chars, preview_chars) in [(80u16, 46, 16), (200, 152, 30)] {
+            let opts = MatrixOptions {
+                max_width: width,
+                snippet_chars,
+                preview_chars,
+                ..MatrixOptions::default()
+            };
+            let text = render(&record, &results, &opts);
+            for line in text.lines() {
+                assert!(
+                    console::measure_text_width(line) <= usize::from(width),
+                    "{line}"
+                );
+            }
+            insta::assert_snapshot!(format!("agent_matrix_{width}"), text);
+        }
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub fn write_summary(
                 writeln!(w)?;
                 write_table(w, &scorers_table(group, opts))?;
             }
+            if common::has_agent_figures(&group.rows) {
+                writeln!(w)?;
+                write_table(w, &agents_table(group, opts))?;
+            }
         }
         if !opts.verdict {
             return Ok(());
@@ -279,6 +283,28 @@ fn scorers_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
     table
 }
 
+/// The agent loops' mean steps, mean tool calls and share stopped at `max_steps`, per
+/// row, in a table of their own (see [`common::AGENT_HEADERS`]).
+fn agents_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
+    table.set_header(
+        common::AGENT_HEADERS
+            .iter()
+            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
+    );
+    for row in &group.rows {
+        table.add_row(common::agent_values(row).into_iter().map(Cell::new));
+    }
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 1));
+        if index >= 2 {
+            column.set_cell_alignment(CellAlignment::Right);
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
 /// Short headers, so that thirteen columns fit in a 100-column terminal; the same columns
 /// as [`common::SUMMARY_HEADERS`].
 const TERMINAL_HEADERS: [&str; 13] = [
@@ -386,6 +412,23 @@ mod tests {
     fn big_summary_snapshot() {
         let (record, _) = fixture::big();
         insta::assert_snapshot!(render(&record, &TableOptions::default()));
+    }
+
+    #[test]
+    fn agent_evals_get_an_agents_table_at_80_and_200_columns() {
+        let (record, _) = crate::report::fixture_agent::agent();
+        for width in [80u16, 200] {
+            let opts = TableOptions {
+                max_width: width,
+                ..TableOptions::default()
+            };
+            let text = render(&record, &opts);
+            assert!(text.contains("at max_steps"), "{text}");
+            insta::assert_snapshot!(format!("agent_summary_{width}"), text);
+        }
+        let (small, _) = fixture::small();
+        let text = render(&small, &TableOptions::default());
+        assert!(!text.contains("mean"), "no agents, no agents table: {text}");
     }
 
     #[test]

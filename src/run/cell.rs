@@ -7,6 +7,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::plan::{EvalPlan, Plan};
 use crate::provider::{ProviderRequest, ProviderResponse, RetryNotice};
+use crate::run::agent::AgentCall;
 use crate::run::events::CellResult;
 use crate::score::{score_output_async, Assertion, ScoreContext, ScoreInput};
 
@@ -47,6 +48,45 @@ pub(crate) async fn run_cell(
     };
     let prompt_text = rendered.to_text();
     let tools = eval.tool_set(id.prompt, id.row).cloned();
+    if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
+        let setup = super::conversation::Setup {
+            provider: provider.as_ref(),
+            rendered,
+            tools,
+            retries,
+        };
+        return super::conversation::run_conversation(&plan, id, conversation, setup, result).await;
+    }
+    if let Some(handlers) = &eval.handlers {
+        let call = AgentCall {
+            provider: provider.as_ref(),
+            params: &eval.params[id.prompt][id.model],
+            vars: &row.vars,
+            tools,
+            handlers,
+            max_steps: eval.max_steps,
+            repeat: id.repeat,
+            retries,
+        };
+        let mut history = rendered.to_messages();
+        let started = Instant::now();
+        match call.run_turn(&mut history, 0).await {
+            Ok(turn) => {
+                sum_steps(&turn.steps, &mut result);
+                result.stopped = turn.stopped;
+                result.steps = turn.steps;
+                score_into(&plan, id, turn.last, &prompt_text, &mut result).await;
+            }
+            Err(failed) => {
+                sum_steps(&failed.steps, &mut result);
+                // An error cell's latency is the wall time of the whole request.
+                result.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                result.steps = failed.steps;
+                result.error = Some(failed.error.message);
+            }
+        }
+        return result;
+    }
     let request = ProviderRequest {
         prompt: rendered,
         params: eval.params[id.prompt][id.model].clone(),
@@ -74,6 +114,16 @@ pub(crate) async fn run_cell(
     result
 }
 
+/// Sums the model's latency, tokens and cost over an agent loop's steps into `result`
+/// (a total is unknown when any step's is); cached when every step was.
+pub(super) fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
+    result.latency_ms = steps.iter().map(|s| s.latency_ms).sum();
+    result.tokens_in = steps.iter().map(|s| s.tokens_in).sum();
+    result.tokens_out = steps.iter().map(|s| s.tokens_out).sum();
+    result.cost_usd = steps.iter().map(|s| s.cost_usd).sum();
+    result.cached = !steps.is_empty() && steps.iter().all(|s| s.cached);
+}
+
 /// The cell's result before the model answers: named, not passed, no output.
 pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
     let eval = &plan.evals[id.eval];
@@ -89,6 +139,9 @@ pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
         error: None,
         tool_calls: Vec::new(),
         finish_reason: None,
+        steps: Vec::new(),
+        stopped: None,
+        simulated_user: None,
         latency_ms: 0.0,
         queue_ms: None,
         tokens_in: None,
@@ -119,9 +172,10 @@ pub(super) async fn score_into(
     let input = ScoreInput {
         output: &response.output,
         vars: &context,
-        latency_ms: response.latency_ms,
+        latency_ms: result.latency_ms,
         tool_calls: &response.tool_calls,
         tools: eval.tool_set(id.prompt, id.row).map(|t| &**t),
+        steps: &result.steps,
     };
     let ctx = score_context(plan, eval, prompt_text);
     let assertions: Vec<&Assertion> = assertions_of(eval, id.row).collect();

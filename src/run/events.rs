@@ -64,6 +64,18 @@ pub struct CellResult {
     /// Why the model stopped (`stop`, `length`, `tool_calls`, …), when the API said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
+    /// Every model call of an agent loop or conversation, in order (absent for a cell that
+    /// made one call and ran no tools). `output`, `tool_calls` and `finish_reason` are the
+    /// last step's; latency, tokens and cost are summed across the steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::agent::Step>,
+    /// Why the loop ended before the model answered without calls (`max_steps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<crate::agent::Stopped>,
+    /// The simulated user's calls in a conversation it played, apart from the model's
+    /// figures (as the `grader_*` fields are), and how it ended the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_user: Option<crate::run::conversation::UserUsage>,
     /// What went wrong when there is no scored output (provider or render error).
     pub error: Option<String>,
     /// Time of the request's successful attempt, in milliseconds: from sending it (once the

@@ -1,6 +1,8 @@
 //! Running a plan: request → pipeline → session → scheduler (see `docs/pipeline.md`).
 
+mod agent;
 mod cell;
+pub mod conversation;
 pub mod events;
 mod group;
 pub mod outcome;

@@ -65,6 +65,9 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
     result.tokens_in = stored.tokens_in;
     result.tokens_out = stored.tokens_out;
     result.cost_usd = stored.cost_usd;
+    result.steps = stored.steps;
+    result.stopped = stored.stopped;
+    result.simulated_user = stored.simulated_user;
     // Judges read the prompt that was sent; a version that no longer renders with the row
     // leaves them an empty one rather than failing a cell whose answer exists.
     let prompt_text = plan
@@ -72,6 +75,11 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
         .render_prompt(&eval.prompts[id.prompt].version, &row.context())
         .map(|r| r.to_text())
         .unwrap_or_default();
+    if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
+        super::conversation::score_conversation(&plan, id, conversation, &prompt_text, &mut result)
+            .await;
+        return result;
+    }
     let response = ProviderResponse {
         output: stored.output.unwrap_or_default(),
         tokens_in: stored.tokens_in,

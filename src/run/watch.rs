@@ -52,11 +52,57 @@ impl Dependencies {
             for partial in included(registry, &texts) {
                 files.insert(root.join("prompts").join(partial));
             }
+            files.extend(eval.dependency_files().iter().map(|f| abs(f)));
             deps.files.insert(eval.name.clone(), files);
             deps.prompts.insert(eval.name.clone(), names);
             deps.texts.insert(eval.name.clone(), texts);
         }
         deps
+    }
+
+    /// What a session watches before any plan is known (the first one failed): the
+    /// project's directories and `prompteval.yaml`.
+    pub fn none(root: &Path) -> Dependencies {
+        Dependencies {
+            root: root.to_path_buf(),
+            ..Dependencies::default()
+        }
+    }
+
+    /// Whether a change to `path` may concern the evals: not in the store, not an editor's
+    /// scratch file, not a directory (watching one opens it), and, at the project root
+    /// (watched for `prompteval.yaml`), only that file or one the evals read.
+    pub fn concerns(&self, path: &Path) -> bool {
+        if !relevant(&self.root, path) || path.is_dir() {
+            return false;
+        }
+        path.parent() != Some(self.root.as_path())
+            || path.file_name().is_some_and(|n| n == CONFIG_FILE)
+            || self.reads(path)
+    }
+
+    /// Takes in what a later run of some of the evals found: its evals' files replace
+    /// theirs, the other evals keep what their own last run found.
+    pub fn merge(&mut self, newer: Dependencies) {
+        self.root = newer.root;
+        self.files.extend(newer.files);
+        self.prompts.extend(newer.prompts);
+        self.texts.extend(newer.texts);
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether an eval reads `path`.
+    pub fn reads(&self, path: &Path) -> bool {
+        self.files.values().any(|files| files.contains(path))
+    }
+
+    /// The plan's evals, in name order.
+    pub fn evals(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
     }
 
     /// Whether `eval` is one of the plan's evals.
@@ -148,6 +194,42 @@ impl Dependencies {
             }
         }
         affected
+    }
+}
+
+/// The run each eval last finished in during a watch session: the baseline of its next
+/// re-run (the previous iteration is the baseline, eval by eval, since an iteration re-runs
+/// only the evals a change affects).
+#[derive(Clone, Debug, Default)]
+pub struct Baselines {
+    /// Eval → (iteration, run id).
+    last: BTreeMap<String, (usize, String)>,
+    iterations: usize,
+}
+
+impl Baselines {
+    /// Records that `run_id` finished `evals`.
+    pub fn finished<'a>(&mut self, evals: impl IntoIterator<Item = &'a str>, run_id: &str) {
+        self.iterations += 1;
+        for eval in evals {
+            let entry = (self.iterations, run_id.to_string());
+            self.last.insert(eval.to_string(), entry);
+        }
+    }
+
+    /// The run to compare a re-run of `evals` (`None`: every eval seen so far) with: the
+    /// run that last finished the most of them, the newest on a tie; `None` before any.
+    pub fn for_evals(&self, evals: Option<&BTreeSet<String>>) -> Option<&str> {
+        let mut counts: BTreeMap<&(usize, String), usize> = BTreeMap::new();
+        for (eval, last) in &self.last {
+            if evals.is_none_or(|e| e.contains(eval)) {
+                *counts.entry(last).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|((iteration, _), n)| (*n, *iteration))
+            .map(|((_, run), _)| run.as_str())
     }
 }
 
@@ -253,5 +335,71 @@ mod tests {
         assert_eq!(dirs.get(&root.join("prompts")), Some(&true));
         assert!(!relevant(root, &root.join(".prompteval/runs/x/run.json")));
         assert!(!relevant(root, &root.join("prompts/greet/.v1.jinja.swp")));
+    }
+
+    #[test]
+    fn only_files_that_may_matter_concern_the_evals() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, _, deps) = project(dir.path());
+        let root = &project.root;
+        assert!(deps.concerns(&root.join("prompteval.yaml")));
+        assert!(deps.concerns(&root.join("prompts/greet/v2.jinja")));
+        // The root is watched for prompteval.yaml: other files there (a report written
+        // with -o, a log) are not the evals' business; nor is a directory.
+        assert!(!deps.concerns(&root.join("report.md")));
+        assert!(!deps.concerns(&root.join("prompts")));
+        let none = Dependencies::none(root);
+        assert!(none.concerns(&root.join("prompteval.yaml")));
+        assert!(!none.concerns(&root.join("notes.txt")));
+    }
+
+    #[test]
+    fn a_partial_rerun_keeps_the_other_evals_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, registry, mut deps) = project(dir.path());
+        let selection = Selection {
+            evals: vec!["other".into()],
+            ..Selection::default()
+        };
+        let (plan, _) = plan(&project, &registry, &selection).unwrap();
+        deps.merge(Dependencies::of(&project, &registry, &plan));
+        let hit = affected(&deps, &registry, &project.root, &["datasets/a.csv"]);
+        assert_eq!(hit, ["greet"]);
+    }
+
+    #[test]
+    fn an_external_scorer_script_is_a_dependency() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, _, _) = project(dir.path());
+        let root = &project.root;
+        std::fs::create_dir_all(root.join("scorers")).unwrap();
+        std::fs::write(root.join("scorers/s.py"), "").unwrap();
+        let eval = "prompts: [other@1]\nmodels: [echo]\ndataset: data/b.csv\nassert:\n  - type: external\n    script: scorers/s.py\n";
+        std::fs::write(root.join("evals/other.yaml"), eval).unwrap();
+        let registry = Registry::load(root).unwrap().0;
+        let (plan, _) = plan(&project, &registry, &Selection::default()).unwrap();
+        let deps = Dependencies::of(&project, &registry, &plan);
+        assert_eq!(
+            affected(&deps, &registry, root, &["scorers/s.py"]),
+            ["other"]
+        );
+    }
+
+    #[test]
+    fn each_eval_is_compared_with_the_run_that_last_finished_it() {
+        let mut b = Baselines::default();
+        assert_eq!(b.for_evals(None), None);
+        b.finished(["greet", "other"], "r1");
+        b.finished(["other"], "r2");
+        let set = |e: &[&str]| e.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(b.for_evals(Some(&set(&["greet"]))), Some("r1"));
+        assert_eq!(b.for_evals(Some(&set(&["other"]))), Some("r2"));
+        // One of each: the newer run on a tie.
+        assert_eq!(b.for_evals(Some(&set(&["greet", "other"]))), Some("r2"));
+        b.finished(["third"], "r3");
+        b.finished(["greet"], "r4");
+        // greet last in r4, other in r2, third in r3: a tie of three, the newest wins.
+        assert_eq!(b.for_evals(None), Some("r4"));
+        assert_eq!(b.for_evals(Some(&set(&["new"]))), None);
     }
 }

@@ -6,7 +6,7 @@ use super::check::Outcome;
 use super::remote::{Scorer, Verdict};
 use super::transform::{self, Transform};
 use super::value::Compiler;
-use super::{keys, registry, AssertionSpec, ScoreError};
+use super::{calls, keys, registry, AssertionSpec, ScoreError};
 use crate::diagnostic::Location;
 use crate::run::events::AssertionResult;
 use crate::template::TemplateSet;
@@ -24,6 +24,9 @@ pub struct ScoreInput<'a> {
     pub tool_calls: &'a [ToolCall],
     /// The tools the request offered, when any.
     pub tools: Option<&'a ToolSet>,
+    /// The steps of an agent loop or conversation (empty for a single call):
+    /// `tool_calls` is then the last step's, and trajectory assertions read these.
+    pub steps: &'a [crate::agent::Step],
 }
 
 impl<'a> ScoreInput<'a> {
@@ -38,6 +41,18 @@ impl<'a> ScoreInput<'a> {
             latency_ms: self.latency_ms,
             tool_calls: self.tool_calls,
             tools: self.tools,
+            steps: self.steps,
+        }
+    }
+
+    /// The same input with other tool calls (those a tool-call assertion reads).
+    pub(crate) fn with_tool_calls<'b>(&self, tool_calls: &'b [ToolCall]) -> ScoreInput<'b>
+    where
+        'a: 'b,
+    {
+        ScoreInput {
+            tool_calls,
+            ..self.with_output(self.output)
         }
     }
 }
@@ -63,7 +78,7 @@ impl<'a> ScoreInput<'a> {
 /// let origin = Location::line("evals/e.yaml", 3);
 /// let assertion = Assertion::compile(&spec, "e#0", &origin, &mut templates).unwrap();
 /// let vars = minijinja::Value::from(());
-/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0, tool_calls: &[], tools: None };
+/// let input = ScoreInput { output: "I am sorry", vars: &vars, latency_ms: 0.0, tool_calls: &[], tools: None, steps: &[] };
 /// let result = assertion.evaluate(&input, &templates);
 /// assert!(!result.pass);
 /// assert_eq!(result.reason, r#"output contains "sorry" (not-contains)"#);
@@ -73,6 +88,10 @@ pub struct Assertion {
     negated: bool,
     weight: f64,
     transform: Option<Transform>,
+    /// Whether it reads the calls of the whole trajectory (the types that read `step`).
+    on_trajectory: bool,
+    /// The one step it reads (`step: N`, from 1).
+    step: Option<u32>,
     pub(super) scorer: Scorer,
     pub(super) variables: BTreeSet<String>,
     pub(super) template_names: Vec<String>,
@@ -127,6 +146,7 @@ impl Assertion {
             }
         };
         keys::refuse_unread(&compiler)?;
+        let step = calls::trajectory::compile_step(&compiler)?;
         let transform = match &spec.transform {
             Some(source) => Some(transform::compile_for(source, &mut compiler)?),
             None => None,
@@ -137,6 +157,8 @@ impl Assertion {
             negated,
             weight,
             transform,
+            on_trajectory: kind.reads.contains(&keys::Key::Step),
+            step,
             scorer,
             variables: compiler.variables,
             template_names: compiler.template_names,
@@ -173,12 +195,33 @@ impl Assertion {
                 self.spec.kind
             )));
         };
-        let checked = match self.transformed(input, templates) {
+        if !self.on_trajectory {
+            return self.result(self.checked(check.as_ref(), input, templates));
+        }
+        let checked = match calls::trajectory::select(input, self.step) {
+            Ok(selected) => {
+                self.checked(check.as_ref(), &input.with_tool_calls(&selected), templates)
+            }
+            Err(reason) => Err(reason),
+        };
+        self.result(checked.map(|outcome| match self.step {
+            Some(n) => outcome.prefixed(&format!("step {n}: ")),
+            None => outcome,
+        }))
+    }
+
+    /// The check on the output as the assertion's `transform` leaves it.
+    fn checked(
+        &self,
+        check: &dyn super::check::Check,
+        input: &ScoreInput<'_>,
+        templates: &TemplateSet,
+    ) -> Result<Outcome, String> {
+        match self.transformed(input, templates) {
             Ok(None) => check.check(input, templates),
             Ok(Some(output)) => check.check(&input.with_output(&output), templates),
             Err(reason) => Err(reason),
-        };
-        self.result(checked)
+        }
     }
 
     /// The output as this assertion's `transform` leaves it: `None` without a transform.

@@ -132,6 +132,7 @@ mod tests {
             latency_ms: 0.0,
             tool_calls: &[],
             tools: None,
+            steps: &[],
         };
         score_case(&assertions, &input, &templates, threshold)
     }
@@ -233,6 +234,7 @@ mod tests {
                 latency_ms: 0.0,
                 tool_calls: &[],
                 tools: None,
+                steps: &[],
             };
             score_output(Some(&t), [&a], &input, &templates, None)
         };

@@ -55,6 +55,13 @@ impl Outcome {
         self
     }
 
+    /// The same outcome with `prefix` before its reasons (`step 2: `).
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Self {
+        self.reason = format!("{prefix}{}", self.reason);
+        self.negated_reason = self.negated_reason.map(|r| format!("{prefix}{r}"));
+        self
+    }
+
     /// Sets the phrasing used when the `not-` form passes.
     pub(crate) fn when_negated(mut self, reason: String) -> Self {
         self.negated_reason = Some(reason);

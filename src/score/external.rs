@@ -142,6 +142,23 @@ pub fn check_command(
     Ok(())
 }
 
+/// The files an `external` assertion runs, as written (relative paths are relative to the
+/// project root): the script an interpreter runs, and the program when it is a path. A
+/// watch session re-runs the eval when one changes. Other types run none.
+pub fn files(spec: &super::AssertionSpec) -> Vec<PathBuf> {
+    let kind = spec.kind.strip_prefix("not-").unwrap_or(&spec.kind);
+    let argv = match (kind, &spec.command, &spec.script) {
+        ("external", Some(cmd), None) if !cmd.is_empty() => cmd.clone(),
+        ("external", None, Some(script)) => script_command(script),
+        _ => return Vec::new(),
+    };
+    let program = &argv[0];
+    let runs_script = INTERPRETERS.contains(&program.rsplit('/').next().unwrap_or(program));
+    let script = argv.get(1).filter(|a| runs_script && !a.starts_with('-'));
+    let path = program.contains('/').then_some(program);
+    path.into_iter().chain(script).map(PathBuf::from).collect()
+}
+
 /// Whether a bare program name is an executable file in a directory of `PATH`.
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -651,6 +668,29 @@ impl Drop for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_files_an_external_assertion_runs() {
+        let spec =
+            |yaml: &str| -> crate::score::AssertionSpec { serde_yaml::from_str(yaml).unwrap() };
+        let files = |yaml: &str| files(&spec(yaml));
+        let paths = |p: &[&str]| p.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            files("{type: external, script: scorers/a.py}"),
+            paths(&["scorers/a.py"])
+        );
+        assert_eq!(
+            files("{type: not-external, command: [python3, scorers/b.py, --fast]}"),
+            paths(&["scorers/b.py"])
+        );
+        assert_eq!(
+            files("{type: external, command: [./bin/score, x]}"),
+            paths(&["./bin/score"])
+        );
+        assert!(files("{type: external, command: [python3, -m, scorer]}").is_empty());
+        assert!(files("{type: external, command: [score-tool]}").is_empty());
+        assert!(files("{type: contains, value: a}").is_empty());
+    }
     use crate::score::testing::compile_err;
 
     fn reply(v: Json) -> Map<String, Json> {

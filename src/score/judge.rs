@@ -330,6 +330,7 @@ impl Judge {
             latency_ms: 0.0,
             tool_calls: &[],
             tools: None,
+            steps: &[],
         };
         let criteria = match self.value.resolve(&input, ctx.templates) {
             Ok(v) => v.into_owned(),

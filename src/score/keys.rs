@@ -23,7 +23,9 @@ pub(crate) enum Key {
     Call,
     /// `mode`: how `tool-sequence` compares the names.
     Mode,
-    /// `assert`: the members of `assert-set`.
+    /// `step`: the one model call of a trajectory a tool-call type reads.
+    Step,
+    /// `assert`: the members of `assert-set` and `final-answer`.
     Assert,
     /// `grader`: the judge of a model-graded type.
     Grader,
@@ -68,7 +70,7 @@ pub(crate) enum Key {
 impl Key {
     /// Every key, in the order a spec is checked for them: the first one written where it
     /// is not read is the one reported.
-    pub(crate) const ALL: [Key; 26] = [
+    pub(crate) const ALL: [Key; 27] = [
         Key::Measure,
         Key::Stem,
         Key::Path,
@@ -76,6 +78,7 @@ impl Key {
         Key::Match,
         Key::Call,
         Key::Mode,
+        Key::Step,
         Key::Assert,
         Key::Grader,
         Key::Embedder,
@@ -108,6 +111,7 @@ impl Key {
             Key::Match => "match",
             Key::Call => "call",
             Key::Mode => "mode",
+            Key::Step => "step",
             Key::Assert => "assert",
             Key::Grader => "grader",
             Key::Embedder => "embedder",
@@ -141,6 +145,7 @@ impl Key {
             Key::Match => spec.match_mode.is_some(),
             Key::Call => spec.call.is_some(),
             Key::Mode => spec.mode.is_some(),
+            Key::Step => spec.step.is_some(),
             Key::Assert => spec.assert.is_some(),
             Key::Grader => spec.grader.is_some(),
             Key::Embedder => spec.embedder.is_some(),
@@ -195,8 +200,13 @@ impl Key {
                 "takes no `mode` (only `tool-sequence` reads it)".into(),
                 calls::sequence::EXAMPLE,
             ),
+            Key::Step => (
+                "takes no `step` (only the tool-call types read it: `tool-called`, `tool-args`, `tool-sequence`, `tool-call-f1`, `valid-tool-call`, `no-tool-call`)".into(),
+                calls::trajectory::EXAMPLE,
+            ),
             Key::Assert => (
-                "takes no `assert` list (only `assert-set` groups assertions)".into(),
+                "takes no `assert` list (only `assert-set` and `final-answer` group assertions)"
+                    .into(),
                 set::EXAMPLE,
             ),
             Key::Grader => (

@@ -32,6 +32,7 @@ pub mod squad;
 mod stderr_log;
 mod text;
 mod tok13a;
+mod trajectory;
 mod transform;
 mod value;
 mod xml;
@@ -44,6 +45,7 @@ pub use case::{aggregate, score_case, score_output, CaseScore};
 pub(crate) use case::{combine, transform_failed};
 pub use error::ScoreError;
 pub use external::check_command as check_external_command;
+pub use external::files as scorer_files;
 pub use judge::judge_prompt_name;
 pub use registry::{base_kinds, is_judge, judge_variables, kinds, uses_tool_calls};
 pub use remote::{

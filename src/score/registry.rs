@@ -3,13 +3,13 @@
 use super::check::Check;
 use super::judge::{self, JudgePrompt};
 use super::keys::Key::{self, Assert, Command, Embedder, Grader, Measure, Path, Script, Stem};
-use super::keys::Key::{Args, Call, Match, Mode, Threshold, Timeout};
+use super::keys::Key::{Args, Call, Match, Mode, Step, Threshold, Timeout};
 use super::keys::Key::{Beta, CharOrder, EpsSmoothing, Lowercase, Whitespace, WordOrder};
 use super::keys::Key::{MaxNgramOrder, Normalize, SmoothMethod, SmoothValue, Tokenize};
 use super::remote::{AsyncCheck, Scorer};
 use super::value::Compiler;
 use super::{bleu, calls, chrf, embed, external, json, json_diff, json_path, latency, rouge, set};
-use super::{similarity, squad, text, xml, ScoreError};
+use super::{similarity, squad, text, trajectory, xml, ScoreError};
 
 /// The compile function of a deterministic type.
 pub(crate) type CompileSync = fn(&mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError>;
@@ -185,20 +185,20 @@ pub(crate) static TYPES: &[AssertionType] = &[
         calls::called::compile,
         calls::called::EXAMPLE,
     )
-    .reads(&[Args, Match])
+    .reads(&[Args, Match, Step])
     .on_tool_calls(),
     sync("tool-args", calls::args::compile, calls::args::EXAMPLE)
-        .reads(&[Path, Call])
+        .reads(&[Path, Call, Step])
         .on_tool_calls(),
     sync(
         "tool-sequence",
         calls::sequence::compile,
         calls::sequence::EXAMPLE,
     )
-    .reads(&[Mode])
+    .reads(&[Mode, Step])
     .on_tool_calls(),
     sync("tool-call-f1", calls::f1::compile, calls::f1::EXAMPLE)
-        .reads(&[Threshold])
+        .reads(&[Threshold, Step])
         .defaults_to("expected_tools")
         .on_tool_calls(),
     sync(
@@ -206,8 +206,35 @@ pub(crate) static TYPES: &[AssertionType] = &[
         calls::valid::compile,
         calls::valid::EXAMPLE,
     )
+    .reads(&[Step])
     .on_tool_calls(),
-    sync("no-tool-call", calls::none::compile, calls::none::EXAMPLE).on_tool_calls(),
+    sync("no-tool-call", calls::none::compile, calls::none::EXAMPLE)
+        .reads(&[Step])
+        .on_tool_calls(),
+    sync(
+        "max-steps",
+        trajectory::limits::compile_steps,
+        trajectory::limits::EX_STEPS,
+    )
+    .no_not_form("write the limit as `value`; there is no `not-max-steps`"),
+    sync(
+        "max-tool-calls",
+        trajectory::limits::compile_calls,
+        trajectory::limits::EX_CALLS,
+    )
+    .no_not_form("write the limit as `value`; there is no `not-max-tool-calls`"),
+    sync(
+        "final-answer",
+        trajectory::final_answer::compile,
+        trajectory::final_answer::EXAMPLE,
+    )
+    .reads(&[Threshold, Assert])
+    .no_not_form("negate the members instead: `not-contains`, `not-regex`, …"),
+    sync(
+        "tool-result-used",
+        trajectory::result_used::compile,
+        trajectory::result_used::EXAMPLE,
+    ),
     sync(
         "levenshtein",
         similarity::levenshtein,
@@ -332,20 +359,24 @@ pub(crate) fn choices() -> String {
         .filter(|t| !t.negatable())
         .map(|t| format!("`{}`", t.name))
         .collect();
+    let (last, rest) = without_not
+        .split_last()
+        .expect("some types have no `not-` form");
+    let but = match rest {
+        [] => last.clone(),
+        _ => format!("{} and {last}", rest.join(", ")),
+    };
     format!(
-        "{} (each but {} also as `not-<type>`)",
+        "{} (each but {but} also as `not-<type>`)",
         base_kinds().collect::<Vec<_>>().join(", "),
-        without_not.join(" and ")
     )
 }
 
 /// The known type closest to a misspelt one, if any is close.
 pub(crate) fn suggest(kind: &str) -> Option<String> {
-    kinds()
-        .map(|k| (strsim::levenshtein(kind, &k), k))
-        .filter(|(distance, k)| *distance <= 3.max(k.len() / 4))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k)
+    let kinds: Vec<String> = kinds().collect();
+    let valid: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    crate::diagnostic::suggest(kind, &valid).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -357,8 +388,8 @@ mod tests {
 
     /// The list users see (`tests/cli_errors.rs` snapshots it too): the one before the
     /// table existed, with the tool-call types (issue 15), `rouge-3` … `rouge-9` and
-    /// `rouge-lsum` (issue 18).
-    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, tool-called, tool-args, tool-sequence, tool-call-f1, valid-tool-call, no-tool-call, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-3, rouge-4, rouge-5, rouge-6, rouge-7, rouge-8, rouge-9, rouge-l, rouge-lsum, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `latency` and `assert-set` also as `not-<type>`)";
+    /// `rouge-lsum` (issue 18), and the trajectory types (issue 16).
+    const CHOICES_BEFORE: &str = "equals, contains, icontains, contains-any, contains-all, icontains-any, icontains-all, starts-with, ends-with, regex, max-length, min-length, word-count, is-json, json-schema, contains-json, json-path, json-diff, is-xml, tool-called, tool-args, tool-sequence, tool-call-f1, valid-tool-call, no-tool-call, max-steps, max-tool-calls, final-answer, tool-result-used, levenshtein, levenshtein-distance, rouge-1, rouge-2, rouge-3, rouge-4, rouge-5, rouge-6, rouge-7, rouge-8, rouge-9, rouge-l, rouge-lsum, bleu, chrf, f1, exact-match, latency, assert-set, llm-rubric, factuality, closed-qa, g-eval, select-best, similar, external (each but `max-steps`, `max-tool-calls`, `final-answer`, `latency` and `assert-set` also as `not-<type>`)";
 
     #[test]
     fn choices_are_the_list_users_saw() {
@@ -384,15 +415,18 @@ mod tests {
     }
 
     #[test]
-    fn every_base_kind_has_a_not_form_except_latency_and_assert_set() {
+    fn every_base_kind_has_a_not_form_except_limits_and_groups() {
         let kinds: Vec<String> = kinds().collect();
         for base in base_kinds() {
             assert!(kinds.iter().any(|k| k == base), "{base}");
             let negated = format!("not-{base}");
-            let negatable = !matches!(base, "latency" | "assert-set");
+            let negatable = !matches!(
+                base,
+                "latency" | "assert-set" | "max-steps" | "max-tool-calls" | "final-answer"
+            );
             assert_eq!(kinds.contains(&negated), negatable, "{base}");
         }
-        assert_eq!(kinds.len(), TYPES.len() * 2 - 2);
+        assert_eq!(kinds.len(), TYPES.len() * 2 - 5);
     }
 
     #[test]
@@ -433,7 +467,8 @@ mod tests {
             "max-length" | "min-length" | "word-count" => json!({"value": 3}),
             "json-schema" => json!({"value": {"type": "object"}}),
             "json-path" => json!({"path": "$.a"}),
-            "assert-set" => json!({"assert": [{"type": "is-json"}]}),
+            "assert-set" | "final-answer" => json!({"assert": [{"type": "is-json"}]}),
+            "max-steps" | "max-tool-calls" => json!({"value": 3}),
             "latency" => json!({"threshold": 100}),
             "external" => json!({"command": ["true"]}),
             _ => json!({}),
@@ -456,6 +491,7 @@ mod tests {
                 latency_ms: 0.0,
                 tool_calls: &[],
                 tools: None,
+                steps: &[],
             };
             let only_in_a_run = a.evaluate(&input, &templates).scorer_error;
             assert_eq!(only_in_a_run, t.scoring() != Scoring::Sync, "{}", t.name);
@@ -510,6 +546,7 @@ mod tests {
             Key::Match => json!("partial"),
             Key::Call => json!("f"),
             Key::Mode => json!("exact"),
+            Key::Step => json!(1),
             Key::Assert => json!([{"type": "is-json"}]),
             Key::Command => json!(["true"]),
             Key::Timeout => json!("1s"),
@@ -573,7 +610,18 @@ mod tests {
         assert_eq!(readers(Match), ["tool-called"]);
         assert_eq!(readers(Call), ["tool-args"]);
         assert_eq!(readers(Mode), ["tool-sequence"]);
-        assert_eq!(readers(Assert), ["assert-set"]);
+        assert_eq!(
+            readers(Step),
+            [
+                "tool-called",
+                "tool-args",
+                "tool-sequence",
+                "tool-call-f1",
+                "valid-tool-call",
+                "no-tool-call"
+            ]
+        );
+        assert_eq!(readers(Assert), ["final-answer", "assert-set"]);
         assert_eq!(readers(Grader), judges);
         assert_eq!(readers(Embedder), ["similar"]);
         assert_eq!(readers(Key::Trim), ["equals"]);

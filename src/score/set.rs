@@ -146,6 +146,7 @@ mod tests {
             latency_ms: 0.0,
             tool_calls: &[],
             tools: None,
+            steps: &[],
         };
         let case = score_case([&group, &other], &input, &templates, None);
         assert_eq!(case.assertions.len(), 2);

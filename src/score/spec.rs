@@ -53,7 +53,11 @@ pub struct AssertionSpec {
     /// `tool-sequence`: `exact` (default), `in-order` or `any-order`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// The members of an `assert-set`.
+    /// The tool-call types: score the calls of this one model call of an agent loop
+    /// (counted from 1) instead of every call of the trajectory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// The members of an `assert-set` or a `final-answer`.
     #[serde(default, rename = "assert", skip_serializing_if = "Option::is_none")]
     pub assert: Option<Vec<AssertionSpec>>,
     /// Model-graded types: the provider that judges, overriding the eval's `grader`.
@@ -107,4 +111,8 @@ pub struct AssertionSpec {
     /// `f1`, `exact-match`: `squad-v2` (default), `squad-v1` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<String>,
+    /// The conversation turn whose reply is scored (`turn: 2`), instead of the final
+    /// reply; only for cases that play `turns:` or a simulated user (see `docs/agents.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }

@@ -61,6 +61,7 @@ pub(crate) fn eval_latency(
         latency_ms,
         tool_calls: &[],
         tools: None,
+        steps: &[],
     };
     assertion.evaluate(&input, &templates)
 }
@@ -82,6 +83,29 @@ pub(crate) fn eval_calls(
         latency_ms: 0.0,
         tool_calls: calls,
         tools,
+        steps: &[],
+    };
+    assertion.evaluate(&input, &templates)
+}
+
+/// Compiles `spec` and evaluates it on an agent's trajectory `steps` (the cell's output
+/// and calls are the last step's, as a run records them).
+pub(crate) fn eval_steps(
+    spec: serde_json::Value,
+    steps: &[crate::agent::Step],
+    vars: serde_json::Value,
+) -> AssertionResult {
+    let mut templates = templates();
+    let assertion = compile_in(spec, "t", &mut templates).expect("spec compiles");
+    let vars = minijinja::Value::from_serialize(vars);
+    let last = steps.last();
+    let input = ScoreInput {
+        output: last.map_or("", |s| s.output.as_str()),
+        vars: &vars,
+        latency_ms: steps.iter().map(|s| s.latency_ms).sum(),
+        tool_calls: last.map_or(&[], |s| s.tool_calls.as_slice()),
+        tools: None,
+        steps,
     };
     assertion.evaluate(&input, &templates)
 }

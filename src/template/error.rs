@@ -254,38 +254,5 @@ pub(super) fn syntax_error(err: &minijinja::Error, source: &str, origin: &Origin
     .into()
 }
 
-/// The source line `line` (1-based) with its number, and a `^` marker under `range` (byte
-/// offsets into `source`) when the range is on that line.
-pub(super) fn snippet(
-    source: &str,
-    line: Option<usize>,
-    range: Option<std::ops::Range<usize>>,
-) -> Option<String> {
-    let line = line?;
-    let text = source.lines().nth(line.checked_sub(1)?)?;
-    let gutter = format!("{line:>4} | ");
-    let mut out = format!("{gutter}{text}");
-    if let Some(range) = range {
-        let line_start: usize = source
-            .split_inclusive('\n')
-            .take(line - 1)
-            .map(str::len)
-            .sum();
-        if range.start >= line_start && range.start <= line_start + text.len() {
-            let start = source
-                .get(line_start..range.start)
-                .map_or(0, |s| s.chars().count());
-            let end = range.end.min(line_start + text.len()).max(range.start);
-            let width = source
-                .get(range.start..end)
-                .map_or(1, |s| s.chars().count())
-                .max(1);
-            out.push('\n');
-            out.push_str(&" ".repeat(gutter.len() - 2));
-            out.push_str("| ");
-            out.push_str(&" ".repeat(start));
-            out.push_str(&"^".repeat(width));
-        }
-    }
-    Some(out)
-}
+/// The source line with a `^` marker, drawn as every excerpt is ([`crate::diagnostic::snippet`]).
+pub(super) use crate::diagnostic::snippet;

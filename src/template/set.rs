@@ -233,10 +233,7 @@ impl TemplateSet {
                 let mut out = Vec::with_capacity(messages.len());
                 for (i, m) in messages.iter().enumerate() {
                     let content = self.render_named(&template_name(version, Some(i)), vars)?;
-                    out.push(Message {
-                        role: m.role,
-                        content,
-                    });
+                    out.push(Message::new(m.role, content));
                 }
                 Ok(RenderedPrompt::Chat(out))
             }

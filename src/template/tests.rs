@@ -124,14 +124,8 @@ fn renders_chat_messages() {
     assert_eq!(
         out,
         RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Be brief.".into()
-            },
-            Message {
-                role: Role::User,
-                content: "Review: great".into()
-            },
+            Message::new(Role::System, "Be brief."),
+            Message::new(Role::User, "Review: great"),
         ])
     );
     assert_eq!(
@@ -405,14 +399,8 @@ fn renders_a_loaded_registry_with_partials() {
     assert_eq!(
         out.to_messages(),
         [
-            Message {
-                role: Role::System,
-                content: "Answer with one word.".into()
-            },
-            Message {
-                role: Role::User,
-                content: "meh".into()
-            },
+            Message::new(Role::System, "Answer with one word."),
+            Message::new(Role::User, "meh"),
         ]
     );
     let err = set.render_prompt(v, &vars(&[])).unwrap_err();

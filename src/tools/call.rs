@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A tool call from a model's answer, in one shape for every provider.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The call's id as the API gave it (`call_…`, `toolu_…`); made up when it gave none.
     #[serde(default)]

@@ -157,7 +157,7 @@ fn undefined_variable_names_prompt_variable_dataset_and_columns() {
         "greet@2",
         "country",
         "datasets/people.csv",
-        "id, name, city, expected",
+        "city, expected, id, name",
     ] {
         assert!(stderr.contains(part), "missing {part:?} in {stderr}");
     }

@@ -13,7 +13,7 @@ use crate::support::scripted::{chat, reply, ScriptedServer, Seen};
 
 /// A project whose eval runs greet@1 and greet@2 on the scripted model `local`, and
 /// `judge` on the same server as its grader.
-fn project(server: &ScriptedServer, assertions: &str) -> TestProject {
+pub(crate) fn project(server: &ScriptedServer, assertions: &str) -> TestProject {
     let p = TestProject::basic();
     p.write(
         "prompteval.yaml",
@@ -30,7 +30,7 @@ fn project(server: &ScriptedServer, assertions: &str) -> TestProject {
 }
 
 /// Echoes the prompt; a judge's request gets a passing verdict.
-fn answer(seen: &Seen) -> crate::support::scripted::Reply {
+pub(crate) fn answer(seen: &Seen) -> crate::support::scripted::Reply {
     if seen.body["model"] == "judge-1" {
         return chat(r#"{"reason": "fine", "pass": true, "score": 1.0}"#);
     }
@@ -49,7 +49,7 @@ fn record(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
 }
 
-fn run_ids(p: &TestProject) -> Vec<String> {
+pub(crate) fn run_ids(p: &TestProject) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(p.path().join(".prompteval/runs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -58,7 +58,7 @@ fn run_ids(p: &TestProject) -> Vec<String> {
     ids
 }
 
-const CONTAINS_NAME: &str = "  - type: contains\n    value: \"{{ name }}\"\n";
+pub(crate) const CONTAINS_NAME: &str = "  - type: contains\n    value: \"{{ name }}\"\n";
 const CONTAINS_CITY: &str = "  - type: contains\n    value: \"{{ city }}\"\n";
 
 /// Issue 17: a changed assertion is applied to the stored outputs with no request at the
@@ -257,121 +257,4 @@ fn retry_errors_runs_only_the_error_cells_again() {
         "{stderr}"
     );
     assert_eq!(server.seen().len(), 8);
-}
-
-/// A `prompteval watch` child whose stderr is collected as it comes.
-struct Watching {
-    child: std::process::Child,
-    stderr: Arc<std::sync::Mutex<String>>,
-}
-
-impl Watching {
-    fn start(p: &TestProject, max_iterations: usize) -> Watching {
-        let mut child = p
-            .cmd(&[
-                "watch",
-                "--no-progress",
-                "--no-matrix",
-                "--debounce-ms",
-                "100",
-                "--max-iterations",
-                &max_iterations.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start prompteval watch");
-        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Watching { child, stderr }
-    }
-
-    /// Waits (up to 30 s) until stderr holds `text` `times` times.
-    fn wait_for(&self, text: &str, times: usize) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.stderr.lock().unwrap().matches(text).count() < times {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {text:?} ×{times} in:\n{}",
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for the process to end: (exit code, stderr).
-    fn end(mut self) -> (i32, String) {
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let stderr = self.stderr.lock().unwrap().clone();
-        (status.code().unwrap_or(-1), stderr)
-    }
-}
-
-const WATCHING: &str = "watching ";
-
-/// Issue 17: an edit of one prompt version re-runs its eval against the previous
-/// iteration, and only that version's cells reach the model (the rest are cached).
-#[test]
-fn watch_reruns_on_a_prompt_edit_and_asks_only_the_changed_prompt() {
-    let server = ScriptedServer::start(|_, seen| answer(seen));
-    let p = project(&server, CONTAINS_NAME);
-    let config = p.read("prompteval.yaml").replace(
-        "    model: tiny\n",
-        "    model: tiny\n    params: {temperature: 0}\n",
-    );
-    p.write("prompteval.yaml", &config);
-    let watch = Watching::start(&p, 2);
-    watch.wait_for(WATCHING, 1);
-    assert_eq!(server.seen().len(), 6);
-    p.write(
-        "prompts/greet/v2.jinja",
-        "Hi {{ name }}, welcome to {{ city }}!\n",
-    );
-    let (code, stderr) = watch.end();
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("── iteration 2: re-running greet"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("baseline: run "), "{stderr}");
-    let seen = server.seen();
-    assert_eq!(seen.len(), 9, "{stderr}");
-    assert!(seen[6..].iter().all(|s| s.prompt().starts_with("Hi ")));
-    assert_eq!(run_ids(&p).len(), 2);
-}
-
-/// Issue 17: a YAML error prints the located error and keeps watching; the save that
-/// fixes it re-runs.
-#[test]
-fn watch_survives_a_broken_eval_file() {
-    let server = ScriptedServer::start(|_, seen| answer(seen));
-    let p = project(&server, CONTAINS_NAME);
-    let good = p.read("evals/greet.yaml");
-    let watch = Watching::start(&p, 3);
-    watch.wait_for(WATCHING, 1);
-    p.write("evals/greet.yaml", &format!("{good}prompts: [greet@1\n"));
-    watch.wait_for("error: evals/greet.yaml:", 1);
-    p.write("evals/greet.yaml", &good);
-    let (code, stderr) = watch.end();
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("── iteration 3: re-running every selected eval"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.matches(WATCHING).count(), 2, "{stderr}");
-    assert_eq!(run_ids(&p).len(), 2);
 }

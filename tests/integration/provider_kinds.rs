@@ -28,18 +28,9 @@ fn setup() {
 
 fn chat() -> RenderedPrompt {
     RenderedPrompt::Chat(vec![
-        Message {
-            role: Role::System,
-            content: "Answer in one word.".into(),
-        },
-        Message {
-            role: Role::User,
-            content: "Capital of France?".into(),
-        },
-        Message {
-            role: Role::User,
-            content: "Be sure.".into(),
-        },
+        Message::new(Role::System, "Answer in one word."),
+        Message::new(Role::User, "Capital of France?"),
+        Message::new(Role::User, "Be sure."),
     ])
 }
 

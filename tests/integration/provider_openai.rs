@@ -120,14 +120,8 @@ async fn success_sends_model_messages_params_and_key() {
     params.insert("stop".into(), json!(["\n"]));
     let request = ProviderRequest {
         prompt: RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Answer in one word.".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "Capital of France?".into(),
-            },
+            Message::new(Role::System, "Answer in one word."),
+            Message::new(Role::User, "Capital of France?"),
         ]),
         params,
         vars: Default::default(),

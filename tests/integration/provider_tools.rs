@@ -45,14 +45,8 @@ fn ask(tools: Option<ToolSet>) -> ProviderRequest {
     vars.insert("city".into(), json!("Rome"));
     ProviderRequest {
         prompt: RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "Use the tools.".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "What is the weather in Rome?".into(),
-            },
+            Message::new(Role::System, "Use the tools."),
+            Message::new(Role::User, "What is the weather in Rome?"),
         ]),
         params: Default::default(),
         vars: Arc::new(vars),

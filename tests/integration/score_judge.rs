@@ -126,6 +126,7 @@ impl Fixture {
             latency_ms: 1.0,
             tool_calls: &[],
             tools: None,
+            steps: &[],
         };
         score_case_async(&[assertion], &input, &self.ctx(), None).await
     }

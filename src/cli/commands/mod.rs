@@ -15,6 +15,8 @@ mod runs;
 mod show;
 mod validate;
 mod watch;
+mod watch_files;
+mod watch_quit;
 
 pub(crate) use cache::cache;
 pub(crate) use completions::completions;

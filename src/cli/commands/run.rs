@@ -19,7 +19,7 @@ use crate::store::RunStatus;
 
 impl RunArgs {
     /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
-    fn to_request(&self) -> Result<RunRequest, RequestError> {
+    pub(super) fn to_request(&self) -> Result<RunRequest, RequestError> {
         let gate = GateOverrides {
             fail_under: self.fail_under,
             max_regression: self.max_regression,
@@ -58,6 +58,9 @@ fn target(id: &str) -> ResumeTarget {
 
 /// Runs the selected evals.
 pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
+    if args.watch {
+        return super::watch::session(ctx, args);
+    }
     let outputs = match output_formats(&args.outputs) {
         Ok(o) => o,
         Err(e) => {
@@ -141,6 +144,17 @@ pub(super) fn execute(
     mode: ProgressMode,
     verbose: bool,
 ) -> Result<Outcome, Exit> {
+    execute_until(prepared, mode, verbose, stop_requested)
+}
+
+/// [`execute`], cancelled when the future `cancel` makes (inside the runtime, so signal
+/// handlers it installs are in place before the run starts) resolves.
+pub(super) fn execute_until<F: std::future::Future<Output = ()>>(
+    prepared: Prepared<'_>,
+    mode: ProgressMode,
+    verbose: bool,
+    cancel: impl FnOnce() -> F,
+) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -153,7 +167,7 @@ pub(super) fn execute(
     let mut progress = Progress::new(mode).log_retries(verbose);
     // The handlers are installed inside the runtime, before the run starts.
     let outcome = runtime.block_on(async {
-        let cancel = stop_requested();
+        let cancel = cancel();
         prepared
             .run(&mut notice, &mut [&mut progress], cancel)
             .await
@@ -164,7 +178,7 @@ pub(super) fn execute(
 }
 
 /// The progress mode the flags ask for.
-fn progress_mode(args: &RunArgs) -> ProgressMode {
+pub(super) fn progress_mode(args: &RunArgs) -> ProgressMode {
     if args.no_progress {
         return ProgressMode::Off;
     }
@@ -288,7 +302,7 @@ fn baseline_notice(run_id: &str, reference: &BaselineRef, status: RunStatus, pas
 }
 
 /// Prints the tables and writes the report files (and the GitHub step summary).
-fn report(
+pub(super) fn report(
     ctx: &Context,
     args: &RunArgs,
     outputs: &Outputs,

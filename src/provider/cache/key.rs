@@ -236,14 +236,8 @@ mod tests {
         let identity = provider_identity(&config);
         let identity_json = serde_json::to_string(&identity).unwrap();
         let chat = RenderedPrompt::Chat(vec![
-            Message {
-                role: Role::System,
-                content: "be brief".into(),
-            },
-            Message {
-                role: Role::User,
-                content: "2+2 \"quoted\" é\n".into(),
-            },
+            Message::new(Role::System, "be brief"),
+            Message::new(Role::User, "2+2 \"quoted\" é\n"),
         ]);
         let text = RenderedPrompt::Text("hi".into());
         let nested = params(&[
@@ -373,10 +367,7 @@ mod tests {
         ));
         let chat = key_of(&key_material(
             &id,
-            &RenderedPrompt::Chat(vec![Message {
-                role: Role::User,
-                content: "hi".into(),
-            }]),
+            &RenderedPrompt::Chat(vec![Message::new(Role::User, "hi")]),
             &Params::new(),
             None,
             None,

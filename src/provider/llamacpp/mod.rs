@@ -17,6 +17,6 @@ pub use config::{
 pub use discover::{find_binary, BinaryNotFound, LookupEnv, LLAMA_SERVER_ENV};
 pub use kind::LlamaCppSettings;
 pub use provider::LlamaCppProvider;
-pub use registry::shared_server;
+pub use registry::{shared_server, KeepServers};
 pub use ring::LogTail;
 pub use server::{ManagedServer, STOP_GRACE};

@@ -265,13 +265,9 @@ impl<A: Api> Provider for Remote<A> {
     }
 }
 
-/// Chat turns as the JSON most APIs take: `[{"role": …, "content": …}]`.
+/// Chat turns as the record holds them, for the kinds that hand them to the user's own
+/// code (`http`, `exec`): `[{"role", "content"}]`, with an agent's `tool_calls` and
+/// `tool_reply` where a message has them (a plain message keeps the bytes it always had).
 pub fn messages_json(request: &ProviderRequest) -> serde_json::Value {
-    let messages = request
-        .prompt
-        .to_messages()
-        .into_iter()
-        .map(|m| serde_json::json!({"role": m.role.as_str(), "content": m.content}))
-        .collect();
-    serde_json::Value::Array(messages)
+    serde_json::to_value(request.prompt.to_messages()).unwrap_or(serde_json::Value::Null)
 }

@@ -1,4 +1,5 @@
-//! Assertions on the answer's tool calls: one file per type, and the values they share.
+//! Assertions on the tool calls of an answer or a whole trajectory: one file per type, and
+//! the values they share.
 
 pub(crate) mod args;
 pub(crate) mod called;
@@ -8,4 +9,5 @@ pub(crate) mod f1;
 mod names;
 pub(crate) mod none;
 pub(crate) mod sequence;
+pub(crate) mod trajectory;
 pub(crate) mod valid;

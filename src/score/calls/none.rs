@@ -63,6 +63,7 @@ mod tests {
             latency_ms: 0.0,
             tool_calls: &calls,
             tools: None,
+            steps: &[],
         };
         assert!(a.evaluate(&input, &templates).pass);
     }

@@ -1,0 +1,171 @@
+//! The dataset side of one eval: its dataset (loaded once per plan), the rows `--case` and
+//! `--limit` select, and every template checked against those rows before any model call.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::dataset::{self, Dataset, Row};
+use crate::diagnostic::Location;
+use crate::score::{Assertion, Transform};
+use crate::template::TemplateSet;
+
+use super::eval::{Builder, Labelled, Shared};
+use super::eval_file::EvalFile;
+use super::{PlannedPrompt, Rows, SpecError};
+
+impl Builder<'_, '_> {
+    /// The dataset, loaded once per plan.
+    pub(super) fn dataset(&mut self, file: &EvalFile, shared: &mut Shared) -> Option<Arc<Dataset>> {
+        let path = PathBuf::from(&file.dataset);
+        if let Some(d) = shared.datasets.get(&path) {
+            return Some(d.clone());
+        }
+        match dataset::load(&self.ctx.project.root, &path) {
+            Ok((d, mut w)) => {
+                shared.warnings.append(&mut w);
+                let d = Arc::new(d);
+                shared.datasets.insert(path, d.clone());
+                Some(d)
+            }
+            Err(source) => {
+                use crate::dataset::DatasetError as D;
+                if matches!(
+                    source,
+                    D::Missing { .. } | D::Read { .. } | D::UnsupportedFormat { .. }
+                ) {
+                    // Only errors located inside the dataset say where; these name the eval.
+                    let location = self.loc("dataset");
+                    let path = file.dataset.clone();
+                    self.push(SpecError::Dataset {
+                        location,
+                        path,
+                        source,
+                    });
+                } else {
+                    self.push(source);
+                }
+                None
+            }
+        }
+    }
+
+    /// The rows `--case` and `--limit` select.
+    pub(super) fn rows(&mut self, file: &EvalFile, dataset: &Arc<Dataset>) -> Rows {
+        let (case, limit) = (self.ctx.case, self.ctx.selection.limit);
+        let rows = if case.is_none() && limit.is_none() {
+            Rows::all(dataset.clone())
+        } else {
+            let keep = |r: &Row| case.is_none_or(|re| re.is_match(&r.id));
+            Rows::filtered(dataset.clone(), keep, limit)
+        };
+        if rows.is_empty() {
+            self.push(SpecError::NoCases {
+                location: Location::file(&self.ctx.display),
+                dataset: file.dataset.clone(),
+            });
+        }
+        rows
+    }
+
+    /// Every template of the eval must find its variables in every selected row.
+    pub(super) fn check_variables(
+        &mut self,
+        prompts: &[PlannedPrompt],
+        assertions: &Labelled,
+        transform: Option<&Transform>,
+        dataset: &Dataset,
+        rows: &Rows,
+        templates: &TemplateSet,
+    ) {
+        let mut needs: Vec<(String, BTreeSet<String>)> = prompts
+            .iter()
+            .map(|p| {
+                let vars = templates.prompt_variables(&p.version);
+                (p.version.reference(), vars)
+            })
+            .collect();
+        for (label, a) in assertions {
+            needs.push((label.clone(), a.variables(templates)));
+        }
+        if let Some(t) = transform {
+            let label = format!("{} transform", self.ctx.display.display());
+            needs.push((label, t.variables().clone()));
+        }
+        let column_set: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
+        for (reference, vars) in &needs {
+            for var in vars {
+                let row = if column_set.contains(var.as_str()) {
+                    match rows.iter().find(|r| !r.vars.contains_key(var)) {
+                        Some(row) => Some(row),
+                        None => continue,
+                    }
+                } else {
+                    None
+                };
+                self.push(SpecError::MissingVariable {
+                    reference: reference.clone(),
+                    variable: var.clone(),
+                    dataset: dataset.path.clone(),
+                    columns: match row {
+                        Some(row) => row.vars.keys().cloned().collect(),
+                        None => dataset.columns.clone(),
+                    },
+                    row: row.map(|row| (row.id.clone(), row.line)),
+                });
+            }
+        }
+    }
+
+    /// A row's own assertions must find their variables in that row.
+    pub(super) fn check_row_variables(
+        &mut self,
+        rows: &Rows,
+        row_assertions: &[Vec<Assertion>],
+        dataset: &Dataset,
+        templates: &TemplateSet,
+    ) {
+        for (row, row_asserts) in rows.iter().zip(row_assertions) {
+            for a in row_asserts {
+                for var in a.variables(templates) {
+                    if !row.vars.contains_key(&var) {
+                        self.push(SpecError::MissingVariable {
+                            reference: format!("assertion of case {}", row.id),
+                            variable: var,
+                            dataset: dataset.path.clone(),
+                            columns: row.vars.keys().cloned().collect(),
+                            row: Some((row.id.clone(), row.line)),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renders every prompt with every row once: what static checks cannot see (an
+    /// unknown filter, a missing nested key) stops here, before any model call.
+    pub(super) fn check_render(
+        &mut self,
+        prompts: &[PlannedPrompt],
+        rows: &Rows,
+        dataset: &Dataset,
+        templates: &TemplateSet,
+    ) {
+        for p in prompts {
+            if let Some((row, source)) = rows.iter().find_map(|row| {
+                templates
+                    .render_prompt(&p.version, &row.context())
+                    .err()
+                    .map(|e| (row, e))
+            }) {
+                self.push(SpecError::RenderFailed {
+                    reference: p.version.reference(),
+                    dataset: dataset.path.clone(),
+                    case: row.id.clone(),
+                    line: row.line,
+                    source,
+                });
+            }
+        }
+    }
+}
