@@ -7,10 +7,15 @@ use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::Location;
 
-use super::row::RawRow;
+use super::row::{RawRow, RowBuilder};
 use super::DatasetError;
 
-pub(super) fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<RawRow>, DatasetError> {
+/// Reads the rows of a CSV file into `rows`, one record at a time.
+pub(super) fn parse_csv(
+    bytes: &[u8],
+    path: &Path,
+    rows: &mut RowBuilder<'_>,
+) -> Result<(), DatasetError> {
     let csv_error = |err: csv::Error| {
         let location = match err.position() {
             Some(pos) => Location::line(path, pos.line() as usize),
@@ -35,7 +40,7 @@ pub(super) fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<RawRow>, Datase
         .map(|h| h.trim().to_string())
         .collect();
     if headers.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let header_line = reader
         .headers()
@@ -56,7 +61,6 @@ pub(super) fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<RawRow>, Datase
             message,
         });
     }
-    let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
         let line = record.position().map_or(0, |pos| record_line(bytes, pos));
@@ -71,9 +75,9 @@ pub(super) fn parse_csv(bytes: &[u8], path: &Path) -> Result<Vec<RawRow>, Datase
         for (name, value) in headers.iter().zip(record.iter()) {
             vars.insert(name.clone(), Json::String(value.to_owned()));
         }
-        rows.push(RawRow { line, vars });
+        rows.push(RawRow { line, vars })?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// The line where a CSV record starts. The csv crate reports the position before any blank

@@ -7,18 +7,22 @@ use serde_json::Value as Json;
 use crate::diagnostic::Location;
 
 use super::load::{describe, strip_position};
-use super::row::RawRow;
+use super::row::{RawRow, RowBuilder};
 use super::DatasetError;
 
-pub(super) fn parse_jsonl(text: &str, path: &Path) -> Result<Vec<RawRow>, DatasetError> {
-    let mut rows = Vec::new();
+/// Reads the rows of a JSONL file into `rows`, one line at a time.
+pub(super) fn parse_jsonl(
+    text: &str,
+    path: &Path,
+    rows: &mut RowBuilder<'_>,
+) -> Result<(), DatasetError> {
     for (idx, line) in text.lines().enumerate() {
         let number = idx + 1;
         if line.trim().is_empty() {
             continue;
         }
         match serde_json::from_str::<Json>(line) {
-            Ok(Json::Object(vars)) => rows.push(RawRow { line: number, vars }),
+            Ok(Json::Object(vars)) => rows.push(RawRow { line: number, vars })?,
             Ok(other) => {
                 return Err(DatasetError::Parse {
                     location: Location::line(path, number),
@@ -36,5 +40,5 @@ pub(super) fn parse_jsonl(text: &str, path: &Path) -> Result<Vec<RawRow>, Datase
             }
         }
     }
-    Ok(rows)
+    Ok(())
 }

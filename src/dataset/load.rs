@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
-use super::row::{build_rows, columns, Dataset};
+use super::row::{columns, Dataset, RowBuilder};
 use super::DatasetError;
 use super::{csv, json, jsonl, yaml};
 
@@ -94,19 +94,28 @@ pub fn load(root: &Path, path: &Path) -> Result<(Dataset, Vec<Warning>), Dataset
     })?;
     let hash = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let raw = match format {
-        Format::Csv => csv::parse_csv(body, path)?,
-        Format::Jsonl => jsonl::parse_jsonl(utf8(body, path)?, path)?,
-        Format::Json => json::parse_json(utf8(body, path)?, path)?,
-        Format::Yaml => yaml::parse_yaml(utf8(body, path)?, path)?,
-    };
-    if raw.is_empty() {
+    let mut warnings = Vec::new();
+    let mut rows = RowBuilder::new(path, format != Format::Csv, &mut warnings);
+    match format {
+        Format::Csv => csv::parse_csv(body, path, &mut rows)?,
+        Format::Jsonl => jsonl::parse_jsonl(utf8(body, path)?, path, &mut rows)?,
+        Format::Json => {
+            for raw in json::parse_json(utf8(body, path)?, path)? {
+                rows.push(raw)?;
+            }
+        }
+        Format::Yaml => {
+            for raw in yaml::parse_yaml(utf8(body, path)?, path)? {
+                rows.push(raw)?;
+            }
+        }
+    }
+    let rows = rows.finish();
+    if rows.is_empty() {
         return Err(DatasetError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let mut warnings = Vec::new();
-    let rows = build_rows(raw, path, format != Format::Csv, &mut warnings)?;
     let columns = columns(&rows);
     Ok((
         Dataset {

@@ -10,6 +10,7 @@ mod load;
 mod row;
 #[cfg(test)]
 mod tests;
+mod vars;
 mod yaml;
 
 pub use conversation::{
@@ -18,3 +19,4 @@ pub use conversation::{
 pub use error::DatasetError;
 pub use load::{load, EXTENSIONS};
 pub use row::{Dataset, Row};
+pub use vars::Vars;

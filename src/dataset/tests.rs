@@ -54,11 +54,11 @@ fn csv_rows_are_strings_with_numbered_ids() {
     assert_eq!(d.columns, ["text", "expected"]);
     assert_eq!(ids(&d), ["1", "2"]);
     assert_eq!(lines(&d), [2, 3]);
-    assert_eq!(d.rows[0].vars["text"], json!("great, really"));
-    assert_eq!(d.rows[1].expected(), Some(&json!("negative")));
-    assert!(d.rows[0].asserts.is_empty());
+    assert_eq!(d.rows[0].vars.get("text").unwrap(), json!("great, really"));
+    assert_eq!(d.rows[1].expected(), Some(json!("negative")));
+    assert!(d.rows[0].asserts().is_empty());
     assert_eq!(
-        d.rows[0].context.get_attr("text").unwrap().as_str(),
+        d.rows[0].context().get_attr("text").unwrap().as_str(),
         Some("great, really")
     );
 }
@@ -148,8 +148,8 @@ fn csv_invalid_utf8_names_the_line() {
 fn csv_assert_column_is_an_ordinary_variable() {
     let d = ok("r.csv", "text,assert\na,b\n");
     assert_eq!(d.columns, ["text", "assert"]);
-    assert!(d.rows[0].asserts.is_empty());
-    assert_eq!(d.rows[0].vars["assert"], json!("b"));
+    assert!(d.rows[0].asserts().is_empty());
+    assert_eq!(d.rows[0].vars.get("assert").unwrap(), json!("b"));
 }
 
 #[test]
@@ -161,9 +161,9 @@ fn jsonl_rows_nested_values_and_blank_lines() {
     assert_eq!(ids(&d), ["7", "2"]);
     assert_eq!(lines(&d), [1, 3]);
     assert_eq!(d.columns, ["id", "q", "meta"]);
-    assert_eq!(d.rows[1].vars["meta"], json!({"tags": [1, 2]}));
+    assert_eq!(d.rows[1].vars.get("meta").unwrap(), json!({"tags": [1, 2]}));
     let tags = d.rows[1]
-        .context
+        .context()
         .get_attr("meta")
         .unwrap()
         .get_attr("tags")
@@ -202,7 +202,10 @@ fn json_rows_have_the_line_where_each_element_starts() {
     let d = ok("r.json", text);
     assert_eq!(ids(&d), ["a", "b", "c"]);
     assert_eq!(lines(&d), [2, 3, 8]);
-    assert_eq!(d.rows[1].vars["nested"], json!([{"x": 1}, {"y": "]"}]));
+    assert_eq!(
+        d.rows[1].vars.get("nested").unwrap(),
+        json!([{"x": 1}, {"y": "]"}])
+    );
 }
 
 #[test]
@@ -238,8 +241,8 @@ fn yaml_rows_lines_and_nested_values() {
     let d = ok("r.yaml", text);
     assert_eq!(ids(&d), ["one", "2"]);
     assert_eq!(lines(&d), [2, 8]);
-    assert_eq!(d.rows[0].vars["meta"], json!(["a", "b"]));
-    assert_eq!(d.rows[1].vars["n"], json!(3));
+    assert_eq!(d.rows[0].vars.get("meta").unwrap(), json!(["a", "b"]));
+    assert_eq!(d.rows[1].vars.get("n").unwrap(), json!(3));
     assert_eq!(d.columns, ["id", "text", "meta", "n"]);
 }
 
@@ -275,12 +278,12 @@ fn per_row_asserts_are_parsed_and_removed_from_vars() {
     );
     assert_eq!(d.columns, ["q"]);
     assert!(!d.rows[0].vars.contains_key("assert"));
-    assert_eq!(d.rows[0].asserts.len(), 1);
-    assert_eq!(d.rows[0].asserts[0].kind, "contains");
-    assert_eq!(d.rows[0].asserts[0].value, Some(json!("x")));
-    assert_eq!(d.rows[1].asserts.len(), 2);
-    assert_eq!(d.rows[1].asserts[1].threshold, Some(5.0));
-    assert!(d.rows[2].asserts.is_empty());
+    assert_eq!(d.rows[0].asserts().len(), 1);
+    assert_eq!(d.rows[0].asserts()[0].kind, "contains");
+    assert_eq!(d.rows[0].asserts()[0].value, Some(json!("x")));
+    assert_eq!(d.rows[1].asserts().len(), 2);
+    assert_eq!(d.rows[1].asserts()[1].threshold, Some(5.0));
+    assert!(d.rows[2].asserts().is_empty());
 }
 
 #[test]
@@ -290,12 +293,12 @@ fn per_row_thresholds_are_parsed_and_removed_from_vars() {
         "{\"q\": \"a\", \"threshold\": 0.5}\n{\"q\": \"b\"}\n{\"q\": \"c\", \"threshold\": null}\n",
     );
     assert_eq!(d.columns, ["q"]);
-    assert_eq!(d.rows[0].threshold, Some(0.5));
+    assert_eq!(d.rows[0].threshold(), Some(0.5));
     assert!(!d.rows[0].vars.contains_key("threshold"));
-    assert_eq!(d.rows[1].threshold, None);
-    assert_eq!(d.rows[2].threshold, None);
+    assert_eq!(d.rows[1].threshold(), None);
+    assert_eq!(d.rows[2].threshold(), None);
     let d = ok("r.yaml", "- q: a\n  threshold: 1\n");
-    assert_eq!(d.rows[0].threshold, Some(1.0));
+    assert_eq!(d.rows[0].threshold(), Some(1.0));
 }
 
 #[test]
@@ -314,7 +317,7 @@ fn bad_row_threshold_names_file_line_and_problem() {
 fn csv_threshold_column_is_an_ordinary_variable() {
     let d = ok("r.csv", "text,threshold\na,0.5\n");
     assert_eq!(d.columns, ["text", "threshold"]);
-    assert_eq!(d.rows[0].threshold, None);
+    assert_eq!(d.rows[0].threshold(), None);
 }
 
 #[test]
@@ -323,7 +326,7 @@ fn per_row_asserts_in_yaml() {
         "r.yaml",
         "- q: a\n  assert:\n    - type: icontains\n      value: Paris\n",
     );
-    assert_eq!(d.rows[0].asserts[0].kind, "icontains");
+    assert_eq!(d.rows[0].asserts()[0].kind, "icontains");
 }
 
 #[test]
@@ -447,4 +450,46 @@ fn many_csv_rows_load() {
     let d = ok("big.csv", &text);
     assert_eq!(d.rows.len(), 5000);
     assert_eq!(d.rows[4999].line, 5001);
+}
+
+/// Issue 19: the row's context is a view of its variables, and templates read it as they
+/// read the map it replaced: values, nested keys, order, `items`, `tojson`, merging, and
+/// strict undefined for a missing key.
+#[test]
+fn the_context_reads_like_the_map_of_the_row() {
+    let d = ok(
+        "r.jsonl",
+        "{\"q\": \"a\", \"n\": 2, \"meta\": {\"tags\": [1, 2]}, \"z\": null}\n",
+    );
+    let row = &d.rows[0];
+    let copy = minijinja::Value::from_serialize(&*row.vars_map());
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let render = |source: &str, x: &minijinja::Value| {
+        env.render_str(source, minijinja::context! { x => x.clone() })
+            .unwrap()
+    };
+    for source in [
+        "{% for k, v in x|items %}{{ k }}={{ v }};{% endfor %}",
+        "{{ x|tojson }}",
+        "{{ x.meta.tags|length }} {{ x.n + 1 }} {{ x.z is none }} {{ x|length }}",
+        "{{ x.missing is defined }} {{ 'q' in x }}",
+    ] {
+        assert_eq!(
+            render(source, &row.context()),
+            render(source, &copy),
+            "{source}"
+        );
+    }
+    assert_eq!(
+        env.render_str("{{ q }}-{{ n }}", row.context()).unwrap(),
+        "a-2"
+    );
+    let err = env.render_str("{{ missing }}", row.context()).unwrap_err();
+    assert_eq!(err.kind(), minijinja::ErrorKind::UndefinedError);
+    let merged = minijinja::context! { output => "o", ..row.context() };
+    assert_eq!(
+        env.render_str("{{ output }} {{ q }}", merged).unwrap(),
+        "o a"
+    );
 }

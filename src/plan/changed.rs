@@ -207,7 +207,7 @@ impl Since<'_> {
         let names: BTreeSet<&str> = eval
             .rows
             .iter()
-            .flat_map(|r| r.tools.iter().filter_map(serde_json::Value::as_str))
+            .flat_map(|r| r.tools().iter().filter_map(serde_json::Value::as_str))
             .collect();
         for name in names {
             if let Some(file) = self.changed_shared_tool(name) {

@@ -126,7 +126,7 @@ impl Inputs<'_> {
         shared: &mut Shared,
         errors: &mut Vec<PlanError>,
     ) -> Option<PlannedConversation> {
-        let written = row.conversation.as_deref();
+        let written = row.conversation().map(|c| &**c);
         let scripted = written.is_some_and(|c| !c.turns.is_empty());
         let simulated = if scripted {
             None
@@ -224,8 +224,7 @@ impl Inputs<'_> {
     /// eval file.
     fn user_key_location(&self, row: &Row, key: &str) -> Location {
         let row_sets = row
-            .conversation
-            .as_ref()
+            .conversation()
             .and_then(|c| c.simulated_user.as_ref())
             .is_some_and(|s| match key {
                 "provider" => s.provider.is_some(),

@@ -511,7 +511,7 @@ impl Builder<'_, '_> {
         let mut all = Vec::with_capacity(rows.len());
         for row in rows {
             let mut compiled = Vec::new();
-            for (k, spec) in row.asserts.iter().enumerate() {
+            for (k, spec) in row.asserts().iter().enumerate() {
                 let origin = Location::line(&dataset.path, row.line);
                 let id = format!("{}#row{}#{k}", self.ctx.name, row.line);
                 match self.compile(spec, &id, &origin, templates) {

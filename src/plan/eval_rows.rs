@@ -154,7 +154,7 @@ impl Builder<'_, '_> {
         for p in prompts {
             if let Some((row, source)) = rows.iter().find_map(|row| {
                 templates
-                    .render_prompt(&p.version, &row.context)
+                    .render_prompt(&p.version, &row.context())
                     .err()
                     .map(|e| (row, e))
             }) {

@@ -29,14 +29,19 @@ pub(super) fn row_tools(
     let mut errors = Vec::new();
     let mut all = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.tools.is_empty() {
+        if row.tools().is_empty() {
             all.push(None);
             continue;
         }
         let mut sets = Vec::with_capacity(prompts.len());
         for p in prompts {
             let case = format!("case {}", row.id);
-            match with_row_tools(&p.version.tools, &row.tools, &case, registry.shared_tools()) {
+            match with_row_tools(
+                &p.version.tools,
+                row.tools(),
+                &case,
+                registry.shared_tools(),
+            ) {
                 Ok(set) => sets.push(Arc::new(set)),
                 Err(problem) => {
                     errors.push(SpecError::RowTools {

@@ -9,6 +9,7 @@ mod error;
 mod html;
 pub mod human;
 mod json;
+mod jsonl;
 mod junit;
 mod markdown;
 mod matrix;

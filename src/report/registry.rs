@@ -16,6 +16,7 @@ use super::error::ReportError;
 /// is not listed is dead code, which the build's `-D warnings` rejects.
 pub const FORMATS: &[&ReportFormat] = &[
     &super::json::FORMAT,
+    &super::jsonl::FORMAT,
     &super::csv::FORMAT,
     &super::csv::RAW_FORMAT,
     &super::junit::FORMAT,
@@ -180,11 +181,11 @@ mod tests {
     fn the_choices_are_those_users_saw_before_plus_html_and_raw_csv() {
         assert_eq!(
             choices(),
-            ".json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
+            ".json, .jsonl, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
         );
         assert_eq!(
             output_help("Write a report"),
-            "Write a report: .json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown) or .html (model selection). Repeatable."
+            "Write a report: .json, .jsonl, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown) or .html (model selection). Repeatable."
         );
     }
 
@@ -193,7 +194,7 @@ mod tests {
         let err = ReportFormat::from_path(Path::new("out/run.pdf")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report format `.pdf` for `out/run.pdf`. Choose from: .json, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
+            "unknown report format `.pdf` for `out/run.pdf`. Choose from: .json, .jsonl, .csv, .raw.csv (CSV without formula escaping), .xml (JUnit), .md (Markdown), .html (model selection)"
         );
         assert!(err.hint().unwrap().contains("run.json"));
         let err = ReportFormat::from_path(Path::new("report")).unwrap_err();

@@ -32,7 +32,10 @@ pub(crate) async fn run_cell(
     let prompt = &eval.prompts[id.prompt];
     let model = &eval.models[id.model];
     let mut result = unscored(&plan, id);
-    let rendered = match plan.templates.render_prompt(&prompt.version, &row.context) {
+    let rendered = match plan
+        .templates
+        .render_prompt(&prompt.version, &row.context())
+    {
         Ok(r) => r,
         Err(e) => {
             result.error = Some(format!("could not render {}: {e}", result.prompt));
@@ -87,7 +90,7 @@ pub(crate) async fn run_cell(
     let request = ProviderRequest {
         prompt: rendered,
         params: eval.params[id.prompt][id.model].clone(),
-        vars: row.vars.clone(),
+        vars: result.vars.clone(),
         retries,
         tools,
     };
@@ -131,7 +134,7 @@ pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
         model: eval.models[id.model].clone(),
         case_id: row.id.clone(),
         repeat: id.repeat,
-        vars: row.vars.clone(),
+        vars: row.vars_map(),
         output: None,
         error: None,
         tool_calls: Vec::new(),
@@ -165,9 +168,10 @@ pub(super) async fn score_into(
 ) {
     let eval = &plan.evals[id.eval];
     let row = &eval.rows[id.row];
+    let context = row.context();
     let input = ScoreInput {
         output: &response.output,
-        vars: &row.context,
+        vars: &context,
         latency_ms: result.latency_ms,
         tool_calls: &response.tool_calls,
         tools: eval.tool_set(id.prompt, id.row).map(|t| &**t),
@@ -180,7 +184,7 @@ pub(super) async fn score_into(
         &assertions,
         &input,
         &ctx,
-        row.threshold.or(eval.threshold),
+        row.threshold().or(eval.threshold),
     )
     .await;
     scored.usage.apply(result);

@@ -76,7 +76,7 @@ pub(crate) async fn finish_group(
             })
             .collect();
         let (results, usage) = assertion
-            .evaluate_group(&outputs, &eval.rows[row].context, &case, &ctx)
+            .evaluate_group(&outputs, &eval.rows[row].context(), &case, &ctx)
             .await;
         let shares = usage.split(results.iter().flatten().count());
         let mut shares = shares.iter();

@@ -72,7 +72,7 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
     // leaves them an empty one rather than failing a cell whose answer exists.
     let prompt_text = plan
         .templates
-        .render_prompt(&eval.prompts[id.prompt].version, &row.context)
+        .render_prompt(&eval.prompts[id.prompt].version, &row.context())
         .map(|r| r.to_text())
         .unwrap_or_default();
     if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {

@@ -161,7 +161,7 @@ impl Inputs<'_> {
         }
         if let Err(source) = shared
             .templates
-            .render_prompt(&user.persona, &user.context(&row.context))
+            .render_prompt(&user.persona, &user.context(&row.context()))
         {
             errors.push(
                 crate::plan::SpecError::RenderFailed {

@@ -28,6 +28,7 @@ pub(crate) async fn score_conversation(
 ) {
     let eval = &plan.evals[id.eval];
     let row = &eval.rows[id.row];
+    let context = row.context();
     let mut targeted: Vec<(Target, &Assertion)> = assertions_of(eval, id.row)
         .map(|a| (a.spec().turn.map_or(Target::Final, Target::Turn), a))
         .collect();
@@ -63,13 +64,13 @@ pub(crate) async fn score_conversation(
         };
         let input = ScoreInput {
             output: &last.output,
-            vars: &row.context,
+            vars: &context,
             latency_ms,
             tool_calls: &last.tool_calls,
             tools: eval.tool_set(id.prompt, id.row).map(|t| &**t),
             steps: reply_steps,
         };
-        let threshold = row.threshold.or(eval.threshold);
+        let threshold = row.threshold().or(eval.threshold);
         let scored =
             score_output_async(eval.transform.as_ref(), &run, &input, &ctx, threshold).await;
         usage.merge(&scored.usage);
@@ -82,7 +83,7 @@ pub(crate) async fn score_conversation(
         results.extend(case);
     }
     usage.apply(result);
-    let (pass, score) = combine(&results, row.threshold.or(eval.threshold));
+    let (pass, score) = combine(&results, row.threshold().or(eval.threshold));
     result.pass = pass;
     result.score = score;
     result.assertions = results;

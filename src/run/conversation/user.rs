@@ -98,7 +98,7 @@ impl<'a> Player<'a> {
         let persona = self
             .plan
             .templates
-            .render_prompt(&self.user.persona, &self.user.context(&row.context))
+            .render_prompt(&self.user.persona, &self.user.context(&row.context()))
             .map_err(|e| {
                 format!(
                     "could not render persona {}: {e}",
