@@ -9,5 +9,5 @@ pub mod step;
 
 pub use handler::{HandlerSet, ToolFailure, ToolHandler};
 pub use mock::TOOL_RESULTS;
-pub(crate) use mock::{check_row_entry, row_entry};
+pub(crate) use mock::check_row_entry;
 pub use step::{Step, Stopped, ToolResult};

@@ -347,7 +347,7 @@ fn parse_tools(value: Json, location: &Location) -> Result<Vec<Json>, DatasetErr
 }
 
 /// A row's `assert`: one mapping, or a list of them; `null` means none.
-fn parse_asserts(
+pub(super) fn parse_asserts(
     value: Json,
     location: &Location,
     warnings: &mut Vec<Warning>,

@@ -58,10 +58,11 @@ pub(crate) async fn run_cell(
         return super::conversation::run_conversation(&plan, id, conversation, setup, result).await;
     }
     if let Some(handlers) = &eval.handlers {
+        let vars = row.vars_map();
         let call = AgentCall {
             provider: provider.as_ref(),
             params: &eval.params[id.prompt][id.model],
-            vars: &row.vars,
+            vars: &vars,
             tools,
             handlers,
             max_steps: eval.max_steps,

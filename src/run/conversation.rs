@@ -46,10 +46,11 @@ pub(crate) async fn run_conversation(
     let row = &eval.rows[id.row];
     let prompt_text = setup.rendered.to_text();
     let no_handlers = HandlerSet::default();
+    let vars = row.vars_map();
     let call = AgentCall {
         provider: setup.provider,
         params: &eval.params[id.prompt][id.model],
-        vars: &row.vars,
+        vars: &vars,
         tools: setup.tools,
         handlers: eval.handlers.as_deref().unwrap_or(&no_handlers),
         // Without handlers a turn is one model call, whatever it answers.

@@ -108,7 +108,7 @@ impl<'a> Player<'a> {
         let request = ProviderRequest {
             prompt: RenderedPrompt::Chat(seen_by_user(persona, history)),
             params: self.params(),
-            vars: row.vars.clone(),
+            vars: row.vars_map(),
             retries: self.retries.clone(),
             tools: None,
         };
