@@ -1,5 +1,5 @@
-//! One cell in full for `runs show ID --case …`: prompt, output, tool calls, every
-//! assertion with its reason, tokens, timings, cost and error.
+//! One cell in full for `runs show ID --case …`: prompt, output, tool calls (an agent's
+//! whole transcript), every assertion with its reason, tokens, timings, cost and error.
 
 use std::io::{self, Write};
 
@@ -74,7 +74,9 @@ pub fn write_cell(cell: &CellResult, context: &CellContext, w: &mut dyn Write) -
         Some(output) => block(w, output)?,
         None => writeln!(w, "  (none)")?,
     }
-    if !cell.tool_calls.is_empty() {
+    if !cell.steps.is_empty() {
+        super::transcript::write_transcript(&cell.steps, cell.stopped, w)?;
+    } else if !cell.tool_calls.is_empty() {
         writeln!(w, "\ntool calls")?;
         for call in &cell.tool_calls {
             writeln!(w, "  {}", show::compact(call))?;
@@ -281,5 +283,20 @@ mod tests {
             text.ends_with("error\n  │ HTTP 500 after 3 attempts\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_agent_cell_shows_its_whole_transcript() {
+        let (_, cells) = crate::report::fixture_agent::agent();
+        let context = CellContext {
+            prompt: PromptView::Messages(vec![("user".into(), "Weather in Paris?".into())]),
+            note: None,
+        };
+        let text = render(&cells[1], &context);
+        assert!(
+            !text.contains("\ntool calls\n"),
+            "the transcript has them: {text}"
+        );
+        insta::assert_snapshot!(text);
     }
 }

@@ -221,6 +221,15 @@ fn write_flip_line(
     } else {
         writeln!(w, "{line}")?;
     }
+    if let Some(parting) = &flip.parting {
+        writeln!(
+            w,
+            "      trajectories part at step {}: was {} · now {}",
+            parting.step,
+            human::snippet(&parting.before, opts.snippet_chars),
+            human::snippet(&parting.after, opts.snippet_chars)
+        )?;
+    }
     Ok(())
 }
 
@@ -574,6 +583,20 @@ mod tests {
             "{text}"
         );
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn agent_flips_say_where_the_trajectories_part() {
+        let comparison = crate::report::fixture_agent::agent_comparison();
+        let mut out = Vec::new();
+        write_comparison(&comparison, None, &ComparisonOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("↑ case oslo"), "{text}");
+        assert!(
+            text.contains(r#"      trajectories part at step 2: was → get_weather(city="Oslo") ⇒ "Oslo: -3°C, snow" · now → "It's -3°C with snow in Oslo.""#),
+            "{text}"
+        );
+        assert!(text.contains("~ case rome"), "rome's calls changed: {text}");
     }
 
     #[test]

@@ -55,6 +55,12 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "run_id",
 ];
 
+/// The columns added after [`CSV_COLUMNS`] when the run has agent cells (a summary row
+/// with agent figures): the model calls made, the whole trajectory on one line
+/// (`→ get_weather(city="Rome") ⇒ "18°C" → "It's 18°C."`), and `max_steps` when the loop
+/// was cut off. Runs without agents keep the columns they always had.
+pub const AGENT_CSV_COLUMNS: [&str; 3] = ["steps", "trajectory", "stopped"];
+
 /// Writes one CSV row per cell (see [`CSV_COLUMNS`]), streaming the results.
 ///
 /// Unknown numbers are empty fields; `failed_assertions` joins `type: reason` with `; `;
@@ -87,10 +93,17 @@ fn write_rows(
 ) -> Result<(), ReportError> {
     named(format, || {
         let mut writer = ::csv::Writer::from_writer(w);
-        writer.write_record(CSV_COLUMNS)?;
+        let agents = record.summary.iter().any(|r| r.agent.is_some());
+        let agent_columns: &[&str] = if agents { &AGENT_CSV_COLUMNS } else { &[] };
+        writer.write_record(CSV_COLUMNS.iter().chain(agent_columns))?;
         for cell in results.results().map_err(Failure::Read)? {
             let cell = common::read(cell)?;
-            writer.write_record(row(record, &cell).map(value))?;
+            let base = row(record, &cell).map(value);
+            if agents {
+                writer.write_record(base.into_iter().chain(agent_row(&cell).map(value)))?;
+            } else {
+                writer.write_record(base)?;
+            }
         }
         writer.flush()?;
         Ok(())
@@ -133,6 +146,20 @@ fn row(record: &RunRecord, cell: &CellResult) -> [String; 18] {
         common::failed_reasons(cell).collect::<Vec<_>>().join("; "),
         serde_json::to_string(&*cell.vars).unwrap_or_default(),
         record.run_id.clone(),
+    ]
+}
+
+/// The [`AGENT_CSV_COLUMNS`] of one cell: empty for a cell without steps.
+fn agent_row(cell: &CellResult) -> [String; 3] {
+    if cell.steps.is_empty() {
+        return Default::default();
+    }
+    [
+        cell.steps.len().to_string(),
+        crate::analysis::trajectory::one_line(&cell.steps, cell.stopped),
+        cell.stopped
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -213,6 +240,27 @@ mod tests {
         let raw = read(String::from_utf8(raw).unwrap());
         assert_eq!(&raw[13], "=HYPERLINK(\"http://x\",\"click\")");
         assert_eq!(&raw[3], "@cmd");
+    }
+
+    #[test]
+    fn agent_runs_add_the_steps_and_the_trajectory() {
+        let (record, results) = crate::report::fixture_agent::agent();
+        let text = render(&record, &results);
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.len(), CSV_COLUMNS.len() + 3);
+        assert_eq!(&headers[18], "steps");
+        let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(&rows[0][18], "2");
+        assert_eq!(
+            &rows[0][19],
+            r#"→ get_weather(city="Rome") ⇒ "Rome: 18°C, sunny" → "It's 18°C and sunny in Rome.""#
+        );
+        assert_eq!(&rows[0][20], "");
+        assert_eq!((&rows[2][18], &rows[2][20]), ("4", "max_steps"));
+        let (small, small_results) = fixture::small();
+        let plain = render(&small, &small_results);
+        assert!(!plain.lines().next().unwrap().contains("steps"));
     }
 
     #[test]

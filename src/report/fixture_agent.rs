@@ -239,3 +239,17 @@ pub(crate) fn agent_again() -> (RunRecord, Vec<CellResult>) {
     record.run_id = "20260102-120000-c3d4".into();
     (record, results)
 }
+
+/// [`agent_again`] compared with [`agent`] as its baseline.
+pub(crate) fn agent_comparison() -> crate::analysis::baseline::Comparison {
+    let (record, results) = agent();
+    let baseline = crate::analysis::baseline::Baseline {
+        reference: "latest".into(),
+        record,
+        results,
+        passed_over: 0,
+        production: Default::default(),
+    };
+    let (now, now_results) = agent_again();
+    crate::analysis::baseline::compare(&baseline, &now, &now_results).expect("comparable runs")
+}

@@ -78,6 +78,23 @@ mod tests {
     }
 
     #[test]
+    fn agent_cells_carry_their_steps_and_rows_their_agent_figures() {
+        let (record, results) = crate::report::fixture_agent::agent();
+        let json: Value = serde_json::from_str(&render(&record, &results)).unwrap();
+        assert_eq!(json["summary"][0]["agent"]["cells"], 3);
+        let oslo = &json["results"][2];
+        assert_eq!(oslo["stopped"], "max_steps");
+        assert_eq!(oslo["steps"].as_array().unwrap().len(), 4);
+        assert_eq!(
+            oslo["steps"][0]["tool_results"][0]["content"],
+            "Oslo: -3°C, snow"
+        );
+        let (small, small_results) = fixture::small();
+        let plain = render(&small, &small_results);
+        assert!(!plain.contains("\"steps\"") && !plain.contains("\"agent\""));
+    }
+
+    #[test]
     fn json_snapshot() {
         let (record, results) = fixture::small();
         insta::assert_snapshot!(render(&record, &results));

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::analysis::eval_groups::{eval_groups, RowIndex};
+use crate::analysis::trajectory;
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
@@ -170,7 +171,8 @@ fn write_case(
         escape(&name),
         seconds(cell.latency_ms)
     )?;
-    let output = cell.output.as_deref().filter(|o| !o.is_empty());
+    let output = system_out(cell);
+    let output = output.as_deref().filter(|o| !o.is_empty());
     let status = cell.status();
     if status == CellStatus::Pass && output.is_none() {
         writeln!(w, "/>")?;
@@ -216,6 +218,30 @@ fn write_case(
     }
     writeln!(w, "    </testcase>")?;
     Ok(())
+}
+
+/// What `<system-out>` holds: the output, after an agent's trajectory one step a line
+/// (`step 1: → get_weather(city="Rome") ⇒ "18°C"`) when the cell ran a loop; the final
+/// reply is the output, so its step is not written twice.
+fn system_out(cell: &CellResult) -> Option<std::borrow::Cow<'_, str>> {
+    if cell.steps.is_empty() {
+        return cell.output.as_deref().map(std::borrow::Cow::Borrowed);
+    }
+    let mut lines = Vec::new();
+    let last = cell.steps.len() - 1;
+    for (i, step) in cell.steps.iter().enumerate() {
+        if i < last || !step.tool_calls.is_empty() {
+            lines.push(format!("step {}: {}", i + 1, trajectory::step_line(step)));
+        }
+    }
+    if let Some(stopped) = cell.stopped {
+        lines.push(format!("stopped at {}", stopped.as_str()));
+    }
+    let mut text = lines.join("\n");
+    if let Some(output) = cell.output.as_deref().filter(|o| !o.is_empty()) {
+        let _ = write!(text, "\n\n{output}");
+    }
+    Some(std::borrow::Cow::Owned(text))
 }
 
 fn seconds(ms: f64) -> f64 {
@@ -359,6 +385,18 @@ mod tests {
             return Err(format!("invalid character in {text:?}"));
         }
         Ok(())
+    }
+
+    #[test]
+    fn agent_cells_show_their_trajectory_in_system_out() {
+        let (record, results) = crate::report::fixture_agent::agent();
+        let mut out = Vec::new();
+        write_junit(&record, &results, &mut out).unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        let rome = "<system-out>step 1: → get_weather(city=\"Rome\") ⇒ \"Rome: 18°C, sunny\"\n\nIt's 18°C and sunny in Rome.</system-out>";
+        assert!(xml.contains(rome), "{xml}");
+        let oslo = "step 4: → get_weather(city=\"Oslo\") ⇒ \"Oslo: -3°C, snow\"\nstopped at max_steps</system-out>";
+        assert!(xml.contains(oslo), "{xml}");
     }
 
     #[test]

@@ -16,13 +16,14 @@ pub mod registry;
 mod run_diff;
 mod selection_table;
 mod table;
+mod transcript;
 
 #[cfg(test)]
 pub(crate) mod fixture;
 #[cfg(test)]
 pub(crate) mod fixture_agent;
 
-pub use self::csv::{write_csv, write_csv_raw, CSV_COLUMNS};
+pub use self::csv::{write_csv, write_csv_raw, AGENT_CSV_COLUMNS, CSV_COLUMNS};
 pub use across_repeats::write_repeats;
 pub use cell_detail::{write_cell, CellContext, PromptView};
 pub use comparison::{write_comparison, ComparisonOptions};

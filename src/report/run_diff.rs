@@ -7,6 +7,7 @@ use console::style;
 use similar::{ChangeTag, TextDiff};
 
 use crate::analysis::baseline::{pair_cells, CellPair};
+use crate::analysis::trajectory;
 use crate::run::events::CellStatus;
 use crate::store::{ResultSource, RunRecord};
 use crate::tools::{same_calls, show};
@@ -74,6 +75,7 @@ impl Kind {
                 } else if bs == as_
                     && b.output == a.output
                     && same_calls(&b.tool_calls, &a.tool_calls)
+                    && trajectory::parting(&b.steps, &a.steps).is_none()
                     && b.error == a.error
                     && (b.score - a.score).abs() < 1e-12
                 {
@@ -234,8 +236,35 @@ fn write_cell(
 }
 
 /// A change in the tool calls (a function or an argument), as a word diff of the calls
-/// on one line each; nothing when both sides made the same calls.
+/// on one line each; nothing when both sides made the same calls. Agent cells show where
+/// their trajectories part instead.
 fn write_calls(pair: &CellPair, color: bool, w: &mut dyn Write) -> Result<(), Failure> {
+    let before = pair.before.as_ref().map_or(&[][..], |c| &c.steps[..]);
+    let after = pair.after.as_ref().map_or(&[][..], |c| &c.steps[..]);
+    if !before.is_empty() || !after.is_empty() {
+        if let Some(parting) = trajectory::parting(before, after) {
+            writeln!(
+                w,
+                "    trajectories part at step {} (of {} → {}):",
+                parting.step,
+                before.len(),
+                after.len()
+            )?;
+            // Two different steps rarely share words: each is shown whole, not word-diffed.
+            let (old, new) = (
+                format!("- {}", parting.before),
+                format!("+ {}", parting.after),
+            );
+            if color {
+                writeln!(w, "    {}", style(old).red().force_styling(true))?;
+                writeln!(w, "    {}", style(new).green().force_styling(true))?;
+            } else {
+                writeln!(w, "    {old}\n    {new}")?;
+            }
+            return Ok(());
+        }
+        return Ok(());
+    }
     let old = pair.before.as_ref().map_or(&[][..], |c| &c.tool_calls[..]);
     let new = pair.after.as_ref().map_or(&[][..], |c| &c.tool_calls[..]);
     if same_calls(old, new) {
@@ -291,7 +320,7 @@ fn write_word_diff(old: &str, new: &str, color: bool, w: &mut dyn Write) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixture;
+    use crate::report::{fixture, fixture_agent};
 
     fn runs() -> (
         RunRecord,
@@ -330,6 +359,21 @@ mod tests {
         let mut out = Vec::new();
         write_diff(&a, &ar, &b, &br, opts, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn agent_trajectories_show_the_step_where_they_part() {
+        let (a, ar) = fixture_agent::agent();
+        let (b, br) = fixture_agent::agent_again();
+        let mut out = Vec::new();
+        write_diff(&a, &ar, &b, &br, &DiffOptions::default(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("trajectories part at step 2 (of 2 → 3):"),
+            "{text}"
+        );
+        assert!(!text.contains("case paris"), "paris did the same: {text}");
+        insta::assert_snapshot!(text);
     }
 
     #[test]

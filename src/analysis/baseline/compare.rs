@@ -5,7 +5,8 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::stats;
+use crate::agent::step::all_calls;
+use crate::analysis::{stats, trajectory};
 use crate::run::events::{CellResult, CellStatus};
 use crate::store::{ResultSource, RunRecord};
 
@@ -99,10 +100,25 @@ impl CellSnapshot {
                 .filter(|a| !a.pass)
                 .map(|a| format!("{}: {}", a.kind, a.reason))
                 .collect(),
-            tool_calls: (!cell.tool_calls.is_empty())
-                .then(|| crate::tools::show::arrows(&cell.tool_calls)),
+            // An agent cell's calls are its whole trajectory's, with their results.
+            tool_calls: if cell.steps.is_empty() {
+                (!cell.tool_calls.is_empty()).then(|| crate::tools::show::arrows(&cell.tool_calls))
+            } else {
+                Some(trajectory::one_line(&cell.steps, cell.stopped))
+            },
         }
     }
+}
+
+/// Whether two cells made the same calls over their whole trajectories.
+fn same_trajectory_calls(b: &CellResult, a: &CellResult) -> bool {
+    let calls = |c: &CellResult| -> Vec<crate::tools::ToolCall> {
+        all_calls(&c.steps, &c.tool_calls)
+            .into_iter()
+            .cloned()
+            .collect()
+    };
+    crate::tools::same_calls(&calls(b), &calls(a))
 }
 
 /// A case whose outcome changed between the runs (pass → fail or fail → pass).
@@ -116,6 +132,9 @@ pub struct Flip {
     pub before: CellSnapshot,
     /// The current run's cell.
     pub after: CellSnapshot,
+    /// Where the two trajectories part, when the cells ran an agent loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parting: Option<trajectory::Parting>,
 }
 
 /// One prompt × model of the current run against its baseline row.
@@ -591,13 +610,18 @@ fn pair_up(cells: &[&CellPair]) -> Pairs {
         out.after_scores.push(a.score);
         out.passed_before += u64::from(b.pass);
         out.passed_after += u64::from(a.pass);
-        let calls_changed = !crate::tools::same_calls(&b.tool_calls, &a.tool_calls);
+        let parting = trajectory::parting(&b.steps, &a.steps);
+        let calls_changed = !crate::tools::same_calls(&b.tool_calls, &a.tool_calls)
+            || parting
+                .as_ref()
+                .is_some_and(|_| !same_trajectory_calls(b, a));
         if b.pass != a.pass || calls_changed {
             let flip = Flip {
                 case_id: pair.case_id.clone(),
                 repeat: pair.repeat,
                 before: CellSnapshot::of(b, SNAPSHOT_CHARS),
                 after: CellSnapshot::of(a, SNAPSHOT_CHARS),
+                parting,
             };
             if b.pass == a.pass {
                 out.call_changes.push(flip);
