@@ -42,6 +42,21 @@ impl Provider for Scripted {
         self.seen.lock().unwrap().push(request.prompt.to_messages());
         let reply = self.replies.lock().unwrap().pop_front();
         Box::pin(async move {
+            // `call NAME` answers with a call of tool NAME and no text.
+            let tool_calls = match reply.as_deref().and_then(|r| r.strip_prefix("call ")) {
+                Some(name) => vec![crate::tools::ToolCall {
+                    id: format!("call_{name}"),
+                    name: name.to_string(),
+                    arguments: Some(serde_json::json!({})),
+                    arguments_raw: "{}".to_string(),
+                }],
+                None => Vec::new(),
+            };
+            let reply = if tool_calls.is_empty() {
+                reply
+            } else {
+                Some(String::new())
+            };
             let Some(output) = reply else {
                 return Err(ProviderError {
                     message: "the script has no more replies".to_string(),
@@ -58,7 +73,7 @@ impl Provider for Scripted {
                 cache: CacheTokens::default(),
                 attempts: 1,
                 cached: false,
-                tool_calls: Vec::new(),
+                tool_calls,
                 finish_reason: None,
             })
         })
@@ -100,6 +115,29 @@ fn project(dir: &std::path::Path, eval: &str, rows: &str) -> Project {
 
 /// Plans the project with `model` and `user` answering, runs cell 0 and returns it.
 fn run(project: &Project, model: &Arc<Scripted>, user: &Arc<Scripted>) -> CellResult {
+    run_with(project, model, user, None)
+}
+
+/// Answers every call with the weather in Rome.
+struct Weather;
+
+impl crate::agent::ToolHandler for Weather {
+    fn call<'a>(
+        &'a self,
+        _: &'a crate::tools::ToolCall,
+        _: &'a serde_json::Map<String, serde_json::Value>,
+    ) -> BoxFuture<'a, Result<String, crate::agent::ToolFailure>> {
+        Box::pin(std::future::ready(Ok("18°C".to_string())))
+    }
+}
+
+/// [`run`] with `handlers` in the eval (and `max_steps: 2`).
+fn run_with(
+    project: &Project,
+    model: &Arc<Scripted>,
+    user: &Arc<Scripted>,
+    handlers: Option<HandlerSet>,
+) -> CellResult {
     let registry = Registry::load(&project.root).unwrap().0;
     let (model, user) = (model.clone(), user.clone());
     let build = move |name: &str, _: &crate::provider::ProviderConfig| {
@@ -110,7 +148,11 @@ fn run(project: &Project, model: &Arc<Scripted>, user: &Arc<Scripted>) -> CellRe
         };
         Ok(p)
     };
-    let (plan, _) = plan_with(project, &registry, &Selection::default(), &build).unwrap();
+    let (mut plan, _) = plan_with(project, &registry, &Selection::default(), &build).unwrap();
+    if let Some(handlers) = handlers {
+        plan.evals[0].handlers = Some(Arc::new(handlers));
+        plan.evals[0].max_steps = 2;
+    }
     let id = CellId {
         eval: 0,
         row: 0,
@@ -275,4 +317,59 @@ fn an_assertion_on_a_turn_not_played_fails_and_says_so() {
         "turn 3: not played (the conversation ended after turn 1)"
     );
     assert!(!result.pass);
+}
+
+#[test]
+fn each_turn_runs_the_tool_loop_and_a_turn_at_max_steps_ends_the_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(
+        dir.path(),
+        "prompts: [bot@2]\nmodels: [model]\ndataset: datasets/chat.yaml\n",
+        "- id: w\n  turns: [Weather?, And tomorrow?, Thanks]\n",
+    );
+    let mut handlers = HandlerSet::default();
+    handlers
+        .by_tool
+        .insert("get_weather".to_string(), Arc::new(Weather));
+    let model = Scripted::new(&[
+        "call get_weather",
+        "It is 18°C.",
+        "call get_weather",
+        "call get_weather",
+    ]);
+    let result = run_with(&project, &model, &Scripted::new(&[]), Some(handlers));
+    assert_eq!(result.error, None);
+    let seen = model.seen();
+    assert_eq!(
+        seen[1],
+        "system: You are a booking bot.\nuser: Weather?\nassistant: \n→ get_weather()\ntool: 18°C"
+    );
+    let turns: Vec<(u32, usize)> = result
+        .steps
+        .iter()
+        .map(|s| (s.turn, s.tool_results.len()))
+        .collect();
+    assert_eq!(turns, [(1, 1), (1, 0), (2, 1), (2, 0)]);
+    // Turn 2 hit max_steps with a call unanswered: turn 3 is never sent.
+    assert_eq!(result.stopped, Some(Stopped::MaxSteps));
+    assert_eq!(seen.len(), 4);
+}
+
+#[test]
+fn without_handlers_a_turns_calls_are_kept_out_of_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = project(
+        dir.path(),
+        "prompts: [bot@2]\nmodels: [model]\ndataset: datasets/chat.yaml\n",
+        "- id: w\n  turns: [Weather?, Thanks]\n",
+    );
+    let model = Scripted::new(&["call get_weather", "Bye"]);
+    let result = run(&project, &model, &Scripted::new(&[]));
+    assert_eq!(result.error, None);
+    assert_eq!(result.stopped, None);
+    assert_eq!(result.steps[0].tool_calls.len(), 1);
+    assert_eq!(
+        model.seen()[1],
+        "system: You are a booking bot.\nuser: Weather?\nassistant: \nuser: Thanks"
+    );
 }
