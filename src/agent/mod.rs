@@ -8,6 +8,6 @@ pub mod registry;
 pub mod step;
 
 pub use handler::{HandlerSet, ToolFailure, ToolHandler};
-pub use mock::TOOL_RESULTS;
 pub(crate) use mock::check_row_entry;
+pub use mock::TOOL_RESULTS;
 pub use step::{Step, Stopped, ToolResult};

@@ -433,7 +433,11 @@ fn rows_without(tool: &str, eval: &EvalHandlers<'_>) -> Option<Warning> {
     let lacking: Vec<&Row> = eval
         .rows
         .iter()
-        .filter(|r| r.vars.get(TOOL_RESULTS).is_none_or(|v| v.get(tool).is_none()))
+        .filter(|r| {
+            r.vars
+                .get(TOOL_RESULTS)
+                .is_none_or(|v| v.get(tool).is_none())
+        })
         .collect();
     let first = lacking.first()?;
     let mut ids: Vec<&str> = lacking.iter().take(3).map(|r| r.id.as_str()).collect();

@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(ids, ["a1", "a2"]);
         assert_eq!(rows[1].line, 4);
         assert!(rows.get(2).is_none());
-        assert_eq!(rows.iter().rev().next().map(|r| r.id.as_str()), Some("a2"));
+        assert_eq!(rows.iter().next_back().map(|r| r.id.as_str()), Some("a2"));
     }
 
     #[test]

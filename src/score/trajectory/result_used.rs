@@ -55,7 +55,7 @@ impl Check for ResultUsed {
             .collect();
         let whose = tool
             .as_deref()
-            .map_or("tool".to_string(), |t| format!("{t}"));
+            .map_or("tool".to_string(), |t| t.to_string());
         if results.is_empty() {
             return Ok(Outcome::fail(format!("no {whose} results to use")));
         }
