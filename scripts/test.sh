@@ -4,12 +4,14 @@
 # ~/.cache/prompteval first if they are missing (10-15 minutes the first time, seconds
 # after), starts an MLflow server on a free port with a throwaway SQLite store and artifact
 # directory, runs `cargo test`, and stops the server on exit.
-# It also installs chromium and xmllint from Debian when missing (report and JUnit tests).
-# Plain `cargo test` also works; it skips the real-model, MLflow and browser tests when absent.
+# It also installs chromium and xmllint from Debian when missing (report and JUnit tests), and
+# the real MCP servers mcp-server-time (PyPI) and server-everything (npm) into the cache.
+# Plain `cargo test` also works; it skips the real-model, MLflow, browser and MCP tests when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-local-model.sh
 scripts/setup-chromium.sh  # chromium (tests/integration/report_html.rs) and xmllint (JUnit schema)
+scripts/setup-mcp-servers.sh  # mcp-server-time and server-everything (tests/integration/e2e_mcp.rs)
 mlflow_bin=$(scripts/setup-mlflow.sh)
 
 tmp=$(mktemp -d)
@@ -42,4 +44,5 @@ PROMPTEVAL_TEST_MLFLOW_PYTHON="$mlflow_bin/python" \
 PROMPTEVAL_REQUIRE_MLFLOW=1 \
 PROMPTEVAL_REQUIRE_LLAMA=1 \
 PROMPTEVAL_REQUIRE_CHROMIUM=1 \
+PROMPTEVAL_REQUIRE_MCP=1 \
   cargo test --locked "$@"

@@ -55,6 +55,9 @@ pub trait ToolHandler: Send + Sync {
 pub struct HandlerSet {
     /// Tool name → its handler (one handler may serve several tools).
     pub by_tool: BTreeMap<String, Arc<dyn ToolHandler>>,
+    /// Tool name → where its handler is written (`evals/weather.yaml:9`), for the errors
+    /// of a handler that cannot start.
+    pub origins: BTreeMap<String, crate::diagnostic::Location>,
 }
 
 impl HandlerSet {

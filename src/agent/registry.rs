@@ -32,7 +32,11 @@ pub struct HandlerKind {
 }
 
 /// The kinds this build knows, in the order errors list them.
-pub const KINDS: &[&HandlerKind] = &[&super::mock::KIND, &super::exec::KIND];
+pub const KINDS: &[&HandlerKind] = &[
+    &super::mock::KIND,
+    &super::exec::KIND,
+    &super::mcp::kind::KIND,
+];
 
 /// One entry of `tool_handlers:` to build, and what it may refer to.
 pub struct HandlerSpec<'a> {
@@ -49,6 +53,7 @@ pub struct HandlerSpec<'a> {
 }
 
 /// A built handler, with what the plan checks about it against the dataset.
+#[derive(Clone)]
 pub struct Built {
     /// The handler.
     pub handler: Arc<dyn ToolHandler>,
@@ -148,8 +153,8 @@ mod tests {
 
     #[test]
     fn kinds_are_listed_in_table_order() {
-        assert_eq!(kind_names(), "mock, exec");
-        assert!(find("mock").is_some() && find("exec").is_some() && find("mcp").is_none());
+        assert_eq!(kind_names(), "mock, exec, mcp");
+        assert!(find("mock").is_some() && find("exec").is_some() && find("mcp").is_some());
         assert_eq!(likely_kind("mokc"), " (did you mean `mock`?)");
         assert_eq!(likely_kind("zzz"), "");
     }

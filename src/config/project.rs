@@ -60,6 +60,10 @@ pub struct ProjectConfig {
     /// Team tracking (MLflow).
     #[serde(default, skip_serializing_if = "is_default")]
     pub tracking: TrackingConfig,
+    /// Tool handlers for every eval, by tool name, as written (an eval's own entry for a
+    /// tool wins); checked by the plan of each eval that declares the tool.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub tool_handlers: serde_json::Map<String, serde_json::Value>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

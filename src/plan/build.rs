@@ -47,6 +47,7 @@ pub fn plan_with(
         datasets: HashMap::new(),
         warnings: Vec::new(),
         prompt_names_used: BTreeSet::new(),
+        handlers: Default::default(),
     };
     let mut providers = Providers::default();
     let mut evals = Vec::new();

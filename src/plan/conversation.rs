@@ -107,6 +107,10 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
         planned.conversations.push(conversation.map(Arc::new));
     }
     inputs.check_eval_turns(&planned.conversations, &mut errors);
+    // An eval without conversations keeps no entry per row (datasets may be large).
+    if planned.conversations.iter().all(Option::is_none) {
+        planned.conversations = Vec::new();
+    }
     if errors.is_empty() {
         Ok(planned)
     } else {

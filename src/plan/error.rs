@@ -94,6 +94,19 @@ pub enum SpecError {
         /// What is wrong.
         message: String,
     },
+    /// A tool handler (`tool_handlers:`), `max_steps` or a row's `tool_results` that
+    /// cannot be used.
+    #[error("{location}: at `{key}`: {message}")]
+    Handler {
+        /// Where.
+        location: Location,
+        /// The key path (`tool_handlers.get_weather.timeout`).
+        key: String,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        hint: Option<String>,
+    },
     /// A conversation that cannot be played: a `simulated_user` without a provider or
     /// persona, a `turn:` no case plays, …
     #[error("{location}: {message}")]
@@ -260,6 +273,7 @@ impl Diagnostic for SpecError {
             } => Some(missing_variable_hint(variable, columns, row.is_some())),
             SpecError::RenderFailed { source, .. } => source.hint(),
             SpecError::Invalid { .. } => None,
+            SpecError::Handler { hint, .. } => hint.clone(),
             SpecError::Conversation { hint, .. } => Some(hint.clone()),
             SpecError::RowTools { problem, .. } => problem.hint(),
             SpecError::UnknownScorerModel { configured, .. } => Some(format!(

@@ -32,6 +32,8 @@ pub(super) struct Shared {
     pub(super) warnings: Vec<Warning>,
     /// Prompt names the evals' files use (before `--prompt` replaced them).
     pub(super) prompt_names_used: BTreeSet<String>,
+    /// The tool handlers built so far.
+    pub(super) handlers: super::handlers::Cache,
 }
 
 /// The eval being planned: where it is and what the run selected.
@@ -104,6 +106,22 @@ impl EvalContext<'_> {
             .extend(super::tools::expected_tools_warnings(
                 &prompts, &rows, &row_tools, &dataset,
             ));
+        let agent = super::handlers::plan(
+            &super::handlers::EvalHandlers {
+                written: &file.tool_handlers,
+                max_steps: file.max_steps,
+                display: &self.display,
+                text: &b.text,
+                prompts: &prompts,
+                rows: &rows,
+                row_tools: &row_tools,
+                dataset: &dataset,
+            },
+            (self.project, self.registry),
+            &mut shared.handlers,
+        );
+        shared.warnings.extend(agent.warnings);
+        agent.errors.into_iter().for_each(|e| b.push(e));
         let cells_per_case = prompts.len() * models.len();
         let (grader, embedder, mut scorer_models) = b.scorer_models(
             &file,
@@ -175,8 +193,8 @@ impl EvalContext<'_> {
             grader,
             embedder,
             scorer_models,
-            handlers: None,
-            max_steps: super::types::DEFAULT_MAX_STEPS,
+            handlers: agent.handlers,
+            max_steps: agent.max_steps,
         };
         // Needs each cell's tools, which only the finished plan knows.
         let (errors, mut warnings) = super::tool_checks::check(&plan, &b.text);

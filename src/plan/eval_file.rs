@@ -33,6 +33,11 @@ pub(super) struct EvalFile {
     pub(super) grader: Option<String>,
     #[serde(default)]
     pub(super) embedder: Option<String>,
+    /// Who runs the model's tool calls, by tool name, as written (`plan/handlers.rs`).
+    #[serde(default)]
+    pub(super) tool_handlers: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub(super) max_steps: Option<u32>,
     /// Who plays the user of every case that scripts no `turns:` (see `docs/agents.md`).
     #[serde(default)]
     pub(super) simulated_user: Option<crate::dataset::SimulatedUserSpec>,

@@ -7,6 +7,7 @@ mod error;
 mod eval;
 mod eval_file;
 mod eval_rows;
+mod handlers;
 mod judges;
 mod problems;
 mod rows;

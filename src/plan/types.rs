@@ -43,7 +43,7 @@ pub struct EvalPlan {
     /// Extra assertions per selected row (same index as `rows`).
     pub row_assertions: Vec<Vec<Assertion>>,
     /// The conversation of each selected row (same index as `rows`): `None` for a row that
-    /// plays the prompt once (see `run/conversation.rs`).
+    /// plays the prompt once (see `run/conversation.rs`); empty when no row plays one.
     pub conversations: Vec<Option<Arc<super::PlannedConversation>>>,
     /// The tools of the rows that add some (see [`EvalPlan::tool_set`]).
     pub(crate) row_tools: super::tools::RowTools,

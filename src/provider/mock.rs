@@ -1,5 +1,6 @@
 //! The `mock` provider: answers each row with what the row (`mock_response`) or its
-//! `response:` setting says, text and tool calls, offline and for free.
+//! `response:` setting says, text and tool calls, step by step of an agent loop, offline
+//! and for free.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,8 +9,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use self::answer::{check_keys, read_answer, ANSWER_SHAPE};
-use super::http::body::{context, BodyTemplate};
+use crate::template::message::{RenderedPrompt, Role};
+
+use self::answer::{check_keys, read_answer, step_index, step_name, ANSWER_SHAPE};
+use super::http::body::{context_map, BodyTemplate};
 use super::{
     BoxFuture, Common, CommonSettings, Provider, ProviderConfigError, ProviderError, ProviderKind,
     ProviderRequest, ProviderResponse, Subject,
@@ -25,7 +28,8 @@ pub const MOCK_RESPONSE_VAR: &str = "mock_response";
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MockSettings {
     /// The answer when the row has no `mock_response`: text, or
-    /// `{text, tool_calls: [{name, arguments}]}`; its strings are templates over the row.
+    /// `{text, tool_calls: [{name, arguments}]}`, or a list of those (one a step of an
+    /// agent loop); its strings are templates over the row and the loop.
     /// Its keys are checked as it is read, so that a typo is placed at its line.
     #[serde(
         default,
@@ -47,11 +51,14 @@ impl ProviderKind for MockSettings {
 
 /// A provider that answers from the row: its `mock_response` variable (as written), else
 /// the `response:` setting rendered over the row (like the `http` kind's body: the row's
-/// variables, `vars`, `prompt`, `messages`, `tools`, `tool_choice`). An answer is text or
+/// variables, `vars`, `prompt`, `messages`, `tools`, `tool_choice`; and the loop's `step`,
+/// `tool_results` and `tool_result`, see [`loop_context`]). An answer is text or
 /// `{text, tool_calls: [{name, arguments}]}`; arguments are a mapping or JSON text (kept
-/// raw, parsed when they parse). Calls get the ids `call_0`, `call_1`…; the finish reason is
-/// `tool_calls` when there are calls, else `stop`. Token counts are whitespace-separated
-/// words, as for `echo`; it costs nothing and is never cached.
+/// raw, parsed when they parse). A list of answers scripts an agent loop: item N answers
+/// step N of a turn (the model calls since the last user message), and the last item every
+/// later step. Calls get the ids `call_0`, `call_1`…; the finish reason is `tool_calls`
+/// when there are calls, else `stop`. Token counts are whitespace-separated words, as for
+/// `echo`; it costs nothing and is never cached.
 pub struct MockProvider {
     concurrency: usize,
     response: Option<BodyTemplate>,
@@ -107,11 +114,24 @@ impl MockProvider {
             status: None,
             attempts: 0,
         };
+        let step = step_of(&request.prompt);
         let answer = match (request.vars.get(MOCK_RESPONSE_VAR), &self.response) {
-            (Some(value), _) => read_answer(value, "the row's `mock_response`"),
-            (None, Some(template)) => template
-                .render(&context(request))
-                .and_then(|value| read_answer(&value, "`response`")),
+            (Some(value), _) => {
+                let at = "the row's `mock_response`";
+                step_index(value, at, step).and_then(|i| {
+                    let value = i.map_or(value, |i| &value[i]);
+                    read_answer(value, &step_name(at, i))
+                })
+            }
+            (None, Some(template)) => {
+                let at = "`response`";
+                step_index(template.value(), at, step).and_then(|i| {
+                    let context = minijinja::Value::from_serialize(loop_context(request, step));
+                    let pointer = i.map_or(String::new(), |i| format!("/{i}"));
+                    let value = template.render_part(&context, &pointer)?;
+                    read_answer(&value, &step_name(at, i))
+                })
+            }
             (None, None) => Err(format!(
                 "no answer for this row: add a `{MOCK_RESPONSE_VAR}` variable to the row \
                  ({ANSWER_SHAPE}), or a `response:` setting to the provider"
@@ -153,6 +173,50 @@ impl Provider for MockProvider {
     fn cost(&self, _tokens_in: Option<u64>, _tokens_out: Option<u64>) -> Option<f64> {
         Some(0.0)
     }
+}
+
+/// Which step of its turn a request is, from 0: the assistant messages since the last user
+/// message (a turn's first request has none; each tool round adds one).
+fn step_of(prompt: &RenderedPrompt) -> usize {
+    match prompt {
+        RenderedPrompt::Text(_) => 0,
+        RenderedPrompt::Chat(messages) => messages
+            .iter()
+            .rev()
+            .take_while(|m| m.role != Role::User)
+            .filter(|m| m.role == Role::Assistant)
+            .count(),
+    }
+}
+
+/// What `response:` templates see: the `http` body's variables, and the loop's `step` (from
+/// 0), `tool_results` (`[{name, content, is_error}]`, the results the request ends with:
+/// those of the last step's calls, `[]` at a turn's first step) and `tool_result` (the last
+/// of them's content, `none` when there is none).
+fn loop_context(request: &ProviderRequest, step: usize) -> serde_json::Map<String, Value> {
+    let mut context = context_map(request);
+    let messages = request.prompt.to_messages();
+    let results: Vec<Value> = messages
+        .iter()
+        .rev()
+        .take_while(|m| m.role == Role::Tool)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|m| {
+            let reply = m.tool_reply.as_ref();
+            serde_json::json!({
+                "name": reply.map(|r| r.name.as_str()),
+                "content": m.content,
+                "is_error": reply.is_some_and(|r| r.is_error),
+            })
+        })
+        .collect();
+    let last = results.last().map_or(Value::Null, |r| r["content"].clone());
+    context.insert("step".into(), step.into());
+    context.insert("tool_results".into(), Value::Array(results));
+    context.insert("tool_result".into(), last);
+    context
 }
 
 fn words(text: &str) -> u64 {
@@ -327,8 +391,90 @@ mod tests {
             answer(json!({"tool_calls": [{"name": "f", "arguments": 3}]})),
             "the row's `mock_response`.tool_calls[0].arguments must be a mapping or JSON text"
         );
+        assert!(answer(json!([[1]]))
+            .starts_with("the row's `mock_response`[0] must be text, or a mapping"));
+        assert!(answer(json!([])).starts_with("the row's `mock_response` is an empty list"));
+    }
+
+    /// A request at step 1 of a turn: the user's question, the assistant's call and its
+    /// result.
+    fn after_a_call(vars: Value) -> ProviderRequest {
+        use crate::template::message::Message;
+        use crate::tools::ToolCall;
+        let call = ToolCall::from_value("call_0", "get_weather", json!({"city": "Rome"}));
+        let mut r = request(vars);
+        r.prompt = RenderedPrompt::Chat(vec![
+            Message::new(Role::System, "Use the tools."),
+            Message::new(Role::User, "Weather in Rome?"),
+            Message::assistant("", vec![call.clone()]),
+            Message::tool_result(&call, "Rome: 18°C, sunny", false),
+        ]);
+        r
+    }
+
+    #[test]
+    fn a_rows_list_answers_step_by_step_and_its_last_item_every_later_step() {
+        let p = provider(None).unwrap();
+        let row = json!({"mock_response": [
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Rome"}}]},
+            "It is 18°C in Rome.",
+        ]});
+        let first = p.respond(&request(row.clone())).unwrap();
+        assert_eq!(first.tool_calls[0].name, "get_weather");
+        assert_eq!(first.finish_reason.as_deref(), Some("tool_calls"));
+        let second = p.respond(&after_a_call(row.clone())).unwrap();
+        assert_eq!(second.output, "It is 18°C in Rome.");
+        assert!(second.tool_calls.is_empty());
+        // Step 2 and later: the last item again.
+        let mut third = after_a_call(row);
+        if let RenderedPrompt::Chat(history) = &mut third.prompt {
+            let again = history[2].clone();
+            history.push(again);
+            history.push(history[3].clone());
+        }
+        assert_eq!(p.respond(&third).unwrap().output, "It is 18°C in Rome.");
+        // A bad item is named by its place.
+        let bad = json!({"mock_response": ["ok", {"txt": "x"}]});
+        let e = p.respond(&after_a_call(bad)).unwrap_err();
         assert!(
-            answer(json!([1])).starts_with("the row's `mock_response` must be text, or a mapping")
+            e.message
+                .starts_with("the row's `mock_response`[1]: unknown key `txt`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_setting_list_is_rendered_one_step_at_a_time_over_the_tool_results() {
+        let p = provider(Some(json!([
+            {"tool_calls": [{"name": "get_weather", "arguments": {"city": "{{ city }}"}}]},
+            {"text": "Step {{ step }}: {{ tool_result }} ({{ tool_results[0].name }}, error={{ tool_results[0].is_error }})"},
+        ])))
+        .unwrap();
+        let vars = json!({"city": "Rome"});
+        // Step 0 renders the first item only: `tool_result` is none there.
+        let first = p.respond(&request(vars.clone())).unwrap();
+        assert_eq!(first.tool_calls[0].arguments, Some(json!({"city": "Rome"})));
+        let second = p.respond(&after_a_call(vars)).unwrap();
+        assert_eq!(
+            second.output,
+            "Step 1: Rome: 18°C, sunny (get_weather, error=False)"
+        );
+        // Keys are checked item by item, as the setting is read.
+        let e = provider(Some(json!(["ok", {"tool_calls": [{"nme": "f"}]}]))).unwrap_err();
+        assert!(
+            e.message.starts_with(
+                "`response`[1].tool_calls[0]: unknown key `nme` (did you mean `name`?)"
+            ),
+            "{e}"
+        );
+        let err = serde_yaml::from_str::<crate::provider::ProviderConfig>(
+            "{kind: mock, response: [ok, {tool_calls: [{name: f}], txt: x}]}",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("unknown key `txt` (did you mean `text`?)"),
+            "{err}"
         );
     }
 }

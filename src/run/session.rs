@@ -86,6 +86,20 @@ pub enum SessionError {
         #[source]
         source: ProviderError,
     },
+    /// A tool handler could not get ready (an MCP server did not start); no request was
+    /// sent.
+    #[error("{location}: the handler of tool `{tool}` could not start; the failed run is recorded in {}", dir.display())]
+    HandlerStart {
+        /// Where the handler is written.
+        location: Box<crate::diagnostic::Location>,
+        /// The tool it serves.
+        tool: String,
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::agent::ToolFailure,
+    },
     /// The finished run could not be compared with its baseline; the run is recorded
     /// with the verdict of its thresholds.
     #[error(transparent)]
@@ -113,6 +127,9 @@ impl Diagnostic for SessionError {
             SessionError::Start { provider, .. } => Some(format!(
                 "check the settings of provider `{provider}` in prompteval.yaml (`binary`, `model_path`, `startup_timeout`) and the server output above"
             )),
+            SessionError::HandlerStart { .. } => Some(
+                "check the handler's settings under `tool_handlers:` and its output above".into(),
+            ),
             SessionError::Compare(e) => e.hint(),
             SessionError::Store(_) | SessionError::Run { .. } => None,
         }
@@ -187,12 +204,18 @@ pub fn initial_record(
     }
 }
 
-/// Starts every provider of `plan`, one after the other; the first failure stops.
-async fn start_providers(plan: &Plan) -> Result<(), (String, ProviderError)> {
+/// Starts every provider of `plan`, one after the other, then every tool handler; the
+/// first failure stops.
+async fn start_providers(plan: &Plan) -> Result<(), Stopped> {
     for (name, provider) in &plan.providers {
-        provider.start().await.map_err(|e| (name.clone(), e))?;
+        provider
+            .start()
+            .await
+            .map_err(|e| Stopped::Start(name.clone(), e))?;
     }
-    Ok(())
+    super::agent::start_handlers(plan)
+        .await
+        .map_err(|(tool, location, e)| Stopped::Handler(tool, location, e))
 }
 
 /// Runs `plan` (or completes the stored run `resuming`: only the cells it lacks run, and
@@ -204,9 +227,10 @@ async fn start_providers(plan: &Plan) -> Result<(), (String, ProviderError)> {
 ///
 /// Every provider is started ([`crate::provider::Provider::start`]) before the first
 /// request, on the calling task: call this from the future given to `block_on`, so local
-/// servers are spawned by the thread that lives for the whole run. A provider that fails
-/// to start fails the run (record status `failed`); `cancel` resolving while providers
-/// start ends the run as interrupted with no cells.
+/// servers are spawned by the thread that lives for the whole run; so is every tool
+/// handler ([`crate::agent::ToolHandler::start`]), once, after the providers. A provider or
+/// handler that fails to start fails the run (record status `failed`); `cancel` resolving
+/// while they start ends the run as interrupted with no cells.
 pub async fn run(
     project: &Project,
     plan: Plan,
@@ -245,6 +269,16 @@ pub async fn run(
             writer.finish(&record, None)?;
             return Err(SessionError::Start {
                 provider,
+                dir,
+                source,
+            });
+        }
+        Err(Stopped::Handler(tool, location, source)) => {
+            record.status = RunStatus::Failed;
+            writer.finish(&record, None)?;
+            return Err(SessionError::HandlerStart {
+                location: Box::new(location),
+                tool,
                 dir,
                 source,
             });
@@ -300,6 +334,13 @@ fn summary_of(plan: &Plan, done: &[CellResult]) -> SummaryBuilder {
 enum Stopped {
     /// A provider could not start (its name, and why); no cell ran.
     Start(String, ProviderError),
+    /// A tool handler could not start (its tool, where it is written, and why); no cell
+    /// ran.
+    Handler(
+        String,
+        crate::diagnostic::Location,
+        crate::agent::ToolFailure,
+    ),
     /// The runner failed.
     Run(RunError),
 }
@@ -341,7 +382,7 @@ async fn execute(
                 .await
                 .map_err(Stopped::Run)
         }
-        Some(Err((provider, source))) => Err(Stopped::Start(provider, source)),
+        Some(Err(stopped)) => Err(stopped),
         None => Ok(RunOutcome {
             completed: 0,
             interrupted: true,

@@ -77,7 +77,12 @@ impl Watching {
 
     /// Waits (up to 60 s) until stderr holds `text` `times` times.
     fn wait_for(&self, text: &str, times: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.wait_within(text, times, Duration::from_secs(60));
+    }
+
+    /// Waits (up to `limit`) until stderr holds `text` `times` times.
+    fn wait_within(&self, text: &str, times: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
         while self.stderr().matches(text).count() < times {
             let stderr = self.stderr();
             assert!(
@@ -241,7 +246,12 @@ fn every_kind_of_dependency_reruns_only_the_evals_that_use_it() {
             "greet",
             2,
         ),
-        ("prompts/greet/v3.jinja", "Hey {{ name }}.\n".into(), "greet", 4),
+        (
+            "prompts/greet/v3.yaml",
+            "messages:\n  - role: user\n    content: \"Hey {{ name }}.\"\n".into(),
+            "greet",
+            4,
+        ),
         (
             "prompts/greet/prompt.yaml",
             greet_config.replace("production: 1", "production: 2"),
@@ -399,4 +409,42 @@ fn ctrl_c_ends_the_watch_and_stops_the_server() {
 #[test]
 fn sigterm_ends_the_watch_and_stops_the_server() {
     one_server_for_the_session("SIGTERM");
+}
+
+/// Issue 17, on the real llama-server and Gemma 3 270M: `run --watch` on the shipped
+/// sentiment eval starts one server for the whole session; a one-prompt edit asks the
+/// model only for that prompt's cells (the production prompt's come from the cache); no
+/// server is left after SIGTERM. Skips without the model.
+#[test]
+fn run_watch_on_the_local_model_keeps_one_server_and_asks_only_the_edited_prompt() {
+    let Some((_, model)) = crate::e2e_llamacpp::installed() else {
+        return;
+    };
+    let p = crate::e2e_llamacpp::example(&model);
+    let rows = p.read("datasets/reviews.csv").lines().count() - 1;
+    let args = ["run", "--watch", "sentiment", "--no-progress", "--summary-only"];
+    let watch = Watching::spawn(p.cmd(&args));
+    // The model answers 64 prompts on 2 slots: minutes on a busy machine.
+    let model_time = Duration::from_secs(900);
+    watch.wait_within(WATCHING, 1, model_time);
+    let first = format!("{} requests sent", 2 * rows);
+    assert!(watch.stderr().contains(&first), "{}", watch.stderr());
+    let servers = crate::e2e_llamacpp::servers_of(&p);
+    assert_eq!(servers.len(), 1, "{}", watch.stderr());
+    let candidate = p.read("prompts/sentiment/v2.jinja");
+    let edited = candidate.replacen("Classify the sentiment", "Label the sentiment", 1);
+    assert_ne!(edited, candidate);
+    p.write("prompts/sentiment/v2.jinja", &edited);
+    watch.wait_for("── iteration 2: re-running sentiment", 1);
+    watch.wait_within(WATCHING, 2, model_time);
+    let stderr = watch.stderr();
+    let second = stderr.split("── iteration 2").nth(1).unwrap();
+    let cached = format!("cache: {rows} responses served");
+    assert!(second.contains(&cached), "{second}");
+    assert!(second.contains(&format!("{rows} requests sent")), "{second}");
+    assert_eq!(crate::e2e_llamacpp::servers_of(&p), servers);
+    watch.signal(libc::SIGTERM);
+    let (code, _, stderr) = watch.end();
+    assert_eq!(code, 0, "{stderr}");
+    crate::e2e_llamacpp::assert_no_server_left(&p);
 }

@@ -16,14 +16,14 @@ use crate::support::{
 };
 
 /// The installed binary and model, or `None` (after saying why) when they are missing.
-fn installed() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn installed() -> Option<(PathBuf, PathBuf)> {
     support::llama::installed(install::default_model, "the model")
 }
 
 /// A copy of the repository's example project whose `gemma` provider loads the model
 /// through a link inside the temporary project, so the server's command line names a
 /// path unique to this test.
-fn example(model: &Path) -> TestProject {
+pub(crate) fn example(model: &Path) -> TestProject {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let p = TestProject::copy_of(repo, &["prompteval.yaml", "prompts", "datasets", "evals"]);
     std::fs::create_dir_all(p.path().join("models")).unwrap();
@@ -38,7 +38,7 @@ fn example(model: &Path) -> TestProject {
 }
 
 /// Processes whose command line mentions this project's directory (its llama-server).
-fn servers_of(p: &TestProject) -> Vec<u32> {
+pub(crate) fn servers_of(p: &TestProject) -> Vec<u32> {
     let needle = p.path().display().to_string();
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -59,7 +59,7 @@ fn servers_of(p: &TestProject) -> Vec<u32> {
     pids
 }
 
-fn assert_no_server_left(p: &TestProject) {
+pub(crate) fn assert_no_server_left(p: &TestProject) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !servers_of(p).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

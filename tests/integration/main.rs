@@ -4,6 +4,7 @@
 
 mod cli_baseline;
 mod cli_cell;
+mod cli_conversation;
 mod cli_errors;
 mod cli_external;
 mod cli_faults;
@@ -27,10 +28,12 @@ mod cli_tool_calls;
 mod cli_watch;
 mod cli_width;
 mod e2e_llamacpp;
+mod e2e_mcp;
 mod e2e_tools;
 mod junit_schema;
 mod mlflow;
 mod mlflow_tools;
+mod provider_agent;
 mod provider_kinds;
 mod provider_openai;
 mod provider_tools;

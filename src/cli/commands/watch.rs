@@ -234,10 +234,13 @@ fn wait(
     quit: &Quit,
 ) -> Option<(Option<BTreeSet<String>>, Vec<PathBuf>)> {
     let watched = state.deps.files().len();
-    match (state.failed, watched) {
-        (true, 0) => errln!("watching the project; fix the error to re-run (q to quit)"),
-        (true, n) => errln!("watching {n} files; fix the error to re-run (q to quit)"),
-        (false, n) => errln!("watching {n} files; edit a prompt to re-run (q to quit)"),
+    let count = match watched {
+        1 => "1 file".to_string(),
+        n => format!("{n} files"),
+    };
+    match state.failed {
+        true => errln!("watching {count}; fix the error to re-run (q to quit)"),
+        false => errln!("watching {count}; edit a prompt to re-run (q to quit)"),
     }
     let quiet = Duration::from_millis(args.tuning.debounce_ms);
     let wanted = |p: &Path| state.deps.concerns(p) && !ignored.iter().any(|i| i == p);

@@ -78,13 +78,36 @@ impl BodyTemplate {
         })
     }
 
+    /// The value as written, its strings not rendered.
+    pub(in crate::provider) fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+
     /// The value with every string rendered with `context` (see [`context`]).
     pub(in crate::provider) fn render(
         &self,
         context: &minijinja::Value,
     ) -> Result<serde_json::Value, String> {
+        self.render_part(context, "")
+    }
+
+    /// The part of the value at JSON pointer `at` (`""` for all of it, `/1` for the second
+    /// item of a list) with its strings rendered with `context`; the strings elsewhere are
+    /// not rendered, so they may use variables this context lacks.
+    pub(in crate::provider) fn render_part(
+        &self,
+        context: &minijinja::Value,
+        at: &str,
+    ) -> Result<serde_json::Value, String> {
         let mut value = self.value.clone();
-        for (pointer, leaf) in &self.leaves {
+        let inside = |pointer: &str| {
+            at.is_empty()
+                || pointer == at
+                || pointer
+                    .strip_prefix(at)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        for (pointer, leaf) in self.leaves.iter().filter(|(p, _)| inside(p)) {
             let template = self
                 .env
                 .get_template(&leaf.name)
@@ -108,7 +131,10 @@ impl BodyTemplate {
                 *slot = new;
             }
         }
-        Ok(value)
+        Ok(value
+            .pointer(at)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null))
     }
 }
 
@@ -166,9 +192,17 @@ pub(super) fn render(
 }
 
 /// What templates over a request see: the row's variables by name, then `vars` (the row),
-/// `prompt` (as text), `messages` (`[{role, content}]`), `tools` (OpenAI's function shape,
+/// `prompt` (as text), `messages` (`[{role, content}]`, with an agent's `tool_calls` and
+/// `tool_reply` where a message has them), `tools` (OpenAI's function shape,
 /// `[]` when none) and `tool_choice` (OpenAI's, `none` when unset).
 pub(in crate::provider) fn context(request: &ProviderRequest) -> minijinja::Value {
+    minijinja::Value::from_serialize(context_map(request))
+}
+
+/// The variables of [`context`], for a kind that adds its own.
+pub(in crate::provider) fn context_map(
+    request: &ProviderRequest,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut context = (*request.vars).clone();
     let set = tool_json::offered(request.tools.as_deref());
     let tools = set.map_or(serde_json::json!([]), tool_json::openai_tools);
@@ -183,7 +217,7 @@ pub(in crate::provider) fn context(request: &ProviderRequest) -> minijinja::Valu
     context.insert("messages".into(), messages_json(request));
     context.insert("tools".into(), tools);
     context.insert("tool_choice".into(), choice);
-    minijinja::Value::from_serialize(&context)
+    context
 }
 
 #[cfg(test)]

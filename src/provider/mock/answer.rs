@@ -1,6 +1,6 @@
-//! The `mock` kind's answers: how one is written (text, or `{text, tool_calls}`), read
-//! from a row or the rendered setting, and the `response:` setting read with its keys
-//! checked where they are written.
+//! The `mock` kind's answers: how one is written (text, or `{text, tool_calls}`, or a list
+//! of them, one a step of an agent loop), read from a row or the rendered setting, and the
+//! `response:` setting read with its keys checked where they are written.
 
 use std::fmt;
 
@@ -18,7 +18,10 @@ pub(super) const ANSWER_KEYS: &[&str] = &["text", "tool_calls"];
 pub(super) const CALL_KEYS: &[&str] = &["name", "arguments"];
 /// How an answer is written, for messages.
 pub(super) const ANSWER_SHAPE: &str =
-    "text, or a mapping {text: …, tool_calls: [{name: …, arguments: {…}}]}";
+    "text, or a mapping {text: …, tool_calls: [{name: …, arguments: {…}}]}, or a list of those (one a step)";
+
+/// How one step's answer is written, for messages.
+const STEP_SHAPE: &str = "text, or a mapping {text: …, tool_calls: [{name: …, arguments: {…}}]}";
 
 /// An answer: its text and tool calls.
 #[derive(Debug, PartialEq)]
@@ -49,6 +52,17 @@ fn unknown_key(at: &str, key: &str, valid: &[&str]) -> String {
 /// the caller's place names it). Only keys: before rendering, a string may become any
 /// value.
 pub(super) fn check_keys(value: &Value, at: &str) -> Result<(), String> {
+    if let Value::Array(steps) = value {
+        return steps
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, step)| check_step_keys(step, &format!("{at}[{i}]")));
+    }
+    check_step_keys(value, at)
+}
+
+/// Checks the keys of one answer (not a list), named `at` in messages.
+fn check_step_keys(value: &Value, at: &str) -> Result<(), String> {
     let Value::Object(map) = value else {
         return Ok(());
     };
@@ -70,10 +84,31 @@ pub(super) fn check_keys(value: &Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Which answer of `value` (named `at` in messages) answers step `step` (from 0) of a
+/// turn: `Some(i)` for item `i` of a list, which holds one answer a step and whose last
+/// answers every later step; `None` when `value` is one answer for every step.
+pub(super) fn step_index(value: &Value, at: &str, step: usize) -> Result<Option<usize>, String> {
+    match value {
+        Value::Array(steps) if steps.is_empty() => Err(format!(
+            "{at} is an empty list: write one answer a step ({ANSWER_SHAPE})"
+        )),
+        Value::Array(steps) => Ok(Some(step.min(steps.len() - 1))),
+        _ => Ok(None),
+    }
+}
+
+/// The name of answer `index` (see [`step_index`]) of `at`, for messages: `at[1]`.
+pub(super) fn step_name(at: &str, index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("{at}[{i}]"),
+        None => at.to_string(),
+    }
+}
+
 /// Reads the answer `value`, named `at` in messages: text (a number or boolean is its
 /// text), or a mapping of `text` and `tool_calls`.
 pub(super) fn read_answer(value: &Value, at: &str) -> Result<Answer, String> {
-    check_keys(value, at)?;
+    check_step_keys(value, at)?;
     let (text, calls) = match value {
         Value::Object(map) => (map.get("text"), map.get("tool_calls")),
         other => (Some(other), None),
@@ -83,7 +118,7 @@ pub(super) fn read_answer(value: &Value, at: &str) -> Result<Answer, String> {
         Some(Value::String(s)) => s.clone(),
         Some(scalar @ (Value::Number(_) | Value::Bool(_))) => scalar.to_string(),
         _ if value.is_object() => return Err(format!("{at}.text must be text")),
-        _ => return Err(format!("{at} must be {ANSWER_SHAPE}")),
+        _ => return Err(format!("{at} must be {STEP_SHAPE}")),
     };
     let tool_calls = match calls {
         None | Some(Value::Null) => Vec::new(),
@@ -146,8 +181,10 @@ impl<'de> Deserialize<'de> for Checked {
 /// Which part of an answer a value is: what its keys may be.
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
-    /// The answer: `text`, `tool_calls`.
+    /// The setting: an answer, or a list of them.
     Answer,
+    /// One answer: `text`, `tool_calls`.
+    Step,
     /// The list of calls.
     Calls,
     /// One call: `name`, `arguments`.
@@ -207,10 +244,10 @@ impl<'de> Visitor<'de> for Part {
     }
 
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Value, S::Error> {
-        let item = if self == Part::Calls {
-            Part::Call
-        } else {
-            Part::Free
+        let item = match self {
+            Part::Answer => Part::Step,
+            Part::Calls => Part::Call,
+            _ => Part::Free,
         };
         let mut items = Vec::new();
         while let Some(value) = seq.next_element_seed(item)? {
@@ -221,15 +258,15 @@ impl<'de> Visitor<'de> for Part {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Value, M::Error> {
         let valid = match self {
-            Part::Answer => ANSWER_KEYS,
+            Part::Answer | Part::Step => ANSWER_KEYS,
             Part::Call => CALL_KEYS,
             Part::Calls | Part::Free => &[],
         };
         let mut out = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let part = match (self, key.as_str()) {
-                (Part::Answer, "tool_calls") => Part::Calls,
-                (Part::Answer | Part::Call, k) if !valid.contains(&k) => {
+                (Part::Answer | Part::Step, "tool_calls") => Part::Calls,
+                (Part::Answer | Part::Step | Part::Call, k) if !valid.contains(&k) => {
                     let message = unknown_key("", &key, valid);
                     return Err(match map.next_value_seed(Reject(message)) {
                         Err(err) => err,

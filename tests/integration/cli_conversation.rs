@@ -1,0 +1,278 @@
+//! Conversations through the CLI (issue 16): scripted `turns:` with a fixed `messages:`
+//! history against a scripted OpenAI server (the exact history sent at each turn, per-turn
+//! expectations, `turn: N`), a simulated user played by a second endpoint of the server,
+//! both replayed `--offline` from the cache, and bad conversation input stopping the run.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::support::project::{settings, TestProject};
+use crate::support::scripted::{chat, ScriptedServer};
+
+/// A server whose `/v1` endpoint is the model (answers `model` in order) and whose
+/// `/user/v1` endpoint is the simulated user (answers `user` in order).
+fn server(model: &'static [&'static str], user: &'static [&'static str]) -> ScriptedServer {
+    let (m, u) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    ScriptedServer::start(move |_, seen| {
+        let (counter, script) = if seen.path().starts_with("/user/") {
+            (&u, user)
+        } else {
+            (&m, model)
+        };
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        chat(script.get(n).copied().unwrap_or("(script ended)"))
+    })
+}
+
+/// A project whose `bot` and `customer` providers are the two endpoints of `server`.
+fn project(server: &ScriptedServer, eval: &str, rows: &str) -> TestProject {
+    let p = TestProject::empty();
+    let url = server.url();
+    p.write(
+        "prompteval.yaml",
+        &format!(
+            "providers:\n  bot:\n    kind: openai\n    model: gpt-4o-mini\n    base_url: {url}/v1\n    max_retries: 0\n    params: {{temperature: 0}}\n  customer:\n    kind: openai\n    model: gpt-4o-mini\n    base_url: {url}/user/v1\n    max_retries: 0\n    params: {{temperature: 0}}\n"
+        ),
+    );
+    p.write(
+        "prompts/booking/v1.yaml",
+        "messages:\n  - role: system\n    content: You book tables.\n  - role: user\n    content: \"{{ request }}\"\n",
+    );
+    p.write(
+        "prompts/booking/v2.yaml",
+        "messages:\n  - role: system\n    content: You book tables.\n",
+    );
+    p.write(
+        "prompts/diner/v1.jinja",
+        "You want a table for {{ people }}. When it is booked, say {{ stop }}.\n",
+    );
+    p.write("datasets/chats.yaml", rows);
+    p.write("evals/chat.yaml", eval);
+    p
+}
+
+/// The `messages` of a request body as `[role, content]` pairs.
+fn messages(body: &Value) -> Vec<[String; 2]> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            [
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap().to_string(),
+            ]
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<[String; 2]> {
+    list.iter()
+        .map(|(r, c)| [r.to_string(), c.to_string()])
+        .collect()
+}
+
+fn only_result(p: &TestProject, file: &str) -> Value {
+    let record: Value = serde_json::from_str(&p.read(file)).unwrap();
+    let results = record["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{results:?}");
+    results[0].clone()
+}
+
+const SCRIPTED_EVAL: &str = "prompts: [booking@1]\nmodels: [bot]\ndataset: datasets/chats.yaml\nassert:\n  - type: contains\n    value: booked\n  - type: contains\n    value: How many\n    turn: 0\n";
+
+const SCRIPTED_ROWS: &str = "\
+- id: table
+  request: A table tonight, please.
+  messages:
+    - {role: user, content: Hi}
+    - {role: assistant, content: Hello! How can I help?}
+  turns:
+    - Four of us.
+    - user: At eight.
+      assert:
+        - {type: contains, value: \"8\"}
+";
+
+#[test]
+fn scripted_turns_send_the_whole_history_at_each_turn_and_replay_offline() {
+    let server = server(
+        &[
+            "How many people?",
+            "What time?",
+            "Done: booked for 4 at 8pm.",
+        ],
+        &[],
+    );
+    let p = project(&server, SCRIPTED_EVAL, SCRIPTED_ROWS);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--output", "first.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    let opening = [
+        ("system", "You book tables."),
+        ("user", "Hi"),
+        ("assistant", "Hello! How can I help?"),
+        ("user", "A table tonight, please."),
+    ];
+    assert_eq!(messages(&seen[0].body), pairs(&opening));
+    let mut second = opening.to_vec();
+    second.extend([("assistant", "How many people?"), ("user", "Four of us.")]);
+    assert_eq!(messages(&seen[1].body), pairs(&second));
+    let mut third = second.clone();
+    third.extend([("assistant", "What time?"), ("user", "At eight.")]);
+    assert_eq!(messages(&seen[2].body), pairs(&third));
+
+    let cell = only_result(&p, "first.json");
+    assert_eq!(cell["output"], json!("Done: booked for 4 at 8pm."));
+    assert_eq!(cell["pass"], json!(true), "{cell}");
+    assert_eq!(cell["tokens_in"], json!(300));
+    let steps = cell["steps"].as_array().unwrap();
+    let turns: Vec<(Value, Value)> = steps
+        .iter()
+        .map(|s| (s["turn"].clone(), s["user"].clone()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            (Value::Null, json!("A table tonight, please.")),
+            (json!(1), json!("Four of us.")),
+            (json!(2), json!("At eight.")),
+        ]
+    );
+    let reasons: Vec<&str> = cell["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            r#"output contains "booked""#,
+            r#"turn 0: output contains "How many""#,
+            r#"turn 2: output contains "8""#,
+        ]
+    );
+
+    // Offline, the whole conversation comes from the cache: nothing is sent.
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--offline", "-o", "again.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(server.seen().len(), 3);
+    let again = only_result(&p, "again.json");
+    assert_eq!(again["cached"], json!(true));
+    assert_eq!(again["assertions"], cell["assertions"]);
+    assert_eq!(again["steps"].as_array().unwrap().len(), 3);
+
+    // `rescore` scores the stored turns with the eval's current assertions.
+    p.write(
+        "evals/chat.yaml",
+        &format!("{SCRIPTED_EVAL}  - type: contains\n    value: time\n    turn: 1\n"),
+    );
+    let (code, stdout, stderr) = p.run(&["rescore", "latest", "--no-progress", "-o", "re.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(server.seen().len(), 3, "rescore sends nothing");
+    let rescored = only_result(&p, "re.json");
+    let reasons: Vec<&str> = rescored["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons[2], r#"turn 1: output contains "time""#);
+    assert_eq!(reasons[3], r#"turn 2: output contains "8""#);
+}
+
+const SIMULATED_EVAL: &str = "prompts: [booking@2]\nmodels: [bot]\ndataset: datasets/chats.yaml\nsimulated_user:\n  provider: customer\n  persona: diner@1\n  stop: \"[DONE]\"\n  max_turns: 4\nassert:\n  - type: contains\n    value: booked\n";
+
+#[test]
+fn a_simulated_user_is_a_second_endpoint_that_sees_the_roles_swapped() {
+    let server = server(
+        &["For how many?", "booked for four."],
+        &["I need a table.", "Four people.", "Great, thanks! [DONE]"],
+    );
+    let p = project(&server, SIMULATED_EVAL, "- id: four\n  people: four\n");
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--output", "first.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let seen = server.seen();
+    let (user, model): (Vec<_>, Vec<_>) = seen.iter().partition(|s| s.path().starts_with("/user/"));
+    assert_eq!((user.len(), model.len()), (3, 2));
+    let persona = (
+        "system",
+        "You want a table for four. When it is booked, say [DONE].",
+    );
+    assert_eq!(messages(&user[0].body), pairs(&[persona]));
+    assert_eq!(
+        messages(&user[2].body),
+        pairs(&[
+            persona,
+            ("assistant", "I need a table."),
+            ("user", "For how many?"),
+            ("assistant", "Four people."),
+            ("user", "booked for four."),
+        ])
+    );
+    assert_eq!(
+        messages(&model[1].body),
+        pairs(&[
+            ("system", "You book tables."),
+            ("user", "I need a table."),
+            ("assistant", "For how many?"),
+            ("user", "Four people."),
+        ])
+    );
+    let cell = only_result(&p, "first.json");
+    assert_eq!(cell["pass"], json!(true), "{cell}");
+    // The model's tokens leave the simulated user's out; those are recorded apart.
+    assert_eq!(cell["tokens_in"], json!(200));
+    let usage = &cell["simulated_user"];
+    assert_eq!(usage["provider"], json!("customer"));
+    assert_eq!(usage["calls"], json!(3));
+    assert_eq!(usage["tokens_in"], json!(300));
+    assert_eq!(usage["ended"], json!("stop"));
+
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--offline", "-o", "again.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(server.seen().len(), 5, "offline sends nothing");
+    let again = only_result(&p, "again.json");
+    assert_eq!(again["simulated_user"]["cached"], json!(true));
+    let outputs = |c: &Value| -> Vec<Value> {
+        let steps = c["steps"].as_array().unwrap();
+        steps.iter().map(|s| s["output"].clone()).collect()
+    };
+    assert_eq!(outputs(&again), outputs(&cell));
+    assert!(again["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["cached"] == json!(true)));
+}
+
+#[test]
+fn a_turn_that_is_not_a_message_stops_the_run_naming_file_line_and_case() {
+    let server = server(&[], &[]);
+    let rows =
+        "- id: ok\n  request: hi\n- id: broken\n  request: hi\n  turns:\n    - fine\n    - 42\n";
+    let p = project(&server, SCRIPTED_EVAL, rows);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(server.seen().is_empty());
+    settings(&p).bind(|| {
+        insta::assert_snapshot!("bad_turn", stderr);
+    });
+}
+
+#[test]
+fn a_simulated_user_without_provider_is_a_plan_error_naming_the_key() {
+    let server = server(&[], &[]);
+    let eval = "prompts: [booking@2]\nmodels: [bot]\ndataset: datasets/chats.yaml\nsimulated_user:\n  persona: diner@1\n";
+    let p = project(&server, eval, "- id: four\n  people: four\n");
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(server.seen().is_empty());
+    settings(&p).bind(|| {
+        insta::assert_snapshot!("simulated_user_without_provider", stderr);
+    });
+}
