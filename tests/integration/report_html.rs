@@ -138,10 +138,15 @@ window.addEventListener('load', function () { setTimeout(function () {
 /// Loads `html` (with the capture and check scripts added) in headless chromium and
 /// returns the verdict.
 fn verdict_in_browser(browser: &Path, html: &str, dir: &Path) -> Value {
+    verdict_of(browser, html, dir, CHECK)
+}
+
+/// [`verdict_in_browser`] with another check script.
+fn verdict_of(browser: &Path, html: &str, dir: &Path, check: &str) -> Value {
     let head = html.find("<head>").expect("a <head>") + "<head>".len();
     let body_end = html.rfind("</body>").expect("a </body>");
     let page = format!(
-        "{}\n{CAPTURE}{}{CHECK}\n{}",
+        "{}\n{CAPTURE}{}{check}\n{}",
         &html[..head],
         &html[head..body_end],
         &html[body_end..]
@@ -325,4 +330,119 @@ fn flips_filter_appears_and_works_when_there_are_flips() {
         .collect();
     labels.sort_unstable();
     assert_eq!(labels, ["fail → pass", "pass → fail"]);
+}
+
+/// Appended before `</body>` for the agent page: opens the drill-down of the agent cell
+/// and writes what its trajectory shows.
+const AGENT_CHECK: &str = r#"<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var v = { errors: window.__errors };
+  try {
+    var rows = Array.prototype.filter.call(document.querySelectorAll('#cases-table tr.case'), function (r) {
+      return r.textContent.indexOf('get_weather') >= 0;
+    });
+    v.agentRows = rows.length;
+    v.preview = rows.length ? rows[0].querySelector('td.out').textContent : '';
+    rows[0].click();
+    var detail = rows[0].nextElementSibling;
+    v.steps = detail.querySelectorAll('ol.steps > li').length;
+    v.heads = Array.prototype.map.call(detail.querySelectorAll('.step-head'), function (h) { return h.textContent; });
+    v.calls = Array.prototype.map.call(detail.querySelectorAll('.step-call'), function (c) { return c.textContent; });
+    v.detailText = detail.textContent;
+    detail.scrollIntoView();
+  } catch (e) {
+    v.errors.push('test script: ' + e + ' ' + (e.stack || ''));
+  }
+  var pre = document.createElement('pre');
+  pre.id = 'verdict';
+  pre.textContent = JSON.stringify(v);
+  document.body.appendChild(pre);
+}, 0); });
+</script>"#;
+
+/// The fixture with its first failing cell made an agent cell: a weather call, its
+/// result, and the reply.
+fn agent_html() -> String {
+    use prompteval::agent::{Step, ToolResult};
+    use prompteval::tools::ToolCall;
+    let mut cells = report_fixture::cells();
+    let cell = cells.iter_mut().find(|c| !c.pass).expect("a failing cell");
+    let call = ToolCall::from_raw("call_1", "get_weather", r#"{"city": "Rome"}"#);
+    cell.steps = vec![
+        Step {
+            messages_digest: "1a2b3c4d5e6f7a8b".into(),
+            tool_calls: vec![call.clone()],
+            tool_results: vec![ToolResult {
+                call_id: "call_1".into(),
+                name: "get_weather".into(),
+                content: "Rome: 18°C, sunny".into(),
+                is_error: false,
+                latency_ms: 4.0,
+            }],
+            latency_ms: 180.0,
+            tokens_in: Some(85),
+            tokens_out: Some(12),
+            ..Step::default()
+        },
+        Step {
+            messages_digest: "9f8e7d6c5b4a3921".into(),
+            output: "It's 18°C and sunny in Rome.".into(),
+            latency_ms: 240.0,
+            tokens_in: Some(130),
+            tokens_out: Some(9),
+            ..Step::default()
+        },
+    ];
+    cell.output = Some("It's 18°C and sunny in Rome.".into());
+    let record = report_fixture::record(&cells);
+    let selection = compute_selection(&record, &cells).unwrap();
+    let mut out = Vec::new();
+    report::write_html(
+        &record,
+        &selection,
+        &cells,
+        &HtmlOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_drill_down_shows_each_step_with_its_call_result_and_latency() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let v = verdict_of(&browser, &agent_html(), dir.path(), AGENT_CHECK);
+    assert_eq!(
+        v["errors"],
+        serde_json::json!([]),
+        "errors in the page: {v}"
+    );
+    assert_eq!(v["agentRows"], 1, "{v}");
+    assert_eq!(
+        v["preview"],
+        r#"→ get_weather(city="Rome") ⇒ "Rome: 18°C, sunny" → "It's 18°C and sunny in Rome.""#
+    );
+    assert_eq!(v["steps"], 2, "{v}");
+    assert_eq!(
+        v["heads"],
+        serde_json::json!([
+            "180ms · tokens 85 in · 12 out · request 1a2b3c4d5e6f7a8b",
+            "240ms · tokens 130 in · 9 out · request 9f8e7d6c5b4a3921"
+        ])
+    );
+    assert_eq!(
+        v["calls"],
+        serde_json::json!([r#"→ get_weather(city="Rome")"#])
+    );
+    let text = v["detailText"].as_str().unwrap();
+    assert!(text.contains("trajectory (2 steps)"), "{text}");
+    assert!(
+        text.contains("⇒ 4ms") && text.contains("Rome: 18°C, sunny"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("tool calls"),
+        "the steps hold the calls: {text}"
+    );
 }

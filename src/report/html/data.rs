@@ -157,6 +157,47 @@ struct CellData {
     assertions: Vec<AssertionData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flip: Option<FlipDirection>,
+    /// An agent cell's steps (its `tool_calls` are then left out: the steps hold them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<StepData>,
+    /// `max_steps` when the agent loop was cut off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<&'static str>,
+    /// The trajectory on one line, for the table's preview.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trajectory: Option<String>,
+}
+
+/// One step of an agent loop: its figures, the user's message that opened a turn, the
+/// reply, and each call with what the tool returned.
+#[derive(Serialize)]
+struct StepData {
+    latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens_in: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens_out: Option<u64>,
+    digest: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    output: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    calls: Vec<StepCallData>,
+}
+
+/// One call of a step and its result.
+#[derive(Serialize)]
+struct StepCallData {
+    shown: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_error: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
 }
 
 /// One tool call: the function, the call on one line for the list, and the arguments in
@@ -287,9 +328,14 @@ fn cell_data(cell: CellResult, flip: Option<FlipDirection>, max_chars: usize) ->
         output: cell.output.as_deref().map(|o| clip(o, max_chars)),
         output_chars,
         error: cell.error.as_deref().map(|e| clip(e, max_chars)),
+        steps: cell.steps.iter().map(|s| step_data(s, max_chars)).collect(),
+        stopped: cell.stopped.map(|s| s.as_str()),
+        trajectory: (!cell.steps.is_empty())
+            .then(|| crate::analysis::trajectory::one_line(&cell.steps, cell.stopped)),
         tool_calls: cell
             .tool_calls
             .iter()
+            .filter(|_| cell.steps.is_empty())
             .map(|call| CallData {
                 name: call.name.clone(),
                 shown: crate::tools::show::compact(call),
@@ -320,6 +366,34 @@ fn cell_data(cell: CellResult, flip: Option<FlipDirection>, max_chars: usize) ->
         model: cell.model,
         case_id: cell.case_id,
         repeat: cell.repeat,
+    }
+}
+
+/// One step for the drill-down, its texts cut to `max_chars`.
+fn step_data(step: &crate::agent::Step, max_chars: usize) -> StepData {
+    let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+    StepData {
+        latency_ms: finite(step.latency_ms),
+        tokens_in: step.tokens_in,
+        tokens_out: step.tokens_out,
+        digest: step.messages_digest.clone(),
+        cached: step.cached,
+        user: step.user.as_deref().map(|u| clip(u, max_chars)),
+        output: clip(&step.output, max_chars),
+        calls: step
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let result = step.tool_results.get(i);
+                StepCallData {
+                    shown: crate::tools::show::compact(call),
+                    result: result.map(|r| clip(&r.content, max_chars)),
+                    is_error: result.is_some_and(|r| r.is_error),
+                    latency_ms: result.map(|r| finite(r.latency_ms)),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -408,6 +482,27 @@ mod tests {
         assert_eq!(flipped.len(), 1);
         assert_eq!(flipped[0]["flip"], "fail_to_pass");
         assert_eq!(flipped[0]["case_id"], c.case_id.as_str());
+    }
+
+    #[test]
+    fn agent_steps_are_embedded_with_their_calls_and_results() {
+        let (record, results) = crate::report::fixture_agent::agent();
+        let data = embedded(&record, &results, &HtmlOptions::default());
+        let cells = data["cells"].as_array().unwrap();
+        let oslo = cells.iter().find(|c| c["case_id"] == "oslo").unwrap();
+        assert_eq!(oslo["stopped"], "max_steps");
+        assert_eq!(oslo["steps"].as_array().unwrap().len(), 4);
+        let call = &oslo["steps"][0]["calls"][0];
+        assert_eq!(call["shown"], r#"get_weather(city="Oslo")"#);
+        assert_eq!(call["result"], "Oslo: -3°C, snow");
+        assert_eq!(call["latency_ms"], 4.0);
+        assert!(oslo.get("tool_calls").is_none(), "the steps hold the calls");
+        let paris = cells.iter().find(|c| c["case_id"] == "paris").unwrap();
+        assert_eq!(paris["steps"][1]["calls"][0]["is_error"], true);
+        assert!(paris["trajectory"]
+            .as_str()
+            .unwrap()
+            .starts_with("→ get_weather"));
     }
 
     #[test]

@@ -116,6 +116,28 @@
       list.appendChild(el('dt', { text: label }));
       list.appendChild(el('dd', {}, [el('pre', { className: 'output', text: c.output })]));
     }
+    if (c.steps) {
+      var steps = el('ol', { className: 'steps' });
+      c.steps.forEach(function (s) {
+        var head = ms(s.latency_ms) + ' · tokens ' + (s.tokens_in === undefined ? '—' : s.tokens_in) + ' in · ' +
+          (s.tokens_out === undefined ? '—' : s.tokens_out) + ' out · request ' + s.digest + (s.cached ? ' · from the cache' : '');
+        var parts = [el('div', { className: 'step-head', text: head })];
+        if (s.user !== undefined) parts.push(el('div', { className: 'step-role', text: 'user' }), el('pre', { className: 'output', text: s.user }));
+        if (s.output !== undefined) parts.push(el('div', { className: 'step-role', text: 'assistant' }), el('pre', { className: 'output', text: s.output }));
+        (s.calls || []).forEach(function (t) {
+          parts.push(el('div', { className: 'step-call' }, [el('code', { text: '→ ' + t.shown })]));
+          if (t.result !== undefined) {
+            parts.push(el('div', { className: 'step-role', text: '⇒ ' + (t.is_error ? 'error · ' : '') + ms(t.latency_ms) }));
+            parts.push(el('pre', { className: t.is_error ? 'error' : 'output', text: t.result }));
+          }
+        });
+        steps.appendChild(el('li', {}, parts));
+      });
+      var title = 'trajectory (' + c.steps.length + (c.steps.length === 1 ? ' step' : ' steps') +
+        (c.stopped ? ', stopped at ' + c.stopped : '') + ')';
+      list.appendChild(el('dt', { text: title }));
+      list.appendChild(el('dd', {}, [steps]));
+    }
     if (c.tool_calls) {
       var calls = el('ul');
       c.tool_calls.forEach(function (t) {
@@ -148,6 +170,7 @@
     var caseId = c.case_id + (c.repeat > 0 ? ' #' + c.repeat : '');
     var preview = c.output !== undefined ? c.output : (c.error || '');
     if (c.tool_calls) preview = c.tool_calls.map(function (t) { return '→ ' + t.shown; }).join(' ') + ' ' + preview;
+    if (c.trajectory) preview = c.trajectory;
     var row = el('tr', { className: 'case', 'data-index': String(i), 'data-status': c.status, tabindex: '0' }, [
       first,
       el('td', { text: c.eval }),
@@ -179,7 +202,7 @@
     if (combinationSelect.value && combination(c) !== combinationSelect.value) return false;
     var q = search.value.trim().toLowerCase();
     if (q) {
-      var hay = [c.case_id, c.output || '', c.error || ''].concat((c.tool_calls || []).map(function (t) { return t.shown; }), c.assertions.map(function (a) { return a.reason; }));
+      var hay = [c.case_id, c.output || '', c.error || ''].concat((c.tool_calls || []).map(function (t) { return t.shown; }), [c.trajectory || ''], c.assertions.map(function (a) { return a.reason; }));
       if (!hay.some(function (s) { return s.toLowerCase().indexOf(q) >= 0; })) return false;
     }
     return true;

@@ -53,9 +53,7 @@ impl Check for ResultUsed {
             .flat_map(|s| &s.tool_results)
             .filter(|r| tool.as_ref().is_none_or(|t| &r.name == t))
             .collect();
-        let whose = tool
-            .as_deref()
-            .map_or("tool".to_string(), |t| t.to_string());
+        let whose = tool.as_deref().unwrap_or("tool");
         if results.is_empty() {
             return Ok(Outcome::fail(format!("no {whose} results to use")));
         }
