@@ -6,57 +6,16 @@
 //! `PROMPTEVAL_REQUIRE_LLAMA=1` (set by `.ci/run`), which makes a missing model a failure.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use prompteval::provider::llamacpp::install;
 
-use crate::support::{self, project::TestProject};
+use crate::support;
+use crate::support::llama::{run_cells as cells, smollm2_example as example};
 
 /// The installed chat model, or `None` (after saying why) when it or the binary is missing.
 fn installed() -> Option<PathBuf> {
     support::llama::installed(install::chat_model, "SmolLM2").map(|(_, model)| model)
-}
-
-/// A copy of the repository's example project whose `smollm2` provider loads the model
-/// through a link inside the temporary project.
-fn example(model: &Path) -> TestProject {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let p = TestProject::copy_of(
-        repo,
-        &[
-            "prompteval.yaml",
-            "prompts",
-            "datasets",
-            "evals",
-            "templates",
-        ],
-    );
-    std::fs::create_dir_all(p.path().join("models")).unwrap();
-    std::os::unix::fs::symlink(model, p.path().join("models/smollm2.gguf")).unwrap();
-    let config = p.read("prompteval.yaml");
-    let line = format!(
-        "model_path: ~/.cache/prompteval/models/{}",
-        install::CHAT_MODEL_FILE
-    );
-    assert!(
-        config.contains(&line),
-        "prompteval.yaml should hold `{line}`"
-    );
-    p.write(
-        "prompteval.yaml",
-        &config.replacen(&line, "model_path: models/smollm2.gguf", 1),
-    );
-    p
-}
-
-/// The cells of the project's only run, from its `results.jsonl`.
-fn cells(p: &TestProject) -> Vec<serde_json::Value> {
-    let runs = p.path().join(".prompteval/runs");
-    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap();
-    let text = std::fs::read_to_string(run.path().join("results.jsonl")).unwrap();
-    text.lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
 }
 
 fn pass_rate(record: &serde_json::Value, prompt: &str) -> f64 {

@@ -28,6 +28,7 @@ mod cli_tool_asserts;
 mod cli_tool_calls;
 mod cli_watch;
 mod cli_width;
+mod e2e_agent;
 mod e2e_llamacpp;
 mod e2e_mcp;
 mod e2e_mcp_cli;
