@@ -8,6 +8,7 @@ use comfy_table::{
 use console::style;
 
 use crate::analysis::eval_groups::{eval_groups, EvalGroup};
+use crate::analysis::summary::SummaryRow;
 use crate::store::{RunRecord, RunStatus};
 
 use super::common::{self, PASS_RATE_COLUMN};
@@ -264,36 +265,27 @@ fn metrics_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Option<Table> {
 /// What the scorers' model calls cost and how often a scorer failed, per row, in a table
 /// of its own (see [`common::SCORER_HEADERS`]).
 fn scorers_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
-    let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
-    table.set_header(
-        common::SCORER_HEADERS
-            .iter()
-            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
-    );
-    for row in &group.rows {
-        table.add_row(common::scorer_values(row).into_iter().map(Cell::new));
-    }
-    for (index, column) in table.column_iter_mut().enumerate() {
-        column.set_padding((0, 1));
-        if index >= 2 {
-            column.set_cell_alignment(CellAlignment::Right);
-            column.set_constraint(ColumnConstraint::ContentWidth);
-        }
-    }
-    table
+    side_table(group, opts, &common::SCORER_HEADERS, common::scorer_values)
 }
 
 /// The agent loops' mean steps, mean tool calls and share stopped at `max_steps`, per
 /// row, in a table of their own (see [`common::AGENT_HEADERS`]).
 fn agents_table(group: &EvalGroup<'_>, opts: &TableOptions) -> Table {
+    side_table(group, opts, &common::AGENT_HEADERS, common::agent_values)
+}
+
+/// A table beside the summary: `headers` (each broken after its first word), one line of
+/// `values` per summary row, the figures after the prompt and model right-aligned.
+fn side_table<const N: usize>(
+    group: &EvalGroup<'_>,
+    opts: &TableOptions,
+    headers: &[&str; N],
+    values: fn(&SummaryRow) -> [String; N],
+) -> Table {
     let mut table = new_table(SUMMARY_PRESET, opts.max_width, opts.color);
-    table.set_header(
-        common::AGENT_HEADERS
-            .iter()
-            .map(|h| Cell::new(h.replacen(' ', "\n", 1))),
-    );
+    table.set_header(headers.iter().map(|h| Cell::new(h.replacen(' ', "\n", 1))));
     for row in &group.rows {
-        table.add_row(common::agent_values(row).into_iter().map(Cell::new));
+        table.add_row(values(row).into_iter().map(Cell::new));
     }
     for (index, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, 1));

@@ -11,35 +11,63 @@ pub(crate) const EXAMPLE: &str =
 
 /// Compiles `assert-set`, compiling its members into the same template set.
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
+    let group = Group {
+        example: EXAMPLE,
+        listed: "the member assertions",
+        needs: "a list of assertions",
+        tag: "set",
+    };
+    let (members, threshold) = compile_members(c, &group, |_, _| None)?;
+    Ok(Box::new(AssertSet { members, threshold }))
+}
+
+/// How a type that groups assertions under `assert` (`assert-set`, `final-answer`) names
+/// them in its errors.
+pub(crate) struct Group {
+    /// A correct entry of the type.
+    pub example: &'static str,
+    /// What is listed under `assert` ("the member assertions").
+    pub listed: &'static str,
+    /// What `assert` must hold ("a list of assertions").
+    pub needs: &'static str,
+    /// The members' id suffix (`#set0`, `#final0`).
+    pub tag: &'static str,
+}
+
+/// The members under `assert` and the group's `threshold`, compiled into the same
+/// template set; `refuse` says why member `i` may not be in the group, if it may not.
+/// Members' row variables become the group's: the planner checks them against the
+/// dataset through it.
+pub(crate) fn compile_members(
+    c: &mut Compiler<'_>,
+    group: &Group,
+    refuse: impl Fn(usize, &crate::score::spec::AssertionSpec) -> Option<String>,
+) -> Result<(Vec<Assertion>, Option<f64>), ScoreError> {
     if c.spec.value.is_some() {
-        return Err(c.invalid(
-            "takes no `value`; list the member assertions under `assert`",
-            EXAMPLE,
-        ));
+        let message = format!("takes no `value`; list {} under `assert`", group.listed);
+        return Err(c.invalid(message, group.example));
     }
-    let threshold = c.unit_threshold(EXAMPLE)?;
+    let threshold = c.unit_threshold(group.example)?;
     let members = match &c.spec.assert {
-        None => return Err(c.invalid("needs `assert`: a list of assertions", EXAMPLE)),
+        None => return Err(c.invalid(format!("needs `assert`: {}", group.needs), group.example)),
         Some(members) if members.is_empty() => {
-            return Err(c.invalid("`assert` must list at least one assertion", EXAMPLE))
+            return Err(c.invalid("`assert` must list at least one assertion", group.example))
         }
         Some(members) => members.clone(),
     };
     let mut compiled = Vec::with_capacity(members.len());
     for (i, member) in members.iter().enumerate() {
-        let id = format!("{}#set{i}", c.id);
+        if let Some(why) = refuse(i, member) {
+            return Err(c.invalid(why, group.example));
+        }
+        let id = format!("{}#{}{i}", c.id, group.tag);
         let assertion = Assertion::compile(member, &id, c.origin, c.templates)?;
-        // Members' row variables are the group's: the planner checks them against the
-        // dataset through the group.
         c.variables.extend(assertion.variables.iter().cloned());
         c.template_names
             .extend(assertion.template_names.iter().cloned());
         compiled.push(assertion);
     }
-    Ok(Box::new(AssertSet {
-        members: compiled,
-        threshold,
-    }))
+    Ok((compiled, threshold))
 }
 
 /// `assert-set`.

@@ -2,6 +2,7 @@
 //! trajectory; fails when there is none (the last model call still called tools).
 
 use super::super::check::{Check, Outcome};
+use super::super::set::{compile_members, Group};
 use super::super::value::Compiler;
 use super::super::{combine, registry, Assertion, ScoreError, ScoreInput};
 use crate::template::TemplateSet;
@@ -12,43 +13,24 @@ pub(crate) const EXAMPLE: &str =
 
 /// Compiles `final-answer`, compiling its members into the same template set.
 pub(crate) fn compile(c: &mut Compiler<'_>) -> Result<Box<dyn Check>, ScoreError> {
-    if c.spec.value.is_some() {
-        return Err(c.invalid(
-            "takes no `value`; list the text assertions on the final answer under `assert`",
-            EXAMPLE,
-        ));
-    }
-    let threshold = c.unit_threshold(EXAMPLE)?;
-    let members = match &c.spec.assert {
-        None => return Err(c.invalid("needs `assert`: a list of text assertions", EXAMPLE)),
-        Some(members) if members.is_empty() => {
-            return Err(c.invalid("`assert` must list at least one assertion", EXAMPLE))
-        }
-        Some(members) => members.clone(),
+    let group = Group {
+        example: EXAMPLE,
+        listed: "the text assertions on the final answer",
+        needs: "a list of text assertions",
+        tag: "final",
     };
-    let mut compiled = Vec::with_capacity(members.len());
-    for (i, member) in members.iter().enumerate() {
+    let (members, threshold) = compile_members(c, &group, |i, member| {
         let base = member.kind.strip_prefix("not-").unwrap_or(&member.kind);
-        if registry::uses_tool_calls(base) || matches!(base, "final-answer" | "max-steps") {
-            return Err(c.invalid(
+        (registry::uses_tool_calls(base) || matches!(base, "final-answer" | "max-steps")).then(
+            || {
                 format!(
                     "`assert[{i}]` is `{}`, which does not read the answer's text; write it beside `final-answer`, not inside",
                     member.kind
-                ),
-                EXAMPLE,
-            ));
-        }
-        let id = format!("{}#final{i}", c.id);
-        let assertion = Assertion::compile(member, &id, c.origin, c.templates)?;
-        c.variables.extend(assertion.variables.iter().cloned());
-        c.template_names
-            .extend(assertion.template_names.iter().cloned());
-        compiled.push(assertion);
-    }
-    Ok(Box::new(FinalAnswer {
-        members: compiled,
-        threshold,
-    }))
+                )
+            },
+        )
+    })?;
+    Ok(Box::new(FinalAnswer { members, threshold }))
 }
 
 /// `final-answer`.
