@@ -88,9 +88,7 @@ pub(super) fn parse_csv<R: Read>(
     }
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record
-            .position()
-            .map_or(0, |pos| line_of(&mut reader, pos));
+        let line = record.position().map_or(0, |pos| line_of(&mut reader, pos));
         if record.len() != headers.len() {
             return Err(DatasetError::FieldCount {
                 location: Location::line(path, line),

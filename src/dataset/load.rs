@@ -9,8 +9,8 @@ use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
 use super::row::{columns, Dataset, RowBuilder};
-use super::DatasetError;
 use super::stream::Tracked;
+use super::DatasetError;
 use super::{csv, json, jsonl, yaml};
 
 /// The extensions [`load`] reads.

@@ -79,7 +79,10 @@ impl<R: Read> Tracked<R> {
     /// `sha256:<hex>`.
     pub(super) fn finish(mut self) -> io::Result<String> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok(format!("sha256:{}", hex::encode(self.tally.hasher.finalize())))
+        Ok(format!(
+            "sha256:{}",
+            hex::encode(self.tally.hasher.finalize())
+        ))
     }
 }
 
