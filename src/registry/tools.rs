@@ -221,6 +221,13 @@ pub(crate) fn resolve_version_tools(
         let at = format!("tools[{i}]");
         let def = match tool_load::parse_entry(value, &at) {
             Ok(ToolEntry::Inline(def)) => def,
+            Ok(ToolEntry::Server(mut entry)) => {
+                // Listed when the run starts the server (`tools::listed`).
+                entry.at = set.tools.len();
+                entry.line = location.line;
+                set.servers.push(entry);
+                continue;
+            }
             Ok(ToolEntry::Shared(name)) => match shared.get(&name) {
                 Some(tool) => {
                     referenced.push(name);
@@ -238,7 +245,12 @@ pub(crate) fn resolve_version_tools(
     }
     set.choice = written.tool_choice.as_deref().map(tool_load::parse_choice);
     set.parallel = written.parallel_tool_calls;
-    if let Err(problem) = tool_load::check_choice(&set) {
+    // A `tool_choice` may name a tool a server lists: checked once it has listed.
+    let checked = match set.servers.is_empty() {
+        true => tool_load::check_choice(&set),
+        false => Ok(()),
+    };
+    if let Err(problem) = checked {
         let location = Location::line_of_key(rel, text, "tool_choice");
         return Err(tool_error(location, problem));
     }
@@ -257,6 +269,16 @@ pub fn with_row_tools(
     for (i, value) in row_tools.iter().enumerate() {
         let def = match tool_load::parse_entry(value, &format!("tools[{i}]"))? {
             ToolEntry::Inline(def) => def,
+            ToolEntry::Server(entry) => {
+                return Err(ToolProblem::Shape {
+                    at: format!("tools[{i}]"),
+                    tool: None,
+                    message: format!(
+                        "a row cannot add the tools of MCP server `{}`: write `{{mcp: {}}}` in the version's `tools:`",
+                        entry.server, entry.server
+                    ),
+                })
+            }
             ToolEntry::Shared(name) => match shared.get(&name) {
                 Some(tool) => tool.def.clone(),
                 None => {
