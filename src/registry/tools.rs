@@ -299,7 +299,9 @@ pub fn with_row_tools(
 /// `parallel_tool_calls` when set; empty for an empty set.
 pub fn tools_text(set: &ToolSet) -> String {
     let mut out = String::new();
-    if !set.tools.is_empty() {
+    if !set.servers.is_empty() {
+        out.push_str(&with_servers_text(set));
+    } else if !set.tools.is_empty() {
         out.push_str(&serde_yaml::to_string(&set.tools).unwrap_or_default());
     }
     if let Some(choice) = &set.choice {
@@ -313,6 +315,27 @@ pub fn tools_text(set: &ToolSet) -> String {
     }
     if let Some(parallel) = set.parallel {
         out.push_str(&format!("parallel_tool_calls: {parallel}\n"));
+    }
+    out
+}
+
+/// The tools of a set that offers servers' tools, in the order written: each `{mcp: NAME}`
+/// entry says that the server lists them when a run starts it.
+fn with_servers_text(set: &ToolSet) -> String {
+    let mut out = String::new();
+    for i in 0..=set.tools.len() {
+        for entry in set.servers.iter().filter(|s| s.at == i) {
+            out.push_str(&format!(
+                "- mcp: {}  # the tools this MCP server lists, asked when a run starts it\n",
+                entry.server
+            ));
+            if let Some(only) = &entry.only {
+                out.push_str(&format!("  only: [{}]\n", only.join(", ")));
+            }
+        }
+        if let Some(tool) = set.tools.get(i) {
+            out.push_str(&serde_yaml::to_string(std::slice::from_ref(tool)).unwrap_or_default());
+        }
     }
     out
 }
