@@ -122,6 +122,17 @@ pub enum ListedProblem {
     /// `tool_choice` names a tool that neither the written tools nor the server's are.
     #[error(transparent)]
     Choice(ToolProblem),
+    /// A `tool_handlers:` entry for a tool that no set of the eval offers, once the
+    /// servers have listed theirs.
+    #[error("a handler for `{tool}`, which neither a version's tools nor the servers' lists offer{}. Offered: {}", near(suggestion), offered.join(", "))]
+    NotOffered {
+        /// The handler's tool.
+        tool: String,
+        /// The likely one.
+        suggestion: Option<String>,
+        /// Every tool the eval's sets offer.
+        offered: Vec<String>,
+    },
 }
 
 fn near(suggestion: &Option<String>) -> String {
@@ -149,6 +160,10 @@ impl ListedProblem {
                 "list only names the server lists (`prompteval` shows them in this error)".into()
             }
             ListedProblem::Choice(problem) => return problem.hint(),
+            ListedProblem::NotOffered { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
+            ListedProblem::NotOffered { .. } => {
+                "remove the handler, or offer the tool in a version's `tools:`".into()
+            }
         })
     }
 }
