@@ -276,3 +276,51 @@ fn a_simulated_user_without_provider_is_a_plan_error_naming_the_key() {
         insta::assert_snapshot!("simulated_user_without_provider", stderr);
     });
 }
+
+/// The tables that mention the simulated user, and the run's record, of a simulated
+/// conversation whose user is played by model `user_model`.
+fn user_tables(user_model: &str) -> (String, Value) {
+    let server = server(
+        &["For how many?", "booked for four."],
+        &["I need a table.", "Four people.", "Great, thanks! [DONE]"],
+    );
+    let p = project(&server, SIMULATED_EVAL, "- id: four\n  people: four\n");
+    let config = p.read("prompteval.yaml").replace(
+        "  customer:\n    kind: openai\n    model: gpt-4o-mini",
+        &format!("  customer:\n    kind: openai\n    model: {user_model}"),
+    );
+    p.write("prompteval.yaml", &config);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--output", "run.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let tables: Vec<&str> = stdout
+        .split("\n\n")
+        .filter(|t| t.contains("user"))
+        .collect();
+    let record = serde_json::from_str(&p.read("run.json")).unwrap();
+    (tables.join("\n\n"), record)
+}
+
+#[test]
+fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
+    let (table, record) = user_tables("gpt-4o-mini");
+    insta::assert_snapshot!(table, @r"
+    prompt     model   user       user        user       user       cost
+                      calls  tokens in  tokens out       cost  with user
+    ─────────────────────────────────────────────────────────────────────
+    booking@2  bot        3        300          30  $0.000063    $0.0001
+    ");
+    let user = &record["summary"][0]["simulated_user"];
+    assert_eq!(user["calls"], json!(3), "{user}");
+    let cost = user["cost_usd"].as_f64().unwrap();
+    assert!((cost - 0.000063).abs() < 1e-12, "{user}");
+    // A user whose price is unknown: its cost, and the cost with it, are unknown, never $0.
+    let (table, record) = user_tables("in-house-diner");
+    insta::assert_snapshot!(table, @r"
+    prompt     model   user       user        user  user       cost
+                      calls  tokens in  tokens out  cost  with user
+    ────────────────────────────────────────────────────────────────
+    booking@2  bot        3        300          30     —          —
+    ");
+    let user = &record["summary"][0]["simulated_user"];
+    assert_eq!(user["cost_usd"], Value::Null, "{user}");
+}
