@@ -130,37 +130,8 @@ pub(super) fn plan(
             (project, registry, cache, &servers),
         );
     }
-    let project_entries = &project.config.tool_handlers;
-    let left: Vec<&str> = declared
-        .iter()
-        .copied()
-        .filter(|t| !eval.written.contains_key(*t) && project_entries.contains_key(*t))
-        .collect();
-    if !left.is_empty() {
-        let text = cache
-            .project_text
-            .get_or_insert_with(|| {
-                std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default()
-            })
-            .clone();
-        for tool in left {
-            let origin = Origin {
-                file: Path::new(CONFIG_FILE),
-                text: &text,
-                key: format!("{KEY}.{tool}"),
-            };
-            let entry = &project_entries[tool];
-            add(
-                &mut set,
-                &mut used,
-                &mut out,
-                tool,
-                entry,
-                &origin,
-                (project, registry, cache, &servers),
-            );
-        }
-    }
+    let context = (project, registry, &mut *cache, &servers);
+    add_project_entries(eval, &declared, (&mut set, &mut used, &mut out), context);
     plan_servers(
         &servers,
         &offered,
@@ -187,6 +158,47 @@ pub(super) fn plan(
         out.handlers = Some(Arc::new(set));
     }
     out
+}
+
+/// Adds the project's entries for the declared tools the eval gives no entry of its own.
+fn add_project_entries(
+    eval: &EvalHandlers<'_>,
+    declared: &BTreeSet<&str>,
+    (set, used, out): (&mut HandlerSet, &mut Vec<(String, Built)>, &mut Planned),
+    (project, registry, cache, servers): (&Project, &Registry, &mut Cache, &Servers<'_>),
+) {
+    let project_entries = &project.config.tool_handlers;
+    let left: Vec<&str> = declared
+        .iter()
+        .copied()
+        .filter(|t| !eval.written.contains_key(*t) && project_entries.contains_key(*t))
+        .collect();
+    if left.is_empty() {
+        return;
+    }
+    let text = cache
+        .project_text
+        .get_or_insert_with(|| {
+            std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default()
+        })
+        .clone();
+    for tool in left {
+        let origin = Origin {
+            file: Path::new(CONFIG_FILE),
+            text: &text,
+            key: format!("{KEY}.{tool}"),
+        };
+        let entry = &project_entries[tool];
+        add(
+            set,
+            used,
+            out,
+            tool,
+            entry,
+            &origin,
+            (project, registry, cache, servers),
+        );
+    }
 }
 
 /// Builds (or reuses) the handler of `entry` for `tool` and adds it to `set`; an entry
