@@ -92,13 +92,15 @@ impl<'a> Servers<'a> {
                 Some(format!("write e.g. `{name}: {example}`")),
             )));
         };
-        if map.contains_key("kind") {
-            return Some(Err(invalid(
-                origin.at(Some("kind")),
-                &format!("{}.kind", origin.key),
-                "a server under `mcp_servers:` takes no `kind`: it is an MCP server",
-                Some(format!("remove `kind`; e.g. `{name}: {example}`")),
-            )));
+        for (key, why) in [("kind", "it is an MCP server"), ("server", "it is one")] {
+            if map.contains_key(key) {
+                return Some(Err(invalid(
+                    origin.at(Some(key)),
+                    &format!("{}.{key}", origin.key),
+                    &format!("a server under `{KEY}:` takes no `{key}`: {why}"),
+                    Some(format!("remove `{key}`; e.g. `{name}: {example}`")),
+                )));
+            }
         }
         let mut entry = Map::new();
         entry.insert("kind".into(), "mcp".into());
@@ -279,10 +281,14 @@ mod tests {
     #[test]
     fn servers_are_checked_key_by_key() {
         let eval =
-            "mcp_servers:\n  time: {comand: mcp-server-time}\n  other: {kind: mcp, command: x}\n";
+            "mcp_servers:\n  time: {comand: mcp-server-time}\n  other: {kind: mcp, command: x}\n  third: {server: time}\n";
         let err = planned("", "  - {mcp: time}\n", eval).err().unwrap();
         let texts = errors(err);
-        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert_eq!(
+            texts[2],
+            "evals/e.yaml:7: at `mcp_servers.third.server`: a server under `mcp_servers:` takes no `server`: it is one"
+        );
         assert!(
             texts[0].starts_with("evals/e.yaml:5: at `mcp_servers.time.comand`: unknown key `comand` (did you mean `command`?)"),
             "{texts:?}"

@@ -114,6 +114,11 @@ fn a_version_offers_the_tools_the_time_server_lists() {
         "{content}"
     );
 
+    // `rescore` lists the tools again (its assertions read them) and calls none.
+    let (code, stdout, stderr) = p.run(&["rescore", "latest"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(model.seen().len(), 2, "rescore asked the model");
+
     // The cache key follows the server's list: a loop whose tool answers the same each
     // time replays offline with the server started again and no model.
     p.write(
