@@ -306,3 +306,56 @@ fn prompt_show_says_the_tools_come_from_the_server() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_url_server_lists_over_streamable_http_and_answers_the_call() {
+    use std::io::BufRead;
+    let Some(bin) = everything() else { return };
+    let port = crate::support::mcp::free_port();
+    let mut server = std::process::Command::new(&bin)
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let listening = lines.any(|l| l.is_ok_and(|l| l.contains("listening")));
+    assert!(listening, "server-everything did not start listening");
+    let model = ScriptedServer::start(|_, seen| {
+        let messages = seen.body["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        match messages.iter().find(|m| m["role"] == "tool") {
+            Some(result) => answer(result["content"].as_str().unwrap_or_default(), None),
+            None => answer("", Some(("echo", json!({"message": "over http"})))),
+        }
+    });
+    let eval = format!(
+        "mcp_servers:\n  everything: {{url: 'http://127.0.0.1:{port}/mcp', timeout: 20s}}\nassert:\n  - type: tool-result-used\n    value: echo\n  - type: contains\n    value: \"Echo: over http\"\n"
+    );
+    let p = project(
+        &model,
+        "  - {mcp: everything, only: [get-sum, echo]}\n",
+        &eval,
+    );
+    let (code, stdout, stderr) = p.run(&["run"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let seen = model.seen();
+    let names: Vec<&str> = seen[0].body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["echo", "get-sum"],
+        "only the two, in the server's order"
+    );
+}
