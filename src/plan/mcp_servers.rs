@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use crate::agent::mcp::settings::MCP_KEYS;
 use crate::config::project::{Project, CONFIG_FILE};
 use crate::diagnostic::Location;
 use crate::plan::PlanError as Error;
@@ -92,6 +93,28 @@ impl<'a> Servers<'a> {
                 Some(format!("write e.g. `{name}: {example}`")),
             )));
         };
+        let keys: Vec<&str> = MCP_KEYS
+            .iter()
+            .copied()
+            .filter(|k| *k != "server")
+            .collect();
+        if let Some(key) = map
+            .keys()
+            .find(|k| !keys.contains(&k.as_str()) && !matches!(k.as_str(), "kind" | "server"))
+        {
+            let near = crate::diagnostic::suggest(key, &keys)
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return Some(Err(invalid(
+                origin.at(Some(key)),
+                &format!("{}.{key}", origin.key),
+                &format!(
+                    "unknown key `{key}`{near}. Choose from: {}",
+                    keys.join(", ")
+                ),
+                Some(format!("e.g. `{name}: {example}`")),
+            )));
+        }
         for (key, why) in [("kind", "it is an MCP server"), ("server", "it is one")] {
             if map.contains_key(key) {
                 return Some(Err(invalid(
@@ -289,11 +312,10 @@ mod tests {
             texts[2],
             "evals/e.yaml:7: at `mcp_servers.third.server`: a server under `mcp_servers:` takes no `server`: it is one"
         );
-        assert!(
-            texts[0].starts_with("evals/e.yaml:5: at `mcp_servers.time.comand`: unknown key `comand` (did you mean `command`?)"),
-            "{texts:?}"
+        assert_eq!(
+            texts[0],
+            "evals/e.yaml:5: at `mcp_servers.time.comand`: unknown key `comand` (did you mean `command`?). Choose from: command, args, env, url, timeout, startup_timeout"
         );
-        assert!(texts[0].contains("command"), "{texts:?}");
         assert_eq!(
             texts[1],
             "evals/e.yaml:6: at `mcp_servers.other.kind`: a server under `mcp_servers:` takes no `kind`: it is an MCP server"
