@@ -462,3 +462,18 @@ fn a_turn_is_sent_with_the_tool_loop_of_the_turn_before() {
         ]
     );
 }
+
+#[test]
+fn a_member_of_an_assert_set_with_a_turn_of_its_own_stops_the_run() {
+    // Issue 16: the member's `turn` was ignored, so it scored the final reply instead.
+    let server = server(&[], &[]);
+    let eval = "prompts: [booking@1]\nmodels: [bot]\ndataset: datasets/chats.yaml\nassert:\n  - type: assert-set\n    assert:\n      - {type: contains, value: booked}\n      - {type: contains, value: How many, turn: 0}\n";
+    let p = project(&server, eval, SCRIPTED_ROWS);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(server.seen().is_empty());
+    assert!(
+        stderr.contains("evals/chat.yaml:5: `assert-set` assertion: `assert[1]` has `turn: 0`, which a member does not take: the group scores one reply; put `turn: 0` on the `assert-set` itself"),
+        "{stderr}"
+    );
+}
