@@ -49,6 +49,12 @@ pub trait ToolHandler: Send + Sync {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// The end of what the handler's server wrote on its stderr, as `; its stderr ends: …`
+    /// for a message about it; empty when it wrote nothing or runs no process.
+    fn stderr_tail(&self) -> String {
+        String::new()
+    }
+
     /// The tools this handler serves, as it describes them (an MCP server's `tools/list`);
     /// empty for handlers that take their definitions from the prompt.
     fn list_tools(&self) -> BoxFuture<'_, Result<Vec<ToolDef>, ToolFailure>> {

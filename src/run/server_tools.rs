@@ -66,7 +66,7 @@ pub(crate) async fn list_server_tools(plan: &mut Plan) -> Result<(), ListError> 
             let handler = handlers.servers.get(name)?;
             lists.get(&id_of(handler)).map(|l| l.as_slice())
         };
-        let offered = resolve_eval(eval, &listed)?;
+        let offered = resolve_eval(eval, &listed).map_err(|e| with_stderr(e, &handlers))?;
         check_offered(eval, &handlers, &offered)?;
         eval.handlers = Some(Arc::new(with_servers(&handlers, &offered, &listed)));
     }
@@ -121,6 +121,19 @@ fn resolve_eval<'a>(
         }
     }
     Ok(offered)
+}
+
+/// `error` with the end of the server's stderr, when it is that the server lists no tools
+/// (what it wrote may say why: a missing option, a failed login).
+fn with_stderr(mut error: ListError, handlers: &HandlerSet) -> ListError {
+    if let ListError::Problem { problem, .. } = &mut error {
+        if let ListedProblem::NoTools { server, stderr } = problem.as_mut() {
+            if let Some(handler) = handlers.servers.get(server) {
+                *stderr = handler.stderr_tail();
+            }
+        }
+    }
+    error
 }
 
 /// Fails on a `tool_handlers:` entry for a tool no set of `eval` offers: the plan let it

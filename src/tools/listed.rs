@@ -74,10 +74,13 @@ pub fn parse_server(map: &Map<String, Json>, at: &str) -> Result<ServerTools, To
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ListedProblem {
     /// The server's `tools/list` is empty.
-    #[error("MCP server `{server}` lists no tools")]
+    #[error("MCP server `{server}` lists no tools{stderr}")]
     NoTools {
         /// The server.
         server: String,
+        /// The end of its stderr (`; its stderr ends: …`), which may say why; empty when
+        /// it wrote none.
+        stderr: String,
     },
     /// A listed tool's name is not one the model APIs take.
     #[error("MCP server `{server}` lists `{name}`, which is not a valid function name (1 to 64 letters, digits, `_` and `-`)")]
@@ -146,7 +149,7 @@ impl ListedProblem {
     /// What to do about it.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            ListedProblem::NoTools { server } => format!(
+            ListedProblem::NoTools { server, .. } => format!(
                 "check the server's `args` under `mcp_servers.{server}` (some servers list tools only when told which to enable), or write the tools under `tools:` instead of `{{mcp: {server}}}`"
             ),
             ListedProblem::BadName { server, .. } | ListedProblem::BadSchema { server, .. } => {
@@ -230,7 +233,10 @@ impl ToolSet {
 fn offered(entry: &ServerTools, listed: &[ToolDef]) -> Result<Vec<ToolDef>, ListedProblem> {
     let server = || entry.server.clone();
     if listed.is_empty() {
-        return Err(ListedProblem::NoTools { server: server() });
+        return Err(ListedProblem::NoTools {
+            server: server(),
+            stderr: String::new(),
+        });
     }
     let names: Vec<&str> = listed.iter().map(|t| t.name.as_str()).collect();
     if let Some(only) = &entry.only {

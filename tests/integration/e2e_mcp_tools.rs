@@ -186,6 +186,7 @@ fn server_everything_lists_many_tools_into_the_request() {
 
 /// A stdio MCP server that answers `initialize` and lists no tools (Python, no packages).
 const NO_TOOLS: &str = r#"import json, sys
+print("no toolsets enabled (start me with --toolsets)", file=sys.stderr, flush=True)
 for line in sys.stdin:
     msg = json.loads(line)
     if "id" not in msg:
@@ -215,7 +216,7 @@ fn a_server_that_lists_no_tools_or_does_not_start_stops_the_run() {
         ----- stdout -----
 
         ----- stderr -----
-        error: prompts/clock/v1.yaml:6: clock@1: MCP server `empty` lists no tools; the failed run is recorded in [PROJECT]/[RUN]
+        error: prompts/clock/v1.yaml:6: clock@1: MCP server `empty` lists no tools; its stderr ends: no toolsets enabled (start me with --toolsets); the failed run is recorded in [PROJECT]/[RUN]
         hint: check the server's `args` under `mcp_servers.empty` (some servers list tools only when told which to enable), or write the tools under `tools:` instead of `{mcp: empty}`
         ");
     });
