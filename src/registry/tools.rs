@@ -498,4 +498,50 @@ parameters:
         assert_eq!(v.tools.tools[0].name, "now");
         assert_eq!(v.tools.tools[0].description.as_deref(), Some("d"));
     }
+
+    #[test]
+    fn an_mcp_entry_is_kept_where_written_and_its_tool_choice_checked_once_listed() {
+        let v1 = version(
+            "tools:\n  - name: now\n  - {mcp: time, only: [get_current_time]}\n  - name: later\ntool_choice: get_current_time\n",
+        );
+        let dir = project(&[("prompts/w/v1.yaml", &v1)]);
+        let (registry, _) = Registry::load(dir.path()).unwrap();
+        let v = registry.get("w").unwrap().latest().unwrap();
+        let names: Vec<&str> = v.tools.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["now", "later"]);
+        let entry = &v.tools.servers[0];
+        assert_eq!(
+            (entry.server.as_str(), entry.at, entry.line),
+            ("time", 1, Some(6))
+        );
+        assert_eq!(
+            entry.only.as_deref(),
+            Some(&["get_current_time".to_string()][..])
+        );
+        let text = tools_text(&v.tools);
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            at("- name: now") < at("- mcp: time  #") && at("- mcp: time") < at("- name: later")
+        );
+        assert!(text.contains("  only: [get_current_time]\n"), "{text}");
+        let listed = [ToolDef {
+            name: "get_current_time".into(),
+            description: None,
+            parameters: serde_json::json!({"type": "object"}),
+        }];
+        let resolved = v.tools.with_listed(|_| Some(&listed[..])).unwrap();
+        let names: Vec<&str> = resolved.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["now", "get_current_time", "later"]);
+    }
+
+    #[test]
+    fn a_row_cannot_add_a_servers_tools() {
+        let row = [serde_json::json!({"mcp": "time"})];
+        let err =
+            with_row_tools(&ToolSet::default(), &row, "case a", &SharedTools::new()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tools[0]: a row cannot add the tools of MCP server `time`: write `{mcp: time}` in the version's `tools:`"
+        );
+    }
 }
