@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::agent::{HandlerSet, ToolFailure, ToolHandler};
 use crate::diagnostic::Location;
 use crate::plan::{EvalPlan, Plan};
+use crate::run::session::SessionError;
 use crate::tools::listed::ListedProblem;
 use crate::tools::{ToolDef, ToolSet};
 
@@ -31,6 +32,34 @@ pub(crate) enum ListError {
         /// What is wrong.
         problem: Box<ListedProblem>,
     },
+}
+
+impl ListError {
+    /// The run's error, the failed run recorded in `dir`.
+    pub(crate) fn into_error(self, dir: std::path::PathBuf) -> SessionError {
+        match self {
+            ListError::Failed {
+                server,
+                location,
+                failure,
+            } => SessionError::ServerList {
+                location: Box::new(location),
+                server,
+                dir,
+                source: failure,
+            },
+            ListError::Problem {
+                location,
+                reference,
+                problem,
+            } => SessionError::ServerTools {
+                location: Box::new(location),
+                reference,
+                problem,
+                dir,
+            },
+        }
+    }
 }
 
 /// Lists the tools of every server a version offers, once per server, and resolves every

@@ -240,33 +240,6 @@ pub fn initial_record(
     }
 }
 
-/// The error of tools a server could not list, or that do not fit.
-fn listed_error(listed: super::server_tools::ListError, dir: PathBuf) -> SessionError {
-    use super::server_tools::ListError;
-    match listed {
-        ListError::Failed {
-            server,
-            location,
-            failure,
-        } => SessionError::ServerList {
-            location: Box::new(location),
-            server,
-            dir,
-            source: failure,
-        },
-        ListError::Problem {
-            location,
-            reference,
-            problem,
-        } => SessionError::ServerTools {
-            location: Box::new(location),
-            reference,
-            problem,
-            dir,
-        },
-    }
-}
-
 /// Starts every provider of `plan`, one after the other, then every tool handler unless
 /// the cells are replayed (`rescore` calls no tool), then lists the tools of the MCP
 /// servers the versions offer (replayed cells too: their tool-call assertions read the
@@ -356,7 +329,7 @@ pub async fn run(
         Err(Stopped::Listed(listed)) => {
             record.status = RunStatus::Failed;
             writer.finish(&record, None)?;
-            return Err(listed_error(listed, dir));
+            return Err(listed.into_error(dir));
         }
         Err(Stopped::Run(source)) => {
             record.summary = summary.finish();
