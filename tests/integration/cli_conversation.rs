@@ -279,9 +279,9 @@ fn a_simulated_user_without_provider_is_a_plan_error_naming_the_key() {
     });
 }
 
-/// The tables that mention the simulated user, and the run's record, of a simulated
-/// conversation whose user is played by model `user_model`.
-fn user_tables(user_model: &str) -> (String, Value) {
+/// The tables that mention the simulated user, the run's record and its model-selection
+/// report, of a simulated conversation whose user is played by model `user_model`.
+fn user_tables(user_model: &str) -> (String, Value, String) {
     let server = server(
         &["For how many?", "booked for four."],
         &["I need a table.", "Four people.", "Great, thanks! [DONE]"],
@@ -299,12 +299,14 @@ fn user_tables(user_model: &str) -> (String, Value) {
         .filter(|t| t.contains("user"))
         .collect();
     let record = serde_json::from_str(&p.read("run.json")).unwrap();
-    (tables.join("\n\n"), record)
+    let (code, report, stderr) = p.run(&["report", "latest"]);
+    assert_eq!(code, 0, "{report}\n{stderr}");
+    (tables.join("\n\n"), record, report)
 }
 
 #[test]
 fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
-    let (table, record) = user_tables("gpt-4o-mini");
+    let (table, record, report) = user_tables("gpt-4o-mini");
     insta::assert_snapshot!(table, @r"
     prompt     model   user       user        user       user       cost
                       calls  tokens in  tokens out       cost  with user
@@ -315,8 +317,16 @@ fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
     assert_eq!(user["calls"], json!(3), "{user}");
     let cost = user["cost_usd"].as_f64().unwrap();
     assert!((cost - 0.000063).abs() < 1e-12, "{user}");
+    // The selection report shows it per 1k cases under the model's cost, off the front.
+    assert!(report.contains("$0.0420 ◆ cost, latency"), "{report}");
+    assert!(report.contains("+$0.0630"), "{report}");
+    assert!(
+        report.contains("+… user: what the simulated user's model calls cost per 1k cases"),
+        "{report}"
+    );
     // A user whose price is unknown: its cost, and the cost with it, are unknown, never $0.
-    let (table, record) = user_tables("in-house-diner");
+    let (table, record, report) = user_tables("in-house-diner");
+    assert!(report.contains("+unknown"), "{report}");
     insta::assert_snapshot!(table, @r"
     prompt     model   user       user        user  user       cost
                       calls  tokens in  tokens out  cost  with user
