@@ -3,10 +3,12 @@
 //! The closing lines used to read the whole results file back to find it: on a
 //! million-cell run that was four seconds and a set of every case id (issue 19). A sink
 //! now sees each cell as it is stored; only a resumed run, whose earlier cells this
-//! process never saw, is read back.
+//! process never saw, is read back. The case ids to tell a bare id from an anchored one
+//! are the plan's rows, which the run holds anyway.
 
 use std::collections::BTreeMap;
 
+use crate::plan::{Plan, Rows};
 use crate::run::events::{CellResult, RunEvent, RunSink};
 use crate::store::{ResultSource, StoredRun};
 
@@ -14,15 +16,11 @@ use crate::store::{ResultSource, StoredRun};
 type Cell = (String, String, u32);
 
 /// The failing cells seen so far, reduced to what choosing one of them needs.
-#[derive(Default)]
 pub(super) struct FailingCells {
     /// Per eval and prompt, the smallest failing cell.
     first: BTreeMap<(String, String), Cell>,
-    /// Every case id seen, in one buffer (`ends[i]` is where the `i`-th ends); an id
-    /// equal to the one before is not added again, so each row costs its id's bytes and
-    /// four more, once.
-    ids: String,
-    ends: Vec<u32>,
+    /// The rows of every eval of the plan (shared with it, not copied).
+    rows: Vec<Rows>,
     /// Cells seen.
     seen: usize,
 }
@@ -37,14 +35,18 @@ impl RunSink for FailingCells {
 }
 
 impl FailingCells {
+    /// None seen yet, of a run of `plan`.
+    pub(super) fn new(plan: &Plan) -> Self {
+        FailingCells {
+            first: BTreeMap::new(),
+            rows: plan.evals.iter().map(|e| e.rows.clone()).collect(),
+            seen: 0,
+        }
+    }
+
     /// Notes one finished cell.
     pub(super) fn add(&mut self, cell: &CellResult) {
         self.seen += 1;
-        if self.last_id() != Some(cell.case_id.as_str()) {
-            self.ids.push_str(&cell.case_id);
-            self.ends
-                .push(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
-        }
         if cell.pass {
             return;
         }
@@ -65,7 +67,11 @@ impl FailingCells {
         if self.seen >= run.record.completed_cells {
             return self;
         }
-        let mut all = FailingCells::default();
+        let mut all = FailingCells {
+            first: BTreeMap::new(),
+            rows: self.rows,
+            seen: 0,
+        };
         if let Ok(cells) = run.results() {
             for cell in cells.map_while(Result::ok) {
                 all.add(&cell);
@@ -74,20 +80,11 @@ impl FailingCells {
         all
     }
 
-    fn last_id(&self) -> Option<&str> {
-        let end = *self.ends.last()? as usize;
-        let start = match self.ends.len() {
-            1 => 0,
-            n => self.ends[n - 2] as usize,
-        };
-        self.ids.get(start..end)
-    }
-
+    /// The case ids of the plan's rows.
     fn ids(&self) -> impl Iterator<Item = &str> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|&e| e as usize));
-        starts
-            .zip(self.ends.iter().map(|&e| e as usize))
-            .filter_map(|(start, end)| self.ids.get(start..end))
+        self.rows
+            .iter()
+            .flat_map(|rows| rows.iter().map(|row| row.id.as_str()))
     }
 
     /// The `--case` (and `--prompt` / `--model` when the run has several) of a failing
@@ -152,19 +149,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_kept_once_per_run_of_equal_ids() {
-        let mut failing = FailingCells::default();
-        for case in ["a", "a", "b", "b", "a"] {
-            failing.add(&cell("e", "p@1", "m", case, true));
-        }
-        assert_eq!(failing.ids().collect::<Vec<_>>(), ["a", "b", "a"]);
-        assert_eq!(failing.seen, 5);
-        assert!(failing.first.is_empty());
-    }
-
-    #[test]
     fn the_smallest_failing_cell_of_each_prompt_is_kept() {
-        let mut failing = FailingCells::default();
+        let mut failing = FailingCells {
+            first: BTreeMap::new(),
+            rows: Vec::new(),
+            seen: 0,
+        };
         failing.add(&cell("e", "p@1", "m", "c9", false));
         failing.add(&cell("e", "p@1", "m", "c3", false));
         failing.add(&cell("e", "p@1", "m", "c5", false));
@@ -172,5 +162,6 @@ mod tests {
         let first = &failing.first[&("e".to_string(), "p@1".to_string())];
         assert_eq!(first.1, "c3");
         assert_eq!(failing.first.len(), 1);
+        assert_eq!(failing.seen, 4);
     }
 }

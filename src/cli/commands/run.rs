@@ -99,7 +99,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     } else {
         progress_mode(&args)
     };
-    let mut failing = FailingCells::default();
+    let mut failing = FailingCells::new(prepared.plan());
     let finished = match execute(prepared, mode, ctx.verbose, &mut failing) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
