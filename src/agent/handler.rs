@@ -49,6 +49,12 @@ pub trait ToolHandler: Send + Sync {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    /// The end of what the handler's server wrote on its stderr, as `; its stderr ends: …`
+    /// for a message about it; empty when it wrote nothing or runs no process.
+    fn stderr_tail(&self) -> String {
+        String::new()
+    }
+
     /// The tools this handler serves, as it describes them (an MCP server's `tools/list`);
     /// empty for handlers that take their definitions from the prompt.
     fn list_tools(&self) -> BoxFuture<'_, Result<Vec<ToolDef>, ToolFailure>> {
@@ -64,6 +70,12 @@ pub struct HandlerSet {
     /// Tool name → where its handler is written (`evals/weather.yaml:9`), for the errors
     /// of a handler that cannot start.
     pub origins: BTreeMap<String, crate::diagnostic::Location>,
+    /// Server name → the handler of the MCP server whose listed tools a version offers
+    /// (`tools: [{mcp: NAME}]`): the run adds each listed tool to `by_tool` once the
+    /// server has listed them, unless an entry of `tool_handlers:` answers it.
+    pub servers: BTreeMap<String, Arc<dyn ToolHandler>>,
+    /// Server name → where it is written (`evals/clock.yaml:4`).
+    pub server_origins: BTreeMap<String, crate::diagnostic::Location>,
 }
 
 impl HandlerSet {
@@ -74,17 +86,24 @@ impl HandlerSet {
 
     /// The files its handlers run ([`ToolHandler::files`]).
     pub fn files(&self) -> Vec<std::path::PathBuf> {
-        self.by_tool.values().flat_map(|h| h.files()).collect()
+        let servers = self.servers.values();
+        self.by_tool
+            .values()
+            .chain(servers)
+            .flat_map(|h| h.files())
+            .collect()
     }
 
-    /// Whether no tool has a handler.
+    /// Whether no tool has a handler and no server lists tools.
     pub fn is_empty(&self) -> bool {
-        self.by_tool.is_empty()
+        self.by_tool.is_empty() && self.servers.is_empty()
     }
 }
 
 impl std::fmt::Debug for HandlerSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.by_tool.keys()).finish()
+        let servers = self.servers.keys().map(|s| format!("mcp:{s}"));
+        let tools = self.by_tool.keys().cloned();
+        f.debug_set().entries(tools.chain(servers)).finish()
     }
 }

@@ -66,6 +66,14 @@ pub struct Combination {
     /// `cost_per_1k_usd` (from the summary's `grader_cost_usd`); `None` without such calls,
     /// or when their price was unknown.
     pub grader_cost_per_1k_usd: Option<f64>,
+    /// Whether a simulated user played the cells' conversations (`simulated_user:`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated_user: bool,
+    /// What the simulated user's model calls cost per 1,000 scored cells, apart from
+    /// `cost_per_1k_usd` (from the summary's `simulated_user`); `None` without one, or
+    /// when its price was unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_cost_per_1k_usd: Option<f64>,
     /// On the Pareto front of pass rate vs cost per 1,000 cases (the model's cost: what
     /// using it costs, not what judging it did); `None` when either is unknown.
     pub front_cost: Option<bool>,
@@ -209,6 +217,8 @@ fn combination(row: &SummaryRow, sums: Option<&Sums>) -> Combination {
         scorer_errors: row.scorer_errors,
         grader_calls: row.has_grader_calls(),
         grader_cost_per_1k_usd: per_1k(row.grader_cost_usd),
+        simulated_user: row.simulated_user.is_some(),
+        user_cost_per_1k_usd: per_1k(row.simulated_user.as_ref().and_then(|u| u.cost_usd)),
         front_cost: None,
         front_latency: None,
     }

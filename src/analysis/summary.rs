@@ -72,6 +72,26 @@ pub struct SummaryRow {
     /// not written) otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentStats>,
+    /// What the simulated user of its conversations took (`simulated_user:`), apart from
+    /// the model's figures; absent (and not written) when no cell of the row had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_user: Option<UserStats>,
+}
+
+/// What the simulated users of one summary row's conversations took, over its cells that
+/// had one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserStats {
+    /// Cells whose conversation a simulated user played.
+    pub cells: u64,
+    /// Its model calls over those cells.
+    pub calls: u64,
+    /// Prompt tokens its calls reported.
+    pub tokens_in: u64,
+    /// Completion tokens its calls reported.
+    pub tokens_out: u64,
+    /// Its cost in US dollars; `None` when any call's price was unknown.
+    pub cost_usd: Option<f64>,
 }
 
 /// What the agent loops of one summary row took, over its cells with steps.
@@ -96,12 +116,27 @@ impl SummaryRow {
     /// The row's cost with its scorers' model calls: `cost_usd` plus `grader_cost_usd`;
     /// `None` when either price is unknown.
     pub fn cost_with_graders_usd(&self) -> Option<f64> {
-        let grader = match self.grader_cost_usd {
+        self.cost_with(self.grader_cost_usd, self.has_grader_calls())
+    }
+
+    /// The row's cost with its simulated users' calls: `cost_usd` plus theirs; `None` when
+    /// either price is unknown.
+    pub fn cost_with_user_usd(&self) -> Option<f64> {
+        match &self.simulated_user {
+            Some(user) => self.cost_with(user.cost_usd, true),
+            None => self.cost_usd,
+        }
+    }
+
+    /// `cost_usd` plus `other` (a side's cost, `None` when unknown or absent); `None` when
+    /// either is unknown, the side counting only when it made calls.
+    fn cost_with(&self, other: Option<f64>, called: bool) -> Option<f64> {
+        let other = match other {
             Some(cost) => cost,
-            None if self.has_grader_calls() => return None,
+            None if called => return None,
             None => 0.0,
         };
-        self.cost_usd.map(|cost| cost + grader)
+        self.cost_usd.map(|cost| cost + other)
     }
 }
 
@@ -139,6 +174,9 @@ struct Acc {
     agent_steps: u64,
     agent_calls: u64,
     agent_stopped: u64,
+    /// The simulated users' figures, once a cell had one; whether a price was unknown.
+    user: Option<UserStats>,
+    user_cost_unknown: bool,
 }
 
 /// Builds the summary from cell results as they arrive.
@@ -240,6 +278,20 @@ impl SummaryBuilder {
                 .sum::<u64>();
             acc.agent_stopped += u64::from(cell.stopped == Some(Stopped::MaxSteps));
         }
+        if let Some(user) = &cell.simulated_user {
+            let stats = acc.user.get_or_insert_with(|| UserStats {
+                cost_usd: Some(0.0),
+                ..UserStats::default()
+            });
+            stats.cells += 1;
+            stats.calls += u64::from(user.calls);
+            stats.tokens_in += user.tokens_in.unwrap_or(0);
+            stats.tokens_out += user.tokens_out.unwrap_or(0);
+            match user.cost_usd {
+                Some(cost) => stats.cost_usd = stats.cost_usd.map(|c| c + cost),
+                None => acc.user_cost_unknown = true,
+            }
+        }
         if cell.grader_tokens_in.is_some() || cell.grader_tokens_out.is_some() {
             acc.grader_tokens_in += cell.grader_tokens_in.unwrap_or(0);
             acc.grader_tokens_out += cell.grader_tokens_out.unwrap_or(0);
@@ -259,6 +311,12 @@ impl SummaryBuilder {
                 acc.latencies.sort_by(f64::total_cmp);
                 let (eval, prompt, model) = key;
                 let agent = agent_stats(&acc);
+                let simulated_user = acc.user.take().map(|mut user| {
+                    if acc.user_cost_unknown {
+                        user.cost_usd = None;
+                    }
+                    user
+                });
                 SummaryRow {
                     eval,
                     prompt,
@@ -287,6 +345,7 @@ impl SummaryBuilder {
                     grader_tokens_out: acc.grader_tokens_out,
                     grader_cost_usd: acc.grader_cost.filter(|_| !acc.grader_cost_unknown),
                     agent,
+                    simulated_user,
                 }
             })
             .collect()
@@ -540,6 +599,47 @@ mod tests {
         assert_eq!(agent.steps_mean, 3.0);
         assert_eq!(agent.tool_calls_mean, 3.0);
         assert_eq!(agent.stopped_max_steps, 0.5);
+    }
+
+    #[test]
+    fn simulated_users_are_summed_apart_and_an_unknown_price_stays_unknown() {
+        use crate::run::conversation::UserUsage;
+        let user = |cost: Option<f64>| UserUsage {
+            provider: "customer".into(),
+            calls: 3,
+            tokens_in: Some(30),
+            tokens_out: Some(6),
+            cost_usd: cost,
+            ..UserUsage::default()
+        };
+        let mut b = SummaryBuilder::new();
+        b.add(&cell("plain", true, false, 1.0));
+        for (prompt, cost) in [
+            ("priced", Some(0.25)),
+            ("priced", Some(0.5)),
+            ("unknown", None),
+        ] {
+            let mut c = cell(prompt, true, false, 1.0);
+            c.cost_usd = Some(1.0);
+            c.simulated_user = Some(user(cost));
+            b.add(&c);
+        }
+        let mut known = cell("unknown", true, false, 1.0);
+        known.simulated_user = Some(user(Some(1.0)));
+        b.add(&known);
+        let rows = b.finish();
+        assert_eq!(rows[0].simulated_user, None);
+        assert!(serde_json::to_value(&rows[0])
+            .unwrap()
+            .get("simulated_user")
+            .is_none());
+        let priced = rows[1].simulated_user.as_ref().unwrap();
+        assert_eq!((priced.cells, priced.calls, priced.tokens_in), (2, 6, 60));
+        assert_eq!(priced.cost_usd, Some(0.75));
+        assert_eq!(rows[1].cost_with_user_usd(), Some(2.75));
+        assert_eq!(rows[2].simulated_user.as_ref().unwrap().cost_usd, None);
+        assert_eq!(rows[2].cost_with_user_usd(), None, "unknown, never $0");
+        assert_eq!(rows[0].cost_with_user_usd(), rows[0].cost_usd);
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub struct ProjectConfig {
     /// tool wins); checked by the plan of each eval that declares the tool.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub tool_handlers: serde_json::Map<String, serde_json::Value>,
+    /// Named MCP servers for every eval (an eval's own entry of a name wins), as written;
+    /// checked by the plan of each eval that uses one (`plan/mcp_servers.rs`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub mcp_servers: serde_json::Map<String, serde_json::Value>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

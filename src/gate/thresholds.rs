@@ -105,6 +105,7 @@ mod tests {
             grader_tokens_out: 0,
             grader_cost_usd: None,
             agent: None,
+            simulated_user: None,
         }
     }
 

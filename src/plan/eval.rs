@@ -109,6 +109,7 @@ impl EvalContext<'_> {
         let agent = super::handlers::plan(
             &super::handlers::EvalHandlers {
                 written: &file.tool_handlers,
+                servers: &file.mcp_servers,
                 max_steps: file.max_steps,
                 display: &self.display,
                 text: &b.text,

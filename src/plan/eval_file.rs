@@ -36,6 +36,9 @@ pub(super) struct EvalFile {
     /// Who runs the model's tool calls, by tool name, as written (`plan/handlers.rs`).
     #[serde(default)]
     pub(super) tool_handlers: serde_json::Map<String, serde_json::Value>,
+    /// Named MCP servers, as written (`plan/mcp_servers.rs`).
+    #[serde(default)]
+    pub(super) mcp_servers: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     pub(super) max_steps: Option<u32>,
     /// Who plays the user of every case that scripts no `turns:` (see `docs/agents.md`).

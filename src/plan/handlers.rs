@@ -15,6 +15,7 @@ use crate::diagnostic::{Location, Warning};
 use crate::plan::PlanError as Error;
 use crate::registry::Registry;
 
+use super::mcp_servers::{self, Servers};
 use super::tools::RowTools;
 use super::types::DEFAULT_MAX_STEPS;
 use super::{PlannedPrompt, SpecError};
@@ -36,6 +37,8 @@ pub(super) struct Cache {
 pub(super) struct EvalHandlers<'a> {
     /// `tool_handlers:` of the eval file, as written.
     pub(super) written: &'a serde_json::Map<String, Value>,
+    /// `mcp_servers:` of the eval file, as written.
+    pub(super) servers: &'a serde_json::Map<String, Value>,
     /// `max_steps:` of the eval file.
     pub(super) max_steps: Option<u32>,
     /// The eval file as the user names it, and its text (for locations).
@@ -59,15 +62,15 @@ pub(super) struct Planned {
 }
 
 /// Where an entry is written: the file, its text and the key path of the entry.
-struct Origin<'a> {
-    file: &'a Path,
-    text: &'a str,
-    key: String,
+pub(super) struct Origin<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) key: String,
 }
 
 impl Origin<'_> {
     /// The line of `sub` under the entry (the entry's own line for `None`).
-    fn at(&self, sub: Option<&str>) -> Location {
+    pub(super) fn at(&self, sub: Option<&str>) -> Location {
         let path = match sub {
             Some(sub) => format!("{}.{sub}", self.key),
             None => self.key.clone(),
@@ -100,6 +103,11 @@ pub(super) fn plan(
         ));
     }
     let declared = declared_tools(eval.prompts, eval.row_tools);
+    let servers = Servers::new(eval.servers, (eval.display, eval.text), project);
+    let offered = mcp_servers::offered(eval.prompts);
+    // A server lists its tools when the run starts it: a handler or a row's result for a
+    // tool no version writes out may be for one of them.
+    let listing = !offered.is_empty();
     let mut set = HandlerSet::default();
     let mut used: Vec<(String, Built)> = Vec::new();
     for (tool, entry) in eval.written {
@@ -108,7 +116,7 @@ pub(super) fn plan(
             text: eval.text,
             key: format!("{KEY}.{tool}"),
         };
-        if !declared.contains(tool.as_str()) {
+        if !declared.contains(tool.as_str()) && !listing {
             out.errors.push(undeclared(tool, &declared, &origin));
             continue;
         }
@@ -119,40 +127,18 @@ pub(super) fn plan(
             tool,
             entry,
             &origin,
-            (project, registry, cache),
+            (project, registry, cache, &servers),
         );
     }
-    let project_entries = &project.config.tool_handlers;
-    let left: Vec<&str> = declared
-        .iter()
-        .copied()
-        .filter(|t| !eval.written.contains_key(*t) && project_entries.contains_key(*t))
-        .collect();
-    if !left.is_empty() {
-        let text = cache
-            .project_text
-            .get_or_insert_with(|| {
-                std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default()
-            })
-            .clone();
-        for tool in left {
-            let origin = Origin {
-                file: Path::new(CONFIG_FILE),
-                text: &text,
-                key: format!("{KEY}.{tool}"),
-            };
-            let entry = &project_entries[tool];
-            add(
-                &mut set,
-                &mut used,
-                &mut out,
-                tool,
-                entry,
-                &origin,
-                (project, registry, cache),
-            );
-        }
-    }
+    let context = (project, registry, &mut *cache, &servers);
+    add_project_entries(eval, &declared, (&mut set, &mut used, &mut out), context);
+    plan_servers(
+        &servers,
+        &offered,
+        &mut set,
+        &mut out,
+        (project, registry, cache),
+    );
     // A set left empty by broken entries is still checked against the rows, so that
     // every mistake shows at once.
     if set.is_empty() && out.errors.is_empty() {
@@ -166,7 +152,7 @@ pub(super) fn plan(
         }
         return out;
     }
-    check_rows(eval, &used, &declared, &mut out);
+    check_rows(eval, &used, (&declared, listing), &mut out);
     if !set.is_empty() {
         out.warnings.extend(unhandled(&declared, &set, eval));
         out.handlers = Some(Arc::new(set));
@@ -174,7 +160,49 @@ pub(super) fn plan(
     out
 }
 
-/// Builds (or reuses) the handler of `entry` for `tool` and adds it to `set`.
+/// Adds the project's entries for the declared tools the eval gives no entry of its own.
+fn add_project_entries(
+    eval: &EvalHandlers<'_>,
+    declared: &BTreeSet<&str>,
+    (set, used, out): (&mut HandlerSet, &mut Vec<(String, Built)>, &mut Planned),
+    (project, registry, cache, servers): (&Project, &Registry, &mut Cache, &Servers<'_>),
+) {
+    let project_entries = &project.config.tool_handlers;
+    let left: Vec<&str> = declared
+        .iter()
+        .copied()
+        .filter(|t| !eval.written.contains_key(*t) && project_entries.contains_key(*t))
+        .collect();
+    if left.is_empty() {
+        return;
+    }
+    let text = cache
+        .project_text
+        .get_or_insert_with(|| {
+            std::fs::read_to_string(project.root.join(CONFIG_FILE)).unwrap_or_default()
+        })
+        .clone();
+    for tool in left {
+        let origin = Origin {
+            file: Path::new(CONFIG_FILE),
+            text: &text,
+            key: format!("{KEY}.{tool}"),
+        };
+        let entry = &project_entries[tool];
+        add(
+            set,
+            used,
+            out,
+            tool,
+            entry,
+            &origin,
+            (project, registry, cache, servers),
+        );
+    }
+}
+
+/// Builds (or reuses) the handler of `entry` for `tool` and adds it to `set`; an entry
+/// `{kind: mcp, server: NAME}` is the server's.
 fn add(
     set: &mut HandlerSet,
     used: &mut Vec<(String, Built)>,
@@ -182,8 +210,29 @@ fn add(
     tool: &str,
     entry: &Value,
     origin: &Origin<'_>,
-    (project, registry, cache): (&Project, &Registry, &mut Cache),
+    (project, registry, cache, servers): (&Project, &Registry, &mut Cache, &Servers<'_>),
 ) {
+    let named = match mcp_servers::named_by(entry, origin) {
+        Ok(named) => named,
+        Err(e) => return out.errors.push(e),
+    };
+    let resolved = match &named {
+        None => None,
+        Some(name) => match servers.entry(name) {
+            Some(Ok(resolved)) => Some(resolved),
+            Some(Err(e)) => return out.errors.push(e),
+            None => {
+                let key = format!("{}.server", origin.key);
+                let who = format!("`{}`", origin.key);
+                let at = origin.at(Some("server"));
+                return out.errors.push(servers.unknown(name, at, &key, &who));
+            }
+        },
+    };
+    let (entry, origin) = match &resolved {
+        Some((entry, origin)) => (entry, origin),
+        None => (entry, origin),
+    };
     match build(entry, origin, project, registry, cache) {
         Ok(built) => {
             set.by_tool.insert(tool.to_string(), built.handler.clone());
@@ -191,6 +240,48 @@ fn add(
             used.push((tool.to_string(), built));
         }
         Err(e) => out.errors.push(e),
+    }
+}
+
+/// The handlers of the servers the eval's versions offer the tools of (and a check of
+/// every server the eval file declares), in `set.servers`.
+fn plan_servers(
+    servers: &Servers<'_>,
+    offered: &[(String, String, Location)],
+    set: &mut HandlerSet,
+    out: &mut Planned,
+    (project, registry, cache): (&Project, &Registry, &mut Cache),
+) {
+    let mut checked: BTreeSet<&str> = BTreeSet::new();
+    for (name, reference, location) in offered {
+        checked.insert(name);
+        let key = format!("tools: [{{mcp: {name}}}]");
+        match servers.entry(name) {
+            None => {
+                let who = format!("{reference} (`{key}`)");
+                let err = servers.unknown(name, location.clone(), "tools", &who);
+                out.errors.push(err);
+            }
+            Some(Err(e)) => out.errors.push(e),
+            Some(Ok((entry, origin))) => match build(&entry, &origin, project, registry, cache) {
+                Ok(built) => {
+                    set.servers.insert(name.clone(), built.handler);
+                    set.server_origins.insert(name.clone(), origin.at(None));
+                }
+                Err(e) => out.errors.push(e),
+            },
+        }
+    }
+    for name in servers.own().filter(|n| !checked.contains(n)) {
+        match servers.entry(name) {
+            Some(Ok((entry, origin))) => {
+                if let Err(e) = build(&entry, &origin, project, registry, cache) {
+                    out.errors.push(e);
+                }
+            }
+            Some(Err(e)) => out.errors.push(e),
+            None => {}
+        }
     }
 }
 
@@ -333,7 +424,7 @@ fn unhandled(declared: &BTreeSet<&str>, set: &HandlerSet, eval: &EvalHandlers<'_
 fn check_rows(
     eval: &EvalHandlers<'_>,
     used: &[(String, Built)],
-    declared: &BTreeSet<&str>,
+    (declared, listing): (&BTreeSet<&str>, bool),
     out: &mut Planned,
 ) {
     let dataset = eval.dataset;
@@ -365,7 +456,7 @@ fn check_rows(
         .map(|(t, b)| (t.as_str(), b.row_results))
         .collect();
     for row in eval.rows.iter() {
-        check_row(row, &dataset.path, &kinds, declared, out);
+        check_row(row, &dataset.path, &kinds, (declared, listing), out);
     }
     for (tool, built) in used {
         if built.row_results == RowResults::Required {
@@ -379,7 +470,7 @@ fn check_row(
     row: &Row,
     dataset: &PathBuf,
     kinds: &BTreeMap<&str, RowResults>,
-    declared: &BTreeSet<&str>,
+    (declared, listing): (&BTreeSet<&str>, bool),
     out: &mut Planned,
 ) {
     let Some(results) = row.vars.get(TOOL_RESULTS) else {
@@ -413,6 +504,8 @@ fn check_row(
             None if declared.contains(tool.as_str()) => format!(
                 "case {case}: `{TOOL_RESULTS}.{tool}` is ignored: `{tool}` has no handler under `{KEY}:`"
             ),
+            // It may be a tool a server lists.
+            None if listing => continue,
             None => {
                 let names: Vec<&str> = declared.iter().copied().collect();
                 let near = crate::diagnostic::suggest(tool, &names)
@@ -459,7 +552,7 @@ fn rows_without(tool: &str, eval: &EvalHandlers<'_>) -> Option<Warning> {
 }
 
 /// A located problem with a handler.
-fn invalid(location: Location, key: &str, message: &str, hint: Option<String>) -> Error {
+pub(super) fn invalid(location: Location, key: &str, message: &str, hint: Option<String>) -> Error {
     Error::from(SpecError::Handler {
         location,
         key: key.to_string(),

@@ -9,6 +9,7 @@ mod eval_file;
 mod eval_rows;
 mod handlers;
 mod judges;
+mod mcp_servers;
 mod problems;
 mod rows;
 mod selection;

@@ -90,7 +90,9 @@ pub(super) fn expected_tools_warnings(
             .iter()
             .flat_map(|s| s.tools.iter().map(|t| t.name.as_str()))
             .collect();
-        if offered.is_empty() {
+        // A server's tools are known once the run lists them.
+        let listing = prompts.iter().any(|p| !p.version.tools.servers.is_empty());
+        if offered.is_empty() || listing {
             continue;
         }
         for name in expected.iter().filter_map(serde_json::Value::as_str) {
@@ -131,6 +133,14 @@ impl EvalPlan {
     /// see [`EvalPlan::rows_bring_tools`]).
     pub fn declares_tools(&self) -> bool {
         self.prompts.iter().any(|p| !p.version.tools.is_empty())
+    }
+
+    /// Whether any of the eval's prompt versions offers the tools an MCP server lists
+    /// (`tools: [{mcp: NAME}]`), which are known once the run has started the server.
+    pub fn lists_tools(&self) -> bool {
+        self.prompts
+            .iter()
+            .any(|p| !p.version.tools.servers.is_empty())
     }
 
     /// Whether any selected row adds tools of its own.

@@ -431,6 +431,7 @@ mod tests {
                 tools: Vec::new(),
                 choice,
                 parallel,
+                servers: Vec::new(),
             })
         };
         assert_eq!(choice(None, None), None);

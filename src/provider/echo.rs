@@ -134,6 +134,7 @@ mod tests {
             }],
             choice: Some(crate::tools::ToolChoice::Required),
             parallel: None,
+            servers: Vec::new(),
         }));
         let response = echo().complete(with_tools).await.unwrap();
         assert_eq!(response.output, "Weather?");

@@ -336,6 +336,7 @@ fn tools_json(set: &ToolSet) -> Option<serde_json::Value> {
                     .collect(),
                 choice: None,
                 parallel: None,
+                servers: Vec::new(),
             };
             Some(tool_json::openai_tools(&only))
         }
@@ -439,6 +440,7 @@ mod tests {
             tools: vec![tool("get_weather"), tool("now")],
             choice,
             parallel: Some(false),
+            servers: Vec::new(),
         }
     }
 

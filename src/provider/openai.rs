@@ -542,6 +542,7 @@ mod tests {
             }],
             choice: Some(crate::tools::ToolChoice::Function("get_weather".into())),
             parallel: Some(false),
+            servers: Vec::new(),
         }
     }
 

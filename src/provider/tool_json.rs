@@ -213,6 +213,7 @@ mod tests {
             ],
             choice: None,
             parallel: None,
+            servers: Vec::new(),
         }
     }
 

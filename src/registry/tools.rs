@@ -221,6 +221,13 @@ pub(crate) fn resolve_version_tools(
         let at = format!("tools[{i}]");
         let def = match tool_load::parse_entry(value, &at) {
             Ok(ToolEntry::Inline(def)) => def,
+            Ok(ToolEntry::Server(mut entry)) => {
+                // Listed when the run starts the server (`tools::listed`).
+                entry.at = set.tools.len();
+                entry.line = location.line;
+                set.servers.push(entry);
+                continue;
+            }
             Ok(ToolEntry::Shared(name)) => match shared.get(&name) {
                 Some(tool) => {
                     referenced.push(name);
@@ -238,7 +245,12 @@ pub(crate) fn resolve_version_tools(
     }
     set.choice = written.tool_choice.as_deref().map(tool_load::parse_choice);
     set.parallel = written.parallel_tool_calls;
-    if let Err(problem) = tool_load::check_choice(&set) {
+    // A `tool_choice` may name a tool a server lists: checked once it has listed.
+    let checked = match set.servers.is_empty() {
+        true => tool_load::check_choice(&set),
+        false => Ok(()),
+    };
+    if let Err(problem) = checked {
         let location = Location::line_of_key(rel, text, "tool_choice");
         return Err(tool_error(location, problem));
     }
@@ -257,6 +269,16 @@ pub fn with_row_tools(
     for (i, value) in row_tools.iter().enumerate() {
         let def = match tool_load::parse_entry(value, &format!("tools[{i}]"))? {
             ToolEntry::Inline(def) => def,
+            ToolEntry::Server(entry) => {
+                return Err(ToolProblem::Shape {
+                    at: format!("tools[{i}]"),
+                    tool: None,
+                    message: format!(
+                        "a row cannot add the tools of MCP server `{}`: write `{{mcp: {}}}` in the version's `tools:`",
+                        entry.server, entry.server
+                    ),
+                })
+            }
             ToolEntry::Shared(name) => match shared.get(&name) {
                 Some(tool) => tool.def.clone(),
                 None => {
@@ -277,7 +299,9 @@ pub fn with_row_tools(
 /// `parallel_tool_calls` when set; empty for an empty set.
 pub fn tools_text(set: &ToolSet) -> String {
     let mut out = String::new();
-    if !set.tools.is_empty() {
+    if !set.servers.is_empty() {
+        out.push_str(&with_servers_text(set));
+    } else if !set.tools.is_empty() {
         out.push_str(&serde_yaml::to_string(&set.tools).unwrap_or_default());
     }
     if let Some(choice) = &set.choice {
@@ -291,6 +315,27 @@ pub fn tools_text(set: &ToolSet) -> String {
     }
     if let Some(parallel) = set.parallel {
         out.push_str(&format!("parallel_tool_calls: {parallel}\n"));
+    }
+    out
+}
+
+/// The tools of a set that offers servers' tools, in the order written: each `{mcp: NAME}`
+/// entry says that the server lists them when a run starts it.
+fn with_servers_text(set: &ToolSet) -> String {
+    let mut out = String::new();
+    for i in 0..=set.tools.len() {
+        for entry in set.servers.iter().filter(|s| s.at == i) {
+            out.push_str(&format!(
+                "- mcp: {}  # the tools this MCP server lists, asked when a run starts it\n",
+                entry.server
+            ));
+            if let Some(only) = &entry.only {
+                out.push_str(&format!("  only: [{}]\n", only.join(", ")));
+            }
+        }
+        if let Some(tool) = set.tools.get(i) {
+            out.push_str(&serde_yaml::to_string(std::slice::from_ref(tool)).unwrap_or_default());
+        }
     }
     out
 }
@@ -452,5 +497,51 @@ parameters:
         let v = registry.get("w").unwrap().latest().unwrap();
         assert_eq!(v.tools.tools[0].name, "now");
         assert_eq!(v.tools.tools[0].description.as_deref(), Some("d"));
+    }
+
+    #[test]
+    fn an_mcp_entry_is_kept_where_written_and_its_tool_choice_checked_once_listed() {
+        let v1 = version(
+            "tools:\n  - name: now\n  - {mcp: time, only: [get_current_time]}\n  - name: later\ntool_choice: get_current_time\n",
+        );
+        let dir = project(&[("prompts/w/v1.yaml", &v1)]);
+        let (registry, _) = Registry::load(dir.path()).unwrap();
+        let v = registry.get("w").unwrap().latest().unwrap();
+        let names: Vec<&str> = v.tools.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["now", "later"]);
+        let entry = &v.tools.servers[0];
+        assert_eq!(
+            (entry.server.as_str(), entry.at, entry.line),
+            ("time", 1, Some(6))
+        );
+        assert_eq!(
+            entry.only.as_deref(),
+            Some(&["get_current_time".to_string()][..])
+        );
+        let text = tools_text(&v.tools);
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            at("- name: now") < at("- mcp: time  #") && at("- mcp: time") < at("- name: later")
+        );
+        assert!(text.contains("  only: [get_current_time]\n"), "{text}");
+        let listed = [ToolDef {
+            name: "get_current_time".into(),
+            description: None,
+            parameters: serde_json::json!({"type": "object"}),
+        }];
+        let resolved = v.tools.with_listed(|_| Some(&listed[..])).unwrap();
+        let names: Vec<&str> = resolved.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["now", "get_current_time", "later"]);
+    }
+
+    #[test]
+    fn a_row_cannot_add_a_servers_tools() {
+        let row = [serde_json::json!({"mcp": "time"})];
+        let err =
+            with_row_tools(&ToolSet::default(), &row, "case a", &SharedTools::new()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tools[0]: a row cannot add the tools of MCP server `time`: write `{mcp: time}` in the version's `tools:`"
+        );
     }
 }

@@ -195,6 +195,47 @@ pub(crate) fn agent_values(row: &SummaryRow) -> [String; 5] {
     [row.prompt.clone(), row.model.clone(), steps, calls, stopped]
 }
 
+/// The column headers of the simulated-user table (terminal and Markdown), shown beside
+/// the summary when a simulated user played a conversation of an eval: what it took,
+/// apart from the model's `tokens` and `cost`, and the cost of both.
+pub(crate) const USER_HEADERS: [&str; 7] = [
+    "prompt",
+    "model",
+    "user calls",
+    "user tokens in",
+    "user tokens out",
+    "user cost",
+    "cost with user",
+];
+
+/// Whether an eval's rows need the simulated-user table.
+pub(crate) fn has_user_figures(rows: &[&SummaryRow]) -> bool {
+    rows.iter().any(|r| r.simulated_user.is_some())
+}
+
+/// The cells of one row of the simulated-user table, in [`USER_HEADERS`] order; a cost
+/// that is unknown (no price configured for the user's provider) is `—`, never `$0`.
+pub(crate) fn user_values(row: &SummaryRow) -> [String; 7] {
+    let (calls, tokens_in, tokens_out, cost) = match &row.simulated_user {
+        Some(u) => (
+            human::thousands(u.calls),
+            human::thousands(u.tokens_in),
+            human::thousands(u.tokens_out),
+            human::cost(u.cost_usd),
+        ),
+        None => ("0".into(), "0".into(), "0".into(), "$0".into()),
+    };
+    [
+        row.prompt.clone(),
+        row.model.clone(),
+        calls,
+        tokens_in,
+        tokens_out,
+        cost,
+        human::cost(row.cost_with_user_usd()),
+    ]
+}
+
 /// Unwraps one streamed result; a failure is a read failure.
 pub(crate) fn read(result: io::Result<CellResult>) -> Result<CellResult, Failure> {
     result.map_err(Failure::Read)

@@ -251,6 +251,13 @@ fn write_eval(
             w,
         )?;
     }
+    if common::has_user_figures(&group.rows) {
+        write_figures(
+            &common::USER_HEADERS,
+            group.rows.iter().map(|r| common::user_values(r)),
+            w,
+        )?;
+    }
     if failures.total > 0 {
         write_failures(record, group, failures, w)?;
     }

@@ -98,7 +98,12 @@ pub fn write_selection(
             .iter()
             .flat_map(|e| &e.candidates)
             .any(|c| c.grader_calls);
-        write_legend(w, &unknown_cost, judged, opts.max_width)
+        let simulated = selection
+            .evals
+            .iter()
+            .flat_map(|e| &e.candidates)
+            .any(|c| c.simulated_user);
+        write_legend(w, &unknown_cost, (judged, simulated), opts.max_width)
     })
 }
 
@@ -184,6 +189,13 @@ fn row(c: &Combination, color: bool) -> Vec<Cell> {
         };
         cost.push_str(&format!("\n+{judges}\njudges"));
     }
+    if c.simulated_user {
+        let user = match c.user_cost_per_1k_usd {
+            Some(user) => human::cost(Some(user)),
+            None => "unknown".to_string(),
+        };
+        cost.push_str(&format!("\n+{user}\nuser"));
+    }
     let tokens = format!(
         "{} / {}",
         tokens(c.tokens_in_mean),
@@ -252,7 +264,7 @@ fn tokens(mean: Option<f64>) -> String {
 fn write_legend(
     w: &mut dyn Write,
     unknown_cost: &[String],
-    judged: bool,
+    (judged, simulated): (bool, bool),
     width: u16,
 ) -> Result<(), Failure> {
     let mut paragraphs = vec![
@@ -262,6 +274,9 @@ fn write_legend(
     ];
     if judged {
         paragraphs.push("+… judges: what the scorers' model calls (judges) cost per 1k cases, apart from the model's cost and not on the front.".to_string());
+    }
+    if simulated {
+        paragraphs.push("+… user: what the simulated user's model calls cost per 1k cases, apart from the model's cost and not on the front.".to_string());
     }
     if !unknown_cost.is_empty() {
         paragraphs.push(format!(

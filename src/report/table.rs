@@ -91,6 +91,11 @@ pub fn write_summary(
                 writeln!(w)?;
                 write_table(w, &agents_table(group, opts))?;
             }
+            if common::has_user_figures(&group.rows) {
+                writeln!(w)?;
+                let users = side_table(group, opts, &common::USER_HEADERS, common::user_values);
+                write_table(w, &users)?;
+            }
         }
         if !opts.verdict {
             return Ok(());

@@ -13,6 +13,7 @@ pub mod rescore;
 mod rescore_match;
 pub mod resume;
 mod runner;
+mod server_tools;
 pub mod session;
 pub mod watch;
 

@@ -64,7 +64,7 @@ impl Diagnostic for PipelineError {
     fn exit_class(&self) -> ExitClass {
         match self {
             PipelineError::Plan(e) => e.exit_class(),
-            PipelineError::Session(_) => ExitClass::Runtime,
+            PipelineError::Session(e) => e.exit_class(),
             PipelineError::Request(_)
             | PipelineError::Cache(_)
             | PipelineError::Resume(_)

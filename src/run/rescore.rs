@@ -106,7 +106,8 @@ impl Diagnostic for RescoreError {
         match self {
             RescoreError::Plan(e) => e.exit_class(),
             RescoreError::Store(e) => e.exit_class(),
-            RescoreError::Session(_) | RescoreError::Results { .. } => ExitClass::Runtime,
+            RescoreError::Session(e) => e.exit_class(),
+            RescoreError::Results { .. } => ExitClass::Runtime,
             RescoreError::NotInRun { .. }
             | RescoreError::Cache(_)
             | RescoreError::NothingShared { .. } => ExitClass::Input,

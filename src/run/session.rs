@@ -100,6 +100,33 @@ pub enum SessionError {
         #[source]
         source: crate::agent::ToolFailure,
     },
+    /// An MCP server whose tools a version offers (`tools: [{mcp: NAME}]`) could not list
+    /// them; no request was sent.
+    #[error("{location}: MCP server `{server}` could not list its tools; the failed run is recorded in {}", dir.display())]
+    ServerList {
+        /// Where the server is written.
+        location: Box<crate::diagnostic::Location>,
+        /// Its name.
+        server: String,
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::agent::ToolFailure,
+    },
+    /// The tools a server lists do not fit a version that offers them (none, a name twice,
+    /// a bad schema); no request was sent.
+    #[error("{location}: {reference}: {problem}; the failed run is recorded in {}", dir.display())]
+    ServerTools {
+        /// The version's `{mcp: NAME}` entry, or the row that adds tools.
+        location: Box<crate::diagnostic::Location>,
+        /// The version (and case).
+        reference: String,
+        /// What is wrong.
+        problem: Box<crate::tools::listed::ListedProblem>,
+        /// The run directory.
+        dir: PathBuf,
+    },
     /// The finished run could not be compared with its baseline; the run is recorded
     /// with the verdict of its thresholds.
     #[error(transparent)]
@@ -116,9 +143,14 @@ pub enum SessionError {
 }
 
 impl Diagnostic for SessionError {
-    /// The run started: whatever stopped it, it could not finish.
+    /// The run started: whatever stopped it, it could not finish; but tools a server
+    /// lists that do not fit the version are the user's configuration, found before any
+    /// request.
     fn exit_class(&self) -> ExitClass {
-        ExitClass::Runtime
+        match self {
+            SessionError::ServerTools { .. } => ExitClass::Input,
+            _ => ExitClass::Runtime,
+        }
     }
 
     /// What the user can do about it.
@@ -130,6 +162,10 @@ impl Diagnostic for SessionError {
             SessionError::HandlerStart { .. } => Some(
                 "check the handler's settings under `tool_handlers:` and its output above".into(),
             ),
+            SessionError::ServerList { server, .. } => Some(format!(
+                "check the settings of `mcp_servers.{server}` and the server's output above"
+            )),
+            SessionError::ServerTools { problem, .. } => problem.hint(),
             SessionError::Compare(e) => e.hint(),
             SessionError::Store(_) | SessionError::Run { .. } => None,
         }
@@ -205,20 +241,24 @@ pub fn initial_record(
 }
 
 /// Starts every provider of `plan`, one after the other, then every tool handler unless
-/// the cells are replayed (`rescore` calls no tool); the first failure stops.
-async fn start_providers(plan: &Plan, handlers: bool) -> Result<(), Stopped> {
+/// the cells are replayed (`rescore` calls no tool), then lists the tools of the MCP
+/// servers the versions offer (replayed cells too: their tool-call assertions read the
+/// tools offered); the first failure stops.
+async fn start_providers(plan: &mut Plan, handlers: bool) -> Result<(), Stopped> {
     for (name, provider) in &plan.providers {
         provider
             .start()
             .await
             .map_err(|e| Stopped::Start(name.clone(), e))?;
     }
-    if !handlers {
-        return Ok(());
+    if handlers {
+        super::agent::start_handlers(plan)
+            .await
+            .map_err(|(tool, location, e)| Stopped::Handler(tool, location, e))?;
     }
-    super::agent::start_handlers(plan)
+    super::server_tools::list_server_tools(plan)
         .await
-        .map_err(|(tool, location, e)| Stopped::Handler(tool, location, e))
+        .map_err(Stopped::Listed)
 }
 
 /// Runs `plan` (or completes the stored run `resuming`: only the cells it lacks run, and
@@ -286,6 +326,11 @@ pub async fn run(
                 source,
             });
         }
+        Err(Stopped::Listed(listed)) => {
+            record.status = RunStatus::Failed;
+            writer.finish(&record, None)?;
+            return Err(listed.into_error(dir));
+        }
         Err(Stopped::Run(source)) => {
             record.summary = summary.finish();
             record.completed_cells = record.summary.iter().map(|r| r.cases as usize).sum();
@@ -344,6 +389,8 @@ enum Stopped {
         crate::diagnostic::Location,
         crate::agent::ToolFailure,
     ),
+    /// The tools of an MCP server could not be listed or do not fit; no cell ran.
+    Listed(super::server_tools::ListError),
     /// The runner failed.
     Run(RunError),
 }
@@ -353,7 +400,7 @@ enum Stopped {
 /// returns, on every path.
 #[allow(clippy::too_many_arguments)]
 async fn execute(
-    plan: Plan,
+    mut plan: Plan,
     options: &SessionOptions<'_>,
     run_id: &str,
     done: &[CellResult],
@@ -366,7 +413,7 @@ async fn execute(
     let start = tokio::select! {
         biased;
         () = &mut cancel => None,
-        result = start_providers(&plan, options.replay.is_none()) => Some(result),
+        result = start_providers(&mut plan, options.replay.is_none()) => Some(result),
     };
     match start {
         Some(Ok(())) => {

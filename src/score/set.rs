@@ -57,6 +57,15 @@ pub(crate) fn compile_members(
     };
     let mut compiled = Vec::with_capacity(members.len());
     for (i, member) in members.iter().enumerate() {
+        if let Some(turn) = member.turn {
+            // A member is scored on the reply its group is given: a `turn` of its own
+            // would be read by nobody, and a typo must never produce a green run.
+            let why = format!(
+                "`assert[{i}]` has `turn: {turn}`, which a member does not take: the group scores one reply; put `turn: {turn}` on the `{}` itself",
+                c.spec.kind
+            );
+            return Err(c.invalid(why, group.example));
+        }
         if let Some(why) = refuse(i, member) {
             return Err(c.invalid(why, group.example));
         }
@@ -223,5 +232,25 @@ mod tests {
         );
         let err = compile_err(json!({"type": "not-assert-set", "assert": [{"type": "is-json"}]}));
         assert!(err.hint().unwrap().contains("negate the members"), "{err}");
+    }
+
+    #[test]
+    fn a_member_with_a_turn_of_its_own_is_refused() {
+        // Issue 16: a member's `turn` was read by nobody, so a typo scored the wrong reply.
+        let err = compile_err(json!({"type": "assert-set", "assert": [
+            {"type": "contains", "value": "a"},
+            {"type": "contains", "value": "b", "turn": 2}
+        ]}));
+        assert_eq!(
+            err.to_string(),
+            "evals/e.yaml:7: `assert-set` assertion: `assert[1]` has `turn: 2`, which a member does not take: the group scores one reply; put `turn: 2` on the `assert-set` itself"
+        );
+        let nested = compile_err(json!({"type": "assert-set", "assert": [
+            {"type": "assert-set", "assert": [{"type": "is-json", "turn": 1}]}
+        ]}));
+        assert!(
+            nested.to_string().contains("`assert[0]` has `turn: 1`"),
+            "{nested}"
+        );
     }
 }

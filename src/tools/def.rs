@@ -46,12 +46,33 @@ pub struct ToolSet {
     /// `parallel_tool_calls`, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<bool>,
+    /// The tools MCP servers list, written `{mcp: NAME}`: resolved into `tools` when the
+    /// run has started the servers ([`ToolSet::with_listed`]); empty in every set a
+    /// provider is sent, so a request's cache key follows the tools the server really lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerTools>,
+}
+
+/// A `{mcp: NAME}` entry of a `tools:` list: the tools the server `NAME` lists at run time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTools {
+    /// The server's name under `mcp_servers:`.
+    pub server: String,
+    /// `only:` — the listed tools to offer, in the server's order; `None` offers them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<String>>,
+    /// How many tools of the set come before the entry: the listed tools go there, so the
+    /// request offers the tools in the order written.
+    pub at: usize,
+    /// The entry's line in the version file, for errors found once the server has listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl ToolSet {
-    /// Whether the set offers no tool.
+    /// Whether the set offers no tool (written or to be listed by a server).
     pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
+        self.tools.is_empty() && self.servers.is_empty()
     }
 
     /// The tool named `name`.

@@ -21,6 +21,8 @@ pub enum ToolEntry {
     Shared(String),
     /// A definition written in place.
     Inline(ToolDef),
+    /// `{mcp: NAME}`: the tools an MCP server lists at run time (see [`super::listed`]).
+    Server(super::def::ServerTools),
 }
 
 /// What is wrong with a tool definition, a `tools:` list or a `tool_choice`; the caller
@@ -169,6 +171,9 @@ impl ToolProblem {
 pub fn parse_entry(value: &Json, at: &str) -> Result<ToolEntry, ToolProblem> {
     match value {
         Json::String(name) => Ok(ToolEntry::Shared(name.clone())),
+        Json::Object(map) if map.contains_key("mcp") => {
+            super::listed::parse_server(map, at).map(ToolEntry::Server)
+        }
         Json::Object(map) => parse_definition(map, at).map(ToolEntry::Inline),
         other => Err(ToolProblem::Shape {
             at: at.to_string(),
@@ -285,7 +290,7 @@ fn parse_bare(map: &Map<String, Json>, at: &str) -> Result<ToolDef, ToolProblem>
 }
 
 /// Fails on the first key of `map` that is not in `valid`, with the likely one.
-fn check_keys(
+pub(super) fn check_keys(
     map: &Map<String, Json>,
     valid: &'static [&'static str],
     at: &str,
@@ -312,7 +317,7 @@ pub fn is_valid_tool_name(name: &str) -> bool {
 }
 
 /// Compiles `parameters` as a draft 2020-12 schema; the APIs also want an object schema.
-fn check_schema(tool: &str, parameters: &Json) -> Result<(), ToolProblem> {
+pub(super) fn check_schema(tool: &str, parameters: &Json) -> Result<(), ToolProblem> {
     let invalid = |message: String| ToolProblem::InvalidSchema {
         tool: tool.to_string(),
         message,
@@ -390,7 +395,7 @@ pub fn missing_shared(name: &str, known: Vec<String>) -> ToolProblem {
 }
 
 /// A JSON value's kind, for messages.
-fn describe(value: &Json) -> String {
+pub(super) fn describe(value: &Json) -> String {
     match value {
         Json::Null => "null".into(),
         Json::Bool(b) => format!("`{b}`"),
@@ -549,6 +554,7 @@ mod tests {
             tools: vec![def.clone()],
             choice: Some(parse_choice("get_wether")),
             parallel: None,
+            servers: Vec::new(),
         };
         let err = check_choice(&set).unwrap_err();
         assert_eq!(err.hint().unwrap(), "did you mean `get_weather`?");

@@ -2,9 +2,10 @@
 
 pub mod call;
 pub mod def;
+pub mod listed;
 pub mod load;
 pub mod show;
 
 pub use call::{same_calls, ToolCall};
-pub use def::{ToolChoice, ToolDef, ToolSet};
+pub use def::{ServerTools, ToolChoice, ToolDef, ToolSet};
 pub use load::{ToolEntry, ToolProblem};

@@ -1,7 +1,9 @@
 //! Conversations through the CLI (issue 16): scripted `turns:` with a fixed `messages:`
 //! history against a scripted OpenAI server (the exact history sent at each turn, per-turn
-//! expectations, `turn: N`), a simulated user played by a second endpoint of the server,
-//! both replayed `--offline` from the cache, and bad conversation input stopping the run.
+//! expectations, `turn: N`), a conversation with tool handlers (each turn sent with the
+//! tool loop of the turn before), a simulated user played by a second endpoint of the
+//! server (its figures in a table of their own), both replayed `--offline` from the cache,
+//! and bad conversation input stopping the run.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -275,4 +277,213 @@ fn a_simulated_user_without_provider_is_a_plan_error_naming_the_key() {
     settings(&p).bind(|| {
         insta::assert_snapshot!("simulated_user_without_provider", stderr);
     });
+}
+
+/// The tables that mention the simulated user, the run's record and its model-selection
+/// report, of a simulated conversation whose user is played by model `user_model`.
+fn user_tables(user_model: &str) -> (String, Value, String) {
+    let server = server(
+        &["For how many?", "booked for four."],
+        &["I need a table.", "Four people.", "Great, thanks! [DONE]"],
+    );
+    let p = project(&server, SIMULATED_EVAL, "- id: four\n  people: four\n");
+    let config = p.read("prompteval.yaml").replace(
+        "  customer:\n    kind: openai\n    model: gpt-4o-mini",
+        &format!("  customer:\n    kind: openai\n    model: {user_model}"),
+    );
+    p.write("prompteval.yaml", &config);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--output", "run.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let tables: Vec<&str> = stdout
+        .split("\n\n")
+        .filter(|t| t.contains("user"))
+        .collect();
+    let record = serde_json::from_str(&p.read("run.json")).unwrap();
+    let (code, report, stderr) = p.run(&["report", "latest"]);
+    assert_eq!(code, 0, "{report}\n{stderr}");
+    (tables.join("\n\n"), record, report)
+}
+
+#[test]
+fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
+    let (table, record, report) = user_tables("gpt-4o-mini");
+    insta::assert_snapshot!(table, @r"
+    prompt     model   user       user        user       user       cost
+                      calls  tokens in  tokens out       cost  with user
+    ─────────────────────────────────────────────────────────────────────
+    booking@2  bot        3        300          30  $0.000063    $0.0001
+    ");
+    let user = &record["summary"][0]["simulated_user"];
+    assert_eq!(user["calls"], json!(3), "{user}");
+    let cost = user["cost_usd"].as_f64().unwrap();
+    assert!((cost - 0.000063).abs() < 1e-12, "{user}");
+    // The selection report shows it per 1k cases under the model's cost, off the front.
+    assert!(report.contains("$0.0420 ◆ cost, latency"), "{report}");
+    assert!(report.contains("+$0.0630"), "{report}");
+    assert!(
+        report.contains("+… user: what the simulated user's model calls cost per 1k cases"),
+        "{report}"
+    );
+    // A user whose price is unknown: its cost, and the cost with it, are unknown, never $0.
+    let (table, record, report) = user_tables("in-house-diner");
+    assert!(report.contains("+unknown"), "{report}");
+    insta::assert_snapshot!(table, @r"
+    prompt     model   user       user        user  user       cost
+                      calls  tokens in  tokens out  cost  with user
+    ────────────────────────────────────────────────────────────────
+    booking@2  bot        3        300          30     —          —
+    ");
+    let user = &record["summary"][0]["simulated_user"];
+    assert_eq!(user["cost_usd"], Value::Null, "{user}");
+}
+
+/// A chat completion that calls `name` with `args` (id `id`), or answers `text`.
+fn turn_reply(text: &str, call: Option<(&str, &str, Value)>) -> crate::support::scripted::Reply {
+    let message = match &call {
+        None => json!({"role": "assistant", "content": text}),
+        Some((id, name, args)) => json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": id, "type": "function", "function": {"name": name, "arguments": args.to_string()}}
+        ]}),
+    };
+    let finish = if call.is_some() { "tool_calls" } else { "stop" };
+    crate::support::scripted::reply(
+        200,
+        json!({"choices": [{"index": 0, "finish_reason": finish, "message": message}],
+               "usage": {"prompt_tokens": 10, "completion_tokens": 2}})
+        .to_string(),
+    )
+}
+
+/// A message of a request as one line: `role: content`, then `→ name(args)` for each call
+/// it makes and `(for ID)` for a tool result.
+fn line(m: &Value) -> String {
+    let mut out = format!(
+        "{}: {}",
+        m["role"].as_str().unwrap(),
+        m["content"].as_str().unwrap_or("")
+    );
+    for call in m["tool_calls"].as_array().into_iter().flatten() {
+        let f = &call["function"];
+        out.push_str(&format!(
+            " → {}#{}({})",
+            f["name"].as_str().unwrap(),
+            call["id"].as_str().unwrap(),
+            f["arguments"].as_str().unwrap()
+        ));
+    }
+    if let Some(id) = m["tool_call_id"].as_str() {
+        out.push_str(&format!(" (for {id})"));
+    }
+    out
+}
+
+#[test]
+fn a_turn_is_sent_with_the_tool_loop_of_the_turn_before() {
+    // Issue 16: each turn of a conversation with handlers runs its own tool loop, and the
+    // next turn's history carries it (the calls and their results), not just the replies.
+    let replies = Arc::new(vec![
+        turn_reply("", Some(("c1", "free_tables", json!({"when": "tonight"})))),
+        turn_reply("Tables are free tonight. How many?", None),
+        turn_reply("", Some(("c2", "book", json!({"people": 4})))),
+        turn_reply("Booked for four.", None),
+    ]);
+    let served = Arc::clone(&replies);
+    let n = Arc::new(AtomicUsize::new(0));
+    let server = ScriptedServer::start(move |_, _| {
+        let i = n.fetch_add(1, Ordering::SeqCst);
+        served
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| chat("(script ended)"))
+    });
+    let eval = "prompts: [booking@3]\nmodels: [bot]\ndataset: datasets/chats.yaml\ntool_handlers:\n  free_tables: {kind: mock, result: \"3 tables free {{ args.when }}\"}\n  book: {kind: mock, result: \"booking #12 for {{ args.people }}\"}\nassert:\n  - type: contains\n    value: Booked\n  - type: tool-called\n    value: book\n    turn: 1\n";
+    let p = project(
+        &server,
+        eval,
+        "- id: t\n  request: A table tonight?\n  turns: [Four of us.]\n",
+    );
+    p.write(
+        "prompts/booking/v3.yaml",
+        "messages:\n  - role: system\n    content: You book tables.\n  - role: user\n    content: \"{{ request }}\"\ntools:\n  - name: free_tables\n    parameters: {type: object, properties: {when: {type: string}}}\n  - name: book\n    parameters: {type: object, properties: {people: {type: integer}}}\n",
+    );
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress", "--output", "run.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let sent: Vec<Vec<String>> = server
+        .seen()
+        .iter()
+        .map(|s| {
+            s.body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(line)
+                .collect()
+        })
+        .collect();
+    let turn0 = ["system: You book tables.", "user: A table tonight?"];
+    let loop0 = [
+        r#"assistant:  → free_tables#c1({"when":"tonight"})"#,
+        "tool: 3 tables free tonight (for c1)",
+    ];
+    let reply0 = "assistant: Tables are free tonight. How many?";
+    let loop1 = [
+        r#"assistant:  → book#c2({"people":4})"#,
+        "tool: booking #12 for 4 (for c2)",
+    ];
+    let join = |parts: &[&[&str]]| -> Vec<String> {
+        parts
+            .iter()
+            .flat_map(|p| p.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    assert_eq!(sent.len(), 4);
+    assert_eq!(sent[0], join(&[&turn0]));
+    assert_eq!(sent[1], join(&[&turn0, &loop0]));
+    assert_eq!(
+        sent[2],
+        join(&[&turn0, &loop0, &[reply0, "user: Four of us."]]),
+        "turn 1 is sent with turn 0's tool loop"
+    );
+    assert_eq!(
+        sent[3],
+        join(&[&turn0, &loop0, &[reply0, "user: Four of us."], &loop1])
+    );
+    let record: Value = serde_json::from_str(&p.read("run.json")).unwrap();
+    let cell = &record["results"][0];
+    assert_eq!(cell["pass"], json!(true), "{cell}");
+    let steps: Vec<(Value, usize)> = cell["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["turn"].clone(),
+                s["tool_results"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Value::Null, 1),
+            (Value::Null, 0),
+            (json!(1), 1),
+            (json!(1), 0)
+        ]
+    );
+}
+
+#[test]
+fn a_member_of_an_assert_set_with_a_turn_of_its_own_stops_the_run() {
+    // Issue 16: the member's `turn` was ignored, so it scored the final reply instead.
+    let server = server(&[], &[]);
+    let eval = "prompts: [booking@1]\nmodels: [bot]\ndataset: datasets/chats.yaml\nassert:\n  - type: assert-set\n    assert:\n      - {type: contains, value: booked}\n      - {type: contains, value: How many, turn: 0}\n";
+    let p = project(&server, eval, SCRIPTED_ROWS);
+    let (code, stdout, stderr) = p.run(&["run", "--no-progress"]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(server.seen().is_empty());
+    assert!(
+        stderr.contains("evals/chat.yaml:5: `assert-set` assertion: `assert[1]` has `turn: 0`, which a member does not take: the group scores one reply; put `turn: 0` on the `assert-set` itself"),
+        "{stderr}"
+    );
 }

@@ -32,6 +32,7 @@ mod e2e_agent;
 mod e2e_llamacpp;
 mod e2e_mcp;
 mod e2e_mcp_cli;
+mod e2e_mcp_tools;
 mod e2e_tools;
 mod junit_schema;
 mod mlflow;

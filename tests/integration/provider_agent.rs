@@ -32,6 +32,7 @@ fn tools() -> ToolSet {
         ],
         choice: None,
         parallel: None,
+        servers: Vec::new(),
     }
 }
 

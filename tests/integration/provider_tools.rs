@@ -37,6 +37,7 @@ fn weather_tools(choice: Option<ToolChoice>, parallel: Option<bool>) -> ToolSet 
         ],
         choice,
         parallel,
+        servers: Vec::new(),
     }
 }
 

@@ -220,6 +220,11 @@ impl ToolHandler for McpHandler {
     fn list_tools(&self) -> BoxFuture<'_, Result<Vec<ToolDef>, ToolFailure>> {
         Box::pin(self.listed())
     }
+
+    fn stderr_tail(&self) -> String {
+        let session = self.session.try_lock().ok().and_then(|s| s.clone());
+        session.map(|s| s.stderr.suffix()).unwrap_or_default()
+    }
 }
 
 /// Who prompteval says it is in `initialize`.

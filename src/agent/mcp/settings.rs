@@ -39,6 +39,10 @@ pub struct McpSettings {
     /// The longest the server may take to start and initialize.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_timeout: Option<String>,
+    /// The name of a server under `mcp_servers:` whose settings these are; the plan puts
+    /// that server's settings in place of the entry before it is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 /// The keys of an `mcp` handler, for did-you-mean suggestions.
@@ -49,6 +53,7 @@ pub const MCP_KEYS: &[&str] = &[
     "url",
     "timeout",
     "startup_timeout",
+    "server",
 ];
 
 /// Where the server is.
@@ -107,6 +112,13 @@ impl McpSettings {
             message,
             hint: Some(hint.to_string()),
         };
+        if let Some(server) = &self.server {
+            return Err(fail(
+                Some("server"),
+                format!("`server: {server}` is not resolved here"),
+                "`server` names an entry of `mcp_servers:` in a `tool_handlers:` entry, with no other keys",
+            ));
+        }
         let endpoint = match (&self.command, &self.url) {
             (Some(_), Some(_)) => {
                 return Err(fail(

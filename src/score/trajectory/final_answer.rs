@@ -153,4 +153,17 @@ mod tests {
         let err = compile_err(json!({"type": "not-final-answer", "assert": [{"type": "is-json"}]}));
         assert!(err.hint().unwrap().contains("negate the members"), "{err}");
     }
+
+    #[test]
+    fn a_member_with_a_turn_of_its_own_is_refused() {
+        let err = compile_err(json!({"type": "final-answer", "assert": [
+            {"type": "contains", "value": "18", "turn": 2}
+        ]}));
+        assert!(
+            err.to_string().contains(
+                "`assert[0]` has `turn: 2`, which a member does not take: the group scores one reply; put `turn: 2` on the `final-answer` itself"
+            ),
+            "{err}"
+        );
+    }
 }
