@@ -10,7 +10,7 @@ use comfy_table::{Cell, Color};
 use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::analysis::trajectory;
 use crate::run::events::{CellResult, CellStatus};
-use crate::store::{ResultSource, RunRecord};
+use crate::store::{parse_cell, CellHead, ResultSource, RunRecord};
 use crate::tools::show;
 
 use super::common;
@@ -60,7 +60,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, cell: &CellResult) {
+    fn add(&mut self, cell: &CellHead<'_>) {
         let status = cell.status();
         if self.first.is_none() || cell.repeat < self.first_repeat {
             self.first = Some(status);
@@ -91,13 +91,13 @@ impl EvalCases {
         }
     }
 
-    fn add(&mut self, column: usize, cell: &CellResult) {
-        let case = match self.index.get(&cell.case_id) {
+    fn add(&mut self, column: usize, cell: &CellHead<'_>) {
+        let case = match self.index.get(&*cell.case_id) {
             Some(case) => *case,
             None => {
                 let case = self.ids.len();
-                self.index.insert(cell.case_id.clone(), case);
-                self.ids.push(cell.case_id.clone());
+                self.index.insert(cell.case_id.to_string(), case);
+                self.ids.push(cell.case_id.to_string());
                 self.tallies
                     .extend(std::iter::repeat_n(Tally::default(), self.columns));
                 case
@@ -154,9 +154,10 @@ pub fn write_matrix(
             .iter()
             .map(|g| EvalCases::new(g.rows.len()))
             .collect();
-        for cell in results.results().map_err(Failure::Read)? {
-            let cell = common::read(cell)?;
-            if let Some((g, c)) = columns.find(&cell) {
+        let mut lines = results.lines().map_err(Failure::Read)?;
+        while let Some(line) = lines.next_line() {
+            let cell = CellHead::parse(line.map_err(Failure::Read)?).map_err(Failure::Read)?;
+            if let Some((g, c)) = columns.find_names(&cell.eval, &cell.prompt, &cell.model) {
                 evals[g].add(c, &cell);
             }
         }
@@ -226,18 +227,31 @@ fn fill_rows(
     shown: &mut [Vec<ShownRow>],
     opts: &MatrixOptions,
 ) -> Result<(), Failure> {
-    for cell in results.results().map_err(Failure::Read)? {
-        let cell = common::read(cell)?;
-        let Some((g, c)) = chosen.index.find(&cell) else {
+    let mut lines = results.lines().map_err(Failure::Read)?;
+    while let Some(line) = lines.next_line() {
+        let line = line.map_err(Failure::Read)?;
+        // The head finds the chosen cells; only those are read whole.
+        let head = CellHead::parse(line).map_err(Failure::Read)?;
+        let Some((g, c)) = chosen
+            .index
+            .find_names(&head.eval, &head.prompt, &head.model)
+        else {
             continue;
         };
-        let Some(&case) = chosen.evals[g].index.get(&cell.case_id) else {
+        let Some(&case) = chosen.evals[g].index.get(&*head.case_id) else {
             continue;
         };
         let Some(&pos) = chosen.positions[g].get(&case) else {
             continue;
         };
+        let tally = chosen.evals[g].tallies(case)[c];
         let row = &mut shown[g][pos];
+        let wanted = row.preview.is_none()
+            || (head.repeat == tally.first_repeat && row.snippets[c].is_none());
+        if !wanted {
+            continue;
+        }
+        let cell = parse_cell(line).map_err(Failure::Read)?;
         if row.preview.is_none() {
             row.preview = Some(
                 common::input_preview(&cell)
@@ -245,7 +259,6 @@ fn fill_rows(
                     .unwrap_or_default(),
             );
         }
-        let tally = chosen.evals[g].tallies(case)[c];
         if cell.repeat == tally.first_repeat && row.snippets[c].is_none() {
             row.snippets[c] = Some(cell_snippet(&cell, opts.snippet_chars));
         }
@@ -519,6 +532,12 @@ mod tests {
         assert!(text.contains("│ 1000 "));
     }
 
+    /// Adds a cell as pass 1 reads it: the head of its stored line.
+    fn add(cases: &mut EvalCases, column: usize, cell: &CellResult) {
+        let line = serde_json::to_string(cell).unwrap();
+        cases.add(column, &CellHead::parse(&line).unwrap());
+    }
+
     #[test]
     fn ranks_disagreement_before_uniform_failure() {
         let mut cases = EvalCases::new(2);
@@ -537,8 +556,8 @@ mod tests {
             let mut b = b.clone();
             a.case_id = id.into();
             b.case_id = id.into();
-            cases.add(0, &a);
-            cases.add(1, &b);
+            add(&mut cases, 0, &a);
+            add(&mut cases, 1, &b);
         }
         assert_eq!((cases.rank(0), cases.rank(1), cases.rank(2)), (2, 1, 0));
         assert_eq!(choose_rows(&cases, 2), [2, 1]);
@@ -562,8 +581,8 @@ mod tests {
             let (mut a, mut b) = (a.clone(), b.clone());
             a.case_id = id.clone();
             b.case_id = id;
-            cases.add(0, &a);
-            cases.add(1, &b);
+            add(&mut cases, 0, &a);
+            add(&mut cases, 1, &b);
         }
         let ids = |rows: Vec<usize>| -> Vec<String> {
             rows.into_iter().map(|c| cases.ids[c].clone()).collect()

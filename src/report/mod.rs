@@ -2,6 +2,7 @@
 
 mod across_repeats;
 mod cell_detail;
+mod cells;
 mod common;
 mod comparison;
 mod csv;

@@ -10,7 +10,7 @@ use crate::analysis::baseline::Comparison;
 use crate::analysis::eval_groups::{eval_groups, RowIndex};
 use crate::analysis::model_selection::{Combination, ModelSelection};
 use crate::run::events::{CellResult, CellStatus};
-use crate::store::{ResultSource, RunRecord};
+use crate::store::{parse_cell, CellHead, ResultSource, RunRecord};
 
 use crate::report::common;
 use crate::report::error::Failure;
@@ -278,24 +278,30 @@ fn collect_cells(
     let mut notable = Vec::new();
     let mut passing = Vec::new();
     let mut total = 0u64;
-    for cell in results.results().map_err(Failure::Read)? {
-        let cell = common::read(cell)?;
+    let mut lines = results.lines().map_err(Failure::Read)?;
+    while let Some(line) = lines.next_line() {
+        let line = line.map_err(Failure::Read)?;
+        // The head decides; only a cell that is kept is read whole.
+        let head = CellHead::parse(line).map_err(Failure::Read)?;
         total += 1;
         let key = (
-            cell.eval.as_str(),
-            cell.prompt.as_str(),
-            cell.model.as_str(),
-            cell.case_id.as_str(),
-            cell.repeat,
+            &*head.eval,
+            &*head.prompt,
+            &*head.model,
+            &*head.case_id,
+            head.repeat,
         );
         let flip = flips.get(&key).copied();
-        let position = index.find(&cell).unwrap_or((usize::MAX, usize::MAX));
-        let keep = if cell.status() != CellStatus::Pass || flip.is_some() {
+        let keep = if head.status() != CellStatus::Pass || flip.is_some() {
             &mut notable
         } else {
             &mut passing
         };
         if keep.len() < opts.max_cells {
+            let position = index
+                .find_names(&head.eval, &head.prompt, &head.model)
+                .unwrap_or((usize::MAX, usize::MAX));
+            let cell = parse_cell(line).map_err(Failure::Read)?;
             keep.push((position, cell_data(cell, flip, opts.max_output_chars)));
         }
     }
