@@ -54,13 +54,16 @@ pub fn eval_groups(record: &RunRecord) -> Vec<EvalGroup<'_>> {
 pub struct RowIndex {
     /// Eval → prompt → model → position; nested so that a lookup borrows the cell's names
     /// instead of building a key per cell.
-    index: HashMap<String, HashMap<String, HashMap<String, (usize, usize)>>>,
+    index: HashMap<String, HashMap<String, ByModel>>,
 }
+
+/// Model → the position of its row, for one eval and prompt.
+type ByModel = HashMap<String, (usize, usize)>;
 
 impl RowIndex {
     /// The index of `groups`: position `(i, j)` is `groups[i].rows[j]`.
     pub fn new(groups: &[EvalGroup<'_>]) -> Self {
-        let mut index: HashMap<String, HashMap<String, HashMap<String, _>>> = HashMap::new();
+        let mut index: HashMap<String, HashMap<String, ByModel>> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {
             for (r, row) in group.rows.iter().enumerate() {
                 index

@@ -90,7 +90,10 @@ mod tests {
             assert_eq!(head.repeat, cell.repeat);
             assert_eq!(head.status(), cell.status());
             assert_eq!(head.score.to_bits(), cell.score.to_bits());
-            assert_eq!((head.tokens_in, head.tokens_out), (cell.tokens_in, cell.tokens_out));
+            assert_eq!(
+                (head.tokens_in, head.tokens_out),
+                (cell.tokens_in, cell.tokens_out)
+            );
         }
         assert!(CellHead::parse("{\"eval\": 1}").is_err());
     }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde::Serialize;
 
 use crate::agent::{Step, ToolResult};
@@ -73,7 +75,10 @@ fn cell_shape() -> Option<Shape> {
         &Step::default(),
         vec![
             ("tool_calls", Nested::List(call()?)),
-            ("tool_results", Nested::List(Shape::of(&ToolResult::default(), Vec::new())?)),
+            (
+                "tool_results",
+                Nested::List(Shape::of(&ToolResult::default(), Vec::new())?),
+            ),
         ],
     )?;
     let assertion = AssertionResult {
@@ -89,10 +94,16 @@ fn cell_shape() -> Option<Shape> {
     Shape::of(
         &CellResult::default(),
         vec![
-            ("assertions", Nested::List(Shape::of(&assertion, Vec::new())?)),
+            (
+                "assertions",
+                Nested::List(Shape::of(&assertion, Vec::new())?),
+            ),
             ("tool_calls", Nested::List(call()?)),
             ("steps", Nested::List(step)),
-            ("simulated_user", Nested::One(Shape::of(&UserUsage::default(), Vec::new())?)),
+            (
+                "simulated_user",
+                Nested::One(Shape::of(&UserUsage::default(), Vec::new())?),
+            ),
         ],
     )
 }
@@ -125,7 +136,10 @@ impl Shape {
     }
 
     fn nested(&self, field: usize) -> Option<&Nested> {
-        self.nested.iter().find(|(i, _)| *i == field).map(|(_, n)| n)
+        self.nested
+            .iter()
+            .find(|(i, _)| *i == field)
+            .map(|(_, n)| n)
     }
 }
 
@@ -276,7 +290,11 @@ mod tests {
         let (_, small) = crate::report::fixture::small();
         let (_, agents) = crate::report::fixture_agent::agent();
         let mut tools = small[0].clone();
-        tools.tool_calls = vec![ToolCall::from_raw("call_1", "get_weather", "{\"city\": \"Rome\"}")];
+        tools.tool_calls = vec![ToolCall::from_raw(
+            "call_1",
+            "get_weather",
+            "{\"city\": \"Rome\"}",
+        )];
         tools.simulated_user = Some(UserUsage::default());
         tools.queue_ms = Some(1.5);
         for cell in small.iter().chain(&agents).chain([&tools]) {
