@@ -14,6 +14,7 @@ mod jsonl;
 mod junit;
 mod markdown;
 mod matrix;
+mod matrix_cases;
 pub mod registry;
 mod run_diff;
 mod selection_table;
