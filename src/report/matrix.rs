@@ -82,10 +82,11 @@ pub fn write_matrix(
             .map(|g| EvalCases::new(g.rows.len(), g.repeat(), opts.max_rows))
             .collect();
         let mut lines = results.lines().map_err(Failure::Read)?;
-        while let Some(line) = lines.next_line() {
-            let cell = CellHead::parse(line.map_err(Failure::Read)?).map_err(Failure::Read)?;
+        while let Some(line) = lines.next_at() {
+            let (at, line) = line.map_err(Failure::Read)?;
+            let cell = CellHead::parse(line).map_err(Failure::Read)?;
             if let Some((g, c)) = columns.find_names(&cell.eval, &cell.prompt, &cell.model) {
-                evals[g].add(c, &cell);
+                evals[g].add(c, &cell, at);
             }
         }
         drop(lines);
@@ -138,10 +139,19 @@ fn fill_rows(
     shown: &mut [ShownEval],
     opts: &MatrixOptions,
 ) -> Result<(), Failure> {
-    let mut lines = results.lines().map_err(Failure::Read)?;
+    // The lines of the chosen cells only: each row's first line (its input preview)
+    // and the shown repeat of each column.
+    let positions: Vec<u64> = shown
+        .iter()
+        .flat_map(|e| &e.rows)
+        .flat_map(|row| {
+            let shown = row.case.tallies.iter().filter(|t| t.total > 0);
+            std::iter::once(row.case.first_at).chain(shown.map(|t| t.first_at))
+        })
+        .collect();
+    let mut lines = results.lines_at(&positions).map_err(Failure::Read)?;
     while let Some(line) = lines.next_line() {
         let line = line.map_err(Failure::Read)?;
-        // The head finds the chosen cells; only those are read whole.
         let head = CellHead::parse(line).map_err(Failure::Read)?;
         let Some((g, c)) = index.find_names(&head.eval, &head.prompt, &head.model) else {
             continue;

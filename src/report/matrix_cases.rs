@@ -20,14 +20,17 @@ pub(super) struct Tally {
     pub passed: u32,
     /// Cells (repeats) seen.
     pub total: u32,
+    /// Where the shown repeat's line is ([`crate::store::ResultLines::position`]).
+    pub first_at: u64,
 }
 
 impl Tally {
-    fn add(&mut self, cell: &CellHead<'_>) {
+    fn add(&mut self, cell: &CellHead<'_>, at: u64) {
         let status = cell.status();
         if self.first.is_none() || cell.repeat < self.first_repeat {
             self.first = Some(status);
             self.first_repeat = cell.repeat;
+            self.first_at = at;
         }
         self.total += 1;
         if status == CellStatus::Pass {
@@ -42,6 +45,8 @@ pub(super) struct Case {
     pub id: String,
     /// Its tallies, in column order.
     pub tallies: Vec<Tally>,
+    /// Where its first line is: the input preview is read from it.
+    pub first_at: u64,
     /// When it was first seen: the order among cases whose ids sort the same.
     seen: u64,
 }
@@ -161,12 +166,13 @@ impl EvalCases {
         }
     }
 
-    /// Counts one cell of `column`.
-    pub fn add(&mut self, column: usize, cell: &CellHead<'_>) {
+    /// Counts one cell of `column`, whose line is at `at`.
+    pub fn add(&mut self, column: usize, cell: &CellHead<'_>, at: u64) {
         if !self.open.contains_key(&*cell.case_id) {
             let case = Case {
                 id: cell.case_id.to_string(),
                 tallies: vec![Tally::default(); self.columns],
+                first_at: at,
                 seen: self.seen,
             };
             self.seen += 1;
@@ -175,7 +181,7 @@ impl EvalCases {
         let Some((case, cells)) = self.open.get_mut(&*cell.case_id) else {
             return;
         };
-        case.tallies[column].add(cell);
+        case.tallies[column].add(cell, at);
         *cells += 1;
         if *cells >= self.cells_per_case {
             if let Some((case, _)) = self.open.remove(&*cell.case_id) {
@@ -254,7 +260,7 @@ mod tests {
     /// Adds a cell as pass 1 reads it: the head of its stored line.
     fn add(cases: &mut EvalCases, column: usize, cell: &CellResult) {
         let line = serde_json::to_string(cell).unwrap();
-        cases.add(column, &CellHead::parse(&line).unwrap());
+        cases.add(column, &CellHead::parse(&line).unwrap(), 0);
     }
 
     fn ids(chosen: &Chosen) -> Vec<&str> {

@@ -2,7 +2,7 @@
 //! JSON lines, and `results.jsonl`.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::run::events::CellResult;
@@ -27,6 +27,36 @@ pub trait ResultSource {
             inner: Inner::Cells {
                 cells: self.results()?,
                 line: Vec::new(),
+                at: None,
+            },
+        })
+    }
+
+    /// The lines at `positions` (as [`ResultLines::position`] gave them while reading
+    /// [`ResultSource::lines`]), in the order of the positions: a second look at a few
+    /// cells without reading every line again.
+    ///
+    /// The default reads every line and keeps those; a stored run seeks to each.
+    fn lines_at(&self, positions: &[u64]) -> io::Result<ResultLines<'_>> {
+        let mut wanted: Vec<u64> = positions.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut picked = Vec::with_capacity(wanted.len());
+        let mut all = self.lines()?;
+        let mut next = wanted.iter().peekable();
+        while let Some(line) = all.next_at() {
+            let (at, line) = line?;
+            while next.next_if(|p| **p < at).is_some() {}
+            if next.next_if(|p| **p == at).is_some() {
+                picked.push((at, line.to_string()));
+            }
+        }
+        picked.reverse();
+        Ok(ResultLines {
+            inner: Inner::Picked {
+                lines: picked,
+                line: String::new(),
+                at: 0,
             },
         })
     }
@@ -57,12 +87,30 @@ enum Inner<'a> {
         reader: Box<BufReader<File>>,
         line: String,
         next: String,
-        has_next: bool,
+        /// Where `line` and `next` start; `next_at` is `None` at the end.
+        line_at: u64,
+        next_at: Option<u64>,
+        /// Bytes read so far.
+        read: u64,
     },
-    /// Results in memory, serialized one at a time.
+    /// Lines of a `results.jsonl` at byte offsets, in order.
+    At {
+        reader: BufReader<File>,
+        positions: std::vec::IntoIter<u64>,
+        line: String,
+        at: u64,
+    },
+    /// Results in memory, serialized one at a time; `at` counts them.
     Cells {
         cells: Box<dyn Iterator<Item = io::Result<CellResult>> + 'a>,
         line: Vec<u8>,
+        at: Option<u64>,
+    },
+    /// Lines picked from another reading, last first.
+    Picked {
+        lines: Vec<(u64, String)>,
+        line: String,
+        at: u64,
     },
     Empty,
 }
@@ -81,65 +129,145 @@ impl ResultLines<'_> {
         };
         let mut reader = Box::new(BufReader::with_capacity(READ_BUFFER, file));
         let mut next = String::new();
-        let has_next = read_line(&mut reader, &mut next)?;
+        let mut read = 0;
+        let next_at = read_line(&mut reader, &mut next, &mut read)?;
         Ok(ResultLines {
             inner: Inner::File {
                 reader,
                 line: String::new(),
                 next,
-                has_next,
+                line_at: 0,
+                next_at,
+                read,
             },
         })
     }
 
+    /// The lines of the `results.jsonl` at `path` that start at the byte offsets
+    /// `positions`, in ascending order.
+    pub fn file_at(path: &Path, positions: &[u64]) -> io::Result<ResultLines<'static>> {
+        let mut positions = positions.to_vec();
+        positions.sort_unstable();
+        positions.dedup();
+        Ok(ResultLines {
+            inner: Inner::At {
+                reader: BufReader::new(File::open(path)?),
+                positions: positions.into_iter(),
+                line: String::new(),
+                at: 0,
+            },
+        })
+    }
+
+    /// Where the line last returned is: its byte offset in a file, its index in memory.
+    pub fn position(&self) -> u64 {
+        match &self.inner {
+            Inner::File { line_at, .. } => *line_at,
+            Inner::At { at, .. } | Inner::Picked { at, .. } => *at,
+            Inner::Cells { at, .. } => at.unwrap_or(0),
+            Inner::Empty => 0,
+        }
+    }
+
     /// The next line, without its newline; `None` at the end.
     pub fn next_line(&mut self) -> Option<io::Result<&str>> {
+        Some(self.next_at()?.map(|(_, line)| line))
+    }
+
+    /// The next line with its [`ResultLines::position`].
+    pub fn next_at(&mut self) -> Option<io::Result<(u64, &str)>> {
+        Some(self.advance()?.map(|()| (self.position(), self.current())))
+    }
+
+    /// The line last read.
+    fn current(&self) -> &str {
+        match &self.inner {
+            Inner::File { line, .. } | Inner::At { line, .. } | Inner::Picked { line, .. } => line,
+            // Checked to be UTF-8 when it was written (serde_json writes nothing else).
+            Inner::Cells { line, .. } => std::str::from_utf8(line).unwrap_or_default(),
+            Inner::Empty => "",
+        }
+    }
+
+    fn advance(&mut self) -> Option<io::Result<()>> {
         match &mut self.inner {
             Inner::Empty => None,
             Inner::File {
                 reader,
                 line,
                 next,
-                has_next,
+                line_at,
+                next_at,
+                read,
             } => {
-                if !*has_next {
-                    return None;
-                }
+                *line_at = (*next_at)?;
                 std::mem::swap(line, next);
-                match read_line(reader, next) {
-                    Ok(more) => *has_next = more,
+                match read_line(reader, next, read) {
+                    Ok(at) => *next_at = at,
                     Err(e) => return Some(Err(e)),
                 }
                 // A crash mid-write leaves a torn last line: it was never a result.
-                if !*has_next && serde_json::from_str::<CellResult>(line).is_err() {
+                if next_at.is_none() && serde_json::from_str::<CellResult>(line).is_err() {
                     return None;
                 }
-                Some(Ok(line.as_str()))
+                Some(Ok(()))
             }
-            Inner::Cells { cells, line } => {
+            Inner::At {
+                reader,
+                positions,
+                line,
+                at,
+            } => {
+                *at = positions.next()?;
+                let read = reader
+                    .seek(SeekFrom::Start(*at))
+                    .and_then(|_| read_line(reader, line, &mut 0));
+                match read {
+                    Ok(Some(_)) => Some(Ok(())),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            }
+            Inner::Picked { lines, line, at } => {
+                (*at, *line) = lines.pop()?;
+                Some(Ok(()))
+            }
+            Inner::Cells { cells, line, at } => {
                 let cell = match cells.next()? {
                     Ok(cell) => cell,
                     Err(e) => return Some(Err(e)),
                 };
+                *at = Some(at.map_or(0, |i| i + 1));
                 line.clear();
                 if let Err(e) = serde_json::to_writer(&mut *line, &cell) {
                     return Some(Err(io::Error::other(e)));
                 }
                 // serde_json writes UTF-8 only.
-                Some(std::str::from_utf8(line).map_err(io::Error::other))
+                Some(
+                    std::str::from_utf8(line)
+                        .map(|_| ())
+                        .map_err(io::Error::other),
+                )
             }
         }
     }
 }
 
-/// Reads the next line that is not blank into `line`, without its line ending; `false`
-/// at the end of the file.
-fn read_line(reader: &mut BufReader<File>, line: &mut String) -> io::Result<bool> {
+/// Reads the next line that is not blank into `line`, without its line ending, counting
+/// the bytes in `read`: where the line starts, `None` at the end of the file.
+fn read_line(
+    reader: &mut BufReader<File>,
+    line: &mut String,
+    read: &mut u64,
+) -> io::Result<Option<u64>> {
     loop {
         line.clear();
-        if reader.read_line(line)? == 0 {
-            return Ok(false);
+        let start = *read;
+        let n = reader.read_line(line)?;
+        if n == 0 {
+            return Ok(None);
         }
+        *read += n as u64;
         if line.ends_with('\n') {
             line.pop();
             if line.ends_with('\r') {
@@ -147,7 +275,7 @@ fn read_line(reader: &mut BufReader<File>, line: &mut String) -> io::Result<bool
             }
         }
         if !line.trim().is_empty() {
-            return Ok(true);
+            return Ok(Some(start));
         }
     }
 }
@@ -211,6 +339,42 @@ mod tests {
 
         let missing = ResultLines::file(&dir.path().join("none.jsonl")).unwrap();
         assert!(collect(missing).is_empty());
+    }
+
+    /// Issue 19: a second look at a few lines, by the positions a first reading gave,
+    /// reads those lines, from a file (by seeking) as from memory.
+    #[test]
+    fn lines_are_found_again_by_their_position() {
+        let (_, cells) = crate::report::fixture::small();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.jsonl");
+        let mut text = String::new();
+        for cell in &cells {
+            text.push_str(&serde_json::to_string(cell).unwrap());
+            text.push_str("\n\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        let mut lines = ResultLines::file(&path).unwrap();
+        let mut all = Vec::new();
+        while let Some(line) = lines.next_at() {
+            let (at, line) = line.unwrap();
+            all.push((at, line.to_string()));
+        }
+        let from_memory = {
+            let mut lines = cells.lines().unwrap();
+            let mut at = Vec::new();
+            while let Some(line) = lines.next_at() {
+                at.push(line.unwrap().0);
+            }
+            at
+        };
+        assert_eq!(from_memory, (0..cells.len() as u64).collect::<Vec<_>>());
+        let want = [all[5].clone(), all[1].clone(), all[5].clone()];
+        let picked =
+            collect(ResultLines::file_at(&path, &[want[0].0, want[1].0, want[0].0]).unwrap());
+        assert_eq!(picked, [all[1].1.clone(), all[5].1.clone()]);
+        let picked = collect(cells.lines_at(&[5, 1, 5]).unwrap());
+        assert_eq!(picked, [all[1].1.clone(), all[5].1.clone()]);
     }
 
     /// Results in memory read as the lines the store would hold for them.

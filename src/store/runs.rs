@@ -55,6 +55,10 @@ impl ResultSource for StoredRun {
     fn lines(&self) -> io::Result<ResultLines<'_>> {
         ResultLines::file(&self.results_path())
     }
+
+    fn lines_at(&self, positions: &[u64]) -> io::Result<ResultLines<'_>> {
+        ResultLines::file_at(&self.results_path(), positions)
+    }
 }
 
 impl Store {

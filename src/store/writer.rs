@@ -116,6 +116,10 @@ impl ResultSource for RunWriter {
     fn lines(&self) -> io::Result<ResultLines<'_>> {
         ResultLines::file(&self.dir.join(RESULTS_FILE))
     }
+
+    fn lines_at(&self, positions: &[u64]) -> io::Result<ResultLines<'_>> {
+        ResultLines::file_at(&self.dir.join(RESULTS_FILE), positions)
+    }
 }
 
 impl RunSink for RunWriter {
