@@ -108,7 +108,7 @@ impl Default for HtmlOptions {
 
 /// The embedded data (`#report-data`).
 #[derive(Serialize)]
-struct Data<'a> {
+pub(super) struct Data<'a> {
     version: u32,
     run_id: &'a str,
     started_at: &'a str,
@@ -218,15 +218,15 @@ struct AssertionData {
     reason: String,
 }
 
-/// The embedded data as JSON, reading the results once.
-pub(super) fn embedded_json(
-    record: &RunRecord,
-    selection: &ModelSelection,
+/// The embedded data, reading the results once.
+pub(super) fn embedded_data<'a>(
+    record: &'a RunRecord,
+    selection: &'a ModelSelection,
     results: &dyn ResultSource,
     opts: &HtmlOptions,
-) -> Result<String, Failure> {
+) -> Result<Data<'a>, Failure> {
     let (cells, cells_total) = collect_cells(record, results, opts)?;
-    let data = Data {
+    Ok(Data {
         version: HTML_DATA_VERSION,
         run_id: &record.run_id,
         started_at: &record.started_at,
@@ -245,8 +245,7 @@ pub(super) fn embedded_json(
         cells,
         cells_total,
         max_output_chars: opts.max_output_chars,
-    };
-    serde_json::to_string(&data).map_err(|e| Failure::Write(e.into()))
+    })
 }
 
 /// A cell's identity: eval, prompt, model, case id and repeat.
@@ -438,7 +437,8 @@ mod tests {
     fn embedded(record: &RunRecord, results: &[CellResult], opts: &HtmlOptions) -> Value {
         let results = results.to_vec();
         let selection = compute_selection(record, &results).unwrap();
-        let json = embedded_json(record, &selection, &results, opts).unwrap();
+        let data = embedded_data(record, &selection, &results, opts).unwrap();
+        let json = serde_json::to_string(&data).unwrap();
         serde_json::from_str(&json).unwrap()
     }
 
