@@ -1,6 +1,7 @@
 //! CSV datasets: the header row names the columns; every value is a string.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Map, Value as Json};
@@ -8,15 +9,27 @@ use serde_json::{Map, Value as Json};
 use crate::diagnostic::Location;
 
 use super::row::{RawRow, RowBuilder};
+use super::stream::Tracked;
 use super::DatasetError;
 
-/// Reads the rows of a CSV file into `rows`, one record at a time.
-pub(super) fn parse_csv(
-    bytes: &[u8],
+/// Reads the rows of a CSV file into `rows`, one record at a time; returns the file's
+/// hash.
+pub(super) fn parse_csv<R: Read>(
+    input: Tracked<R>,
     path: &Path,
     rows: &mut RowBuilder<'_>,
-) -> Result<(), DatasetError> {
+) -> Result<String, DatasetError> {
     let csv_error = |err: csv::Error| {
+        if let csv::ErrorKind::Io(_) = err.kind() {
+            let source = match err.into_kind() {
+                csv::ErrorKind::Io(source) => source,
+                _ => std::io::Error::other("read failed"),
+            };
+            return DatasetError::Read {
+                path: path.to_path_buf(),
+                source,
+            };
+        }
         let location = match err.position() {
             Some(pos) => Location::line(path, pos.line() as usize),
             None => Location::file(path),
@@ -32,21 +45,33 @@ pub(super) fn parse_csv(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(bytes);
+        .from_reader(input);
     let headers: Vec<String> = reader
         .headers()
         .map_err(csv_error)?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    let line_of = |reader: &mut csv::Reader<Tracked<R>>, pos: &csv::Position| {
+        pos.line() as usize + reader.get_mut().newlines_at(pos.byte())
+    };
+    let finish = |reader: csv::Reader<Tracked<R>>| {
+        reader
+            .into_inner()
+            .finish()
+            .map_err(|source| DatasetError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+    };
     if headers.is_empty() {
-        return Ok(());
+        return finish(reader);
     }
     let header_line = reader
         .headers()
         .ok()
-        .and_then(|h| h.position())
-        .map_or(1, |pos| record_line(bytes, pos));
+        .and_then(|h| h.position().cloned())
+        .map_or(1, |pos| line_of(&mut reader, &pos));
     let mut seen = HashSet::new();
     for (idx, name) in headers.iter().enumerate() {
         let message = if name.is_empty() {
@@ -63,7 +88,7 @@ pub(super) fn parse_csv(
     }
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
-        let line = record.position().map_or(0, |pos| record_line(bytes, pos));
+        let line = record.position().map_or(0, |pos| line_of(&mut reader, pos));
         if record.len() != headers.len() {
             return Err(DatasetError::FieldCount {
                 location: Location::line(path, line),
@@ -77,19 +102,5 @@ pub(super) fn parse_csv(
         }
         rows.push(RawRow { line, vars })?;
     }
-    Ok(())
-}
-
-/// The line where a CSV record starts. The csv crate reports the position before any blank
-/// lines it skipped, so those are counted here.
-fn record_line(bytes: &[u8], pos: &csv::Position) -> usize {
-    let start = usize::try_from(pos.byte()).unwrap_or(usize::MAX);
-    let skipped = bytes
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| matches!(b, b'\n' | b'\r'))
-        .filter(|b| **b == b'\n')
-        .count();
-    pos.line() as usize + skipped
+    finish(reader)
 }

@@ -1,5 +1,6 @@
 //! JSONL datasets: one JSON object per line; blank lines are skipped.
 
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use serde_json::Value as Json;
@@ -8,16 +9,34 @@ use crate::diagnostic::Location;
 
 use super::load::{describe, strip_position};
 use super::row::{RawRow, RowBuilder};
+use super::stream::Tracked;
 use super::DatasetError;
 
-/// Reads the rows of a JSONL file into `rows`, one line at a time.
-pub(super) fn parse_jsonl(
-    text: &str,
+/// Reads the rows of a JSONL file into `rows`, one line at a time; returns the file's
+/// hash.
+pub(super) fn parse_jsonl<R: Read>(
+    mut input: Tracked<R>,
     path: &Path,
     rows: &mut RowBuilder<'_>,
-) -> Result<(), DatasetError> {
-    for (idx, line) in text.lines().enumerate() {
-        let number = idx + 1;
+) -> Result<String, DatasetError> {
+    let read_error = |source| DatasetError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    let mut number = 0;
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes).map_err(read_error)? == 0 {
+            break;
+        }
+        number += 1;
+        let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = std::str::from_utf8(line).map_err(|_| DatasetError::Parse {
+            location: Location::line(path, number),
+            message: "file is not valid UTF-8".to_string(),
+        })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -40,5 +59,5 @@ pub(super) fn parse_jsonl(
             }
         }
     }
-    Ok(())
+    input.finish().map_err(read_error)
 }

@@ -9,6 +9,7 @@ use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
 use super::row::{columns, Dataset, RowBuilder};
+use super::stream::Tracked;
 use super::DatasetError;
 use super::{csv, json, jsonl, yaml};
 
@@ -78,7 +79,7 @@ fn nearby(root: &Path, path: &Path) -> Option<PathBuf> {
 /// Warnings are unknown keys in per-row assertions.
 pub fn load(root: &Path, path: &Path) -> Result<(Dataset, Vec<Warning>), DatasetError> {
     let format = Format::of(path)?;
-    let bytes = std::fs::read(root.join(path)).map_err(|source| {
+    let read_error = |source: std::io::Error| {
         if source.kind() == std::io::ErrorKind::NotFound {
             DatasetError::Missing {
                 path: path.to_path_buf(),
@@ -91,25 +92,33 @@ pub fn load(root: &Path, path: &Path) -> Result<(Dataset, Vec<Warning>), Dataset
                 source,
             }
         }
-    })?;
-    let hash = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    };
     let mut warnings = Vec::new();
     let mut rows = RowBuilder::new(path, format != Format::Csv, &mut warnings);
-    match format {
-        Format::Csv => csv::parse_csv(body, path, &mut rows)?,
-        Format::Jsonl => jsonl::parse_jsonl(utf8(body, path)?, path, &mut rows)?,
-        Format::Json => {
-            for raw in json::parse_json(utf8(body, path)?, path)? {
-                rows.push(raw)?;
+    let hash = match format {
+        // Read as a stream: the file is not held beside the rows built from it.
+        Format::Csv | Format::Jsonl => {
+            let file = std::fs::File::open(root.join(path)).map_err(read_error)?;
+            let input = Tracked::new(file).map_err(read_error)?;
+            match format {
+                Format::Csv => csv::parse_csv(input, path, &mut rows)?,
+                _ => jsonl::parse_jsonl(input, path, &mut rows)?,
             }
         }
-        Format::Yaml => {
-            for raw in yaml::parse_yaml(utf8(body, path)?, path)? {
+        Format::Json | Format::Yaml => {
+            let bytes = std::fs::read(root.join(path)).map_err(read_error)?;
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            let text = utf8(body, path)?;
+            let raws = match format {
+                Format::Json => json::parse_json(text, path)?,
+                _ => yaml::parse_yaml(text, path)?,
+            };
+            for raw in raws {
                 rows.push(raw)?;
             }
+            format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
         }
-    }
+    };
     let rows = rows.finish();
     if rows.is_empty() {
         return Err(DatasetError::Empty {

@@ -8,6 +8,7 @@ mod json;
 mod jsonl;
 mod load;
 mod row;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod vars;

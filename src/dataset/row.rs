@@ -26,7 +26,7 @@ pub struct Row {
     /// The row's variables (every key but `assert`, `threshold` and `tools` in
     /// JSONL/JSON/YAML), in file order, held compactly ([`Row::vars_map`] builds the map
     /// a request carries, [`Row::context`] the template context).
-    pub vars: Arc<Vars>,
+    pub vars: Vars,
     /// What only some rows have, kept apart so that the others do not pay for it.
     extras: Option<Box<Extras>>,
 }
@@ -99,7 +99,7 @@ pub struct Dataset {
 /// value when a template reads it, and reads like the map it replaces (same keys in the
 /// same order, strict undefined for a missing key).
 #[derive(Debug)]
-struct RowContext(Arc<Vars>);
+struct RowContext(Vars);
 
 impl Object for RowContext {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -254,7 +254,7 @@ impl<'a> RowBuilder<'a> {
         self.rows.push(Row {
             id,
             line,
-            vars: Arc::new(vars),
+            vars,
             extras: (!plain).then(|| Box::new(extras)),
         });
         Ok(())
@@ -453,7 +453,7 @@ mod tests {
         Row {
             id: id.to_string(),
             line,
-            vars: Arc::new(Packer::default().pack(&Map::new()).unwrap()),
+            vars: Packer::default().pack(&Map::new()).unwrap(),
             extras: None,
         }
     }

@@ -493,3 +493,42 @@ fn the_context_reads_like_the_map_of_the_row() {
         "o a"
     );
 }
+
+/// Issue 19: a CSV file is read as a stream, and its rows keep the lines they start on
+/// after blank lines and CRLF line ends (the lines the whole-file reader gave).
+#[test]
+fn streamed_csv_rows_keep_their_lines_after_blank_lines_and_crlf() {
+    let cases = [
+        ("id,q\r\na,1\r\nb,2\r\na,3\r\n", 4),
+        ("id,q\na,1\n\n\nb,2\na,3\n", 6),
+        ("id,q\r\na,1\r\n\r\nb,2\r\na,3\r\n", 5),
+        ("\u{feff}id,q\n\na,1\nb,2\n\na,3\n", 6),
+    ];
+    for (text, line) in cases {
+        match err("d.csv", text) {
+            DatasetError::DuplicateId {
+                location,
+                first_line,
+                ..
+            } => {
+                assert_eq!(location.line, Some(line), "{text:?}");
+                let first = if text.starts_with('\u{feff}') { 3 } else { 2 };
+                assert_eq!(first_line, first, "{text:?}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+}
+
+/// Issue 19: the hash of a streamed file covers every byte, the byte-order mark too.
+#[test]
+fn a_streamed_dataset_is_hashed_whole() {
+    for (name, text) in [
+        ("d.csv", "\u{feff}id,q\na,1\n"),
+        ("d.jsonl", "\u{feff}{\"id\": \"a\"}\n\n{\"id\": \"b\"}"),
+    ] {
+        let d = ok(name, text);
+        let want = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(d.hash, want, "{name}");
+    }
+}

@@ -8,17 +8,17 @@ use serde_json::{Map, Value as Json};
 
 /// The variables of one row, in file order. A `serde_json::Map` per row cost about twenty
 /// times the dataset's size on disk (issue 19); this holds the names once per dataset
-/// (for a CSV file, one list for every row) and the values as one string.
+/// (for a CSV file, one list for every row) and the values as one allocation of text.
 ///
 /// [`Vars::get`], [`Vars::contains_key`] and [`Vars::keys`] read like the map's; a value
 /// comes back owned, parsed from its text, and [`Vars::to_map`] builds the whole map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Vars {
     names: Arc<[String]>,
-    /// The values' compact JSON texts, one after the other.
-    text: Box<str>,
-    /// Where each value's text ends in `text` (same index as `names`).
-    ends: Box<[u32]>,
+    /// One allocation: where each value's text ends (a little-endian `u32` per name,
+    /// counted from the first text), then the values' compact JSON texts, one after the
+    /// other. Cloning shares it.
+    packed: Arc<[u8]>,
 }
 
 impl Vars {
@@ -57,12 +57,23 @@ impl Vars {
         map
     }
 
+    /// Where the `i`-th value's text ends, counted from the first text.
+    fn end(&self, i: usize) -> usize {
+        let at = 4 * i;
+        let bytes = self.packed.get(at..at + 4).unwrap_or(&[0; 4]);
+        u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize
+    }
+
     fn value(&self, i: usize) -> Json {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let text = &self.text[start..self.ends[i] as usize];
+        let base = 4 * self.names.len();
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        let text = self
+            .packed
+            .get(base + start..base + self.end(i))
+            .unwrap_or_default();
         // The text was written by serde_json from a value, so it parses back to it; a
         // number keeps its value (serde_json writes the shortest text that reads back).
-        serde_json::from_str(text).unwrap_or(Json::Null)
+        serde_json::from_slice(text).unwrap_or(Json::Null)
     }
 }
 
@@ -73,27 +84,22 @@ pub(super) struct Packer {
     seen: HashMap<Vec<String>, Arc<[String]>>,
 }
 
-/// Values longer than this in total are too large to index with `u32`.
-const MAX_TEXT: usize = u32::MAX as usize;
-
 impl Packer {
     /// The packed form of `vars`; `None` when its values' text exceeds 4 GiB.
     pub(super) fn pack(&mut self, vars: &Map<String, Json>) -> Option<Vars> {
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(vars.len());
-        for value in vars.values() {
-            // Writing a `Value` to a `String` cannot fail.
-            let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-            text.push_str(&json);
-            if text.len() > MAX_TEXT {
-                return None;
+        let base = 4 * vars.len();
+        let mut packed = vec![0u8; base];
+        for (i, value) in vars.values().enumerate() {
+            // Writing a `Value` to a `Vec` cannot fail.
+            if serde_json::to_writer(&mut packed, value).is_err() {
+                packed.extend_from_slice(b"null");
             }
-            ends.push(text.len() as u32);
+            let end = u32::try_from(packed.len() - base).ok()?;
+            packed[4 * i..4 * i + 4].copy_from_slice(&end.to_le_bytes());
         }
         Some(Vars {
             names: self.names(vars),
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
+            packed: packed.into(),
         })
     }
 

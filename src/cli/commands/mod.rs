@@ -4,6 +4,7 @@ mod cache;
 mod cell;
 mod completions;
 mod diff;
+mod failing_cell;
 mod init;
 mod load;
 mod mlflow;

@@ -1,5 +1,6 @@
 //! `prompteval run`: flags → a [`RunRequest`] → the pipeline → tables, files, exit code.
 
+use super::failing_cell::FailingCells;
 use super::show::{
     append_step_summary, output_formats, print_run_with, write_outputs_with, Outputs,
 };
@@ -11,12 +12,12 @@ use crate::cli::progress::{Progress, ProgressMode};
 use crate::config::project::Project;
 use crate::gate::GateOverrides;
 use crate::provider::cache::CacheMode;
-use crate::run::events::CellResult;
+use crate::run::events::RunSink;
 use crate::run::request::{check_gate, check_jobs, RequestError};
 use crate::run::{
     self, Finished, Notice, Outcome, PipelineError, Prepared, ResumeTarget, RunRequest, Verdict,
 };
-use crate::store::{ResultSource, RunStatus};
+use crate::store::RunStatus;
 
 impl RunArgs {
     /// The library's request: the flags (and `PROMPTEVAL_JOBS`) as given, checked.
@@ -98,7 +99,8 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     } else {
         progress_mode(&args)
     };
-    let finished = match execute(prepared, mode, ctx.verbose) {
+    let mut failing = FailingCells::new(prepared.plan());
+    let finished = match execute(prepared, mode, ctx.verbose, &mut failing) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { rev, skipped }) => {
             errln!("nothing changed since {rev}: no eval to run ({skipped} skipped)");
@@ -111,7 +113,8 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
     if !ctx.quiet {
         stored(&project, &finished);
-        for line in closing_lines(&finished, usize::from(ctx.width)) {
+        let failing = failing.of(&finished.run);
+        for line in closing_lines(&finished, &failing, usize::from(ctx.width)) {
             errln!("{line}");
         }
     }
@@ -144,8 +147,9 @@ pub(super) fn execute(
     prepared: Prepared<'_>,
     mode: ProgressMode,
     verbose: bool,
+    failing: &mut FailingCells,
 ) -> Result<Outcome, Exit> {
-    execute_until(prepared, mode, verbose, stop_requested)
+    execute_until(prepared, mode, verbose, stop_requested, Some(failing))
 }
 
 /// [`execute`], cancelled when the future `cancel` makes (inside the runtime, so signal
@@ -155,6 +159,7 @@ pub(super) fn execute_until<F: std::future::Future<Output = ()>>(
     mode: ProgressMode,
     verbose: bool,
     cancel: impl FnOnce() -> F,
+    failing: Option<&mut FailingCells>,
 ) -> Result<Outcome, Exit> {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,9 +174,9 @@ pub(super) fn execute_until<F: std::future::Future<Output = ()>>(
     // The handlers are installed inside the runtime, before the run starts.
     let outcome = runtime.block_on(async {
         let cancel = cancel();
-        prepared
-            .run(&mut notice, &mut [&mut progress], cancel)
-            .await
+        let mut sinks: Vec<&mut dyn RunSink> = vec![&mut progress];
+        sinks.extend(failing.map(|f| f as &mut dyn RunSink));
+        prepared.run(&mut notice, &mut sinks, cancel).await
     });
     // Dropping the runtime now ends every request still in flight.
     drop(runtime);
@@ -365,7 +370,7 @@ pub(super) fn stored(project: &Project, finished: &Finished) {
 
 /// The run's total time and speed, then the next commands that apply to it; each
 /// command's description is left out when one of them would not fit in `columns`.
-fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
+fn closing_lines(finished: &Finished, failing: &FailingCells, columns: usize) -> Vec<String> {
     let record = &finished.run.record;
     let id = &record.run_id;
     let ms = record.duration_ms.unwrap_or(0.0);
@@ -385,7 +390,9 @@ fn closing_lines(finished: &Finished, columns: usize) -> Vec<String> {
         ));
     }
     if record.summary.iter().any(|r| r.failed + r.errors > 0) {
-        let which = failing_cell(&finished.run).unwrap_or_else(|| "--case CASE".into());
+        let which = failing
+            .flags(&finished.run)
+            .unwrap_or_else(|| "--case CASE".into());
         steps.push((
             format!("prompteval runs show {id} {which}"),
             "one failing cell in full",
@@ -426,50 +433,6 @@ fn took(ms: f64, cells: usize) -> String {
         true => format!("{ms:.0}ms ({rate:.1} cells/s)"),
         false => format!("{secs:.2}s ({rate:.1} cells/s)"),
     }
-}
-
-/// The `--case` (and `--prompt` / `--model` when the run has several) of a failing cell,
-/// one the gate holds when there is one: a command to copy, not a placeholder.
-fn failing_cell(run: &crate::store::StoredRun) -> Option<String> {
-    let record = &run.record;
-    let gated = |cell: &CellResult| {
-        let prompts = record.gate_config(&cell.eval).prompts;
-        prompts.is_empty() || prompts.contains(&cell.prompt)
-    };
-    // Cells are stored as they finish; the smallest key makes the choice the same each run.
-    let key = |c: &CellResult| {
-        let (eval, prompt, model) = (c.eval.clone(), c.prompt.clone(), c.model.clone());
-        (!gated(c), eval, prompt, model, c.case_id.clone(), c.repeat)
-    };
-    let mut first: Option<CellResult> = None;
-    let mut ids = std::collections::BTreeSet::new();
-    for cell in run.results().ok()?.map_while(Result::ok) {
-        ids.insert(cell.case_id.clone());
-        if !cell.pass && first.as_ref().is_none_or(|f| key(&cell) < key(f)) {
-            first = Some(cell);
-        }
-    }
-    let cell = first?;
-    // A bare id also matches the ids that contain it; anchor it only then.
-    let case = match ids.iter().filter(|i| i.contains(&cell.case_id)).count() {
-        1 if cell
-            .case_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) =>
-        {
-            cell.case_id.clone()
-        }
-        _ => format!("'^{}$'", regex::escape(&cell.case_id)),
-    };
-    let mut which = format!("--case {case}");
-    let rows = &record.summary;
-    if rows.iter().any(|r| r.prompt != cell.prompt) {
-        which.push_str(&format!(" --prompt {}", cell.prompt));
-    }
-    if rows.iter().any(|r| r.model != cell.model) {
-        which.push_str(&format!(" --model {}", cell.model));
-    }
-    Some(which)
 }
 
 /// The exit status of a finished run, with a line saying why it is not a gate result.

@@ -323,7 +323,7 @@ fn once(
     let cancel = || async {
         quit.clone().requested().await;
     };
-    let finished = match execute_until(prepared, mode, ctx.verbose, cancel) {
+    let finished = match execute_until(prepared, mode, ctx.verbose, cancel, None) {
         Ok(Outcome::Ran(finished)) => finished,
         Ok(Outcome::NothingChanged { .. }) => return Step::Failed(Exit::Success),
         Err(exit) => return Step::Failed(exit),
