@@ -7,9 +7,8 @@ use std::path::Path;
 
 use crate::run::events::CellResult;
 
-/// The read buffer of `results.jsonl`: lines are about a kilobyte; eight times std's
-/// default saves system calls on a file of a gigabyte, and stays below the size at which
-/// mimalloc gives an allocation pages of its own.
+/// The read buffer of `results.jsonl`: lines are about a kilobyte, and eight times std's
+/// default saves system calls on a file of a gigabyte.
 const READ_BUFFER: usize = 64 * 1024;
 
 /// Anything that can stream a run's cell results, as often as asked.
