@@ -100,7 +100,7 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
         }
         inputs.check_turns(
             row,
-            &inputs.row_assertions[i],
+            inputs.row_assertions.get(i).map_or(&[], Vec::as_slice),
             conversation.as_ref(),
             &mut errors,
         );

@@ -56,6 +56,10 @@ pub(super) fn row_tools(
         }
         all.push(Some(sets));
     }
+    // No row adds tools (the common case): nothing per row is kept.
+    if all.iter().all(Option::is_none) {
+        all = Vec::new();
+    }
     if errors.is_empty() {
         Ok(all)
     } else {

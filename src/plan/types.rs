@@ -40,7 +40,8 @@ pub struct EvalPlan {
     pub params: Vec<Vec<Params>>,
     /// Assertions of the eval.
     pub assertions: Vec<Assertion>,
-    /// Extra assertions per selected row (same index as `rows`).
+    /// Extra assertions per selected row (same index as `rows`); empty when no row has
+    /// any, so that rows without them cost nothing ([`EvalPlan::row_asserts`] reads it).
     pub row_assertions: Vec<Vec<Assertion>>,
     /// The conversation of each selected row (same index as `rows`): `None` for a row that
     /// plays the prompt once (see `run/conversation.rs`); empty when no row plays one.
@@ -73,6 +74,11 @@ pub struct EvalPlan {
 pub const DEFAULT_MAX_STEPS: u32 = 8;
 
 impl EvalPlan {
+    /// The `row`-th selected row's own assertions (none when it has none).
+    pub fn row_asserts(&self, row: usize) -> &[Assertion] {
+        self.row_assertions.get(row).map_or(&[], Vec::as_slice)
+    }
+
     /// Cells in this eval.
     pub fn cells(&self) -> usize {
         self.rows.len() * self.prompts.len() * self.models.len() * self.repeat as usize

@@ -62,7 +62,11 @@ impl EchoProvider {
                 messages.iter().map(|m| words(&m.content)).sum()
             }
         };
-        let tokens_out = words(&output);
+        let tokens_out = match &request.prompt {
+            // The output is the text itself: its words are counted once.
+            crate::template::message::RenderedPrompt::Text(_) => tokens_in,
+            crate::template::message::RenderedPrompt::Chat(_) => words(&output),
+        };
         ProviderResponse {
             output,
             tokens_in: Some(tokens_in),

@@ -217,7 +217,7 @@ pub(crate) fn score_context<'a>(
 
 /// The assertions of one row: the eval's, then the row's own.
 pub(crate) fn assertions_of(eval: &EvalPlan, row: usize) -> impl Iterator<Item = &Assertion> {
-    eval.assertions.iter().chain(&eval.row_assertions[row])
+    eval.assertions.iter().chain(eval.row_asserts(row))
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ fn drop_incomplete_groups(eval: &EvalPlan, replay: &mut Replay, skipped: &mut Ve
         let grouped = eval
             .assertions
             .iter()
-            .chain(&eval.row_assertions[r])
+            .chain(eval.row_asserts(r))
             .any(|a| a.is_group());
         if !grouped {
             continue;

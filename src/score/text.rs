@@ -168,7 +168,7 @@ struct Needle {
 impl Needle {
     fn new(text: Text, ignore_case: bool) -> Self {
         let lowered = match text.literal() {
-            Some(literal) if ignore_case => Some(literal.to_lowercase()),
+            Some(literal) if ignore_case => Some(lowercase(literal)),
             _ => None,
         };
         Needle { text, lowered }
@@ -187,7 +187,7 @@ impl Needle {
         }
         let shown = self.text.resolve(input, templates)?;
         let search = if ignore_case {
-            Cow::Owned(shown.to_lowercase())
+            Cow::Owned(lowercase(&shown))
         } else {
             shown.clone()
         };
@@ -195,10 +195,20 @@ impl Needle {
     }
 }
 
+/// `text` in lower case: byte by byte when it is ASCII (the same result, several times
+/// faster than Unicode case mapping char by char, which was 4% of a million-cell run with
+/// one `icontains`).
+fn lowercase(text: &str) -> String {
+    match text.is_ascii() {
+        true => text.to_ascii_lowercase(),
+        false => text.to_lowercase(),
+    }
+}
+
 /// The output as searched: lowercased for case-insensitive types.
 fn haystack(output: &str, ignore_case: bool) -> Cow<'_, str> {
     if ignore_case {
-        Cow::Owned(output.to_lowercase())
+        Cow::Owned(lowercase(output))
     } else {
         Cow::Borrowed(output)
     }
@@ -456,6 +466,18 @@ impl Check for WordCount {
             (None, None) => "any".to_string(),
         };
         Ok(Outcome::pass(format!("output has {n} {words} ({range})")))
+    }
+}
+
+#[cfg(test)]
+mod lowercase_tests {
+    use super::lowercase;
+
+    #[test]
+    fn ascii_and_unicode_text_lowercase_alike() {
+        for text in ["Sentiment: POSITIVE", "ÉTÉ Straße İstanbul", "", "ΣΑΣ"] {
+            assert_eq!(lowercase(text), text.to_lowercase(), "{text}");
+        }
     }
 }
 
