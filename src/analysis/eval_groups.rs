@@ -52,17 +52,26 @@ pub fn eval_groups(record: &RunRecord) -> Vec<EvalGroup<'_>> {
 /// Finds the (eval, row) of a cell from its eval, prompt and model: the position of its
 /// summary row among [`eval_groups`].
 pub struct RowIndex {
-    index: HashMap<String, (usize, usize)>,
+    /// Eval → prompt → model → position; nested so that a lookup borrows the cell's names
+    /// instead of building a key per cell.
+    index: HashMap<String, HashMap<String, ByModel>>,
 }
+
+/// Model → the position of its row, for one eval and prompt.
+type ByModel = HashMap<String, (usize, usize)>;
 
 impl RowIndex {
     /// The index of `groups`: position `(i, j)` is `groups[i].rows[j]`.
     pub fn new(groups: &[EvalGroup<'_>]) -> Self {
-        let mut index = HashMap::new();
+        let mut index: HashMap<String, HashMap<String, ByModel>> = HashMap::new();
         for (g, group) in groups.iter().enumerate() {
             for (r, row) in group.rows.iter().enumerate() {
                 index
-                    .entry(key(&row.eval, &row.prompt, &row.model))
+                    .entry(row.eval.clone())
+                    .or_default()
+                    .entry(row.prompt.clone())
+                    .or_default()
+                    .entry(row.model.clone())
                     .or_insert((g, r));
             }
         }
@@ -71,14 +80,13 @@ impl RowIndex {
 
     /// The (eval, row) of a cell; `None` for a cell the summary does not know.
     pub fn find(&self, cell: &CellResult) -> Option<(usize, usize)> {
-        self.index
-            .get(&key(&cell.eval, &cell.prompt, &cell.model))
-            .copied()
+        self.find_names(&cell.eval, &cell.prompt, &cell.model)
     }
-}
 
-fn key(eval: &str, prompt: &str, model: &str) -> String {
-    format!("{eval}\u{0}{prompt}\u{0}{model}")
+    /// The (eval, row) of the cell of `eval`, `prompt` and `model`.
+    pub fn find_names(&self, eval: &str, prompt: &str, model: &str) -> Option<(usize, usize)> {
+        self.index.get(eval)?.get(prompt)?.get(model).copied()
+    }
 }
 
 #[cfg(test)]

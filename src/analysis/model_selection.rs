@@ -9,8 +9,7 @@ use serde::Serialize;
 use crate::analysis::eval_groups::{eval_groups, RowIndex};
 use crate::analysis::stats::{wilson, Z95};
 use crate::analysis::summary::SummaryRow;
-use crate::run::events::CellResult;
-use crate::store::{ResultSource, RunRecord};
+use crate::store::{CellHead, ResultSource, RunRecord};
 
 /// A closed interval `[low, high]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -111,8 +110,8 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, cell: &CellResult) {
-        if cell.error.is_none() {
+    fn add(&mut self, cell: &CellHead<'_>) {
+        if !cell.is_error() {
             let score = if cell.score.is_finite() {
                 cell.score
             } else {
@@ -133,7 +132,8 @@ impl Sums {
     }
 }
 
-/// Computes the model-selection numbers of a run, reading its results once.
+/// Computes the model-selection numbers of a run, reading its results once (the head
+/// of each line only: its texts are not needed).
 pub fn compute_selection(
     record: &RunRecord,
     results: &dyn ResultSource,
@@ -141,9 +141,10 @@ pub fn compute_selection(
     let groups = eval_groups(record);
     let index = RowIndex::new(&groups);
     let mut sums: HashMap<(usize, usize), Sums> = HashMap::new();
-    for cell in results.results()? {
-        let cell = cell?;
-        if let Some(at) = index.find(&cell) {
+    let mut lines = results.lines()?;
+    while let Some(line) = lines.next_line() {
+        let cell = CellHead::parse(line?)?;
+        if let Some(at) = index.find_names(&cell.eval, &cell.prompt, &cell.model) {
             sums.entry(at).or_default().add(&cell);
         }
     }

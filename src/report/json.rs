@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::store::{ResultSource, RunRecord};
 
-use super::common;
+use super::cells::{write_cells, Framing};
 use super::error::{named, Failure};
 use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
@@ -50,13 +50,12 @@ pub fn write_json(
             w.write_all(b",\n")?;
         }
         w.write_all(b"\"results\":[")?;
-        let mut first = true;
-        for cell in results.results().map_err(Failure::Read)? {
-            let cell = common::read(cell)?;
-            w.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
-            serde_json::to_writer(&mut *w, &cell).map_err(to_io)?;
-        }
+        let framing = Framing {
+            first: b"\n",
+            rest: b",\n",
+            after: b"",
+        };
+        write_cells(results, &framing, w)?;
         w.write_all(b"\n]}\n")?;
         Ok(())
     })

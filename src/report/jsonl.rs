@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::store::{ResultSource, RunRecord};
 
-use super::common;
+use super::cells::{write_cells, Framing};
 use super::error::{named, Failure};
 use super::registry::{ReportFormat, ResultReads};
 use super::ReportError;
@@ -32,12 +32,12 @@ pub fn write_jsonl(
     named("jsonl", || {
         serde_json::to_writer(&mut *w, record).map_err(to_io)?;
         w.write_all(b"\n")?;
-        for cell in results.results().map_err(Failure::Read)? {
-            let cell = common::read(cell)?;
-            serde_json::to_writer(&mut *w, &cell).map_err(to_io)?;
-            w.write_all(b"\n")?;
-        }
-        Ok(())
+        let framing = Framing {
+            first: b"",
+            rest: b"",
+            after: b"\n",
+        };
+        write_cells(results, &framing, w)
     })
 }
 

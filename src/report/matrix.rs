@@ -10,12 +10,13 @@ use comfy_table::{Cell, Color};
 use crate::analysis::eval_groups::{eval_groups, EvalGroup, RowIndex};
 use crate::analysis::trajectory;
 use crate::run::events::{CellResult, CellStatus};
-use crate::store::{ResultSource, RunRecord};
+use crate::store::{parse_cell, CellHead, ResultSource, RunRecord};
 use crate::tools::show;
 
 use super::common;
 use super::error::{named, Failure};
 use super::human;
+use super::matrix_cases::{Case, EvalCases, Tally};
 use super::table::{new_table, write_table};
 use super::ReportError;
 
@@ -46,93 +47,19 @@ impl Default for MatrixOptions {
     }
 }
 
-/// What pass 1 keeps about one case in one column.
-#[derive(Clone, Copy, Default)]
-struct Tally {
-    /// The lowest repeat seen, whose status and output are shown.
-    first_repeat: u32,
-    /// That repeat's status; `None` while no cell was seen.
-    first: Option<CellStatus>,
-    /// Cells (repeats) that passed.
-    passed: u32,
-    /// Cells (repeats) seen.
-    total: u32,
-}
-
-impl Tally {
-    fn add(&mut self, cell: &CellResult) {
-        let status = cell.status();
-        if self.first.is_none() || cell.repeat < self.first_repeat {
-            self.first = Some(status);
-            self.first_repeat = cell.repeat;
-        }
-        self.total += 1;
-        if status == CellStatus::Pass {
-            self.passed += 1;
-        }
-    }
-}
-
-/// Pass 1's view of one eval: case ids and a tally per case and column.
-struct EvalCases {
-    columns: usize,
-    index: HashMap<String, usize>,
-    ids: Vec<String>,
-    tallies: Vec<Tally>,
-}
-
-impl EvalCases {
-    fn new(columns: usize) -> Self {
-        EvalCases {
-            columns,
-            index: HashMap::new(),
-            ids: Vec::new(),
-            tallies: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, column: usize, cell: &CellResult) {
-        let case = match self.index.get(&cell.case_id) {
-            Some(case) => *case,
-            None => {
-                let case = self.ids.len();
-                self.index.insert(cell.case_id.clone(), case);
-                self.ids.push(cell.case_id.clone());
-                self.tallies
-                    .extend(std::iter::repeat_n(Tally::default(), self.columns));
-                case
-            }
-        };
-        self.tallies[case * self.columns + column].add(cell);
-    }
-
-    fn tallies(&self, case: usize) -> &[Tally] {
-        &self.tallies[case * self.columns..(case + 1) * self.columns]
-    }
-
-    /// 0: columns disagree (or repeats do); 1: every column fails or errors; 2: all pass.
-    fn rank(&self, case: usize) -> u8 {
-        let seen: Vec<&Tally> = self.tallies(case).iter().filter(|t| t.total > 0).collect();
-        let all_pass = seen.iter().all(|t| t.passed == t.total);
-        if all_pass {
-            return 2;
-        }
-        let flaky = seen.iter().any(|t| t.passed > 0 && t.passed < t.total);
-        let first = seen.first().and_then(|t| t.first);
-        let mixed = seen.iter().any(|t| t.first != first);
-        if flaky || mixed {
-            0
-        } else {
-            1
-        }
-    }
-}
-
 /// One row chosen for display, filled in pass 2.
 struct ShownRow {
-    case: usize,
+    case: Case,
     preview: Option<String>,
     snippets: Vec<Option<String>>,
+}
+
+/// One eval's chosen rows, filled in pass 2, and where each case id is shown.
+struct ShownEval {
+    total: usize,
+    not_passing: usize,
+    rows: Vec<ShownRow>,
+    positions: HashMap<String, usize>,
 }
 
 /// Writes the case matrix of every eval in `record`, reading `results` twice.
@@ -152,92 +79,92 @@ pub fn write_matrix(
 
         let mut evals: Vec<EvalCases> = groups
             .iter()
-            .map(|g| EvalCases::new(g.rows.len()))
+            .map(|g| EvalCases::new(g.rows.len(), g.repeat(), opts.max_rows))
             .collect();
-        for cell in results.results().map_err(Failure::Read)? {
-            let cell = common::read(cell)?;
-            if let Some((g, c)) = columns.find(&cell) {
-                evals[g].add(c, &cell);
+        let mut lines = results.lines().map_err(Failure::Read)?;
+        while let Some(line) = lines.next_at() {
+            let (at, line) = line.map_err(Failure::Read)?;
+            let cell = CellHead::parse(line).map_err(Failure::Read)?;
+            if let Some((g, c)) = columns.find_names(&cell.eval, &cell.prompt, &cell.model) {
+                evals[g].add(c, &cell, at);
             }
         }
+        drop(lines);
 
-        let (mut shown, positions) = choose_all(&evals, opts.max_rows);
-        if shown.iter().any(|rows| !rows.is_empty()) {
-            let chosen = Chosen {
-                evals: &evals,
-                positions: &positions,
-                index: &columns,
-            };
-            fill_rows(results, &chosen, &mut shown, opts)?;
+        let mut shown: Vec<ShownEval> = evals.into_iter().map(shown_eval).collect();
+        if shown.iter().any(|e| !e.rows.is_empty()) {
+            fill_rows(results, &columns, &mut shown, opts)?;
         }
 
         for (g, group) in groups.iter().enumerate() {
             if g > 0 {
                 writeln!(w)?;
             }
-            write_eval(record, group, &evals[g], &shown[g], opts, w)?;
+            write_eval(record, group, &shown[g], opts, w)?;
         }
         Ok(())
     })
 }
 
-/// The rows chosen in every eval, and per eval where each chosen case is shown.
-fn choose_all(
-    evals: &[EvalCases],
-    max_rows: usize,
-) -> (Vec<Vec<ShownRow>>, Vec<HashMap<usize, usize>>) {
-    let mut shown = Vec::with_capacity(evals.len());
-    let mut positions = Vec::with_capacity(evals.len());
-    for cases in evals {
-        let chosen = choose_rows(cases, max_rows);
-        positions.push(
-            chosen
-                .iter()
-                .enumerate()
-                .map(|(pos, case)| (*case, pos))
-                .collect(),
-        );
-        shown.push(
-            chosen
-                .into_iter()
-                .map(|case| ShownRow {
-                    case,
-                    preview: None,
-                    snippets: vec![None; cases.columns],
-                })
-                .collect(),
-        );
+/// The rows chosen in one eval, not yet filled.
+fn shown_eval(cases: EvalCases) -> ShownEval {
+    let chosen = cases.finish();
+    let positions = chosen
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(pos, case)| (case.id.clone(), pos))
+        .collect();
+    let rows = chosen
+        .rows
+        .into_iter()
+        .map(|case| ShownRow {
+            snippets: vec![None; case.tallies.len()],
+            case,
+            preview: None,
+        })
+        .collect();
+    ShownEval {
+        total: chosen.total,
+        not_passing: chosen.not_passing,
+        rows,
+        positions,
     }
-    (shown, positions)
-}
-
-/// What pass 2 looks cells up in: pass 1's cases, where the chosen ones are shown, and
-/// the cell → column index.
-struct Chosen<'a> {
-    evals: &'a [EvalCases],
-    positions: &'a [HashMap<usize, usize>],
-    index: &'a RowIndex,
 }
 
 /// Pass 2: the input preview and the output snippets of the chosen rows.
 fn fill_rows(
     results: &dyn ResultSource,
-    chosen: &Chosen<'_>,
-    shown: &mut [Vec<ShownRow>],
+    index: &RowIndex,
+    shown: &mut [ShownEval],
     opts: &MatrixOptions,
 ) -> Result<(), Failure> {
-    for cell in results.results().map_err(Failure::Read)? {
-        let cell = common::read(cell)?;
-        let Some((g, c)) = chosen.index.find(&cell) else {
+    // The lines of the chosen cells only: each row's first line (its input preview)
+    // and the shown repeat of each column.
+    let positions: Vec<u64> = shown
+        .iter()
+        .flat_map(|e| &e.rows)
+        .flat_map(|row| {
+            let shown = row.case.tallies.iter().filter(|t| t.total > 0);
+            std::iter::once(row.case.first_at).chain(shown.map(|t| t.first_at))
+        })
+        .collect();
+    let mut lines = results.lines_at(&positions).map_err(Failure::Read)?;
+    while let Some(line) = lines.next_line() {
+        let line = line.map_err(Failure::Read)?;
+        let head = CellHead::parse(line).map_err(Failure::Read)?;
+        let Some((g, c)) = index.find_names(&head.eval, &head.prompt, &head.model) else {
             continue;
         };
-        let Some(&case) = chosen.evals[g].index.get(&cell.case_id) else {
+        let Some(&pos) = shown[g].positions.get(&*head.case_id) else {
             continue;
         };
-        let Some(&pos) = chosen.positions[g].get(&case) else {
+        let row = &mut shown[g].rows[pos];
+        let first_repeat = head.repeat == row.case.tallies[c].first_repeat;
+        if row.preview.is_some() && !(first_repeat && row.snippets[c].is_none()) {
             continue;
-        };
-        let row = &mut shown[g][pos];
+        }
+        let cell = parse_cell(line).map_err(Failure::Read)?;
         if row.preview.is_none() {
             row.preview = Some(
                 common::input_preview(&cell)
@@ -245,42 +172,11 @@ fn fill_rows(
                     .unwrap_or_default(),
             );
         }
-        let tally = chosen.evals[g].tallies(case)[c];
-        if cell.repeat == tally.first_repeat && row.snippets[c].is_none() {
+        if first_repeat && row.snippets[c].is_none() {
             row.snippets[c] = Some(cell_snippet(&cell, opts.snippet_chars));
         }
     }
     Ok(())
-}
-
-/// The cases to show, in display order: disagreements, then failures everywhere, then
-/// passes, each in natural case order, at most `max_rows`. When disagreements and
-/// failures everywhere do not both fit, each kind gets half the rows (the other's unused
-/// share going to it), so cases failing in every column are never all hidden behind
-/// disagreeing ones.
-fn choose_rows(cases: &EvalCases, max_rows: usize) -> Vec<usize> {
-    let mut order: Vec<(u8, usize)> = (0..cases.ids.len()).map(|c| (cases.rank(c), c)).collect();
-    order.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| human::natural_cmp(&cases.ids[a.1], &cases.ids[b.1]))
-    });
-    let of_rank = |rank: u8| {
-        order
-            .iter()
-            .filter(move |(r, _)| *r == rank)
-            .map(|(_, c)| *c)
-    };
-    let (mixed, failing) = (of_rank(0).count(), of_rank(1).count());
-    if mixed + failing <= max_rows {
-        return order.into_iter().take(max_rows).map(|(_, c)| c).collect();
-    }
-    let half = max_rows.div_ceil(2);
-    let failing_rows = failing.min(max_rows - mixed.min(half));
-    let mixed_rows = max_rows - failing_rows;
-    of_rank(0)
-        .take(mixed_rows)
-        .chain(of_rank(1).take(failing_rows))
-        .collect()
 }
 
 /// The output's (or error's) first characters on one line; `(empty)` for empty output.
@@ -340,13 +236,12 @@ fn short_reason(a: &crate::run::events::AssertionResult) -> String {
 fn write_eval(
     record: &RunRecord,
     group: &EvalGroup<'_>,
-    cases: &EvalCases,
-    rows: &[ShownRow],
+    shown: &ShownEval,
     opts: &MatrixOptions,
     w: &mut dyn Write,
 ) -> Result<(), Failure> {
     writeln!(w, "{}", common::heading(group))?;
-    if cases.ids.is_empty() {
+    if shown.total == 0 {
         writeln!(w, "  no results")?;
         return Ok(());
     }
@@ -359,22 +254,22 @@ fn write_eval(
             .map(|r| Cell::new(format!("{}\n{}", r.prompt, r.model))),
     );
     table.set_header(header);
-    for row in rows {
+    for row in &shown.rows {
         let mut cells = vec![
-            Cell::new(&cases.ids[row.case]),
+            Cell::new(&row.case.id),
             Cell::new(row.preview.as_deref().unwrap_or("")),
         ];
-        for (tally, snippet) in cases.tallies(row.case).iter().zip(&row.snippets) {
+        for (tally, snippet) in row.case.tallies.iter().zip(&row.snippets) {
             cells.push(status_cell(tally, snippet.as_deref(), opts.color));
         }
         table.add_row(cells);
     }
     write_table(w, &table)?;
 
-    let hidden = cases.ids.len() - rows.len();
+    let hidden = shown.total - shown.rows.len();
     if hidden > 0 {
-        let hidden_failing = (0..cases.ids.len()).filter(|c| cases.rank(*c) < 2).count()
-            - rows.iter().filter(|r| cases.rank(r.case) < 2).count();
+        let hidden_failing =
+            shown.not_passing - shown.rows.iter().filter(|r| r.case.rank() < 2).count();
         let failing = if hidden_failing == 0 {
             "all passing".to_string()
         } else {
@@ -517,64 +412,6 @@ mod tests {
         let text = render(&record, &results, &opts);
         assert!(!text.contains("more cases not shown"));
         assert!(text.contains("│ 1000 "));
-    }
-
-    #[test]
-    fn ranks_disagreement_before_uniform_failure() {
-        let mut cases = EvalCases::new(2);
-        let (_, results) = fixture::small();
-        let mut pass = results[0].clone();
-        pass.pass = true;
-        pass.error = None;
-        let mut fail = pass.clone();
-        fail.pass = false;
-        for (id, a, b) in [
-            ("a", &pass, &pass),
-            ("b", &fail, &fail),
-            ("c", &pass, &fail),
-        ] {
-            let mut a = a.clone();
-            let mut b = b.clone();
-            a.case_id = id.into();
-            b.case_id = id.into();
-            cases.add(0, &a);
-            cases.add(1, &b);
-        }
-        assert_eq!((cases.rank(0), cases.rank(1), cases.rank(2)), (2, 1, 0));
-        assert_eq!(choose_rows(&cases, 2), [2, 1]);
-    }
-
-    #[test]
-    fn failures_everywhere_are_shown_beside_many_disagreements() {
-        let mut cases = EvalCases::new(2);
-        let (_, results) = fixture::small();
-        let mut pass = results[0].clone();
-        pass.pass = true;
-        pass.error = None;
-        let mut fail = pass.clone();
-        fail.pass = false;
-        // Ten disagreeing cases (m0…m9), three failing everywhere (f0…f2), one passing.
-        let rows = (0..10)
-            .map(|i| (format!("m{i}"), &pass, &fail))
-            .chain((0..3).map(|i| (format!("f{i}"), &fail, &fail)))
-            .chain([("p".to_string(), &pass, &pass)]);
-        for (id, a, b) in rows {
-            let (mut a, mut b) = (a.clone(), b.clone());
-            a.case_id = id.clone();
-            b.case_id = id;
-            cases.add(0, &a);
-            cases.add(1, &b);
-        }
-        let ids = |rows: Vec<usize>| -> Vec<String> {
-            rows.into_iter().map(|c| cases.ids[c].clone()).collect()
-        };
-        assert_eq!(ids(choose_rows(&cases, 4)), ["m0", "m1", "f0", "f1"]);
-        // The failing ones need fewer than half: the disagreements get the rest.
-        assert_eq!(
-            ids(choose_rows(&cases, 8)),
-            ["m0", "m1", "m2", "m3", "m4", "f0", "f1", "f2"]
-        );
-        assert_eq!(ids(choose_rows(&cases, 20)).len(), 14);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod across_repeats;
 mod cell_detail;
+mod cells;
 mod common;
 mod comparison;
 mod csv;
@@ -13,6 +14,7 @@ mod jsonl;
 mod junit;
 mod markdown;
 mod matrix;
+mod matrix_cases;
 pub mod registry;
 mod run_diff;
 mod selection_table;

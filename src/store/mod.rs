@@ -1,5 +1,7 @@
 //! The run store: `.prompteval/runs/<run-id>/`, every file in it, and the run history.
 
+mod cell_head;
+mod cell_shape;
 mod error;
 mod files;
 mod history;
@@ -9,6 +11,8 @@ mod results;
 mod runs;
 mod writer;
 
+pub use cell_head::CellHead;
+pub use cell_shape::CellShape;
 pub use error::StoreError;
 pub use files::{
     read_comparison, read_plan, read_record, write_comparison, write_plan, write_record,
@@ -19,6 +23,6 @@ pub use plan_file::{PlanFile, PLAN_VERSION};
 pub use record::{
     EvalInfo, GitInfo, PromptInfo, RunRecord, RunSettings, RunStatus, RECORD_VERSION,
 };
-pub use results::{read_results, ResultSource};
+pub use results::{parse_cell, read_results, ResultLines, ResultSource};
 pub use runs::{Store, StoredRun};
 pub use writer::RunWriter;

@@ -4,8 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 use super::{
-    read_comparison, read_plan, read_record, read_results, PlanFile, ResultSource, RunRecord,
-    StoreError, PLAN_FILE, RECORD_FILE, RESULTS_FILE,
+    read_comparison, read_plan, read_record, read_results, PlanFile, ResultLines, ResultSource,
+    RunRecord, StoreError, PLAN_FILE, RECORD_FILE, RESULTS_FILE,
 };
 use crate::analysis::baseline::Comparison;
 use crate::run::events::CellResult;
@@ -50,6 +50,14 @@ impl StoredRun {
 impl ResultSource for StoredRun {
     fn results(&self) -> io::Result<Box<dyn Iterator<Item = io::Result<CellResult>> + '_>> {
         read_results(&self.results_path())
+    }
+
+    fn lines(&self) -> io::Result<ResultLines<'_>> {
+        ResultLines::file(&self.results_path())
+    }
+
+    fn lines_at(&self, positions: &[u64]) -> io::Result<ResultLines<'_>> {
+        ResultLines::file_at(&self.results_path(), positions)
     }
 }
 

@@ -5,7 +5,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
-    read_results, write_comparison, write_record, ResultSource, RunRecord, StoreError, RESULTS_FILE,
+    read_results, write_comparison, write_record, ResultLines, ResultSource, RunRecord, StoreError,
+    RESULTS_FILE,
 };
 use crate::analysis::baseline::Comparison;
 use crate::run::events::{CellResult, RunEvent, RunSink};
@@ -110,6 +111,14 @@ impl RunWriter {
 impl ResultSource for RunWriter {
     fn results(&self) -> io::Result<Box<dyn Iterator<Item = io::Result<CellResult>> + '_>> {
         read_results(&self.dir.join(RESULTS_FILE))
+    }
+
+    fn lines(&self) -> io::Result<ResultLines<'_>> {
+        ResultLines::file(&self.dir.join(RESULTS_FILE))
+    }
+
+    fn lines_at(&self, positions: &[u64]) -> io::Result<ResultLines<'_>> {
+        ResultLines::file_at(&self.dir.join(RESULTS_FILE), positions)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::analysis::baseline::Comparison;
 use crate::analysis::eval_groups::{eval_groups, RowIndex};
 use crate::analysis::model_selection::{Combination, ModelSelection};
 use crate::run::events::{CellResult, CellStatus};
-use crate::store::{ResultSource, RunRecord};
+use crate::store::{parse_cell, CellHead, ResultSource, RunRecord};
 
 use crate::report::common;
 use crate::report::error::Failure;
@@ -108,7 +108,7 @@ impl Default for HtmlOptions {
 
 /// The embedded data (`#report-data`).
 #[derive(Serialize)]
-struct Data<'a> {
+pub(super) struct Data<'a> {
     version: u32,
     run_id: &'a str,
     started_at: &'a str,
@@ -218,15 +218,15 @@ struct AssertionData {
     reason: String,
 }
 
-/// The embedded data as JSON, reading the results once.
-pub(super) fn embedded_json(
-    record: &RunRecord,
-    selection: &ModelSelection,
+/// The embedded data, reading the results once.
+pub(super) fn embedded_data<'a>(
+    record: &'a RunRecord,
+    selection: &'a ModelSelection,
     results: &dyn ResultSource,
     opts: &HtmlOptions,
-) -> Result<String, Failure> {
+) -> Result<Data<'a>, Failure> {
     let (cells, cells_total) = collect_cells(record, results, opts)?;
-    let data = Data {
+    Ok(Data {
         version: HTML_DATA_VERSION,
         run_id: &record.run_id,
         started_at: &record.started_at,
@@ -245,8 +245,7 @@ pub(super) fn embedded_json(
         cells,
         cells_total,
         max_output_chars: opts.max_output_chars,
-    };
-    serde_json::to_string(&data).map_err(|e| Failure::Write(e.into()))
+    })
 }
 
 /// A cell's identity: eval, prompt, model, case id and repeat.
@@ -278,24 +277,30 @@ fn collect_cells(
     let mut notable = Vec::new();
     let mut passing = Vec::new();
     let mut total = 0u64;
-    for cell in results.results().map_err(Failure::Read)? {
-        let cell = common::read(cell)?;
+    let mut lines = results.lines().map_err(Failure::Read)?;
+    while let Some(line) = lines.next_line() {
+        let line = line.map_err(Failure::Read)?;
+        // The head decides; only a cell that is kept is read whole.
+        let head = CellHead::parse(line).map_err(Failure::Read)?;
         total += 1;
         let key = (
-            cell.eval.as_str(),
-            cell.prompt.as_str(),
-            cell.model.as_str(),
-            cell.case_id.as_str(),
-            cell.repeat,
+            &*head.eval,
+            &*head.prompt,
+            &*head.model,
+            &*head.case_id,
+            head.repeat,
         );
         let flip = flips.get(&key).copied();
-        let position = index.find(&cell).unwrap_or((usize::MAX, usize::MAX));
-        let keep = if cell.status() != CellStatus::Pass || flip.is_some() {
+        let keep = if head.status() != CellStatus::Pass || flip.is_some() {
             &mut notable
         } else {
             &mut passing
         };
         if keep.len() < opts.max_cells {
+            let position = index
+                .find_names(&head.eval, &head.prompt, &head.model)
+                .unwrap_or((usize::MAX, usize::MAX));
+            let cell = parse_cell(line).map_err(Failure::Read)?;
             keep.push((position, cell_data(cell, flip, opts.max_output_chars)));
         }
     }
@@ -432,7 +437,8 @@ mod tests {
     fn embedded(record: &RunRecord, results: &[CellResult], opts: &HtmlOptions) -> Value {
         let results = results.to_vec();
         let selection = compute_selection(record, &results).unwrap();
-        let json = embedded_json(record, &selection, &results, opts).unwrap();
+        let data = embedded_data(record, &selection, &results, opts).unwrap();
+        let json = serde_json::to_string(&data).unwrap();
         serde_json::from_str(&json).unwrap()
     }
 

@@ -1,6 +1,8 @@
 //! Escaping for the HTML report: text in content and attributes, and JSON inside a
 //! `<script>` element.
 
+use std::io::{self, Write};
+
 /// Escapes text for HTML content and attribute values.
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -17,20 +19,34 @@ pub(super) fn escape(text: &str) -> String {
     out
 }
 
-/// Makes JSON safe inside a `<script>` element: every `<` becomes `\u003c` (so neither
-/// `</script>` nor `<!--` can appear), and `>` and `&` likewise, which JSON reads back
-/// unchanged.
-pub(super) fn escape_json_for_script(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            c => out.push(c),
-        }
+/// Makes JSON safe inside a `<script>` element as it is written through: every `<`
+/// becomes `\u003c` (so neither `</script>` nor `<!--` can appear), and `>` and `&`
+/// likewise, which JSON reads back unchanged. The three are ASCII, so replacing bytes
+/// never splits a character.
+pub(super) struct ScriptJson<'w>(pub &'w mut dyn Write);
+
+impl Write for ScriptJson<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
     }
-    out
+
+    fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while let Some(i) = buf.iter().position(|b| matches!(b, b'<' | b'>' | b'&')) {
+            self.0.write_all(&buf[..i])?;
+            self.0.write_all(match buf[i] {
+                b'<' => b"\\u003c",
+                b'>' => b"\\u003e",
+                _ => b"\\u0026",
+            })?;
+            buf = &buf[i + 1..];
+        }
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 #[cfg(test)]
@@ -44,7 +60,12 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
         let json = r#"{"o":"</script><!-- & >"}"#;
-        let safe = escape_json_for_script(json);
+        let mut safe = Vec::new();
+        // In pieces, as serde_json writes.
+        for piece in json.as_bytes().chunks(3) {
+            ScriptJson(&mut safe).write_all(piece).unwrap();
+        }
+        let safe = String::from_utf8(safe).unwrap();
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["o"], "</script><!-- & >");

@@ -11,8 +11,8 @@ use crate::report::error::{named, Failure};
 use crate::report::registry::{ReportFormat, ReportInput, ResultReads};
 use crate::report::ReportError;
 
-use super::data::{embedded_json, HtmlOptions};
-use super::escape::{escape, escape_json_for_script};
+use super::data::{embedded_data, HtmlOptions};
+use super::escape::{escape, ScriptJson};
 use super::plots::plots_section;
 use super::summary::summary_section;
 
@@ -46,18 +46,17 @@ pub fn write_html(
     w: &mut dyn Write,
 ) -> Result<(), ReportError> {
     named("html", || {
-        let json = embedded_json(record, selection, results, opts)?;
-        let mut page = String::with_capacity(json.len() + 64 * 1024);
+        let data = embedded_data(record, selection, results, opts)?;
+        let mut page = String::with_capacity(64 * 1024);
         head(&mut page, record);
         summary_section(&mut page, selection);
         plots_section(&mut page, record, selection);
         cases_section(&mut page);
-        let _ = write!(
-            page,
-            "<script type=\"application/json\" id=\"report-data\">{}</script>\n<script>\n{JS}</script>\n</body>\n</html>\n",
-            escape_json_for_script(&json)
-        );
-        w.write_all(page.as_bytes()).map_err(Failure::Write)
+        page.push_str("<script type=\"application/json\" id=\"report-data\">");
+        w.write_all(page.as_bytes()).map_err(Failure::Write)?;
+        // Streamed: the page never holds the data as text (megabytes for a large run).
+        serde_json::to_writer(ScriptJson(&mut *w), &data).map_err(|e| Failure::Write(e.into()))?;
+        write!(w, "</script>\n<script>\n{JS}</script>\n</body>\n</html>\n").map_err(Failure::Write)
     })
 }
 
