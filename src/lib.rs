@@ -25,3 +25,5 @@ pub mod tools;
 pub mod diagnostic;
 mod piped;
 mod process;
+#[cfg(test)]
+mod test_files;

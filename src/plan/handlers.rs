@@ -574,11 +574,7 @@ mod tests {
     /// `prompteval.yaml` and `a`, `b` as the evals' extra keys.
     fn planned(config: &str, a: &str, b: &str) -> Result<(Plan, Vec<Warning>), PlanError> {
         let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
         write("prompteval.yaml", config);
         write("prompts/w/v1.yaml", VERSION);
         write(

@@ -219,11 +219,7 @@ mod tests {
     /// `config` as `prompteval.yaml`.
     fn planned(config: &str, tools: &str, eval: &str) -> Result<(Plan, Vec<Warning>), PlanError> {
         let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
         write("prompteval.yaml", config);
         write(
             "prompts/clock/v1.yaml",

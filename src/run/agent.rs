@@ -524,11 +524,7 @@ mod tests {
     /// A plan of one eval over a tool-calling version, whose handlers are then replaced.
     fn plan() -> Plan {
         let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
         write(
             "prompts/w/v1.yaml",
             "messages:\n  - {role: user, content: hi}\ntools:\n  - name: a\n  - name: b\n",

@@ -268,11 +268,7 @@ mod tests {
     /// (a row of the first adds `extra`), `handlers` the first eval's `tool_handlers:`.
     fn plan(handlers: &str) -> Plan {
         let dir = tempfile::tempdir().unwrap();
-        let write = |path: &str, text: &str| {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        };
+        let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
         write(
             "prompteval.yaml",
             "mcp_servers:\n  time: {command: mcp-server-time}\n",

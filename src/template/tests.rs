@@ -381,11 +381,7 @@ fn many_renders_reuse_compiled_templates() {
 #[test]
 fn renders_a_loaded_registry_with_partials() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
     write("prompts/_partials/rules.jinja", "Answer with one word.\n");
     write(
         "prompts/s/v1.yaml",

@@ -8,11 +8,7 @@ use crate::registry::Registry;
 /// Plans a project with one eval and one dataset; every problem as `message (hint: …)`.
 fn problems(eval: &str, rows: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| crate::test_files::write(dir.path(), path, text);
     write(
         "prompteval.yaml",
         "providers:\n  local: {kind: echo}\n  other: {kind: echo}\n",

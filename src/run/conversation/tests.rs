@@ -87,11 +87,7 @@ impl Provider for Scripted {
 }
 
 fn project(dir: &std::path::Path, eval: &str, rows: &str) -> Project {
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| crate::test_files::write(&dir, path, text);
     write(
         "prompteval.yaml",
         "providers:\n  model: {kind: echo}\n  user: {kind: echo}\n",
