@@ -284,7 +284,7 @@ parallel_tool_calls: false
     /// A project with one tool-calling version, one plain one and a dataset whose second
     /// row adds a distractor tool.
     fn project(dir: &std::path::Path) -> Project {
-        let write = |path: &str, text: &str| crate::test_files::write(&dir, path, text);
+        let write = |path: &str, text: &str| crate::test_files::write(dir, path, text);
         write("prompteval.yaml", "providers:\n  rec: {kind: echo}\n");
         write(
             "prompts/_tools/get_time.yaml",

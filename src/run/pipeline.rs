@@ -308,7 +308,7 @@ mod tests {
     /// A project whose eval runs `greet@production` on echo: version 1 passes 2 of 3
     /// cases, version 2 all 3.
     fn project(dir: &Path, production: u32) -> Project {
-        let write = |path: &str, text: &str| crate::test_files::write(&dir, path, text);
+        let write = |path: &str, text: &str| crate::test_files::write(dir, path, text);
         write("prompteval.yaml", "providers:\n  echo: {kind: echo}\n");
         write(
             "prompts/greet/prompt.yaml",

@@ -272,7 +272,7 @@ mod tests {
     /// Two evals: `greet` runs greet@1 (which includes a partial that includes another),
     /// `other` runs other@1 on its own dataset.
     fn project(dir: &Path) -> (Project, Registry, Dependencies) {
-        let write = |path: &str, text: &str| crate::test_files::write(&dir, path, text);
+        let write = |path: &str, text: &str| crate::test_files::write(dir, path, text);
         write("prompteval.yaml", "providers:\n  echo: {kind: echo}\n");
         write(
             "prompts/_partials/outer.jinja",

@@ -87,7 +87,7 @@ impl Provider for Scripted {
 }
 
 fn project(dir: &std::path::Path, eval: &str, rows: &str) -> Project {
-    let write = |path: &str, text: &str| crate::test_files::write(&dir, path, text);
+    let write = |path: &str, text: &str| crate::test_files::write(dir, path, text);
     write(
         "prompteval.yaml",
         "providers:\n  model: {kind: echo}\n  user: {kind: echo}\n",
