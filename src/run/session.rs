@@ -307,37 +307,7 @@ pub async fn run(
     record.duration_ms = Some(previous_ms + started.elapsed().as_secs_f64() * 1000.0);
     let outcome = match outcome {
         Ok(outcome) => outcome,
-        Err(Stopped::Start(provider, source)) => {
-            record.status = RunStatus::Failed;
-            writer.finish(&record, None)?;
-            return Err(SessionError::Start {
-                provider,
-                dir,
-                source,
-            });
-        }
-        Err(Stopped::Handler(tool, location, source)) => {
-            record.status = RunStatus::Failed;
-            writer.finish(&record, None)?;
-            return Err(SessionError::HandlerStart {
-                location: Box::new(location),
-                tool,
-                dir,
-                source,
-            });
-        }
-        Err(Stopped::Listed(listed)) => {
-            record.status = RunStatus::Failed;
-            writer.finish(&record, None)?;
-            return Err(listed.into_error(dir));
-        }
-        Err(Stopped::Run(source)) => {
-            record.summary = summary.finish();
-            record.completed_cells = record.summary.iter().map(|r| r.cases as usize).sum();
-            record.status = RunStatus::Failed;
-            writer.finish(&record, None)?;
-            return Err(SessionError::Run { dir, source });
-        }
+        Err(stopped) => return Err(failed(stopped, &mut record, writer, summary, dir)),
     };
     record.summary = summary.finish();
     record.completed_cells = done.len() + outcome.completed;
@@ -356,6 +326,41 @@ pub async fn run(
         outcome,
         comparison,
     })
+}
+
+/// Records a run whose cells stopped before they could end on their own as failed (with
+/// the summary of the cells that finished, when the runner itself failed), and returns
+/// the error that says why.
+fn failed(
+    stopped: Stopped,
+    record: &mut RunRecord,
+    writer: RunWriter,
+    summary: SummaryBuilder,
+    dir: PathBuf,
+) -> SessionError {
+    if let Stopped::Run(_) = stopped {
+        record.summary = summary.finish();
+        record.completed_cells = record.summary.iter().map(|r| r.cases as usize).sum();
+    }
+    record.status = RunStatus::Failed;
+    if let Err(e) = writer.finish(record, None) {
+        return e.into();
+    }
+    match stopped {
+        Stopped::Start(provider, source) => SessionError::Start {
+            provider,
+            dir,
+            source,
+        },
+        Stopped::Handler(tool, location, source) => SessionError::HandlerStart {
+            location: Box::new(location),
+            tool,
+            dir,
+            source,
+        },
+        Stopped::Listed(listed) => listed.into_error(dir),
+        Stopped::Run(source) => SessionError::Run { dir, source },
+    }
 }
 
 /// The summary of a run's plan, with every row declared in plan order and the cells a
