@@ -280,8 +280,9 @@ fn a_simulated_user_without_provider_is_a_plan_error_naming_the_key() {
 }
 
 /// The tables that mention the simulated user, the run's record and its model-selection
-/// report, of a simulated conversation whose user is played by model `user_model`.
-fn user_tables(user_model: &str) -> (String, Value, String) {
+/// report (terminal, then HTML), of a simulated conversation whose user is played by
+/// model `user_model`.
+fn user_tables(user_model: &str) -> (String, Value, String, String) {
     let server = server(
         &["For how many?", "booked for four."],
         &["I need a table.", "Four people.", "Great, thanks! [DONE]"],
@@ -301,12 +302,14 @@ fn user_tables(user_model: &str) -> (String, Value, String) {
     let record = serde_json::from_str(&p.read("run.json")).unwrap();
     let (code, report, stderr) = p.run(&["report", "latest"]);
     assert_eq!(code, 0, "{report}\n{stderr}");
-    (tables.join("\n\n"), record, report)
+    let (code, _, stderr) = p.run(&["report", "latest", "--html", "report.html"]);
+    assert_eq!(code, 0, "{stderr}");
+    (tables.join("\n\n"), record, report, p.read("report.html"))
 }
 
 #[test]
 fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
-    let (table, record, report) = user_tables("gpt-4o-mini");
+    let (table, record, report, html) = user_tables("gpt-4o-mini");
     insta::assert_snapshot!(table, @r"
     prompt     model   user       user        user       user       cost
                       calls  tokens in  tokens out       cost  with user
@@ -324,9 +327,15 @@ fn the_simulated_users_calls_and_cost_have_a_table_of_their_own() {
         report.contains("+… user: what the simulated user's model calls cost per 1k cases"),
         "{report}"
     );
+    // The HTML summary shows it in the cost cell, as the terminal does.
+    assert!(
+        html.contains(r#"<span class="ci">+$0.0630 user</span></td>"#),
+        "{html}"
+    );
     // A user whose price is unknown: its cost, and the cost with it, are unknown, never $0.
-    let (table, record, report) = user_tables("in-house-diner");
+    let (table, record, report, html) = user_tables("in-house-diner");
     assert!(report.contains("+unknown"), "{report}");
+    assert!(html.contains(r#"<span class="ci">+unknown user</span>"#));
     insta::assert_snapshot!(table, @r"
     prompt     model   user       user        user  user       cost
                       calls  tokens in  tokens out  cost  with user

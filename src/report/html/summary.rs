@@ -50,6 +50,24 @@ pub(super) fn summary_section(page: &mut String, selection: &ModelSelection) {
     page.push_str("</tbody></table></section>\n");
 }
 
+/// What the judges and the simulated user cost per 1k cases besides the model, as the
+/// terminal's model-selection table shows it (`+$0.03 judges`), an unknown price as
+/// `unknown`; nothing when neither was called.
+fn other_costs(c: &Combination) -> String {
+    let mut out = String::new();
+    let parts = [
+        (c.grader_calls, c.grader_cost_per_1k_usd, "judges"),
+        (c.simulated_user, c.user_cost_per_1k_usd, "user"),
+    ];
+    for (called, cost, who) in parts {
+        if called {
+            let cost = cost.map_or("unknown".to_string(), |v| human::cost(Some(v)));
+            let _ = write!(out, " <span class=\"ci\">+{} {who}</span>", escape(&cost));
+        }
+    }
+    out
+}
+
 fn summary_row(page: &mut String, c: &Combination) {
     let num = |v: Option<f64>, shown: String| match v {
         Some(v) if v.is_finite() => format!("<td data-v=\"{v}\">{}</td>", escape(&shown)),
@@ -107,7 +125,14 @@ fn summary_row(page: &mut String, c: &Combination) {
         None if c.pass_rate.is_some() => "unknown".to_string(),
         None => human::UNKNOWN.to_string(),
     };
-    page.push_str(&num(c.cost_per_1k_usd, cost));
+    let sort_by = c.cost_per_1k_usd.filter(|v| v.is_finite());
+    let _ = write!(
+        page,
+        "<td data-v=\"{}\">{}{}</td>",
+        sort_by.map(|v| v.to_string()).unwrap_or_default(),
+        escape(&cost),
+        other_costs(c)
+    );
     let _ = writeln!(
         page,
         "<td class=\"front\">{}</td></tr>",
