@@ -13,6 +13,26 @@ fn run_prints_matrix_summary_and_verdict() {
     });
 }
 
+/// Issue 19: `-o run.jsonl` writes the record on the first line and one cell per line,
+/// the same record and cells as `-o run.json`.
+#[test]
+fn run_writes_a_jsonl_record_that_streams() {
+    let p = TestProject::basic();
+    let (code, _, stderr) = p.run(&["run", "-o", "out/run.json", "-o", "out/run.jsonl"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut json: serde_json::Value = serde_json::from_str(&p.read("out/run.json")).unwrap();
+    let cells = json.as_object_mut().unwrap().remove("results").unwrap();
+    let text = p.read("out/run.jsonl");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0], json);
+    assert_eq!(lines[0]["summary"][1]["passed"], 3);
+    assert_eq!(lines[1..], cells.as_array().unwrap()[..]);
+    assert_eq!(lines.len(), 1 + 6);
+}
+
 #[test]
 fn run_writes_the_record_and_every_report_format() {
     let p = TestProject::basic();
