@@ -19,29 +19,7 @@ pub(super) fn parse_csv<R: Read>(
     path: &Path,
     rows: &mut RowBuilder<'_>,
 ) -> Result<String, DatasetError> {
-    let csv_error = |err: csv::Error| {
-        if let csv::ErrorKind::Io(_) = err.kind() {
-            let source = match err.into_kind() {
-                csv::ErrorKind::Io(source) => source,
-                _ => std::io::Error::other("read failed"),
-            };
-            return DatasetError::Read {
-                path: path.to_path_buf(),
-                source,
-            };
-        }
-        let location = match err.position() {
-            Some(pos) => Location::line(path, pos.line() as usize),
-            None => Location::file(path),
-        };
-        let message = match err.kind() {
-            csv::ErrorKind::Utf8 { err, .. } => {
-                format!("field {} is not valid UTF-8", err.field() + 1)
-            }
-            _ => err.to_string(),
-        };
-        DatasetError::Parse { location, message }
-    };
+    let csv_error = |err: csv::Error| csv_error(err, path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -72,20 +50,7 @@ pub(super) fn parse_csv<R: Read>(
         .ok()
         .and_then(|h| h.position().cloned())
         .map_or(1, |pos| line_of(&mut reader, &pos));
-    let mut seen = HashSet::new();
-    for (idx, name) in headers.iter().enumerate() {
-        let message = if name.is_empty() {
-            format!("column {} of the header has no name", idx + 1)
-        } else if !seen.insert(name.as_str()) {
-            format!("column `{name}` appears twice in the header")
-        } else {
-            continue;
-        };
-        return Err(DatasetError::Parse {
-            location: Location::line(path, header_line),
-            message,
-        });
-    }
+    check_header(&headers, path, header_line)?;
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
         let line = record.position().map_or(0, |pos| line_of(&mut reader, pos));
@@ -103,4 +68,48 @@ pub(super) fn parse_csv<R: Read>(
         rows.push(RawRow { line, vars })?;
     }
     finish(reader)
+}
+
+/// A csv error as a dataset error: a read failure, or a parse error at its line.
+fn csv_error(err: csv::Error, path: &Path) -> DatasetError {
+    if let csv::ErrorKind::Io(_) = err.kind() {
+        let source = match err.into_kind() {
+            csv::ErrorKind::Io(source) => source,
+            _ => std::io::Error::other("read failed"),
+        };
+        return DatasetError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+    }
+    let location = match err.position() {
+        Some(pos) => Location::line(path, pos.line() as usize),
+        None => Location::file(path),
+    };
+    let message = match err.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("field {} is not valid UTF-8", err.field() + 1)
+        }
+        _ => err.to_string(),
+    };
+    DatasetError::Parse { location, message }
+}
+
+/// Every column of the header has a name, and no name appears twice.
+fn check_header(headers: &[String], path: &Path, line: usize) -> Result<(), DatasetError> {
+    let mut seen = HashSet::new();
+    for (idx, name) in headers.iter().enumerate() {
+        let message = if name.is_empty() {
+            format!("column {} of the header has no name", idx + 1)
+        } else if !seen.insert(name.as_str()) {
+            format!("column `{name}` appears twice in the header")
+        } else {
+            continue;
+        };
+        return Err(DatasetError::Parse {
+            location: Location::line(path, line),
+            message,
+        });
+    }
+    Ok(())
 }

@@ -356,6 +356,47 @@ fn emit_batch(sinks: &mut [&mut dyn RunSink], batch: &[Finished]) -> Result<usiz
     Ok(batch.len())
 }
 
+/// What every worker shares.
+struct Work {
+    plan: Arc<Plan>,
+    per_model: Arc<BTreeMap<String, mpsc::UnboundedSender<RetryNotice>>>,
+    replay: Option<Arc<Replay>>,
+    in_flight: InFlight,
+}
+
+/// Starts the workers (at most `total`) over the cells of the plan that `skip` and the
+/// replay leave, and returns them with the queue they send to and its receiving end.
+fn start_workers(
+    work: Work,
+    options: &RunOptions,
+    skip: Option<Arc<HashSet<CellKey>>>,
+    total: usize,
+) -> (JoinSet<()>, Queue, mpsc::Receiver<Done>) {
+    let cursor: Cursor = Arc::new(Mutex::new(Box::new(cells(
+        work.plan.clone(),
+        options.shard,
+        skip,
+        work.replay.clone(),
+    ))));
+    let (sender, done_rx) = mpsc::channel::<Done>(QUEUE);
+    let done_tx = Queue {
+        sender,
+        gathered: Arc::new(Notify::new()),
+    };
+    let mut workers = JoinSet::new();
+    for _ in 0..options.concurrency.max(1).min(total) {
+        workers.spawn(worker(
+            work.plan.clone(),
+            cursor.clone(),
+            work.per_model.clone(),
+            work.replay.clone(),
+            done_tx.clone(),
+            work.in_flight.clone(),
+        ));
+    }
+    (workers, done_tx, done_rx)
+}
+
 /// Runs every cell of `plan`, sending events to `sinks` in order. Returns when all cells
 /// finished or `cancel` resolved (in-flight requests are dropped, finished cells kept).
 pub async fn execute(
@@ -372,41 +413,23 @@ pub async fn execute(
         _ => cells(&*plan, options.shard, skip.clone(), replay.clone()).count(),
     };
     let in_flight = InFlight::default();
-    emit(
-        sinks,
-        RunEvent::Started {
-            run_id,
-            total_cells: total,
-            in_flight: &in_flight,
-        },
-    )?;
-
+    let total_cells = total;
+    let started = RunEvent::Started {
+        run_id,
+        total_cells,
+        in_flight: &in_flight,
+    };
+    emit(sinks, started)?;
     let (per_model, mut notice_rx) = retry_channels(&plan);
 
-    let cursor: Cursor = Arc::new(Mutex::new(Box::new(cells(
-        plan.clone(),
-        options.shard,
-        skip,
-        replay.clone(),
-    ))));
-    let (sender, mut done_rx) = mpsc::channel::<Done>(QUEUE);
-    let gathered = Arc::new(Notify::new());
-    let done_tx = Queue {
-        sender,
-        gathered: gathered.clone(),
+    let work = Work {
+        plan: plan.clone(),
+        per_model,
+        replay: replay.clone(),
+        in_flight: in_flight.clone(),
     };
-    let mut workers = JoinSet::new();
-    for _ in 0..options.concurrency.max(1).min(total) {
-        let worker = worker(
-            plan.clone(),
-            cursor.clone(),
-            per_model.clone(),
-            replay.clone(),
-            done_tx.clone(),
-            in_flight.clone(),
-        );
-        workers.spawn(worker);
-    }
+    let (mut workers, done_tx, mut done_rx) = start_workers(work, options, skip, total);
+    let gathered = done_tx.gathered.clone();
     let mut groups = JoinSet::new();
     let mut completed = 0;
     let mut interrupted = false;

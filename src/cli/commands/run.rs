@@ -65,9 +65,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     }
     let outputs = match output_formats(&args.outputs) {
         Ok(o) => o,
-        Err(e) => {
-            return diagnostics::report(&e);
-        }
+        Err(e) => return diagnostics::report(&e),
     };
     let request = match args.to_request() {
         Ok(r) => r,
@@ -85,9 +83,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     // A bad tracking URI is a configuration error: stop before any model is called.
     let mlflow = match super::mlflow::for_run(&args.mlflow, &project) {
         Ok(s) => s.map(crate::mlflow::Client::new),
-        Err(e) => {
-            return diagnostics::report(&e);
-        }
+        Err(e) => return diagnostics::report(&e),
     };
     if !ctx.quiet {
         for note in prepared.notes() {
@@ -114,7 +110,7 @@ pub(crate) fn run(ctx: &Context, args: RunArgs) -> Exit {
     if !ctx.quiet {
         stored(&project, &finished);
         let failing = failing.of(&finished.run);
-        for line in closing_lines(&finished, &failing, usize::from(ctx.width)) {
+        for line in closing_lines(&finished, &failing, ctx.width.into()) {
             errln!("{line}");
         }
     }
