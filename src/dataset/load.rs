@@ -99,7 +99,7 @@ pub fn load(root: &Path, path: &Path) -> Result<(Dataset, Vec<Warning>), Dataset
         // Read as a stream: the file is not held beside the rows built from it.
         Format::Csv | Format::Jsonl => {
             let file = std::fs::File::open(root.join(path)).map_err(read_error)?;
-            let input = Tracked::new(file).map_err(read_error)?;
+            let input = Tracked::new(file, format == Format::Csv).map_err(read_error)?;
             match format {
                 Format::Csv => csv::parse_csv(input, path, &mut rows)?,
                 _ => jsonl::parse_jsonl(input, path, &mut rows)?,

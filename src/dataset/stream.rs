@@ -34,11 +34,15 @@ struct Tally {
     /// ahead, so a few kilobytes.
     runs: VecDeque<(u64, u64)>,
     newlines: VecDeque<u64>,
+    /// Whether line ends are noted at all: only a CSV reader asks about them, and
+    /// unasked they would pile up, one entry a line.
+    line_ends: bool,
 }
 
 impl<R: Read> Tracked<R> {
-    /// Starts reading `inner`, leaving out a leading byte-order mark.
-    pub(super) fn new(inner: R) -> io::Result<Self> {
+    /// Starts reading `inner`, leaving out a leading byte-order mark; with `line_ends`,
+    /// noting the line ends [`Tracked::newlines_at`] counts.
+    pub(super) fn new(inner: R, line_ends: bool) -> io::Result<Self> {
         let mut inner = BufReader::with_capacity(CHUNK, inner);
         let mut hasher = Sha256::new();
         if inner.fill_buf()?.starts_with(BOM) {
@@ -51,6 +55,7 @@ impl<R: Read> Tracked<R> {
             open: None,
             runs: VecDeque::new(),
             newlines: VecDeque::new(),
+            line_ends,
         };
         Ok(Tracked { inner, tally })
     }
@@ -90,6 +95,10 @@ impl Tally {
     /// Hashes `bytes`, which start at `self.offset`, and notes the line ends among them.
     fn add(&mut self, bytes: &[u8]) {
         self.hasher.update(bytes);
+        if !self.line_ends {
+            self.offset += bytes.len() as u64;
+            return;
+        }
         for (i, &b) in bytes.iter().enumerate() {
             let at = self.offset + i as u64;
             match b {
@@ -141,7 +150,7 @@ mod tests {
     #[test]
     fn the_hash_covers_the_whole_file_and_the_mark_is_left_out() {
         let file = b"\xEF\xBB\xBFid,q\na,1\n".to_vec();
-        let mut tracked = Tracked::new(&file[..]).unwrap();
+        let mut tracked = Tracked::new(&file[..], true).unwrap();
         let mut first = [0u8; 4];
         tracked.read_exact(&mut first).unwrap();
         assert_eq!(&first, b"id,q");
@@ -152,7 +161,7 @@ mod tests {
     #[test]
     fn the_line_ends_after_a_position_are_counted() {
         let text = b"id,q\na,1\n\n\nb,2\r\n\r\nc,3\r\nd,4\n";
-        let mut tracked = Tracked::new(&text[..]).unwrap();
+        let mut tracked = Tracked::new(&text[..], true).unwrap();
         let mut sink = Vec::new();
         tracked.read_to_end(&mut sink).unwrap();
         // Not a line end.
@@ -169,10 +178,12 @@ mod tests {
     #[test]
     fn lines_read_through_buf_read_are_hashed_once() {
         let text = b"{\"a\": 1}\n\n{\"a\": 2}\n".to_vec();
-        let mut tracked = Tracked::new(&text[..]).unwrap();
+        let mut tracked = Tracked::new(&text[..], false).unwrap();
         let mut line = Vec::new();
         tracked.read_until(b'\n', &mut line).unwrap();
         assert_eq!(line, b"{\"a\": 1}\n");
+        // Nobody asks about line ends here: none are kept.
+        assert!(tracked.tally.newlines.is_empty() && tracked.tally.runs.is_empty());
         assert_eq!(tracked.finish().unwrap(), hash(&text));
     }
 }

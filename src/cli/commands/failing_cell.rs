@@ -37,9 +37,14 @@ impl RunSink for FailingCells {
 impl FailingCells {
     /// None seen yet, of a run of `plan`.
     pub(super) fn new(plan: &Plan) -> Self {
+        Self::over(plan.evals.iter().map(|e| e.rows.clone()).collect())
+    }
+
+    /// None seen yet, of a run over `rows`.
+    fn over(rows: Vec<Rows>) -> Self {
         FailingCells {
             first: BTreeMap::new(),
-            rows: plan.evals.iter().map(|e| e.rows.clone()).collect(),
+            rows,
             seen: 0,
         }
     }
@@ -67,11 +72,7 @@ impl FailingCells {
         if self.seen >= run.record.completed_cells {
             return self;
         }
-        let mut all = FailingCells {
-            first: BTreeMap::new(),
-            rows: self.rows,
-            seen: 0,
-        };
+        let mut all = FailingCells::over(self.rows);
         if let Ok(cells) = run.results() {
             for cell in cells.map_while(Result::ok) {
                 all.add(&cell);
@@ -150,11 +151,7 @@ mod tests {
 
     #[test]
     fn the_smallest_failing_cell_of_each_prompt_is_kept() {
-        let mut failing = FailingCells {
-            first: BTreeMap::new(),
-            rows: Vec::new(),
-            seen: 0,
-        };
+        let mut failing = FailingCells::over(Vec::new());
         failing.add(&cell("e", "p@1", "m", "c9", false));
         failing.add(&cell("e", "p@1", "m", "c3", false));
         failing.add(&cell("e", "p@1", "m", "c5", false));
