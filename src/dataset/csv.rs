@@ -13,12 +13,12 @@ use super::stream::Tracked;
 use super::DatasetError;
 
 /// Reads the rows of a CSV file into `rows`, one record at a time; returns the file's
-/// hash.
+/// hash and the reader, read to its end.
 pub(super) fn parse_csv<R: Read>(
     input: Tracked<R>,
     path: &Path,
     rows: &mut RowBuilder<'_>,
-) -> Result<String, DatasetError> {
+) -> Result<(String, R), DatasetError> {
     let csv_error = |err: csv::Error| csv_error(err, path);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -51,9 +51,12 @@ pub(super) fn parse_csv<R: Read>(
         .and_then(|h| h.position().cloned())
         .map_or(1, |pos| line_of(&mut reader, &pos));
     check_header(&headers, path, header_line)?;
+    rows.set_headers(headers.clone());
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
         let line = record.position().map_or(0, |pos| line_of(&mut reader, pos));
+        let start = record.position().map_or(0, |pos| pos.byte());
+        let start = reader.get_ref().file_offset(start);
         if record.len() != headers.len() {
             return Err(DatasetError::FieldCount {
                 location: Location::line(path, line),
@@ -65,7 +68,7 @@ pub(super) fn parse_csv<R: Read>(
         for (name, value) in headers.iter().zip(record.iter()) {
             vars.insert(name.clone(), Json::String(value.to_owned()));
         }
-        rows.push(RawRow { line, vars })?;
+        rows.push_at(RawRow { line, vars }, start)?;
     }
     finish(reader)
 }

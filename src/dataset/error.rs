@@ -108,6 +108,13 @@ pub enum DatasetError {
         /// The case, the key down to the entry (`turns[2]`) and what is wrong with it.
         message: String,
     },
+    /// A row read again from the file is not the row the load checked: the file changed
+    /// (or could no longer be read) while prompteval was using it.
+    #[error("dataset {} changed after it was checked", path.display())]
+    Changed {
+        /// The file, as given.
+        path: PathBuf,
+    },
     /// The file holds no rows.
     #[error("{}: dataset has no rows", path.display())]
     Empty {
@@ -123,6 +130,7 @@ impl DatasetError {
             DatasetError::Missing { path, .. }
             | DatasetError::Read { path, .. }
             | DatasetError::UnsupportedFormat { path, .. }
+            | DatasetError::Changed { path }
             | DatasetError::Empty { path } => Location::file(path),
             DatasetError::Parse { location, .. }
             | DatasetError::FieldCount { location, .. }
@@ -186,7 +194,18 @@ impl Diagnostic for DatasetError {
                     "add at least one row".to_string()
                 },
             ),
+            DatasetError::Changed { .. } => Some(
+                "a large dataset is read again while the run goes; leave the file as it is until the run ends (save a new version under another name), then run again"
+                    .to_string(),
+            ),
             DatasetError::Read { .. } | DatasetError::Parse { .. } => None,
+        }
+    }
+
+    fn exit_class(&self) -> crate::diagnostic::ExitClass {
+        match self {
+            DatasetError::Changed { .. } => crate::diagnostic::ExitClass::Runtime,
+            _ => crate::diagnostic::ExitClass::Input,
         }
     }
 }

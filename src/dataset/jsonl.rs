@@ -13,12 +13,12 @@ use super::stream::Tracked;
 use super::DatasetError;
 
 /// Reads the rows of a JSONL file into `rows`, one line at a time; returns the file's
-/// hash.
+/// hash and the reader, read to its end.
 pub(super) fn parse_jsonl<R: Read>(
     mut input: Tracked<R>,
     path: &Path,
     rows: &mut RowBuilder<'_>,
-) -> Result<String, DatasetError> {
+) -> Result<(String, R), DatasetError> {
     let read_error = |source| DatasetError::Read {
         path: path.to_path_buf(),
         source,
@@ -27,6 +27,7 @@ pub(super) fn parse_jsonl<R: Read>(
     let mut number = 0;
     loop {
         bytes.clear();
+        let start = input.position();
         if input.read_until(b'\n', &mut bytes).map_err(read_error)? == 0 {
             break;
         }
@@ -41,7 +42,7 @@ pub(super) fn parse_jsonl<R: Read>(
             continue;
         }
         match serde_json::from_str::<Json>(line) {
-            Ok(Json::Object(vars)) => rows.push(RawRow { line: number, vars })?,
+            Ok(Json::Object(vars)) => rows.push_at(RawRow { line: number, vars }, start)?,
             Ok(other) => {
                 return Err(DatasetError::Parse {
                     location: Location::line(path, number),

@@ -4,6 +4,7 @@
 mod conversation;
 mod csv;
 mod error;
+mod file_rows;
 mod json;
 mod jsonl;
 mod load;
@@ -18,6 +19,6 @@ pub use conversation::{
     Conversation, ScriptedTurn, SimulatedUserSpec, DEFAULT_MAX_TURNS, DEFAULT_STOP,
 };
 pub use error::DatasetError;
-pub use load::{load, EXTENSIONS};
+pub use load::{load, EXTENSIONS, HOLD_ROWS};
 pub use row::{Dataset, Row};
 pub use vars::Vars;

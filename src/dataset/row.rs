@@ -2,6 +2,7 @@
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use serde_json::{Map, Value as Json};
 use crate::diagnostic::{Location, Warning};
 use crate::score::AssertionSpec;
 
+use super::file_rows::{FileRows, Shape, Stamp, Starts};
 use super::load::describe;
 use super::vars::{Packer, Vars};
 use super::DatasetError;
@@ -81,17 +83,70 @@ impl Row {
     }
 }
 
-/// A loaded dataset.
-#[derive(Clone, Debug)]
+/// A loaded dataset: every row checked, held when there are few, else read again from
+/// the file when asked ([`Dataset::row`]).
+#[derive(Debug)]
 pub struct Dataset {
     /// The file, as the user named it (relative to the project root).
     pub path: PathBuf,
     /// Every variable name, in order of first appearance.
     pub columns: Vec<String>,
-    /// The rows, in file order.
-    pub rows: Vec<Row>,
     /// `sha256:<hex>` of the file's bytes.
     pub hash: String,
+    rows: Stored,
+    plain: bool,
+}
+
+impl Dataset {
+    pub(super) fn new(path: &Path, built: Built, hash: String) -> Self {
+        Dataset {
+            path: path.to_path_buf(),
+            columns: built.columns,
+            hash,
+            rows: built.rows,
+            plain: built.plain,
+        }
+    }
+
+    /// How many rows the dataset has.
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            Stored::Held(rows) => rows.len(),
+            Stored::File(rows) => rows.len(),
+        }
+    }
+
+    /// Whether the dataset has no rows (a load never returns one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th row, in file order. A row not held is read from the file: an error
+    /// when it cannot be read, or the file changed since the load checked it.
+    pub fn row(&self, i: usize) -> Result<Arc<Row>, DatasetError> {
+        match &self.rows {
+            Stored::Held(rows) => rows.get(i).cloned().ok_or_else(|| DatasetError::Changed {
+                path: self.path.clone(),
+            }),
+            Stored::File(rows) => rows.row(i),
+        }
+    }
+
+    /// Every row, in file order.
+    pub fn rows(&self) -> impl Iterator<Item = Result<Arc<Row>, DatasetError>> + '_ {
+        (0..self.len()).map(|i| self.row(i))
+    }
+
+    /// Whether no row has assertions, a threshold, tools or a conversation of its own
+    /// (no CSV row has): the plan then need not read the rows for them.
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
+    /// Whether the rows are held in memory rather than read from the file.
+    pub fn is_held(&self) -> bool {
+        matches!(self.rows, Stored::Held(_))
+    }
 }
 
 /// A row's variables seen as a template context. A converted copy of every row's values
@@ -130,82 +185,38 @@ pub(super) struct RawRow {
     pub(super) vars: Map<String, Json>,
 }
 
-/// Turns parsed rows into [`Row`]s one at a time, as the parser reads them, so that a
-/// large file is never held as parsed maps: ids (unique), per-row assertions, threshold
-/// and tools, the packed variables.
-pub(super) struct RowBuilder<'a> {
-    path: &'a Path,
+/// Builds one [`Row`] from a parsed one: its id, assertions, threshold, tools,
+/// conversation and packed variables. The load builds every row with it, and a large
+/// dataset's rows are built with it again when they are read back.
+#[derive(Clone, Debug)]
+pub(super) struct RowMaker {
+    path: PathBuf,
     allow_assert: bool,
-    warnings: &'a mut Vec<Warning>,
-    rows: Vec<Row>,
     packer: Packer,
-    ids: Ids,
 }
 
-/// The ids seen so far, by their hash, to find a duplicate without a second copy of every
-/// id; an id whose hash another id has already is kept whole in `collided`.
-struct Ids<S = RandomState> {
-    by_hash: HashMap<u64, u32>,
-    collided: HashMap<String, u32>,
-    hasher: S,
-}
-
-impl<S: BuildHasher> Ids<S> {
-    fn new(hasher: S) -> Self {
-        Ids {
-            by_hash: HashMap::new(),
-            collided: HashMap::new(),
-            hasher,
-        }
-    }
-
-    /// The line of an earlier row of `rows` with this id; else records the id as that of
-    /// `rows[index]`, the row about to be added.
-    fn first_with(&mut self, id: &str, index: u32, rows: &[Row]) -> Option<usize> {
-        match self.by_hash.entry(self.hasher.hash_one(id)) {
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-                None
-            }
-            Entry::Occupied(slot) => {
-                let earlier = &rows[*slot.get() as usize];
-                if earlier.id == id {
-                    return Some(earlier.line);
-                }
-                match self.collided.entry(id.to_string()) {
-                    Entry::Occupied(first) => Some(rows[*first.get() as usize].line),
-                    Entry::Vacant(slot) => {
-                        slot.insert(index);
-                        None
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<'a> RowBuilder<'a> {
-    pub(super) fn new(path: &'a Path, allow_assert: bool, warnings: &'a mut Vec<Warning>) -> Self {
-        RowBuilder {
-            path,
+impl RowMaker {
+    pub(super) fn new(path: &Path, allow_assert: bool) -> Self {
+        RowMaker {
+            path: path.to_path_buf(),
             allow_assert,
-            warnings,
-            rows: Vec::new(),
             packer: Packer::default(),
-            ids: Ids::new(RandomState::new()),
         }
     }
 
-    /// Adds the next row of the file.
-    pub(super) fn push(&mut self, raw: RawRow) -> Result<(), DatasetError> {
+    /// The row `raw`, the `index`-th of the file (0-based).
+    pub(super) fn make(
+        &mut self,
+        raw: RawRow,
+        index: usize,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Row, DatasetError> {
         let RawRow { line, mut vars } = raw;
-        let location = Location::line(self.path, line);
+        let location = Location::line(&self.path, line);
         let allow = self.allow_assert;
         let mut extras = Extras::default();
         match vars.shift_remove("assert") {
-            Some(value) if allow => {
-                extras.asserts = parse_asserts(value, &location, self.warnings)?
-            }
+            Some(value) if allow => extras.asserts = parse_asserts(value, &location, warnings)?,
             Some(value) => {
                 vars.insert("assert".to_string(), value);
             }
@@ -226,22 +237,10 @@ impl<'a> RowBuilder<'a> {
         let conversation = allow
             .then(|| super::conversation::take(&mut vars))
             .flatten();
-        let id = row_id(&vars, self.rows.len(), &location)?;
+        let id = row_id(&vars, index, &location)?;
         if let Some(keys) = conversation {
-            extras.conversation = Some(Arc::new(super::conversation::parse(
-                keys,
-                &location,
-                &id,
-                self.warnings,
-            )?));
-        }
-        let index = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
-        if let Some(first_line) = self.ids.first_with(&id, index, &self.rows) {
-            return Err(DatasetError::DuplicateId {
-                location,
-                id,
-                first_line,
-            });
+            let parsed = super::conversation::parse(keys, &location, &id, warnings)?;
+            extras.conversation = Some(Arc::new(parsed));
         }
         let vars = self.packer.pack(&vars).ok_or_else(|| DatasetError::Parse {
             location: location.clone(),
@@ -251,19 +250,250 @@ impl<'a> RowBuilder<'a> {
             && extras.threshold.is_none()
             && extras.tools.is_empty()
             && extras.conversation.is_none();
-        self.rows.push(Row {
+        Ok(Row {
             id,
             line,
             vars,
             extras: (!plain).then(|| Box::new(extras)),
-        });
+        })
+    }
+}
+
+/// Turns parsed rows into [`Row`]s one at a time, as the parser reads them, so that a
+/// large file is never held as parsed maps: ids (unique), per-row assertions, threshold
+/// and tools, the packed variables. The rows are held while there are at most `hold` of
+/// them; past that, when the parser says where each row starts, only that is kept and
+/// the rows are read again from the file when asked ([`FileRows`]).
+pub(super) struct RowBuilder<'a> {
+    maker: RowMaker,
+    warnings: &'a mut Vec<Warning>,
+    ids: Ids,
+    columns: Columns,
+    count: usize,
+    /// Whether no row so far has extras.
+    plain: bool,
+    /// The rows, until there are more than `hold` and the file can be read again.
+    held: Option<Vec<Arc<Row>>>,
+    hold: usize,
+    /// Where each row starts, when the parser says ([`RowBuilder::push_at`]).
+    starts: Starts,
+    /// How a record looks, for reading rows again; `None` for JSON and YAML.
+    shape: Option<Shape>,
+    /// The file, to read an earlier row's id again (a repeated id's hash).
+    file: PathBuf,
+}
+
+/// The ids seen so far, by their hash, to find a duplicate without a second copy of every
+/// id; an id whose hash another id has already is kept whole in `collided`.
+struct Ids<S = RandomState> {
+    by_hash: HashMap<u64, u32>,
+    collided: HashMap<String, u32>,
+    hasher: S,
+}
+
+impl<S: BuildHasher> Ids<S> {
+    fn new(hasher: S) -> Self {
+        Ids {
+            by_hash: HashMap::new(),
+            collided: HashMap::new(),
+            hasher,
+        }
+    }
+
+    /// The index of an earlier row with this id (whose id `earlier` reads); else records
+    /// the id as that of row `index`, the row about to be added.
+    fn first_with(
+        &mut self,
+        id: &str,
+        index: u32,
+        earlier: impl FnOnce(u32) -> Result<String, DatasetError>,
+    ) -> Result<Option<u32>, DatasetError> {
+        match self.by_hash.entry(self.hasher.hash_one(id)) {
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+                Ok(None)
+            }
+            Entry::Occupied(slot) => {
+                let first = *slot.get();
+                if earlier(first)? == id {
+                    return Ok(Some(first));
+                }
+                match self.collided.entry(id.to_string()) {
+                    Entry::Occupied(first) => Ok(Some(*first.get())),
+                    Entry::Vacant(slot) => {
+                        slot.insert(index);
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every variable name, in order of first appearance, gathered as rows are added.
+#[derive(Default)]
+struct Columns {
+    seen: HashSet<String>,
+    names: Vec<String>,
+    last: Option<Vars>,
+}
+
+impl Columns {
+    fn add(&mut self, vars: &Vars) {
+        if self.last.as_ref().is_some_and(|last| last.same_names(vars)) {
+            return;
+        }
+        for key in vars.keys() {
+            if self.seen.insert(key.clone()) {
+                self.names.push(key.clone());
+            }
+        }
+        self.last = Some(vars.clone());
+    }
+}
+
+/// What a load makes of its rows: the rows, the columns, whether every row is plain.
+pub(super) struct Built {
+    rows: Stored,
+    columns: Vec<String>,
+    plain: bool,
+}
+
+/// The rows of a dataset, held or not.
+#[derive(Debug)]
+pub(super) enum Stored {
+    /// Every row, held.
+    Held(Vec<Arc<Row>>),
+    /// Rows read from the file when asked.
+    File(FileRows),
+}
+
+impl<'a> RowBuilder<'a> {
+    /// A builder for the rows of `path` (`file` on disk); `shape` says how its records
+    /// look when they can be read again (CSV and JSONL), and past `hold` rows they are.
+    pub(super) fn new(
+        path: &Path,
+        file: PathBuf,
+        shape: Option<Shape>,
+        hold: usize,
+        warnings: &'a mut Vec<Warning>,
+    ) -> Self {
+        RowBuilder {
+            maker: RowMaker::new(path, !matches!(shape, Some(Shape::Csv(_)))),
+            warnings,
+            ids: Ids::new(RandomState::new()),
+            columns: Columns::default(),
+            count: 0,
+            plain: true,
+            held: Some(Vec::new()),
+            hold,
+            starts: Starts::default(),
+            shape,
+            file,
+        }
+    }
+
+    /// The CSV header's names, once read.
+    pub(super) fn set_headers(&mut self, headers: Vec<String>) {
+        self.shape = Some(Shape::Csv(headers));
+    }
+
+    /// Adds the next row of the file.
+    pub(super) fn push(&mut self, raw: RawRow) -> Result<(), DatasetError> {
+        let row = self.maker.make(raw, self.count, self.warnings)?;
+        let index = u32::try_from(self.count).unwrap_or(u32::MAX);
+        let first = self.ids.first_with(&row.id, index, |i| {
+            earlier_id(&self.held, &self.file, &self.shape, &self.starts, &self.maker, i)
+        })?;
+        if let Some(first) = first {
+            let first_line = match &self.held {
+                Some(rows) => rows.get(first as usize).map_or(0, |r| r.line),
+                None => self.starts.line(first as usize),
+            };
+            return Err(DatasetError::DuplicateId {
+                location: Location::line(self.maker.path.as_path(), row.line),
+                id: row.id,
+                first_line,
+            });
+        }
+        self.columns.add(&row.vars);
+        self.count += 1;
+        self.plain &= row.extras.is_none();
+        if let Some(rows) = &mut self.held {
+            rows.push(Arc::new(row));
+            if rows.len() > self.hold && self.shape.is_some() && self.starts.len() == rows.len()
+            {
+                self.held = None;
+            }
+        }
         Ok(())
     }
 
-    /// The rows, in file order.
-    pub(super) fn finish(self) -> Vec<Row> {
-        self.rows
+    /// Adds the next row of the file, which starts at byte `offset`.
+    pub(super) fn push_at(&mut self, raw: RawRow, offset: u64) -> Result<(), DatasetError> {
+        let line = raw.line;
+        self.starts.push(offset, line);
+        let pushed = self.push(raw);
+        if pushed.is_err() {
+            self.starts.truncate(self.count);
+        }
+        pushed
     }
+
+    /// How many rows were added.
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The rows and the columns; `file` is the open file (and what it was when opened),
+    /// for rows not held.
+    pub(super) fn finish(self, file: Option<(File, Stamp)>) -> Result<Built, DatasetError> {
+        let stored = match (self.held, file, self.shape) {
+            (Some(rows), _, _) => Stored::Held(rows),
+            (None, Some((file, stamp)), Some(shape)) => Stored::File(FileRows::new(
+                &self.maker.path.clone(),
+                file,
+                shape,
+                self.starts,
+                stamp,
+                self.maker,
+            )),
+            // Rows are let go only when their file can be read again.
+            (None, _, _) => {
+                return Err(DatasetError::Changed {
+                    path: self.maker.path,
+                })
+            }
+        };
+        Ok(Built {
+            rows: stored,
+            columns: self.columns.names,
+            plain: self.plain,
+        })
+    }
+}
+
+/// The id of row `i`, added earlier: held, or read again from `file`.
+fn earlier_id(
+    held: &Option<Vec<Arc<Row>>>,
+    file: &Path,
+    shape: &Option<Shape>,
+    starts: &Starts,
+    maker: &RowMaker,
+    i: u32,
+) -> Result<String, DatasetError> {
+    if let Some(rows) = held {
+        return Ok(rows.get(i as usize).map(|r| r.id.clone()).unwrap_or_default());
+    }
+    let read_error = |source| DatasetError::Read {
+        path: maker.path.clone(),
+        source,
+    };
+    let opened = File::open(file).map_err(read_error)?;
+    let stamp = Stamp::of(&opened).map_err(read_error)?;
+    let shape = shape.clone().unwrap_or(Shape::Jsonl);
+    let rows = FileRows::new(&maker.path, opened, shape, starts.clone(), stamp, maker.clone());
+    Ok(rows.row(i as usize)?.id.clone())
 }
 
 /// The `id` value as text, else the 1-based row number.
@@ -417,21 +647,6 @@ pub(super) fn parse_asserts(
     Ok(specs)
 }
 
-/// Every variable name, in order of first appearance.
-pub(super) fn columns(rows: &[Row]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut columns = Vec::new();
-    for row in rows {
-        for key in row.vars.keys() {
-            if !seen.contains(key.as_str()) {
-                seen.insert(key.clone());
-                columns.push(key.clone());
-            }
-        }
-    }
-    columns
-}
-
 #[cfg(test)]
 mod tests {
     use std::hash::{BuildHasherDefault, Hasher};
@@ -449,27 +664,20 @@ mod tests {
         fn write(&mut self, _: &[u8]) {}
     }
 
-    fn row(id: &str, line: usize) -> Row {
-        Row {
-            id: id.to_string(),
-            line,
-            vars: Packer::default().pack(&Map::new()).unwrap(),
-            extras: None,
-        }
-    }
-
     /// Issue 19: ids are told apart by their hash, and ids whose hashes collide are still
     /// told apart, and still found when repeated.
     #[test]
     fn colliding_ids_are_compared_whole() {
         let mut ids = Ids::new(BuildHasherDefault::<Same>::default());
-        let mut rows = Vec::new();
+        let mut rows: Vec<&str> = Vec::new();
         for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
-            assert_eq!(ids.first_with(id, i as u32, &rows), None, "{id}");
-            rows.push(row(id, i + 2));
+            let found = ids.first_with(id, i as u32, |j| Ok(rows[j as usize].to_string()));
+            assert_eq!(found.unwrap(), None, "{id}");
+            rows.push(id);
         }
-        assert_eq!(ids.first_with("a", 3, &rows), Some(2));
-        assert_eq!(ids.first_with("c", 3, &rows), Some(4));
-        assert_eq!(ids.first_with("d", 3, &rows), None);
+        let earlier = |j: u32| Ok(rows[j as usize].to_string());
+        assert_eq!(ids.first_with("a", 3, earlier).unwrap(), Some(0));
+        assert_eq!(ids.first_with("c", 3, earlier).unwrap(), Some(2));
+        assert_eq!(ids.first_with("d", 3, earlier).unwrap(), None);
     }
 }

@@ -20,6 +20,8 @@ const CHUNK: usize = 256 * 1024;
 pub(super) struct Tracked<R> {
     inner: BufReader<R>,
     tally: Tally,
+    /// The length of the byte-order mark left out (0 or 3).
+    mark: u64,
 }
 
 /// What the bytes handed out so far add up to.
@@ -45,9 +47,11 @@ impl<R: Read> Tracked<R> {
     pub(super) fn new(inner: R, line_ends: bool) -> io::Result<Self> {
         let mut inner = BufReader::with_capacity(CHUNK, inner);
         let mut hasher = Sha256::new();
+        let mut mark = 0;
         if inner.fill_buf()?.starts_with(BOM) {
             hasher.update(BOM);
             inner.consume(BOM.len());
+            mark = BOM.len() as u64;
         }
         let tally = Tally {
             hasher,
@@ -57,7 +61,17 @@ impl<R: Read> Tracked<R> {
             newlines: VecDeque::new(),
             line_ends,
         };
-        Ok(Tracked { inner, tally })
+        Ok(Tracked { inner, tally, mark })
+    }
+
+    /// Where in the file the byte at `offset` (as the parsers count, after the mark) is.
+    pub(super) fn file_offset(&self, offset: u64) -> u64 {
+        offset + self.mark
+    }
+
+    /// Where in the file the next byte handed out is.
+    pub(super) fn position(&self) -> u64 {
+        self.file_offset(self.tally.offset)
     }
 
     /// How many `\n` follow `offset` before the next byte that is not a line end. The
@@ -81,13 +95,14 @@ impl<R: Read> Tracked<R> {
     }
 
     /// Reads what is left (so the hash covers the whole file) and returns the hash,
-    /// `sha256:<hex>`.
-    pub(super) fn finish(mut self) -> io::Result<String> {
+    /// `sha256:<hex>`, and what was read.
+    pub(super) fn finish(mut self) -> io::Result<(String, R)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok(format!(
+        let hash = format!(
             "sha256:{}",
             hex::encode(self.tally.hasher.finalize())
-        ))
+        );
+        Ok((hash, self.inner.into_inner()))
     }
 }
 
@@ -155,7 +170,7 @@ mod tests {
         tracked.read_exact(&mut first).unwrap();
         assert_eq!(&first, b"id,q");
         // Not read to the end by the parser: finish reads the rest into the hash.
-        assert_eq!(tracked.finish().unwrap(), hash(&file));
+        assert_eq!(tracked.finish().unwrap().0, hash(&file));
     }
 
     #[test]
@@ -184,6 +199,6 @@ mod tests {
         assert_eq!(line, b"{\"a\": 1}\n");
         // Nobody asks about line ends here: none are kept.
         assert!(tracked.tally.newlines.is_empty() && tracked.tally.runs.is_empty());
-        assert_eq!(tracked.finish().unwrap(), hash(&text));
+        assert_eq!(tracked.finish().unwrap().0, hash(&text));
     }
 }

@@ -48,6 +48,11 @@ impl Vars {
         self.names.is_empty()
     }
 
+    /// Whether `other` shares this row's list of names (rows of one shape do).
+    pub(super) fn same_names(&self, other: &Vars) -> bool {
+        Arc::ptr_eq(&self.names, &other.names)
+    }
+
     /// Every variable, as the map requests and results carry.
     pub fn to_map(&self) -> Map<String, Json> {
         let mut map = Map::with_capacity(self.names.len());
@@ -78,7 +83,7 @@ impl Vars {
 }
 
 /// Packs the rows of one dataset, sharing each distinct list of names.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Packer {
     last: Option<Arc<[String]>>,
     seen: HashMap<Vec<String>, Arc<[String]>>,

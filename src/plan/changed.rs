@@ -204,13 +204,26 @@ impl Since<'_> {
 
     /// Adds a reason for each changed shared tool that rows of the eval add by name.
     fn row_tool_reasons(&self, eval: &EvalPlan, reasons: &mut Vec<String>) {
-        let names: BTreeSet<&str> = eval
+        if eval.dataset.plain() {
+            return;
+        }
+        // The plan read every row already; a row that cannot be read now adds no reason.
+        let mut failed = None;
+        let names: BTreeSet<String> = eval
             .rows
-            .iter()
-            .flat_map(|r| r.tools().iter().filter_map(serde_json::Value::as_str))
+            .readable(&mut failed)
+            .flat_map(|r| {
+                let names: Vec<String> = r
+                    .tools()
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                names
+            })
             .collect();
         for name in names {
-            if let Some(file) = self.changed_shared_tool(name) {
+            if let Some(file) = self.changed_shared_tool(&name) {
                 reasons.push(format!(
                     "rows of {} use the shared tool {file}, which changed",
                     self.rel(&eval.dataset.path)

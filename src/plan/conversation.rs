@@ -91,21 +91,23 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
         conversations: Vec::with_capacity(inputs.rows.len()),
         user_models: Vec::new(),
     };
-    for (i, row) in inputs.rows.iter().enumerate() {
-        let conversation = inputs.row(row, shared, &mut errors);
+    let mut failed = None;
+    for (i, row) in inputs.rows.readable(&mut failed).enumerate() {
+        let conversation = inputs.row(&row, shared, &mut errors);
         if let Some(user) = conversation.as_ref().and_then(|c| c.simulated.as_ref()) {
             if !planned.user_models.contains(&user.provider) {
                 planned.user_models.push(user.provider.clone());
             }
         }
         inputs.check_turns(
-            row,
+            &row,
             inputs.row_assertions.get(i).map_or(&[], Vec::as_slice),
             conversation.as_ref(),
             &mut errors,
         );
         planned.conversations.push(conversation.map(Arc::new));
     }
+    errors.extend(failed.map(PlanError::from));
     inputs.check_eval_turns(&planned.conversations, &mut errors);
     // An eval without conversations keeps no entry per row (datasets may be large).
     if planned.conversations.iter().all(Option::is_none) {

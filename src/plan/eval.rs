@@ -509,8 +509,20 @@ impl Builder<'_, '_> {
         dataset: &Dataset,
         templates: &mut TemplateSet,
     ) -> Vec<Vec<Assertion>> {
+        // No row has assertions of its own (the common case): nothing per row is kept,
+        // and a large dataset is not read again for them.
+        if dataset.plain() {
+            return Vec::new();
+        }
         let mut all = Vec::with_capacity(rows.len());
-        for row in rows {
+        for row in rows.iter() {
+            let row = match row {
+                Ok(row) => row,
+                Err(source) => {
+                    self.push(source);
+                    return Vec::new();
+                }
+            };
             let mut compiled = Vec::new();
             for (k, spec) in row.asserts().iter().enumerate() {
                 let origin = Location::line(&dataset.path, row.line);
@@ -522,7 +534,6 @@ impl Builder<'_, '_> {
             }
             all.push(compiled);
         }
-        // No row has assertions of its own (the common case): nothing per row is kept.
         if all.iter().all(Vec::is_empty) {
             all = Vec::new();
         }
@@ -552,9 +563,11 @@ impl Builder<'_, '_> {
             (origin, a)
         });
         let data_path = &dataset.path;
-        let row_asserts = rows.iter().zip(row_assertions).flat_map(|(row, list)| {
-            list.iter()
-                .map(move |a| (Location::line(data_path, row.line), a))
+        // The rows were read for their assertions just before; a row that cannot be read
+        // now is only a location the less.
+        let row_asserts = row_assertions.iter().zip(rows.iter()).flat_map(|(list, row)| {
+            let line = row.map_or(0, |row| row.line);
+            list.iter().map(move |a| (Location::line(data_path, line), a))
         });
         let mut errors = Vec::new();
         for (origin, a) in eval_asserts.chain(row_asserts) {

@@ -57,7 +57,13 @@ impl Builder<'_, '_> {
             Rows::all(dataset.clone())
         } else {
             let keep = |r: &Row| case.is_none_or(|re| re.is_match(&r.id));
-            Rows::filtered(dataset.clone(), keep, limit)
+            match Rows::filtered(dataset.clone(), keep, limit) {
+                Ok(rows) => rows,
+                Err(source) => {
+                    self.push(source);
+                    return Rows::all(dataset.clone());
+                }
+            }
         };
         if rows.is_empty() {
             self.push(SpecError::NoCases {
@@ -93,10 +99,32 @@ impl Builder<'_, '_> {
             needs.push((label, t.variables().clone()));
         }
         let column_set: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
+        // A variable that is a column but missing from some rows: the first such row,
+        // found in one pass over the rows (a large dataset is read from its file).
+        let pending: Vec<(&String, &String)> = needs
+            .iter()
+            .flat_map(|(reference, vars)| vars.iter().map(move |var| (reference, var)))
+            .filter(|(_, var)| column_set.contains(var.as_str()))
+            .collect();
+        let mut lacking: Vec<Option<Arc<Row>>> = vec![None; pending.len()];
+        if !pending.is_empty() {
+            for row in rows.iter() {
+                let row = match row {
+                    Ok(row) => row,
+                    Err(source) => return self.push(source),
+                };
+                for (slot, (_, var)) in lacking.iter_mut().zip(&pending) {
+                    if slot.is_none() && !row.vars.contains_key(var.as_str()) {
+                        *slot = Some(row.clone());
+                    }
+                }
+            }
+        }
         for (reference, vars) in &needs {
             for var in vars {
                 let row = if column_set.contains(var.as_str()) {
-                    match rows.iter().find(|r| !r.vars.contains_key(var)) {
+                    let at = pending.iter().position(|(r, v)| *r == reference && *v == var);
+                    match at.and_then(|i| lacking[i].as_ref()) {
                         Some(row) => Some(row),
                         None => continue,
                     }
@@ -126,6 +154,10 @@ impl Builder<'_, '_> {
         templates: &TemplateSet,
     ) {
         for (row, row_asserts) in rows.iter().zip(row_assertions) {
+            let row = match row {
+                Ok(row) => row,
+                Err(source) => return self.push(source),
+            };
             for a in row_asserts {
                 for var in a.variables(templates) {
                     if !row.vars.contains_key(&var) {
@@ -151,13 +183,29 @@ impl Builder<'_, '_> {
         dataset: &Dataset,
         templates: &TemplateSet,
     ) {
-        for p in prompts {
-            if let Some((row, source)) = rows.iter().find_map(|row| {
-                templates
-                    .render_prompt(&p.version, &row.context())
-                    .err()
-                    .map(|e| (row, e))
-            }) {
+        // One pass over the rows (a large dataset is read from its file); the first row
+        // each prompt fails on.
+        let mut failed: Vec<Option<(Arc<Row>, crate::template::TemplateError)>> =
+            prompts.iter().map(|_| None).collect();
+        for row in rows.iter() {
+            let row = match row {
+                Ok(row) => row,
+                Err(source) => return self.push(source),
+            };
+            let context = row.context();
+            for (p, slot) in prompts.iter().zip(failed.iter_mut()) {
+                if slot.is_none() {
+                    if let Err(e) = templates.render_prompt(&p.version, &context) {
+                        *slot = Some((row.clone(), e));
+                    }
+                }
+            }
+            if failed.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        for (p, slot) in prompts.iter().zip(failed) {
+            if let Some((row, source)) = slot {
                 self.push(SpecError::RenderFailed {
                     reference: p.version.reference(),
                     dataset: dataset.path.clone(),

@@ -430,10 +430,14 @@ fn check_rows(
     let dataset = eval.dataset;
     let columns: BTreeSet<&str> = dataset.columns.iter().map(String::as_str).collect();
     let mut reported = BTreeSet::new();
+    let mut failed = None;
     for (_, built) in used {
         for (label, vars) in &built.reads {
             for var in vars {
-                let lacking = eval.rows.iter().find(|r| !r.vars.contains_key(var));
+                let lacking = eval
+                    .rows
+                    .readable(&mut failed)
+                    .find(|r| !r.vars.contains_key(var));
                 if lacking.is_none() || !reported.insert((label.clone(), var.clone())) {
                     continue;
                 }
@@ -443,7 +447,7 @@ fn check_rows(
                     variable: var.clone(),
                     dataset: dataset.path.clone(),
                     columns: match row {
-                        Some(row) => row.vars.keys().cloned().collect(),
+                        Some(ref row) => row.vars.keys().cloned().collect(),
                         None => dataset.columns.clone(),
                     },
                     row: row.map(|r| (r.id.clone(), r.line)),
@@ -455,14 +459,15 @@ fn check_rows(
         .iter()
         .map(|(t, b)| (t.as_str(), b.row_results))
         .collect();
-    for row in eval.rows.iter() {
-        check_row(row, &dataset.path, &kinds, (declared, listing), out);
+    for row in eval.rows.readable(&mut failed) {
+        check_row(&row, &dataset.path, &kinds, (declared, listing), out);
     }
     for (tool, built) in used {
         if built.row_results == RowResults::Required {
-            out.warnings.extend(rows_without(tool, eval));
+            out.warnings.extend(rows_without(tool, eval, &mut failed));
         }
     }
+    out.errors.extend(failed.map(Error::from));
 }
 
 /// One row's `tool_results`: a mapping of tool name → entry, each well formed.
@@ -522,10 +527,14 @@ fn check_row(
 }
 
 /// The warning for rows with no entry for a tool whose `mock` has no result of its own.
-fn rows_without(tool: &str, eval: &EvalHandlers<'_>) -> Option<Warning> {
-    let lacking: Vec<&Row> = eval
+fn rows_without(
+    tool: &str,
+    eval: &EvalHandlers<'_>,
+    failed: &mut Option<crate::dataset::DatasetError>,
+) -> Option<Warning> {
+    let lacking: Vec<Arc<Row>> = eval
         .rows
-        .iter()
+        .readable(failed)
         .filter(|r| {
             r.vars
                 .get(TOOL_RESULTS)

@@ -1,15 +1,13 @@
 //! The rows an eval runs: every row of its dataset, or the ones `--case` and `--limit`
 //! select, held as indexes into the shared dataset rather than as copies.
 
-use std::ops::{Index, Range};
 use std::sync::Arc;
 
-use crate::dataset::{Dataset, Row};
+use crate::dataset::{Dataset, DatasetError, Row};
 
-/// The selected rows of an eval, in file order. `rows[i]`, `rows.len()`, `rows.get(i)` and
-/// `rows.iter()` read like a slice of [`Row`]s; the rows themselves stay in the dataset,
-/// which several evals may share, so a selection costs four bytes a row and no selection
-/// costs nothing.
+/// The selected rows of an eval, in file order. The rows themselves stay in the dataset
+/// (held, or read again from its file: [`Dataset::row`]), which several evals may share,
+/// so a selection costs four bytes a row and no selection costs nothing.
 #[derive(Clone, Debug)]
 pub struct Rows {
     dataset: Arc<Dataset>,
@@ -31,26 +29,27 @@ impl Rows {
         dataset: Arc<Dataset>,
         mut keep: impl FnMut(&Row) -> bool,
         limit: Option<usize>,
-    ) -> Self {
-        let selected = dataset
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, row)| keep(row))
-            .take(limit.unwrap_or(usize::MAX))
-            .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
-            .collect();
-        Rows {
+    ) -> Result<Self, DatasetError> {
+        let mut selected = Vec::new();
+        for (i, row) in dataset.rows().enumerate() {
+            if selected.len() >= limit.unwrap_or(usize::MAX) {
+                break;
+            }
+            if keep(&*row?) {
+                selected.push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(Rows {
             dataset,
             selected: Some(selected),
-        }
+        })
     }
 
     /// How many rows are selected.
     pub fn len(&self) -> usize {
         match &self.selected {
             Some(indexes) => indexes.len(),
-            None => self.dataset.rows.len(),
+            None => self.dataset.len(),
         }
     }
 
@@ -59,67 +58,36 @@ impl Rows {
         self.len() == 0
     }
 
-    /// The `i`-th selected row, if there are that many.
-    pub fn get(&self, i: usize) -> Option<&Row> {
+    /// The `i`-th selected row; an error when it cannot be read again from its file
+    /// (or there are not that many).
+    pub fn row(&self, i: usize) -> Result<Arc<Row>, DatasetError> {
         match &self.selected {
-            Some(indexes) => self.dataset.rows.get(*indexes.get(i)? as usize),
-            None => self.dataset.rows.get(i),
+            Some(indexes) => match indexes.get(i) {
+                Some(&at) => self.dataset.row(at as usize),
+                None => self.dataset.row(usize::MAX),
+            },
+            None => self.dataset.row(i),
         }
+    }
+
+    /// The selected rows that can be read, in file order: the first that cannot (its
+    /// file changed since the load) ends them, and is kept in `failed`.
+    pub fn readable<'a>(
+        &'a self,
+        failed: &'a mut Option<DatasetError>,
+    ) -> impl Iterator<Item = Arc<Row>> + 'a {
+        self.iter().map_while(move |row| match row {
+            Ok(row) => Some(row),
+            Err(e) => {
+                failed.get_or_insert(e);
+                None
+            }
+        })
     }
 
     /// The selected rows, in file order.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            rows: self,
-            range: 0..self.len(),
-        }
-    }
-}
-
-/// The selected rows, in file order (see [`Rows::iter`]).
-#[derive(Clone, Debug)]
-pub struct Iter<'a> {
-    rows: &'a Rows,
-    range: Range<usize>,
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a Row;
-
-    fn next(&mut self) -> Option<&'a Row> {
-        self.range.next().map(|i| &self.rows[i])
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.range.size_hint()
-    }
-}
-
-impl DoubleEndedIterator for Iter<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        self.range.next_back().map(|i| &self.rows[i])
-    }
-}
-
-impl ExactSizeIterator for Iter<'_> {}
-
-impl<'a> IntoIterator for &'a Rows {
-    type Item = &'a Row;
-    type IntoIter = Iter<'a>;
-
-    fn into_iter(self) -> Iter<'a> {
-        self.iter()
-    }
-}
-
-impl Index<usize> for Rows {
-    type Output = Row;
-
-    fn index(&self, i: usize) -> &Row {
-        match &self.selected {
-            Some(indexes) => &self.dataset.rows[indexes[i] as usize],
-            None => &self.dataset.rows[i],
-        }
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Result<Arc<Row>, DatasetError>> + '_ {
+        (0..self.len()).map(|i| self.row(i))
     }
 }
 
@@ -141,15 +109,18 @@ mod tests {
         )
     }
 
+    fn ids(rows: &Rows) -> Vec<String> {
+        rows.iter().map(|r| r.unwrap().id.clone()).collect()
+    }
+
     #[test]
     fn all_reads_every_row_of_the_dataset() {
         let rows = Rows::all(dataset(&["a", "b", "c"]));
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[1].id, "b");
-        assert_eq!(rows.get(2).map(|r| r.id.as_str()), Some("c"));
-        assert!(rows.get(3).is_none());
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(rows.row(1).unwrap().id, "b");
+        assert_eq!(rows.row(2).unwrap().id, "c");
+        assert!(rows.row(3).is_err());
+        assert_eq!(ids(&rows), ["a", "b", "c"]);
     }
 
     #[test]
@@ -158,18 +129,18 @@ mod tests {
             dataset(&["a1", "b", "a2", "a3"]),
             |r| r.id.starts_with('a'),
             Some(2),
-        );
+        )
+        .unwrap();
         assert_eq!(rows.len(), 2);
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["a1", "a2"]);
-        assert_eq!(rows[1].line, 4);
-        assert!(rows.get(2).is_none());
-        assert_eq!(rows.iter().next_back().map(|r| r.id.as_str()), Some("a2"));
+        assert_eq!(ids(&rows), ["a1", "a2"]);
+        assert_eq!(rows.row(1).unwrap().line, 4);
+        assert!(rows.row(2).is_err());
+        assert_eq!(rows.iter().next_back().unwrap().unwrap().id, "a2");
     }
 
     #[test]
     fn an_empty_selection_is_empty() {
-        let rows = Rows::filtered(dataset(&["a"]), |_| false, None);
+        let rows = Rows::filtered(dataset(&["a"]), |_| false, None).unwrap();
         assert!(rows.is_empty());
         assert_eq!(rows.iter().count(), 0);
     }

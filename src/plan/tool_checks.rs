@@ -60,7 +60,7 @@ fn specs<'a>(plan: &'a EvalPlan, text: &str) -> Vec<(&'a AssertionSpec, Location
         flatten(a.spec(), &origin, None, &mut out);
     }
     for (r, list) in plan.row_assertions.iter().enumerate() {
-        let Some(row) = plan.rows.get(r) else {
+        let Ok(row) = plan.rows.row(r) else {
             continue;
         };
         let origin = Location::line(&plan.dataset.path, row.line);

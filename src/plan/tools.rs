@@ -25,10 +25,15 @@ pub(super) fn row_tools(
     rows: &super::Rows,
     dataset: &Dataset,
     registry: &Registry,
-) -> Result<RowTools, Vec<SpecError>> {
+) -> Result<RowTools, Vec<crate::plan::PlanError>> {
     let mut errors = Vec::new();
+    // No row adds tools (no CSV row can): a large dataset is not read again for them.
+    if dataset.plain() {
+        return Ok(Vec::new());
+    }
     let mut all = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut failed = None;
+    for row in rows.readable(&mut failed) {
         if row.tools().is_empty() {
             all.push(None);
             continue;
@@ -44,18 +49,19 @@ pub(super) fn row_tools(
             ) {
                 Ok(set) => sets.push(Arc::new(set)),
                 Err(problem) => {
-                    errors.push(SpecError::RowTools {
+                    errors.push(crate::plan::PlanError::from(SpecError::RowTools {
                         location: Location::line(&dataset.path, row.line),
                         case: row.id.clone(),
                         reference: p.version.reference(),
                         problem: Box::new(problem),
-                    });
+                    }));
                     break;
                 }
             }
         }
         all.push(Some(sets));
     }
+    errors.extend(failed.map(crate::plan::PlanError::from));
     // No row adds tools (the common case): nothing per row is kept.
     if all.iter().all(Option::is_none) {
         all = Vec::new();
@@ -78,7 +84,13 @@ pub(super) fn expected_tools_warnings(
     dataset: &Dataset,
 ) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
+    // A dataset without the column is not read again for it (it may be large).
+    if !dataset.columns.iter().any(|c| c == EXPECTED_TOOLS) {
+        return warnings;
+    }
+    // A row that cannot be read again is an error of the plan's other passes.
+    let mut failed = None;
+    for (i, row) in rows.readable(&mut failed).enumerate() {
         let Some(serde_json::Value::Array(expected)) = row.vars.get(EXPECTED_TOOLS) else {
             continue;
         };

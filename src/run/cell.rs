@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::dataset::{DatasetError, Row};
 use crate::plan::{EvalPlan, Plan};
 use crate::provider::{ProviderRequest, ProviderResponse, RetryNotice};
 use crate::run::agent::AgentCall;
@@ -21,17 +22,30 @@ pub(crate) struct CellId {
     pub repeat: u32,
 }
 
-/// Runs one cell to its end: every path returns a result, scored or errored.
+/// Runs one cell to its end: every path returns a result, scored or errored. Fails only
+/// when the cell's row cannot be read again from its dataset (the file changed since the
+/// plan checked it), which ends the run.
 pub(crate) async fn run_cell(
     plan: Arc<Plan>,
     id: CellId,
     retries: Option<UnboundedSender<RetryNotice>>,
+) -> Result<CellResult, DatasetError> {
+    let eval = &plan.evals[id.eval];
+    let row = eval.rows.row(id.row)?;
+    Ok(run_cell_of(&plan, id, &row, retries).await)
+}
+
+/// [`run_cell`] with the cell's row.
+async fn run_cell_of(
+    plan: &Arc<Plan>,
+    id: CellId,
+    row: &Row,
+    retries: Option<UnboundedSender<RetryNotice>>,
 ) -> CellResult {
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
     let prompt = &eval.prompts[id.prompt];
     let model = &eval.models[id.model];
-    let mut result = unscored(&plan, id);
+    let mut result = unscored(plan, id, row);
     let rendered = match plan
         .templates
         .render_prompt(&prompt.version, &row.context())
@@ -50,12 +64,13 @@ pub(crate) async fn run_cell(
     let tools = eval.tool_set(id.prompt, id.row).cloned();
     if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
         let setup = super::conversation::Setup {
+            row,
             provider: provider.as_ref(),
             rendered,
             tools,
             retries,
         };
-        return super::conversation::run_conversation(&plan, id, conversation, setup, result).await;
+        return super::conversation::run_conversation(plan, id, conversation, setup, result).await;
     }
     if let Some(handlers) = &eval.handlers {
         let vars = row.vars_map();
@@ -76,7 +91,7 @@ pub(crate) async fn run_cell(
                 sum_steps(&turn.steps, &mut result);
                 result.stopped = turn.stopped;
                 result.steps = turn.steps;
-                score_into(&plan, id, turn.last, &prompt_text, &mut result).await;
+                score_into(plan, (id, row), turn.last, &prompt_text, &mut result).await;
             }
             Err(failed) => {
                 sum_steps(&failed.steps, &mut result);
@@ -105,7 +120,7 @@ pub(crate) async fn run_cell(
             result.tokens_out = response.tokens_out;
             result.cost_usd =
                 provider.cost_cached(response.tokens_in, response.tokens_out, response.cache);
-            score_into(&plan, id, response, &prompt_text, &mut result).await;
+            score_into(plan, (id, row), response, &prompt_text, &mut result).await;
         }
         Err(e) => {
             result.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -126,9 +141,8 @@ pub(super) fn sum_steps(steps: &[crate::agent::Step], result: &mut CellResult) {
 }
 
 /// The cell's result before the model answers: named, not passed, no output.
-pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
+pub(super) fn unscored(plan: &Plan, id: CellId, row: &Row) -> CellResult {
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
     CellResult {
         eval: eval.name.clone(),
         prompt: eval.prompts[id.prompt].version.reference(),
@@ -162,13 +176,12 @@ pub(super) fn unscored(plan: &Plan, id: CellId) -> CellResult {
 /// verdict, the grader's usage and the output in `result`.
 pub(super) async fn score_into(
     plan: &Plan,
-    id: CellId,
+    (id, row): (CellId, &Row),
     response: ProviderResponse,
     prompt_text: &str,
     result: &mut CellResult,
 ) {
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
     let context = row.context();
     let input = ScoreInput {
         output: &response.output,
@@ -335,7 +348,7 @@ parallel_tool_calls: false
                 model: 0,
                 repeat: 0,
             };
-            let result = runtime.block_on(run_cell(plan.clone(), id, None));
+            let result = runtime.block_on(run_cell(plan.clone(), id, None)).unwrap();
             assert!(result.error.is_none(), "{:?}", result.error);
         }
         let offered = recording.offered.lock().unwrap().clone();

@@ -14,6 +14,7 @@ use super::agent::{AgentCall, TurnError};
 use super::cell::{sum_steps, CellId};
 use super::events::CellResult;
 use crate::agent::{HandlerSet, Step, Stopped};
+use crate::dataset::Row;
 use crate::plan::{Plan, PlannedConversation};
 use crate::provider::{Provider, RetryNotice};
 use crate::template::message::{Message, RenderedPrompt, Role};
@@ -24,6 +25,8 @@ pub use user::{Ended, UserUsage};
 
 /// What a conversation's cell is played with, besides the plan.
 pub(crate) struct Setup<'a> {
+    /// The cell's row.
+    pub row: &'a Row,
     /// The model.
     pub provider: &'a dyn Provider,
     /// The version rendered with the row.
@@ -43,7 +46,7 @@ pub(crate) async fn run_conversation(
     mut result: CellResult,
 ) -> CellResult {
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
+    let row = setup.row;
     let prompt_text = setup.rendered.to_text();
     let no_handlers = HandlerSet::default();
     let vars = row.vars_map();
@@ -73,7 +76,7 @@ pub(crate) async fn run_conversation(
     let played = match &conversation.simulated {
         None => player.scripted(conversation).await,
         Some(simulated) => {
-            let mut user = user::Player::new(plan, id, simulated, setup.retries);
+            let mut user = user::Player::new(plan, (id, row), simulated, setup.retries);
             let played = player.simulated(&mut user).await;
             result.simulated_user = Some(user.usage);
             played
@@ -94,7 +97,9 @@ pub(crate) async fn run_conversation(
                     .to_string(),
             );
         }
-        Ok(()) => score_conversation(plan, id, conversation, &prompt_text, &mut result).await,
+        Ok(()) => {
+            score_conversation(plan, (id, row), conversation, &prompt_text, &mut result).await
+        }
     }
     result
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cell::{assertions_of, score_context, CellId};
+use crate::dataset::DatasetError;
 use crate::plan::Plan;
 use crate::run::events::CellResult;
 use crate::score::{aggregate, case_key, Candidate};
@@ -48,17 +49,20 @@ impl Held {
 
 /// Scores the group assertions of a complete group and finishes its cells: each group
 /// result replaces its placeholder, the case score is recomputed, and the judge's usage is
-/// shared among the cells it compared.
+/// shared among the cells it compared. Fails only when the case's row cannot be read again
+/// from its dataset.
 pub(crate) async fn finish_group(
     plan: Arc<Plan>,
     key: GroupKey,
     mut cells: Vec<CellResult>,
-) -> Vec<CellResult> {
+) -> Result<Vec<CellResult>, DatasetError> {
     let (e, row, repeat) = key;
     let eval = &plan.evals[e];
     let assertions: Vec<_> = assertions_of(eval, row).collect();
     let ctx = score_context(&plan, eval, "");
-    let case = case_key(&eval.name, &eval.rows[row].id, repeat);
+    let context = eval.rows.row(row)?.context();
+    let case_id = cells.first().map_or("", |c| c.case_id.as_str());
+    let case = case_key(&eval.name, case_id, repeat);
     let labels: Vec<String> = cells
         .iter()
         .map(|c| format!("{} · {}", c.prompt, c.model))
@@ -76,7 +80,7 @@ pub(crate) async fn finish_group(
             })
             .collect();
         let (results, usage) = assertion
-            .evaluate_group(&outputs, &eval.rows[row].context(), &case, &ctx)
+            .evaluate_group(&outputs, &context, &case, &ctx)
             .await;
         let shares = usage.split(results.iter().flatten().count());
         let mut shares = shares.iter();
@@ -94,5 +98,5 @@ pub(crate) async fn finish_group(
         cell.pass = case.pass;
         cell.score = case.score;
     }
-    cells
+    Ok(cells)
 }

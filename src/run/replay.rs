@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::cell::{score_into, unscored, CellId};
+use crate::dataset::{DatasetError, Row};
 use crate::plan::Plan;
 use crate::provider::{CacheTokens, ProviderResponse};
 use crate::run::events::CellResult;
@@ -52,13 +53,24 @@ impl Replay {
 /// Scores the stored answer of cell `id` with the plan's current assertions, transform and
 /// threshold, as [`super::cell::run_cell`] scores a model's answer; no model is called
 /// (judges call their grader). A cell that errored stays the error it was.
-pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult) -> CellResult {
+/// Fails only when the cell's row cannot be read again from its dataset.
+pub(crate) async fn replay_cell(
+    plan: Arc<Plan>,
+    id: CellId,
+    stored: CellResult,
+) -> Result<CellResult, DatasetError> {
     if stored.error.is_some() {
-        return stored;
+        return Ok(stored);
     }
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
-    let mut result = unscored(&plan, id);
+    let row = eval.rows.row(id.row)?;
+    Ok(replay_with(&plan, (id, &row), stored).await)
+}
+
+/// [`replay_cell`] with the cell's row.
+async fn replay_with(plan: &Plan, (id, row): (CellId, &Row), stored: CellResult) -> CellResult {
+    let eval = &plan.evals[id.eval];
+    let mut result = unscored(plan, id, row);
     result.latency_ms = stored.latency_ms;
     result.queue_ms = stored.queue_ms;
     result.cached = stored.cached;
@@ -76,7 +88,8 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
         .map(|r| r.to_text())
         .unwrap_or_default();
     if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
-        super::conversation::score_conversation(&plan, id, conversation, &prompt_text, &mut result)
+        let cell = (id, row);
+        super::conversation::score_conversation(plan, cell, conversation, &prompt_text, &mut result)
             .await;
         return result;
     }
@@ -92,6 +105,6 @@ pub(crate) async fn replay_cell(plan: Arc<Plan>, id: CellId, stored: CellResult)
         tool_calls: stored.tool_calls,
         finish_reason: stored.finish_reason,
     };
-    score_into(&plan, id, response, &prompt_text, &mut result).await;
+    score_into(plan, (id, row), response, &prompt_text, &mut result).await;
     result
 }

@@ -70,7 +70,12 @@ pub(crate) fn intersect(
         .collect();
     for key in &stale {
         let eval = plan.evals.iter().find(|e| e.name == key.eval);
-        let known_row = eval.is_some_and(|e| e.rows.iter().any(|r| r.id == key.case_id));
+        // A row that cannot be read again fails the run that follows, at that row.
+        let known_row = eval.is_some_and(|e| {
+            e.rows
+                .iter()
+                .any(|r| r.is_ok_and(|r| r.id == key.case_id))
+        });
         if !known_row {
             let name = eval.map_or("", |e| e.name.as_str());
             gone.entry(name).or_default().insert(key.case_id.clone());
@@ -100,20 +105,22 @@ fn cases(ids: &[String]) -> String {
 }
 
 /// Every cell of `eval`, as its key.
-fn keys(eval: &EvalPlan) -> impl Iterator<Item = CellKey> + '_ {
-    eval.rows.iter().flat_map(move |row| {
-        eval.prompts.iter().flat_map(move |p| {
-            eval.models.iter().flat_map(move |m| {
-                (0..eval.repeat).map(move |repeat| CellKey {
+fn keys(eval: &EvalPlan) -> Vec<CellKey> {
+    let mut keys = Vec::new();
+    for row in eval.rows.iter().flatten() {
+        for p in &eval.prompts {
+            for m in &eval.models {
+                keys.extend((0..eval.repeat).map(|repeat| CellKey {
                     eval: eval.name.clone(),
                     prompt: p.version.reference(),
                     model: m.clone(),
                     case_id: row.id.clone(),
                     repeat,
-                })
-            })
-        })
-    })
+                }));
+            }
+        }
+    }
+    keys
 }
 
 /// The ids of the rows of `eval` of which `replay` holds no cell at all.
@@ -125,6 +132,7 @@ fn missing_cases(eval: &EvalPlan, replay: &Replay) -> Vec<String> {
         .collect();
     eval.rows
         .iter()
+        .flatten()
         .filter(|r| !held.contains(r.id.as_str()))
         .map(|r| r.id.clone())
         .collect()
@@ -134,7 +142,7 @@ fn missing_cases(eval: &EvalPlan, replay: &Replay) -> Vec<String> {
 /// the stored run lacks a member of are left out (the runner would wait for it forever).
 fn drop_incomplete_groups(eval: &EvalPlan, replay: &mut Replay, skipped: &mut Vec<String>) {
     let mut dropped = 0;
-    for (r, row) in eval.rows.iter().enumerate() {
+    for (r, row) in eval.rows.iter().flatten().enumerate() {
         let grouped = eval
             .assertions
             .iter()
@@ -145,6 +153,7 @@ fn drop_incomplete_groups(eval: &EvalPlan, replay: &mut Replay, skipped: &mut Ve
         }
         for repeat in 0..eval.repeat {
             let group: Vec<CellKey> = keys(eval)
+                .into_iter()
                 .filter(|k| k.case_id == row.id && k.repeat == repeat)
                 .collect();
             if group.iter().all(|k| replay.get(k).is_some()) {

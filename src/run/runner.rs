@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use super::cell::{run_cell, CellId};
 use super::group::{finish_group, is_grouped, Held};
 use super::replay::{replay_cell, Replay};
+use crate::dataset::DatasetError;
 use crate::plan::shard::Shard;
 use crate::plan::Plan;
 use crate::provider::RetryNotice;
@@ -69,13 +70,13 @@ impl CellKey {
         }
     }
 
-    fn of_id(plan: &Plan, id: &CellId) -> CellKey {
+    fn of_id(plan: &Plan, id: &CellId, case_id: &str) -> CellKey {
         let eval = &plan.evals[id.eval];
         CellKey {
             eval: eval.name.clone(),
             prompt: eval.prompts[id.prompt].version.reference(),
             model: eval.models[id.model].clone(),
-            case_id: eval.rows[id.row].id.clone(),
+            case_id: case_id.to_string(),
             repeat: id.repeat,
         }
     }
@@ -99,6 +100,9 @@ pub enum RunError {
     /// A cell task panicked: a bug in prompteval.
     #[error("internal error in a cell task")]
     Panic(#[source] tokio::task::JoinError),
+    /// A row could not be read again from its dataset: the file changed during the run.
+    #[error("a row of the dataset could not be read again")]
+    Dataset(#[source] DatasetError),
 }
 
 /// A new run id: UTC time to the second and a random suffix (`20261127-031502-a1b2`).
@@ -130,6 +134,8 @@ enum Done {
     Held(CellId, Box<CellResult>),
     /// The finished cells of a group.
     Group(Vec<Finished>),
+    /// A row that could not be read again: the run stops.
+    Failed(DatasetError),
 }
 
 /// A finished cell and its line of JSON for `results.jsonl`, serialized by the task that
@@ -191,14 +197,22 @@ fn cells<P: Deref<Target = Plan>>(
         .map(|e| (e.rows.len(), e.prompts.len(), e.models.len(), e.repeat))
         .collect();
     let selected = move |id: &CellId| {
+        if shard.is_none() && skip.is_none() && replay.is_none() {
+            return true;
+        }
         let eval = &plan.evals[id.eval];
-        shard.is_none_or(|s| s.contains(&eval.name, &eval.rows[id.row].id, id.repeat))
+        // A row that cannot be read is kept: its cell fails the run, saying why.
+        let Ok(row) = eval.rows.row(id.row) else {
+            return true;
+        };
+        let case_id = row.id.as_str();
+        shard.is_none_or(|s| s.contains(&eval.name, case_id, id.repeat))
             && skip
                 .as_ref()
-                .is_none_or(|s| !s.contains(&CellKey::of_id(&plan, id)))
+                .is_none_or(|s| !s.contains(&CellKey::of_id(&plan, id, case_id)))
             && replay
                 .as_ref()
-                .is_none_or(|r| r.get(&CellKey::of_id(&plan, id)).is_some())
+                .is_none_or(|r| r.get(&CellKey::of_id(&plan, id, case_id)).is_some())
     };
     shapes
         .into_iter()
@@ -258,24 +272,28 @@ async fn worker(
         let Some(id) = next else { return };
         let model = &plan.evals[id.eval].models[id.model];
         let notices = retries.get(model).cloned();
-        let stored = replay
-            .as_ref()
-            .and_then(|r| r.get(&CellKey::of_id(&plan, &id)).cloned());
+        let stored = replay.as_ref().and_then(|r| stored(&plan, r, &id));
         let counted = in_flight.enter();
         let cell = match stored {
             Some(stored) => replay_cell(plan.clone(), id, stored).await,
             None => run_cell(plan.clone(), id, notices).await,
         };
         drop(counted);
-        let message = if is_grouped(&plan, &id) {
-            Done::Held(id, Box::new(cell))
-        } else {
-            Done::Cell(Box::new(Finished::new(cell)))
+        let message = match cell {
+            Err(e) => Done::Failed(e),
+            Ok(cell) if is_grouped(&plan, &id) => Done::Held(id, Box::new(cell)),
+            Ok(cell) => Done::Cell(Box::new(Finished::new(cell))),
         };
         if done.send(message).await.is_err() {
             return;
         }
     }
+}
+
+/// The stored answer `replay` holds for cell `id`.
+fn stored(plan: &Plan, replay: &Replay, id: &CellId) -> Option<CellResult> {
+    let row = plan.evals[id.eval].rows.row(id.row).ok()?;
+    replay.get(&CellKey::of_id(plan, id, &row.id)).cloned()
 }
 
 /// One retry channel per provider, and the receiver where every provider's notices arrive
@@ -312,7 +330,7 @@ fn sort_received(
     received: impl Iterator<Item = Done>,
     held: &mut Held,
     groups: &mut JoinSet<()>,
-    done_tx: &Queue,
+    (done_tx, failed): (&Queue, &mut Option<DatasetError>),
 ) -> Vec<Finished> {
     let mut batch = Vec::new();
     for done in received {
@@ -322,14 +340,19 @@ fn sort_received(
                     let plan = plan.clone();
                     let done = done_tx.clone();
                     groups.spawn(async move {
-                        let cells = finish_group(plan, key, group).await;
-                        let finished = cells.into_iter().map(Finished::new).collect();
-                        let _ = done.send(Done::Group(finished)).await;
+                        let message = match finish_group(plan, key, group).await {
+                            Ok(cells) => Done::Group(cells.into_iter().map(Finished::new).collect()),
+                            Err(e) => Done::Failed(e),
+                        };
+                        let _ = done.send(message).await;
                     });
                 }
             }
             Done::Cell(finished) => batch.push(*finished),
             Done::Group(cells) => batch.extend(cells),
+            Done::Failed(e) => {
+                failed.get_or_insert(e);
+            }
         }
     }
     batch
@@ -435,6 +458,7 @@ pub async fn execute(
     let mut interrupted = false;
     let mut held = Held::default();
     let mut received = Vec::new();
+    let mut failed = None;
     // After a small batch, let the next results gather (the workers go on meanwhile).
     let mut gathering = false;
     tokio::pin!(cancel);
@@ -460,9 +484,14 @@ pub async fn execute(
             () = tokio::time::sleep(GATHER), if gathering => gathering = false,
             () = gathered.notified(), if gathering => gathering = false,
             received_now = done_rx.recv_many(&mut received, QUEUE), if !gathering => {
-                let batch = sort_received(&plan, received.drain(..), &mut held, &mut groups, &done_tx);
+                let batch = sort_received(&plan, received.drain(..), &mut held, &mut groups, (&done_tx, &mut failed));
                 completed += emit_batch(sinks, &batch)?;
                 gathering = received_now < SMALL_BATCH;
+                if failed.is_some() {
+                    workers.abort_all();
+                    groups.abort_all();
+                    break;
+                }
             }
         }
     }
@@ -470,6 +499,9 @@ pub async fn execute(
     // Let aborted tasks wind down so no request outlives the run.
     while workers.join_next().await.is_some() {}
     while groups.join_next().await.is_some() {}
+    if let Some(e) = failed {
+        return Err(RunError::Dataset(e));
+    }
     if interrupted {
         emit(sinks, RunEvent::Interrupted)?;
     }

@@ -138,10 +138,14 @@ fn resolve_eval<'a>(
                 continue;
             }
             let resolved: ToolSet = set.with_listed(listed).map_err(|(_, problem)| {
-                let row = &eval.rows[r];
+                // Read at the plan already; should it fail now, the message lacks the case.
+                let (line, case) = eval
+                    .rows
+                    .row(r)
+                    .map_or((0, String::new()), |row| (row.line, row.id.clone()));
                 ListError::Problem {
-                    location: Location::line(&eval.dataset.path, row.line),
-                    reference: format!("{}, case {}", eval.prompts[i].version.reference(), row.id),
+                    location: Location::line(&eval.dataset.path, line),
+                    reference: format!("{}, case {case}", eval.prompts[i].version.reference()),
                     problem: Box::new(problem),
                 }
             })?;

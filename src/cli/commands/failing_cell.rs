@@ -81,11 +81,12 @@ impl FailingCells {
         all
     }
 
-    /// The case ids of the plan's rows.
-    fn ids(&self) -> impl Iterator<Item = &str> {
+    /// The case ids of the plan's rows (read again from a large dataset's file; a row
+    /// that cannot be read is left out, which only anchors the id).
+    fn ids(&self) -> impl Iterator<Item = String> + '_ {
         self.rows
             .iter()
-            .flat_map(|rows| rows.iter().map(|row| row.id.as_str()))
+            .flat_map(|rows| rows.iter().flatten().map(|row| row.id.clone()))
     }
 
     /// The `--case` (and `--prompt` / `--model` when the run has several) of a failing
@@ -117,11 +118,11 @@ impl FailingCells {
 
 /// `case_id` as a `--case` pattern: bare when no other id of `ids` contains it (the
 /// pattern is a regular expression searched in each id), else anchored.
-fn case_flag<'a>(case_id: &str, mut ids: impl Iterator<Item = &'a str>) -> String {
+fn case_flag<S: AsRef<str>>(case_id: &str, mut ids: impl Iterator<Item = S>) -> String {
     let plain = case_id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
-    if plain && !ids.any(|id| id != case_id && id.contains(case_id)) {
+    if plain && !ids.any(|id| id.as_ref() != case_id && id.as_ref().contains(case_id)) {
         return case_id.to_string();
     }
     format!("'^{}$'", regex::escape(case_id))

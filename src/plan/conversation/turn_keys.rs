@@ -40,11 +40,13 @@ impl Inputs<'_> {
     ) {
         for (i, (_, a)) in self.assertions.iter().enumerate() {
             let Some(turn) = a.spec().turn else { continue };
+            // The rows were read for their conversations just before.
+            let mut failed = None;
             let first = self
                 .rows
-                .iter()
+                .readable(&mut failed)
                 .zip(conversations)
-                .find_map(|(row, c)| unplayed(turn, row, c.as_deref()));
+                .find_map(|(row, c)| unplayed(turn, &row, c.as_deref()));
             if let Some(problem) = first {
                 let location = super::assertion_origin(self.text, self.display, i)
                     .unwrap_or_else(|| Location::line_of_key(self.display, self.text, "assert"));

@@ -5,6 +5,7 @@
 use super::super::cell::{assertions_of, score_context, CellId};
 use super::super::events::{AssertionResult, CellResult};
 use crate::agent::Step;
+use crate::dataset::Row;
 use crate::plan::{Plan, PlannedConversation};
 use crate::score::{combine, score_output_async, Assertion, GraderUsage, ScoreInput};
 
@@ -21,13 +22,12 @@ enum Target {
 /// stored run) and records the verdict, the final reply and the grader's usage.
 pub(crate) async fn score_conversation(
     plan: &Plan,
-    id: CellId,
+    (id, row): (CellId, &Row),
     conversation: &PlannedConversation,
     prompt_text: &str,
     result: &mut CellResult,
 ) {
     let eval = &plan.evals[id.eval];
-    let row = &eval.rows[id.row];
     let context = row.context();
     let mut targeted: Vec<(Target, &Assertion)> = assertions_of(eval, id.row)
         .map(|a| (a.spec().turn.map_or(Target::Final, Target::Turn), a))

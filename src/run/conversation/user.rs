@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::super::cell::CellId;
+use crate::dataset::Row;
 use crate::plan::{Plan, SimulatedUser};
 use crate::provider::{ProviderRequest, RetryNotice};
 use crate::registry::Params;
@@ -49,6 +50,7 @@ pub enum Ended {
 pub(crate) struct Player<'a> {
     plan: &'a Plan,
     id: CellId,
+    row: &'a Row,
     user: &'a SimulatedUser,
     retries: Option<UnboundedSender<RetryNotice>>,
     /// Its usage so far.
@@ -59,13 +61,14 @@ impl<'a> Player<'a> {
     /// The simulated user `user` of cell `id`, before its first call.
     pub(crate) fn new(
         plan: &'a Plan,
-        id: CellId,
+        (id, row): (CellId, &'a Row),
         user: &'a SimulatedUser,
         retries: Option<UnboundedSender<RetryNotice>>,
     ) -> Self {
         Player {
             plan,
             id,
+            row,
             user,
             retries,
             usage: UserUsage {
@@ -87,8 +90,7 @@ impl<'a> Player<'a> {
     /// The next user message given the conversation so far; `None` once it says its stop
     /// marker.
     pub(crate) async fn next(&mut self, history: &[Message]) -> Result<Option<String>, String> {
-        let eval = &self.plan.evals[self.id.eval];
-        let row = &eval.rows[self.id.row];
+        let row = self.row;
         let name = &self.user.provider;
         let Some(provider) = self.plan.providers.get(name) else {
             return Err(format!(

@@ -1,0 +1,324 @@
+//! The rows of a large CSV or JSONL dataset, read again from its file when asked: where
+//! each row starts (12 bytes a row), one cursor that reads on in file order, and the rows
+//! read last.
+//!
+//! Holding every row cost about 240 bytes a row, so memory grew with the dataset (issue
+//! 19). The load checks every row and notes where it starts; a run then reads rows in
+//! file order, as its cells go, through the same open file. A file changed since the load
+//! (its size or modification time) is an error, never a different row.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use serde_json::{Map, Value as Json};
+
+use super::row::{RawRow, Row, RowMaker};
+use super::DatasetError;
+
+/// How many of the rows read last are kept, by index modulo this: the cells of one row
+/// (its prompts × models × repeats) and its group follow each other closely.
+const RECENT: usize = 1024;
+
+/// What a row's record looks like in the file.
+#[derive(Clone, Debug)]
+pub(super) enum Shape {
+    /// A CSV record; the header's names, in order.
+    Csv(Vec<String>),
+    /// One JSON object on a line.
+    Jsonl,
+}
+
+/// The file's size and modification time when the load opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    pub(super) fn of(file: &File) -> std::io::Result<Stamp> {
+        let meta = file.metadata()?;
+        Ok(Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// Where each row starts, as the load noted it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Starts {
+    /// The byte offset in the file of each row's record (or of the line ends before it).
+    offsets: Vec<u64>,
+    /// The 1-based line each row starts on.
+    lines: Vec<u32>,
+}
+
+impl Starts {
+    pub(super) fn push(&mut self, offset: u64, line: usize) {
+        self.offsets.push(offset);
+        self.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.offsets.truncate(len);
+        self.lines.truncate(len);
+    }
+
+    pub(super) fn line(&self, i: usize) -> usize {
+        self.lines.get(i).map_or(0, |&l| l as usize)
+    }
+
+    pub(super) fn offset(&self, i: usize) -> u64 {
+        self.offsets.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// The rows of a dataset too large to hold, read from its file.
+pub(super) struct FileRows {
+    path: PathBuf,
+    shape: Shape,
+    starts: Starts,
+    stamp: Stamp,
+    reader: Mutex<Reader>,
+}
+
+impl std::fmt::Debug for FileRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows read from {}", self.len(), self.path.display())
+    }
+}
+
+/// What reads: the cursor, the maker that builds rows, the rows read last.
+struct Reader {
+    cursor: Cursor,
+    /// The index of the row the cursor reads next.
+    next: usize,
+    maker: RowMaker,
+    /// Row `i` is at `i % RECENT`, with its index.
+    recent: Vec<Option<(usize, Arc<Row>)>>,
+}
+
+/// The open file, as a reader of records positioned at one.
+enum Cursor {
+    Idle(File),
+    Csv(Box<csv::Reader<File>>),
+    Jsonl(BufReader<File>),
+    /// Between two states, or after a failed seek.
+    Gone,
+}
+
+impl Cursor {
+    fn file(&self) -> Option<&File> {
+        match self {
+            Cursor::Idle(file) => Some(file),
+            Cursor::Csv(reader) => Some(reader.get_ref()),
+            Cursor::Jsonl(reader) => Some(reader.get_ref()),
+            Cursor::Gone => None,
+        }
+    }
+
+    fn into_file(self) -> Option<File> {
+        match self {
+            Cursor::Idle(file) => Some(file),
+            Cursor::Csv(reader) => Some(reader.into_inner()),
+            Cursor::Jsonl(reader) => Some(reader.into_inner()),
+            Cursor::Gone => None,
+        }
+    }
+}
+
+impl FileRows {
+    /// The rows of `file` (opened by the load, which found `stamp`) that start at
+    /// `starts`; `maker` builds them as the load did.
+    pub(super) fn new(
+        path: &Path,
+        file: File,
+        shape: Shape,
+        starts: Starts,
+        stamp: Stamp,
+        maker: RowMaker,
+    ) -> FileRows {
+        FileRows {
+            path: path.to_path_buf(),
+            shape,
+            starts,
+            stamp,
+            reader: Mutex::new(Reader {
+                cursor: Cursor::Idle(file),
+                next: usize::MAX,
+                maker,
+                recent: vec![None; RECENT],
+            }),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The `i`-th row, read from the file unless it was read lately.
+    pub(super) fn row(&self, i: usize) -> Result<Arc<Row>, DatasetError> {
+        let mut reader = self.reader.lock().map_err(|_| self.changed())?;
+        if let Some((_, row)) = reader.recent[i % RECENT].as_ref().filter(|(at, _)| *at == i) {
+            return Ok(row.clone());
+        }
+        let row = Arc::new(self.read(&mut reader, i)?);
+        reader.recent[i % RECENT] = Some((i, row.clone()));
+        Ok(row)
+    }
+
+    /// Reads row `i` from the file: on from the cursor when it is the next row, else
+    /// from where the row starts.
+    fn read(&self, reader: &mut Reader, i: usize) -> Result<Row, DatasetError> {
+        if i >= self.len() {
+            return Err(self.changed());
+        }
+        let file = reader.cursor.file().ok_or_else(|| self.changed())?;
+        if Stamp::of(file).map_err(|e| self.read_error(e))? != self.stamp {
+            return Err(self.changed());
+        }
+        if reader.next != i {
+            self.seek(reader, i)?;
+        }
+        let vars = self.record(&mut reader.cursor)?.ok_or_else(|| self.changed())?;
+        reader.next = i + 1;
+        let raw = RawRow {
+            line: self.starts.line(i),
+            vars,
+        };
+        // The load built this row from the same bytes; failing now means they changed.
+        let mut unused = Vec::new();
+        reader
+            .maker
+            .make(raw, i, &mut unused)
+            .map_err(|_| self.changed())
+    }
+
+    /// Puts the cursor where row `i` starts.
+    fn seek(&self, reader: &mut Reader, i: usize) -> Result<(), DatasetError> {
+        let cursor = std::mem::replace(&mut reader.cursor, Cursor::Gone);
+        let mut file = cursor.into_file().ok_or_else(|| self.changed())?;
+        file.seek(SeekFrom::Start(self.starts.offset(i)))
+            .map_err(|e| self.read_error(e))?;
+        reader.cursor = match self.shape {
+            Shape::Csv(_) => Cursor::Csv(Box::new(
+                csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(file),
+            )),
+            Shape::Jsonl => Cursor::Jsonl(BufReader::new(file)),
+        };
+        reader.next = i;
+        Ok(())
+    }
+
+    /// The next record's variables; `None` at the end of the file.
+    fn record(&self, cursor: &mut Cursor) -> Result<Option<Map<String, Json>>, DatasetError> {
+        match (cursor, &self.shape) {
+            (Cursor::Csv(reader), Shape::Csv(headers)) => {
+                let mut record = csv::StringRecord::new();
+                if !reader.read_record(&mut record).map_err(|_| self.changed())? {
+                    return Ok(None);
+                }
+                if record.len() != headers.len() {
+                    return Err(self.changed());
+                }
+                let vars = headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(name, value)| (name.clone(), Json::String(value.to_owned())))
+                    .collect();
+                Ok(Some(vars))
+            }
+            (Cursor::Jsonl(reader), Shape::Jsonl) => {
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    if reader
+                        .read_until(b'\n', &mut line)
+                        .map_err(|e| self.read_error(e))?
+                        == 0
+                    {
+                        return Ok(None);
+                    }
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    return match serde_json::from_slice::<Json>(&line) {
+                        Ok(Json::Object(vars)) => Ok(Some(vars)),
+                        _ => Err(self.changed()),
+                    };
+                }
+            }
+            _ => Err(self.changed()),
+        }
+    }
+
+    fn changed(&self) -> DatasetError {
+        DatasetError::Changed {
+            path: self.path.clone(),
+        }
+    }
+
+    fn read_error(&self, source: std::io::Error) -> DatasetError {
+        DatasetError::Read {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, name: &str) -> (tempfile::TempDir, super::super::Dataset) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let (dataset, _) = super::super::load::load_holding(dir.path(), name.as_ref(), 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, dataset)
+    }
+
+    #[test]
+    fn rows_read_out_of_order_are_the_rows_of_the_file() {
+        let (_dir, d) = load("id,q\na,1\n\nb,\"two\nlines\"\r\nc,3\n", "d.csv");
+        for i in [2, 0, 1, 2, 1, 0] {
+            let row = d.row(i).unwrap();
+            assert_eq!(row.id, ["a", "b", "c"][i]);
+            assert_eq!(row.line, [2, 4, 6][i]);
+        }
+        assert_eq!(d.row(1).unwrap().vars.get("q"), Some(Json::from("two\nlines")));
+        assert!(d.row(3).is_err());
+    }
+
+    #[test]
+    fn jsonl_rows_skip_blank_lines_when_read_again() {
+        let (_dir, d) = load("{\"id\": \"a\"}\n\n  \n{\"id\": \"b\", \"n\": 2}\n", "d.jsonl");
+        assert_eq!(d.row(1).unwrap().vars.get("n"), Some(Json::from(2)));
+        assert_eq!(d.row(0).unwrap().id, "a");
+        assert_eq!(d.row(1).unwrap().line, 4);
+    }
+
+    /// A dataset rewritten while a run reads it is an error, not someone else's row.
+    #[test]
+    fn a_file_changed_after_the_load_is_an_error_naming_it() {
+        let (dir, d) = load("id,q\na,1\nb,2\n", "d.csv");
+        assert_eq!(d.row(0).unwrap().id, "a");
+        std::fs::write(dir.path().join("d.csv"), "id,q\nx,1\ny,2\nz,3\n").unwrap();
+        let err = d.row(1).unwrap_err();
+        assert!(matches!(err, DatasetError::Changed { .. }), "{err:?}");
+        assert!(err.to_string().contains("d.csv"), "{err}");
+        // A row read before the change is still the row that was checked.
+        assert_eq!(d.row(0).unwrap().id, "a");
+    }
+}
