@@ -10,13 +10,34 @@ use super::*;
 use crate::diagnostic::{Location, Warning};
 use serde_json::json;
 
-/// Writes `content` as `datasets/<name>` in a fresh root and loads it.
+/// Writes `content` as `datasets/<name>` in a fresh root and loads it, twice: every row
+/// held, and no row held (read again from the file, as a large dataset is). Both must
+/// give the same rows, warnings and errors; the second is returned, so every test here
+/// reads rows through the file.
 fn load_text(name: &str, content: &[u8]) -> Result<(Dataset, Vec<Warning>), DatasetError> {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("datasets")).unwrap();
     let path = PathBuf::from("datasets").join(name);
     std::fs::write(root.path().join(&path), content).unwrap();
-    load(root.path(), &path)
+    let held = super::load::load_holding(root.path(), &path, usize::MAX);
+    let read = super::load::load_holding(root.path(), &path, 0);
+    match (&held, &read) {
+        (Ok((held, held_warnings)), Ok((read, read_warnings))) => {
+            assert!(held.is_held());
+            assert_eq!(format!("{:?}", all(held)), format!("{:?}", all(read)));
+            assert_eq!(held.columns, read.columns);
+            assert_eq!(held.hash, read.hash);
+            assert_eq!(format!("{held_warnings:?}"), format!("{read_warnings:?}"));
+        }
+        (Err(held), Err(read)) => assert_eq!(held.to_string(), read.to_string()),
+        _ => panic!("held: {held:?}, read: {read:?}"),
+    }
+    read
+}
+
+/// Every row of `dataset`.
+fn all(dataset: &Dataset) -> Vec<std::sync::Arc<Row>> {
+    dataset.rows().map(Result::unwrap).collect()
 }
 
 fn ok(name: &str, content: &str) -> Dataset {
@@ -36,12 +57,12 @@ fn err(name: &str, content: &str) -> DatasetError {
     }
 }
 
-fn ids(dataset: &Dataset) -> Vec<&str> {
-    dataset.rows.iter().map(|r| r.id.as_str()).collect()
+fn ids(dataset: &Dataset) -> Vec<String> {
+    all(dataset).iter().map(|r| r.id.clone()).collect()
 }
 
 fn lines(dataset: &Dataset) -> Vec<usize> {
-    dataset.rows.iter().map(|r| r.line).collect()
+    all(dataset).iter().map(|r| r.line).collect()
 }
 
 #[test]
@@ -54,11 +75,11 @@ fn csv_rows_are_strings_with_numbered_ids() {
     assert_eq!(d.columns, ["text", "expected"]);
     assert_eq!(ids(&d), ["1", "2"]);
     assert_eq!(lines(&d), [2, 3]);
-    assert_eq!(d.rows[0].vars.get("text").unwrap(), json!("great, really"));
-    assert_eq!(d.rows[1].expected(), Some(json!("negative")));
-    assert!(d.rows[0].asserts().is_empty());
+    assert_eq!(all(&d)[0].vars.get("text").unwrap(), json!("great, really"));
+    assert_eq!(all(&d)[1].expected(), Some(json!("negative")));
+    assert!(all(&d)[0].asserts().is_empty());
     assert_eq!(
-        d.rows[0].context().get_attr("text").unwrap().as_str(),
+        all(&d)[0].context().get_attr("text").unwrap().as_str(),
         Some("great, really")
     );
 }
@@ -148,8 +169,8 @@ fn csv_invalid_utf8_names_the_line() {
 fn csv_assert_column_is_an_ordinary_variable() {
     let d = ok("r.csv", "text,assert\na,b\n");
     assert_eq!(d.columns, ["text", "assert"]);
-    assert!(d.rows[0].asserts().is_empty());
-    assert_eq!(d.rows[0].vars.get("assert").unwrap(), json!("b"));
+    assert!(all(&d)[0].asserts().is_empty());
+    assert_eq!(all(&d)[0].vars.get("assert").unwrap(), json!("b"));
 }
 
 #[test]
@@ -161,8 +182,8 @@ fn jsonl_rows_nested_values_and_blank_lines() {
     assert_eq!(ids(&d), ["7", "2"]);
     assert_eq!(lines(&d), [1, 3]);
     assert_eq!(d.columns, ["id", "q", "meta"]);
-    assert_eq!(d.rows[1].vars.get("meta").unwrap(), json!({"tags": [1, 2]}));
-    let tags = d.rows[1]
+    assert_eq!(all(&d)[1].vars.get("meta").unwrap(), json!({"tags": [1, 2]}));
+    let tags = all(&d)[1]
         .context()
         .get_attr("meta")
         .unwrap()
@@ -203,7 +224,7 @@ fn json_rows_have_the_line_where_each_element_starts() {
     assert_eq!(ids(&d), ["a", "b", "c"]);
     assert_eq!(lines(&d), [2, 3, 8]);
     assert_eq!(
-        d.rows[1].vars.get("nested").unwrap(),
+        all(&d)[1].vars.get("nested").unwrap(),
         json!([{"x": 1}, {"y": "]"}])
     );
 }
@@ -241,8 +262,8 @@ fn yaml_rows_lines_and_nested_values() {
     let d = ok("r.yaml", text);
     assert_eq!(ids(&d), ["one", "2"]);
     assert_eq!(lines(&d), [2, 8]);
-    assert_eq!(d.rows[0].vars.get("meta").unwrap(), json!(["a", "b"]));
-    assert_eq!(d.rows[1].vars.get("n").unwrap(), json!(3));
+    assert_eq!(all(&d)[0].vars.get("meta").unwrap(), json!(["a", "b"]));
+    assert_eq!(all(&d)[1].vars.get("n").unwrap(), json!(3));
     assert_eq!(d.columns, ["id", "text", "meta", "n"]);
 }
 
@@ -277,13 +298,13 @@ fn per_row_asserts_are_parsed_and_removed_from_vars() {
         ),
     );
     assert_eq!(d.columns, ["q"]);
-    assert!(!d.rows[0].vars.contains_key("assert"));
-    assert_eq!(d.rows[0].asserts().len(), 1);
-    assert_eq!(d.rows[0].asserts()[0].kind, "contains");
-    assert_eq!(d.rows[0].asserts()[0].value, Some(json!("x")));
-    assert_eq!(d.rows[1].asserts().len(), 2);
-    assert_eq!(d.rows[1].asserts()[1].threshold, Some(5.0));
-    assert!(d.rows[2].asserts().is_empty());
+    assert!(!all(&d)[0].vars.contains_key("assert"));
+    assert_eq!(all(&d)[0].asserts().len(), 1);
+    assert_eq!(all(&d)[0].asserts()[0].kind, "contains");
+    assert_eq!(all(&d)[0].asserts()[0].value, Some(json!("x")));
+    assert_eq!(all(&d)[1].asserts().len(), 2);
+    assert_eq!(all(&d)[1].asserts()[1].threshold, Some(5.0));
+    assert!(all(&d)[2].asserts().is_empty());
 }
 
 #[test]
@@ -293,12 +314,12 @@ fn per_row_thresholds_are_parsed_and_removed_from_vars() {
         "{\"q\": \"a\", \"threshold\": 0.5}\n{\"q\": \"b\"}\n{\"q\": \"c\", \"threshold\": null}\n",
     );
     assert_eq!(d.columns, ["q"]);
-    assert_eq!(d.rows[0].threshold(), Some(0.5));
-    assert!(!d.rows[0].vars.contains_key("threshold"));
-    assert_eq!(d.rows[1].threshold(), None);
-    assert_eq!(d.rows[2].threshold(), None);
+    assert_eq!(all(&d)[0].threshold(), Some(0.5));
+    assert!(!all(&d)[0].vars.contains_key("threshold"));
+    assert_eq!(all(&d)[1].threshold(), None);
+    assert_eq!(all(&d)[2].threshold(), None);
     let d = ok("r.yaml", "- q: a\n  threshold: 1\n");
-    assert_eq!(d.rows[0].threshold(), Some(1.0));
+    assert_eq!(all(&d)[0].threshold(), Some(1.0));
 }
 
 #[test]
@@ -317,7 +338,7 @@ fn bad_row_threshold_names_file_line_and_problem() {
 fn csv_threshold_column_is_an_ordinary_variable() {
     let d = ok("r.csv", "text,threshold\na,0.5\n");
     assert_eq!(d.columns, ["text", "threshold"]);
-    assert_eq!(d.rows[0].threshold(), None);
+    assert_eq!(all(&d)[0].threshold(), None);
 }
 
 #[test]
@@ -326,7 +347,7 @@ fn per_row_asserts_in_yaml() {
         "r.yaml",
         "- q: a\n  assert:\n    - type: icontains\n      value: Paris\n",
     );
-    assert_eq!(d.rows[0].asserts()[0].kind, "icontains");
+    assert_eq!(all(&d)[0].asserts()[0].kind, "icontains");
 }
 
 #[test]
@@ -448,8 +469,8 @@ fn many_csv_rows_load() {
         text.push_str(&format!("r{i},\"review number {i}, fine\",positive\n"));
     }
     let d = ok("big.csv", &text);
-    assert_eq!(d.rows.len(), 5000);
-    assert_eq!(d.rows[4999].line, 5001);
+    assert_eq!(d.len(), 5000);
+    assert_eq!(all(&d)[4999].line, 5001);
 }
 
 /// Issue 19: the row's context is a view of its variables, and templates read it as they
@@ -461,7 +482,7 @@ fn the_context_reads_like_the_map_of_the_row() {
         "r.jsonl",
         "{\"q\": \"a\", \"n\": 2, \"meta\": {\"tags\": [1, 2]}, \"z\": null}\n",
     );
-    let row = &d.rows[0];
+    let row = &all(&d)[0];
     let copy = minijinja::Value::from_serialize(&*row.vars_map());
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
