@@ -12,6 +12,7 @@ mod cli_faults;
 mod cli_flags;
 mod cli_history;
 mod cli_judge;
+mod cli_large_dataset;
 mod cli_llamacpp;
 mod cli_loop;
 mod cli_messages;
