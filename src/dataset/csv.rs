@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::Location;
 
+use super::file_rows::checksum;
 use super::row::{RawRow, RowBuilder};
 use super::stream::Tracked;
 use super::DatasetError;
@@ -68,7 +69,8 @@ pub(super) fn parse_csv<R: Read>(
         for (name, value) in headers.iter().zip(record.iter()) {
             vars.insert(name.clone(), Json::String(value.to_owned()));
         }
-        rows.push_at(RawRow { line, vars }, start)?;
+        let sum = checksum(record.iter().map(str::as_bytes));
+        rows.push_at(RawRow { line, vars }, (start, sum))?;
     }
     finish(reader)
 }

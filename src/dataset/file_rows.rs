@@ -1,17 +1,15 @@
 //! The rows of a large CSV or JSONL dataset, read again from its file when asked: where
-//! each row starts (12 bytes a row), one cursor that reads on in file order, and the rows
-//! read last.
+//! each row starts, one cursor that reads on in file order, and the rows read last.
 //!
 //! Holding every row cost about 240 bytes a row, so memory grew with the dataset (issue
-//! 19). The load checks every row and notes where it starts; a run then reads rows in
-//! file order, as its cells go, through the same open file. A file changed since the load
-//! (its size or modification time) is an error, never a different row.
+//! 19). The load checks every row and notes where it starts and its checksum (16 bytes a
+//! row); a run then reads rows in file order, as its cells go, through the same open
+//! file. A row whose bytes changed since the load is an error, never a different row.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use serde_json::{Map, Value as Json};
 
@@ -22,6 +20,8 @@ use super::DatasetError;
 /// (its prompts × models × repeats) and its group follow each other closely.
 const RECENT: usize = 1024;
 
+
+
 /// What a row's record looks like in the file.
 #[derive(Clone, Debug)]
 pub(super) enum Shape {
@@ -31,21 +31,23 @@ pub(super) enum Shape {
     Jsonl,
 }
 
-/// The file's size and modification time when the load opened it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Stamp {
-    len: u64,
-    modified: Option<SystemTime>,
+/// A row's checksum: its fields' bytes (a CSV record's fields, a JSONL line without its
+/// line end), each after its length. A row read again must have the sum the load noted.
+pub(super) fn checksum<'a>(fields: impl Iterator<Item = &'a [u8]>) -> u32 {
+    use std::hash::Hasher;
+    // SipHash with fixed keys: the same sum in the load and when read again.
+    let mut hasher = std::hash::DefaultHasher::new();
+    for field in fields {
+        hasher.write_usize(field.len());
+        hasher.write(field);
+    }
+    hasher.finish() as u32
 }
 
-impl Stamp {
-    pub(super) fn of(file: &File) -> std::io::Result<Stamp> {
-        let meta = file.metadata()?;
-        Ok(Stamp {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        })
-    }
+/// A JSONL line without its line end.
+pub(super) fn line_body(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Where each row starts, as the load noted it.
@@ -55,12 +57,15 @@ pub(super) struct Starts {
     offsets: Vec<u64>,
     /// The 1-based line each row starts on.
     lines: Vec<u32>,
+    /// Each row's [`checksum`].
+    sums: Vec<u32>,
 }
 
 impl Starts {
-    pub(super) fn push(&mut self, offset: u64, line: usize) {
+    pub(super) fn push(&mut self, offset: u64, line: usize, sum: u32) {
         self.offsets.push(offset);
         self.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        self.sums.push(sum);
     }
 
     pub(super) fn len(&self) -> usize {
@@ -70,6 +75,7 @@ impl Starts {
     pub(super) fn truncate(&mut self, len: usize) {
         self.offsets.truncate(len);
         self.lines.truncate(len);
+        self.sums.truncate(len);
     }
 
     pub(super) fn line(&self, i: usize) -> usize {
@@ -86,7 +92,6 @@ pub(super) struct FileRows {
     path: PathBuf,
     shape: Shape,
     starts: Starts,
-    stamp: Stamp,
     reader: Mutex<Reader>,
 }
 
@@ -116,15 +121,6 @@ enum Cursor {
 }
 
 impl Cursor {
-    fn file(&self) -> Option<&File> {
-        match self {
-            Cursor::Idle(file) => Some(file),
-            Cursor::Csv(reader) => Some(reader.get_ref()),
-            Cursor::Jsonl(reader) => Some(reader.get_ref()),
-            Cursor::Gone => None,
-        }
-    }
-
     fn into_file(self) -> Option<File> {
         match self {
             Cursor::Idle(file) => Some(file),
@@ -136,21 +132,19 @@ impl Cursor {
 }
 
 impl FileRows {
-    /// The rows of `file` (opened by the load, which found `stamp`) that start at
-    /// `starts`; `maker` builds them as the load did.
+    /// The rows of `file` (opened by the load) that start at `starts`; `maker` builds
+    /// them as the load did.
     pub(super) fn new(
         path: &Path,
         file: File,
         shape: Shape,
         starts: Starts,
-        stamp: Stamp,
         maker: RowMaker,
     ) -> FileRows {
         FileRows {
             path: path.to_path_buf(),
             shape,
             starts,
-            stamp,
             reader: Mutex::new(Reader {
                 cursor: Cursor::Idle(file),
                 next: usize::MAX,
@@ -181,14 +175,13 @@ impl FileRows {
         if i >= self.len() {
             return Err(self.changed());
         }
-        let file = reader.cursor.file().ok_or_else(|| self.changed())?;
-        if Stamp::of(file).map_err(|e| self.read_error(e))? != self.stamp {
-            return Err(self.changed());
-        }
         if reader.next != i {
             self.seek(reader, i)?;
         }
-        let vars = self.record(&mut reader.cursor)?.ok_or_else(|| self.changed())?;
+        let (vars, sum) = self.record(&mut reader.cursor)?.ok_or_else(|| self.changed())?;
+        if sum != self.starts.sums[i] {
+            return Err(self.changed());
+        }
         reader.next = i + 1;
         let raw = RawRow {
             line: self.starts.line(i),
@@ -221,8 +214,11 @@ impl FileRows {
         Ok(())
     }
 
-    /// The next record's variables; `None` at the end of the file.
-    fn record(&self, cursor: &mut Cursor) -> Result<Option<Map<String, Json>>, DatasetError> {
+    /// The next record's variables and checksum; `None` at the end of the file.
+    fn record(
+        &self,
+        cursor: &mut Cursor,
+    ) -> Result<Option<(Map<String, Json>, u32)>, DatasetError> {
         match (cursor, &self.shape) {
             (Cursor::Csv(reader), Shape::Csv(headers)) => {
                 let mut record = csv::StringRecord::new();
@@ -237,7 +233,7 @@ impl FileRows {
                     .zip(record.iter())
                     .map(|(name, value)| (name.clone(), Json::String(value.to_owned())))
                     .collect();
-                Ok(Some(vars))
+                Ok(Some((vars, checksum(record.iter().map(str::as_bytes)))))
             }
             (Cursor::Jsonl(reader), Shape::Jsonl) => {
                 let mut line = Vec::new();
@@ -253,8 +249,9 @@ impl FileRows {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return match serde_json::from_slice::<Json>(&line) {
-                        Ok(Json::Object(vars)) => Ok(Some(vars)),
+                    let body = line_body(&line);
+                    return match serde_json::from_slice::<Json>(body) {
+                        Ok(Json::Object(vars)) => Ok(Some((vars, checksum([body].into_iter())))),
                         _ => Err(self.changed()),
                     };
                 }
@@ -312,10 +309,15 @@ mod tests {
     /// A dataset rewritten while a run reads it is an error, not someone else's row.
     #[test]
     fn a_file_changed_after_the_load_is_an_error_naming_it() {
-        let (dir, d) = load("id,q\na,1\nb,2\n", "d.csv");
+        let (dir, d) = load("id,q\na,1\nb,2\nc,3\n", "d.csv");
         assert_eq!(d.row(0).unwrap().id, "a");
-        std::fs::write(dir.path().join("d.csv"), "id,q\nx,1\ny,2\nz,3\n").unwrap();
+        // The same layout, one value changed: read on from the cursor.
+        std::fs::write(dir.path().join("d.csv"), "id,q\na,1\nb,9\nc,3\n").unwrap();
         let err = d.row(1).unwrap_err();
+        assert!(matches!(err, DatasetError::Changed { .. }), "{err:?}");
+        // Rows that moved: read after a jump.
+        std::fs::write(dir.path().join("d.csv"), "id,q\nxx,1\nb,2\nc,3\n").unwrap();
+        let err = d.row(2).unwrap_err();
         assert!(matches!(err, DatasetError::Changed { .. }), "{err:?}");
         assert!(err.to_string().contains("d.csv"), "{err}");
         // A row read before the change is still the row that was checked.

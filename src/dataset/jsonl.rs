@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use crate::diagnostic::Location;
 
 use super::load::{describe, strip_position};
+use super::file_rows::{checksum, line_body};
 use super::row::{RawRow, RowBuilder};
 use super::stream::Tracked;
 use super::DatasetError;
@@ -32,9 +33,8 @@ pub(super) fn parse_jsonl<R: Read>(
             break;
         }
         number += 1;
-        let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let line = std::str::from_utf8(line).map_err(|_| DatasetError::Parse {
+        let body = line_body(&bytes);
+        let line = std::str::from_utf8(body).map_err(|_| DatasetError::Parse {
             location: Location::line(path, number),
             message: "file is not valid UTF-8".to_string(),
         })?;
@@ -42,7 +42,10 @@ pub(super) fn parse_jsonl<R: Read>(
             continue;
         }
         match serde_json::from_str::<Json>(line) {
-            Ok(Json::Object(vars)) => rows.push_at(RawRow { line: number, vars }, start)?,
+            Ok(Json::Object(vars)) => {
+                let sum = checksum([body].into_iter());
+                rows.push_at(RawRow { line: number, vars }, (start, sum))?
+            }
             Ok(other) => {
                 return Err(DatasetError::Parse {
                     location: Location::line(path, number),

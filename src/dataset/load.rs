@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
-use super::file_rows::{Shape, Stamp};
+use super::file_rows::Shape;
 use super::row::{Dataset, RowBuilder};
 use super::stream::Tracked;
 use super::DatasetError;
@@ -122,13 +122,12 @@ pub(crate) fn load_holding(
         // Read as a stream: the file is not held beside the rows built from it.
         Format::Csv | Format::Jsonl => {
             let file = std::fs::File::open(&file_path).map_err(read_error)?;
-            let stamp = Stamp::of(&file).map_err(read_error)?;
             let input = Tracked::new(file, format == Format::Csv).map_err(read_error)?;
             let (hash, file) = match format {
                 Format::Csv => csv::parse_csv(input, path, &mut rows)?,
                 _ => jsonl::parse_jsonl(input, path, &mut rows)?,
             };
-            (hash, Some((file, stamp)))
+            (hash, Some(file))
         }
         Format::Json | Format::Yaml => {
             let bytes = std::fs::read(&file_path).map_err(read_error)?;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value as Json};
 use crate::diagnostic::{Location, Warning};
 use crate::score::AssertionSpec;
 
-use super::file_rows::{FileRows, Shape, Stamp, Starts};
+use super::file_rows::{FileRows, Shape, Starts};
 use super::load::describe;
 use super::vars::{Packer, Vars};
 use super::DatasetError;
@@ -95,6 +95,7 @@ pub struct Dataset {
     pub hash: String,
     rows: Stored,
     plain: bool,
+    uniform: bool,
 }
 
 impl Dataset {
@@ -105,6 +106,7 @@ impl Dataset {
             hash,
             rows: built.rows,
             plain: built.plain,
+            uniform: built.uniform,
         }
     }
 
@@ -141,6 +143,12 @@ impl Dataset {
     /// (no CSV row has): the plan then need not read the rows for them.
     pub fn plain(&self) -> bool {
         self.plain
+    }
+
+    /// Whether every row has every column (every CSV row does): no row lacks a variable
+    /// that is a column.
+    pub fn uniform(&self) -> bool {
+        self.uniform
     }
 
     /// Whether the rows are held in memory rather than read from the file.
@@ -336,6 +344,8 @@ struct Columns {
     seen: HashSet<String>,
     names: Vec<String>,
     last: Option<Vars>,
+    /// How many times the rows' names changed from the row before (1: all alike).
+    shapes: usize,
 }
 
 impl Columns {
@@ -343,6 +353,7 @@ impl Columns {
         if self.last.as_ref().is_some_and(|last| last.same_names(vars)) {
             return;
         }
+        self.shapes += 1;
         for key in vars.keys() {
             if self.seen.insert(key.clone()) {
                 self.names.push(key.clone());
@@ -357,6 +368,7 @@ pub(super) struct Built {
     rows: Stored,
     columns: Vec<String>,
     plain: bool,
+    uniform: bool,
 }
 
 /// The rows of a dataset, held or not.
@@ -429,10 +441,15 @@ impl<'a> RowBuilder<'a> {
         Ok(())
     }
 
-    /// Adds the next row of the file, which starts at byte `offset`.
-    pub(super) fn push_at(&mut self, raw: RawRow, offset: u64) -> Result<(), DatasetError> {
+    /// Adds the next row of the file, which starts at byte `offset` and has checksum
+    /// `sum` ([`super::file_rows::checksum`]).
+    pub(super) fn push_at(
+        &mut self,
+        raw: RawRow,
+        (offset, sum): (u64, u32),
+    ) -> Result<(), DatasetError> {
         let line = raw.line;
-        self.starts.push(offset, line);
+        self.starts.push(offset, line, sum);
         let pushed = self.push(raw);
         if pushed.is_err() {
             self.starts.truncate(self.count);
@@ -447,15 +464,14 @@ impl<'a> RowBuilder<'a> {
 
     /// The rows and the columns; `file` is the open file (and what it was when opened),
     /// for rows not held.
-    pub(super) fn finish(self, file: Option<(File, Stamp)>) -> Result<Built, DatasetError> {
+    pub(super) fn finish(self, file: Option<File>) -> Result<Built, DatasetError> {
         let stored = match (self.held, file, self.shape) {
             (Some(rows), _, _) => Stored::Held(rows),
-            (None, Some((file, stamp)), Some(shape)) => Stored::File(FileRows::new(
+            (None, Some(file), Some(shape)) => Stored::File(FileRows::new(
                 &self.maker.path.clone(),
                 file,
                 shape,
                 self.starts,
-                stamp,
                 self.maker,
             )),
             // Rows are let go only when their file can be read again.
@@ -467,6 +483,7 @@ impl<'a> RowBuilder<'a> {
         };
         Ok(Built {
             rows: stored,
+            uniform: self.columns.shapes == 1,
             columns: self.columns.names,
             plain: self.plain,
         })
@@ -490,9 +507,8 @@ fn earlier_id(
         source,
     };
     let opened = File::open(file).map_err(read_error)?;
-    let stamp = Stamp::of(&opened).map_err(read_error)?;
     let shape = shape.clone().unwrap_or(Shape::Jsonl);
-    let rows = FileRows::new(&maker.path, opened, shape, starts.clone(), stamp, maker.clone());
+    let rows = FileRows::new(&maker.path, opened, shape, starts.clone(), maker.clone());
     Ok(rows.row(i as usize)?.id.clone())
 }
 

@@ -88,9 +88,16 @@ pub(super) struct Planned {
 pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, Vec<PlanError>> {
     let mut errors = Vec::new();
     let mut planned = Planned {
-        conversations: Vec::with_capacity(inputs.rows.len()),
+        conversations: Vec::new(),
         user_models: Vec::new(),
     };
+    // No row can play a conversation and no assertion names a turn: nothing to find, and
+    // a large dataset is not read again for it.
+    let turns = inputs.assertions.iter().any(|(_, a)| a.spec().turn.is_some());
+    if inputs.dataset.plain() && inputs.simulated_user.is_none() && !turns {
+        return Ok(planned);
+    }
+    planned.conversations.reserve(inputs.rows.len());
     let mut failed = None;
     for (i, row) in inputs.rows.readable(&mut failed).enumerate() {
         let conversation = inputs.row(&row, shared, &mut errors);

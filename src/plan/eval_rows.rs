@@ -107,7 +107,8 @@ impl Builder<'_, '_> {
             .filter(|(_, var)| column_set.contains(var.as_str()))
             .collect();
         let mut lacking: Vec<Option<Arc<Row>>> = vec![None; pending.len()];
-        if !pending.is_empty() {
+        // Every row of a uniform dataset (every CSV) has every column.
+        if !pending.is_empty() && !dataset.uniform() {
             for row in rows.iter() {
                 let row = match row {
                     Ok(row) => row,

@@ -53,6 +53,11 @@ impl Rows {
         }
     }
 
+    /// Whether the dataset's rows are held in memory (not read again from its file).
+    pub fn is_held(&self) -> bool {
+        self.dataset.is_held()
+    }
+
     /// Whether no row is selected.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -81,12 +81,18 @@ impl FailingCells {
         all
     }
 
-    /// The case ids of the plan's rows (read again from a large dataset's file; a row
-    /// that cannot be read is left out, which only anchors the id).
-    fn ids(&self) -> impl Iterator<Item = String> + '_ {
-        self.rows
-            .iter()
-            .flat_map(|rows| rows.iter().flatten().map(|row| row.id.clone()))
+    /// The case ids of the plan's rows, when every dataset is held; `None` when one is
+    /// read from its file (reading it all again to word one line is not worth it: the id
+    /// is anchored instead).
+    fn ids(&self) -> Option<impl Iterator<Item = String> + '_> {
+        if !self.rows.iter().all(Rows::is_held) {
+            return None;
+        }
+        Some(
+            self.rows
+                .iter()
+                .flat_map(|rows| rows.iter().flatten().map(|row| row.id.clone())),
+        )
     }
 
     /// The `--case` (and `--prompt` / `--model` when the run has several) of a failing
@@ -104,7 +110,11 @@ impl FailingCells {
             .iter()
             .map(|((eval, prompt), cell)| ((!gated(eval, prompt), eval, prompt), cell))
             .min_by(|a, b| a.0.cmp(&b.0))?;
-        let mut which = format!("--case {}", case_flag(case_id, self.ids()));
+        let flag = match self.ids() {
+            Some(ids) => case_flag(case_id, ids),
+            None => anchored(case_id),
+        };
+        let mut which = format!("--case {flag}");
         let rows = &record.summary;
         if rows.iter().any(|r| &r.prompt != prompt) {
             which.push_str(&format!(" --prompt {prompt}"));
@@ -125,6 +135,11 @@ fn case_flag<S: AsRef<str>>(case_id: &str, mut ids: impl Iterator<Item = S>) -> 
     if plain && !ids.any(|id| id.as_ref() != case_id && id.as_ref().contains(case_id)) {
         return case_id.to_string();
     }
+    anchored(case_id)
+}
+
+/// `case_id` as a `--case` pattern that matches it alone.
+fn anchored(case_id: &str) -> String {
     format!("'^{}$'", regex::escape(case_id))
 }
 
