@@ -20,8 +20,6 @@ use super::DatasetError;
 /// (its prompts × models × repeats) and its group follow each other closely.
 const RECENT: usize = 1024;
 
-
-
 /// What a row's record looks like in the file.
 #[derive(Clone, Debug)]
 pub(super) enum Shape {
@@ -111,6 +109,9 @@ struct Reader {
     recent: Vec<Option<(usize, Arc<Row>)>>,
 }
 
+/// A record read again: its variables and its checksum.
+type Record = (Map<String, Json>, u32);
+
 /// The open file, as a reader of records positioned at one.
 enum Cursor {
     Idle(File),
@@ -161,7 +162,10 @@ impl FileRows {
     /// The `i`-th row, read from the file unless it was read lately.
     pub(super) fn row(&self, i: usize) -> Result<Arc<Row>, DatasetError> {
         let mut reader = self.reader.lock().map_err(|_| self.changed())?;
-        if let Some((_, row)) = reader.recent[i % RECENT].as_ref().filter(|(at, _)| *at == i) {
+        if let Some((_, row)) = reader.recent[i % RECENT]
+            .as_ref()
+            .filter(|(at, _)| *at == i)
+        {
             return Ok(row.clone());
         }
         let row = Arc::new(self.read(&mut reader, i)?);
@@ -178,7 +182,9 @@ impl FileRows {
         if reader.next != i {
             self.seek(reader, i)?;
         }
-        let (vars, sum) = self.record(&mut reader.cursor)?.ok_or_else(|| self.changed())?;
+        let (vars, sum) = self
+            .record(&mut reader.cursor)?
+            .ok_or_else(|| self.changed())?;
         if sum != self.starts.sums[i] {
             return Err(self.changed());
         }
@@ -215,14 +221,14 @@ impl FileRows {
     }
 
     /// The next record's variables and checksum; `None` at the end of the file.
-    fn record(
-        &self,
-        cursor: &mut Cursor,
-    ) -> Result<Option<(Map<String, Json>, u32)>, DatasetError> {
+    fn record(&self, cursor: &mut Cursor) -> Result<Option<Record>, DatasetError> {
         match (cursor, &self.shape) {
             (Cursor::Csv(reader), Shape::Csv(headers)) => {
                 let mut record = csv::StringRecord::new();
-                if !reader.read_record(&mut record).map_err(|_| self.changed())? {
+                if !reader
+                    .read_record(&mut record)
+                    .map_err(|_| self.changed())?
+                {
                     return Ok(None);
                 }
                 if record.len() != headers.len() {
@@ -294,13 +300,19 @@ mod tests {
             assert_eq!(row.id, ["a", "b", "c"][i]);
             assert_eq!(row.line, [2, 4, 6][i]);
         }
-        assert_eq!(d.row(1).unwrap().vars.get("q"), Some(Json::from("two\nlines")));
+        assert_eq!(
+            d.row(1).unwrap().vars.get("q"),
+            Some(Json::from("two\nlines"))
+        );
         assert!(d.row(3).is_err());
     }
 
     #[test]
     fn jsonl_rows_skip_blank_lines_when_read_again() {
-        let (_dir, d) = load("{\"id\": \"a\"}\n\n  \n{\"id\": \"b\", \"n\": 2}\n", "d.jsonl");
+        let (_dir, d) = load(
+            "{\"id\": \"a\"}\n\n  \n{\"id\": \"b\", \"n\": 2}\n",
+            "d.jsonl",
+        );
         assert_eq!(d.row(1).unwrap().vars.get("n"), Some(Json::from(2)));
         assert_eq!(d.row(0).unwrap().id, "a");
         assert_eq!(d.row(1).unwrap().line, 4);

@@ -7,8 +7,8 @@ use serde_json::Value as Json;
 
 use crate::diagnostic::Location;
 
-use super::load::{describe, strip_position};
 use super::file_rows::{checksum, line_body};
+use super::load::{describe, strip_position};
 use super::row::{RawRow, RowBuilder};
 use super::stream::Tracked;
 use super::DatasetError;

@@ -377,7 +377,7 @@ pub(super) enum Stored {
     /// Every row, held.
     Held(Vec<Arc<Row>>),
     /// Rows read from the file when asked.
-    File(FileRows),
+    File(Box<FileRows>),
 }
 
 impl<'a> RowBuilder<'a> {
@@ -415,7 +415,14 @@ impl<'a> RowBuilder<'a> {
         let row = self.maker.make(raw, self.count, self.warnings)?;
         let index = u32::try_from(self.count).unwrap_or(u32::MAX);
         let first = self.ids.first_with(&row.id, index, |i| {
-            earlier_id(&self.held, &self.file, &self.shape, &self.starts, &self.maker, i)
+            earlier_id(
+                &self.held,
+                &self.file,
+                &self.shape,
+                &self.starts,
+                &self.maker,
+                i,
+            )
         })?;
         if let Some(first) = first {
             let first_line = match &self.held {
@@ -433,8 +440,7 @@ impl<'a> RowBuilder<'a> {
         self.plain &= row.extras.is_none();
         if let Some(rows) = &mut self.held {
             rows.push(Arc::new(row));
-            if rows.len() > self.hold && self.shape.is_some() && self.starts.len() == rows.len()
-            {
+            if rows.len() > self.hold && self.shape.is_some() && self.starts.len() == rows.len() {
                 self.held = None;
             }
         }
@@ -467,13 +473,13 @@ impl<'a> RowBuilder<'a> {
     pub(super) fn finish(self, file: Option<File>) -> Result<Built, DatasetError> {
         let stored = match (self.held, file, self.shape) {
             (Some(rows), _, _) => Stored::Held(rows),
-            (None, Some(file), Some(shape)) => Stored::File(FileRows::new(
+            (None, Some(file), Some(shape)) => Stored::File(Box::new(FileRows::new(
                 &self.maker.path.clone(),
                 file,
                 shape,
                 self.starts,
                 self.maker,
-            )),
+            ))),
             // Rows are let go only when their file can be read again.
             (None, _, _) => {
                 return Err(DatasetError::Changed {
@@ -500,7 +506,10 @@ fn earlier_id(
     i: u32,
 ) -> Result<String, DatasetError> {
     if let Some(rows) = held {
-        return Ok(rows.get(i as usize).map(|r| r.id.clone()).unwrap_or_default());
+        return Ok(rows
+            .get(i as usize)
+            .map(|r| r.id.clone())
+            .unwrap_or_default());
     }
     let read_error = |source| DatasetError::Read {
         path: maker.path.clone(),

@@ -98,10 +98,7 @@ impl<R: Read> Tracked<R> {
     /// `sha256:<hex>`, and what was read.
     pub(super) fn finish(mut self) -> io::Result<(String, R)> {
         io::copy(&mut self, &mut io::sink())?;
-        let hash = format!(
-            "sha256:{}",
-            hex::encode(self.tally.hasher.finalize())
-        );
+        let hash = format!("sha256:{}", hex::encode(self.tally.hasher.finalize()));
         Ok((hash, self.inner.into_inner()))
     }
 }

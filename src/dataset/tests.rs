@@ -182,7 +182,10 @@ fn jsonl_rows_nested_values_and_blank_lines() {
     assert_eq!(ids(&d), ["7", "2"]);
     assert_eq!(lines(&d), [1, 3]);
     assert_eq!(d.columns, ["id", "q", "meta"]);
-    assert_eq!(all(&d)[1].vars.get("meta").unwrap(), json!({"tags": [1, 2]}));
+    assert_eq!(
+        all(&d)[1].vars.get("meta").unwrap(),
+        json!({"tags": [1, 2]})
+    );
     let tags = all(&d)[1]
         .context()
         .get_attr("meta")

@@ -93,7 +93,10 @@ pub(super) fn plan(inputs: &Inputs<'_>, shared: &mut Shared) -> Result<Planned, 
     };
     // No row can play a conversation and no assertion names a turn: nothing to find, and
     // a large dataset is not read again for it.
-    let turns = inputs.assertions.iter().any(|(_, a)| a.spec().turn.is_some());
+    let turns = inputs
+        .assertions
+        .iter()
+        .any(|(_, a)| a.spec().turn.is_some());
     if inputs.dataset.plain() && inputs.simulated_user.is_none() && !turns {
         return Ok(planned);
     }

@@ -565,10 +565,14 @@ impl Builder<'_, '_> {
         let data_path = &dataset.path;
         // The rows were read for their assertions just before; a row that cannot be read
         // now is only a location the less.
-        let row_asserts = row_assertions.iter().zip(rows.iter()).flat_map(|(list, row)| {
-            let line = row.map_or(0, |row| row.line);
-            list.iter().map(move |a| (Location::line(data_path, line), a))
-        });
+        let row_asserts = row_assertions
+            .iter()
+            .zip(rows.iter())
+            .flat_map(|(list, row)| {
+                let line = row.map_or(0, |row| row.line);
+                list.iter()
+                    .map(move |a| (Location::line(data_path, line), a))
+            });
         let mut errors = Vec::new();
         for (origin, a) in eval_asserts.chain(row_asserts) {
             if a.is_group() && cells_per_case < 2 && reported.insert("group") {

@@ -124,7 +124,9 @@ impl Builder<'_, '_> {
         for (reference, vars) in &needs {
             for var in vars {
                 let row = if column_set.contains(var.as_str()) {
-                    let at = pending.iter().position(|(r, v)| *r == reference && *v == var);
+                    let at = pending
+                        .iter()
+                        .position(|(r, v)| *r == reference && *v == var);
                     match at.and_then(|i| lacking[i].as_ref()) {
                         Some(row) => Some(row),
                         None => continue,

@@ -89,8 +89,14 @@ async fn replay_with(plan: &Plan, (id, row): (CellId, &Row), stored: CellResult)
         .unwrap_or_default();
     if let Some(conversation) = eval.conversations.get(id.row).and_then(Option::as_ref) {
         let cell = (id, row);
-        super::conversation::score_conversation(plan, cell, conversation, &prompt_text, &mut result)
-            .await;
+        super::conversation::score_conversation(
+            plan,
+            cell,
+            conversation,
+            &prompt_text,
+            &mut result,
+        )
+        .await;
         return result;
     }
     let response = ProviderResponse {

@@ -71,11 +71,8 @@ pub(crate) fn intersect(
     for key in &stale {
         let eval = plan.evals.iter().find(|e| e.name == key.eval);
         // A row that cannot be read again fails the run that follows, at that row.
-        let known_row = eval.is_some_and(|e| {
-            e.rows
-                .iter()
-                .any(|r| r.is_ok_and(|r| r.id == key.case_id))
-        });
+        let known_row =
+            eval.is_some_and(|e| e.rows.iter().any(|r| r.is_ok_and(|r| r.id == key.case_id)));
         if !known_row {
             let name = eval.map_or("", |e| e.name.as_str());
             gone.entry(name).or_default().insert(key.case_id.clone());

@@ -341,7 +341,9 @@ fn sort_received(
                     let done = done_tx.clone();
                     groups.spawn(async move {
                         let message = match finish_group(plan, key, group).await {
-                            Ok(cells) => Done::Group(cells.into_iter().map(Finished::new).collect()),
+                            Ok(cells) => {
+                                Done::Group(cells.into_iter().map(Finished::new).collect())
+                            }
                             Err(e) => Done::Failed(e),
                         };
                         let _ = done.send(message).await;

@@ -26,14 +26,24 @@ fn project(dataset: &str, text: &str, assert: &str) -> TestProject {
 /// Row `i`'s name, city and expected text: every third row expects what echo never says.
 fn row(i: usize) -> (String, String, String) {
     let name = format!("n{}", i * 7 % 1000);
-    let city = if i % 2 == 0 { "Oslo, \"old\" town" } else { "Rome" };
-    let expected = if i % 3 == 0 { "absent".to_string() } else { name.clone() };
+    let city = if i % 2 == 0 {
+        "Oslo, \"old\" town"
+    } else {
+        "Rome"
+    };
+    let expected = if i % 3 == 0 {
+        "absent".to_string()
+    } else {
+        name.clone()
+    };
     (name, city.to_string(), expected)
 }
 
 fn cells(p: &TestProject) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(p.latest_run().join("results.jsonl")).unwrap();
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -43,7 +53,11 @@ fn a_csv_larger_than_the_rows_held_runs_every_row_as_written() {
         let (name, city, expected) = row(i);
         // A quoted field with a comma, a doubled quote and a line break on some rows.
         let city = city.replace('"', "\"\"");
-        let city = if i % 500 == 0 { format!("{city}\nnorth") } else { city };
+        let city = if i % 500 == 0 {
+            format!("{city}\nnorth")
+        } else {
+            city
+        };
         text.push_str(&format!("r{i},{name},\"{city}\",{expected}\n"));
         if i % 1000 == 0 {
             text.push('\n');
@@ -59,13 +73,17 @@ fn a_csv_larger_than_the_rows_held_runs_every_row_as_written() {
         let id = cell["case_id"].as_str().unwrap();
         let i: usize = id[1..].parse().unwrap();
         let (name, city, expected) = row(i);
-        let city = if i % 500 == 0 { format!("{city}\nnorth") } else { city };
+        let city = if i % 500 == 0 {
+            format!("{city}\nnorth")
+        } else {
+            city
+        };
         assert_eq!(cell["vars"]["name"], name, "{id}");
         assert_eq!(cell["vars"]["city"], city, "{id}");
         assert_eq!(cell["vars"]["expected"], expected, "{id}");
         let prompt = cell["prompt"].as_str().unwrap().to_string();
         let output = cell["output"].as_str().unwrap();
-        assert_eq!(output.contains(&format!("{name}")), true, "{id}: {output}");
+        assert!(output.contains(&name), "{id}: {output}");
         assert_eq!(cell["pass"], i % 3 != 0, "{id}");
         *passed.entry(prompt).or_default() += usize::from(i % 3 != 0);
     }
@@ -89,7 +107,11 @@ fn cells_of(p: &TestProject) -> usize {
 fn a_repeated_id_far_down_a_large_csv_names_both_lines() {
     let mut text = String::from("id,name,city,expected\n");
     for i in 0..ROWS {
-        let id = if i == ROWS - 1 { "r10".to_string() } else { format!("r{i}") };
+        let id = if i == ROWS - 1 {
+            "r10".to_string()
+        } else {
+            format!("r{i}")
+        };
         text.push_str(&format!("{id},a,b,c\n"));
     }
     let p = project("big.csv", &text, "a");

@@ -157,7 +157,9 @@ fn run_with(
         repeat: 0,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(run_cell(Arc::new(plan), id, None)).unwrap()
+    runtime
+        .block_on(run_cell(Arc::new(plan), id, None))
+        .unwrap()
 }
 
 #[test]
