@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod eval_groups;
+pub mod latencies;
 pub mod model_selection;
 pub mod repeats;
 pub mod stats;

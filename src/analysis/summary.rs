@@ -35,6 +35,10 @@ pub struct SummaryRow {
     pub latency_ms_p50: Option<f64>,
     /// 95th percentile latency in milliseconds.
     pub latency_ms_p95: Option<f64>,
+    /// Whether the latency percentiles come from bins, within 0.05% of the exact ones:
+    /// a row of more than 65,536 cells (`analysis::latencies`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub latency_binned: bool,
     /// Total prompt tokens reported.
     pub tokens_in: u64,
     /// Total completion tokens reported.
@@ -150,7 +154,7 @@ struct Acc {
     failed: u64,
     errors: u64,
     score_sum: f64,
-    latencies: Vec<f64>,
+    latencies: super::latencies::Latencies,
     tokens_in: u64,
     tokens_out: u64,
     cost: f64,
@@ -308,7 +312,6 @@ impl SummaryBuilder {
             .into_iter()
             .map(|(key, mut acc)| {
                 let scored = acc.passed + acc.failed;
-                acc.latencies.sort_by(f64::total_cmp);
                 let (eval, prompt, model) = key;
                 let agent = agent_stats(&acc);
                 let simulated_user = acc.user.take().map(|mut user| {
@@ -327,8 +330,9 @@ impl SummaryBuilder {
                     errors: acc.errors,
                     pass_rate: (scored > 0).then(|| acc.passed as f64 / scored as f64),
                     score_mean: (scored > 0).then(|| acc.score_sum / scored as f64),
-                    latency_ms_p50: percentile(&acc.latencies, 0.50),
-                    latency_ms_p95: percentile(&acc.latencies, 0.95),
+                    latency_ms_p50: acc.latencies.percentile(0.50),
+                    latency_ms_p95: acc.latencies.percentile(0.95),
+                    latency_binned: acc.latencies.binned(),
                     tokens_in: acc.tokens_in,
                     tokens_out: acc.tokens_out,
                     cost_usd: (scored > 0 && !acc.cost_unknown).then_some(acc.cost),
@@ -382,15 +386,6 @@ fn add_metrics(metrics: &mut BTreeMap<String, (f64, u64)>, results: &[AssertionR
             }
         }
     }
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 #[cfg(test)]
@@ -644,9 +639,12 @@ mod tests {
 
     #[test]
     fn percentile_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50.0));
-        assert_eq!(percentile(&v, 0.95), Some(95.0));
-        assert_eq!(percentile(&[7.0], 0.95), Some(7.0));
+        let mut v = crate::analysis::latencies::Latencies::default();
+        (1..=100).rev().for_each(|i| v.push(f64::from(i)));
+        assert_eq!(v.percentile(0.5), Some(50.0));
+        assert_eq!(v.percentile(0.95), Some(95.0));
+        let mut one = crate::analysis::latencies::Latencies::default();
+        one.push(7.0);
+        assert_eq!(one.percentile(0.95), Some(7.0));
     }
 }

@@ -93,6 +93,7 @@ mod tests {
             score_mean: (scored > 0).then(|| passed as f64 / scored as f64),
             latency_ms_p50: None,
             latency_ms_p95: None,
+            latency_binned: false,
             tokens_in: 0,
             tokens_out: 0,
             cost_usd: None,
