@@ -3,13 +3,12 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
-
-use serde_json::{Map, Value as Json};
+use std::sync::Arc;
 
 use crate::diagnostic::Location;
 
 use super::file_rows::checksum;
-use super::row::{RawRow, RowBuilder};
+use super::row::RowBuilder;
 use super::stream::Tracked;
 use super::DatasetError;
 
@@ -52,7 +51,8 @@ pub(super) fn parse_csv<R: Read>(
         .and_then(|h| h.position().cloned())
         .map_or(1, |pos| line_of(&mut reader, &pos));
     check_header(&headers, path, header_line)?;
-    rows.set_headers(headers.clone());
+    let layout = CsvLayout::new(headers.clone());
+    rows.set_shape(super::file_rows::Shape::Csv(layout.clone()));
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_error)? {
         let line = record.position().map_or(0, |pos| line_of(&mut reader, pos));
@@ -65,14 +65,45 @@ pub(super) fn parse_csv<R: Read>(
                 found: record.len(),
             });
         }
-        let mut vars = Map::with_capacity(headers.len());
-        for (name, value) in headers.iter().zip(record.iter()) {
-            vars.insert(name.clone(), Json::String(value.to_owned()));
-        }
         let sum = checksum(record.iter().map(str::as_bytes));
-        rows.push_at(RawRow { line, vars }, (start, sum))?;
+        rows.push_csv(&layout, &record, line, (start, sum))?;
     }
     finish(reader)
+}
+
+/// How a CSV file's records become rows, worked out once from its header: the variables'
+/// names in the order a row keeps them and the column each comes from, and the `id`
+/// column. A record is packed straight from its fields, without a map per row.
+#[derive(Clone, Debug)]
+pub(super) struct CsvLayout {
+    /// The header's names, as written.
+    pub(super) headers: Vec<String>,
+    /// The variables' names: the header's, but `assert` and then `tools` last, where a
+    /// row built from a map puts them (in CSV they are ordinary variables).
+    pub(super) names: Arc<[String]>,
+    /// For each name of `names`, its column.
+    pub(super) columns: Vec<usize>,
+    /// The `id` column, if there is one.
+    pub(super) id: Option<usize>,
+}
+
+impl CsvLayout {
+    pub(super) fn new(headers: Vec<String>) -> Self {
+        let mut columns: Vec<usize> = (0..headers.len()).collect();
+        for last in ["assert", "tools"] {
+            if let Some(at) = columns.iter().position(|&c| headers[c] == last) {
+                let column = columns.remove(at);
+                columns.push(column);
+            }
+        }
+        let names: Vec<String> = columns.iter().map(|&c| headers[c].clone()).collect();
+        CsvLayout {
+            id: headers.iter().position(|h| h == "id"),
+            names: names.into(),
+            columns,
+            headers,
+        }
+    }
 }
 
 /// A csv error as a dataset error: a read failure, or a parse error at its line.

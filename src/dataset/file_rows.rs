@@ -23,8 +23,8 @@ const RECENT: usize = 1024;
 /// What a row's record looks like in the file.
 #[derive(Clone, Debug)]
 pub(super) enum Shape {
-    /// A CSV record; the header's names, in order.
-    Csv(Vec<String>),
+    /// A CSV record, laid out as its header says.
+    Csv(super::csv::CsvLayout),
     /// One JSON object on a line.
     Jsonl,
 }
@@ -70,6 +70,12 @@ impl Starts {
         self.offsets.len()
     }
 
+    pub(super) fn reserve(&mut self, more: usize) {
+        self.offsets.reserve_exact(more);
+        self.lines.reserve_exact(more);
+        self.sums.reserve_exact(more);
+    }
+
     pub(super) fn truncate(&mut self, len: usize) {
         self.offsets.truncate(len);
         self.lines.truncate(len);
@@ -105,12 +111,11 @@ struct Reader {
     /// The index of the row the cursor reads next.
     next: usize,
     maker: RowMaker,
+    /// The CSV record read last, its buffers reused.
+    record: csv::StringRecord,
     /// Row `i` is at `i % RECENT`, with its index.
     recent: Vec<Option<(usize, Arc<Row>)>>,
 }
-
-/// A record read again: its variables and its checksum.
-type Record = (Map<String, Json>, u32);
 
 /// The open file, as a reader of records positioned at one.
 enum Cursor {
@@ -150,6 +155,7 @@ impl FileRows {
                 cursor: Cursor::Idle(file),
                 next: usize::MAX,
                 maker,
+                record: csv::StringRecord::new(),
                 recent: vec![None; RECENT],
             }),
         }
@@ -184,23 +190,29 @@ impl FileRows {
         }
         // Until this row is read whole, where the cursor is is not known.
         reader.next = usize::MAX;
-        let (vars, sum) = self
-            .record(&mut reader.cursor)?
-            .ok_or_else(|| self.changed())?;
-        if sum != self.starts.sums[i] {
-            return Err(self.changed());
-        }
-        reader.next = i + 1;
-        let raw = RawRow {
-            line: self.starts.line(i),
-            vars,
+        let line = self.starts.line(i);
+        // The load built this row from the same bytes (the checksum says so); failing
+        // now means they changed.
+        let row = match (&mut reader.cursor, &self.shape) {
+            (Cursor::Csv(csv), Shape::Csv(layout)) => {
+                let record = &mut reader.record;
+                if !csv.read_record(record).map_err(|_| self.changed())?
+                    || record.len() != layout.headers.len()
+                    || checksum(record.iter().map(str::as_bytes)) != self.starts.sums[i]
+                {
+                    return Err(self.changed());
+                }
+                reader.maker.csv(layout, record, line, i)
+            }
+            (Cursor::Jsonl(jsonl), Shape::Jsonl) => {
+                let vars = self.jsonl(jsonl, i)?;
+                let mut unused = Vec::new();
+                reader.maker.make(RawRow { line, vars }, i, &mut unused)
+            }
+            _ => return Err(self.changed()),
         };
-        // The load built this row from the same bytes; failing now means they changed.
-        let mut unused = Vec::new();
-        reader
-            .maker
-            .make(raw, i, &mut unused)
-            .map_err(|_| self.changed())
+        reader.next = i + 1;
+        row.map_err(|_| self.changed())
     }
 
     /// Puts the cursor where row `i` starts.
@@ -222,49 +234,32 @@ impl FileRows {
         Ok(())
     }
 
-    /// The next record's variables and checksum; `None` at the end of the file.
-    fn record(&self, cursor: &mut Cursor) -> Result<Option<Record>, DatasetError> {
-        match (cursor, &self.shape) {
-            (Cursor::Csv(reader), Shape::Csv(headers)) => {
-                let mut record = csv::StringRecord::new();
-                if !reader
-                    .read_record(&mut record)
-                    .map_err(|_| self.changed())?
-                {
-                    return Ok(None);
-                }
-                if record.len() != headers.len() {
-                    return Err(self.changed());
-                }
-                let vars = headers
-                    .iter()
-                    .zip(record.iter())
-                    .map(|(name, value)| (name.clone(), Json::String(value.to_owned())))
-                    .collect();
-                Ok(Some((vars, checksum(record.iter().map(str::as_bytes)))))
+    /// The variables of the next line of a JSONL file that is not blank, row `i`.
+    fn jsonl(
+        &self,
+        reader: &mut BufReader<File>,
+        i: usize,
+    ) -> Result<Map<String, Json>, DatasetError> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| self.read_error(e))?;
+            if read == 0 {
+                return Err(self.changed());
             }
-            (Cursor::Jsonl(reader), Shape::Jsonl) => {
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    if reader
-                        .read_until(b'\n', &mut line)
-                        .map_err(|e| self.read_error(e))?
-                        == 0
-                    {
-                        return Ok(None);
-                    }
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let body = line_body(&line);
-                    return match serde_json::from_slice::<Json>(body) {
-                        Ok(Json::Object(vars)) => Ok(Some((vars, checksum([body].into_iter())))),
-                        _ => Err(self.changed()),
-                    };
-                }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
             }
-            _ => Err(self.changed()),
+            let body = line_body(&line);
+            if checksum([body].into_iter()) != self.starts.sums[i] {
+                return Err(self.changed());
+            }
+            return match serde_json::from_slice::<Json>(body) {
+                Ok(Json::Object(vars)) => Ok(vars),
+                _ => Err(self.changed()),
+            };
         }
     }
 

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::config::depth;
 use crate::diagnostic::{Location, Warning};
 
+use super::csv::CsvLayout;
 use super::file_rows::Shape;
 use super::row::{Dataset, RowBuilder};
 use super::stream::Tracked;
@@ -112,7 +113,7 @@ pub(crate) fn load_holding(
     };
     let mut warnings = Vec::new();
     let shape = match format {
-        Format::Csv => Some(Shape::Csv(Vec::new())),
+        Format::Csv => Some(Shape::Csv(CsvLayout::new(Vec::new()))),
         Format::Jsonl => Some(Shape::Jsonl),
         Format::Json | Format::Yaml => None,
     };
@@ -122,6 +123,7 @@ pub(crate) fn load_holding(
         // Read as a stream: the file is not held beside the rows built from it.
         Format::Csv | Format::Jsonl => {
             let file = std::fs::File::open(&file_path).map_err(read_error)?;
+            rows.set_file_len(file.metadata().map_or(0, |m| m.len()));
             let input = Tracked::new(file, format == Format::Csv).map_err(read_error)?;
             let (hash, file) = match format {
                 Format::Csv => csv::parse_csv(input, path, &mut rows)?,

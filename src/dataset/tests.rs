@@ -556,3 +556,40 @@ fn a_streamed_dataset_is_hashed_whole() {
         assert_eq!(d.hash, want, "{name}");
     }
 }
+
+/// Issue 19: a CSV record is packed straight from its fields, without a map per row; the
+/// row is the one the map gave (`assert` and `tools` are ordinary variables, kept last).
+#[test]
+fn a_csv_row_packed_from_its_fields_is_the_row_of_its_map() {
+    use super::csv::CsvLayout;
+    use super::row::{RawRow, RowMaker};
+    let headers = ["tools", "q", "assert", "id", "n"]
+        .map(String::from)
+        .to_vec();
+    let fields = ["t", "a \"quoted\"\nline", "x", "r7", "ünï"];
+    let layout = CsvLayout::new(headers.clone());
+    let record = ::csv::StringRecord::from(fields.to_vec());
+    let mut maker = RowMaker::new(Path::new("d.csv"), false);
+    let fast = maker.csv(&layout, &record, 9, 3).unwrap();
+    let vars: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .zip(fields)
+        .map(|(h, f)| (h.clone(), json!(f)))
+        .collect();
+    let mut warnings = Vec::new();
+    let slow = maker
+        .make(RawRow { line: 9, vars }, 3, &mut warnings)
+        .unwrap();
+    assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+    let keys: Vec<&String> = fast.vars.keys().collect();
+    assert_eq!(keys, ["q", "id", "n", "assert", "tools"]);
+    // Without an `id` column the row number is the id; an empty id is refused.
+    let layout = CsvLayout::new(vec!["q".to_string()]);
+    let row = maker
+        .csv(&layout, &::csv::StringRecord::from(vec!["x"]), 2, 0)
+        .unwrap();
+    assert_eq!(row.id, "1");
+    let layout = CsvLayout::new(vec!["id".to_string()]);
+    let empty = maker.csv(&layout, &::csv::StringRecord::from(vec![" "]), 2, 0);
+    assert!(matches!(empty, Err(DatasetError::EmptyId { .. })));
+}

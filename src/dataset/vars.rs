@@ -108,6 +108,30 @@ impl Packer {
         })
     }
 
+    /// The packed form of string values under `names` (a CSV record's fields, in the
+    /// order of its names): the same as [`Packer::pack`] of a map of those strings.
+    pub(super) fn pack_texts<'a>(
+        names: &Arc<[String]>,
+        values: impl Iterator<Item = &'a str>,
+    ) -> Option<Vars> {
+        let base = 4 * names.len();
+        let mut packed = vec![0u8; base];
+        for (i, value) in values.enumerate() {
+            // Writing a `str` to a `Vec` cannot fail.
+            if serde_json::to_writer(&mut packed, value).is_err() {
+                packed.extend_from_slice(b"null");
+            }
+            let end = u32::try_from(packed.len() - base).ok()?;
+            packed
+                .get_mut(4 * i..4 * i + 4)?
+                .copy_from_slice(&end.to_le_bytes());
+        }
+        Some(Vars {
+            names: names.clone(),
+            packed: packed.into(),
+        })
+    }
+
     fn names(&mut self, vars: &Map<String, Json>) -> Arc<[String]> {
         if let Some(last) = &self.last {
             if last.len() == vars.len() && last.iter().zip(vars.keys()).all(|(a, b)| a == b) {
