@@ -195,7 +195,7 @@ impl Diagnostic for DatasetError {
                 },
             ),
             DatasetError::Changed { .. } => Some(
-                "a large dataset is read again while the run goes; leave the file as it is until the run ends (save a new version under another name), then run again"
+                "a dataset of more than 8,192 rows is read again as the run goes: leave the file as it is until the run ends (an editor that saves a new file in its place is fine), then run again"
                     .to_string(),
             ),
             DatasetError::Read { .. } | DatasetError::Parse { .. } => None,

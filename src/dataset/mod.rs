@@ -5,6 +5,7 @@ mod conversation;
 mod csv;
 mod error;
 mod file_rows;
+mod ids;
 mod json;
 mod jsonl;
 mod load;

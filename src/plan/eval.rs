@@ -562,17 +562,8 @@ impl Builder<'_, '_> {
                 .unwrap_or_else(|| Location::line_of_key(display, text, "assert"));
             (origin, a)
         });
-        let data_path = &dataset.path;
-        // The rows were read for their assertions just before; a row that cannot be read
-        // now is only a location the less.
-        let row_asserts = row_assertions
-            .iter()
-            .zip(rows.iter())
-            .flat_map(|(list, row)| {
-                let line = row.map_or(0, |row| row.line);
-                list.iter()
-                    .map(move |a| (Location::line(data_path, line), a))
-            });
+        let row_asserts =
+            super::eval_rows::row_assertion_origins(rows, row_assertions, &dataset.path);
         let mut errors = Vec::new();
         for (origin, a) in eval_asserts.chain(row_asserts) {
             if a.is_group() && cells_per_case < 2 && reported.insert("group") {

@@ -220,3 +220,21 @@ impl Builder<'_, '_> {
         }
     }
 }
+
+/// Each row's own assertions with the line of the row they come from. The rows were read
+/// for their assertions just before; a row that cannot be read now is only a location
+/// the less.
+pub(super) fn row_assertion_origins<'a>(
+    rows: &'a Rows,
+    row_assertions: &'a [Vec<Assertion>],
+    data_path: &'a std::path::Path,
+) -> impl Iterator<Item = (Location, &'a Assertion)> + 'a {
+    row_assertions
+        .iter()
+        .zip(rows.iter())
+        .flat_map(move |(list, row)| {
+            let line = row.map_or(0, |row| row.line);
+            list.iter()
+                .map(move |a| (Location::line(data_path, line), a))
+        })
+}

@@ -498,20 +498,32 @@ pub async fn execute(
         }
     }
     drop(done_tx);
-    // Let aborted tasks wind down so no request outlives the run.
+    let outcome = RunOutcome {
+        completed,
+        interrupted,
+    };
+    end((workers, groups), failed, outcome, sinks).await
+}
+
+/// Lets the tasks (aborted ones too) wind down so that no request outlives the run, then
+/// ends it: stopped by a row that could not be read, interrupted, or finished.
+async fn end(
+    (mut workers, mut groups): (JoinSet<()>, JoinSet<()>),
+    failed: Option<DatasetError>,
+    outcome: RunOutcome,
+    sinks: &mut [&mut dyn RunSink],
+) -> Result<RunOutcome, RunError> {
     while workers.join_next().await.is_some() {}
     while groups.join_next().await.is_some() {}
     if let Some(e) = failed {
         return Err(RunError::Dataset(e));
     }
-    if interrupted {
+    if outcome.interrupted {
         emit(sinks, RunEvent::Interrupted)?;
     }
+    let completed = outcome.completed;
     emit(sinks, RunEvent::Finished { completed })?;
-    Ok(RunOutcome {
-        completed,
-        interrupted,
-    })
+    Ok(outcome)
 }
 
 #[cfg(test)]

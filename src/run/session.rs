@@ -167,6 +167,10 @@ impl Diagnostic for SessionError {
             )),
             SessionError::ServerTools { problem, .. } => problem.hint(),
             SessionError::Compare(e) => e.hint(),
+            SessionError::Run {
+                source: RunError::Dataset(e),
+                ..
+            } => e.hint(),
             SessionError::Store(_) | SessionError::Run { .. } => None,
         }
     }

@@ -161,3 +161,86 @@ fn a_large_jsonl_keeps_each_rows_own_assertions() {
         }
     }
 }
+
+/// A large dataset rewritten in place while the run reads it: the run stops at the row
+/// that changed, with exit 3, naming the file and keeping every cell finished before it.
+#[test]
+fn a_large_dataset_changed_during_the_run_stops_it_and_keeps_the_cells() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::support::scripted::{chat, ScriptedServer};
+
+    let released = Arc::new(AtomicBool::new(false));
+    let arrived = Arc::new(AtomicBool::new(false));
+    let (gate, first) = (released.clone(), arrived.clone());
+    // The first request waits until the test has changed the file.
+    let server = ScriptedServer::start(move |n, _| {
+        if n == 0 {
+            first.store(true, Ordering::SeqCst);
+        }
+        while n == 0 && !gate.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        chat("Hello")
+    });
+    // Long rows: the reader's buffer holds only the first few dozen when the run starts.
+    let mut text = String::from("id,name\n");
+    for i in 0..ROWS {
+        text.push_str(&format!("r{i},name{i}{}\n", "x".repeat(120)));
+    }
+    let p = project("big.csv", &text, "Hello");
+    p.write(
+        "prompteval.yaml",
+        &format!(
+            "providers:\n  local:\n    kind: openai\n    model: tiny\n    base_url: {}/v1\n    api_key_env: PROMPTEVAL_IT_LARGE_KEY\n    concurrency: 1\n    max_retries: 0\n",
+            server.url()
+        ),
+    );
+    p.write(
+        "evals/greet.yaml",
+        "prompts: [greet@1]\nmodels: [local]\ndataset: datasets/big.csv\nassert:\n  - type: contains\n    value: Hello\n",
+    );
+    let child = p
+        .cmd(&["run", "--no-matrix", "--jobs", "4"])
+        .env("PROMPTEVAL_IT_LARGE_KEY", "k")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !arrived.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The same bytes but one letter, in place (not a new file under the same name).
+    let path = p.path().join("datasets/big.csv");
+    let at = text.find("\nr150,name150").unwrap() + 6;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.seek(SeekFrom::Start(at as u64)).unwrap();
+        file.write_all(b"N").unwrap();
+    }
+    released.store(true, Ordering::SeqCst);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("dataset datasets/big.csv changed after it was checked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("finished cells are in"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    let cells = cells(&p);
+    let ids: Vec<&str> = cells
+        .iter()
+        .map(|c| c["case_id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&"r150"), "the changed row ran");
+    // The cells still in flight when the run stopped (4 at most) are dropped, as on
+    // Ctrl-C.
+    // Rows after it may be read and finish meanwhile.
+    assert!((146..=154).contains(&ids.len()), "{} cells kept", ids.len());
+    assert!(ids.contains(&"r99"));
+}
