@@ -82,6 +82,15 @@ impl Starts {
         self.sums.truncate(len);
     }
 
+    /// Where row `i` starts: its offset, line and checksum.
+    pub(super) fn get(&self, i: usize) -> (u64, usize, u32) {
+        (
+            self.offset(i),
+            self.line(i),
+            self.sums.get(i).copied().unwrap_or(0),
+        )
+    }
+
     pub(super) fn line(&self, i: usize) -> usize {
         self.lines.get(i).map_or(0, |&l| l as usize)
     }
@@ -96,6 +105,8 @@ pub(super) struct FileRows {
     path: PathBuf,
     shape: Shape,
     starts: Starts,
+    /// The index in the file of the first row of `starts` (0 but for [`FileRows::one`]).
+    first: usize,
     reader: Mutex<Reader>,
 }
 
@@ -151,6 +162,7 @@ impl FileRows {
             path: path.to_path_buf(),
             shape,
             starts,
+            first: 0,
             reader: Mutex::new(Reader {
                 cursor: Cursor::Idle(file),
                 next: usize::MAX,
@@ -159,6 +171,22 @@ impl FileRows {
                 recent: vec![None; RECENT],
             }),
         }
+    }
+
+    /// Row `index` of `file` alone, which starts at `start` (its offset, line and
+    /// checksum): to read one earlier row again while the load goes on.
+    pub(super) fn one(
+        path: &Path,
+        file: File,
+        (shape, maker): (Shape, RowMaker),
+        start: (u64, usize, u32),
+        index: usize,
+    ) -> Result<Row, DatasetError> {
+        let mut starts = Starts::default();
+        starts.push(start.0, start.1, start.2);
+        let mut rows = FileRows::new(path, file, shape, starts, maker);
+        rows.first = index;
+        Ok(Arc::unwrap_or_clone(rows.row(0)?))
     }
 
     pub(super) fn len(&self) -> usize {
@@ -202,12 +230,14 @@ impl FileRows {
                 {
                     return Err(self.changed());
                 }
-                reader.maker.csv(layout, record, line, i)
+                reader.maker.csv(layout, record, line, self.first + i)
             }
             (Cursor::Jsonl(jsonl), Shape::Jsonl) => {
                 let vars = self.jsonl(jsonl, i)?;
                 let mut unused = Vec::new();
-                reader.maker.make(RawRow { line, vars }, i, &mut unused)
+                reader
+                    .maker
+                    .make(RawRow { line, vars }, self.first + i, &mut unused)
             }
             _ => return Err(self.changed()),
         };

@@ -418,9 +418,20 @@ impl<'a> RowBuilder<'a> {
         line: usize,
         (offset, sum): (u64, u32),
     ) -> Result<(), DatasetError> {
-        let row = self.maker.csv(layout, record, line, self.count)?;
+        let row = self.maker.csv(layout, record, line, self.count);
+        self.add_at(row, line, (offset, sum))
+    }
+
+    /// Adds `row`, which starts on `line` at byte `offset` with checksum `sum`; where it
+    /// starts is kept only when it is added.
+    fn add_at(
+        &mut self,
+        row: Result<Row, DatasetError>,
+        line: usize,
+        (offset, sum): (u64, u32),
+    ) -> Result<(), DatasetError> {
         self.starts.push(offset, line, sum);
-        let added = self.add(row);
+        let added = row.and_then(|row| self.add(row));
         if added.is_err() {
             self.starts.truncate(self.count);
         }
@@ -466,18 +477,10 @@ impl<'a> RowBuilder<'a> {
 
     /// Adds the next row of the file, which starts at byte `offset` and has checksum
     /// `sum` ([`super::file_rows::checksum`]).
-    pub(super) fn push_at(
-        &mut self,
-        raw: RawRow,
-        (offset, sum): (u64, u32),
-    ) -> Result<(), DatasetError> {
+    pub(super) fn push_at(&mut self, raw: RawRow, at: (u64, u32)) -> Result<(), DatasetError> {
         let line = raw.line;
-        self.starts.push(offset, line, sum);
-        let pushed = self.push(raw);
-        if pushed.is_err() {
-            self.starts.truncate(self.count);
-        }
-        pushed
+        let row = self.maker.make(raw, self.count, self.warnings);
+        self.add_at(row, line, at)
     }
 
     /// The file is this many bytes long (for [`RowBuilder::reserve`]).
@@ -551,8 +554,15 @@ fn earlier_id(
     };
     let opened = File::open(file).map_err(read_error)?;
     let shape = shape.clone().unwrap_or(Shape::Jsonl);
-    let rows = FileRows::new(&maker.path, opened, shape, starts.clone(), maker.clone());
-    Ok(rows.row(i as usize)?.id.clone())
+    let start = starts.get(i as usize);
+    let row = FileRows::one(
+        &maker.path,
+        opened,
+        (shape, maker.clone()),
+        start,
+        i as usize,
+    )?;
+    Ok(row.id)
 }
 
 /// The `id` value as text, else the 1-based row number.

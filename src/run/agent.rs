@@ -534,14 +534,7 @@ mod tests {
             "evals/e.yaml",
             "prompts: [w@1]\nmodels: [echo]\ndataset: datasets/d.jsonl\ntool_handlers:\n  a: {kind: mock, result: x}\n",
         );
-        let project = crate::config::project::Project::discover(dir.path())
-            .unwrap()
-            .0;
-        let registry = crate::registry::Registry::load(&project.root).unwrap().0;
-        let selection = crate::plan::Selection::default();
-        crate::plan::plan(&project, &registry, &selection)
-            .unwrap()
-            .0
+        crate::test_files::plan(dir.path())
     }
 
     #[tokio::test]

@@ -288,14 +288,7 @@ mod tests {
         let head = "prompts: [w@1]\nmodels: [echo]\ndataset: datasets/d.jsonl\n";
         write("evals/a.yaml", &format!("{head}{handlers}"));
         write("evals/b.yaml", head);
-        let project = crate::config::project::Project::discover(dir.path())
-            .unwrap()
-            .0;
-        let registry = crate::registry::Registry::load(&project.root).unwrap().0;
-        let selection = crate::plan::Selection::default();
-        crate::plan::plan(&project, &registry, &selection)
-            .unwrap()
-            .0
+        crate::test_files::plan(dir.path())
     }
 
     /// Puts `server` in place of the planned `time` server of every eval.
